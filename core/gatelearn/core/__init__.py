@@ -1,0 +1,51 @@
+"""gatelearn's NumPy matrix core: networks with a population axis, and the loop that trains them.
+
+It knows nothing of gRPC, pluggy or storage; components arrive as objects with the call shapes
+defined in `components`.
+"""
+
+from gatelearn.core.components import (
+    Activation,
+    Component,
+    Dataset,
+    Gate,
+    Initializer,
+    Loss,
+    Optimizer,
+    Step,
+    Task,
+)
+from gatelearn.core.network import Layer, Network, initialize
+from gatelearn.core.params import Param, ParamError, resolve
+from gatelearn.core.training import (
+    History,
+    Progress,
+    StopReason,
+    TrainConfig,
+    TrainResult,
+    train,
+)
+
+__all__ = [
+    "Activation",
+    "Component",
+    "Dataset",
+    "Gate",
+    "History",
+    "Initializer",
+    "Layer",
+    "Loss",
+    "Network",
+    "Optimizer",
+    "Param",
+    "ParamError",
+    "Progress",
+    "Step",
+    "StopReason",
+    "Task",
+    "TrainConfig",
+    "TrainResult",
+    "initialize",
+    "resolve",
+    "train",
+]

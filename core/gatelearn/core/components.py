@@ -1,0 +1,162 @@
+"""The five kinds of component and the call shape each one has.
+
+A component is a class with a `name`, a one-line `description` and declared `params`. It is
+built with keyword arguments, which are checked against the declaration and become attributes.
+Arrays carry the population axis P last: activations, losses and optimizers work elementwise
+or per member, so the same code trains one network or a thousand.
+
+The hot-loop methods (`Activation.forward`/`derivative`, `Loss.gradient`, the optimizer's step)
+write into an `out` buffer the caller allocated once, so an epoch need not allocate.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gatelearn.core.params import Param, resolve
+
+__all__ = [
+    "Activation",
+    "Component",
+    "Dataset",
+    "Gate",
+    "Initializer",
+    "Loss",
+    "Optimizer",
+    "Step",
+    "Task",
+]
+
+Array = NDArray[np.floating[Any]]
+Step = Callable[[], None]
+
+
+class Component(ABC):
+    """Something a plugin provides: named, described, and built from declared parameters."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    params: ClassVar[tuple[Param, ...]] = ()
+
+    def __init__(self, **values: Any) -> None:
+        self.values = resolve(self.params, values)
+        for key, value in self.values.items():
+            setattr(self, key, value)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.values.items() if not isinstance(v, list))
+        return f"{type(self).__name__}({args})"
+
+
+# ---------------------------------------------------------------- activations
+class Activation(Component):
+    """An elementwise function f and its derivative f'."""
+
+    @abstractmethod
+    def forward(self, z: Array, out: Array) -> None:
+        """Write f(z) into `out`."""
+
+    @abstractmethod
+    def derivative(self, z: Array, a: Array, out: Array) -> None:
+        """Write f'(z) into `out`; `a` holds f(z), which many derivatives are cheaper from."""
+
+
+# ---------------------------------------------------------------- losses
+class Loss(Component):
+    """A loss over a batch of outputs, reduced to one number per population member.
+
+    `pred` has shape (rows, outputs, P); `target` has shape (rows, outputs, 1) and broadcasts.
+    """
+
+    @abstractmethod
+    def value(self, pred: Array, target: Array) -> Array:
+        """Return the loss of each member, shape (P,)."""
+
+    @abstractmethod
+    def gradient(self, pred: Array, target: Array, out: Array) -> None:
+        """Write dL/dpred into `out` (same shape as `pred`)."""
+
+
+# ---------------------------------------------------------------- optimizers
+class Optimizer(Component):
+    """An update rule. Elementwise, so the population axis needs nothing special."""
+
+    @abstractmethod
+    def bind(self, params: Sequence[Array], grads: Sequence[Array]) -> Step:
+        """Create this run's state and return a function applying one update in place.
+
+        The returned step reads `grads` (which it may overwrite) and changes `params`.
+        """
+
+
+# ---------------------------------------------------------------- initializers
+class Initializer(Component):
+    """Fills one network's weights (and biases) from a seeded generator."""
+
+    @abstractmethod
+    def fill(
+        self, rng: np.random.Generator, layer: int, weights: Array, bias: Array | None
+    ) -> None:
+        """Fill `weights` (fan_in, fan_out) and `bias` (fan_out,) of layer `layer` in place."""
+
+
+# ---------------------------------------------------------------- tasks
+@dataclass(frozen=True)
+class Dataset:
+    """Rows of inputs with their target outputs; labels take the values `low` and `high`."""
+
+    inputs: NDArray[np.float64]
+    targets: NDArray[np.float64]
+    low: float = 0.0
+    high: float = 1.0
+
+    @property
+    def threshold(self) -> float:
+        """The output value separating the two labels."""
+        return (self.low + self.high) / 2
+
+    @property
+    def n_inputs(self) -> int:
+        return int(self.inputs.shape[1])
+
+    @property
+    def n_outputs(self) -> int:
+        return int(self.targets.shape[1])
+
+
+class Task(Component):
+    """A learning problem: produces the rows to train and evaluate on."""
+
+    @abstractmethod
+    def dataset(self, rng: np.random.Generator) -> Dataset:
+        """Return the task's rows; sampled tasks draw from `rng`, tables ignore it."""
+
+
+class Gate(Task):
+    """A function on bits whose whole truth table is the dataset.
+
+    Subclasses set `arity` (a class attribute, or in `__init__` from a parameter) and implement
+    `evaluate` on a (rows, arity) array of 0/1 ints. Rows are enumerated with the first input as
+    the most significant bit: 00, 01, 10, 11 for two inputs.
+    """
+
+    arity: int
+
+    @abstractmethod
+    def evaluate(self, bits: NDArray[np.int64]) -> NDArray[Any]:
+        """Return the outputs for each row of `bits`: shape (rows,) or (rows, outputs), 0/1."""
+
+    def dataset(self, rng: np.random.Generator) -> Dataset:
+        rows = np.arange(2**self.arity)[:, None]
+        shifts = np.arange(self.arity - 1, -1, -1)
+        bits = (rows >> shifts) & 1
+        outputs = np.asarray(self.evaluate(bits), dtype=np.float64)
+        targets = outputs.reshape(len(bits), -1)
+        return Dataset(bits.astype(np.float64), targets)
+

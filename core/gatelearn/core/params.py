@@ -1,0 +1,82 @@
+"""Declared parameters: what a component accepts, so a request can be checked before any work.
+
+Every component lists its parameters as `Param` records (name, type, default, allowed range).
+`resolve` turns the values a caller gave into the full, validated set, or raises `ParamError`
+naming the parameter and the rule it broke.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Param", "ParamError", "resolve"]
+
+_SCALAR_TYPES: dict[str, type | tuple[type, ...]] = {
+    "int": int,
+    "float": (int, float),
+    "bool": bool,
+    "str": str,
+}
+
+
+class ParamError(ValueError):
+    """A parameter value was missing, unknown, of the wrong type or out of range."""
+
+    def __init__(self, param: str, message: str) -> None:
+        super().__init__(f"{param}: {message}")
+        self.param = param
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter a component accepts.
+
+    `type` is "int", "float", "bool", "str" for scalars, or "data" for structured values
+    (weight matrices, table rows) that the component checks itself. `minimum`/`maximum` are
+    inclusive bounds; `choices` limits a "str" to a set of names.
+    """
+
+    name: str
+    type: str
+    default: Any
+    description: str
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+
+    def check(self, value: Any) -> Any:
+        """Return `value` converted to this parameter's type, or raise `ParamError`."""
+        if self.type == "data":
+            return value
+        expected = _SCALAR_TYPES[self.type]
+        # bool is an int subclass; a flag is never a number and a number never a flag.
+        if isinstance(value, bool) != (self.type == "bool") or not isinstance(value, expected):
+            raise ParamError(self.name, f"expected {self.type}, got {type(value).__name__}")
+        if self.type == "float":
+            value = float(value)
+            if not math.isfinite(value):
+                raise ParamError(self.name, f"must be finite, got {value}")
+        if self.minimum is not None and value < self.minimum:
+            raise ParamError(self.name, f"must be >= {self.minimum}, got {value}")
+        if self.maximum is not None and value > self.maximum:
+            raise ParamError(self.name, f"must be <= {self.maximum}, got {value}")
+        if self.choices and value not in self.choices:
+            raise ParamError(self.name, f"must be one of {', '.join(self.choices)}, got {value!r}")
+        return value
+
+
+def resolve(params: tuple[Param, ...], given: Mapping[str, Any]) -> dict[str, Any]:
+    """Return every declared parameter's value: the given one, checked, or its default."""
+    declared = {p.name: p for p in params}
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        allowed = ", ".join(declared) or "none"
+        raise ParamError(unknown[0], f"unknown parameter (accepted: {allowed})")
+    return {
+        name: param.check(given[name]) if name in given else param.default
+        for name, param in declared.items()
+    }

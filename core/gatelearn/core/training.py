@@ -1,0 +1,354 @@
+"""The training loop: backpropagation over a population, with every buffer allocated up front.
+
+Each epoch first runs a forward pass over all rows with the current weights; that pass decides
+whether to stop (solved, loss target, patience, epoch limit, cancelled) and, in full-batch mode,
+is also the pass the gradients come from. So a run that stops returns exactly the weights its
+final metrics describe, and `epochs` counts the updates applied.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gatelearn.core.components import Dataset, Loss, Optimizer
+from gatelearn.core.network import Network
+
+__all__ = ["History", "Progress", "StopReason", "TrainConfig", "TrainResult", "train"]
+
+Array = NDArray[np.floating[Any]]
+
+
+class StopReason(enum.StrEnum):
+    """Why a run ended."""
+
+    SOLVED = "solved"  # every output on the right side of the threshold by the margin
+    LOSS_TARGET = "loss_target"  # every member's loss at or below the target
+    PATIENCE = "patience"  # no member's loss improved for `patience` epochs
+    EPOCHS = "epochs"  # the epoch limit
+    CANCELLED = "cancelled"  # the progress callback asked to stop
+    DIVERGED = "diverged"  # a loss became NaN or infinite
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train. Zero or None switches an optional stop condition off."""
+
+    epochs: int = 5000
+    batch_size: int = 0  # rows per update; 0 means all rows (full batch)
+    shuffle: bool = True  # reshuffle rows every epoch when batch_size < rows
+    shuffle_seed: int = 0  # seeds the row order
+    weight_decay: float = 0.0  # L2: adds weight_decay * W to every weight gradient
+    stop_when_solved: bool = True
+    margin: float = 0.25  # fraction of (high - low) an output must clear the threshold by
+    loss_target: float | None = None
+    patience: int = 0  # epochs without a loss improvement of min_delta; 0 = off
+    min_delta: float = 0.0
+    record_every: int = 0  # history interval in epochs; 0 picks about 200 points
+    progress_interval: float = 0.1  # seconds between progress callbacks, at most
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a progress callback sees: the state after `epoch` updates."""
+
+    epoch: int
+    epochs: int
+    loss: NDArray[np.float64]  # per member
+    accuracy: NDArray[np.float64]  # per member: share of rows with every output right
+    solved: int  # members solved now
+
+
+@dataclass
+class History:
+    """Loss and accuracy of every member at the recorded epochs."""
+
+    epochs: NDArray[np.int64]
+    loss: NDArray[np.float64]  # (records, P)
+    accuracy: NDArray[np.float64]  # (records, P)
+
+
+@dataclass
+class TrainResult:
+    network: Network
+    epochs: int
+    stop_reason: StopReason
+    loss: NDArray[np.float64]  # (P,)
+    accuracy: NDArray[np.float64]  # (P,)
+    min_margin: NDArray[np.float64]  # (P,) smallest signed distance past the threshold
+    solved_epoch: NDArray[np.int64]  # (P,) first epoch each member was solved, -1 if never
+    history: History = field(repr=False)
+
+
+ProgressCallback = Callable[[Progress], bool | None]
+
+
+Call = Callable[[], Any]
+
+
+def _matrices(array: Array) -> Array:
+    """View a (a, b, 1) array as the (a, b) matrix of its only member."""
+    return array[..., 0]
+
+
+def _flat(array: Array) -> Array:
+    """View a (a, b, P) array as (a, b * P): all members side by side, for one matrix product."""
+    return array.reshape(array.shape[0], -1)
+
+
+class _Pass:
+    """Buffers for one batch size, and the forward and backward passes as prepared calls.
+
+    Every array is allocated here and every call is bound to its arrays with `partial`, so an
+    epoch is a walk over two lists of ready calls. With P = 1 the products run on plain
+    matrices; with P > 1 the first layer is one product of the shared inputs with all members
+    side by side, and later layers contract per member with `einsum`.
+    """
+
+    def __init__(self, trainer: _Trainer, rows: int) -> None:
+        network = trainer.network
+        population, dtype = network.population, network.dtype
+        self.inputs = np.empty((rows, network.sizes[0]), dtype=dtype)
+        self.targets = np.empty((rows, network.sizes[-1], 1), dtype=dtype)
+        shapes = [(rows, layer.fan_out, population) for layer in network.layers]
+        self.z = [np.empty(shape, dtype=dtype) for shape in shapes]
+        self.a = [np.empty(shape, dtype=dtype) for shape in shapes]
+        delta = [np.empty(shape, dtype=dtype) for shape in shapes]
+        deriv = [np.empty(shape, dtype=dtype) for shape in shapes]
+
+        self.forward: list[Call] = []
+        self.backward: list[Call] = [
+            partial(trainer.loss.gradient, self.a[-1], self.targets, delta[-1])
+        ]
+        single = population == 1
+        for index, layer in enumerate(network.layers):
+            source = self.inputs if index == 0 else self.a[index - 1]
+            z, a = self.z[index], self.a[index]
+            grad_w, grad_b = trainer.grad_w[index], trainer.grad_b[index]
+            if single:
+                source_m = source if index == 0 else _matrices(source)
+                product = partial(np.dot, source_m, _matrices(layer.weights), _matrices(z))
+                weight_grad = partial(np.dot, source_m.T, _matrices(delta[index]),
+                                      _matrices(grad_w))
+            elif index == 0:
+                product = partial(np.dot, source, _flat(layer.weights), _flat(z))
+                weight_grad = partial(np.dot, source.T, _flat(delta[index]), _flat(grad_w))
+            else:
+                product = partial(np.einsum, "rip,iop->rop", source, layer.weights, out=z)
+                weight_grad = partial(np.einsum, "rip,rop->iop", source, delta[index],
+                                      out=grad_w)
+            self.forward.append(product)
+            if layer.bias is not None:
+                self.forward.append(partial(np.add, z, layer.bias, z))
+            self.forward.append(partial(layer.activation.forward, z, a))
+
+            backward = [
+                partial(layer.activation.derivative, z, a, deriv[index]),
+                partial(np.multiply, delta[index], deriv[index], delta[index]),
+                weight_grad,
+            ]
+            if grad_b is not None:
+                backward.append(partial(np.sum, delta[index], 0, None, grad_b))
+            if index and single:
+                backward.append(partial(np.dot, _matrices(delta[index]),
+                                        _matrices(layer.weights).T,
+                                        _matrices(delta[index - 1])))
+            elif index:
+                backward.append(partial(np.einsum, "rop,iop->rip", delta[index],
+                                        layer.weights, out=delta[index - 1]))
+            # Layers are walked output first: this layer's calls go before the ones above it.
+            self.backward[1:1] = backward
+        self.backward.extend(trainer.decay_calls)
+
+    @property
+    def output(self) -> Array:
+        return self.a[-1]
+
+
+class _Trainer:
+    """One run: the network's arrays, the gradients, and the prepared passes."""
+
+    def __init__(self, network: Network, data: Dataset, loss: Loss, optimizer: Optimizer,
+                 config: TrainConfig) -> None:
+        self.network = network
+        self.loss = loss
+        self.config = config
+        layers = network.layers
+        self.grad_w = [np.empty_like(layer.weights) for layer in layers]
+        self.grad_b = [None if layer.bias is None else np.empty_like(layer.bias)
+                       for layer in layers]
+        self.decay_calls: list[Call] = []
+        if config.weight_decay:
+            for layer, grad in zip(layers, self.grad_w, strict=True):
+                scratch = np.empty_like(grad)
+                self.decay_calls += [
+                    partial(np.multiply, layer.weights, config.weight_decay, scratch),
+                    partial(np.add, grad, scratch, grad),
+                ]
+        params = [layer.weights for layer in layers]
+        grads = list(self.grad_w)
+        for layer, grad_b in zip(layers, self.grad_b, strict=True):
+            if layer.bias is not None and grad_b is not None:
+                params.append(layer.bias)
+                grads.append(grad_b)
+        self.step = optimizer.bind(params, grads)
+
+        self.rows = len(data.inputs)
+        self.batch = min(config.batch_size or self.rows, self.rows)
+        self.full = _Pass(self, self.rows)
+        self.full.inputs[...] = data.inputs
+        self.full.targets[...] = data.targets[:, :, None]
+        self.passes: dict[int, _Pass] = {self.rows: self.full}
+        for size in {self.batch, self.rows % self.batch}:
+            if size and size not in self.passes:
+                self.passes[size] = _Pass(self, size)
+        self.order = np.arange(self.rows)
+        self.rng = np.random.default_rng(config.shuffle_seed)
+
+        # Signed distance past the threshold: positive when an output is on its label's side.
+        self.threshold = data.threshold
+        sign = np.where(data.targets >= data.threshold, 1.0, -1.0)
+        self.target_sign = sign[:, :, None].astype(network.dtype)
+        self.required_margin = config.margin * (data.high - data.low)
+        self.signed = np.empty_like(self.full.output)
+        self.min_margin = np.empty(network.population, dtype=network.dtype)
+        self.solved_now = np.zeros(network.population, dtype=bool)
+
+    @staticmethod
+    def run_calls(calls: list[Call]) -> None:
+        for call in calls:
+            call()
+
+    def update_minibatches(self) -> None:
+        """One epoch of updates on batches of `self.batch` rows."""
+        if self.config.shuffle:
+            self.rng.shuffle(self.order)
+        full = self.full
+        for start in range(0, self.rows, self.batch):
+            rows = self.order[start:start + self.batch]
+            p = self.passes[len(rows)]
+            np.take(full.inputs, rows, axis=0, out=p.inputs)
+            np.take(full.targets, rows, axis=0, out=p.targets)
+            self.run_calls(p.forward)
+            self.run_calls(p.backward)
+            self.step()
+
+    def check_solved(self) -> bool:
+        """Compute each member's smallest signed margin; True when all clear the margin."""
+        np.subtract(self.full.output, self.threshold, out=self.signed)
+        self.signed *= self.target_sign
+        np.min(self.signed, axis=(0, 1), out=self.min_margin)
+        np.greater(self.min_margin, self.required_margin, out=self.solved_now)
+        return bool(self.solved_now.all())
+
+    def accuracy(self) -> NDArray[np.float64]:
+        """Share of rows whose every output is on its label's side, per member."""
+        np.subtract(self.full.output, self.threshold, out=self.signed)
+        self.signed *= self.target_sign
+        rows_right = self.signed.min(axis=1) > 0
+        return rows_right.mean(axis=0)
+
+    def run(self, on_progress: ProgressCallback | None) -> TrainResult:
+        config, full = self.config, self.full
+        population = self.network.population
+        record_every = config.record_every or max(1, config.epochs // 200)
+        full_batch = self.batch == self.rows
+        need_loss = config.loss_target is not None or config.patience > 0
+        solved_epoch = np.full(population, -1, dtype=np.int64)
+        best_loss = np.full(population, np.inf)
+        stale = 0
+        records: list[tuple[int, NDArray[np.float64], NDArray[np.float64]]] = []
+        next_progress = time.monotonic() + config.progress_interval
+        epoch = 0
+        while True:
+            self.run_calls(full.forward)
+            reason: StopReason | None = None
+            if config.stop_when_solved:
+                solved = self.check_solved()
+                if self.solved_now.any():
+                    solved_epoch[(solved_epoch < 0) & self.solved_now] = epoch
+                if solved and config.stop_when_solved:
+                    reason = StopReason.SOLVED
+            if need_loss:
+                loss = self.loss.value(full.output, full.targets)
+                if config.loss_target is not None and (loss <= config.loss_target).all():
+                    reason = reason or StopReason.LOSS_TARGET
+                if config.patience:
+                    improved = loss < best_loss - config.min_delta
+                    np.minimum(best_loss, loss, out=best_loss)
+                    stale = 0 if improved.any() else stale + 1
+                    if stale >= config.patience:
+                        reason = reason or StopReason.PATIENCE
+            if epoch >= config.epochs:
+                reason = reason or StopReason.EPOCHS
+            if epoch % record_every == 0 or reason is not None:
+                loss = self.loss.value(full.output, full.targets)
+                records.append((epoch, loss, self.accuracy()))
+                if not np.isfinite(loss).all():
+                    reason = StopReason.DIVERGED
+            if on_progress is not None and reason is None and time.monotonic() >= next_progress:
+                progress = Progress(
+                    epoch, config.epochs, self.loss.value(full.output, full.targets),
+                    self.accuracy(), int(self.solved_now.sum()) if config.stop_when_solved else 0,
+                )
+                if on_progress(progress):
+                    reason = StopReason.CANCELLED
+                next_progress = time.monotonic() + config.progress_interval
+            if reason is not None:
+                break
+            if full_batch:
+                self.run_calls(full.backward)
+                self.step()
+            else:
+                self.update_minibatches()
+            epoch += 1
+
+        if records[-1][0] != epoch:
+            records.append((epoch, self.loss.value(full.output, full.targets), self.accuracy()))
+        self.check_solved()
+        history = History(
+            np.array([r[0] for r in records], dtype=np.int64),
+            np.array([r[1] for r in records], dtype=np.float64),
+            np.array([r[2] for r in records], dtype=np.float64),
+        )
+        return TrainResult(
+            network=self.network,
+            epochs=epoch,
+            stop_reason=reason,
+            loss=history.loss[-1],
+            accuracy=history.accuracy[-1],
+            min_margin=self.min_margin.astype(np.float64),
+            solved_epoch=solved_epoch,
+            history=history,
+        )
+
+
+def train(
+    network: Network,
+    data: Dataset,
+    loss: Loss,
+    optimizer: Optimizer,
+    config: TrainConfig | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> TrainResult:
+    """Train `network` in place on `data`; see `TrainConfig` for the knobs.
+
+    `on_progress` is called at most every `config.progress_interval` seconds; returning True
+    cancels the run, which then ends with `StopReason.CANCELLED` and the weights reached so far.
+    """
+    config = config or TrainConfig()
+    if data.n_inputs != network.sizes[0] or data.n_outputs != network.sizes[-1]:
+        raise ValueError(
+            f"network has {network.sizes[0]} inputs and {network.sizes[-1]} outputs; the data "
+            f"has {data.n_inputs} and {data.n_outputs}"
+        )
+    trainer = _Trainer(network, data, loss, optimizer, config)
+    with np.errstate(over="ignore", under="ignore"):
+        return trainer.run(on_progress)

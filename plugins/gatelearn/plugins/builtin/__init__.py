@@ -1,0 +1,1 @@
+"""The built-in components, each module a plugin registered like any third-party one."""

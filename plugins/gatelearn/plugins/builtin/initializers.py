@@ -1,0 +1,122 @@
+"""Built-in initializers: random ones draw from the generator they are given, in layer order,
+weights before bias; `explicit` copies matrices the caller wrote by hand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gatelearn.core import Initializer, Param
+from gatelearn.core.components import Array
+from gatelearn.plugins._markers import hookimpl
+
+
+class Uniform(Initializer):
+    """Weights and biases from U[low, high). The default [0, 1) is article 000's."""
+
+    name = "uniform"
+    description = "weights and biases uniform on [low, high)"
+    params = (
+        Param("low", "float", 0.0, "lower bound", minimum=-1e6, maximum=1e6),
+        Param("high", "float", 1.0, "upper bound (exclusive)", minimum=-1e6, maximum=1e6),
+    )
+    low: float
+    high: float
+
+    def fill(self, rng: np.random.Generator, layer: int, weights: Array,
+             bias: Array | None) -> None:
+        weights[...] = rng.uniform(self.low, self.high, size=weights.shape)
+        if bias is not None:
+            bias[...] = rng.uniform(self.low, self.high, size=bias.shape)
+
+
+class Normal(Initializer):
+    """Weights and biases from N(mean, std^2). The default N(0, 1) is article 001's."""
+
+    name = "normal"
+    description = "weights and biases normal with the given mean and standard deviation"
+    params = (
+        Param("mean", "float", 0.0, "mean", minimum=-1e6, maximum=1e6),
+        Param("std", "float", 1.0, "standard deviation", minimum=0.0, maximum=1e6),
+    )
+    mean: float
+    std: float
+
+    def fill(self, rng: np.random.Generator, layer: int, weights: Array,
+             bias: Array | None) -> None:
+        weights[...] = rng.normal(self.mean, self.std, size=weights.shape)
+        if bias is not None:
+            bias[...] = rng.normal(self.mean, self.std, size=bias.shape)
+
+
+class Xavier(Initializer):
+    """Glorot uniform: weights from U(-r, r) with r = gain sqrt(6 / (fan_in + fan_out));
+    biases zero."""
+
+    name = "xavier"
+    description = "Glorot/Xavier uniform weights, zero biases"
+    params = (Param("gain", "float", 1.0, "scale of the range", minimum=0.0, maximum=100.0),)
+    gain: float
+
+    def fill(self, rng: np.random.Generator, layer: int, weights: Array,
+             bias: Array | None) -> None:
+        fan_in, fan_out = weights.shape
+        limit = self.gain * np.sqrt(6.0 / (fan_in + fan_out))
+        weights[...] = rng.uniform(-limit, limit, size=weights.shape)
+        if bias is not None:
+            bias[...] = 0.0
+
+
+class He(Initializer):
+    """He normal: weights from N(0, 2 / fan_in), suited to relu; biases zero."""
+
+    name = "he"
+    description = "He/Kaiming normal weights (std sqrt(2/fan_in)), zero biases"
+
+    def fill(self, rng: np.random.Generator, layer: int, weights: Array,
+             bias: Array | None) -> None:
+        weights[...] = rng.normal(0.0, np.sqrt(2.0 / weights.shape[0]), size=weights.shape)
+        if bias is not None:
+            bias[...] = 0.0
+
+
+class Explicit(Initializer):
+    """Every weight matrix (and bias vector) given by the caller, e.g. article 002's perceptron.
+
+    `weights[l]` is a fan_in x fan_out matrix as nested lists; `biases[l]` a vector of
+    fan_out numbers, required for every layer when the network has biases.
+    """
+
+    name = "explicit"
+    description = "weights (and biases) given by the caller, layer by layer"
+    params = (
+        Param("weights", "data", None, "one fan_in x fan_out matrix per layer"),
+        Param("biases", "data", None, "one vector of fan_out numbers per layer"),
+    )
+    weights: list[Any] | None
+    biases: list[Any] | None
+
+    def fill(self, rng: np.random.Generator, layer: int, weights: Array,
+             bias: Array | None) -> None:
+        weights[...] = _layer_array(self.weights, "weights", layer, weights.shape)
+        if bias is not None:
+            bias[...] = _layer_array(self.biases, "biases", layer, bias.shape)
+
+
+def _layer_array(arrays: list[Any] | None, field: str, layer: int,
+                 shape: tuple[int, ...]) -> Array:
+    """The caller's array for `layer`, checked against the shape the network needs."""
+    if arrays is None or layer >= len(arrays):
+        raise ValueError(f"{field}[{layer}]: missing; the network needs shape {shape}")
+    array = np.asarray(arrays[layer], dtype=np.float64)
+    if array.shape != shape:
+        raise ValueError(f"{field}[{layer}]: shape {array.shape}, the network needs {shape}")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{field}[{layer}]: values must be finite")
+    return array
+
+
+@hookimpl
+def gatelearn_initializers() -> list[type[Initializer]]:
+    return [Uniform, Normal, Xavier, He, Explicit]

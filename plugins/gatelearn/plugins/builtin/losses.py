@@ -1,0 +1,68 @@
+"""Built-in losses. `pred` is (rows, outputs, P), `target` (rows, outputs, 1);
+N = rows * outputs, the number of values each member is scored on."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gatelearn.core import Loss, Param
+from gatelearn.core.components import Array
+from gatelearn.plugins._markers import hookimpl
+
+
+class MeanSquaredError(Loss):
+    """L = (1/N) sum (y - t)^2; dL/dy = (2/N) (y - t). Article 001's loss."""
+
+    name = "mse"
+    description = "mean squared error"
+
+    def value(self, pred: Array, target: Array) -> Array:
+        return np.mean(np.square(pred - target), axis=(0, 1))
+
+    def gradient(self, pred: Array, target: Array, out: Array) -> None:
+        np.subtract(pred, target, out=out)
+        out *= 2.0 / target.size
+
+
+class HalfSumSquaredError(Loss):
+    """L = 1/2 sum (y - t)^2; dL/dy = y - t. The loss behind article 000's and 002's updates."""
+
+    name = "sse_half"
+    description = "half the sum of squared errors"
+
+    def value(self, pred: Array, target: Array) -> Array:
+        return 0.5 * np.sum(np.square(pred - target), axis=(0, 1))
+
+    def gradient(self, pred: Array, target: Array, out: Array) -> None:
+        np.subtract(pred, target, out=out)
+
+
+class BinaryCrossEntropy(Loss):
+    """L = -(1/N) sum [t log y + (1 - t) log(1 - y)]; dL/dy = (y - t) / (y (1 - y) N).
+
+    Outputs are clipped to [eps, 1 - eps] first, so neither the value nor the gradient can
+    become infinite. Targets must be in [0, 1]; pair it with a sigmoid output.
+    """
+
+    name = "bce"
+    description = "binary cross-entropy on outputs in (0, 1), clipped for stability"
+    params = (Param("eps", "float", 1e-12, "clip outputs to [eps, 1 - eps]", minimum=1e-300,
+                    maximum=0.1),)
+    eps: float
+
+    def value(self, pred: Array, target: Array) -> Array:
+        y = np.clip(pred, self.eps, 1.0 - self.eps)
+        terms = target * np.log(y) + (1.0 - target) * np.log1p(-y)
+        return -np.mean(terms, axis=(0, 1))
+
+    def gradient(self, pred: Array, target: Array, out: Array) -> None:
+        np.clip(pred, self.eps, 1.0 - self.eps, out=out)
+        spread = out * (1.0 - out)
+        out -= target
+        out /= spread
+        out /= target.size
+
+
+@hookimpl
+def gatelearn_losses() -> list[type[Loss]]:
+    return [MeanSquaredError, HalfSumSquaredError, BinaryCrossEntropy]

@@ -1,0 +1,188 @@
+"""Built-in optimizers. `bind` allocates the run's state once; the step it returns updates the
+parameters in place and allocates nothing. The step may overwrite the gradients."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from gatelearn.core import Optimizer, Param, Step
+from gatelearn.core.components import Array
+from gatelearn.plugins._markers import hookimpl
+
+
+def _lr(default: float) -> Param:
+    return Param("lr", "float", default, "learning rate (step size)", minimum=0.0, maximum=1e3)
+
+
+_EPS = Param("eps", "float", 1e-8, "added to the denominator", minimum=0.0, maximum=1.0)
+
+
+class GradientDescent(Optimizer):
+    """p <- p - lr g. With lr = 1 on sse_half this is article 000's delta rule."""
+
+    name = "gd"
+    description = "plain gradient descent"
+    params = (_lr(0.1),)
+    lr: float
+
+    def bind(self, params: Sequence[Array], grads: Sequence[Array]) -> Step:
+        pairs = list(zip(params, grads, strict=True))
+        lr = self.lr
+
+        def step() -> None:
+            for p, g in pairs:
+                if lr != 1.0:
+                    g *= lr
+                p -= g
+
+        return step
+
+
+class Momentum(Optimizer):
+    """v <- mu v - lr g; p <- p + v, or p + mu v - lr g with Nesterov's correction."""
+
+    name = "momentum"
+    description = "gradient descent with (optionally Nesterov) momentum"
+    params = (
+        _lr(0.1),
+        Param("momentum", "float", 0.9, "velocity decay mu", minimum=0.0, maximum=0.999),
+        Param("nesterov", "bool", False, "use Nesterov's look-ahead update"),
+    )
+    lr: float
+    momentum: float
+    nesterov: bool
+
+    def bind(self, params: Sequence[Array], grads: Sequence[Array]) -> Step:
+        state = [(p, g, np.zeros_like(p), np.empty_like(p)) for p, g in zip(params, grads,
+                                                                                strict=True)]
+        lr, mu, nesterov = self.lr, self.momentum, self.nesterov
+
+        def step() -> None:
+            for p, g, v, tmp in state:
+                g *= lr
+                v *= mu
+                v -= g
+                if nesterov:
+                    np.multiply(v, mu, out=tmp)
+                    tmp -= g
+                    p += tmp
+                else:
+                    p += v
+
+        return step
+
+
+class Adam(Optimizer):
+    """m <- b1 m + (1-b1) g; v <- b2 v + (1-b2) g^2; p <- p - lr m^ / (sqrt(v^) + eps),
+    with m^ = m / (1 - b1^t) and v^ = v / (1 - b2^t) correcting the zero start."""
+
+    name = "adam"
+    description = "Adam with bias correction"
+    params = (
+        _lr(0.01),
+        Param("beta1", "float", 0.9, "first-moment decay", minimum=0.0, maximum=0.9999),
+        Param("beta2", "float", 0.999, "second-moment decay", minimum=0.0, maximum=0.999999),
+        _EPS,
+    )
+    lr: float
+    beta1: float
+    beta2: float
+    eps: float
+
+    def bind(self, params: Sequence[Array], grads: Sequence[Array]) -> Step:
+        state = [(p, g, np.zeros_like(p), np.zeros_like(p), np.empty_like(p))
+                 for p, g in zip(params, grads, strict=True)]
+        b1, b2, eps, lr = self.beta1, self.beta2, self.eps, self.lr
+        t = 0
+
+        def step() -> None:
+            nonlocal t
+            t += 1
+            m_scale = lr / (1.0 - b1**t)
+            v_correction = 1.0 - b2**t
+            for p, g, m, v, tmp in state:
+                m *= b1
+                np.multiply(g, 1.0 - b1, out=tmp)
+                m += tmp
+                v *= b2
+                np.square(g, out=tmp)
+                tmp *= 1.0 - b2
+                v += tmp
+                np.divide(v, v_correction, out=tmp)
+                np.sqrt(tmp, out=tmp)
+                tmp += eps
+                np.divide(m, tmp, out=tmp)
+                tmp *= m_scale
+                p -= tmp
+
+        return step
+
+
+def _scaled_step(p: Array, g: Array, s: Array, tmp: Array, lr: float, eps: float) -> None:
+    """p <- p - lr g / (sqrt(s) + eps): the update rmsprop and adagrad share."""
+    np.sqrt(s, out=tmp)
+    tmp += eps
+    np.divide(g, tmp, out=tmp)
+    tmp *= lr
+    p -= tmp
+
+
+class RmsProp(Optimizer):
+    """s <- rho s + (1-rho) g^2; p <- p - lr g / (sqrt(s) + eps)."""
+
+    name = "rmsprop"
+    description = "RMSProp: steps scaled by a running mean of squared gradients"
+    params = (
+        _lr(0.01),
+        Param("rho", "float", 0.9, "decay of the squared-gradient average", minimum=0.0,
+              maximum=0.9999),
+        _EPS,
+    )
+    lr: float
+    rho: float
+    eps: float
+
+    def bind(self, params: Sequence[Array], grads: Sequence[Array]) -> Step:
+        state = [(p, g, np.zeros_like(p), np.empty_like(p)) for p, g in zip(params, grads,
+                                                                                strict=True)]
+        lr, rho, eps = self.lr, self.rho, self.eps
+
+        def step() -> None:
+            for p, g, s, tmp in state:
+                s *= rho
+                np.square(g, out=tmp)
+                tmp *= 1.0 - rho
+                s += tmp
+                _scaled_step(p, g, s, tmp, lr, eps)
+
+        return step
+
+
+class AdaGrad(Optimizer):
+    """s <- s + g^2; p <- p - lr g / (sqrt(s) + eps)."""
+
+    name = "adagrad"
+    description = "AdaGrad: steps scaled by accumulated squared gradients"
+    params = (_lr(0.1), _EPS)
+    lr: float
+    eps: float
+
+    def bind(self, params: Sequence[Array], grads: Sequence[Array]) -> Step:
+        state = [(p, g, np.zeros_like(p), np.empty_like(p)) for p, g in zip(params, grads,
+                                                                                strict=True)]
+        lr, eps = self.lr, self.eps
+
+        def step() -> None:
+            for p, g, s, tmp in state:
+                np.square(g, out=tmp)
+                s += tmp
+                _scaled_step(p, g, s, tmp, lr, eps)
+
+        return step
+
+
+@hookimpl
+def gatelearn_optimizers() -> list[type[Optimizer]]:
+    return [GradientDescent, Momentum, Adam, RmsProp, AdaGrad]

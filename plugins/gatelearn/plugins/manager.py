@@ -1,0 +1,70 @@
+"""Builds the plugin manager and, from it, the registry of components.
+
+Nothing happens at import: `create_manager` loads the built-ins, then the installed packages
+that declare the `gatelearn` entry point, then extra modules named by the caller or by
+`GATELEARN_PLUGINS`. Names listed in `GATELEARN_BLOCK_PLUGINS` are never loaded.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Iterable
+
+import pluggy
+
+from gatelearn.plugins import hookspecs
+from gatelearn.plugins._markers import PROJECT
+
+__all__ = [
+    "BLOCK_ENV",
+    "DEFAULT_PLUGINS",
+    "ENTRY_POINT_GROUP",
+    "LOAD_ENV",
+    "create_manager",
+]
+
+ENTRY_POINT_GROUP = PROJECT
+LOAD_ENV = "GATELEARN_PLUGINS"  # comma-separated modules to load as plugins
+BLOCK_ENV = "GATELEARN_BLOCK_PLUGINS"  # comma-separated plugin names never to load
+
+DEFAULT_PLUGINS = (
+    "gatelearn.plugins.builtin.activations",
+    "gatelearn.plugins.builtin.losses",
+    "gatelearn.plugins.builtin.optimizers",
+    "gatelearn.plugins.builtin.initializers",
+    "gatelearn.plugins.builtin.gates",
+    "gatelearn.plugins.builtin.regions",
+    "gatelearn.plugins.builtin.table",
+)
+
+
+def _names(value: str | None) -> list[str]:
+    return [name.strip() for name in (value or "").split(",") if name.strip()]
+
+
+def create_manager(
+    extra_modules: Iterable[str] = (),
+    *,
+    blocked: Iterable[str] = (),
+    entry_points: bool = True,
+) -> pluggy.PluginManager:
+    """Return a plugin manager with built-ins, installed plugins and `extra_modules` loaded.
+
+    A module is registered under its dotted name, an entry-point plugin under the entry
+    point's name; either name can be blocked.
+    """
+    pm = pluggy.PluginManager(PROJECT)
+    pm.add_hookspecs(hookspecs)
+    for name in [*blocked, *_names(os.environ.get(BLOCK_ENV))]:
+        pm.set_blocked(name)
+    for module_name in DEFAULT_PLUGINS:
+        if not pm.is_blocked(module_name):
+            pm.register(importlib.import_module(module_name), name=module_name)
+    if entry_points:
+        pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+    for module_name in [*extra_modules, *_names(os.environ.get(LOAD_ENV))]:
+        if not pm.is_blocked(module_name) and pm.get_plugin(module_name) is None:
+            pm.register(importlib.import_module(module_name), name=module_name)
+    pm.check_pending()
+    return pm

@@ -1,0 +1,129 @@
+"""The registry: every component by kind and name, with the plugin that provided it.
+
+Built once from a plugin manager at start-up; after that, looking a component up is a dict
+access and building one checks its parameters before any work starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any
+
+import pluggy
+
+from gatelearn.core import Activation, Component, Initializer, Loss, Optimizer, Task
+
+__all__ = [
+    "KINDS",
+    "DuplicateComponentError",
+    "Entry",
+    "Registry",
+    "UnknownComponentError",
+    "build_registry",
+]
+
+# kind -> (registration hook, base class every registered class must derive from)
+KINDS: dict[str, tuple[str, type[Component]]] = {
+    "activation": ("gatelearn_activations", Activation),
+    "loss": ("gatelearn_losses", Loss),
+    "optimizer": ("gatelearn_optimizers", Optimizer),
+    "initializer": ("gatelearn_initializers", Initializer),
+    "task": ("gatelearn_tasks", Task),
+}
+
+
+class DuplicateComponentError(RuntimeError):
+    """Two plugins registered a component of the same kind under the same name."""
+
+
+class UnknownComponentError(LookupError):
+    """No component of that kind has that name."""
+
+    def __init__(self, kind: str, name: str, known: list[str]) -> None:
+        super().__init__(f"unknown {kind} {name!r} (known: {', '.join(known)})")
+        self.kind = kind
+        self.name = name
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One registered component and where it came from."""
+
+    kind: str
+    name: str
+    component: type[Component]
+    plugin: str
+    version: str
+
+    @property
+    def description(self) -> str:
+        return self.component.description
+
+
+class Registry:
+    """Components keyed by kind and name."""
+
+    def __init__(self, entries: list[Entry]) -> None:
+        self._entries: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
+        for entry in entries:
+            by_name = self._entries[entry.kind]
+            if entry.name in by_name:
+                first = by_name[entry.name]
+                raise DuplicateComponentError(
+                    f"{entry.kind} {entry.name!r} is registered by both plugin "
+                    f"{first.plugin!r} and plugin {entry.plugin!r}"
+                )
+            by_name[entry.name] = entry
+
+    def entry(self, kind: str, name: str) -> Entry:
+        """Return the entry for `name`, or raise `UnknownComponentError` listing the known."""
+        try:
+            return self._entries[kind][name]
+        except KeyError:
+            raise UnknownComponentError(kind, name, sorted(self._entries[kind])) from None
+
+    def build(self, kind: str, name: str, params: Mapping[str, Any] | None = None) -> Any:
+        """Return a component instance; raises `ParamError` for a bad parameter."""
+        return self.entry(kind, name).component(**(params or {}))
+
+    def entries(self, kind: str | None = None) -> list[Entry]:
+        """Every entry of `kind` (or of all kinds), sorted by kind then name."""
+        kinds = [kind] if kind else list(KINDS)
+        return [e for k in kinds for _, e in sorted(self._entries[k].items())]
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(self._entries[kind])
+
+
+def _plugin_versions(pm: pluggy.PluginManager) -> dict[str, str]:
+    """Version of each entry-point plugin's distribution; built-ins get gatelearn's."""
+    versions = {pm.get_name(plugin) or "": dist.version for plugin, dist in
+                pm.list_plugin_distinfo()}
+    try:
+        own = metadata.version("gatelearn")
+    except metadata.PackageNotFoundError:
+        own = "unknown"
+    return {name: versions.get(name, own) for name in
+            (pm.get_name(p) or "" for p in pm.get_plugins())}
+
+
+def build_registry(pm: pluggy.PluginManager) -> Registry:
+    """Call every registration hook once and key the returned classes by kind and name.
+
+    Each implementation is called on its own so that every class is credited to its plugin.
+    """
+    versions = _plugin_versions(pm)
+    entries = []
+    for kind, (hook_name, base) in KINDS.items():
+        for impl in getattr(pm.hook, hook_name).get_hookimpls():
+            for component in impl.function():
+                if not (isinstance(component, type) and issubclass(component, base)):
+                    raise TypeError(
+                        f"plugin {impl.plugin_name!r}: {hook_name} returned {component!r}, "
+                        f"which is not a {base.__name__} subclass"
+                    )
+                entries.append(Entry(kind, component.name, component, impl.plugin_name,
+                                     versions.get(impl.plugin_name, "unknown")))
+    return Registry(entries)
