@@ -20,6 +20,7 @@ from gatelearn.core.params import Param, ParamError, resolve
 from gatelearn.core.training import (
     History,
     Progress,
+    ProgressCallback,
     StopReason,
     TrainConfig,
     TrainResult,
@@ -40,6 +41,7 @@ __all__ = [
     "Param",
     "ParamError",
     "Progress",
+    "ProgressCallback",
     "Step",
     "StopReason",
     "Task",

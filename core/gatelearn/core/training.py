@@ -21,7 +21,15 @@ from numpy.typing import NDArray
 from gatelearn.core.components import Dataset, Loss, Optimizer
 from gatelearn.core.network import Network
 
-__all__ = ["History", "Progress", "StopReason", "TrainConfig", "TrainResult", "train"]
+__all__ = [
+    "History",
+    "Progress",
+    "ProgressCallback",
+    "StopReason",
+    "TrainConfig",
+    "TrainResult",
+    "train",
+]
 
 Array = NDArray[np.floating[Any]]
 

@@ -1,0 +1,147 @@
+"""A training recipe: components named as data, turned into core objects through the registry.
+
+`Recipe` is what a request describes (task, layers, activations, loss, optimizer, initializer,
+loop settings, seed); its defaults are the ones that make gates train reliably. `prepare`
+checks the whole recipe and builds everything before any training starts, so a bad value is
+reported by its field name (`optimizer.lr`, `hidden[1]`) and nothing has run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from gatelearn.core import (
+    Component,
+    Dataset,
+    Loss,
+    Network,
+    Optimizer,
+    ParamError,
+    ProgressCallback,
+    TrainConfig,
+    TrainResult,
+    initialize,
+    train,
+)
+from gatelearn.plugins.registry import Registry, UnknownComponentError
+
+__all__ = ["DTYPES", "Choice", "Prepared", "Recipe", "prepare", "run"]
+
+DTYPES = {"float64": np.float64, "float32": np.float32}
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A component by name, with the parameters to build it with."""
+
+    name: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything that determines a trained model. Same recipe, same model."""
+
+    task: Choice = Choice("xor")
+    hidden: tuple[int, ...] = (8,)
+    activations: tuple[Choice, ...] = ()  # one per layer after the inputs; () = the defaults
+    hidden_activation: str = "tanh"  # the default for hidden layers
+    output_activation: str = "sigmoid"  # the default for the output layer
+    bias: bool = True
+    loss: Choice = Choice("bce")
+    optimizer: Choice = Choice("adam", {"lr": 0.05})
+    initializer: Choice = Choice("xavier")
+    config: TrainConfig = TrainConfig()
+    seed: int = 0
+    population: int = 1
+    dtype: str = "float64"
+
+    def layer_activations(self) -> tuple[Choice, ...]:
+        """The activation of every layer, defaults filled in."""
+        if self.activations:
+            return self.activations
+        return (*(Choice(self.hidden_activation) for _ in self.hidden),
+                Choice(self.output_activation))
+
+
+@dataclass
+class Prepared:
+    """A recipe's components, built and checked, ready to train."""
+
+    recipe: Recipe
+    network: Network
+    data: Dataset
+    loss: Loss
+    optimizer: Optimizer
+
+
+def _build(registry: Registry, kind: str, choice: Choice, field_name: str) -> Any:
+    """Build a component, reporting any problem under `field_name`."""
+    try:
+        component: Component = registry.build(kind, choice.name, choice.params)
+    except UnknownComponentError as error:
+        raise ParamError(field_name, str(error)) from None
+    except ParamError as error:
+        raise ParamError(f"{field_name}.{error.param}", error.message) from None
+    return component
+
+
+def _check_config(config: TrainConfig) -> None:
+    if config.epochs < 0:
+        raise ParamError("epochs", f"must be >= 0, got {config.epochs}")
+    if config.batch_size < 0:
+        raise ParamError("batch_size", f"must be >= 0, got {config.batch_size}")
+    for name in ("weight_decay", "margin", "min_delta", "progress_interval"):
+        value = getattr(config, name)
+        if not (np.isfinite(value) and value >= 0):
+            raise ParamError(name, f"must be a finite number >= 0, got {value}")
+    if config.loss_target is not None and not np.isfinite(config.loss_target):
+        raise ParamError("loss_target", "must be finite")
+    if config.patience < 0 or config.record_every < 0:
+        raise ParamError("patience", "must be >= 0")
+
+
+def prepare(recipe: Recipe, registry: Registry) -> Prepared:
+    """Check `recipe` and build its network, data and components; raise `ParamError` if bad."""
+    if recipe.dtype not in DTYPES:
+        raise ParamError("dtype", f"must be one of {', '.join(DTYPES)}, got {recipe.dtype!r}")
+    if recipe.population < 1:
+        raise ParamError("population", f"must be >= 1, got {recipe.population}")
+    if recipe.seed < 0:
+        raise ParamError("seed", f"must be >= 0, got {recipe.seed}")
+    for index, units in enumerate(recipe.hidden):
+        if units < 1:
+            raise ParamError(f"hidden[{index}]", f"must be >= 1 unit, got {units}")
+    _check_config(recipe.config)
+    task = _build(registry, "task", recipe.task, "task")
+    data = task.dataset(np.random.default_rng(recipe.seed))
+    loss = _build(registry, "loss", recipe.loss, "loss")
+    if recipe.loss.name == "bce" and (data.low, data.high) != (0.0, 1.0):
+        raise ParamError("loss", f"bce needs labels 0/1; this task's are {data.low:g}/"
+                                 f"{data.high:g} (use mse or sse_half)")
+    optimizer = _build(registry, "optimizer", recipe.optimizer, "optimizer")
+    initializer = _build(registry, "initializer", recipe.initializer, "initializer")
+    choices = recipe.layer_activations()
+    layers = len(recipe.hidden) + 1
+    if len(choices) != layers:
+        raise ParamError("activations", f"need one per layer ({layers}), got {len(choices)}")
+    activations = [_build(registry, "activation", choice, f"activations[{index}]")
+                   for index, choice in enumerate(choices)]
+    sizes = [data.n_inputs, *recipe.hidden, data.n_outputs]
+    try:
+        network = initialize(sizes, activations, initializer, bias=recipe.bias,
+                             seed=recipe.seed, population=recipe.population,
+                             dtype=DTYPES[recipe.dtype])
+    except ValueError as error:
+        raise ParamError("initializer", str(error)) from None
+    return Prepared(recipe, network, data, loss, optimizer)
+
+
+def run(prepared: Prepared, on_progress: ProgressCallback | None = None) -> TrainResult:
+    """Train a prepared recipe."""
+    return train(prepared.network, prepared.data, prepared.loss, prepared.optimizer,
+                 prepared.recipe.config, on_progress)
