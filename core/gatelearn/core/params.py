@@ -35,8 +35,9 @@ class ParamError(ValueError):
 class Param:
     """One parameter a component accepts.
 
-    `type` is "int", "float", "bool", "str" for scalars, or "data" for structured values
-    (weight matrices, table rows) that the component checks itself. `minimum`/`maximum` are
+    `type` is "int" (an integral float such as 3.0 counts), "float", "bool", "str" for
+    scalars, or "data" for structured values (weight matrices, table rows) that the component
+    checks itself. `minimum`/`maximum` are
     inclusive bounds; `choices` limits a "str" to a set of names.
     """
 
@@ -53,6 +54,9 @@ class Param:
         if self.type == "data":
             return value
         expected = _SCALAR_TYPES[self.type]
+        # JSON and protobuf Struct carry every number as a double: 3.0 is a fine int.
+        if self.type == "int" and isinstance(value, float) and value.is_integer():
+            value = int(value)
         # bool is an int subclass; a flag is never a number and a number never a flag.
         if isinstance(value, bool) != (self.type == "bool") or not isinstance(value, expected):
             raise ParamError(self.name, f"expected {self.type}, got {type(value).__name__}")

@@ -1,0 +1,275 @@
+"""The Python client: one method per RPC, plain results, one exception type.
+
+    with Client("127.0.0.1:50051") as client:
+        outcome = client.train("my-xor", "xor")
+        print(client.predict("my-xor", [[0, 1]]).labels)
+
+It needs no NumPy: everything goes over the wire as the generated protobuf messages.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from google.protobuf import json_format
+
+from gatelearn.client.types import (
+    Component,
+    Evaluation,
+    ModelDetail,
+    ModelRef,
+    ModelSummary,
+    Prediction,
+    Progress,
+    TaskDescription,
+    TrainOutcome,
+)
+from gatelearn.v1 import gatelearn_pb2 as pb
+from gatelearn.v1 import gatelearn_pb2_grpc
+
+__all__ = [
+    "ADDRESS_ENV",
+    "DEFAULT_ADDRESS",
+    "Client",
+    "ComponentSpec",
+    "GateLearnError",
+    "TrainOptions",
+]
+
+ADDRESS_ENV = "GATELEARN_ADDRESS"
+DEFAULT_ADDRESS = "127.0.0.1:50051"
+
+# A component by name, or by name with parameters: "adam" or ("adam", {"lr": 0.1}).
+ComponentSpec = str | tuple[str, Mapping[str, Any]]
+Rows = Sequence[Sequence[float]]
+
+
+class GateLearnError(Exception):
+    """An RPC failed. `code` is the gRPC status code; `details` the server's message."""
+
+    def __init__(self, code: grpc.StatusCode, details: str) -> None:
+        super().__init__(f"{code.name}: {details}")
+        self.code = code
+        self.details = details
+
+    @classmethod
+    def from_rpc(cls, error: grpc.RpcError) -> GateLearnError:
+        code = error.code() if isinstance(error, grpc.Call) else grpc.StatusCode.UNKNOWN
+        details = error.details() if isinstance(error, grpc.Call) else str(error)
+        return cls(code, details or code.name)
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """Loop settings for `Client.train`; None leaves the server's default."""
+
+    epochs: int | None = None
+    batch_size: int = 0
+    shuffle: bool | None = None
+    weight_decay: float = 0.0
+    stop_when_solved: bool | None = None
+    margin: float | None = None
+    loss_target: float | None = None
+    patience: int = 0
+    min_delta: float = 0.0
+    progress_interval_ms: int = 0
+    record_every: int = 0
+
+    def to_pb(self) -> pb.TrainOptions:
+        given = {k: v for k, v in self.__dict__.items() if v is not None}
+        return pb.TrainOptions(**given)
+
+
+def _ref(spec: ComponentSpec | None) -> pb.ComponentRef | None:
+    if spec is None:
+        return None
+    name, params = (spec, {}) if isinstance(spec, str) else spec
+    ref = pb.ComponentRef(name=name)
+    ref.params.update(dict(params))
+    return ref
+
+
+def _rows(rows: Rows) -> list[pb.Row]:
+    return [pb.Row(values=list(row)) for row in rows]
+
+
+def _tensor(array: Sequence[Any]) -> pb.Tensor:
+    """A nested list (a vector or a matrix) as a row-major Tensor."""
+    if array and isinstance(array[0], Sequence):
+        return pb.Tensor(shape=[len(array), len(array[0])],
+                         values=[v for row in array for v in row])
+    return pb.Tensor(shape=[len(array)], values=list(array))
+
+
+def _table(inputs: Rows, outputs: Rows) -> pb.TruthTable:
+    return pb.TruthTable(inputs=_rows(inputs), outputs=_rows(outputs))
+
+
+class Client:
+    """A connection to a gatelearn server. Use it as a context manager, or call `close`."""
+
+    def __init__(self, address: str | None = None, *, timeout: float = 30.0,
+                 train_timeout: float | None = 3600.0) -> None:
+        self.address = address or os.environ.get(ADDRESS_ENV) or DEFAULT_ADDRESS
+        self.timeout = timeout
+        self.train_timeout = train_timeout
+        self._channel = grpc.insecure_channel(self.address)
+        self._stub = gatelearn_pb2_grpc.GateLearnStub(self._channel)
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def _call(self, method: str, request: Any) -> Any:
+        try:
+            return getattr(self._stub, method)(request, timeout=self.timeout)
+        except grpc.RpcError as error:
+            raise GateLearnError.from_rpc(error) from None
+
+    # ------------------------------------------------------------ components and tasks
+    def plugins(self, kind: str = "") -> list[Component]:
+        """Every registered component (of one kind, if given)."""
+        response = self._call("ListPlugins", pb.ListPluginsRequest(kind=kind))
+        return [Component.from_pb(c) for c in response.components]
+
+    def tasks(self) -> list[Component]:
+        return [Component.from_pb(t) for t in
+                self._call("ListTasks", pb.ListTasksRequest()).tasks]
+
+    def describe_task(self, name: str, params: Mapping[str, Any] | None = None, *,
+                      seed: int = 0, preview_rows: int = 0) -> TaskDescription:
+        request = pb.DescribeTaskRequest(task=_ref((name, params or {})), seed=seed,
+                                         preview_rows=preview_rows)
+        return TaskDescription.from_pb(self._call("DescribeTask", request))
+
+    # ------------------------------------------------------------ training
+    def train_request(
+        self,
+        name: str,
+        task: ComponentSpec | None = None,
+        *,
+        table: tuple[Rows, Rows] | None = None,
+        hidden: Sequence[int] | None = None,
+        activations: Sequence[ComponentSpec] = (),
+        bias: bool | None = None,
+        loss: ComponentSpec | None = None,
+        optimizer: ComponentSpec | None = None,
+        initializer: ComponentSpec | None = None,
+        weights: Sequence[Any] | None = None,
+        biases: Sequence[Any] | None = None,
+        options: TrainOptions | None = None,
+        seed: int = 0,
+        population: int = 1,
+        dtype: str = "float64",
+    ) -> pb.TrainRequest:
+        """The TrainRequest that `train` sends; see `train` for the arguments."""
+        request = pb.TrainRequest(model_name=name, seed=seed, population=population,
+                                  activations=[_ref(a) for a in activations],
+                                  dtype=pb.FLOAT32 if dtype == "float32" else pb.FLOAT64)
+        if table is not None:
+            request.table.CopyFrom(_table(*table))
+        elif task is not None:
+            request.task.CopyFrom(_ref(task))
+        if hidden is not None:
+            request.hidden.SetInParent()
+            request.hidden.units.extend(hidden)
+        if bias is not None:
+            request.bias = bias
+        for field, spec in (("loss", loss), ("optimizer", optimizer),
+                            ("initializer", initializer)):
+            ref = _ref(spec)
+            if ref is not None:
+                getattr(request, field).CopyFrom(ref)
+        if weights is not None:
+            request.weights.weights.extend(_tensor(w) for w in weights)
+            request.weights.biases.extend(_tensor(b) for b in biases or [])
+        if options is not None:
+            request.options.CopyFrom(options.to_pb())
+        return request
+
+    def train_events(self, request: pb.TrainRequest) -> Iterator[Progress | TrainOutcome]:
+        """Stream a training: progress events, then the outcome. Closing the iterator early
+        cancels the training on the server, which then saves nothing."""
+        call = self._stub.Train(request, timeout=self.train_timeout)
+        try:
+            for event in call:
+                if event.HasField("progress"):
+                    yield Progress.from_pb(event.progress)
+                else:
+                    yield TrainOutcome.from_pb(event.done)
+        except grpc.RpcError as error:
+            raise GateLearnError.from_rpc(error) from None
+        finally:
+            call.cancel()
+
+    def train(self, name: str, task: ComponentSpec | None = None, *,
+              on_progress: Callable[[Progress], bool | None] | None = None,
+              **settings: Any) -> TrainOutcome:
+        """Train a model and save it under `name`; return the saved version and its metrics.
+
+        `task` is a task name or (name, params); or give `table=(inputs, outputs)`. Other
+        settings are those of `train_request`. `on_progress` sees each progress event;
+        returning True cancels the training (GateLearnError with code CANCELLED).
+        """
+        events = self.train_events(self.train_request(name, task, **settings))
+        try:
+            for event in events:
+                if isinstance(event, TrainOutcome):
+                    return event
+                if on_progress is not None and on_progress(event):
+                    break
+        finally:
+            events.close()
+        raise GateLearnError(grpc.StatusCode.CANCELLED, "training cancelled by the client")
+
+    # ------------------------------------------------------------ serving
+    def predict(self, name: str, rows: Rows, *, version: int = 0) -> Prediction:
+        request = pb.PredictRequest(model=name, version=version, rows=_rows(rows))
+        return Prediction.from_pb(self._call("Predict", request))
+
+    def evaluate(self, name: str, *, version: int = 0,
+                 table: tuple[Rows, Rows] | None = None) -> Evaluation:
+        """Measure a model on its own task, or on `table=(inputs, outputs)`."""
+        request = pb.EvaluateRequest(model=name, version=version)
+        if table is not None:
+            request.table.CopyFrom(_table(*table))
+        return Evaluation.from_pb(self._call("Evaluate", request))
+
+    # ------------------------------------------------------------ the store
+    def models(self, name: str = "") -> list[ModelSummary]:
+        """The latest version of every model, or every version of `name`."""
+        response = self._call("ListModels", pb.ListModelsRequest(name=name))
+        return [ModelSummary.from_pb(m) for m in response.models]
+
+    def model(self, name: str, *, version: int = 0) -> ModelDetail:
+        detail = self._call("GetModel", pb.GetModelRequest(name=name, version=version))
+        return ModelDetail.from_pb(detail)
+
+    def delete(self, name: str, *, version: int = 0) -> list[int]:
+        """Delete one version, or every version when `version` is 0; return those deleted."""
+        response = self._call("DeleteModel", pb.DeleteModelRequest(name=name, version=version))
+        return list(response.deleted_versions)
+
+    def export_model(self, name: str, *, version: int = 0) -> dict[str, Any]:
+        """A model's weights, activations and task as JSON-ready data."""
+        exported = self._call("ExportModel", pb.ExportModelRequest(name=name, version=version))
+        return json_format.MessageToDict(exported)
+
+    def import_model(self, name: str, model: Mapping[str, Any]) -> ModelRef:
+        """Store exported (or hand-written) weights under `name`; return the new version."""
+        exported = pb.ExportedModel()
+        try:
+            json_format.ParseDict(dict(model), exported)
+        except json_format.ParseError as error:
+            raise GateLearnError(grpc.StatusCode.INVALID_ARGUMENT, f"model: {error}") from None
+        ref = self._call("ImportModel", pb.ImportModelRequest(name=name, model=exported))
+        return ModelRef.from_pb(ref)

@@ -1,0 +1,224 @@
+"""What the client returns: plain dataclasses, built from the protobuf responses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from google.protobuf import json_format
+
+from gatelearn.v1 import gatelearn_pb2 as pb
+
+__all__ = [
+    "Component",
+    "Evaluation",
+    "EvaluatedRow",
+    "History",
+    "Metrics",
+    "ModelDetail",
+    "ModelRef",
+    "ModelSummary",
+    "Param",
+    "Prediction",
+    "Progress",
+    "TaskDescription",
+    "TrainOutcome",
+]
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    name: str
+    version: int
+
+    def __str__(self) -> str:
+        return f"{self.name}:{self.version}"
+
+    @classmethod
+    def from_pb(cls, message: pb.ModelRef) -> ModelRef:
+        return cls(message.name, message.version)
+
+
+@dataclass(frozen=True)
+class Metrics:
+    loss: float
+    accuracy: float
+    min_margin: float
+    solved: bool
+    solved_epoch: int  # -1 when never solved while training
+
+    @classmethod
+    def from_pb(cls, message: pb.Metrics) -> Metrics:
+        return cls(message.loss, message.accuracy, message.min_margin, message.solved,
+                   message.solved_epoch)
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: str
+    default: Any
+    description: str
+    minimum: float | None
+    maximum: float | None
+    choices: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Component:
+    """A registered activation, loss, optimizer, initializer or task."""
+
+    kind: str
+    name: str
+    plugin: str
+    version: str
+    description: str
+    params: tuple[Param, ...]
+
+    @classmethod
+    def from_pb(cls, message: pb.Component) -> Component:
+        params = tuple(
+            Param(p.name, p.type,
+                  json_format.MessageToDict(p.default_value) if p.HasField("default_value")
+                  else None,
+                  p.description, p.minimum if p.HasField("minimum") else None,
+                  p.maximum if p.HasField("maximum") else None, tuple(p.choices))
+            for p in message.params)
+        return cls(message.kind, message.name, message.plugin, message.version,
+                   message.description, params)
+
+
+def _rows(rows: Any) -> list[list[float]]:
+    return [list(row.values) for row in rows]
+
+
+@dataclass(frozen=True)
+class TaskDescription:
+    name: str
+    inputs: int
+    outputs: int
+    low: float
+    high: float
+    threshold: float
+    total_rows: int
+    rows_inputs: list[list[float]]
+    rows_targets: list[list[float]]
+
+    @classmethod
+    def from_pb(cls, m: pb.TaskDescription) -> TaskDescription:
+        return cls(m.name, m.inputs, m.outputs, m.low, m.high, m.threshold, m.total_rows,
+                   _rows(m.rows_inputs), _rows(m.rows_targets))
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A training progress event: the best member's loss and accuracy after `epoch` updates."""
+
+    epoch: int
+    epochs: int
+    loss: float
+    accuracy: float
+    solved_members: int
+    population: int
+
+    @classmethod
+    def from_pb(cls, m: pb.TrainProgress) -> Progress:
+        return cls(m.epoch, m.epochs, m.loss, m.accuracy, m.solved_members, m.population)
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    """The final event of a training: the saved model and how it did."""
+
+    model: ModelRef
+    metrics: Metrics
+    stop_reason: str
+    epochs: int
+    member: int
+    solved_members: int
+    population: int
+
+    @classmethod
+    def from_pb(cls, m: pb.TrainDone) -> TrainOutcome:
+        return cls(ModelRef.from_pb(m.model), Metrics.from_pb(m.metrics), m.stop_reason,
+                   m.epochs, m.member, m.solved_members, m.population)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    model: ModelRef
+    outputs: list[list[float]]
+    labels: list[list[float]]
+    threshold: float
+
+    @classmethod
+    def from_pb(cls, m: pb.PredictResponse) -> Prediction:
+        return cls(ModelRef.from_pb(m.model), _rows(m.outputs), _rows(m.labels), m.threshold)
+
+
+@dataclass(frozen=True)
+class EvaluatedRow:
+    inputs: list[float]
+    targets: list[float]
+    outputs: list[float]
+    correct: bool
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    model: ModelRef
+    accuracy: float
+    min_margin: float
+    rows: list[EvaluatedRow]
+
+    @classmethod
+    def from_pb(cls, m: pb.EvaluateResponse) -> Evaluation:
+        return cls(ModelRef.from_pb(m.model), m.accuracy, m.min_margin,
+                   [EvaluatedRow(list(r.inputs), list(r.targets), list(r.outputs), r.correct)
+                    for r in m.rows])
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    name: str
+    version: int
+    task: str
+    sizes: list[int]
+    created_at: datetime
+    metrics: Metrics
+
+    @property
+    def ref(self) -> ModelRef:
+        return ModelRef(self.name, self.version)
+
+    @classmethod
+    def from_pb(cls, m: pb.ModelSummary) -> ModelSummary:
+        return cls(m.name, m.version, m.task, list(m.sizes),
+                   m.created_at.ToDatetime(tzinfo=UTC), Metrics.from_pb(m.metrics))
+
+
+@dataclass(frozen=True)
+class History:
+    epochs: list[int] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    accuracy: list[float] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ModelDetail:
+    summary: ModelSummary
+    activations: list[str]
+    bias: bool
+    history: History
+    member_seed: int
+    dtype: str
+    request: dict[str, Any] | None  # the Train request as JSON-style data; None if imported
+
+    @classmethod
+    def from_pb(cls, m: pb.ModelDetail) -> ModelDetail:
+        request = json_format.MessageToDict(m.request) if m.HasField("request") else None
+        return cls(ModelSummary.from_pb(m.summary), list(m.activations), m.bias,
+                   History(list(m.history.epochs), list(m.history.loss),
+                           list(m.history.accuracy)),
+                   m.member_seed, m.dtype, request)

@@ -1,0 +1,459 @@
+import datetime
+
+from google.protobuf import struct_pb2 as _struct_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Dtype(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DTYPE_UNSPECIFIED: _ClassVar[Dtype]
+    FLOAT64: _ClassVar[Dtype]
+    FLOAT32: _ClassVar[Dtype]
+DTYPE_UNSPECIFIED: Dtype
+FLOAT64: Dtype
+FLOAT32: Dtype
+
+class ComponentRef(_message.Message):
+    __slots__ = ("name", "params")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    params: _struct_pb2.Struct
+    def __init__(self, name: _Optional[str] = ..., params: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class Tensor(_message.Message):
+    __slots__ = ("shape", "values")
+    SHAPE_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    shape: _containers.RepeatedScalarFieldContainer[int]
+    values: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, shape: _Optional[_Iterable[int]] = ..., values: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class Row(_message.Message):
+    __slots__ = ("values",)
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    values: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, values: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class TruthTable(_message.Message):
+    __slots__ = ("inputs", "outputs")
+    INPUTS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    inputs: _containers.RepeatedCompositeFieldContainer[Row]
+    outputs: _containers.RepeatedCompositeFieldContainer[Row]
+    def __init__(self, inputs: _Optional[_Iterable[_Union[Row, _Mapping]]] = ..., outputs: _Optional[_Iterable[_Union[Row, _Mapping]]] = ...) -> None: ...
+
+class ModelRef(_message.Message):
+    __slots__ = ("name", "version")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    version: int
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
+
+class Metrics(_message.Message):
+    __slots__ = ("loss", "accuracy", "min_margin", "solved", "solved_epoch")
+    LOSS_FIELD_NUMBER: _ClassVar[int]
+    ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    MIN_MARGIN_FIELD_NUMBER: _ClassVar[int]
+    SOLVED_FIELD_NUMBER: _ClassVar[int]
+    SOLVED_EPOCH_FIELD_NUMBER: _ClassVar[int]
+    loss: float
+    accuracy: float
+    min_margin: float
+    solved: bool
+    solved_epoch: int
+    def __init__(self, loss: _Optional[float] = ..., accuracy: _Optional[float] = ..., min_margin: _Optional[float] = ..., solved: _Optional[bool] = ..., solved_epoch: _Optional[int] = ...) -> None: ...
+
+class ListPluginsRequest(_message.Message):
+    __slots__ = ("kind",)
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    def __init__(self, kind: _Optional[str] = ...) -> None: ...
+
+class ListPluginsResponse(_message.Message):
+    __slots__ = ("components",)
+    COMPONENTS_FIELD_NUMBER: _ClassVar[int]
+    components: _containers.RepeatedCompositeFieldContainer[Component]
+    def __init__(self, components: _Optional[_Iterable[_Union[Component, _Mapping]]] = ...) -> None: ...
+
+class Component(_message.Message):
+    __slots__ = ("kind", "name", "plugin", "version", "description", "params")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PLUGIN_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    name: str
+    plugin: str
+    version: str
+    description: str
+    params: _containers.RepeatedCompositeFieldContainer[ParamSpec]
+    def __init__(self, kind: _Optional[str] = ..., name: _Optional[str] = ..., plugin: _Optional[str] = ..., version: _Optional[str] = ..., description: _Optional[str] = ..., params: _Optional[_Iterable[_Union[ParamSpec, _Mapping]]] = ...) -> None: ...
+
+class ParamSpec(_message.Message):
+    __slots__ = ("name", "type", "default_value", "minimum", "maximum", "choices", "description")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_VALUE_FIELD_NUMBER: _ClassVar[int]
+    MINIMUM_FIELD_NUMBER: _ClassVar[int]
+    MAXIMUM_FIELD_NUMBER: _ClassVar[int]
+    CHOICES_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    type: str
+    default_value: _struct_pb2.Value
+    minimum: float
+    maximum: float
+    choices: _containers.RepeatedScalarFieldContainer[str]
+    description: str
+    def __init__(self, name: _Optional[str] = ..., type: _Optional[str] = ..., default_value: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., minimum: _Optional[float] = ..., maximum: _Optional[float] = ..., choices: _Optional[_Iterable[str]] = ..., description: _Optional[str] = ...) -> None: ...
+
+class ListTasksRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListTasksResponse(_message.Message):
+    __slots__ = ("tasks",)
+    TASKS_FIELD_NUMBER: _ClassVar[int]
+    tasks: _containers.RepeatedCompositeFieldContainer[Component]
+    def __init__(self, tasks: _Optional[_Iterable[_Union[Component, _Mapping]]] = ...) -> None: ...
+
+class DescribeTaskRequest(_message.Message):
+    __slots__ = ("task", "seed", "preview_rows")
+    TASK_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    PREVIEW_ROWS_FIELD_NUMBER: _ClassVar[int]
+    task: ComponentRef
+    seed: int
+    preview_rows: int
+    def __init__(self, task: _Optional[_Union[ComponentRef, _Mapping]] = ..., seed: _Optional[int] = ..., preview_rows: _Optional[int] = ...) -> None: ...
+
+class TaskDescription(_message.Message):
+    __slots__ = ("name", "inputs", "outputs", "low", "high", "total_rows", "rows_inputs", "rows_targets", "threshold")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    INPUTS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    LOW_FIELD_NUMBER: _ClassVar[int]
+    HIGH_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_ROWS_FIELD_NUMBER: _ClassVar[int]
+    ROWS_INPUTS_FIELD_NUMBER: _ClassVar[int]
+    ROWS_TARGETS_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    inputs: int
+    outputs: int
+    low: float
+    high: float
+    total_rows: int
+    rows_inputs: _containers.RepeatedCompositeFieldContainer[Row]
+    rows_targets: _containers.RepeatedCompositeFieldContainer[Row]
+    threshold: float
+    def __init__(self, name: _Optional[str] = ..., inputs: _Optional[int] = ..., outputs: _Optional[int] = ..., low: _Optional[float] = ..., high: _Optional[float] = ..., total_rows: _Optional[int] = ..., rows_inputs: _Optional[_Iterable[_Union[Row, _Mapping]]] = ..., rows_targets: _Optional[_Iterable[_Union[Row, _Mapping]]] = ..., threshold: _Optional[float] = ...) -> None: ...
+
+class Layers(_message.Message):
+    __slots__ = ("units",)
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    units: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, units: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class ExplicitWeights(_message.Message):
+    __slots__ = ("weights", "biases")
+    WEIGHTS_FIELD_NUMBER: _ClassVar[int]
+    BIASES_FIELD_NUMBER: _ClassVar[int]
+    weights: _containers.RepeatedCompositeFieldContainer[Tensor]
+    biases: _containers.RepeatedCompositeFieldContainer[Tensor]
+    def __init__(self, weights: _Optional[_Iterable[_Union[Tensor, _Mapping]]] = ..., biases: _Optional[_Iterable[_Union[Tensor, _Mapping]]] = ...) -> None: ...
+
+class TrainRequest(_message.Message):
+    __slots__ = ("model_name", "task", "table", "hidden", "activations", "bias", "loss", "optimizer", "initializer", "weights", "options", "seed", "population", "dtype")
+    MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
+    TASK_FIELD_NUMBER: _ClassVar[int]
+    TABLE_FIELD_NUMBER: _ClassVar[int]
+    HIDDEN_FIELD_NUMBER: _ClassVar[int]
+    ACTIVATIONS_FIELD_NUMBER: _ClassVar[int]
+    BIAS_FIELD_NUMBER: _ClassVar[int]
+    LOSS_FIELD_NUMBER: _ClassVar[int]
+    OPTIMIZER_FIELD_NUMBER: _ClassVar[int]
+    INITIALIZER_FIELD_NUMBER: _ClassVar[int]
+    WEIGHTS_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    POPULATION_FIELD_NUMBER: _ClassVar[int]
+    DTYPE_FIELD_NUMBER: _ClassVar[int]
+    model_name: str
+    task: ComponentRef
+    table: TruthTable
+    hidden: Layers
+    activations: _containers.RepeatedCompositeFieldContainer[ComponentRef]
+    bias: bool
+    loss: ComponentRef
+    optimizer: ComponentRef
+    initializer: ComponentRef
+    weights: ExplicitWeights
+    options: TrainOptions
+    seed: int
+    population: int
+    dtype: Dtype
+    def __init__(self, model_name: _Optional[str] = ..., task: _Optional[_Union[ComponentRef, _Mapping]] = ..., table: _Optional[_Union[TruthTable, _Mapping]] = ..., hidden: _Optional[_Union[Layers, _Mapping]] = ..., activations: _Optional[_Iterable[_Union[ComponentRef, _Mapping]]] = ..., bias: _Optional[bool] = ..., loss: _Optional[_Union[ComponentRef, _Mapping]] = ..., optimizer: _Optional[_Union[ComponentRef, _Mapping]] = ..., initializer: _Optional[_Union[ComponentRef, _Mapping]] = ..., weights: _Optional[_Union[ExplicitWeights, _Mapping]] = ..., options: _Optional[_Union[TrainOptions, _Mapping]] = ..., seed: _Optional[int] = ..., population: _Optional[int] = ..., dtype: _Optional[_Union[Dtype, str]] = ...) -> None: ...
+
+class TrainOptions(_message.Message):
+    __slots__ = ("epochs", "batch_size", "shuffle", "weight_decay", "stop_when_solved", "margin", "loss_target", "patience", "min_delta", "progress_interval_ms", "record_every")
+    EPOCHS_FIELD_NUMBER: _ClassVar[int]
+    BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
+    SHUFFLE_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_DECAY_FIELD_NUMBER: _ClassVar[int]
+    STOP_WHEN_SOLVED_FIELD_NUMBER: _ClassVar[int]
+    MARGIN_FIELD_NUMBER: _ClassVar[int]
+    LOSS_TARGET_FIELD_NUMBER: _ClassVar[int]
+    PATIENCE_FIELD_NUMBER: _ClassVar[int]
+    MIN_DELTA_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
+    RECORD_EVERY_FIELD_NUMBER: _ClassVar[int]
+    epochs: int
+    batch_size: int
+    shuffle: bool
+    weight_decay: float
+    stop_when_solved: bool
+    margin: float
+    loss_target: float
+    patience: int
+    min_delta: float
+    progress_interval_ms: int
+    record_every: int
+    def __init__(self, epochs: _Optional[int] = ..., batch_size: _Optional[int] = ..., shuffle: _Optional[bool] = ..., weight_decay: _Optional[float] = ..., stop_when_solved: _Optional[bool] = ..., margin: _Optional[float] = ..., loss_target: _Optional[float] = ..., patience: _Optional[int] = ..., min_delta: _Optional[float] = ..., progress_interval_ms: _Optional[int] = ..., record_every: _Optional[int] = ...) -> None: ...
+
+class TrainEvent(_message.Message):
+    __slots__ = ("progress", "done")
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    progress: TrainProgress
+    done: TrainDone
+    def __init__(self, progress: _Optional[_Union[TrainProgress, _Mapping]] = ..., done: _Optional[_Union[TrainDone, _Mapping]] = ...) -> None: ...
+
+class TrainProgress(_message.Message):
+    __slots__ = ("epoch", "epochs", "loss", "accuracy", "solved_members", "population")
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    EPOCHS_FIELD_NUMBER: _ClassVar[int]
+    LOSS_FIELD_NUMBER: _ClassVar[int]
+    ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    SOLVED_MEMBERS_FIELD_NUMBER: _ClassVar[int]
+    POPULATION_FIELD_NUMBER: _ClassVar[int]
+    epoch: int
+    epochs: int
+    loss: float
+    accuracy: float
+    solved_members: int
+    population: int
+    def __init__(self, epoch: _Optional[int] = ..., epochs: _Optional[int] = ..., loss: _Optional[float] = ..., accuracy: _Optional[float] = ..., solved_members: _Optional[int] = ..., population: _Optional[int] = ...) -> None: ...
+
+class TrainDone(_message.Message):
+    __slots__ = ("model", "metrics", "stop_reason", "epochs", "member", "solved_members", "population")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    STOP_REASON_FIELD_NUMBER: _ClassVar[int]
+    EPOCHS_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_FIELD_NUMBER: _ClassVar[int]
+    SOLVED_MEMBERS_FIELD_NUMBER: _ClassVar[int]
+    POPULATION_FIELD_NUMBER: _ClassVar[int]
+    model: ModelRef
+    metrics: Metrics
+    stop_reason: str
+    epochs: int
+    member: int
+    solved_members: int
+    population: int
+    def __init__(self, model: _Optional[_Union[ModelRef, _Mapping]] = ..., metrics: _Optional[_Union[Metrics, _Mapping]] = ..., stop_reason: _Optional[str] = ..., epochs: _Optional[int] = ..., member: _Optional[int] = ..., solved_members: _Optional[int] = ..., population: _Optional[int] = ...) -> None: ...
+
+class PredictRequest(_message.Message):
+    __slots__ = ("model", "version", "rows")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    version: int
+    rows: _containers.RepeatedCompositeFieldContainer[Row]
+    def __init__(self, model: _Optional[str] = ..., version: _Optional[int] = ..., rows: _Optional[_Iterable[_Union[Row, _Mapping]]] = ...) -> None: ...
+
+class PredictResponse(_message.Message):
+    __slots__ = ("model", "outputs", "labels", "threshold")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    model: ModelRef
+    outputs: _containers.RepeatedCompositeFieldContainer[Row]
+    labels: _containers.RepeatedCompositeFieldContainer[Row]
+    threshold: float
+    def __init__(self, model: _Optional[_Union[ModelRef, _Mapping]] = ..., outputs: _Optional[_Iterable[_Union[Row, _Mapping]]] = ..., labels: _Optional[_Iterable[_Union[Row, _Mapping]]] = ..., threshold: _Optional[float] = ...) -> None: ...
+
+class EvaluateRequest(_message.Message):
+    __slots__ = ("model", "version", "table")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    TABLE_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    version: int
+    table: TruthTable
+    def __init__(self, model: _Optional[str] = ..., version: _Optional[int] = ..., table: _Optional[_Union[TruthTable, _Mapping]] = ...) -> None: ...
+
+class EvaluateResponse(_message.Message):
+    __slots__ = ("model", "accuracy", "min_margin", "rows")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    MIN_MARGIN_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    model: ModelRef
+    accuracy: float
+    min_margin: float
+    rows: _containers.RepeatedCompositeFieldContainer[EvaluatedRow]
+    def __init__(self, model: _Optional[_Union[ModelRef, _Mapping]] = ..., accuracy: _Optional[float] = ..., min_margin: _Optional[float] = ..., rows: _Optional[_Iterable[_Union[EvaluatedRow, _Mapping]]] = ...) -> None: ...
+
+class EvaluatedRow(_message.Message):
+    __slots__ = ("inputs", "targets", "outputs", "correct")
+    INPUTS_FIELD_NUMBER: _ClassVar[int]
+    TARGETS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    CORRECT_FIELD_NUMBER: _ClassVar[int]
+    inputs: _containers.RepeatedScalarFieldContainer[float]
+    targets: _containers.RepeatedScalarFieldContainer[float]
+    outputs: _containers.RepeatedScalarFieldContainer[float]
+    correct: bool
+    def __init__(self, inputs: _Optional[_Iterable[float]] = ..., targets: _Optional[_Iterable[float]] = ..., outputs: _Optional[_Iterable[float]] = ..., correct: _Optional[bool] = ...) -> None: ...
+
+class ListModelsRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ListModelsResponse(_message.Message):
+    __slots__ = ("models",)
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    models: _containers.RepeatedCompositeFieldContainer[ModelSummary]
+    def __init__(self, models: _Optional[_Iterable[_Union[ModelSummary, _Mapping]]] = ...) -> None: ...
+
+class ModelSummary(_message.Message):
+    __slots__ = ("name", "version", "task", "sizes", "created_at", "metrics")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    TASK_FIELD_NUMBER: _ClassVar[int]
+    SIZES_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    version: int
+    task: str
+    sizes: _containers.RepeatedScalarFieldContainer[int]
+    created_at: _timestamp_pb2.Timestamp
+    metrics: Metrics
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[int] = ..., task: _Optional[str] = ..., sizes: _Optional[_Iterable[int]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., metrics: _Optional[_Union[Metrics, _Mapping]] = ...) -> None: ...
+
+class GetModelRequest(_message.Message):
+    __slots__ = ("name", "version")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    version: int
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
+
+class ModelDetail(_message.Message):
+    __slots__ = ("summary", "activations", "bias", "request", "history", "member_seed", "dtype")
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    ACTIVATIONS_FIELD_NUMBER: _ClassVar[int]
+    BIAS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_SEED_FIELD_NUMBER: _ClassVar[int]
+    DTYPE_FIELD_NUMBER: _ClassVar[int]
+    summary: ModelSummary
+    activations: _containers.RepeatedScalarFieldContainer[str]
+    bias: bool
+    request: TrainRequest
+    history: History
+    member_seed: int
+    dtype: str
+    def __init__(self, summary: _Optional[_Union[ModelSummary, _Mapping]] = ..., activations: _Optional[_Iterable[str]] = ..., bias: _Optional[bool] = ..., request: _Optional[_Union[TrainRequest, _Mapping]] = ..., history: _Optional[_Union[History, _Mapping]] = ..., member_seed: _Optional[int] = ..., dtype: _Optional[str] = ...) -> None: ...
+
+class History(_message.Message):
+    __slots__ = ("epochs", "loss", "accuracy")
+    EPOCHS_FIELD_NUMBER: _ClassVar[int]
+    LOSS_FIELD_NUMBER: _ClassVar[int]
+    ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    epochs: _containers.RepeatedScalarFieldContainer[int]
+    loss: _containers.RepeatedScalarFieldContainer[float]
+    accuracy: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, epochs: _Optional[_Iterable[int]] = ..., loss: _Optional[_Iterable[float]] = ..., accuracy: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class DeleteModelRequest(_message.Message):
+    __slots__ = ("name", "version")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    version: int
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
+
+class DeleteModelResponse(_message.Message):
+    __slots__ = ("deleted_versions",)
+    DELETED_VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    deleted_versions: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, deleted_versions: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class ExportModelRequest(_message.Message):
+    __slots__ = ("name", "version")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    version: int
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
+
+class ExportedModel(_message.Message):
+    __slots__ = ("format_version", "name", "version", "layers", "task", "table", "low", "high", "dtype", "seed")
+    FORMAT_VERSION_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    LAYERS_FIELD_NUMBER: _ClassVar[int]
+    TASK_FIELD_NUMBER: _ClassVar[int]
+    TABLE_FIELD_NUMBER: _ClassVar[int]
+    LOW_FIELD_NUMBER: _ClassVar[int]
+    HIGH_FIELD_NUMBER: _ClassVar[int]
+    DTYPE_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    format_version: int
+    name: str
+    version: int
+    layers: _containers.RepeatedCompositeFieldContainer[ExportedLayer]
+    task: ComponentRef
+    table: TruthTable
+    low: float
+    high: float
+    dtype: str
+    seed: int
+    def __init__(self, format_version: _Optional[int] = ..., name: _Optional[str] = ..., version: _Optional[int] = ..., layers: _Optional[_Iterable[_Union[ExportedLayer, _Mapping]]] = ..., task: _Optional[_Union[ComponentRef, _Mapping]] = ..., table: _Optional[_Union[TruthTable, _Mapping]] = ..., low: _Optional[float] = ..., high: _Optional[float] = ..., dtype: _Optional[str] = ..., seed: _Optional[int] = ...) -> None: ...
+
+class ExportedLayer(_message.Message):
+    __slots__ = ("weights", "bias", "activation")
+    WEIGHTS_FIELD_NUMBER: _ClassVar[int]
+    BIAS_FIELD_NUMBER: _ClassVar[int]
+    ACTIVATION_FIELD_NUMBER: _ClassVar[int]
+    weights: Tensor
+    bias: Tensor
+    activation: ComponentRef
+    def __init__(self, weights: _Optional[_Union[Tensor, _Mapping]] = ..., bias: _Optional[_Union[Tensor, _Mapping]] = ..., activation: _Optional[_Union[ComponentRef, _Mapping]] = ...) -> None: ...
+
+class ImportModelRequest(_message.Message):
+    __slots__ = ("name", "model")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    model: ExportedModel
+    def __init__(self, name: _Optional[str] = ..., model: _Optional[_Union[ExportedModel, _Mapping]] = ...) -> None: ...

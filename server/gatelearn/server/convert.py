@@ -1,0 +1,287 @@
+"""Turning protobuf messages into domain values and back, checking them on the way in.
+
+Every check that can fail raises `RequestError` with the gRPC status it deserves and a message
+that starts with the offending field, so the servicer stays a thin translation layer.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import grpc
+import numpy as np
+from google.protobuf import json_format, struct_pb2
+from numpy.typing import NDArray
+
+from gatelearn.core import Dataset, TrainConfig
+from gatelearn.plugins.recipe import DTYPES, Choice, Recipe
+from gatelearn.server.limits import Limits
+from gatelearn.server.store import ModelRecord
+from gatelearn.v1 import gatelearn_pb2 as pb
+
+__all__ = [
+    "RequestError",
+    "check_dataset",
+    "check_name",
+    "choice",
+    "recipe_from_request",
+    "record_from_export",
+    "rows_array",
+    "task_json",
+    "tensor_array",
+    "to_value",
+]
+
+EXPORT_FORMAT = 1
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_DEFAULTS = Recipe()
+
+
+class RequestError(Exception):
+    """A request that cannot be served as sent; carries the status code to answer with."""
+
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def invalid(field: str, message: str) -> RequestError:
+    return RequestError(grpc.StatusCode.INVALID_ARGUMENT, f"{field}: {message}")
+
+
+def check_name(name: str, limits: Limits, field: str = "name") -> str:
+    """A model name: letters, digits, '.', '_' and '-', starting with a letter or digit."""
+    if not name:
+        raise invalid(field, "required")
+    if len(name) > limits.max_name_length:
+        raise invalid(field, f"at most {limits.max_name_length} characters (limit "
+                             f"max_name_length), got {len(name)}")
+    if not _NAME.fullmatch(name):
+        raise invalid(field, "may hold only letters, digits, '.', '_' and '-', and must start "
+                             "with a letter or digit")
+    return name
+
+
+def to_value(obj: Any) -> struct_pb2.Value:
+    """Any JSON-able Python value (tuples included) as a protobuf Value."""
+    value = struct_pb2.Value()
+    json_format.ParseDict(json.loads(json.dumps(obj)), value)
+    return value
+
+
+def params_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
+    return json_format.MessageToDict(struct)
+
+
+def choice(ref: pb.ComponentRef, default: Choice, field: str) -> Choice:
+    """The component a request names, or `default` when it names none."""
+    if not ref.name:
+        if ref.params.fields:
+            raise invalid(f"{field}.name", "required when params are given")
+        return default
+    return Choice(ref.name, params_dict(ref.params))
+
+
+def tensor_array(tensor: pb.Tensor, field: str, ndim: int) -> NDArray[np.float64]:
+    """A Tensor as an array of `ndim` dimensions, its size matching its shape, all finite."""
+    shape = tuple(tensor.shape)
+    if len(shape) != ndim:
+        raise invalid(f"{field}.shape", f"needs {ndim} dimensions, got {list(shape)}")
+    if math.prod(shape) != len(tensor.values):
+        raise invalid(f"{field}.values", f"shape {list(shape)} needs {math.prod(shape)} values, "
+                                         f"got {len(tensor.values)}")
+    array = np.asarray(tensor.values, dtype=np.float64).reshape(shape)
+    if not np.isfinite(array).all():
+        raise invalid(f"{field}.values", "must be finite (no NaN or infinity)")
+    return array
+
+
+def rows_array(rows: Iterable[pb.Row], width: int, field: str, max_rows: int,
+               limit_name: str) -> NDArray[np.float64]:
+    """Rows of `width` finite numbers as a (rows, width) array."""
+    values = [list(row.values) for row in rows]
+    if not values:
+        raise invalid(field, "at least one row is required")
+    if len(values) > max_rows:
+        raise invalid(field, f"at most {max_rows} rows (limit {limit_name}), got {len(values)}")
+    for index, row in enumerate(values):
+        if len(row) != width:
+            raise invalid(f"{field}[{index}]", f"has {len(row)} values; the model takes {width}")
+    array = np.asarray(values, dtype=np.float64)
+    if not np.isfinite(array).all():
+        bad = int(np.argwhere(~np.isfinite(array))[0][0])
+        raise invalid(f"{field}[{bad}]", "values must be finite (no NaN or infinity)")
+    return array
+
+
+def table_params(table: pb.TruthTable) -> dict[str, Any]:
+    return {"inputs": [list(r.values) for r in table.inputs],
+            "outputs": [list(r.values) for r in table.outputs]}
+
+
+def task_json(source: pb.ComponentRef | pb.TruthTable) -> dict[str, Any]:
+    """How a model records its task: a component reference, or an inline table."""
+    if isinstance(source, pb.TruthTable):
+        return {"name": "table", "params": table_params(source), "table": True}
+    return {"name": source.name, "params": params_dict(source.params)}
+
+
+def _config(options: pb.TrainOptions, seed: int, limits: Limits) -> TrainConfig:
+    defaults = _DEFAULTS.config
+    epochs = options.epochs if options.HasField("epochs") else defaults.epochs
+    if epochs > limits.max_epochs:
+        raise invalid("options.epochs", f"at most {limits.max_epochs} (limit max_epochs), "
+                                        f"got {epochs}")
+    return TrainConfig(
+        epochs=epochs,
+        batch_size=options.batch_size,
+        shuffle=options.shuffle if options.HasField("shuffle") else defaults.shuffle,
+        shuffle_seed=seed,
+        weight_decay=options.weight_decay,
+        stop_when_solved=(options.stop_when_solved if options.HasField("stop_when_solved")
+                          else defaults.stop_when_solved),
+        margin=options.margin if options.HasField("margin") else defaults.margin,
+        loss_target=options.loss_target if options.HasField("loss_target") else None,
+        patience=options.patience,
+        min_delta=options.min_delta,
+        record_every=options.record_every,
+        progress_interval=(options.progress_interval_ms / 1000 if options.progress_interval_ms
+                           else defaults.progress_interval),
+    )
+
+
+def _initializer(request: pb.TrainRequest) -> Choice:
+    default = Choice("explicit") if request.HasField("weights") else _DEFAULTS.initializer
+    picked = choice(request.initializer, default, "initializer")
+    if picked.name != "explicit":
+        if request.HasField("weights"):
+            raise invalid("weights", "only used with initializer 'explicit'")
+        return picked
+    weights = [tensor_array(t, f"weights.weights[{i}]", 2).tolist()
+               for i, t in enumerate(request.weights.weights)]
+    biases = [tensor_array(t, f"weights.biases[{i}]", 1).tolist()
+              for i, t in enumerate(request.weights.biases)]
+    return Choice("explicit", {"weights": weights, "biases": biases or None})
+
+
+def recipe_from_request(request: pb.TrainRequest, limits: Limits) -> tuple[Recipe, dict[str, Any]]:
+    """The recipe a Train request describes, with the task as the model will record it."""
+    check_name(request.model_name, limits, "model_name")
+    source = request.WhichOneof("source")
+    if source is None:
+        raise invalid("task", "required: name a task or give a table")
+    task_source = getattr(request, source)
+    task = task_json(task_source)
+    hidden = tuple(request.hidden.units) if request.HasField("hidden") else _DEFAULTS.hidden
+    if len(hidden) + 1 > limits.max_layers:
+        raise invalid("hidden.units", f"at most {limits.max_layers - 1} hidden layers (limit "
+                                      f"max_layers = {limits.max_layers}), got {len(hidden)}")
+    for index, units in enumerate(hidden):
+        if not 1 <= units <= limits.max_units:
+            raise invalid(f"hidden.units[{index}]", f"must be 1 to {limits.max_units} "
+                                                    f"(limit max_units), got {units}")
+    population = request.population or 1
+    if population > limits.max_population:
+        raise invalid("population", f"at most {limits.max_population} (limit max_population), "
+                                    f"got {population}")
+    activations = []
+    for index, ref in enumerate(request.activations):
+        if not ref.name:
+            raise invalid(f"activations[{index}].name", "required")
+        activations.append(Choice(ref.name, params_dict(ref.params)))
+    dtype = {pb.FLOAT32: "float32"}.get(request.dtype, "float64")
+    if request.dtype not in pb.Dtype.values():
+        raise invalid("dtype", f"unknown value {request.dtype}")
+    recipe = Recipe(
+        task=Choice(task["name"], task["params"]),
+        hidden=hidden,
+        activations=tuple(activations),
+        bias=request.bias if request.HasField("bias") else _DEFAULTS.bias,
+        loss=choice(request.loss, _DEFAULTS.loss, "loss"),
+        optimizer=choice(request.optimizer, _DEFAULTS.optimizer, "optimizer"),
+        initializer=_initializer(request),
+        config=_config(request.options, request.seed, limits),
+        seed=request.seed,
+        population=population,
+        dtype=dtype,
+    )
+    return recipe, task
+
+
+def check_dataset(data: Dataset, limits: Limits) -> None:
+    """Refuse a task larger than the limits allow before any training."""
+    if data.n_inputs > limits.max_arity:
+        raise invalid("task", f"at most {limits.max_arity} inputs (limit max_arity), got "
+                              f"{data.n_inputs}")
+    if len(data.inputs) > limits.max_task_rows:
+        raise invalid("task", f"at most {limits.max_task_rows} rows (limit max_task_rows), got "
+                              f"{len(data.inputs)}")
+
+
+def rows(array: NDArray[Any]) -> list[pb.Row]:
+    return [pb.Row(values=row) for row in np.asarray(array, dtype=np.float64).tolist()]
+
+
+def record_from_export(model: pb.ExportedModel, name: str, limits: Limits) -> ModelRecord:
+    """A model record from exported (or hand-written) weights, checked layer by layer."""
+    if model.format_version not in (0, EXPORT_FORMAT):
+        raise invalid("model.format_version", f"must be {EXPORT_FORMAT}, got "
+                                              f"{model.format_version}")
+    if not model.layers:
+        raise invalid("model.layers", "at least one layer is required")
+    if len(model.layers) > limits.max_layers:
+        raise invalid("model.layers", f"at most {limits.max_layers} (limit max_layers), got "
+                                      f"{len(model.layers)}")
+    with_bias = [layer.HasField("bias") for layer in model.layers]
+    if any(with_bias) and not all(with_bias):
+        raise invalid("model.layers", "give a bias for every layer or for none")
+    weights, biases, activations = [], [], []
+    for index, layer in enumerate(model.layers):
+        field = f"model.layers[{index}]"
+        matrix = tensor_array(layer.weights, f"{field}.weights", 2)
+        if matrix.size == 0:
+            raise invalid(f"{field}.weights", "must not be empty")
+        if max(matrix.shape) > max(limits.max_units, limits.max_arity):
+            raise invalid(f"{field}.weights", f"shape {list(matrix.shape)} is over the limits "
+                                              f"max_units/max_arity")
+        if weights and matrix.shape[0] != weights[-1].shape[1]:
+            raise invalid(f"{field}.weights", f"has {matrix.shape[0]} rows; the layer before "
+                                              f"has {weights[-1].shape[1]} outputs")
+        if with_bias[index]:
+            vector = tensor_array(layer.bias, f"{field}.bias", 1)
+            if vector.shape != (matrix.shape[1],):
+                raise invalid(f"{field}.bias", f"needs {matrix.shape[1]} values, got "
+                                               f"{vector.shape[0]}")
+            biases.append(vector)
+        if not layer.activation.name:
+            raise invalid(f"{field}.activation.name", "required")
+        weights.append(matrix)
+        activations.append({"name": layer.activation.name,
+                            "params": params_dict(layer.activation.params)})
+    low, high = (model.low, model.high) if (model.low, model.high) != (0, 0) else (0.0, 1.0)
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise invalid("model.high", f"must be finite and greater than low ({low}), got {high}")
+    dtype = model.dtype or "float64"
+    if dtype not in DTYPES:
+        raise invalid("model.dtype", f"must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    source = model.WhichOneof("source")
+    if source is None:
+        raise invalid("model.task", "required: the task or table the model computes")
+    task = task_json(getattr(model, source))
+    task["seed"] = model.seed
+    meta = {
+        "sizes": [int(weights[0].shape[0]), *(int(w.shape[1]) for w in weights)],
+        "activations": activations,
+        "bias": bool(biases),
+        "dtype": dtype,
+        "task": task,
+        "low": float(low),
+        "high": float(high),
+        "member_seed": model.seed,
+    }
+    return ModelRecord(name, meta, weights, biases or None)

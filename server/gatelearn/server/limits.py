@@ -1,0 +1,24 @@
+"""Limits on what one request may ask for, so no request can exhaust the server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Limits"]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Upper bounds, sane for a 2-core machine. A request over one is refused before any work."""
+
+    max_layers: int = 8  # weight layers (hidden layers + 1)
+    max_units: int = 1024  # units in any hidden layer
+    max_epochs: int = 1_000_000
+    max_population: int = 4096
+    max_predict_rows: int = 100_000
+    max_arity: int = 16  # task inputs
+    max_task_rows: int = 100_000  # rows a task may have (sampled points, table rows)
+    max_message_bytes: int = 16 * 1024 * 1024
+    max_concurrent_trainings: int = 2
+    max_models: int = 10_000  # stored model versions
+    max_name_length: int = 128

@@ -1,0 +1,156 @@
+"""Between trained networks and stored records: what a saved model is made of.
+
+A record keeps one network (P = 1) as plain matrices plus JSON-able facts: layer sizes, each
+layer's activation by name and parameters, the task it learned, its label values, metrics and
+history. Turning a record back into a network needs the registry, since activations are
+plugins; a model whose activation is no longer installed cannot be served.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gatelearn.core import Layer, Network, TrainResult
+from gatelearn.plugins import Registry, UnknownComponentError
+from gatelearn.plugins.recipe import DTYPES, Choice, Prepared
+from gatelearn.server.store import ModelRecord
+
+__all__ = [
+    "Score",
+    "ServableModel",
+    "UnservableModelError",
+    "best_member",
+    "record_from_training",
+    "score",
+    "servable",
+]
+
+
+class UnservableModelError(RuntimeError):
+    """A stored model needs a component that is not installed now."""
+
+
+def _choice_json(choice: Choice) -> dict[str, Any]:
+    return {"name": choice.name, "params": dict(choice.params)}
+
+
+def best_member(result: TrainResult) -> int:
+    """The member to keep: the widest margin (so a solved one if any), ties to the lowest index."""
+    return int(np.argmax(result.min_margin))
+
+
+def record_from_training(name: str, prepared: Prepared, result: TrainResult,
+                         task: dict[str, Any], request: bytes | None) -> ModelRecord:
+    """A record of the best member of a finished run."""
+    member = best_member(result)
+    network = result.network.member(member)
+    recipe = prepared.recipe
+    solved_epoch = int(result.solved_epoch[member])
+    meta = {
+        "sizes": network.sizes,
+        "activations": [_choice_json(c) for c in recipe.layer_activations()],
+        "bias": recipe.bias,
+        "dtype": recipe.dtype,
+        "task": task,
+        "low": prepared.data.low,
+        "high": prepared.data.high,
+        "member_seed": recipe.seed + member,
+        "population": recipe.population,
+        "stop_reason": str(result.stop_reason),
+        "epochs": result.epochs,
+        "metrics": {
+            "loss": float(result.loss[member]),
+            "accuracy": float(result.accuracy[member]),
+            "min_margin": float(result.min_margin[member]),
+            "solved": bool(result.min_margin[member] > 0),
+            "solved_epoch": solved_epoch,
+        },
+        "history": {
+            "epochs": result.history.epochs.tolist(),
+            "loss": result.history.loss[:, member].tolist(),
+            "accuracy": result.history.accuracy[:, member].tolist(),
+        },
+    }
+    weights = [layer.weights[..., 0].astype(np.float64) for layer in network.layers]
+    biases = ([layer.bias[..., 0].astype(np.float64) for layer in network.layers
+               if layer.bias is not None] if recipe.bias else None)
+    return ModelRecord(name, meta, weights, biases, request)
+
+
+@dataclass(frozen=True)
+class ServableModel:
+    """A stored model rebuilt for prediction."""
+
+    record: ModelRecord
+    network: Network
+
+    @property
+    def low(self) -> float:
+        return float(self.record.meta["low"])
+
+    @property
+    def high(self) -> float:
+        return float(self.record.meta["high"])
+
+    @property
+    def threshold(self) -> float:
+        return (self.low + self.high) / 2
+
+    @property
+    def n_inputs(self) -> int:
+        return int(self.record.meta["sizes"][0])
+
+    def predict(self, rows: NDArray[np.float64]) -> tuple[NDArray[np.float64],
+                                                          NDArray[np.float64]]:
+        """Outputs for `rows` (rows, n_inputs) and the same thresholded to the label values."""
+        with np.errstate(over="ignore", under="ignore"):
+            outputs = self.network.predict(rows)[..., 0].astype(np.float64)
+        labels = np.where(outputs > self.threshold, self.high, self.low)
+        return outputs, labels
+
+
+@dataclass(frozen=True)
+class Score:
+    """How a model's outputs compare with targets, row by row."""
+
+    outputs: NDArray[np.float64]
+    correct: NDArray[np.bool_]  # per row: every output on its label's side
+    min_margin: float  # smallest signed distance past the threshold
+    accuracy: float
+    mse: float
+
+    def metrics(self) -> dict[str, Any]:
+        return {"loss": self.mse, "accuracy": self.accuracy, "min_margin": self.min_margin,
+                "solved": self.min_margin > 0, "solved_epoch": -1}
+
+
+def score(model: ServableModel, inputs: NDArray[np.float64],
+          targets: NDArray[np.float64]) -> Score:
+    """Run `model` on `inputs` and measure it against `targets`."""
+    outputs, _ = model.predict(inputs)
+    side = np.where(targets > model.threshold, 1.0, -1.0)
+    signed = (outputs - model.threshold) * side
+    correct = (signed > 0).all(axis=1)
+    return Score(outputs, correct, float(signed.min()), float(correct.mean()),
+                 float(np.mean((outputs - targets) ** 2)))
+
+
+def servable(record: ModelRecord, registry: Registry) -> ServableModel:
+    """Rebuild a record's network with the activations installed now."""
+    meta = record.meta
+    dtype = DTYPES[meta["dtype"]]
+    layers = []
+    for index, (weights, spec) in enumerate(zip(record.weights, meta["activations"],
+                                                strict=True)):
+        try:
+            activation = registry.build("activation", spec["name"], spec["params"])
+        except UnknownComponentError as error:
+            raise UnservableModelError(
+                f"model {record.name!r} version {record.version} needs {error}") from None
+        bias = None if record.biases is None else record.biases[index][:, None].astype(dtype)
+        layers.append(Layer(weights[:, :, None].astype(dtype), bias, activation))
+    return ServableModel(record, Network(layers))

@@ -1,0 +1,181 @@
+"""The model store: SQLite in the data directory, one row per model version.
+
+A version is written in one transaction, weights included, so it is visible completely or not
+at all; with WAL and synchronous=FULL a committed version survives a crash. Weights are kept as
+`.npz` bytes of plain float arrays and read back with `allow_pickle=False`. Version numbers of a
+name only ever increase, even after deletes, so "name:3" always means the same model.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["ModelNotFoundError", "ModelRecord", "Store"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS names (
+    name TEXT PRIMARY KEY,
+    last_version INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS models (
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    created_at REAL NOT NULL,
+    meta TEXT NOT NULL,
+    request BLOB,
+    weights BLOB NOT NULL,
+    PRIMARY KEY (name, version)
+);
+"""
+
+
+class ModelNotFoundError(LookupError):
+    """No model (or no such version of it) is stored."""
+
+
+@dataclass
+class ModelRecord:
+    """One stored model version: its arrays and everything known about it.
+
+    `meta` is plain JSON data: sizes, activations, bias, dtype, task, label values, metrics,
+    history. `request` is the serialized request that trained it (None for imports).
+    """
+
+    name: str
+    meta: dict[str, Any]
+    weights: list[NDArray[np.float64]]
+    biases: list[NDArray[np.float64]] | None
+    request: bytes | None = None
+    version: int = 0
+    created_at: float = field(default_factory=time.time)
+
+
+def _pack(weights: list[NDArray[Any]], biases: list[NDArray[Any]] | None) -> bytes:
+    arrays = {f"w{index}": np.asarray(w, dtype=np.float64) for index, w in enumerate(weights)}
+    for index, b in enumerate(biases or []):
+        arrays[f"b{index}"] = np.asarray(b, dtype=np.float64)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def _unpack(blob: bytes, layers: int, bias: bool) -> tuple[list[NDArray[Any]],
+                                                             list[NDArray[Any]] | None]:
+    with np.load(io.BytesIO(blob), allow_pickle=False) as arrays:
+        weights = [arrays[f"w{index}"] for index in range(layers)]
+        biases = [arrays[f"b{index}"] for index in range(layers)] if bias else None
+    return weights, biases
+
+
+class Store:
+    """Stored models by name and version. Safe to share between threads."""
+
+    FILENAME = "models.sqlite3"
+
+    def __init__(self, data_dir: Path) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.path = data_dir / self.FILENAME
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def save(self, record: ModelRecord) -> ModelRecord:
+        """Store `record` as the next version of its name; return it with that version."""
+        weights = _pack(record.weights, record.biases)
+        meta = json.dumps(record.meta, allow_nan=False)
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._db.execute("SELECT last_version FROM names WHERE name = ?",
+                                       (record.name,)).fetchone()
+                version = (row[0] if row else 0) + 1
+                self._db.execute(
+                    "INSERT INTO names (name, last_version) VALUES (?, ?) "
+                    "ON CONFLICT(name) DO UPDATE SET last_version = excluded.last_version",
+                    (record.name, version),
+                )
+                self._db.execute(
+                    "INSERT INTO models (name, version, created_at, meta, request, weights) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (record.name, version, record.created_at, meta, record.request, weights),
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        record.version = version
+        return record
+
+    def load(self, name: str, version: int = 0) -> ModelRecord:
+        """Return a stored version (the latest when `version` is 0)."""
+        query = ("SELECT name, version, created_at, meta, request, weights FROM models "
+                 "WHERE name = ? ")
+        args: tuple[Any, ...] = (name,)
+        if version:
+            query += "AND version = ?"
+            args = (name, version)
+        else:
+            query += "ORDER BY version DESC LIMIT 1"
+        with self._lock:
+            row = self._db.execute(query, args).fetchone()
+        if row is None:
+            what = f"model {name!r} version {version}" if version else f"model {name!r}"
+            raise ModelNotFoundError(f"{what} not found")
+        name, version, created_at, meta_text, request, blob = row
+        meta = json.loads(meta_text)
+        weights, biases = _unpack(blob, len(meta["sizes"]) - 1, meta["bias"])
+        return ModelRecord(name, meta, weights, biases, request, version, created_at)
+
+    def list(self, name: str = "") -> list[ModelRecord]:
+        """Every version of `name`, or the latest version of every name; without weights."""
+        query = "SELECT name, version, created_at, meta FROM models"
+        args: tuple[Any, ...] = ()
+        if name:
+            query += " WHERE name = ?"
+            args = (name,)
+        else:
+            query += " WHERE version = (SELECT MAX(version) FROM models AS m WHERE m.name = " \
+                     "models.name)"
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY name, version", args).fetchall()
+        return [ModelRecord(n, json.loads(meta), [], None, None, v, created)
+                for n, v, created, meta in rows]
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM models").fetchone()[0])
+
+    def delete(self, name: str, version: int = 0) -> list[int]:
+        """Delete one version, or every version when `version` is 0; return what was deleted."""
+        condition, args = ("name = ? AND version = ?", (name, version)) if version else (
+            "name = ?", (name,))
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                deleted = [row[0] for row in self._db.execute(
+                    f"SELECT version FROM models WHERE {condition} ORDER BY version", args)]
+                self._db.execute(f"DELETE FROM models WHERE {condition}", args)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        if not deleted:
+            what = f"model {name!r} version {version}" if version else f"model {name!r}"
+            raise ModelNotFoundError(f"{what} not found")
+        return deleted
