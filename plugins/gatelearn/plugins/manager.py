@@ -65,6 +65,11 @@ def create_manager(
         pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
     for module_name in [*extra_modules, *_names(os.environ.get(LOAD_ENV))]:
         if not pm.is_blocked(module_name) and pm.get_plugin(module_name) is None:
-            pm.register(importlib.import_module(module_name), name=module_name)
+            try:
+                module = importlib.import_module(module_name)
+            except ImportError as error:
+                raise ImportError(f"plugin module {module_name!r} (from --plugin or "
+                                  f"{LOAD_ENV}) cannot be imported: {error}") from error
+            pm.register(module, name=module_name)
     pm.check_pending()
     return pm

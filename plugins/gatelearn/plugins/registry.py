@@ -118,12 +118,26 @@ def build_registry(pm: pluggy.PluginManager) -> Registry:
     entries = []
     for kind, (hook_name, base) in KINDS.items():
         for impl in getattr(pm.hook, hook_name).get_hookimpls():
-            for component in impl.function():
-                if not (isinstance(component, type) and issubclass(component, base)):
-                    raise TypeError(
-                        f"plugin {impl.plugin_name!r}: {hook_name} returned {component!r}, "
-                        f"which is not a {base.__name__} subclass"
-                    )
+            returned = impl.function()
+            if not isinstance(returned, list | tuple):
+                raise TypeError(f"plugin {impl.plugin_name!r}: {hook_name} must return a list "
+                                f"of {base.__name__} subclasses, got {returned!r}")
+            for component in returned:
+                _check_component(component, base, f"plugin {impl.plugin_name!r}: {hook_name}")
                 entries.append(Entry(kind, component.name, component, impl.plugin_name,
                                      versions.get(impl.plugin_name, "unknown")))
     return Registry(entries)
+
+
+def _check_component(component: object, base: type[Component], where: str) -> None:
+    """Refuse what cannot be registered, saying which plugin returned it."""
+    if not (isinstance(component, type) and issubclass(component, base)):
+        raise TypeError(f"{where} returned {component!r}, which is not a {base.__name__} "
+                        f"subclass")
+    name = getattr(component, "name", None)
+    description = getattr(component, "description", None)
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"{where} returned {component.__name__} without a `name`")
+    if not isinstance(description, str) or not description or "\n" in description:
+        raise TypeError(f"{where} returned {component.__name__} without a one-line "
+                        f"`description`")

@@ -16,10 +16,12 @@ def _bit_matrix(rows: Any, field: str) -> np.ndarray:
     """Rows of 0/1 values of one width, as an int array, or ParamError naming `field`."""
     if not isinstance(rows, list | tuple) or not rows:
         raise ParamError(field, "must be a non-empty list of rows")
-    widths = {len(row) if isinstance(row, list | tuple) else -1 for row in rows}
-    if len(widths) != 1 or widths == {-1} or widths == {0}:
-        raise ParamError(field, f"rows must be lists of one common non-zero width, got "
-                                f"widths {sorted(widths)}")
+    if not all(isinstance(row, list | tuple) for row in rows):
+        raise ParamError(field, "every row must be a list of 0/1 values")
+    widths = {len(row) for row in rows}
+    if len(widths) != 1 or widths == {0}:
+        raise ParamError(field, f"rows must have one common non-zero width, got widths "
+                                f"{sorted(widths)}")
     array = np.asarray(rows, dtype=object)
     if not all(isinstance(v, int | float) and not isinstance(v, bool) and v in (0, 1)
                for v in array.ravel()):
