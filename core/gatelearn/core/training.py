@@ -132,9 +132,8 @@ class _Pass:
         deriv = [np.empty(shape, dtype=dtype) for shape in shapes]
 
         self.forward: list[Call] = []
-        self.backward: list[Call] = [
-            partial(trainer.loss.gradient, self.a[-1], self.targets, delta[-1])
-        ]
+        self.backward: list[Call] = trainer.loss.gradient_calls(self.a[-1], self.targets,
+                                                                delta[-1])
         single = population == 1
         for index, layer in enumerate(network.layers):
             source = self.inputs if index == 0 else self.a[index - 1]
@@ -142,12 +141,13 @@ class _Pass:
             grad_w, grad_b = trainer.grad_w[index], trainer.grad_b[index]
             if single:
                 source_m = source if index == 0 else _matrices(source)
-                product = partial(np.dot, source_m, _matrices(layer.weights), _matrices(z))
-                weight_grad = partial(np.dot, source_m.T, _matrices(delta[index]),
+                # ndarray.dot skips np.dot's Python-level dispatch: it counts at this size.
+                product = partial(source_m.dot, _matrices(layer.weights), _matrices(z))
+                weight_grad = partial(source_m.T.dot, _matrices(delta[index]),
                                       _matrices(grad_w))
             elif index == 0:
-                product = partial(np.dot, source, _flat(layer.weights), _flat(z))
-                weight_grad = partial(np.dot, source.T, _flat(delta[index]), _flat(grad_w))
+                product = partial(source.dot, _flat(layer.weights), _flat(z))
+                weight_grad = partial(source.T.dot, _flat(delta[index]), _flat(grad_w))
             else:
                 product = partial(np.einsum, "rip,iop->rop", source, layer.weights, out=z)
                 weight_grad = partial(np.einsum, "rip,rop->iop", source, delta[index],
@@ -155,17 +155,17 @@ class _Pass:
             self.forward.append(product)
             if layer.bias is not None:
                 self.forward.append(partial(np.add, z, layer.bias, z))
-            self.forward.append(partial(layer.activation.forward, z, a))
+            self.forward += layer.activation.forward_calls(z, a)
 
             backward = [
-                partial(layer.activation.derivative, z, a, deriv[index]),
+                *layer.activation.derivative_calls(z, a, deriv[index]),
                 partial(np.multiply, delta[index], deriv[index], delta[index]),
                 weight_grad,
             ]
             if grad_b is not None:
                 backward.append(partial(np.sum, delta[index], 0, None, grad_b))
             if index and single:
-                backward.append(partial(np.dot, _matrices(delta[index]),
+                backward.append(partial(_matrices(delta[index]).dot,
                                         _matrices(layer.weights).T,
                                         _matrices(delta[index - 1])))
             elif index:
@@ -206,7 +206,7 @@ class _Trainer:
             if layer.bias is not None and grad_b is not None:
                 params.append(layer.bias)
                 grads.append(grad_b)
-        self.step = optimizer.bind(params, grads)
+        self.step = optimizer.bind_calls(params, grads)
 
         self.rows = len(data.inputs)
         self.batch = min(config.batch_size or self.rows, self.rows)
@@ -246,7 +246,7 @@ class _Trainer:
             np.take(full.targets, rows, axis=0, out=p.targets)
             self.run_calls(p.forward)
             self.run_calls(p.backward)
-            self.step()
+            self.run_calls(self.step)
 
     def check_solved(self) -> bool:
         """Compute each member's smallest signed margin; True when all clear the margin."""
@@ -274,15 +274,20 @@ class _Trainer:
         stale = 0
         records: list[tuple[int, NDArray[np.float64], NDArray[np.float64]]] = []
         next_progress = time.monotonic() + config.progress_interval
+        # With nothing to check between record epochs, whole stretches of full-batch epochs run
+        # as one flat cycle of calls: backward, step, then the next epoch's forward.
+        quiet = (full_batch and on_progress is None and not need_loss
+                 and not config.stop_when_solved)
+        cycle = [*full.backward, *self.step, *full.forward]
         epoch = 0
+        self.run_calls(full.forward)
         while True:
-            self.run_calls(full.forward)
             reason: StopReason | None = None
             if config.stop_when_solved:
                 solved = self.check_solved()
                 if self.solved_now.any():
                     solved_epoch[(solved_epoch < 0) & self.solved_now] = epoch
-                if solved and config.stop_when_solved:
+                if solved:
                     reason = StopReason.SOLVED
             if need_loss:
                 loss = self.loss.value(full.output, full.targets)
@@ -311,12 +316,20 @@ class _Trainer:
                 next_progress = time.monotonic() + config.progress_interval
             if reason is not None:
                 break
+            if quiet:
+                stretch = min(config.epochs, (epoch // record_every + 1) * record_every) - epoch
+                for _ in range(stretch):
+                    for call in cycle:
+                        call()
+                epoch += stretch
+                continue
             if full_batch:
                 self.run_calls(full.backward)
-                self.step()
+                self.run_calls(self.step)
             else:
                 self.update_minibatches()
             epoch += 1
+            self.run_calls(full.forward)
 
         if records[-1][0] != epoch:
             records.append((epoch, self.loss.value(full.output, full.targets), self.accuracy()))

@@ -6,22 +6,31 @@ need one temporary array per call.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from gatelearn.core import Activation, Param
-from gatelearn.core.components import Array
+from gatelearn.core.components import Array, Call
 from gatelearn.plugins._markers import hookimpl
 
 # A 0-d array operand is converted faster than a Python float in a ufunc call on small arrays.
 _ONE = np.array(1.0)
 
 
-def _sigmoid(z: Array, out: Array) -> None:
+def _sigmoid_calls(z: Array, out: Array) -> list[Call]:
     """out = 1 / (1 + exp(-z)), in the article's order of operations."""
-    np.negative(z, out=out)
-    np.exp(out, out=out)
-    np.add(out, _ONE, out=out)
-    np.reciprocal(out, out=out)
+    return [
+        partial(np.negative, z, out),
+        partial(np.exp, out, out),
+        partial(np.add, out, _ONE, out),
+        partial(np.reciprocal, out, out),
+    ]
+
+
+def _sigmoid(z: Array, out: Array) -> None:
+    for call in _sigmoid_calls(z, out):
+        call()
 
 
 class Sigmoid(Activation):
@@ -34,8 +43,14 @@ class Sigmoid(Activation):
         _sigmoid(z, out)
 
     def derivative(self, z: Array, a: Array, out: Array) -> None:
-        np.subtract(_ONE, a, out=out)
-        np.multiply(out, a, out=out)
+        for call in self.derivative_calls(z, a, out):
+            call()
+
+    def forward_calls(self, z: Array, out: Array) -> list[Call]:
+        return _sigmoid_calls(z, out)
+
+    def derivative_calls(self, z: Array, a: Array, out: Array) -> list[Call]:
+        return [partial(np.subtract, _ONE, a, out), partial(np.multiply, out, a, out)]
 
 
 class Tanh(Activation):
@@ -48,8 +63,14 @@ class Tanh(Activation):
         np.tanh(z, out=out)
 
     def derivative(self, z: Array, a: Array, out: Array) -> None:
-        np.square(a, out=out)
-        np.subtract(_ONE, out, out=out)
+        for call in self.derivative_calls(z, a, out):
+            call()
+
+    def forward_calls(self, z: Array, out: Array) -> list[Call]:
+        return [partial(np.tanh, z, out)]
+
+    def derivative_calls(self, z: Array, a: Array, out: Array) -> list[Call]:
+        return [partial(np.square, a, out), partial(np.subtract, _ONE, out, out)]
 
 
 class Relu(Activation):

@@ -3,10 +3,12 @@ N = rows * outputs, the number of values each member is scored on."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from gatelearn.core import Loss, Param
-from gatelearn.core.components import Array
+from gatelearn.core.components import Array, Call
 from gatelearn.plugins._markers import hookimpl
 
 
@@ -35,6 +37,9 @@ class HalfSumSquaredError(Loss):
 
     def gradient(self, pred: Array, target: Array, out: Array) -> None:
         np.subtract(pred, target, out=out)
+
+    def gradient_calls(self, pred: Array, target: Array, out: Array) -> list[Call]:
+        return [partial(np.subtract, pred, target, out)]
 
 
 class BinaryCrossEntropy(Loss):

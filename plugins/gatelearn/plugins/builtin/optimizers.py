@@ -4,11 +4,12 @@ parameters in place and allocates nothing. The step may overwrite the gradients.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 import numpy as np
 
 from gatelearn.core import Optimizer, Param, Step
-from gatelearn.core.components import Array
+from gatelearn.core.components import Array, Call
 from gatelearn.plugins._markers import hookimpl
 
 
@@ -28,16 +29,22 @@ class GradientDescent(Optimizer):
     lr: float
 
     def bind(self, params: Sequence[Array], grads: Sequence[Array]) -> Step:
-        pairs = list(zip(params, grads, strict=True))
-        lr = self.lr
+        calls = self.bind_calls(params, grads)
 
         def step() -> None:
-            for p, g in pairs:
-                if lr != 1.0:
-                    g *= lr
-                p -= g
+            for call in calls:
+                call()
 
         return step
+
+    def bind_calls(self, params: Sequence[Array], grads: Sequence[Array]) -> list[Call]:
+        lr = np.array(self.lr)
+        calls: list[Call] = []
+        for p, g in zip(params, grads, strict=True):
+            if self.lr != 1.0:  # at step 1 (article 000) the scaling is skipped
+                calls.append(partial(np.multiply, g, lr, g))
+            calls.append(partial(np.subtract, p, g, p))
+        return calls
 
 
 class Momentum(Optimizer):
