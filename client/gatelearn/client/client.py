@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -37,10 +38,12 @@ __all__ = [
     "Client",
     "ComponentSpec",
     "GateLearnError",
+    "TOKEN_ENV",
     "TrainOptions",
 ]
 
 ADDRESS_ENV = "GATELEARN_ADDRESS"
+TOKEN_ENV = "GATELEARN_AUTH_TOKEN"
 DEFAULT_ADDRESS = "127.0.0.1:50051"
 
 # A component by name, or by name with parameters: "adam" or ("adam", {"lr": 0.1}).
@@ -113,11 +116,28 @@ class Client:
     """A connection to a gatelearn server. Use it as a context manager, or call `close`."""
 
     def __init__(self, address: str | None = None, *, timeout: float = 30.0,
-                 train_timeout: float | None = 3600.0) -> None:
+                 train_timeout: float | None = 3600.0, token: str | None = None,
+                 tls_ca: Path | None = None, tls_cert: Path | None = None,
+                 tls_key: Path | None = None) -> None:
+        """Connect to `address` (default $GATELEARN_ADDRESS, else 127.0.0.1:50051).
+
+        `token` (default $GATELEARN_AUTH_TOKEN) is sent as a bearer token on every call.
+        With `tls_ca` (the server's CA; None trusts the system's) or a client certificate
+        (`tls_cert` and `tls_key`), the connection uses TLS.
+        """
         self.address = address or os.environ.get(ADDRESS_ENV) or DEFAULT_ADDRESS
         self.timeout = timeout
         self.train_timeout = train_timeout
-        self._channel = grpc.insecure_channel(self.address)
+        token = token or os.environ.get(TOKEN_ENV)
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        if tls_ca or tls_cert or tls_key:
+            credentials = grpc.ssl_channel_credentials(
+                root_certificates=tls_ca.read_bytes() if tls_ca else None,
+                private_key=tls_key.read_bytes() if tls_key else None,
+                certificate_chain=tls_cert.read_bytes() if tls_cert else None)
+            self._channel = grpc.secure_channel(self.address, credentials)
+        else:
+            self._channel = grpc.insecure_channel(self.address)
         self._stub = gatelearn_pb2_grpc.GateLearnStub(self._channel)
 
     def __enter__(self) -> Client:
@@ -131,7 +151,8 @@ class Client:
 
     def _call(self, method: str, request: Any) -> Any:
         try:
-            return getattr(self._stub, method)(request, timeout=self.timeout)
+            return getattr(self._stub, method)(request, timeout=self.timeout,
+                                               metadata=self._metadata)
         except grpc.RpcError as error:
             raise GateLearnError.from_rpc(error) from None
 
@@ -199,7 +220,7 @@ class Client:
     def train_events(self, request: pb.TrainRequest) -> Iterator[Progress | TrainOutcome]:
         """Stream a training: progress events, then the outcome. Closing the iterator early
         cancels the training on the server, which then saves nothing."""
-        call = self._stub.Train(request, timeout=self.train_timeout)
+        call = self._stub.Train(request, timeout=self.train_timeout, metadata=self._metadata)
         try:
             for event in call:
                 if event.HasField("progress"):

@@ -37,7 +37,7 @@ Array = NDArray[np.floating[Any]]
 class StopReason(enum.StrEnum):
     """Why a run ended."""
 
-    SOLVED = "solved"  # every output on the right side of the threshold by the margin
+    SOLVED = "solved"  # every member has had every output past the threshold by the margin
     LOSS_TARGET = "loss_target"  # every member's loss at or below the target
     PATIENCE = "patience"  # no member's loss improved for `patience` epochs
     EPOCHS = "epochs"  # the epoch limit
@@ -71,7 +71,7 @@ class Progress:
     epochs: int
     loss: NDArray[np.float64]  # per member
     accuracy: NDArray[np.float64]  # per member: share of rows with every output right
-    solved: int  # members solved now
+    solved: int  # members solved so far (0 when solving is not checked)
 
 
 @dataclass
@@ -228,6 +228,10 @@ class _Trainer:
         self.signed = np.empty_like(self.full.output)
         self.min_margin = np.empty(network.population, dtype=network.dtype)
         self.solved_now = np.zeros(network.population, dtype=bool)
+        self.frozen = [(np.empty_like(layer.weights),
+                        None if layer.bias is None else np.empty_like(layer.bias))
+                       for layer in layers]
+        self.frozen_members = np.zeros(network.population, dtype=bool)
 
     @staticmethod
     def run_calls(calls: list[Call]) -> None:
@@ -255,6 +259,32 @@ class _Trainer:
         np.min(self.signed, axis=(0, 1), out=self.min_margin)
         np.greater(self.min_margin, self.required_margin, out=self.solved_now)
         return bool(self.solved_now.all())
+
+    def freeze(self, members: NDArray[np.bool_]) -> None:
+        """Keep a copy of `members` as they are now: the moment each was solved.
+
+        A solved member goes on computing with the others (masking it out would cost every
+        epoch), but it is handed back as it was when solved, which is exactly where it would
+        have stopped had it trained alone.
+        """
+        if self.network.population == 1:
+            return  # a single network stops right here anyway
+        for layer, (weights, bias) in zip(self.network.layers, self.frozen, strict=True):
+            weights[..., members] = layer.weights[..., members]
+            if bias is not None and layer.bias is not None:
+                bias[..., members] = layer.bias[..., members]
+        self.frozen_members |= members
+
+    def thaw(self) -> bool:
+        """Put the frozen members back; True if there were any."""
+        members = self.frozen_members
+        if not members.any():
+            return False
+        for layer, (weights, bias) in zip(self.network.layers, self.frozen, strict=True):
+            layer.weights[..., members] = weights[..., members]
+            if bias is not None and layer.bias is not None:
+                layer.bias[..., members] = bias[..., members]
+        return True
 
     def accuracy(self) -> NDArray[np.float64]:
         """Share of rows whose every output is on its label's side, per member."""
@@ -284,10 +314,12 @@ class _Trainer:
         while True:
             reason: StopReason | None = None
             if config.stop_when_solved:
-                solved = self.check_solved()
-                if self.solved_now.any():
-                    solved_epoch[(solved_epoch < 0) & self.solved_now] = epoch
-                if solved:
+                self.check_solved()
+                newly = self.solved_now & (solved_epoch < 0)
+                if newly.any():
+                    solved_epoch[newly] = epoch
+                    self.freeze(newly)
+                if (solved_epoch >= 0).all():
                     reason = StopReason.SOLVED
             if need_loss:
                 loss = self.loss.value(full.output, full.targets)
@@ -309,7 +341,7 @@ class _Trainer:
             if on_progress is not None and reason is None and time.monotonic() >= next_progress:
                 progress = Progress(
                     epoch, config.epochs, self.loss.value(full.output, full.targets),
-                    self.accuracy(), int(self.solved_now.sum()) if config.stop_when_solved else 0,
+                    self.accuracy(), int((solved_epoch >= 0).sum()),
                 )
                 if on_progress(progress):
                     reason = StopReason.CANCELLED
@@ -331,6 +363,9 @@ class _Trainer:
             epoch += 1
             self.run_calls(full.forward)
 
+        if self.thaw():
+            self.run_calls(full.forward)
+            records[-1] = (epoch, self.loss.value(full.output, full.targets), self.accuracy())
         if records[-1][0] != epoch:
             records.append((epoch, self.loss.value(full.output, full.targets), self.accuracy()))
         self.check_solved()

@@ -20,6 +20,8 @@ from grpc_reflection.v1alpha import reflection
 from gatelearn.plugins import build_registry, create_manager
 from gatelearn.server.limits import Limits
 from gatelearn.server.paths import default_data_dir
+from gatelearn.server.pool import WorkerPool
+from gatelearn.server.security import TokenInterceptor, is_loopback, server_credentials
 from gatelearn.server.service import GateLearnService
 from gatelearn.server.store import Store
 from gatelearn.v1 import gatelearn_pb2, gatelearn_pb2_grpc
@@ -40,6 +42,10 @@ class ServerConfig:
     limits: Limits = Limits()
     workers: int = 16  # threads answering RPCs
     grace: float = 5.0  # seconds running calls get to finish at shutdown
+    tls_cert: Path | None = None  # serve TLS with this certificate ...
+    tls_key: Path | None = None  # ... and this private key
+    tls_client_ca: Path | None = None  # require client certificates signed by this CA
+    auth_token: str | None = None  # require `authorization: Bearer <token>` on every call
 
 
 @dataclass
@@ -51,39 +57,54 @@ class RunningServer:
     service: GateLearnService
     health: health.HealthServicer
     store: Store
+    pool: WorkerPool
 
     def stop(self, grace: float | None = None) -> None:
         """Report NOT_SERVING, refuse new calls, let running ones finish, close the store."""
         self.health.enter_graceful_shutdown()
-        self.service.shutdown()
-        self.server.stop(grace).wait()
+        self.server.stop(grace).wait()  # after `grace`, running calls are cancelled
+        self.pool.close()
         self.store.close()
 
 
 def create_server(config: ServerConfig) -> RunningServer:
     """Open the store, load plugins, and start serving on `config.address`."""
+    if (config.tls_cert is None) != (config.tls_key is None):
+        raise ValueError("--tls-cert and --tls-key go together")
+    if config.tls_client_ca is not None and config.tls_cert is None:
+        raise ValueError("--tls-client-ca needs --tls-cert and --tls-key")
+    if not is_loopback(config.address) and not (config.tls_cert and config.auth_token):
+        log.warning("listening on %s without TLS and a token: anyone who can reach it can "
+                    "train and read models", config.address)
     registry = build_registry(create_manager(config.plugins))
     store = Store(config.data_dir)
-    service = GateLearnService(registry, store, config.limits)
+    pool = WorkerPool(config.limits.max_concurrent_trainings, config.plugins, config.limits)
+    service = GateLearnService(registry, store, config.limits, pool)
     options = [
         ("grpc.max_receive_message_length", config.limits.max_message_bytes),
         ("grpc.max_send_message_length", config.limits.max_message_bytes),
     ]
+    interceptors = [TokenInterceptor(config.auth_token)] if config.auth_token else []
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=config.workers),
-                         options=options)
+                         options=options, interceptors=interceptors)
     gatelearn_pb2_grpc.add_GateLearnServicer_to_server(service, server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
-    port = server.add_insecure_port(config.address)
+    if config.tls_cert and config.tls_key:
+        credentials = server_credentials(config.tls_cert, config.tls_key, config.tls_client_ca)
+        port = server.add_secure_port(config.address, credentials)
+    else:
+        port = server.add_insecure_port(config.address)
     if port == 0:
+        pool.close()
         store.close()
         raise OSError(f"cannot listen on {config.address}")
     server.start()
     for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return RunningServer(server, port, service, health_servicer, store)
+    return RunningServer(server, port, service, health_servicer, store, pool)
 
 
 def serve(config: ServerConfig) -> None:

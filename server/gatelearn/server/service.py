@@ -1,46 +1,43 @@
 """The GateLearn servicer: requests in, domain calls, responses out.
 
-Each RPC converts its request (`convert`), calls the registry, the recipe runner or the store,
-and answers; errors become status codes in one place (`_statuses`). Training runs on a thread
-of its own so that the stream can deliver progress while it goes and notice a cancelled call.
+Each RPC converts its request (`convert`), calls the registry, a training worker or the store,
+and answers; errors become status codes in one place (`_statuses`). Training runs in a worker
+process (`pool`); the Train call relays its progress, notices a cancelled call or a passed
+deadline within `CANCEL_POLL` seconds, and saves the model only when the job completed.
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
+import json
 import queue
-import threading
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
 import numpy as np
 from google.protobuf import timestamp_pb2
 
-from gatelearn.core import ParamError, Progress, StopReason, TrainResult
+from gatelearn.core import ParamError
 from gatelearn.plugins import KINDS, Registry, UnknownComponentError
-from gatelearn.plugins.recipe import Prepared, prepare, run
 from gatelearn.server import convert
 from gatelearn.server.convert import RequestError, invalid, rows
+from gatelearn.server.frames import Kind, unpack_record
+from gatelearn.server.jobs import CANCEL_POLL, prepare_request, task_exists
 from gatelearn.server.limits import Limits
-from gatelearn.server.models import (
-    ServableModel,
-    UnservableModelError,
-    record_from_training,
-    score,
-    servable,
-)
-from gatelearn.server.store import ModelNotFoundError, ModelRecord, Store
+from gatelearn.server.models import ServableModel, UnservableModelError, score, servable
+from gatelearn.server.pool import Worker, WorkerPool
+from gatelearn.server.store import ModelNotFoundError, ModelRecord, Store, unpack_arrays
 from gatelearn.v1 import gatelearn_pb2 as pb
 from gatelearn.v1 import gatelearn_pb2_grpc
 
 __all__ = ["GateLearnService"]
 
-log = logging.getLogger("gatelearn.server")
-
 DEFAULT_PREVIEW_ROWS = 16
 MAX_PREVIEW_ROWS = 1024
+CANCEL_GRACE = 0.3  # seconds a worker gets to stop a cancelled job before it is killed
 
 
 @contextlib.contextmanager
@@ -57,6 +54,42 @@ def _statuses(context: grpc.ServicerContext) -> Iterator[None]:
     except (UnservableModelError, UnknownComponentError) as error:
         # A stored model needs a plugin that is no longer installed.
         context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(error))
+
+
+def _store_full(limits: Limits) -> RequestError:
+    return RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                        f"the store holds {limits.max_models} model versions (limit "
+                        f"max_models); delete some first")
+
+
+def _cancel(worker: Worker) -> bool:
+    """Stop the worker's job; True when it stopped in time and can take the next one."""
+    if not worker.send(Kind.CANCEL):
+        return False
+    deadline = time.monotonic() + CANCEL_GRACE
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            frame = worker.frames.get(timeout=left)
+        except queue.Empty:
+            break
+        if frame is None:
+            return False
+        if frame[0] in (Kind.DONE, Kind.FAILED):
+            return True
+    return False
+
+
+@dataclass
+class _Job:
+    """A Train call's work on a worker; `reusable` says whether the worker ended it cleanly."""
+
+    worker: Worker
+    request: pb.TrainRequest
+    reusable: bool = False
+
+    @property
+    def payload(self) -> bytes:
+        return self.request.SerializeToString()
 
 
 def _component(entry: Any) -> pb.Component:
@@ -102,16 +135,12 @@ def _task_source(task: dict[str, Any], target: pb.ExportedModel) -> None:
 class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
     """Trains, stores and serves models; see proto/gatelearn/v1/gatelearn.proto."""
 
-    def __init__(self, registry: Registry, store: Store, limits: Limits) -> None:
+    def __init__(self, registry: Registry, store: Store, limits: Limits,
+                 pool: WorkerPool) -> None:
         self.registry = registry
         self.store = store
         self.limits = limits
-        self._training_slots = threading.BoundedSemaphore(limits.max_concurrent_trainings)
-        self._stopping = threading.Event()
-
-    def shutdown(self) -> None:
-        """Ask running trainings to stop; they end as cancelled and save nothing."""
-        self._stopping.set()
+        self.pool = pool
 
     # ------------------------------------------------------------ components and tasks
     def ListPlugins(self, request: pb.ListPluginsRequest,
@@ -126,18 +155,12 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                   context: grpc.ServicerContext) -> pb.ListTasksResponse:
         return pb.ListTasksResponse(tasks=[_component(e) for e in self.registry.entries("task")])
 
-    def _task_exists(self, name: str, field: str = "task") -> None:
-        try:
-            self.registry.entry("task", name)
-        except UnknownComponentError as error:
-            raise RequestError(grpc.StatusCode.NOT_FOUND, f"{field}: {error}") from None
-
     def DescribeTask(self, request: pb.DescribeTaskRequest,
                      context: grpc.ServicerContext) -> pb.TaskDescription:
         with _statuses(context):
             if not request.task.name:
                 raise invalid("task.name", "required")
-            self._task_exists(request.task.name, "task.name")
+            task_exists(self.registry, request.task.name, "task.name")
             preview = request.preview_rows or DEFAULT_PREVIEW_ROWS
             if preview > MAX_PREVIEW_ROWS:
                 raise invalid("preview_rows", f"at most {MAX_PREVIEW_ROWS}, got {preview}")
@@ -155,76 +178,65 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                 rows_targets=rows(data.targets[:preview]))
 
     # ------------------------------------------------------------ training
-    def _prepare(self, request: pb.TrainRequest) -> tuple[Prepared, dict[str, Any]]:
-        recipe, task = convert.recipe_from_request(request, self.limits)
-        if not task.get("table"):
-            self._task_exists(recipe.task.name)
-        prepared = prepare(recipe, self.registry)
-        convert.check_dataset(prepared.data, self.limits)
-        task["seed"] = recipe.seed
-        return prepared, task
-
     def Train(self, request: pb.TrainRequest,
               context: grpc.ServicerContext) -> Iterator[pb.TrainEvent]:
         with _statuses(context):
-            prepared, task = self._prepare(request)
-            if not self._training_slots.acquire(blocking=False):
-                context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
-                              f"{self.limits.max_concurrent_trainings} trainings are running "
-                              f"(limit max_concurrent_trainings); try again later")
+            prepare_request(request, self.registry, self.limits)  # refuse bad requests now
+            if self.store.count() >= self.limits.max_models:
+                raise _store_full(self.limits)
+            worker = self.pool.acquire()
+            if worker is None:
+                raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                   f"{self.limits.max_concurrent_trainings} trainings are "
+                                   f"running (limit max_concurrent_trainings); try again later")
+            job = _Job(worker, request)
             try:
-                if self.store.count() >= self.limits.max_models:
-                    context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
-                                  f"the store holds {self.limits.max_models} model versions "
-                                  f"(limit max_models); delete some first")
-                yield from self._train(prepared, task, request, context)
+                yield from self._run(job, context)
             finally:
-                self._training_slots.release()
+                self.pool.release(worker, job.reusable)
 
-    def _train(self, prepared: Prepared, task: dict[str, Any], request: pb.TrainRequest,
-               context: grpc.ServicerContext) -> Iterator[pb.TrainEvent]:
-        events: queue.Queue[pb.TrainProgress | TrainResult | BaseException] = queue.Queue()
-        population = prepared.recipe.population
-
-        def on_progress(progress: Progress) -> bool:
-            events.put(pb.TrainProgress(
-                epoch=progress.epoch, epochs=progress.epochs,
-                loss=float(np.min(progress.loss)), accuracy=float(np.max(progress.accuracy)),
-                solved_members=progress.solved, population=population))
-            return self._stopping.is_set() or not context.is_active()
-
-        def work() -> None:
-            try:
-                events.put(run(prepared, on_progress))
-            except BaseException as error:  # handed to the RPC thread, which reports it
-                events.put(error)
-
-        threading.Thread(target=work, name=f"train-{request.model_name}", daemon=True).start()
+    def _run(self, job: _Job, context: grpc.ServicerContext) -> Iterator[pb.TrainEvent]:
+        """Hand the job to its worker and relay what comes back until the job ends."""
+        if not job.worker.send(Kind.TRAIN, job.payload):
+            raise RequestError(grpc.StatusCode.UNAVAILABLE,
+                               "a training worker was restarting; try again")
         while True:
-            item = events.get()
-            if isinstance(item, pb.TrainProgress):
-                yield pb.TrainEvent(progress=item)
+            try:
+                frame = job.worker.frames.get(timeout=CANCEL_POLL)
+            except queue.Empty:
+                if not context.is_active():
+                    job.reusable = _cancel(job.worker)
+                    raise RequestError(grpc.StatusCode.CANCELLED,
+                                       "training cancelled; nothing was saved") from None
                 continue
-            break
-        if isinstance(item, BaseException):
-            log.exception("training %r failed", request.model_name, exc_info=item)
-            context.abort(grpc.StatusCode.ABORTED, f"training failed: {item}")
-        result = item
-        if result.stop_reason == StopReason.CANCELLED:
-            context.abort(grpc.StatusCode.CANCELLED, "training cancelled; nothing was saved")
-        if result.stop_reason == StopReason.DIVERGED:
-            context.abort(grpc.StatusCode.FAILED_PRECONDITION,
-                          f"training diverged at epoch {result.epochs} (the loss became NaN or "
-                          f"infinite); nothing was saved. Try a smaller learning rate")
-        record = record_from_training(request.model_name, prepared, result, task,
-                                      request.SerializeToString())
-        saved = self.store.save(record)
-        meta = saved.meta
-        yield pb.TrainEvent(done=pb.TrainDone(
+            if frame is None:
+                raise RequestError(grpc.StatusCode.FAILED_PRECONDITION,
+                                   f"the training worker exited with code "
+                                   f"{job.worker.process.wait()} (a plugin may have crashed "
+                                   f"it); nothing was saved")
+            kind, payload = frame
+            if kind == Kind.PROGRESS:
+                yield pb.TrainEvent(progress=pb.TrainProgress.FromString(payload))
+                continue
+            job.reusable = True
+            if kind == Kind.FAILED:
+                failure = json.loads(payload)
+                raise RequestError(grpc.StatusCode[failure["code"]], failure["message"])
+            yield self._save(job, payload, context)
+            return
+
+    def _save(self, job: _Job, payload: bytes, context: grpc.ServicerContext) -> pb.TrainEvent:
+        meta, blob = unpack_record(payload)
+        if not context.is_active():
+            raise RequestError(grpc.StatusCode.CANCELLED, "training cancelled; nothing was saved")
+        weights, biases = unpack_arrays(blob, len(meta["sizes"]) - 1, meta["bias"])
+        saved = self.store.save(ModelRecord(job.request.model_name, meta, weights, biases,
+                                            job.payload))
+        return pb.TrainEvent(done=pb.TrainDone(
             model=pb.ModelRef(name=saved.name, version=saved.version), metrics=_metrics(meta),
             stop_reason=meta["stop_reason"], epochs=meta["epochs"],
-            member=meta["member_seed"] - prepared.recipe.seed,
-            solved_members=int(np.sum(result.min_margin > 0)), population=population))
+            member=meta["member_seed"] - job.request.seed,
+            solved_members=meta["solved_members"], population=meta["population"]))
 
     # ------------------------------------------------------------ serving
     def _servable(self, name: str, version: int) -> ServableModel:
@@ -341,7 +353,7 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             record = convert.record_from_export(request.model, name, self.limits)
             model = servable(record, self.registry)  # its activations must be installed here
             if not record.meta["task"].get("table"):
-                self._task_exists(record.meta["task"]["name"], "model.task.name")
+                task_exists(self.registry, record.meta["task"]["name"], "model.task.name")
             inputs, targets = self._own_task_data(record)
             if inputs.shape[1] != model.n_inputs or targets.shape[1] != record.meta["sizes"][-1]:
                 raise invalid("model.layers", f"the network maps {model.n_inputs} inputs to "
@@ -349,8 +361,6 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                                               f"{inputs.shape[1]} and {targets.shape[1]}")
             record.meta["metrics"] = score(model, inputs, targets).metrics()
             if self.store.count() >= self.limits.max_models:
-                context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
-                              f"the store holds {self.limits.max_models} model versions "
-                              f"(limit max_models); delete some first")
+                raise _store_full(self.limits)
             saved = self.store.save(record)
             return pb.ModelRef(name=saved.name, version=saved.version)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["ModelNotFoundError", "ModelRecord", "Store"]
+__all__ = ["ModelNotFoundError", "ModelRecord", "Store", "pack_arrays", "unpack_arrays"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS names (
@@ -60,7 +60,8 @@ class ModelRecord:
     created_at: float = field(default_factory=time.time)
 
 
-def _pack(weights: list[NDArray[Any]], biases: list[NDArray[Any]] | None) -> bytes:
+def pack_arrays(weights: list[NDArray[Any]], biases: list[NDArray[Any]] | None) -> bytes:
+    """A model's matrices as `.npz` bytes: w0, w1, ... and b0, b1, ... when it has biases."""
     arrays = {f"w{index}": np.asarray(w, dtype=np.float64) for index, w in enumerate(weights)}
     for index, b in enumerate(biases or []):
         arrays[f"b{index}"] = np.asarray(b, dtype=np.float64)
@@ -69,7 +70,7 @@ def _pack(weights: list[NDArray[Any]], biases: list[NDArray[Any]] | None) -> byt
     return buffer.getvalue()
 
 
-def _unpack(blob: bytes, layers: int, bias: bool) -> tuple[list[NDArray[Any]],
+def unpack_arrays(blob: bytes, layers: int, bias: bool) -> tuple[list[NDArray[Any]],
                                                              list[NDArray[Any]] | None]:
     with np.load(io.BytesIO(blob), allow_pickle=False) as arrays:
         weights = [arrays[f"w{index}"] for index in range(layers)]
@@ -97,7 +98,7 @@ class Store:
 
     def save(self, record: ModelRecord) -> ModelRecord:
         """Store `record` as the next version of its name; return it with that version."""
-        weights = _pack(record.weights, record.biases)
+        weights = pack_arrays(record.weights, record.biases)
         meta = json.dumps(record.meta, allow_nan=False)
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
@@ -139,7 +140,7 @@ class Store:
             raise ModelNotFoundError(f"{what} not found")
         name, version, created_at, meta_text, request, blob = row
         meta = json.loads(meta_text)
-        weights, biases = _unpack(blob, len(meta["sizes"]) - 1, meta["bias"])
+        weights, biases = unpack_arrays(blob, len(meta["sizes"]) - 1, meta["bias"])
         return ModelRecord(name, meta, weights, biases, request, version, created_at)
 
     def list(self, name: str = "") -> list[ModelRecord]:

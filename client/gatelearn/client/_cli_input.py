@@ -1,0 +1,164 @@
+"""Reading what the command line is given: key=value parameters, model names, rows of numbers.
+
+The `argparse` types here raise `ArgumentTypeError`, which argparse turns into a usage error
+(exit 2); problems found in files raise `InputError` (exit 1), naming the file and line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO, Any
+
+from gatelearn.client.client import ComponentSpec
+
+__all__ = [
+    "InputError",
+    "component",
+    "hidden_units",
+    "key_value",
+    "model_ref",
+    "open_input",
+    "read_json",
+    "read_rows",
+    "read_table",
+    "row",
+]
+
+Rows = list[list[float]]
+
+
+class InputError(Exception):
+    """A file or stdin holds something the command cannot use."""
+
+
+def parse_value(text: str) -> Any:
+    """JSON when it parses (3, 0.5, true, [[1, 0]]), else the text itself as a string."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def key_value(text: str) -> tuple[str, Any]:
+    """`key=value`, the value read by `parse_value`."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
+    return key.strip(), parse_value(value)
+
+
+def component(text: str) -> ComponentSpec:
+    """`NAME` or `NAME:key=value[:key=value...]`, e.g. `leaky_relu:alpha=0.1`."""
+    name, *pairs = text.split(":")
+    if not name:
+        raise argparse.ArgumentTypeError(f"expected NAME[:key=value...], got {text!r}")
+    if not pairs:
+        return name
+    return name, dict(key_value(pair) for pair in pairs)
+
+
+def model_ref(text: str) -> tuple[str, int]:
+    """`NAME` (version 0, the latest) or `NAME:VERSION` with VERSION >= 1."""
+    name, sep, version = text.rpartition(":")
+    if not sep:
+        return text, 0
+    if not name or not version.isdigit() or int(version) < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected NAME or NAME:VERSION (VERSION a whole number >= 1), got {text!r}")
+    return name, int(version)
+
+
+def hidden_units(text: str) -> list[int]:
+    """`8,8` (one width per hidden layer) or `none` (no hidden layer)."""
+    if text.strip().lower() in ("", "none"):
+        return []
+    try:
+        units = [int(part) for part in text.split(",")]
+    except ValueError:
+        units = []
+    if not units or min(units) < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected widths >= 1 separated by commas (e.g. 8,8) or 'none', got {text!r}")
+    return units
+
+
+def _numbers(text: str) -> list[float]:
+    """Numbers separated by commas, or else by whitespace; ValueError naming the bad one."""
+    fields = [f.strip() for f in text.split(",")] if "," in text else text.split()
+    values = []
+    for field in fields:
+        try:
+            values.append(float(field))
+        except ValueError:
+            raise ValueError(f"{field!r} is not a number" if field else "empty value") from None
+    return values
+
+
+def row(text: str) -> list[float]:
+    """A row given as an argument: `0,1` or `"0 1"`."""
+    try:
+        values = _numbers(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"row {text!r}: {error}") from None
+    if not values:
+        raise argparse.ArgumentTypeError("empty row")
+    return values
+
+
+@contextmanager
+def open_input(path: str) -> Iterator[IO[str]]:
+    """The file at `path`, or stdin for `-`."""
+    if path == "-":
+        yield sys.stdin
+    else:
+        with open(path, encoding="utf-8") as stream:
+            yield stream
+
+
+def _source_name(path: str) -> str:
+    return "<stdin>" if path == "-" else path
+
+
+def read_rows(path: str) -> Rows:
+    """Rows of numbers, one a line, comma-separated. Blank lines and `#` comments are skipped."""
+    name = _source_name(path)
+    rows = []
+    with open_input(path) as stream:
+        for number, line in enumerate(stream, 1):
+            text = line.split("#", 1)[0].strip()
+            if not text:
+                continue
+            try:
+                rows.append(_numbers(text))
+            except ValueError as error:
+                raise InputError(f"{name}:{number}: {error}") from None
+    if not rows:
+        raise InputError(f"{name}: no rows")
+    return rows
+
+
+def read_table(path: str, outputs: int) -> tuple[Rows, Rows]:
+    """A truth table from CSV: each row holds its inputs, then its `outputs` output values."""
+    rows = read_rows(path)
+    for number, values in enumerate(rows, 1):
+        if len(values) <= outputs:
+            raise InputError(f"{_source_name(path)}: row {number} has {len(values)} values; "
+                             f"needs at least one input and {outputs} output(s) "
+                             f"(see --outputs)")
+    return [r[:-outputs] for r in rows], [r[-outputs:] for r in rows]
+
+
+def read_json(path: str) -> dict[str, Any]:
+    """A JSON object from a file or stdin."""
+    with open_input(path) as stream:
+        try:
+            data = json.load(stream)
+        except ValueError as error:
+            raise InputError(f"{_source_name(path)}: not valid JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{_source_name(path)}: expected a JSON object (an exported model)")
+    return data

@@ -1,0 +1,77 @@
+"""Length-prefixed frames between the server and its training workers, over plain pipes.
+
+A frame is a 4-byte big-endian length, a 1-byte kind and the payload. Payloads are protobuf
+messages, JSON, or `.npz` bytes read with `allow_pickle=False`: nothing crossing a process
+boundary is ever pickled.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import struct
+import threading
+from typing import Any, BinaryIO
+
+__all__ = ["Kind", "pack_record", "read_frame", "unpack_record", "write_frame"]
+
+_HEADER = struct.Struct("!IB")
+MAX_FRAME = 1 << 30
+
+
+class Kind(enum.IntEnum):
+    TRAIN = 1  # server -> worker: a TrainRequest
+    CANCEL = 2  # server -> worker: stop the running training
+    READY = 3  # worker -> server: started, waiting for work
+    PROGRESS = 4  # worker -> server: a TrainProgress
+    DONE = 5  # worker -> server: the model record (see pack_record)
+    FAILED = 6  # worker -> server: JSON {"code": status name, "message": ...}
+
+
+def write_frame(stream: BinaryIO, kind: Kind, payload: bytes = b"",
+                lock: threading.Lock | None = None) -> None:
+    """Write one frame and flush it; `lock` serialises writers sharing the stream."""
+    data = _HEADER.pack(len(payload), kind) + payload
+    if lock is None:
+        stream.write(data)
+        stream.flush()
+        return
+    with lock:
+        stream.write(data)
+        stream.flush()
+
+
+def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
+    chunks, missing = [], size
+    while missing:
+        chunk = stream.read(missing)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        missing -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_frame(stream: BinaryIO) -> tuple[Kind, bytes] | None:
+    """The next frame, or None when the stream has ended (the other side is gone)."""
+    header = _read_exactly(stream, _HEADER.size)
+    if header is None:
+        return None
+    size, kind = _HEADER.unpack(header)
+    if size > MAX_FRAME:
+        raise ValueError(f"frame of {size} bytes is over the {MAX_FRAME} limit")
+    payload = _read_exactly(stream, size)
+    if payload is None:
+        return None
+    return Kind(kind), payload
+
+
+def pack_record(meta: dict[str, Any], weights: bytes) -> bytes:
+    """A model's JSON metadata and its `.npz` weight bytes as one payload."""
+    meta_bytes = json.dumps(meta, allow_nan=False).encode()
+    return struct.pack("!I", len(meta_bytes)) + meta_bytes + weights
+
+
+def unpack_record(payload: bytes) -> tuple[dict[str, Any], bytes]:
+    (size,) = struct.unpack_from("!I", payload)
+    return json.loads(payload[4:4 + size]), payload[4 + size:]

@@ -1,0 +1,127 @@
+"""One training job, from a TrainRequest to a model record: the part a worker process runs.
+
+`prepare_request` is also what the server calls to refuse a bad request before it takes a
+worker. `run_job` trains, reports progress, honours a cancel flag, and turns every way a run
+can end into a frame for the server: a saved-model record, or a status code and message.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+
+from gatelearn.core import Component, ParamError, Progress, StopReason, train
+from gatelearn.plugins import Registry, UnknownComponentError
+from gatelearn.plugins.recipe import Prepared, prepare
+from gatelearn.server import convert
+from gatelearn.server.convert import RequestError
+from gatelearn.server.frames import Kind, pack_record
+from gatelearn.server.limits import Limits
+from gatelearn.server.models import record_from_training
+from gatelearn.server.store import pack_arrays
+from gatelearn.v1 import gatelearn_pb2 as pb
+
+__all__ = ["CANCEL_POLL", "prepare_request", "progress_message", "run_job", "task_exists"]
+
+CANCEL_POLL = 0.05  # seconds: how often a running training looks at its cancel flag
+
+
+def task_exists(registry: Registry, name: str, field: str = "task") -> None:
+    """Raise NOT_FOUND unless a task of that name is installed."""
+    try:
+        registry.entry("task", name)
+    except UnknownComponentError as error:
+        raise RequestError(grpc.StatusCode.NOT_FOUND, f"{field}: {error}") from None
+
+
+def prepare_request(request: pb.TrainRequest, registry: Registry,
+                    limits: Limits) -> tuple[Prepared, dict[str, Any]]:
+    """Check a Train request completely and build what it trains; the task as recorded."""
+    recipe, task = convert.recipe_from_request(request, limits)
+    if not task.get("table"):
+        task_exists(registry, recipe.task.name)
+    prepared = prepare(recipe, registry)
+    convert.check_dataset(prepared.data, limits)
+    task["seed"] = recipe.seed
+    return prepared, task
+
+
+def progress_message(progress: Progress, population: int) -> pb.TrainProgress:
+    """A progress event reporting the best member."""
+    return pb.TrainProgress(epoch=progress.epoch, epochs=progress.epochs,
+                            loss=float(progress.loss.min()),
+                            accuracy=float(progress.accuracy.max()),
+                            solved_members=progress.solved, population=population)
+
+
+def _failed(code: grpc.StatusCode, message: str) -> tuple[Kind, bytes]:
+    return Kind.FAILED, json.dumps({"code": code.name, "message": message}).encode()
+
+
+def _culprit(error: BaseException, registry: Registry) -> str:
+    """Name the component (and its plugin) whose code raised `error`, if one did."""
+    frames = traceback.extract_tb(error.__traceback__)
+    tb = error.__traceback__
+    culprit = ""
+    while tb is not None:
+        owner = tb.tb_frame.f_locals.get("self")
+        if isinstance(owner, Component):
+            for entry in registry.entries():
+                if entry.component is type(owner):
+                    culprit = f"plugin {entry.plugin!r} ({entry.kind} {entry.name!r})"
+        tb = tb.tb_next
+    where = culprit or (f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "training")
+    return f"{where} raised {type(error).__name__}: {error}"
+
+
+def run_job(payload: bytes, registry: Registry, limits: Limits, cancel: threading.Event,
+            send_progress: Callable[[pb.TrainProgress], None]) -> tuple[Kind, bytes]:
+    """Train the serialized TrainRequest `payload`; return the frame that ends the job."""
+    request = pb.TrainRequest.FromString(payload)
+    try:
+        prepared, task = prepare_request(request, registry, limits)
+    except RequestError as error:
+        return _failed(error.code, error.message)
+    except ParamError as error:
+        return _failed(grpc.StatusCode.INVALID_ARGUMENT, str(error))
+    recipe = prepared.recipe
+    interval = recipe.config.progress_interval
+    next_send = time.monotonic() + interval
+
+    def on_progress(progress: Progress) -> bool:
+        nonlocal next_send
+        if cancel.is_set():
+            return True
+        if time.monotonic() >= next_send:
+            send_progress(progress_message(progress, recipe.population))
+            next_send = time.monotonic() + interval
+        return False
+
+    # The loop calls back often enough to notice a cancel quickly; events go out at the
+    # interval the client asked for.
+    config = dataclasses.replace(recipe.config, progress_interval=min(interval, CANCEL_POLL))
+    try:
+        result = train(prepared.network, prepared.data, prepared.loss, prepared.optimizer,
+                       config, on_progress)
+    except Exception as error:
+        return _failed(grpc.StatusCode.FAILED_PRECONDITION,
+                       f"training failed: {_culprit(error, registry)}; nothing was saved")
+    if result.stop_reason == StopReason.CANCELLED:
+        return _failed(grpc.StatusCode.CANCELLED, "training cancelled; nothing was saved")
+    if result.stop_reason == StopReason.DIVERGED:
+        components = (f"loss {recipe.loss.name!r}, optimizer {recipe.optimizer.name!r}, "
+                      f"activations {[c.name for c in recipe.layer_activations()]}")
+        return _failed(grpc.StatusCode.FAILED_PRECONDITION,
+                       f"training diverged at epoch {result.epochs}: the loss became NaN or "
+                       f"infinite ({components}); nothing was saved. Try a smaller learning "
+                       f"rate")
+    record = record_from_training(request.model_name, prepared, result, task, payload)
+    record.meta["solved_members"] = int((result.min_margin > 0).sum())
+    return Kind.DONE, pack_record(record.meta, pack_arrays(record.weights, record.biases))

@@ -1,0 +1,115 @@
+"""The server's side of the training workers: a fixed pool of processes, one job each at a time.
+
+The pool size is the number of trainings that may run at once. A worker that dies, or does
+not stop when told to, is killed and replaced, so one bad training costs one process and
+nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import subprocess
+import sys
+import threading
+from dataclasses import asdict
+
+from gatelearn.server.frames import Kind, read_frame, write_frame
+from gatelearn.server.limits import Limits
+
+__all__ = ["Worker", "WorkerPool"]
+
+log = logging.getLogger("gatelearn.server")
+
+Frame = tuple[Kind, bytes] | None  # None: the worker's output ended (it exited)
+
+
+class Worker:
+    """One worker process, with its output frames arriving on a queue."""
+
+    def __init__(self, argv: list[str]) -> None:
+        self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.frames: queue.Queue[Frame] = queue.Queue()
+        self._write_lock = threading.Lock()
+        threading.Thread(target=self._read, daemon=True,
+                         name=f"worker-{self.process.pid}").start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        try:
+            while (frame := read_frame(self.process.stdout)) is not None:
+                self.frames.put(frame)
+        finally:
+            self.frames.put(None)
+
+    def send(self, kind: Kind, payload: bytes = b"") -> bool:
+        """Send a frame; False when the worker is gone."""
+        assert self.process.stdin is not None
+        try:
+            write_frame(self.process.stdin, kind, payload, self._write_lock)
+        except (BrokenPipeError, ValueError, OSError):
+            return False
+        return True
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait()
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream is not None:
+                stream.close()
+
+
+class WorkerPool:
+    """`size` worker processes; `acquire` never waits, so a full pool is answered at once."""
+
+    def __init__(self, size: int, plugins: tuple[str, ...], limits: Limits) -> None:
+        self._argv = [sys.executable, "-m", "gatelearn.server.worker",
+                      "--limits", json.dumps(asdict(limits))]
+        for module in plugins:
+            self._argv += ["--plugin", module]
+        self._lock = threading.Lock()
+        self._idle = [Worker(self._argv) for _ in range(size)]
+        self._busy: set[Worker] = set()
+        self._closed = False
+
+    def acquire(self) -> Worker | None:
+        """An idle worker, or None when every worker is busy."""
+        with self._lock:
+            if self._closed or not self._idle:
+                return None
+            worker = self._idle.pop()
+            self._busy.add(worker)
+            return worker
+
+    def release(self, worker: Worker, reusable: bool) -> None:
+        """Hand a worker back; one that is not reusable is killed and replaced."""
+        with self._lock:
+            self._busy.discard(worker)
+        if not (reusable and worker.alive):
+            log.warning("replacing training worker %d", worker.process.pid)
+            worker.kill()
+            worker = Worker(self._argv)
+        with self._lock:
+            if self._closed:
+                worker.kill()
+            else:
+                self._idle.append(worker)
+
+    @property
+    def busy(self) -> int:
+        with self._lock:
+            return len(self._busy)
+
+    def close(self) -> None:
+        """Kill every worker, idle or busy."""
+        with self._lock:
+            self._closed = True
+            workers = [*self._idle, *self._busy]
+            self._idle.clear()
+        for worker in workers:
+            worker.kill()

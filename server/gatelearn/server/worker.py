@@ -1,0 +1,63 @@
+"""A training worker: a process of its own, so training never competes with serving for a GIL.
+
+The server starts it as `python -m gatelearn.server.worker` and talks frames (`frames`) over
+its stdin and stdout: TRAIN and CANCEL in, PROGRESS and one DONE or FAILED per job out. When
+stdin closes, the server is gone and the worker exits at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import sys
+import threading
+from typing import BinaryIO
+
+from gatelearn.plugins import build_registry, create_manager
+from gatelearn.server.frames import Kind, read_frame, write_frame
+from gatelearn.server.jobs import run_job
+from gatelearn.server.limits import Limits
+from gatelearn.v1 import gatelearn_pb2 as pb
+
+
+def _read_commands(stream: BinaryIO, jobs: queue.Queue[bytes], cancel: threading.Event) -> None:
+    """Queue TRAIN payloads and raise the cancel flag on CANCEL; exit when the server is gone."""
+    while (frame := read_frame(stream)) is not None:
+        kind, payload = frame
+        if kind == Kind.TRAIN:
+            cancel.clear()
+            jobs.put(payload)
+        elif kind == Kind.CANCEL:
+            cancel.set()
+    os._exit(0)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--limits", default="{}", help="the server's Limits as JSON")
+    parser.add_argument("--plugin", action="append", default=[], help="extra plugin module")
+    args = parser.parse_args(argv)
+    limits = Limits(**json.loads(args.limits))
+    registry = build_registry(create_manager(args.plugin))
+
+    frames_out = sys.stdout.buffer
+    sys.stdout = sys.stderr  # a stray print from a plugin must not corrupt the frames
+    write_lock = threading.Lock()
+    jobs: queue.Queue[bytes] = queue.Queue()
+    cancel = threading.Event()
+    threading.Thread(target=_read_commands, args=(sys.stdin.buffer, jobs, cancel),
+                     daemon=True).start()
+
+    def send_progress(message: pb.TrainProgress) -> None:
+        write_frame(frames_out, Kind.PROGRESS, message.SerializeToString(), write_lock)
+
+    while True:
+        payload = jobs.get()
+        kind, body = run_job(payload, registry, limits, cancel, send_progress)
+        write_frame(frames_out, kind, body, write_lock)
+
+
+if __name__ == "__main__":
+    main()
