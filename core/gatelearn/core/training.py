@@ -42,7 +42,7 @@ class StopReason(enum.StrEnum):
     PATIENCE = "patience"  # no member's loss improved for `patience` epochs
     EPOCHS = "epochs"  # the epoch limit
     CANCELLED = "cancelled"  # the progress callback asked to stop
-    DIVERGED = "diverged"  # a loss became NaN or infinite
+    DIVERGED = "diverged"  # every member's loss became NaN or infinite
 
 
 @dataclass(frozen=True)
@@ -107,8 +107,11 @@ def _matrices(array: Array) -> Array:
 
 
 def _flat(array: Array) -> Array:
-    """View a (a, b, P) array as (a, b * P): all members side by side, for one matrix product."""
-    return array.reshape(array.shape[0], -1)
+    """View a (a, b, P) array as (a, b * P): all members side by side, for one matrix product.
+
+    It must be a view: a copy would train a frozen snapshot. `_Trainer` makes arrays contiguous.
+    """
+    return np.reshape(array, (array.shape[0], -1), copy=False)
 
 
 class _Pass:
@@ -189,8 +192,12 @@ class _Trainer:
         self.loss = loss
         self.config = config
         layers = network.layers
-        self.grad_w = [np.empty_like(layer.weights) for layer in layers]
-        self.grad_b = [None if layer.bias is None else np.empty_like(layer.bias)
+        for layer in layers:  # the prepared views and products need C-ordered arrays
+            layer.weights = np.ascontiguousarray(layer.weights)
+            if layer.bias is not None:
+                layer.bias = np.ascontiguousarray(layer.bias)
+        self.grad_w = [np.zeros_like(layer.weights, order="C") for layer in layers]
+        self.grad_b = [None if layer.bias is None else np.zeros_like(layer.bias, order="C")
                        for layer in layers]
         self.decay_calls: list[Call] = []
         if config.weight_decay:
@@ -336,7 +343,7 @@ class _Trainer:
             if epoch % record_every == 0 or reason is not None:
                 loss = self.loss.value(full.output, full.targets)
                 records.append((epoch, loss, self.accuracy()))
-                if not np.isfinite(loss).all():
+                if not np.isfinite(loss).any():
                     reason = StopReason.DIVERGED
             if on_progress is not None and reason is None and time.monotonic() >= next_progress:
                 progress = Progress(

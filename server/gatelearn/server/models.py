@@ -39,8 +39,12 @@ def _choice_json(choice: Choice) -> dict[str, Any]:
 
 
 def best_member(result: TrainResult) -> int:
-    """The member to keep: the widest margin (so a solved one if any), ties to the lowest index."""
-    return int(np.argmax(result.min_margin))
+    """The member to keep: the widest margin (so a solved one if any), ties to the lowest index.
+
+    A member whose loss or margin is not finite never wins.
+    """
+    usable = np.isfinite(result.min_margin) & np.isfinite(result.loss)
+    return int(np.argmax(np.where(usable, result.min_margin, -np.inf)))
 
 
 def record_from_training(name: str, prepared: Prepared, result: TrainResult,
