@@ -127,6 +127,8 @@ def read_rows(path: str) -> Rows:
     """Rows of numbers, one a line, comma-separated. Blank lines and `#` comments are skipped."""
     name = _source_name(path)
     rows = []
+    if path == "-" and sys.stdin.isatty():
+        print("reading rows from stdin, one per line; end with Ctrl-D", file=sys.stderr)
     with open_input(path) as stream:
         for number, line in enumerate(stream, 1):
             text = line.split("#", 1)[0].strip()

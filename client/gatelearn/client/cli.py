@@ -8,7 +8,6 @@ codes: 0 success, 1 a failed call or unusable input, 2 a usage error, 130 interr
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -22,6 +21,7 @@ from gatelearn.client._cli_progress import ProgressBar
 from gatelearn.client.client import (
     ADDRESS_ENV,
     DEFAULT_ADDRESS,
+    TOKEN_ENV,
     Client,
     ComponentSpec,
     GateLearnError,
@@ -47,12 +47,30 @@ class Context:
     address: str
     timeout: float | None
     json: bool
+    token: str | None = None  # None: the client reads $GATELEARN_AUTH_TOKEN
+    tls_ca: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Context:
+        def path(name: str) -> Path | None:
+            value = getattr(args, name, None)
+            return Path(value) if value else None
+        return cls(address=getattr(args, "address", None) or os.environ.get(ADDRESS_ENV)
+                   or DEFAULT_ADDRESS,
+                   timeout=getattr(args, "timeout", None), json=getattr(args, "json", False),
+                   token=getattr(args, "auth_token", None), tls_ca=path("tls_ca"),
+                   tls_cert=path("tls_cert"), tls_key=path("tls_key"))
 
     def client(self) -> Client:
+        security: dict[str, Any] = dict(token=self.token, tls_ca=self.tls_ca,
+                                        tls_cert=self.tls_cert, tls_key=self.tls_key)
         # --timeout bounds every call, training included; otherwise the client's defaults.
         if self.timeout is None:
-            return Client(self.address)
-        return Client(self.address, timeout=self.timeout, train_timeout=self.timeout)
+            return Client(self.address, **security)
+        return Client(self.address, timeout=self.timeout, train_timeout=self.timeout,
+                      **security)
 
     def emit(self, data: object, lines: Sequence[str]) -> None:
         print(show.to_json(data) if self.json else "\n".join(lines))
@@ -85,9 +103,20 @@ def _count(minimum: int) -> Callable[[str], int]:
 
 def cmd_serve(args: argparse.Namespace, ctx: Context) -> int:
     # Imported here: the server needs NumPy and the rest of the command line does not.
+    import logging
+
     from gatelearn.server import ServerConfig, serve
 
-    settings: dict[str, Any] = {"plugins": tuple(args.plugin or ())}
+    if ctx.tls_ca is not None:
+        raise UsageError("--tls-ca is for clients; a server checks client certificates "
+                         "with --tls-client-ca")
+    settings: dict[str, Any] = {
+        "plugins": tuple(args.plugin or ()),
+        "auth_token": ctx.token or os.environ.get(TOKEN_ENV) or None,
+        "tls_cert": ctx.tls_cert,
+        "tls_key": ctx.tls_key,
+        "tls_client_ca": Path(args.tls_client_ca) if args.tls_client_ca else None,
+    }
     address = getattr(args, "address", None) or os.environ.get(ADDRESS_ENV)
     if address:
         settings["address"] = address
@@ -97,8 +126,9 @@ def cmd_serve(args: argparse.Namespace, ctx: Context) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         serve(ServerConfig(**settings))
-    except (OSError, ImportError, RuntimeError, TypeError, LookupError) as error:
-        # Start-up failures: the port is taken, a plugin is missing, broken or a duplicate.
+    except (OSError, ImportError, RuntimeError, TypeError, LookupError, ValueError) as error:
+        # Start-up failures: the port is taken, a certificate is unreadable or half given, a
+        # plugin is missing, broken or a duplicate.
         raise read.InputError(f"cannot start the server: {error}") from None
     return EXIT_OK
 
@@ -150,7 +180,7 @@ def cmd_train(args: argparse.Namespace, ctx: Context) -> int:
         loss=args.loss,
         optimizer=_with_params(args.optimizer, opt_params, "adam"),
         initializer=_with_params(args.init, dict(args.init_param or []), "xavier"),
-        options=options,
+        options=None if options == TrainOptions() else options,  # keep the record minimal
         seed=args.seed or 0,
         population=args.population or 1,
         dtype="float32" if args.float32 else "float64",
@@ -163,7 +193,7 @@ def cmd_train(args: argparse.Namespace, ctx: Context) -> int:
         except KeyboardInterrupt:
             # Leaving client.train closed the stream, which cancels the run on the server.
             if bar:
-                bar.close()
+                bar.close()  # before the message, so it starts on a clean line
             print(f"{PROG}: training cancelled; nothing saved", file=sys.stderr)
             return EXIT_INTERRUPTED
         finally:
@@ -210,13 +240,16 @@ def cmd_eval(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_models(args: argparse.Namespace, ctx: Context) -> int:
     with ctx.client() as client:
         models = client.models(args.name or "")
-    lines = show.table(
-        ["MODEL", "TASK", "SIZES", "CREATED (UTC)", "LOSS", "ACCURACY", "MIN MARGIN", "SOLVED"],
-        [(m.ref, m.task, "-".join(map(str, m.sizes)), show.created(m), f"{m.metrics.loss:.4g}",
-          f"{m.metrics.accuracy:.2f}", f"{m.metrics.min_margin:.3g}",
-          show.solved_text(m.metrics)) for m in models],
-        right=(4, 5, 6)) if models else ["no models" + (f" named {args.name!r}" if args.name
-                                                        else "")]
+    if not models:
+        lines = ["no models" + (f" named {args.name!r}" if args.name else "")]
+    else:
+        lines = show.table(
+            ["MODEL", "TASK", "SIZES", "CREATED (UTC)", "LOSS", "ACCURACY", "MIN MARGIN",
+             "SOLVED"],
+            [(m.ref, m.task, "-".join(map(str, m.sizes)), show.created(m),
+              f"{m.metrics.loss:.4g}", f"{m.metrics.accuracy:.2f}",
+              f"{m.metrics.min_margin:.3g}", show.solved_text(m.metrics)) for m in models],
+            right=(4, 5, 6))
     ctx.emit(models, lines)
     return EXIT_OK
 
@@ -346,6 +379,16 @@ def _common_options() -> argparse.ArgumentParser:
                        help="deadline of each call (default: 30, and 3600 for train)")
     group.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                        help="write the result to stdout as one JSON document")
+    group.add_argument("--auth-token", metavar="TOKEN", default=argparse.SUPPRESS,
+                       help=f"bearer token to send (for serve: to require); prefer "
+                            f"${TOKEN_ENV}, which is the default and stays out of `ps`")
+    group.add_argument("--tls-ca", metavar="FILE", default=argparse.SUPPRESS,
+                       help="connect with TLS, trusting this CA certificate (PEM)")
+    group.add_argument("--tls-cert", metavar="FILE", default=argparse.SUPPRESS,
+                       help="client certificate (PEM), with --tls-key; for serve: the "
+                            "server's certificate, which turns TLS on")
+    group.add_argument("--tls-key", metavar="FILE", default=argparse.SUPPRESS,
+                       help="the private key (PEM) of --tls-cert")
     return common
 
 
@@ -440,6 +483,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "$XDG_DATA_HOME/gatelearn or ~/.local/share/gatelearn)")
     serve.add_argument("--plugin", action="append", metavar="MODULE",
                        help="also load this plugin module (repeatable)")
+    serve.add_argument("--tls-client-ca", metavar="FILE",
+                       help="require client certificates signed by this CA (needs --tls-cert)")
     serve.add_argument("--log-level", type=str.upper, default="WARNING",
                        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
                        help="default: WARNING")
@@ -500,9 +545,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as stop:  # --help, or a usage error already reported by argparse
         return stop.code if isinstance(stop.code, int) else EXIT_USAGE
-    ctx = Context(address=getattr(args, "address", None) or os.environ.get(ADDRESS_ENV)
-                  or DEFAULT_ADDRESS,
-                  timeout=getattr(args, "timeout", None), json=getattr(args, "json", False))
+    ctx = Context.from_args(args)
     try:
         return int(args.handler(args, ctx))
     except UsageError as error:

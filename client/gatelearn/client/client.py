@@ -10,7 +10,7 @@ It needs no NumPy: everything goes over the wire as the generated protobuf messa
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,9 +87,7 @@ class TrainOptions:
         return pb.TrainOptions(**given)
 
 
-def _ref(spec: ComponentSpec | None) -> pb.ComponentRef | None:
-    if spec is None:
-        return None
+def _ref(spec: ComponentSpec) -> pb.ComponentRef:
     name, params = (spec, {}) if isinstance(spec, str) else spec
     ref = pb.ComponentRef(name=name)
     ref.params.update(dict(params))
@@ -207,9 +205,8 @@ class Client:
             request.bias = bias
         for field, spec in (("loss", loss), ("optimizer", optimizer),
                             ("initializer", initializer)):
-            ref = _ref(spec)
-            if ref is not None:
-                getattr(request, field).CopyFrom(ref)
+            if spec is not None:
+                getattr(request, field).CopyFrom(_ref(spec))
         if weights is not None:
             request.weights.weights.extend(_tensor(w) for w in weights)
             request.weights.biases.extend(_tensor(b) for b in biases or [])
@@ -217,7 +214,8 @@ class Client:
             request.options.CopyFrom(options.to_pb())
         return request
 
-    def train_events(self, request: pb.TrainRequest) -> Iterator[Progress | TrainOutcome]:
+    def train_events(self, request: pb.TrainRequest
+                     ) -> Generator[Progress | TrainOutcome, None, None]:
         """Stream a training: progress events, then the outcome. Closing the iterator early
         cancels the training on the server, which then saves nothing."""
         call = self._stub.Train(request, timeout=self.train_timeout, metadata=self._metadata)

@@ -65,6 +65,14 @@ class Param:
     choices: tuple[str, ...]
 
 
+def _default(spec: pb.ParamSpec) -> Any:
+    """A parameter's default as Python data; protobuf carries every number as a double."""
+    if not spec.HasField("default_value"):
+        return None
+    value = json_format.MessageToDict(spec.default_value)
+    return int(value) if spec.type == "int" and isinstance(value, float) else value
+
+
 @dataclass(frozen=True)
 class Component:
     """A registered activation, loss, optimizer, initializer or task."""
@@ -79,10 +87,8 @@ class Component:
     @classmethod
     def from_pb(cls, message: pb.Component) -> Component:
         params = tuple(
-            Param(p.name, p.type,
-                  json_format.MessageToDict(p.default_value) if p.HasField("default_value")
-                  else None,
-                  p.description, p.minimum if p.HasField("minimum") else None,
+            Param(p.name, p.type, _default(p), p.description,
+                  p.minimum if p.HasField("minimum") else None,
                   p.maximum if p.HasField("maximum") else None, tuple(p.choices))
             for p in message.params)
         return cls(message.kind, message.name, message.plugin, message.version,

@@ -127,6 +127,10 @@ class Initializer(Component):
     ) -> None:
         """Fill `weights` (fan_in, fan_out) and `bias` (fan_out,) of layer `layer` in place."""
 
+    def check(self, sizes: Sequence[int], bias: bool) -> None:
+        """Raise `ParamError` if this initializer cannot fill a network of these layer sizes
+        (inputs first), with or without biases. Random initializers fit any network."""
+
 
 # ---------------------------------------------------------------- tasks
 @dataclass(frozen=True)

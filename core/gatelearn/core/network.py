@@ -119,6 +119,7 @@ def initialize(
         raise ValueError(
             f"activations: need one per layer ({len(sizes) - 1}), got {len(activations)}"
         )
+    initializer.check(sizes, bias)
     layers = [
         Layer(
             np.empty((fan_in, fan_out, population), dtype=dtype),

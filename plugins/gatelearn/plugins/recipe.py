@@ -136,8 +136,8 @@ def prepare(recipe: Recipe, registry: Registry) -> Prepared:
         network = initialize(sizes, activations, initializer, bias=recipe.bias,
                              seed=recipe.seed, population=recipe.population,
                              dtype=DTYPES[recipe.dtype])
-    except ValueError as error:
-        raise ParamError("initializer", str(error)) from None
+    except ParamError as error:
+        raise ParamError(f"initializer.{error.param}", error.message) from None
     return Prepared(recipe, network, data, loss, optimizer)
 
 

@@ -83,6 +83,7 @@ def create_server(config: ServerConfig) -> RunningServer:
     options = [
         ("grpc.max_receive_message_length", config.limits.max_message_bytes),
         ("grpc.max_send_message_length", config.limits.max_message_bytes),
+        ("grpc.so_reuseport", 0),  # a second server on a port in use must fail, not share it
     ]
     interceptors = [TokenInterceptor(config.auth_token)] if config.auth_token else []
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=config.workers),
@@ -109,13 +110,13 @@ def create_server(config: ServerConfig) -> RunningServer:
 
 def serve(config: ServerConfig) -> None:
     """Run a server until SIGTERM or SIGINT, then shut it down within `config.grace`."""
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):  # before start-up, so none is missed
+        signal.signal(signum, lambda *_: stop.set())
     running = create_server(config)
     host = config.address.rsplit(":", 1)[0]
     log.info("gatelearn serving on %s:%d (data in %s)", host, running.port, config.data_dir)
     print(f"gatelearn serving on {host}:{running.port}, data in {config.data_dir}", flush=True)
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
     stop.wait()
     log.info("shutting down")
     running.stop(config.grace)

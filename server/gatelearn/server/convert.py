@@ -74,8 +74,21 @@ def to_value(obj: Any) -> struct_pb2.Value:
     return value
 
 
+def _plain(value: struct_pb2.Value) -> Any:
+    kind = value.WhichOneof("kind")
+    if kind == "struct_value":
+        return params_dict(value.struct_value)
+    if kind == "list_value":
+        return [_plain(item) for item in value.list_value.values]
+    if kind == "null_value" or kind is None:
+        return None
+    return getattr(value, kind)
+
+
 def params_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
-    return json_format.MessageToDict(struct)
+    """A Struct as plain Python data. Unlike json_format it keeps NaN and infinity, so the
+    parameter checks can refuse them by name."""
+    return {key: _plain(value) for key, value in struct.fields.items()}
 
 
 def choice(ref: pb.ComponentRef, default: Choice, field: str) -> Choice:
@@ -162,6 +175,8 @@ def _initializer(request: pb.TrainRequest) -> Choice:
         if request.HasField("weights"):
             raise invalid("weights", "only used with initializer 'explicit'")
         return picked
+    if not request.HasField("weights"):
+        return picked  # the weights came as the initializer's own params
     weights = [tensor_array(t, f"weights.weights[{i}]", 2).tolist()
                for i, t in enumerate(request.weights.weights)]
     biases = [tensor_array(t, f"weights.biases[{i}]", 1).tolist()
@@ -175,6 +190,8 @@ def recipe_from_request(request: pb.TrainRequest, limits: Limits) -> tuple[Recip
     source = request.WhichOneof("source")
     if source is None:
         raise invalid("task", "required: name a task or give a table")
+    if source == "task" and not request.task.name:
+        raise invalid("task.name", "required")
     task_source = getattr(request, source)
     task = task_json(task_source)
     hidden = tuple(request.hidden.units) if request.HasField("hidden") else _DEFAULTS.hidden
@@ -189,6 +206,9 @@ def recipe_from_request(request: pb.TrainRequest, limits: Limits) -> tuple[Recip
     if population > limits.max_population:
         raise invalid("population", f"at most {limits.max_population} (limit max_population), "
                                     f"got {population}")
+    if request.seed + population > 2**64:
+        raise invalid("seed", f"member seeds seed..seed+{population - 1} must fit in 64 bits: "
+                              f"at most {2**64 - population} with population {population}")
     activations = []
     for index, ref in enumerate(request.activations):
         if not ref.name:

@@ -47,10 +47,30 @@ def prepare_request(request: pb.TrainRequest, registry: Registry,
     recipe, task = convert.recipe_from_request(request, limits)
     if not task.get("table"):
         task_exists(registry, recipe.task.name)
-    prepared = prepare(recipe, registry)
+    try:
+        prepared = prepare(recipe, registry)
+    except ParamError as error:
+        raise ParamError(_request_field(error.param, request), error.message) from None
     convert.check_dataset(prepared.data, limits)
     task["seed"] = recipe.seed
     return prepared, task
+
+
+_OPTIONS = frozenset(pb.TrainOptions.DESCRIPTOR.fields_by_name)
+
+
+def _request_field(param: str, request: pb.TrainRequest) -> str:
+    """The TrainRequest field a recipe parameter came from: `margin` is `options.margin`,
+    an inline table's `task.outputs` is `table.outputs`, explicit `initializer.weights[0]`
+    given in `weights` is `weights.weights[0]`."""
+    if param in _OPTIONS:
+        return f"options.{param}"
+    head, _, rest = param.partition(".")
+    if head == "task" and request.HasField("table"):
+        return f"table.{rest}" if rest else "table"
+    if head == "initializer" and request.HasField("weights") and rest:
+        return f"weights.{rest}"
+    return param
 
 
 def progress_message(progress: Progress, population: int) -> pb.TrainProgress:

@@ -86,10 +86,17 @@ class _Job:
     worker: Worker
     request: pb.TrainRequest
     reusable: bool = False
+    released: bool = False
 
     @property
     def payload(self) -> bytes:
         return self.request.SerializeToString()
+
+    def release(self, pool: WorkerPool) -> None:
+        """Give the worker back to `pool`, once."""
+        if not self.released:
+            self.released = True
+            pool.release(self.worker, self.reusable)
 
 
 def _component(entry: Any) -> pb.Component:
@@ -161,9 +168,7 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             if not request.task.name:
                 raise invalid("task.name", "required")
             task_exists(self.registry, request.task.name, "task.name")
-            preview = request.preview_rows or DEFAULT_PREVIEW_ROWS
-            if preview > MAX_PREVIEW_ROWS:
-                raise invalid("preview_rows", f"at most {MAX_PREVIEW_ROWS}, got {preview}")
+            preview = min(request.preview_rows or DEFAULT_PREVIEW_ROWS, MAX_PREVIEW_ROWS)
             try:
                 task = self.registry.build("task", request.task.name,
                                            convert.params_dict(request.task.params))
@@ -193,7 +198,7 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             try:
                 yield from self._run(job, context)
             finally:
-                self.pool.release(worker, job.reusable)
+                job.release(self.pool)
 
     def _run(self, job: _Job, context: grpc.ServicerContext) -> Iterator[pb.TrainEvent]:
         """Hand the job to its worker and relay what comes back until the job ends."""
@@ -222,7 +227,9 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             if kind == Kind.FAILED:
                 failure = json.loads(payload)
                 raise RequestError(grpc.StatusCode[failure["code"]], failure["message"])
-            yield self._save(job, payload, context)
+            done = self._save(job, payload, context)
+            job.release(self.pool)  # free the slot before the client can ask for the next
+            yield done
             return
 
     def _save(self, job: _Job, payload: bytes, context: grpc.ServicerContext) -> pb.TrainEvent:
@@ -276,11 +283,14 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                 inputs = convert.rows_array(request.table.inputs, model.n_inputs, "table.inputs",
                                             self.limits.max_predict_rows, "max_predict_rows")
                 n_out = model.record.meta["sizes"][-1]
-                targets = convert.rows_array(request.table.outputs, n_out, "table.outputs",
-                                             self.limits.max_predict_rows, "max_predict_rows")
-                if len(targets) != len(inputs):
+                bits = convert.rows_array(request.table.outputs, n_out, "table.outputs",
+                                          self.limits.max_predict_rows, "max_predict_rows")
+                if len(bits) != len(inputs):
                     raise invalid("table.outputs", f"needs one row per input row "
-                                                   f"({len(inputs)}), got {len(targets)}")
+                                                   f"({len(inputs)}), got {len(bits)}")
+                if not np.isin(bits, (0.0, 1.0)).all():
+                    raise invalid("table.outputs", "values must be 0 or 1")
+                targets = np.where(bits == 1.0, model.high, model.low)  # 0 = low, 1 = high
             else:
                 inputs, targets = self._own_task_data(model.record)
             result = score(model, inputs, targets)
@@ -331,7 +341,7 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             exported = pb.ExportedModel(format_version=convert.EXPORT_FORMAT, name=record.name,
                                         version=record.version, low=meta["low"],
                                         high=meta["high"], dtype=meta["dtype"],
-                                        seed=meta.get("member_seed", 0))
+                                        seed=meta["task"].get("seed", 0))
             for index, weights in enumerate(record.weights):
                 layer = exported.layers.add()
                 layer.weights.shape.extend(weights.shape)
@@ -349,9 +359,17 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
     def ImportModel(self, request: pb.ImportModelRequest,
                     context: grpc.ServicerContext) -> pb.ModelRef:
         with _statuses(context):
-            name = convert.check_name(request.name, self.limits)
+            name = convert.check_name(request.name or request.model.name, self.limits)
             record = convert.record_from_export(request.model, name, self.limits)
-            model = servable(record, self.registry)  # its activations must be installed here
+            for index, activation in enumerate(record.meta["activations"]):
+                field = f"model.layers[{index}].activation"
+                try:
+                    self.registry.build("activation", activation["name"], activation["params"])
+                except UnknownComponentError as error:
+                    raise invalid(f"{field}.name", str(error)) from None
+                except ParamError as error:
+                    raise invalid(f"{field}.params.{error.param}", error.message) from None
+            model = servable(record, self.registry)
             if not record.meta["task"].get("table"):
                 task_exists(self.registry, record.meta["task"]["name"], "model.task.name")
             inputs, targets = self._own_task_data(record)
@@ -359,7 +377,10 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                 raise invalid("model.layers", f"the network maps {model.n_inputs} inputs to "
                                               f"{record.meta['sizes'][-1]} outputs; its task has "
                                               f"{inputs.shape[1]} and {targets.shape[1]}")
-            record.meta["metrics"] = score(model, inputs, targets).metrics()
+            measured = score(model, inputs, targets)
+            if not np.isfinite(measured.outputs).all() or not np.isfinite(measured.mse):
+                raise invalid("model.layers", "the network's outputs on its task are not finite")
+            record.meta["metrics"] = measured.metrics()
             if self.store.count() >= self.limits.max_models:
                 raise _store_full(self.limits)
             saved = self.store.save(record)

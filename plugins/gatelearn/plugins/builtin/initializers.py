@@ -3,11 +3,12 @@ weights before bias; `explicit` copies matrices the caller wrote by hand."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from gatelearn.core import Initializer, Param
+from gatelearn.core import Initializer, Param, ParamError
 from gatelearn.core.components import Array
 from gatelearn.plugins._markers import hookimpl
 
@@ -97,23 +98,45 @@ class Explicit(Initializer):
     weights: list[Any] | None
     biases: list[Any] | None
 
+    def check(self, sizes: Sequence[int], bias: bool) -> None:
+        layers = len(sizes) - 1
+        weights, biases = self.weights or [], self.biases or []
+        _check_count(weights, "weights", layers)
+        if biases and not bias:
+            raise ParamError("biases", "given, but the network has no biases")
+        if bias:
+            _check_count(biases, "biases", layers)
+        for layer, shape in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+            _layer_array(weights, "weights", layer, shape)
+            if bias:
+                _layer_array(biases, "biases", layer, shape[1:])
+
     def fill(self, rng: np.random.Generator, layer: int, weights: Array,
              bias: Array | None) -> None:
-        weights[...] = _layer_array(self.weights, "weights", layer, weights.shape)
+        weights[...] = _layer_array(self.weights or [], "weights", layer, weights.shape)
         if bias is not None:
-            bias[...] = _layer_array(self.biases, "biases", layer, bias.shape)
+            bias[...] = _layer_array(self.biases or [], "biases", layer, bias.shape)
 
 
-def _layer_array(arrays: list[Any] | None, field: str, layer: int,
-                 shape: tuple[int, ...]) -> Array:
+def _check_count(arrays: list[Any], field: str, layers: int) -> None:
+    """One array per layer: name the first missing one, or say how many are too many."""
+    if len(arrays) < layers:
+        raise ParamError(f"{field}[{len(arrays)}]", f"missing: the network has {layers} layers")
+    if len(arrays) > layers:
+        raise ParamError(field, f"the network has {layers} layers, got {len(arrays)} arrays")
+
+
+def _layer_array(arrays: list[Any], field: str, layer: int, shape: tuple[int, ...]) -> Array:
     """The caller's array for `layer`, checked against the shape the network needs."""
-    if arrays is None or layer >= len(arrays):
-        raise ValueError(f"{field}[{layer}]: missing; the network needs shape {shape}")
-    array = np.asarray(arrays[layer], dtype=np.float64)
+    name = f"{field}[{layer}]"
+    try:
+        array = np.asarray(arrays[layer], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ParamError(name, "must be numbers in rows of one length") from None
     if array.shape != shape:
-        raise ValueError(f"{field}[{layer}]: shape {array.shape}, the network needs {shape}")
+        raise ParamError(name, f"shape {array.shape}, the network needs {shape}")
     if not np.isfinite(array).all():
-        raise ValueError(f"{field}[{layer}]: values must be finite")
+        raise ParamError(name, "values must be finite")
     return array
 
 

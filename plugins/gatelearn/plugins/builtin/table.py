@@ -22,11 +22,10 @@ def _bit_matrix(rows: Any, field: str) -> np.ndarray:
     if len(widths) != 1 or widths == {0}:
         raise ParamError(field, f"rows must have one common non-zero width, got widths "
                                 f"{sorted(widths)}")
-    array = np.asarray(rows, dtype=object)
     if not all(isinstance(v, int | float) and not isinstance(v, bool) and v in (0, 1)
-               for v in array.ravel()):
+               for row in rows for v in row):
         raise ParamError(field, "values must be 0 or 1")
-    return array.astype(np.int64)
+    return np.asarray(rows, dtype=np.int64)
 
 
 class TruthTable(Task):
