@@ -1,0 +1,84 @@
+"""The standard health service and server reflection, so generic tools work without the proto."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from conftest import start_server
+from google.protobuf import descriptor_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+SERVICE = "gatelearn.v1.GateLearn"
+HEALTH = "grpc.health.v1.Health"
+
+
+@pytest.fixture
+def channel(address: str) -> Iterator[grpc.Channel]:
+    with grpc.insecure_channel(address) as opened:
+        yield opened
+
+
+@pytest.mark.parametrize("service", ["", SERVICE])
+def test_health_is_serving(channel: grpc.Channel, service: str) -> None:
+    stub = health_pb2_grpc.HealthStub(channel)
+    response = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
+    assert response.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_health_of_an_unknown_service_is_not_found(channel: grpc.Channel) -> None:
+    stub = health_pb2_grpc.HealthStub(channel)
+    with pytest.raises(grpc.RpcError) as raised:
+        stub.Check(health_pb2.HealthCheckRequest(service="no.such.Service"), timeout=5)
+    assert raised.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_health_turns_not_serving_when_stop_begins(tmp_path: Path) -> None:
+    running = start_server(tmp_path / "data")
+    stopper = None
+    with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+        watch = health_pb2_grpc.HealthStub(channel).Watch(
+            health_pb2.HealthCheckRequest(service=SERVICE), timeout=10)
+        try:
+            assert next(watch).status == health_pb2.HealthCheckResponse.SERVING
+            stopper = threading.Thread(target=running.stop, args=(5,))
+            stopper.start()
+            assert next(watch).status == health_pb2.HealthCheckResponse.NOT_SERVING
+        finally:
+            watch.cancel()
+            if stopper is None:
+                running.stop(0)
+            else:
+                stopper.join(10)
+    assert stopper is not None and not stopper.is_alive()
+
+
+def _reflect(channel: grpc.Channel, **request: object) -> reflection_pb2.ServerReflectionResponse:
+    stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+    responses = stub.ServerReflectionInfo(
+        iter([reflection_pb2.ServerReflectionRequest(**request)]), timeout=5)
+    (response,) = list(responses)
+    return response
+
+
+def test_reflection_lists_the_services(channel: grpc.Channel) -> None:
+    response = _reflect(channel, list_services="")
+    names = {service.name for service in response.list_services_response.service}
+    assert {SERVICE, HEALTH} <= names
+
+
+def test_reflection_describes_gatelearn(channel: grpc.Channel) -> None:
+    response = _reflect(channel, file_containing_symbol=SERVICE)
+    files = [descriptor_pb2.FileDescriptorProto.FromString(raw)
+             for raw in response.file_descriptor_response.file_descriptor_proto]
+    gatelearn = next(f for f in files if f.package == "gatelearn.v1")
+    (service,) = [s for s in gatelearn.service if s.name == "GateLearn"]
+    assert {m.name for m in service.method} == {
+        "ListPlugins", "ListTasks", "DescribeTask", "Train", "Predict", "Evaluate",
+        "ListModels", "GetModel", "DeleteModel", "ExportModel", "ImportModel"}
+    train = next(m for m in service.method if m.name == "Train")
+    assert train.server_streaming and not train.client_streaming
