@@ -137,6 +137,7 @@ class _Pass:
         self.forward: list[Call] = []
         self.backward: list[Call] = trainer.loss.gradient_calls(self.a[-1], self.targets,
                                                                 delta[-1])
+        loss_calls = len(self.backward)
         single = population == 1
         for index, layer in enumerate(network.layers):
             source = self.inputs if index == 0 else self.a[index - 1]
@@ -174,8 +175,9 @@ class _Pass:
             elif index:
                 backward.append(partial(np.einsum, "rop,iop->rip", delta[index],
                                         layer.weights, out=delta[index - 1]))
-            # Layers are walked output first: this layer's calls go before the ones above it.
-            self.backward[1:1] = backward
+            # Layers are walked output first: after the loss gradient, this layer's calls go
+            # before those of the layers below it.
+            self.backward[loss_calls:loss_calls] = backward
         self.backward.extend(trainer.decay_calls)
 
     @property
@@ -307,6 +309,8 @@ class _Trainer:
         full_batch = self.batch == self.rows
         need_loss = config.loss_target is not None or config.patience > 0
         solved_epoch = np.full(population, -1, dtype=np.int64)
+        unsolved = np.ones(population, dtype=bool)
+        newly = np.empty(population, dtype=bool)
         best_loss = np.full(population, np.inf)
         stale = 0
         records: list[tuple[int, NDArray[np.float64], NDArray[np.float64]]] = []
@@ -322,11 +326,12 @@ class _Trainer:
             reason: StopReason | None = None
             if config.stop_when_solved:
                 self.check_solved()
-                newly = self.solved_now & (solved_epoch < 0)
-                if newly.any():
+                np.logical_and(self.solved_now, unsolved, out=newly)
+                if newly.any():  # rare: allocating here is fine
                     solved_epoch[newly] = epoch
                     self.freeze(newly)
-                if (solved_epoch >= 0).all():
+                    unsolved &= ~newly
+                if not unsolved.any():
                     reason = StopReason.SOLVED
             if need_loss:
                 loss = self.loss.value(full.output, full.targets)

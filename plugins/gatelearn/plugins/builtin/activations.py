@@ -1,7 +1,9 @@
-"""Built-in activations. Each writes f(z) or f'(z) into `out`.
+"""Built-in activations, each given as the NumPy operations that compute f(z) and f'(z).
 
-sigmoid, tanh, relu, leaky_relu, linear and sign allocate nothing; elu, softplus and swish
-need one temporary array per call.
+Every one is written as prepared calls (`forward_calls`, `derivative_calls`): the training
+loop splices them into its epoch, and any scratch array is allocated when the calls are
+prepared, once per run, so an epoch allocates nothing. `forward` and `derivative` run the same
+calls, for one-off use such as prediction.
 """
 
 from __future__ import annotations
@@ -14,8 +16,16 @@ from gatelearn.core import Activation, Param
 from gatelearn.core.components import Array, Call
 from gatelearn.plugins._markers import hookimpl
 
-# A 0-d array operand is converted faster than a Python float in a ufunc call on small arrays.
-_ONE = np.array(1.0)
+
+def _c(value: float, like: Array) -> Array:
+    """A 0-d constant of `like`'s dtype, made once: no Python float is converted to an array
+    on every call, and float32 runs stay in float32."""
+    return np.array(value, dtype=like.dtype)
+
+
+def _run(calls: list[Call]) -> None:
+    for call in calls:
+        call()
 
 
 def _sigmoid_calls(z: Array, out: Array) -> list[Call]:
@@ -23,70 +33,61 @@ def _sigmoid_calls(z: Array, out: Array) -> list[Call]:
     return [
         partial(np.negative, z, out),
         partial(np.exp, out, out),
-        partial(np.add, out, _ONE, out),
+        partial(np.add, out, _c(1.0, out), out),
         partial(np.reciprocal, out, out),
     ]
 
 
-def _sigmoid(z: Array, out: Array) -> None:
-    for call in _sigmoid_calls(z, out):
-        call()
+class _Prepared(Activation):
+    """An activation defined by its prepared calls."""
+
+    def forward(self, z: Array, out: Array) -> None:
+        _run(self.forward_calls(z, out))
+
+    def derivative(self, z: Array, a: Array, out: Array) -> None:
+        _run(self.derivative_calls(z, a, out))
 
 
-class Sigmoid(Activation):
+class Sigmoid(_Prepared):
     """f(z) = 1 / (1 + e^-z); f'(z) = f(z) (1 - f(z))."""
 
     name = "sigmoid"
     description = "logistic function 1/(1+e^-z), outputs in (0, 1)"
 
-    def forward(self, z: Array, out: Array) -> None:
-        _sigmoid(z, out)
-
-    def derivative(self, z: Array, a: Array, out: Array) -> None:
-        for call in self.derivative_calls(z, a, out):
-            call()
-
     def forward_calls(self, z: Array, out: Array) -> list[Call]:
         return _sigmoid_calls(z, out)
 
     def derivative_calls(self, z: Array, a: Array, out: Array) -> list[Call]:
-        return [partial(np.subtract, _ONE, a, out), partial(np.multiply, out, a, out)]
+        return [partial(np.subtract, _c(1.0, out), a, out), partial(np.multiply, out, a, out)]
 
 
-class Tanh(Activation):
+class Tanh(_Prepared):
     """f(z) = tanh z; f'(z) = 1 - f(z)^2."""
 
     name = "tanh"
     description = "hyperbolic tangent, outputs in (-1, 1)"
 
-    def forward(self, z: Array, out: Array) -> None:
-        np.tanh(z, out=out)
-
-    def derivative(self, z: Array, a: Array, out: Array) -> None:
-        for call in self.derivative_calls(z, a, out):
-            call()
-
     def forward_calls(self, z: Array, out: Array) -> list[Call]:
         return [partial(np.tanh, z, out)]
 
     def derivative_calls(self, z: Array, a: Array, out: Array) -> list[Call]:
-        return [partial(np.square, a, out), partial(np.subtract, _ONE, out, out)]
+        return [partial(np.square, a, out), partial(np.subtract, _c(1.0, out), out, out)]
 
 
-class Relu(Activation):
+class Relu(_Prepared):
     """f(z) = max(z, 0); f'(z) = 1 for z > 0, else 0."""
 
     name = "relu"
     description = "rectified linear unit max(z, 0)"
 
-    def forward(self, z: Array, out: Array) -> None:
-        np.maximum(z, 0.0, out=out)
+    def forward_calls(self, z: Array, out: Array) -> list[Call]:
+        return [partial(np.maximum, z, _c(0.0, out), out=out)]
 
-    def derivative(self, z: Array, a: Array, out: Array) -> None:
-        np.greater(z, 0.0, out=out)
+    def derivative_calls(self, z: Array, a: Array, out: Array) -> list[Call]:
+        return [partial(np.greater, z, _c(0.0, out), out)]
 
 
-class LeakyRelu(Activation):
+class LeakyRelu(_Prepared):
     """f(z) = z for z > 0, else alpha z; f'(z) = 1 or alpha."""
 
     name = "leaky_relu"
@@ -94,17 +95,18 @@ class LeakyRelu(Activation):
     params = (Param("alpha", "float", 0.01, "slope for z <= 0", minimum=0.0, maximum=0.999),)
     alpha: float
 
-    def forward(self, z: Array, out: Array) -> None:
-        np.multiply(z, self.alpha, out=out)
-        np.maximum(z, out, out=out)  # alpha < 1, so the larger of z and alpha z is right
+    def forward_calls(self, z: Array, out: Array) -> list[Call]:
+        # alpha < 1, so the larger of z and alpha z is right on both sides.
+        return [partial(np.multiply, z, _c(self.alpha, out), out),
+                partial(np.maximum, z, out, out=out)]
 
-    def derivative(self, z: Array, a: Array, out: Array) -> None:
-        np.greater(z, 0.0, out=out)
-        out *= 1.0 - self.alpha
-        out += self.alpha
+    def derivative_calls(self, z: Array, a: Array, out: Array) -> list[Call]:
+        return [partial(np.greater, z, _c(0.0, out), out),
+                partial(np.multiply, out, _c(1.0 - self.alpha, out), out),
+                partial(np.add, out, _c(self.alpha, out), out)]
 
 
-class Elu(Activation):
+class Elu(_Prepared):
     """f(z) = z for z > 0, else alpha (e^z - 1); f'(z) = 1, or f(z) + alpha."""
 
     name = "elu"
@@ -113,65 +115,71 @@ class Elu(Activation):
                     maximum=100.0),)
     alpha: float
 
-    def forward(self, z: Array, out: Array) -> None:
-        np.minimum(z, 0.0, out=out)
-        np.expm1(out, out=out)
-        out *= self.alpha
-        np.copyto(out, z, where=z > 0)
+    def forward_calls(self, z: Array, out: Array) -> list[Call]:
+        positive = np.empty(z.shape, dtype=bool)
+        return [partial(np.greater, z, _c(0.0, out), positive),
+                partial(np.minimum, z, _c(0.0, out), out=out),
+                partial(np.expm1, out, out),
+                partial(np.multiply, out, _c(self.alpha, out), out),
+                partial(np.copyto, out, z, where=positive)]
 
-    def derivative(self, z: Array, a: Array, out: Array) -> None:
-        np.add(a, self.alpha, out=out)
-        np.copyto(out, 1.0, where=z > 0)
+    def derivative_calls(self, z: Array, a: Array, out: Array) -> list[Call]:
+        positive = np.empty(z.shape, dtype=bool)
+        return [partial(np.greater, z, _c(0.0, out), positive),
+                partial(np.add, a, _c(self.alpha, out), out),
+                partial(np.copyto, out, _c(1.0, out), where=positive)]
 
 
-class Softplus(Activation):
+class Softplus(_Prepared):
     """f(z) = log(1 + e^z), computed as max(z, 0) + log1p(e^-|z|); f'(z) = sigmoid(z)."""
 
     name = "softplus"
     description = "smooth relu log(1 + e^z)"
 
-    def forward(self, z: Array, out: Array) -> None:
-        np.abs(z, out=out)
-        np.negative(out, out=out)
-        np.exp(out, out=out)
-        np.log1p(out, out=out)
-        out += np.maximum(z, 0.0)
+    def forward_calls(self, z: Array, out: Array) -> list[Call]:
+        positive_part = np.empty_like(out)
+        return [partial(np.abs, z, out),
+                partial(np.negative, out, out),
+                partial(np.exp, out, out),
+                partial(np.log1p, out, out),
+                partial(np.maximum, z, _c(0.0, out), out=positive_part),
+                partial(np.add, out, positive_part, out)]
 
-    def derivative(self, z: Array, a: Array, out: Array) -> None:
-        _sigmoid(z, out)
+    def derivative_calls(self, z: Array, a: Array, out: Array) -> list[Call]:
+        return _sigmoid_calls(z, out)
 
 
-class Swish(Activation):
+class Swish(_Prepared):
     """f(z) = z sigmoid(z); f'(z) = s + f (1 - s) with s = sigmoid(z)."""
 
     name = "swish"
     description = "z * sigmoid(z) (also called SiLU)"
 
-    def forward(self, z: Array, out: Array) -> None:
-        _sigmoid(z, out)
-        out *= z
+    def forward_calls(self, z: Array, out: Array) -> list[Call]:
+        return [*_sigmoid_calls(z, out), partial(np.multiply, out, z, out)]
 
-    def derivative(self, z: Array, a: Array, out: Array) -> None:
-        _sigmoid(z, out)
-        rest = 1.0 - out
-        rest *= a
-        out += rest
+    def derivative_calls(self, z: Array, a: Array, out: Array) -> list[Call]:
+        rest = np.empty_like(out)
+        return [*_sigmoid_calls(z, out),
+                partial(np.subtract, _c(1.0, out), out, rest),
+                partial(np.multiply, rest, a, rest),
+                partial(np.add, out, rest, out)]
 
 
-class Linear(Activation):
+class Linear(_Prepared):
     """f(z) = z; f'(z) = 1."""
 
     name = "linear"
     description = "identity, for regression-style outputs"
 
-    def forward(self, z: Array, out: Array) -> None:
-        np.copyto(out, z)
+    def forward_calls(self, z: Array, out: Array) -> list[Call]:
+        return [partial(np.copyto, out, z)]
 
-    def derivative(self, z: Array, a: Array, out: Array) -> None:
-        out.fill(1.0)
+    def derivative_calls(self, z: Array, a: Array, out: Array) -> list[Call]:
+        return [partial(out.fill, 1.0)]
 
 
-class Sign(Activation):
+class Sign(_Prepared):
     """The perceptron step: f(z) = 1 for z > 0, else -1 (so f(0) = -1, as in article 002).
 
     Its true derivative is zero almost everywhere, so training uses a surrogate: the
@@ -182,14 +190,13 @@ class Sign(Activation):
     name = "sign"
     description = "perceptron step: 1 if z > 0 else -1 (surrogate gradient: 1 for |z| <= 1)"
 
-    def forward(self, z: Array, out: Array) -> None:
-        np.greater(z, 0.0, out=out)
-        out *= 2.0
-        out -= 1.0
+    def forward_calls(self, z: Array, out: Array) -> list[Call]:
+        return [partial(np.greater, z, _c(0.0, out), out),
+                partial(np.multiply, out, _c(2.0, out), out),
+                partial(np.subtract, out, _c(1.0, out), out)]
 
-    def derivative(self, z: Array, a: Array, out: Array) -> None:
-        np.abs(z, out=out)
-        np.less_equal(out, 1.0, out=out)
+    def derivative_calls(self, z: Array, a: Array, out: Array) -> list[Call]:
+        return [partial(np.abs, z, out), partial(np.less_equal, out, _c(1.0, out), out)]
 
 
 @hookimpl

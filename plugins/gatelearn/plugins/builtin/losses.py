@@ -1,5 +1,6 @@
 """Built-in losses. `pred` is (rows, outputs, P), `target` (rows, outputs, 1);
-N = rows * outputs, the number of values each member is scored on."""
+N = rows * outputs, the number of values each member is scored on. Gradients are prepared
+calls with their scratch allocated once per run, as the training loop uses them."""
 
 from __future__ import annotations
 
@@ -12,6 +13,11 @@ from gatelearn.core.components import Array, Call
 from gatelearn.plugins._markers import hookimpl
 
 
+def _run(calls: list[Call]) -> None:
+    for call in calls:
+        call()
+
+
 class MeanSquaredError(Loss):
     """L = (1/N) sum (y - t)^2; dL/dy = (2/N) (y - t). Article 001's loss."""
 
@@ -22,8 +28,11 @@ class MeanSquaredError(Loss):
         return np.mean(np.square(pred - target), axis=(0, 1))
 
     def gradient(self, pred: Array, target: Array, out: Array) -> None:
-        np.subtract(pred, target, out=out)
-        out *= 2.0 / target.size
+        _run(self.gradient_calls(pred, target, out))
+
+    def gradient_calls(self, pred: Array, target: Array, out: Array) -> list[Call]:
+        scale = np.array(2.0 / target.size, dtype=out.dtype)
+        return [partial(np.subtract, pred, target, out), partial(np.multiply, out, scale, out)]
 
 
 class HalfSumSquaredError(Loss):
@@ -61,11 +70,20 @@ class BinaryCrossEntropy(Loss):
         return -np.mean(terms, axis=(0, 1))
 
     def gradient(self, pred: Array, target: Array, out: Array) -> None:
-        np.clip(pred, self.eps, 1.0 - self.eps, out=out)
-        spread = out * (1.0 - out)
-        out -= target
-        out /= spread
-        out /= target.size
+        _run(self.gradient_calls(pred, target, out))
+
+    def gradient_calls(self, pred: Array, target: Array, out: Array) -> list[Call]:
+        low, high = (np.array(v, dtype=out.dtype) for v in (self.eps, 1.0 - self.eps))
+        one, size = (np.array(v, dtype=out.dtype) for v in (1.0, target.size))
+        spread = np.empty_like(out)  # y (1 - y) N, the denominator
+        return [
+            partial(np.clip, pred, low, high, out),
+            partial(np.subtract, one, out, spread),
+            partial(np.multiply, spread, out, spread),
+            partial(np.multiply, spread, size, spread),
+            partial(np.subtract, out, target, out),
+            partial(np.divide, out, spread, out),
+        ]
 
 
 @hookimpl

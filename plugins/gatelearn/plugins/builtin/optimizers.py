@@ -1,5 +1,6 @@
 """Built-in optimizers. `bind` allocates the run's state once; the step it returns updates the
-parameters in place and allocates nothing. The step may overwrite the gradients."""
+parameters in place and allocates no arrays. The step may overwrite the gradients. gd and adam,
+the defaults, also give their step as prepared calls for the training loop to splice in."""
 
 from __future__ import annotations
 
@@ -99,32 +100,48 @@ class Adam(Optimizer):
     eps: float
 
     def bind(self, params: Sequence[Array], grads: Sequence[Array]) -> Step:
-        state = [(p, g, np.zeros_like(p), np.zeros_like(p), np.empty_like(p))
-                 for p, g in zip(params, grads, strict=True)]
-        b1, b2, eps, lr = self.beta1, self.beta2, self.eps, self.lr
-        t = 0
+        calls = self.bind_calls(params, grads)
 
         def step() -> None:
-            nonlocal t
-            t += 1
-            m_scale = lr / (1.0 - b1**t)
-            v_correction = 1.0 - b2**t
-            for p, g, m, v, tmp in state:
-                m *= b1
-                np.multiply(g, 1.0 - b1, out=tmp)
-                m += tmp
-                v *= b2
-                np.square(g, out=tmp)
-                tmp *= 1.0 - b2
-                v += tmp
-                np.divide(v, v_correction, out=tmp)
-                np.sqrt(tmp, out=tmp)
-                tmp += eps
-                np.divide(m, tmp, out=tmp)
-                tmp *= m_scale
-                p -= tmp
+            for call in calls:
+                call()
 
         return step
+
+    def bind_calls(self, params: Sequence[Array], grads: Sequence[Array]) -> list[Call]:
+        dtype = params[0].dtype
+        b1, b2 = np.array(self.beta1, dtype), np.array(self.beta2, dtype)
+        rest1, rest2 = np.array(1.0 - self.beta1, dtype), np.array(1.0 - self.beta2, dtype)
+        eps = np.array(self.eps, dtype)
+        # The bias corrections change every step: two 0-d arrays updated in place.
+        m_scale, v_correction = np.zeros((), dtype), np.zeros((), dtype)
+        t = 0
+
+        def advance() -> None:
+            nonlocal t
+            t += 1
+            m_scale[...] = self.lr / (1.0 - self.beta1**t)
+            v_correction[...] = 1.0 - self.beta2**t
+
+        calls: list[Call] = [advance]
+        for p, g in zip(params, grads, strict=True):
+            m, v, tmp = np.zeros_like(p), np.zeros_like(p), np.empty_like(p)
+            calls += [
+                partial(np.multiply, m, b1, m),
+                partial(np.multiply, g, rest1, tmp),
+                partial(np.add, m, tmp, m),
+                partial(np.multiply, v, b2, v),
+                partial(np.square, g, tmp),
+                partial(np.multiply, tmp, rest2, tmp),
+                partial(np.add, v, tmp, v),
+                partial(np.divide, v, v_correction, tmp),
+                partial(np.sqrt, tmp, tmp),
+                partial(np.add, tmp, eps, tmp),
+                partial(np.divide, m, tmp, tmp),
+                partial(np.multiply, tmp, m_scale, tmp),
+                partial(np.subtract, p, tmp, p),
+            ]
+        return calls
 
 
 def _scaled_step(p: Array, g: Array, s: Array, tmp: Array, lr: float, eps: float) -> None:
