@@ -57,11 +57,18 @@ class Context:
         def path(name: str) -> Path | None:
             value = getattr(args, name, None)
             return Path(value) if value else None
+        token = getattr(args, "auth_token", None)
+        token_file = path("auth_token_file")
+        if token_file is not None:
+            try:
+                token = token_file.read_text().strip()
+            except OSError as error:
+                raise UsageError(f"--auth-token-file: {error}") from None
         return cls(address=getattr(args, "address", None) or os.environ.get(ADDRESS_ENV)
                    or DEFAULT_ADDRESS,
                    timeout=getattr(args, "timeout", None), json=getattr(args, "json", False),
-                   token=getattr(args, "auth_token", None), tls_ca=path("tls_ca"),
-                   tls_cert=path("tls_cert"), tls_key=path("tls_key"))
+                   token=token, tls_ca=path("tls_ca"), tls_cert=path("tls_cert"),
+                   tls_key=path("tls_key"))
 
     def client(self) -> Client:
         security: dict[str, Any] = dict(token=self.token, tls_ca=self.tls_ca,
@@ -110,8 +117,17 @@ def cmd_serve(args: argparse.Namespace, ctx: Context) -> int:
     if ctx.tls_ca is not None:
         raise UsageError("--tls-ca is for clients; a server checks client certificates "
                          "with --tls-client-ca")
+    from gatelearn.server.limits import LIMITS_ENV, Limits
+
+    try:
+        from_env = [s for s in os.environ.get(LIMITS_ENV, "").split(",") if s.strip()]
+        limits = Limits().overridden([*from_env, *(args.limit or ())])
+    except ValueError as error:
+        raise UsageError(f"--limit: {error}") from None
     settings: dict[str, Any] = {
         "plugins": tuple(args.plugin or ()),
+        "limits": limits,
+        "grace": args.grace,
         "auth_token": ctx.token or os.environ.get(TOKEN_ENV) or None,
         "tls_cert": ctx.tls_cert,
         "tls_key": ctx.tls_key,
@@ -382,6 +398,8 @@ def _common_options() -> argparse.ArgumentParser:
     group.add_argument("--auth-token", metavar="TOKEN", default=argparse.SUPPRESS,
                        help=f"bearer token to send (for serve: to require); prefer "
                             f"${TOKEN_ENV}, which is the default and stays out of `ps`")
+    group.add_argument("--auth-token-file", metavar="FILE", default=argparse.SUPPRESS,
+                       help="read the bearer token from this file (wins over --auth-token)")
     group.add_argument("--tls-ca", metavar="FILE", default=argparse.SUPPRESS,
                        help="connect with TLS, trusting this CA certificate (PEM)")
     group.add_argument("--tls-cert", metavar="FILE", default=argparse.SUPPRESS,
@@ -485,6 +503,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also load this plugin module (repeatable)")
     serve.add_argument("--tls-client-ca", metavar="FILE",
                        help="require client certificates signed by this CA (needs --tls-cert)")
+    serve.add_argument("--limit", action="append", metavar="NAME=VALUE",
+                       help="change a limit, e.g. max_epochs=100000 (repeatable; also "
+                            "$GATELEARN_LIMITS, comma-separated); see 'Limits' in the README")
+    serve.add_argument("--grace", type=_positive_float, default=5.0, metavar="SECONDS",
+                       help="at shutdown, how long running trainings may go on before they "
+                            "are cancelled (default: 5)")
     serve.add_argument("--log-level", type=str.upper, default="WARNING",
                        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
                        help="default: WARNING")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, fields, replace
 
-__all__ = ["Limits"]
+__all__ = ["LIMITS_ENV", "Limits"]
+
+LIMITS_ENV = "GATELEARN_LIMITS"  # e.g. "max_epochs=100000,max_concurrent_trainings=1"
 
 
 @dataclass(frozen=True)
@@ -22,3 +25,21 @@ class Limits:
     max_concurrent_trainings: int = 2
     max_models: int = 10_000  # stored model versions
     max_name_length: int = 128
+
+    def overridden(self, settings: Iterable[str]) -> Limits:
+        """These limits with `name=value` settings applied; ValueError names a bad one."""
+        known = {f.name for f in fields(self)}
+        changes: dict[str, int] = {}
+        for setting in settings:
+            name, _, text = setting.partition("=")
+            name = name.strip()
+            if name not in known:
+                raise ValueError(f"unknown limit {name!r} (known: {', '.join(sorted(known))})")
+            try:
+                value = int(text)
+            except ValueError:
+                value = 0
+            if value < 1:
+                raise ValueError(f"limit {name} must be a whole number >= 1, got {text!r}")
+            changes[name] = value
+        return replace(self, **changes)
