@@ -78,7 +78,7 @@ def test_reflection_describes_gatelearn(channel: grpc.Channel) -> None:
     gatelearn = next(f for f in files if f.package == "gatelearn.v1")
     (service,) = [s for s in gatelearn.service if s.name == "GateLearn"]
     assert {m.name for m in service.method} == {
-        "ListPlugins", "ListTasks", "DescribeTask", "Train", "Predict", "Evaluate",
+        "ListPlugins", "ListTasks", "DescribeTask", "Train", "Predict", "PredictStream", "Evaluate",
         "ListModels", "GetModel", "DeleteModel", "ExportModel", "ImportModel"}
     train = next(m for m in service.method if m.name == "Train")
     assert train.server_streaming and not train.client_streaming

@@ -144,11 +144,13 @@ class TrainOutcome:
     member: int
     solved_members: int
     population: int
+    member_solved_epochs: list[int]  # per member: first epoch solved, -1 if never
 
     @classmethod
     def from_pb(cls, m: pb.TrainDone) -> TrainOutcome:
         return cls(ModelRef.from_pb(m.model), Metrics.from_pb(m.metrics), m.stop_reason,
-                   m.epochs, m.member, m.solved_members, m.population)
+                   m.epochs, m.member, m.solved_members, m.population,
+                   list(m.member_solved_epochs))
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,14 @@ class Network:
     def predict(self, inputs: NDArray[Any]) -> Array:
         """Return the outputs of every member for `inputs` (rows, n_in): (rows, n_out, P)."""
         a: Array = np.asarray(inputs, dtype=self.dtype)
+        if self.population == 1:  # plain matrix products: the serving path
+            for layer in self.layers:
+                z = a @ layer.weights[..., 0]
+                if layer.bias is not None:
+                    z += layer.bias[..., 0]
+                a = np.empty_like(z)
+                layer.activation.forward(z, a)
+            return a[..., None]
         for layer in self.layers:
             # The inputs are shared by every member; later layers' inputs are per member.
             spec = "ri,iop->rop" if a.ndim == 2 else "rip,iop->rop"

@@ -257,7 +257,7 @@ class TrainProgress(_message.Message):
     def __init__(self, epoch: _Optional[int] = ..., epochs: _Optional[int] = ..., loss: _Optional[float] = ..., accuracy: _Optional[float] = ..., solved_members: _Optional[int] = ..., population: _Optional[int] = ...) -> None: ...
 
 class TrainDone(_message.Message):
-    __slots__ = ("model", "metrics", "stop_reason", "epochs", "member", "solved_members", "population")
+    __slots__ = ("model", "metrics", "stop_reason", "epochs", "member", "solved_members", "population", "member_solved_epochs")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     METRICS_FIELD_NUMBER: _ClassVar[int]
     STOP_REASON_FIELD_NUMBER: _ClassVar[int]
@@ -265,6 +265,7 @@ class TrainDone(_message.Message):
     MEMBER_FIELD_NUMBER: _ClassVar[int]
     SOLVED_MEMBERS_FIELD_NUMBER: _ClassVar[int]
     POPULATION_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_SOLVED_EPOCHS_FIELD_NUMBER: _ClassVar[int]
     model: ModelRef
     metrics: Metrics
     stop_reason: str
@@ -272,29 +273,46 @@ class TrainDone(_message.Message):
     member: int
     solved_members: int
     population: int
-    def __init__(self, model: _Optional[_Union[ModelRef, _Mapping]] = ..., metrics: _Optional[_Union[Metrics, _Mapping]] = ..., stop_reason: _Optional[str] = ..., epochs: _Optional[int] = ..., member: _Optional[int] = ..., solved_members: _Optional[int] = ..., population: _Optional[int] = ...) -> None: ...
+    member_solved_epochs: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, model: _Optional[_Union[ModelRef, _Mapping]] = ..., metrics: _Optional[_Union[Metrics, _Mapping]] = ..., stop_reason: _Optional[str] = ..., epochs: _Optional[int] = ..., member: _Optional[int] = ..., solved_members: _Optional[int] = ..., population: _Optional[int] = ..., member_solved_epochs: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class PredictRequest(_message.Message):
-    __slots__ = ("model", "version", "rows")
+    __slots__ = ("model", "version", "rows", "packed")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     ROWS_FIELD_NUMBER: _ClassVar[int]
+    PACKED_FIELD_NUMBER: _ClassVar[int]
     model: str
     version: int
     rows: _containers.RepeatedCompositeFieldContainer[Row]
-    def __init__(self, model: _Optional[str] = ..., version: _Optional[int] = ..., rows: _Optional[_Iterable[_Union[Row, _Mapping]]] = ...) -> None: ...
+    packed: PackedRows
+    def __init__(self, model: _Optional[str] = ..., version: _Optional[int] = ..., rows: _Optional[_Iterable[_Union[Row, _Mapping]]] = ..., packed: _Optional[_Union[PackedRows, _Mapping]] = ...) -> None: ...
+
+class PackedRows(_message.Message):
+    __slots__ = ("data", "shape", "dtype")
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    SHAPE_FIELD_NUMBER: _ClassVar[int]
+    DTYPE_FIELD_NUMBER: _ClassVar[int]
+    data: bytes
+    shape: _containers.RepeatedScalarFieldContainer[int]
+    dtype: str
+    def __init__(self, data: _Optional[bytes] = ..., shape: _Optional[_Iterable[int]] = ..., dtype: _Optional[str] = ...) -> None: ...
 
 class PredictResponse(_message.Message):
-    __slots__ = ("model", "outputs", "labels", "threshold")
+    __slots__ = ("model", "outputs", "labels", "threshold", "packed_outputs", "packed_labels")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     OUTPUTS_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
     THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    PACKED_OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    PACKED_LABELS_FIELD_NUMBER: _ClassVar[int]
     model: ModelRef
     outputs: _containers.RepeatedCompositeFieldContainer[Row]
     labels: _containers.RepeatedCompositeFieldContainer[Row]
     threshold: float
-    def __init__(self, model: _Optional[_Union[ModelRef, _Mapping]] = ..., outputs: _Optional[_Iterable[_Union[Row, _Mapping]]] = ..., labels: _Optional[_Iterable[_Union[Row, _Mapping]]] = ..., threshold: _Optional[float] = ...) -> None: ...
+    packed_outputs: PackedRows
+    packed_labels: PackedRows
+    def __init__(self, model: _Optional[_Union[ModelRef, _Mapping]] = ..., outputs: _Optional[_Iterable[_Union[Row, _Mapping]]] = ..., labels: _Optional[_Iterable[_Union[Row, _Mapping]]] = ..., threshold: _Optional[float] = ..., packed_outputs: _Optional[_Union[PackedRows, _Mapping]] = ..., packed_labels: _Optional[_Union[PackedRows, _Mapping]] = ...) -> None: ...
 
 class EvaluateRequest(_message.Message):
     __slots__ = ("model", "version", "table")

@@ -60,6 +60,11 @@ class GateLearnStub:
                 request_serializer=gatelearn_dot_v1_dot_gatelearn__pb2.PredictRequest.SerializeToString,
                 response_deserializer=gatelearn_dot_v1_dot_gatelearn__pb2.PredictResponse.FromString,
                 _registered_method=True)
+        self.PredictStream = channel.stream_stream(
+                '/gatelearn.v1.GateLearn/PredictStream',
+                request_serializer=gatelearn_dot_v1_dot_gatelearn__pb2.PredictRequest.SerializeToString,
+                response_deserializer=gatelearn_dot_v1_dot_gatelearn__pb2.PredictResponse.FromString,
+                _registered_method=True)
         self.Evaluate = channel.unary_unary(
                 '/gatelearn.v1.GateLearn/Evaluate',
                 request_serializer=gatelearn_dot_v1_dot_gatelearn__pb2.EvaluateRequest.SerializeToString,
@@ -139,6 +144,17 @@ class GateLearnServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PredictStream(self, request_iterator, context):
+        """Predict for batches larger than one message: each request message is a chunk of rows
+        (packed or not) and gets one response with that chunk's outputs, in order. The model is
+        resolved from the first message (its `model` and `version`); later messages may leave
+        both empty, and if they name a model it must be the same one. Every chunk is checked as
+        a Predict request is.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Evaluate(self, request, context):
         """Runs a stored model on a truth table (by default the one it was trained on) and reports
         which rows it gets right.
@@ -209,6 +225,11 @@ def add_GateLearnServicer_to_server(servicer, server):
             ),
             'Predict': grpc.unary_unary_rpc_method_handler(
                     servicer.Predict,
+                    request_deserializer=gatelearn_dot_v1_dot_gatelearn__pb2.PredictRequest.FromString,
+                    response_serializer=gatelearn_dot_v1_dot_gatelearn__pb2.PredictResponse.SerializeToString,
+            ),
+            'PredictStream': grpc.stream_stream_rpc_method_handler(
+                    servicer.PredictStream,
                     request_deserializer=gatelearn_dot_v1_dot_gatelearn__pb2.PredictRequest.FromString,
                     response_serializer=gatelearn_dot_v1_dot_gatelearn__pb2.PredictResponse.SerializeToString,
             ),
@@ -377,6 +398,33 @@ class GateLearn:
             request,
             target,
             '/gatelearn.v1.GateLearn/Predict',
+            gatelearn_dot_v1_dot_gatelearn__pb2.PredictRequest.SerializeToString,
+            gatelearn_dot_v1_dot_gatelearn__pb2.PredictResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PredictStream(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/gatelearn.v1.GateLearn/PredictStream',
             gatelearn_dot_v1_dot_gatelearn__pb2.PredictRequest.SerializeToString,
             gatelearn_dot_v1_dot_gatelearn__pb2.PredictResponse.FromString,
             options,

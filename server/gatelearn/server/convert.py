@@ -27,6 +27,8 @@ __all__ = [
     "RequestError",
     "check_dataset",
     "check_name",
+    "pack",
+    "packed_array",
     "choice",
     "recipe_from_request",
     "record_from_export",
@@ -130,6 +132,39 @@ def rows_array(rows: Iterable[pb.Row], width: int, field: str, max_rows: int,
         bad = int(np.argwhere(~np.isfinite(array))[0][0])
         raise invalid(f"{field}[{bad}]", "values must be finite (no NaN or infinity)")
     return array
+
+
+_PACKED_DTYPES = {"": "<f8", "float64": "<f8", "float32": "<f4"}
+
+
+def packed_array(packed: pb.PackedRows, width: int, field: str, max_rows: int,
+                 limit_name: str) -> tuple[NDArray[np.float64], str]:
+    """Packed rows as a (rows, width) float64 array, and the dtype name to answer in."""
+    if packed.dtype not in _PACKED_DTYPES:
+        raise invalid(f"{field}.dtype", f"must be float64 or float32, got {packed.dtype!r}")
+    dtype = np.dtype(_PACKED_DTYPES[packed.dtype])
+    if len(packed.shape) != 2:
+        raise invalid(f"{field}.shape", f"needs [rows, values per row], got {list(packed.shape)}")
+    count, columns = packed.shape
+    if not 1 <= count <= max_rows:
+        raise invalid(f"{field}.shape", f"1 to {max_rows} rows (limit {limit_name}), got {count}")
+    if columns != width:
+        raise invalid(f"{field}.shape", f"rows have {columns} values; the model takes {width}")
+    if len(packed.data) != count * columns * dtype.itemsize:
+        raise invalid(f"{field}.data", f"shape {[count, columns]} of {dtype.name} needs "
+                                       f"{count * columns * dtype.itemsize} bytes, got "
+                                       f"{len(packed.data)}")
+    array = np.frombuffer(packed.data, dtype=dtype).reshape(count, columns)
+    if not np.isfinite(array).all():
+        bad = int(np.argwhere(~np.isfinite(array))[0][0])
+        raise invalid(f"{field}.data", f"row {bad}: values must be finite (no NaN or infinity)")
+    return array.astype(np.float64), packed.dtype or "float64"
+
+
+def pack(array: NDArray[Any], dtype: str) -> pb.PackedRows:
+    """A 2-D array as little-endian packed rows of `dtype`."""
+    data = np.ascontiguousarray(array, dtype=_PACKED_DTYPES[dtype]).tobytes()
+    return pb.PackedRows(data=data, shape=list(array.shape), dtype=dtype)
 
 
 def table_params(table: pb.TruthTable) -> dict[str, Any]:

@@ -144,4 +144,5 @@ def run_job(payload: bytes, registry: Registry, limits: Limits, cancel: threadin
                        f"rate")
     record = record_from_training(request.model_name, prepared, result, task, payload)
     record.meta["solved_members"] = int((result.min_margin > 0).sum())
+    record.meta["member_solved_epochs"] = result.solved_epoch.tolist()
     return Kind.DONE, pack_record(record.meta, pack_arrays(record.weights, record.biases))

@@ -25,6 +25,7 @@ class Limits:
     max_concurrent_trainings: int = 2
     max_models: int = 10_000  # stored model versions
     max_name_length: int = 128
+    cached_models: int = 64  # loaded models kept in memory for Predict
 
     def overridden(self, settings: Iterable[str]) -> Limits:
         """These limits with `name=value` settings applied; ValueError names a bad one."""

@@ -23,6 +23,7 @@ from google.protobuf import timestamp_pb2
 from gatelearn.core import ParamError
 from gatelearn.plugins import KINDS, Registry, UnknownComponentError
 from gatelearn.server import convert
+from gatelearn.server.cache import ModelCache
 from gatelearn.server.convert import RequestError, invalid, rows
 from gatelearn.server.frames import Kind, unpack_record
 from gatelearn.server.jobs import CANCEL_POLL, prepare_request, task_exists
@@ -148,6 +149,7 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
         self.store = store
         self.limits = limits
         self.pool = pool
+        self.models = ModelCache(store, registry, limits.cached_models)
 
     # ------------------------------------------------------------ components and tasks
     def ListPlugins(self, request: pb.ListPluginsRequest,
@@ -243,25 +245,53 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             model=pb.ModelRef(name=saved.name, version=saved.version), metrics=_metrics(meta),
             stop_reason=meta["stop_reason"], epochs=meta["epochs"],
             member=meta["member_seed"] - job.request.seed,
-            solved_members=meta["solved_members"], population=meta["population"]))
+            solved_members=meta["solved_members"], population=meta["population"],
+            member_solved_epochs=meta["member_solved_epochs"]))
 
     # ------------------------------------------------------------ serving
     def _servable(self, name: str, version: int) -> ServableModel:
         if not name:
             raise invalid("model", "required")
-        return servable(self.store.load(name, version), self.registry)
+        return self.models.get(name, version)
+
+    def _predict(self, model: ServableModel, request: pb.PredictRequest) -> pb.PredictResponse:
+        """Answer one Predict request (or stream chunk) with `model`."""
+        limit, limit_name = self.limits.max_predict_rows, "max_predict_rows"
+        record = model.record
+        response = pb.PredictResponse(model=pb.ModelRef(name=record.name, version=record.version),
+                                      threshold=model.threshold)
+        if request.HasField("packed"):
+            if request.rows:
+                raise invalid("rows", "give rows or packed, not both")
+            inputs, dtype = convert.packed_array(request.packed, model.n_inputs, "packed",
+                                                 limit, limit_name)
+            outputs, labels = model.predict(inputs)
+            response.packed_outputs.CopyFrom(convert.pack(outputs, dtype))
+            response.packed_labels.CopyFrom(convert.pack(labels, dtype))
+        else:
+            inputs = convert.rows_array(request.rows, model.n_inputs, "rows", limit, limit_name)
+            outputs, labels = model.predict(inputs)
+            response.outputs.extend(rows(outputs))
+            response.labels.extend(rows(labels))
+        return response
 
     def Predict(self, request: pb.PredictRequest,
                 context: grpc.ServicerContext) -> pb.PredictResponse:
         with _statuses(context):
-            model = self._servable(request.model, request.version)
-            inputs = convert.rows_array(request.rows, model.n_inputs, "rows",
-                                        self.limits.max_predict_rows, "max_predict_rows")
-            outputs, labels = model.predict(inputs)
-            record = model.record
-            return pb.PredictResponse(model=pb.ModelRef(name=record.name, version=record.version),
-                                      outputs=rows(outputs), labels=rows(labels),
-                                      threshold=model.threshold)
+            return self._predict(self._servable(request.model, request.version), request)
+
+    def PredictStream(self, requests: Iterator[pb.PredictRequest],
+                      context: grpc.ServicerContext) -> Iterator[pb.PredictResponse]:
+        with _statuses(context):
+            model: ServableModel | None = None
+            for index, request in enumerate(requests):
+                if model is None:
+                    model = self._servable(request.model, request.version)
+                elif request.model and (request.model, request.version or model.record.version) \
+                        != (model.record.name, model.record.version):
+                    raise invalid(f"requests[{index}].model", "a stream serves one model: "
+                                  f"{model.record.name}:{model.record.version}")
+                yield self._predict(model, request)
 
     def _own_task_data(self, record: ModelRecord) -> tuple[np.ndarray, np.ndarray]:
         task = record.meta.get("task")
@@ -329,6 +359,7 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             if not request.name:
                 raise invalid("name", "required")
             deleted = self.store.delete(request.name, request.version)
+            self.models.forget(request.name)
             return pb.DeleteModelResponse(deleted_versions=deleted)
 
     def ExportModel(self, request: pb.ExportModelRequest,

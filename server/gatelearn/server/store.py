@@ -143,6 +143,15 @@ class Store:
         weights, biases = unpack_arrays(blob, len(meta["sizes"]) - 1, meta["bias"])
         return ModelRecord(name, meta, weights, biases, request, version, created_at)
 
+    def latest_version(self, name: str) -> int:
+        """The newest stored version of `name`; ModelNotFoundError if it has none."""
+        with self._lock:
+            row = self._db.execute("SELECT MAX(version) FROM models WHERE name = ?",
+                                   (name,)).fetchone()
+        if row[0] is None:
+            raise ModelNotFoundError(f"model {name!r} not found")
+        return int(row[0])
+
     def list(self, name: str = "") -> list[ModelRecord]:
         """Every version of `name`, or the latest version of every name; without weights."""
         query = "SELECT name, version, created_at, meta FROM models"

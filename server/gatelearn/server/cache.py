@@ -1,0 +1,52 @@
+"""Loaded models kept in memory, so Predict does not rebuild a network on every call.
+
+Entries are keyed by (name, version): a version never changes once stored, so only deletes
+invalidate. Asking for the latest version costs one indexed SQLite lookup.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+from gatelearn.plugins import Registry
+from gatelearn.server.models import ServableModel, servable
+from gatelearn.server.store import Store
+
+__all__ = ["ModelCache"]
+
+
+class ModelCache:
+    """The `size` most recently used models, rebuilt from the store on a miss."""
+
+    def __init__(self, store: Store, registry: Registry, size: int) -> None:
+        self._store = store
+        self._registry = registry
+        self._size = size
+        self._models: OrderedDict[tuple[str, int], ServableModel] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, name: str, version: int = 0) -> ServableModel:
+        """A model version (the latest when `version` is 0); ModelNotFoundError if none."""
+        key = (name, version or self._store.latest_version(name))
+        with self._lock:
+            model = self._models.get(key)
+            if model is not None:
+                self._models.move_to_end(key)
+                return model
+        model = servable(self._store.load(*key), self._registry)
+        with self._lock:
+            self._models[key] = model
+            while len(self._models) > self._size:
+                self._models.popitem(last=False)
+        return model
+
+    def forget(self, name: str) -> None:
+        """Drop every cached version of `name` (after a delete)."""
+        with self._lock:
+            for key in [key for key in self._models if key[0] == name]:
+                del self._models[key]
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._models)

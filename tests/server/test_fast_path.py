@@ -1,0 +1,124 @@
+"""The fast path for large batches: packed rows, the streaming Predict, the model cache, and
+population training's distribution of epochs-to-solve."""
+
+from __future__ import annotations
+
+import grpc
+import numpy as np
+import pytest
+from server_test_support import expect_error
+
+from gatelearn.client import Client
+from gatelearn.server.app import RunningServer
+from gatelearn.v1 import gatelearn_pb2 as pb
+from gatelearn.v1 import gatelearn_pb2_grpc
+
+ROWS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
+
+
+@pytest.fixture
+def trained(client: Client) -> Client:
+    client.train("gate", "xor")
+    return client
+
+
+@pytest.fixture
+def stub(address: str) -> gatelearn_pb2_grpc.GateLearnStub:
+    return gatelearn_pb2_grpc.GateLearnStub(grpc.insecure_channel(address))
+
+
+def test_packed_rows_predict_what_plain_rows_predict(trained: Client) -> None:
+    plain = trained.predict("gate", ROWS.tolist())
+    outputs, labels = trained.predict_array("gate", ROWS)
+    assert outputs.dtype == np.float64 and outputs.shape == (4, 1)
+    assert outputs.ravel().tolist() == [row[0] for row in plain.outputs]  # bit for bit
+    assert labels.ravel().tolist() == [0.0, 1.0, 1.0, 0.0]
+
+
+def test_float32_rows_come_back_as_float32(trained: Client) -> None:
+    outputs, labels = trained.predict_array("gate", ROWS.astype(np.float32))
+    assert outputs.dtype == np.float32 and labels.dtype == np.float32
+    assert labels.ravel().tolist() == [0.0, 1.0, 1.0, 0.0]
+
+
+def test_batches_larger_than_a_chunk_stream_in_order(trained: Client) -> None:
+    rows = np.random.default_rng(3).integers(0, 2, size=(10_000, 2)).astype(np.float64)
+    outputs, labels = trained.predict_array("gate", rows, chunk_rows=999)
+    whole, _ = trained.predict_array("gate", rows, chunk_rows=10_000)
+    assert outputs.shape == (10_000, 1)
+    # BLAS may block a 999-row product differently from a 10000-row one: last-bit agreement.
+    np.testing.assert_allclose(outputs, whole, rtol=1e-12, atol=0)
+    assert np.array_equal(labels.ravel(), np.logical_xor(rows[:, 0], rows[:, 1]).astype(float))
+
+
+def _packed(rows: np.ndarray, **changes: object) -> pb.PackedRows:
+    fields = {"data": rows.astype("<f8").tobytes(), "shape": list(rows.shape), "dtype": ""}
+    fields.update(changes)
+    return pb.PackedRows(**fields)
+
+
+@pytest.mark.parametrize(
+    ("packed", "field"),
+    [
+        (_packed(ROWS, data=ROWS.astype("<f8").tobytes()[:-1]), "packed.data"),
+        (_packed(ROWS, shape=[4]), "packed.shape"),
+        (_packed(ROWS[:, :1]), "packed.shape"),
+        (_packed(ROWS, dtype="int8"), "packed.dtype"),
+        (_packed(np.array([[0.0, np.nan]])), "packed.data"),
+        (_packed(ROWS, shape=[0, 2], data=b""), "packed.shape"),
+    ],
+    ids=["short-data", "one-dimension", "wrong-width", "dtype", "nan", "no-rows"],
+)
+def test_malformed_packed_rows_are_invalid_argument(
+    trained: Client, stub: gatelearn_pb2_grpc.GateLearnStub, packed: pb.PackedRows, field: str
+) -> None:
+    details = expect_error(grpc.StatusCode.INVALID_ARGUMENT, stub.Predict,
+                           pb.PredictRequest(model="gate", packed=packed))
+    assert details.startswith(field), details
+
+
+def test_rows_and_packed_together_are_refused(trained: Client,
+                                              stub: gatelearn_pb2_grpc.GateLearnStub) -> None:
+    request = pb.PredictRequest(model="gate", rows=[pb.Row(values=[0, 1])],
+                                packed=_packed(ROWS))
+    assert expect_error(grpc.StatusCode.INVALID_ARGUMENT, stub.Predict, request).startswith("rows")
+
+
+def test_a_stream_serves_one_model(trained: Client,
+                                   stub: gatelearn_pb2_grpc.GateLearnStub) -> None:
+    trained.train("other", "and")
+    requests = [pb.PredictRequest(model="gate", packed=_packed(ROWS)),
+                pb.PredictRequest(model="other", packed=_packed(ROWS))]
+    details = expect_error(grpc.StatusCode.INVALID_ARGUMENT,
+                           lambda: list(stub.PredictStream(iter(requests))))
+    assert details.startswith("requests[1].model"), details
+
+
+def test_deleted_models_are_not_served_from_the_cache(trained: Client,
+                                                      server: RunningServer) -> None:
+    trained.predict("gate", ROWS.tolist())
+    assert len(server.service.models) == 1
+    trained.delete("gate")
+    expect_error(grpc.StatusCode.NOT_FOUND, trained.predict, "gate", ROWS.tolist())
+    retrained = trained.train("gate", "and")
+    assert retrained.model.version == 2
+    assert trained.predict("gate", ROWS.tolist()).labels == [[0.0], [0.0], [0.0], [1.0]]
+
+
+def test_a_new_version_is_served_as_the_latest(trained: Client) -> None:
+    assert trained.predict("gate", ROWS.tolist()).model.version == 1
+    trained.train("gate", "and")
+    answer = trained.predict("gate", ROWS.tolist())
+    assert answer.model.version == 2
+    assert answer.labels == [[0.0], [0.0], [0.0], [1.0]]
+    assert trained.predict("gate", ROWS.tolist(), version=1).labels == [[0.0], [1.0], [1.0],
+                                                                         [0.0]]
+
+
+def test_population_reports_every_members_epochs_to_solve(client: Client) -> None:
+    outcome = client.train("pop", "xor", population=32, seed=11)
+    epochs = outcome.member_solved_epochs
+    assert len(epochs) == 32
+    assert sum(e >= 0 for e in epochs) == outcome.solved_members
+    assert epochs[outcome.member] >= 0
+    assert max(epochs) == outcome.epochs  # the run stops when the last member is solved
