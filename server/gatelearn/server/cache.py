@@ -24,6 +24,7 @@ class ModelCache:
         self._registry = registry
         self._size = size
         self._models: OrderedDict[tuple[str, int], ServableModel] = OrderedDict()
+        self._deletes = 0  # counts forget() calls, so a load racing a delete is not kept
         self._lock = threading.Lock()
 
     def get(self, name: str, version: int = 0) -> ServableModel:
@@ -34,16 +35,19 @@ class ModelCache:
             if model is not None:
                 self._models.move_to_end(key)
                 return model
+            generation = self._deletes
         model = servable(self._store.load(*key), self._registry)
         with self._lock:
-            self._models[key] = model
-            while len(self._models) > self._size:
-                self._models.popitem(last=False)
+            if generation == self._deletes:  # no delete ran while it loaded: safe to keep
+                self._models[key] = model
+                while len(self._models) > self._size:
+                    self._models.popitem(last=False)
         return model
 
     def forget(self, name: str) -> None:
         """Drop every cached version of `name` (after a delete)."""
         with self._lock:
+            self._deletes += 1
             for key in [key for key in self._models if key[0] == name]:
                 del self._models[key]
 

@@ -136,12 +136,19 @@ def run_job(payload: bytes, registry: Registry, limits: Limits, cancel: threadin
     if result.stop_reason == StopReason.CANCELLED:
         return _failed(grpc.StatusCode.CANCELLED, "training cancelled; nothing was saved")
     if result.stop_reason == StopReason.DIVERGED:
-        components = (f"loss {recipe.loss.name!r}, optimizer {recipe.optimizer.name!r}, "
-                      f"activations {[c.name for c in recipe.layer_activations()]}")
+        parts = [("loss", recipe.loss.name), ("optimizer", recipe.optimizer.name),
+                 *(("activation", c.name) for c in recipe.layer_activations())]
+        components = ", ".join(f"{kind} {name!r} (plugin {registry.entry(kind, name).plugin!r})"
+                               for kind, name in dict.fromkeys(parts))
+        if result.epochs == 0:
+            what = ("training diverged before any update: the network's outputs or loss were "
+                    "NaN or infinite")
+            hint = "one of these components produced them"
+        else:
+            what = f"training diverged at epoch {result.epochs}: the loss became NaN or infinite"
+            hint = "try a smaller learning rate"
         return _failed(grpc.StatusCode.FAILED_PRECONDITION,
-                       f"training diverged at epoch {result.epochs}: the loss became NaN or "
-                       f"infinite ({components}); nothing was saved. Try a smaller learning "
-                       f"rate")
+                       f"{what}; components: {components}; nothing was saved ({hint})")
     record = record_from_training(request.model_name, prepared, result, task, payload)
     record.meta["solved_members"] = int((result.min_margin > 0).sum())
     record.meta["member_solved_epochs"] = result.solved_epoch.tolist()

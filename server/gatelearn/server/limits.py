@@ -23,6 +23,7 @@ class Limits:
     max_task_rows: int = 100_000  # rows a task may have (sampled points, table rows)
     max_message_bytes: int = 16 * 1024 * 1024
     max_concurrent_trainings: int = 2
+    max_training_seconds: int = 3600  # a training still running then is stopped
     max_models: int = 10_000  # stored model versions
     max_name_length: int = 128
     cached_models: int = 64  # loaded models kept in memory for Predict

@@ -88,17 +88,17 @@ class WorkerPool:
 
     def release(self, worker: Worker, reusable: bool) -> None:
         """Hand a worker back; one that is not reusable is killed and replaced."""
-        with self._lock:
-            self._busy.discard(worker)
+        returned = worker
         if not (reusable and worker.alive):
             log.warning("replacing training worker %d", worker.process.pid)
             worker.kill()
-            worker = Worker(self._argv)
-        with self._lock:
-            if self._closed:
-                worker.kill()
-            else:
-                self._idle.append(worker)
+            returned = Worker(self._argv)
+        with self._lock:  # one step: the slot never reads free while no worker is idle
+            self._busy.discard(worker)
+            if not self._closed:
+                self._idle.append(returned)
+                return
+        returned.kill()
 
     @property
     def busy(self) -> int:

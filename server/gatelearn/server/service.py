@@ -199,6 +199,12 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             job = _Job(worker, request)
             try:
                 yield from self._run(job, context)
+            except GeneratorExit:
+                # gRPC dropped the stream (the client cancelled between events): stop the job
+                # cleanly so the worker can be reused.
+                if not job.released:
+                    job.reusable = _cancel(job.worker)
+                raise
             finally:
                 job.release(self.pool)
 
@@ -207,7 +213,13 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
         if not job.worker.send(Kind.TRAIN, job.payload):
             raise RequestError(grpc.StatusCode.UNAVAILABLE,
                                "a training worker was restarting; try again")
+        give_up = time.monotonic() + self.limits.max_training_seconds
         while True:
+            if time.monotonic() > give_up:
+                job.reusable = _cancel(job.worker)
+                raise RequestError(grpc.StatusCode.DEADLINE_EXCEEDED,
+                                   f"training ran longer than {self.limits.max_training_seconds}"
+                                   f" s (limit max_training_seconds); nothing was saved")
             try:
                 frame = job.worker.frames.get(timeout=CANCEL_POLL)
             except queue.Empty:

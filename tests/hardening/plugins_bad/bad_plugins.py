@@ -1,0 +1,61 @@
+"""Test fixture plugin: three activations that misbehave, loaded by module name.
+
+- `boom` raises RuntimeError from its forward pass;
+- `nan_out` writes NaN for every output, so the loss becomes NaN;
+- `hang` never returns from its forward pass (a sleep loop), so only a kill stops it.
+
+Each is harmless to register and to list; only training with one misbehaves. The directory
+holding this module is put on sys.path (for the server) and on PYTHONPATH (for the training
+workers, which are separate processes) by the tests that use it.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from gatelearn.core import Activation
+from gatelearn.core.components import Array
+from gatelearn.plugins import hookimpl
+
+BOOM_MESSAGE = "boom activation exploded on purpose"
+
+
+class Boom(Activation):
+    name = "boom"
+    description = "raises RuntimeError in forward (test fixture)"
+
+    def forward(self, z: Array, out: Array) -> None:
+        raise RuntimeError(BOOM_MESSAGE)
+
+    def derivative(self, z: Array, a: Array, out: Array) -> None:
+        out.fill(1.0)
+
+
+class NanOut(Activation):
+    name = "nan_out"
+    description = "outputs NaN everywhere (test fixture)"
+
+    def forward(self, z: Array, out: Array) -> None:
+        out.fill(np.nan)
+
+    def derivative(self, z: Array, a: Array, out: Array) -> None:
+        out.fill(np.nan)
+
+
+class Hang(Activation):
+    name = "hang"
+    description = "never returns from forward (test fixture)"
+
+    def forward(self, z: Array, out: Array) -> None:
+        while True:
+            time.sleep(0.05)
+
+    def derivative(self, z: Array, a: Array, out: Array) -> None:
+        out.fill(1.0)
+
+
+@hookimpl
+def gatelearn_activations() -> list[type[Activation]]:
+    return [Boom, NanOut, Hang]

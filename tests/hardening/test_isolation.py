@@ -1,0 +1,323 @@
+"""Isolation: trainings run in worker processes, so neither busy nor misbehaving ones may touch
+serving or each other.
+
+(a) While two long trainings keep both worker slots (and the machine's two cores) busy, Predict
+on a stored model keeps answering quickly; p50/p99 idle and busy are printed (`pytest -s`).
+
+(b) Fixture plugins (`plugins_bad/bad_plugins.py`) whose activation raises, outputs NaN, or
+never returns. Each fails only its own training, with a status that says what happened; a
+training running beside it carries on; the hanging one's worker is killed and replaced; and the
+server keeps serving afterwards.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import grpc
+import pytest
+from conftest import start_server
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from gatelearn.client import Client, GateLearnError, TrainOptions
+from gatelearn.plugins import BLOCK_ENV, LOAD_ENV
+from gatelearn.server import Limits
+from gatelearn.server.app import SERVICE_NAME, RunningServer
+from gatelearn.server.pool import WorkerPool
+from gatelearn.v1 import gatelearn_pb2 as pb
+from gatelearn.v1 import gatelearn_pb2_grpc
+
+PLUGIN_DIR = Path(__file__).resolve().parent / "plugins_bad"
+PLUGIN = "bad_plugins"
+SLOTS = 2
+LONG = TrainOptions(epochs=10**6, stop_when_solved=False, progress_interval_ms=50)
+XOR_ROWS = [[0, 0], [0, 1], [1, 0], [1, 1]]
+XOR_LABELS = [[0.0], [1.0], [1.0], [0.0]]
+FORBIDDEN = (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN)
+PREDICTS = 200
+
+
+# ---------------------------------------------------------------- helpers
+def poll(predicate: Any, timeout: float, what: str, interval: float = 0.005) -> Any:
+    limit = time.monotonic() + timeout
+    while not (value := predicate()):
+        if time.monotonic() > limit:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+    return value
+
+
+def pids(pool: WorkerPool) -> tuple[set[int], set[int]]:
+    """(idle, busy) worker pids (white-box: the pool exposes no pids)."""
+    with pool._lock:
+        return {w.process.pid for w in pool._idle}, {w.process.pid for w in pool._busy}
+
+
+def settled(pool: WorkerPool) -> set[int]:
+    """Wait until every worker is idle; return their pids."""
+    def all_idle() -> set[int] | None:
+        idle = pids(pool)[0]
+        return idle if len(idle) == SLOTS else None
+
+    return poll(all_idle, 10, "every worker slot idle")
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Background:
+    """A Train stream drained by a thread of its own, its events timestamped."""
+
+    def __init__(self, stub: gatelearn_pb2_grpc.GateLearnStub, request: pb.TrainRequest) -> None:
+        self.call = stub.Train(request, timeout=120)
+        self.events: list[tuple[float, pb.TrainEvent]] = []
+        self.error: grpc.RpcError | None = None
+        self.thread = threading.Thread(target=self._drain, daemon=True)
+        self.thread.start()
+
+    def _drain(self) -> None:
+        try:
+            for event in self.call:
+                self.events.append((time.monotonic(), event))
+        except grpc.RpcError as error:
+            self.error = error
+
+    def progress_after(self, moment: float) -> bool:
+        if self.error is not None:
+            raise AssertionError(f"the background training failed: {self.error}")
+        return any(at > moment and event.HasField("progress") for at, event in self.events)
+
+    def last_epoch(self) -> int:
+        return max(event.progress.epoch for _, event in self.events
+                   if event.HasField("progress"))
+
+    def wait_running(self, since: float = 0.0, timeout: float = 10.0) -> None:
+        poll(lambda: self.progress_after(since), timeout, "a progress event")
+
+    def stop(self) -> None:
+        self.call.cancel()
+        self.thread.join(5)
+
+
+# ---------------------------------------------------------------- the server
+@pytest.fixture(scope="module")
+def bad_plugins() -> Iterator[ModuleType]:
+    """The fixture plugin module, importable by this process and by every worker process the
+    server starts (now or as a replacement later): its directory is on sys.path and on
+    PYTHONPATH, which the workers inherit, for the whole module."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv(LOAD_ENV, raising=False)
+        patch.delenv(BLOCK_ENV, raising=False)
+        patch.syspath_prepend(str(PLUGIN_DIR))
+        path = os.environ.get("PYTHONPATH")
+        patch.setenv("PYTHONPATH", os.pathsep.join([str(PLUGIN_DIR), *([path] if path else [])]))
+        yield importlib.import_module(PLUGIN)
+        sys.modules.pop(PLUGIN, None)
+
+
+@pytest.fixture(scope="module")
+def running(bad_plugins: ModuleType,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    server = start_server(tmp_path_factory.mktemp("isolation") / "data", plugins=(PLUGIN,),
+                          limits=Limits(max_epochs=10**7, max_concurrent_trainings=SLOTS))
+    yield server
+    server.stop(0)
+
+
+@pytest.fixture(scope="module")
+def client(running: RunningServer) -> Iterator[Client]:
+    with Client(f"127.0.0.1:{running.port}") as connected:
+        outcome = connected.train("served", "xor")
+        assert outcome.metrics.solved
+        yield connected
+
+
+@pytest.fixture(scope="module")
+def stub(running: RunningServer) -> Iterator[gatelearn_pb2_grpc.GateLearnStub]:
+    with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+        yield gatelearn_pb2_grpc.GateLearnStub(channel)
+
+
+@pytest.fixture(scope="module")
+def health(running: RunningServer) -> Iterator[health_pb2_grpc.HealthStub]:
+    with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+        yield health_pb2_grpc.HealthStub(channel)
+
+
+def assert_still_serving(client: Client, health: health_pb2_grpc.HealthStub, name: str) -> None:
+    for service in ("", SERVICE_NAME):
+        status = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=5).status
+        assert status == health_pb2.HealthCheckResponse.SERVING, service
+    outcome = client.train(name, "xor")
+    assert outcome.metrics.solved
+    assert client.predict(name, XOR_ROWS).labels == XOR_LABELS
+
+
+# ---------------------------------------------------------------- (a) serving beside training
+def timed_predicts(client: Client, count: int) -> list[float]:
+    latencies = []
+    for _ in range(count):
+        started = time.monotonic()
+        prediction = client.predict("served", XOR_ROWS)
+        latencies.append(time.monotonic() - started)
+        assert prediction.labels == XOR_LABELS
+    return latencies
+
+
+def test_predict_keeps_answering_while_both_slots_train(
+    running: RunningServer, client: Client, stub: gatelearn_pb2_grpc.GateLearnStub
+) -> None:
+    settled(running.pool)
+    timed_predicts(client, 20)  # warm the channel and the code paths
+    idle = timed_predicts(client, PREDICTS)
+
+    runs = [Background(stub, client.train_request(f"long-{i}", "xor", options=LONG))
+            for i in range(SLOTS)]
+    try:
+        for run in runs:
+            run.wait_running()
+        _, workers = pids(running.pool)
+        assert len(workers) == SLOTS
+        cpu_before = {pid: process_cpu_seconds(pid) for pid in workers}
+        epochs_before = [run.last_epoch() for run in runs]
+        started = time.monotonic()
+        busy = timed_predicts(client, PREDICTS)
+        wall = time.monotonic() - started
+        cpu = {pid: process_cpu_seconds(pid) - cpu_before[pid] for pid in workers}
+        for run in runs:  # an event reported after the last Predict answered
+            run.wait_running(since=time.monotonic(), timeout=5)
+        epochs_after = [run.last_epoch() for run in runs]
+        # Both trainings were still running when the last Predict answered.
+        assert running.pool.busy == SLOTS
+        for run in runs:
+            assert run.error is None and not any(e.HasField("done") for _, e in run.events)
+    finally:
+        for run in runs:
+            run.stop()
+    settled(running.pool)
+    assert client.models("long-0") == [] and client.models("long-1") == []
+
+    print(f"\n\nPredict latency, {PREDICTS} sequential calls (ms):")
+    print(f"{'':<28} {'p50':>7} {'p99':>7} {'max':>7}")
+    for label, values in (("idle", idle), (f"{SLOTS} trainings running", busy)):
+        print(f"{label:<28} {1000 * statistics.median(values):>7.2f} "
+              f"{1000 * percentile(values, 0.99):>7.2f} {1000 * max(values):>7.2f}")
+    print(f"training workers' CPU use during the busy calls ({wall:.2f} s; /proc, 10 ms "
+          f"ticks): " + ", ".join(f"{seconds / wall:.0%} of a core" for seconds in cpu.values()))
+    print(f"training epochs over the busy calls: {epochs_before} -> {epochs_after}")
+    assert percentile(busy, 0.99) < 0.5, busy
+    assert max(busy) < 2.0, busy
+    # The trainings really were computing meanwhile, not stalled behind serving.
+    assert all(after > before for before, after in zip(epochs_before, epochs_after, strict=True))
+
+
+# ---------------------------------------------------------------- (b) misbehaving plugins
+@pytest.fixture
+def bystander(running: RunningServer, client: Client,
+              stub: gatelearn_pb2_grpc.GateLearnStub) -> Iterator[tuple[Background, int]]:
+    """A long normal training in one slot, with the pid of the worker running it."""
+    settled(running.pool)
+    run = Background(stub, client.train_request("bystander", "xor", options=LONG))
+    try:
+        run.wait_running()
+        (pid,) = pids(running.pool)[1]
+        yield run, pid
+    finally:
+        run.stop()
+    settled(running.pool)
+    assert client.models("bystander") == []
+
+
+def check_bystander_unharmed(running: RunningServer, run: Background, pid: int) -> None:
+    """The other training kept its worker and goes on reporting progress."""
+    run.wait_running(since=time.monotonic(), timeout=5)
+    assert pid in pids(running.pool)[1]
+
+
+def test_raising_activation_fails_only_its_training(
+    running: RunningServer, client: Client, health: health_pb2_grpc.HealthStub,
+    bad_plugins: ModuleType, bystander: tuple[Background, int]
+) -> None:
+    run, bystander_pid = bystander
+    (worker,) = pids(running.pool)[0]
+    with pytest.raises(GateLearnError) as raised:
+        client.train("boom", "xor", activations=["boom", "sigmoid"])
+    code, details = raised.value.code, raised.value.details
+    assert code not in FORBIDDEN, details
+    assert code == grpc.StatusCode.FAILED_PRECONDITION, details
+    for part in (f"plugin {PLUGIN!r}", "activation 'boom'", "RuntimeError",
+                 bad_plugins.BOOM_MESSAGE, "nothing was saved"):
+        assert part in details, f"{part!r} missing from: {details}"
+    assert client.models("boom") == []
+    check_bystander_unharmed(running, run, bystander_pid)
+    # The worker caught the exception and reported it: it is reused, not replaced.
+    assert worker in pids(running.pool)[0]
+    assert_still_serving(client, health, "after-boom")
+
+
+def test_nan_activation_is_reported_as_divergence(
+    running: RunningServer, client: Client, health: health_pb2_grpc.HealthStub,
+    bystander: tuple[Background, int]
+) -> None:
+    run, bystander_pid = bystander
+    (worker,) = pids(running.pool)[0]
+    with pytest.raises(GateLearnError) as raised:
+        client.train("nan", "xor", activations=["nan_out", "sigmoid"])
+    code, details = raised.value.code, raised.value.details
+    assert code == grpc.StatusCode.FAILED_PRECONDITION, details
+    for part in ("diverged", "NaN", "'nan_out'", "'sigmoid'", "loss 'bce'",
+                 "optimizer 'adam'", "nothing was saved"):
+        assert part in details, f"{part!r} missing from: {details}"
+    assert client.models("nan") == []
+    check_bystander_unharmed(running, run, bystander_pid)
+    assert worker in pids(running.pool)[0]
+    assert_still_serving(client, health, "after-nan")
+
+
+def test_hanging_activation_hits_the_deadline_and_its_worker_is_replaced(
+    running: RunningServer, client: Client, stub: gatelearn_pb2_grpc.GateLearnStub,
+    health: health_pb2_grpc.HealthStub, bystander: tuple[Background, int]
+) -> None:
+    run, bystander_pid = bystander
+    (worker,) = pids(running.pool)[0]
+    request = client.train_request("hang", "xor", activations=["hang", "sigmoid"])
+    call = stub.Train(request, timeout=1.0)
+    started = time.monotonic()
+    with pytest.raises(grpc.RpcError) as raised:
+        next(call)
+    assert raised.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED, raised.value
+    assert time.monotonic() - started < 1.5
+
+    # The worker cannot stop itself: it is killed (within CANCEL_POLL + CANCEL_GRACE of the
+    # deadline) and a new process takes its slot.
+    def replaced() -> set[int] | None:
+        idle, busy = pids(running.pool)
+        return idle if len(idle) == 1 and worker not in idle | busy else None
+
+    (replacement,) = poll(replaced, 3, "the hung worker's replacement")
+    with pytest.raises(ProcessLookupError):
+        os.kill(worker, 0)  # killed and reaped
+    assert client.models("hang") == []
+    check_bystander_unharmed(running, run, bystander_pid)
+    # The only idle worker is the replacement, so this training runs on it.
+    outcome = client.train("on-replacement", "xor")
+    assert outcome.metrics.solved
+    assert pids(running.pool)[0] == {replacement}
+    assert_still_serving(client, health, "after-hang")
