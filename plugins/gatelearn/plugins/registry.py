@@ -6,6 +6,7 @@ access and building one checks its parameters before any work starts.
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import metadata
@@ -42,7 +43,8 @@ class UnknownComponentError(LookupError):
     """No component of that kind has that name."""
 
     def __init__(self, kind: str, name: str, known: list[str]) -> None:
-        super().__init__(f"unknown {kind} {name!r} (known: {', '.join(known)})")
+        # reprlib shortens a long name: the message goes back to a client in a status.
+        super().__init__(f"unknown {kind} {reprlib.repr(name)} (known: {', '.join(known)})")
         self.kind = kind
         self.name = name
 

@@ -319,7 +319,7 @@ def record_from_export(model: pb.ExportedModel, name: str, limits: Limits) -> Mo
         activations.append({"name": layer.activation.name,
                             "params": params_dict(layer.activation.params)})
     low, high = (model.low, model.high) if (model.low, model.high) != (0, 0) else (0.0, 1.0)
-    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+    if not (math.isfinite(low + high) and math.isfinite(high - low) and low < high):
         raise invalid("model.high", f"must be finite and greater than low ({low}), got {high}")
     dtype = model.dtype or "float64"
     if dtype not in DTYPES:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import queue
+import reprlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ import grpc
 import numpy as np
 from google.protobuf import timestamp_pb2
 
-from gatelearn.core import ParamError
+from gatelearn.core import Dataset, ParamError
 from gatelearn.plugins import KINDS, Registry, UnknownComponentError
 from gatelearn.server import convert
 from gatelearn.server.cache import ModelCache
@@ -38,6 +39,7 @@ __all__ = ["GateLearnService"]
 
 DEFAULT_PREVIEW_ROWS = 16
 MAX_PREVIEW_ROWS = 1024
+MAX_DETAILS = 1024  # characters of a status message
 CANCEL_GRACE = 0.3  # seconds a worker gets to stop a cancelled job before it is killed
 
 
@@ -47,14 +49,22 @@ def _statuses(context: grpc.ServicerContext) -> Iterator[None]:
     try:
         yield
     except RequestError as error:
-        context.abort(error.code, error.message)
+        _abort(context, error.code, error.message)
     except ParamError as error:
-        context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
+        _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(error))
     except ModelNotFoundError as error:
-        context.abort(grpc.StatusCode.NOT_FOUND, str(error))
+        _abort(context, grpc.StatusCode.NOT_FOUND, str(error))
     except (UnservableModelError, UnknownComponentError) as error:
         # A stored model needs a plugin that is no longer installed.
-        context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(error))
+        _abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(error))
+
+
+def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str) -> None:
+    """End the call with `code`; a message that echoes long client input is cut short, as
+    status details travel in metadata whose size clients limit."""
+    if len(message) > MAX_DETAILS:
+        message = message[:MAX_DETAILS - 1] + "…"
+    context.abort(code, message)
 
 
 def _store_full(limits: Limits) -> RequestError:
@@ -155,8 +165,9 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
     def ListPlugins(self, request: pb.ListPluginsRequest,
                     context: grpc.ServicerContext) -> pb.ListPluginsResponse:
         if request.kind and request.kind not in KINDS:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                          f"kind: unknown kind {request.kind!r} (known: {', '.join(KINDS)})")
+            _abort(context, grpc.StatusCode.INVALID_ARGUMENT,
+                   f"kind: unknown kind {reprlib.repr(request.kind)} (known: "
+                   f"{', '.join(KINDS)})")
         entries = self.registry.entries(request.kind or None)
         return pb.ListPluginsResponse(components=[_component(e) for e in entries])
 
@@ -416,12 +427,14 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             if not record.meta["task"].get("table"):
                 task_exists(self.registry, record.meta["task"]["name"], "model.task.name")
             inputs, targets = self._own_task_data(record)
+            convert.check_dataset(Dataset(inputs, targets), self.limits)
             if inputs.shape[1] != model.n_inputs or targets.shape[1] != record.meta["sizes"][-1]:
                 raise invalid("model.layers", f"the network maps {model.n_inputs} inputs to "
                                               f"{record.meta['sizes'][-1]} outputs; its task has "
                                               f"{inputs.shape[1]} and {targets.shape[1]}")
             measured = score(model, inputs, targets)
-            if not np.isfinite(measured.outputs).all() or not np.isfinite(measured.mse):
+            if not all(np.isfinite(v) for v in (*measured.metrics().values(),
+                                                 *measured.outputs.ravel())):
                 raise invalid("model.layers", "the network's outputs on its task are not finite")
             record.meta["metrics"] = measured.metrics()
             if self.store.count() >= self.limits.max_models:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import reprlib
 import sqlite3
 import threading
 import time
@@ -58,6 +59,12 @@ class ModelRecord:
     request: bytes | None = None
     version: int = 0
     created_at: float = field(default_factory=time.time)
+
+
+def _not_found(name: str, version: int) -> ModelNotFoundError:
+    shown = reprlib.repr(name)  # a long name is shortened, not echoed whole
+    what = f"model {shown} version {version}" if version else f"model {shown}"
+    return ModelNotFoundError(f"{what} not found")
 
 
 def pack_arrays(weights: list[NDArray[Any]], biases: list[NDArray[Any]] | None) -> bytes:
@@ -136,8 +143,7 @@ class Store:
         with self._lock:
             row = self._db.execute(query, args).fetchone()
         if row is None:
-            what = f"model {name!r} version {version}" if version else f"model {name!r}"
-            raise ModelNotFoundError(f"{what} not found")
+            raise _not_found(name, version)
         name, version, created_at, meta_text, request, blob = row
         meta = json.loads(meta_text)
         weights, biases = unpack_arrays(blob, len(meta["sizes"]) - 1, meta["bias"])
@@ -149,7 +155,7 @@ class Store:
             row = self._db.execute("SELECT MAX(version) FROM models WHERE name = ?",
                                    (name,)).fetchone()
         if row[0] is None:
-            raise ModelNotFoundError(f"model {name!r} not found")
+            raise _not_found(name, 0)
         return int(row[0])
 
     def list(self, name: str = "") -> list[ModelRecord]:
@@ -186,6 +192,5 @@ class Store:
                 self._db.execute("ROLLBACK")
                 raise
         if not deleted:
-            what = f"model {name!r} version {version}" if version else f"model {name!r}"
-            raise ModelNotFoundError(f"{what} not found")
+            raise _not_found(name, version)
         return deleted

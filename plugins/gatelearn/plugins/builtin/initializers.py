@@ -25,6 +25,11 @@ class Uniform(Initializer):
     low: float
     high: float
 
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**values)
+        if self.low > self.high:
+            raise ParamError("high", f"must be >= low ({self.low}), got {self.high}")
+
     def fill(self, rng: np.random.Generator, layer: int, weights: Array,
              bias: Array | None) -> None:
         weights[...] = rng.uniform(self.low, self.high, size=weights.shape)
@@ -100,7 +105,8 @@ class Explicit(Initializer):
 
     def check(self, sizes: Sequence[int], bias: bool) -> None:
         layers = len(sizes) - 1
-        weights, biases = self.weights or [], self.biases or []
+        weights = [] if self.weights is None else self.weights
+        biases = [] if self.biases is None else self.biases
         _check_count(weights, "weights", layers)
         if biases and not bias:
             raise ParamError("biases", "given, but the network has no biases")
@@ -120,6 +126,8 @@ class Explicit(Initializer):
 
 def _check_count(arrays: list[Any], field: str, layers: int) -> None:
     """One array per layer: name the first missing one, or say how many are too many."""
+    if not isinstance(arrays, list | tuple):
+        raise ParamError(field, "must be a list with one array per layer")
     if len(arrays) < layers:
         raise ParamError(f"{field}[{len(arrays)}]", f"missing: the network has {layers} layers")
     if len(arrays) > layers:
