@@ -64,6 +64,8 @@ class Context:
                 token = token_file.read_text().strip()
             except OSError as error:
                 raise UsageError(f"--auth-token-file: {error}") from None
+            if not token:
+                raise UsageError(f"--auth-token-file: {token_file} holds no token")
         return cls(address=getattr(args, "address", None) or os.environ.get(ADDRESS_ENV)
                    or DEFAULT_ADDRESS,
                    timeout=getattr(args, "timeout", None), json=getattr(args, "json", False),
@@ -569,8 +571,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as stop:  # --help, or a usage error already reported by argparse
         return stop.code if isinstance(stop.code, int) else EXIT_USAGE
-    ctx = Context.from_args(args)
     try:
+        ctx = Context.from_args(args)
         return int(args.handler(args, ctx))
     except UsageError as error:
         args.subparser.print_usage(sys.stderr)

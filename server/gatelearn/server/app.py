@@ -29,6 +29,7 @@ from gatelearn.v1 import gatelearn_pb2, gatelearn_pb2_grpc
 __all__ = ["DEFAULT_ADDRESS", "RunningServer", "ServerConfig", "create_server", "serve"]
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
+SHUTDOWN_BACKSTOP = 1.0  # seconds after the grace period before gRPC cancels what is left
 SERVICE_NAME = gatelearn_pb2.DESCRIPTOR.services_by_name["GateLearn"].full_name
 
 log = logging.getLogger("gatelearn.server")
@@ -61,14 +62,19 @@ class RunningServer:
 
     def stop(self, grace: float | None = None) -> None:
         """Report NOT_SERVING, refuse new calls, let running ones finish, close the store."""
-        self.health.enter_graceful_shutdown()
-        self.server.stop(grace).wait()  # after `grace`, running calls are cancelled
+        self.health.enter_graceful_shutdown()  # connected clients see NOT_SERVING
+        # Running trainings get `grace` seconds, then end CANCELLED and save nothing; gRPC's
+        # own cancellation, a little later, is only the backstop.
+        self.service.shut_down_after(grace or 0.0)
+        self.server.stop((grace or 0.0) + SHUTDOWN_BACKSTOP).wait()
         self.pool.close()
         self.store.close()
 
 
 def create_server(config: ServerConfig) -> RunningServer:
     """Open the store, load plugins, and start serving on `config.address`."""
+    if config.auth_token is not None and not config.auth_token:
+        raise ValueError("the auth token is empty")
     if (config.tls_cert is None) != (config.tls_key is None):
         raise ValueError("--tls-cert and --tls-key go together")
     if config.tls_client_ca is not None and config.tls_cert is None:
@@ -117,6 +123,7 @@ def serve(config: ServerConfig) -> None:
     host = config.address.rsplit(":", 1)[0]
     log.info("gatelearn serving on %s:%d (data in %s)", host, running.port, config.data_dir)
     print(f"gatelearn serving on {host}:{running.port}, data in {config.data_dir}", flush=True)
-    stop.wait()
+    while not stop.wait(0.5):  # a timed wait: the main thread must get to run the handler
+        pass
     log.info("shutting down")
     running.stop(config.grace)

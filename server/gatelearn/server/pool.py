@@ -89,13 +89,13 @@ class WorkerPool:
     def release(self, worker: Worker, reusable: bool) -> None:
         """Hand a worker back; one that is not reusable is killed and replaced."""
         returned = worker
-        if not (reusable and worker.alive):
+        if not (reusable and worker.alive) and not self._closed:
             log.warning("replacing training worker %d", worker.process.pid)
             worker.kill()
             returned = Worker(self._argv)
         with self._lock:  # one step: the slot never reads free while no worker is idle
             self._busy.discard(worker)
-            if not self._closed:
+            if not self._closed and returned.alive:
                 self._idle.append(returned)
                 return
         returned.kill()

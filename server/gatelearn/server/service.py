@@ -31,7 +31,13 @@ from gatelearn.server.jobs import CANCEL_POLL, prepare_request, task_exists
 from gatelearn.server.limits import Limits
 from gatelearn.server.models import ServableModel, UnservableModelError, score, servable
 from gatelearn.server.pool import Worker, WorkerPool
-from gatelearn.server.store import ModelNotFoundError, ModelRecord, Store, unpack_arrays
+from gatelearn.server.store import (
+    CorruptModelError,
+    ModelNotFoundError,
+    ModelRecord,
+    Store,
+    unpack_arrays,
+)
 from gatelearn.v1 import gatelearn_pb2 as pb
 from gatelearn.v1 import gatelearn_pb2_grpc
 
@@ -54,6 +60,8 @@ def _statuses(context: grpc.ServicerContext) -> Iterator[None]:
         _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(error))
     except ModelNotFoundError as error:
         _abort(context, grpc.StatusCode.NOT_FOUND, str(error))
+    except CorruptModelError as error:
+        _abort(context, grpc.StatusCode.DATA_LOSS, str(error))
     except (UnservableModelError, UnknownComponentError) as error:
         # A stored model needs a plugin that is no longer installed.
         _abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(error))
@@ -160,6 +168,11 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
         self.limits = limits
         self.pool = pool
         self.models = ModelCache(store, registry, limits.cached_models)
+        self._shutdown_at = float("inf")  # monotonic time at which running trainings stop
+
+    def shut_down_after(self, grace: float) -> None:
+        """Let running trainings go on for `grace` seconds more, then cancel them."""
+        self._shutdown_at = time.monotonic() + grace
 
     # ------------------------------------------------------------ components and tasks
     def ListPlugins(self, request: pb.ListPluginsRequest,
@@ -226,11 +239,16 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                                "a training worker was restarting; try again")
         give_up = time.monotonic() + self.limits.max_training_seconds
         while True:
-            if time.monotonic() > give_up:
+            now = time.monotonic()
+            if now > give_up:
                 job.reusable = _cancel(job.worker)
                 raise RequestError(grpc.StatusCode.DEADLINE_EXCEEDED,
                                    f"training ran longer than {self.limits.max_training_seconds}"
                                    f" s (limit max_training_seconds); nothing was saved")
+            if now > self._shutdown_at:
+                job.reusable = _cancel(job.worker)
+                raise RequestError(grpc.StatusCode.CANCELLED, "the server is shutting down: "
+                                   "training cancelled; nothing was saved")
             try:
                 frame = job.worker.frames.get(timeout=CANCEL_POLL)
             except queue.Empty:

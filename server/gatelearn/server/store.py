@@ -14,6 +14,7 @@ import reprlib
 import sqlite3
 import threading
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["ModelNotFoundError", "ModelRecord", "Store", "pack_arrays", "unpack_arrays"]
+__all__ = [
+    "CorruptModelError",
+    "ModelNotFoundError",
+    "ModelRecord",
+    "Store",
+    "pack_arrays",
+    "unpack_arrays",
+]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS names (
@@ -42,6 +50,10 @@ CREATE TABLE IF NOT EXISTS models (
 
 class ModelNotFoundError(LookupError):
     """No model (or no such version of it) is stored."""
+
+
+class CorruptModelError(RuntimeError):
+    """A stored version cannot be read back as plain arrays and JSON."""
 
 
 @dataclass
@@ -145,8 +157,13 @@ class Store:
         if row is None:
             raise _not_found(name, version)
         name, version, created_at, meta_text, request, blob = row
-        meta = json.loads(meta_text)
-        weights, biases = unpack_arrays(blob, len(meta["sizes"]) - 1, meta["bias"])
+        try:
+            meta = json.loads(meta_text)
+            weights, biases = unpack_arrays(blob, len(meta["sizes"]) - 1, meta["bias"])
+        except (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile) as error:
+            # Not written by this store (object arrays are refused, never unpickled).
+            raise CorruptModelError(f"model {reprlib.repr(name)} version {version} is "
+                                    f"damaged in the store: {error}") from None
         return ModelRecord(name, meta, weights, biases, request, version, created_at)
 
     def latest_version(self, name: str) -> int:
