@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
 import subprocess
 import sys
@@ -24,12 +25,17 @@ log = logging.getLogger("gatelearn.server")
 
 Frame = tuple[Kind, bytes] | None  # None: the worker's output ended (it exited)
 
+# One BLAS thread per worker: the pool size already decides how many cores training takes.
+WORKER_ENV = {name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+                                     "MKL_NUM_THREADS")}
+
 
 class Worker:
     """One worker process, with its output frames arriving on a queue."""
 
     def __init__(self, argv: list[str]) -> None:
-        self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        env={**os.environ, **WORKER_ENV})
         self.frames: queue.Queue[Frame] = queue.Queue()
         self._write_lock = threading.Lock()
         threading.Thread(target=self._read, daemon=True,

@@ -21,6 +21,8 @@ from gatelearn.server.jobs import run_job
 from gatelearn.server.limits import Limits
 from gatelearn.v1 import gatelearn_pb2 as pb
 
+WORKER_NICENESS = 10  # added to the worker's scheduling niceness
+
 
 def _read_commands(stream: BinaryIO, jobs: queue.Queue[bytes], cancel: threading.Event) -> None:
     """Queue TRAIN payloads and raise the cancel flag on CANCEL; exit when the server is gone."""
@@ -39,6 +41,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--limits", default="{}", help="the server's Limits as JSON")
     parser.add_argument("--plugin", action="append", default=[], help="extra plugin module")
     args = parser.parse_args(argv)
+    # Serving comes first: with every core training, Predict must still get the CPU at once.
+    os.nice(WORKER_NICENESS)
     limits = Limits(**json.loads(args.limits))
     registry = build_registry(create_manager(args.plugin))
 
