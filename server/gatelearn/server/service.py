@@ -282,6 +282,7 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
         weights, biases = unpack_arrays(blob, len(meta["sizes"]) - 1, meta["bias"])
         saved = self.store.save(ModelRecord(job.request.model_name, meta, weights, biases,
                                             job.payload))
+        self.models.saved(saved.name, saved.version)
         return pb.TrainEvent(done=pb.TrainDone(
             model=pb.ModelRef(name=saved.name, version=saved.version), metrics=_metrics(meta),
             stop_reason=meta["stop_reason"], epochs=meta["epochs"],
@@ -458,4 +459,5 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             if self.store.count() >= self.limits.max_models:
                 raise _store_full(self.limits)
             saved = self.store.save(record)
+            self.models.saved(saved.name, saved.version)
             return pb.ModelRef(name=saved.name, version=saved.version)

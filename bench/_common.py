@@ -1,0 +1,268 @@
+"""Pieces shared by the benchmarks (`bench/core.py`, `bench/run.py`).
+
+  * article 000's XOR training loop, written out inline, and the core driven the same way
+    (`Core`), with the check that both do the same work (`check_equal`);
+  * the timing method: a `Side` is one thing being timed; `compare` warms both sides up,
+    calibrates each run to about the same duration, then interleaves them for some rounds
+    (order alternating) and returns each side's median rate;
+  * machine information, number formatting, verdicts and a plain-text table.
+
+Not a package: the scripts import it as `_common` (their own folder is first on sys.path).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from gatelearn.core import Dataset, Network, TrainConfig, initialize, train
+from gatelearn.plugins import load_registry
+
+SEED = 1234
+POPULATION = 1000
+CHECK_EPOCHS = 2000
+CHECK_TOLERANCE = 1e-9
+NO_RECORDS = 10**12  # record_every: history only at the first and last epoch
+
+
+# ------------------------------------------------------------------ article 000's loop, inline
+def sigmoid(x: Any) -> Any:
+    return 1 / (1 + np.exp(-x))  # activation function
+
+
+def sigmoid_(x: Any) -> Any:
+    return x * (1 - x)  # derivative of sigmoid
+
+
+def article_loop(Wh: np.ndarray, Wz: np.ndarray, X: np.ndarray, Y: np.ndarray,
+                 epochs: int) -> np.ndarray | None:
+    """Article 000's training loop; updates Wh and Wz in place and returns the last Z."""
+    Z = None
+    for _ in range(epochs):
+        H = sigmoid(np.dot(X, Wh))  # hidden layer results
+        Z = sigmoid(np.dot(H, Wz))  # output layer results
+        E = Y - Z  # how much we missed (error)
+        dZ = E * sigmoid_(Z)  # delta Z
+        dH = dZ.dot(Wz.T) * sigmoid_(H)  # delta H
+        Wz += H.T.dot(dZ)  # update output layer weights
+        Wh += X.T.dot(dH)  # update hidden layer weights
+    return Z
+
+
+def article_outputs(Wh: np.ndarray, Wz: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """The article's forward pass alone, for comparing outputs after training."""
+    return sigmoid(np.dot(sigmoid(np.dot(X, Wh)), Wz))
+
+
+# ------------------------------------------------------------------ the core, built as a user would
+class Core:
+    """Components from the registry, then `initialize` and `train` exactly as a user calls them."""
+
+    def __init__(self) -> None:
+        registry = load_registry()
+        self.data: Dataset = registry.build("task", "xor").dataset(np.random.default_rng(0))
+        self.sigmoid = registry.build("activation", "sigmoid")
+        self.uniform = registry.build("initializer", "uniform")
+        self.loss = registry.build("loss", "sse_half")
+        self.optimizer = registry.build("optimizer", "gd", {"lr": 1.0})
+
+    def network(self, population: int) -> Network:
+        return initialize([2, 3, 1], [self.sigmoid, self.sigmoid], self.uniform, bias=False,
+                          seed=SEED, population=population)
+
+    def train(self, network: Network, epochs: int) -> None:
+        config = TrainConfig(epochs=epochs, batch_size=0, stop_when_solved=False,
+                             record_every=NO_RECORDS)
+        result = train(network, self.data, self.loss, self.optimizer, config)
+        if result.epochs != epochs:
+            raise RuntimeError(f"core stopped after {result.epochs} of {epochs} epochs "
+                               f"({result.stop_reason})")
+
+
+# ------------------------------------------------------------------ equality check
+def check_equal(core: Core) -> list[str]:
+    """Train the core and the article loop from the same weights; compare weights and outputs.
+
+    Exits with status 1 when they differ by more than CHECK_TOLERANCE.
+    """
+    X, Y = core.data.inputs, core.data.targets
+    article_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
+    article_Y = np.array([[0], [1], [1], [0]])
+    failures: list[str] = []
+    lines: list[str] = []
+    if not (np.array_equal(X, article_X) and np.array_equal(Y, article_Y)):
+        failures.append(f"registry xor rows differ from the article's:\n{X}\n{Y}")
+
+    for population, members in ((1, [0]), (POPULATION, [0, 1, POPULATION // 2, POPULATION - 1])):
+        net = core.network(population)
+        start = [(net.layers[0].weights[..., m].copy(), net.layers[1].weights[..., m].copy())
+                 for m in members]
+        core.train(net, CHECK_EPOCHS)
+        outputs = net.predict(X)
+        worst = 0.0
+        for m, (Wh, Wz) in zip(members, start, strict=True):
+            article_loop(Wh, Wz, X, Y, CHECK_EPOCHS)
+            diffs = {
+                "Wh": np.abs(net.layers[0].weights[..., m] - Wh).max(),
+                "Wz": np.abs(net.layers[1].weights[..., m] - Wz).max(),
+                "outputs": np.abs(outputs[..., m] - article_outputs(Wh, Wz, X)).max(),
+            }
+            for what, diff in diffs.items():
+                worst = max(worst, float(diff))
+                if not diff <= CHECK_TOLERANCE:
+                    failures.append(f"P={population} member {m}: {what} differ by {diff:.3g}")
+        lines.append(f"P={population}: members {members} after {CHECK_EPOCHS} epochs, "
+                     f"max |core - article| over weights and outputs = {worst:.3g}")
+    if failures:
+        print(f"EQUALITY CHECK FAILED (tolerance {CHECK_TOLERANCE:g}):", file=sys.stderr)
+        for failure in failures:
+            print("  " + failure, file=sys.stderr)
+        sys.exit(1)
+    return lines
+
+
+# ------------------------------------------------------------------ timing
+@dataclass
+class Side:
+    """One side of a comparison: `run(epochs)` does the work and returns the seconds it took
+    (set-up such as building the starting weights is done before its clock starts);
+    `units_per_epoch` counts what an epoch produces (1 network, or P of them).
+
+    "Epochs" is the unit of work the run is sized in; for a side that is not a training it is
+    whatever `run` repeats (calls, passes over the rows)."""
+
+    run: Callable[[int], float]
+    units_per_epoch: int
+    epochs: int = 0
+    rates: list[float] | None = None
+
+    def timed(self, epochs: int) -> float:
+        """Run once and return units per second."""
+        return epochs * self.units_per_epoch / self.run(epochs)
+
+    def calibrate(self, seconds: float, probe_epochs: int) -> None:
+        """Warm up, then pick the epoch count for a run of about `seconds`."""
+        self.run(probe_epochs)  # warm-up: caches, BLAS start-up, first-call costs
+        epochs = probe_epochs
+        while True:
+            elapsed = self.run(epochs)
+            if elapsed >= seconds / 4 or epochs >= 10**8:
+                break
+            epochs *= 4
+        self.epochs = max(1, round(epochs * seconds / elapsed))
+        self.rates = []
+
+
+def compare(reference: Side, candidate: Side, rounds: int, seconds: float,
+            probes: tuple[int, int]) -> tuple[float, float]:
+    """Interleave the two sides for `rounds` rounds; return each side's median rate."""
+    reference.calibrate(seconds, probes[0])
+    candidate.calibrate(seconds, probes[1])
+    assert reference.rates is not None and candidate.rates is not None
+    for r in range(rounds):
+        order = (reference, candidate) if r % 2 == 0 else (candidate, reference)
+        for side in order:
+            assert side.rates is not None
+            side.rates.append(side.timed(side.epochs))
+    return statistics.median(reference.rates), statistics.median(candidate.rates)
+
+
+def article_side(core: Core) -> Side:
+    """Article 000's loop from the same starting weights as the core's member 0 (P = 1)."""
+    X, Y = core.data.inputs, core.data.targets
+    net = core.network(1)
+    Wh0 = net.layers[0].weights[..., 0].copy()
+    Wz0 = net.layers[1].weights[..., 0].copy()
+
+    def run(epochs: int) -> float:
+        Wh, Wz = Wh0.copy(), Wz0.copy()
+        start = time.perf_counter()
+        article_loop(Wh, Wz, X, Y, epochs)
+        return time.perf_counter() - start
+
+    return Side(run, 1)
+
+
+def core_side(core: Core, population: int) -> Side:
+    """`gatelearn.core.train` on the article's network, `population` members at once."""
+    fresh = core.network(population)
+
+    def run(epochs: int) -> float:
+        net = fresh.copy()  # initialize's per-member seeding stays out of the timing
+        start = time.perf_counter()
+        core.train(net, epochs)  # train() as a user calls it, its set-up included
+        return time.perf_counter() - start
+
+    return Side(run, population)
+
+
+# ------------------------------------------------------------------ reporting
+def machine_info() -> list[str]:
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        cpu = platform.processor() or "unknown"
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count() or 0
+    try:
+        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        load = "unknown"
+    blas = "unknown"
+    try:
+        blas_info = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        blas = f"{blas_info.get('name', '?')} {blas_info.get('version', '')}".strip()
+    except Exception:  # noqa: BLE001 - informational only
+        pass
+    return [
+        f"platform : {platform.platform()} ({platform.machine()})",
+        f"cpu      : {cpu} ({usable} usable of {os.cpu_count()} logical CPUs)",
+        f"python   : {platform.python_implementation()} {platform.python_version()}",
+        f"numpy    : {np.__version__} (BLAS: {blas})",
+        f"load     : {load} (1/5/15-min load average at start; other work adds noise)",
+    ]
+
+
+def rate(value: float, unit: str = "/s") -> str:
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if value >= scale:
+            return f"{value / scale:.3g}{suffix}{unit}"
+    return f"{value:.3g}{unit}"
+
+
+def verdict(ratio: float, floor: float, target: float) -> str:
+    """For a ratio where higher is better."""
+    if ratio >= target:
+        return "meets target"
+    if ratio >= floor:
+        return "meets floor"
+    return "BELOW FLOOR"
+
+
+def spread(rates: list[float]) -> str:
+    return f"{(max(rates) / min(rates) - 1) * 100:.0f}%"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """A plain-text table: cells padded to their column's width, a rule under the header."""
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        return " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    return [line(header), "-+-".join("-" * w for w in widths), *(line(row) for row in rows)]

@@ -1,0 +1,804 @@
+"""Benchmark: gatelearn end to end, each figure divided by a reference measured in the same run.
+
+    python bench/run.py            # a few minutes
+    python bench/run.py --quick    # well under a minute: fewer rows, seeds, rounds (CI)
+
+This is a benchmark, not a test: it prints machine information, then ONE table, then notes, and
+exits 0 whatever the ratios are. It exits 1 only when a figure could not be measured (an error,
+shown in its verdict) or when the core and article 000's loop stop doing the same work (the
+equality check shared with bench/core.py).
+
+Every ratio in the table is "higher is better": a figure where less is better (a time, a
+latency) is divided the other way round (reference / gatelearn), with its floor and target
+inverted to match (a floor of "gatelearn at most 3x the reference" is written 0.33).
+
+Figures, with what each is divided by:
+  * one net, 2-3-1 sigmoid: core epochs/s / article 000's loop epochs/s            (bench/core.py)
+  * population P=1000: core network-epochs/s / article 000's loop epochs/s         (bench/core.py)
+  * Train call to a saved model solving XOR, server defaults, through gRPC:
+      scikit-learn MLPClassifier(solver='lbfgs') fit time on XOR / gatelearn time   (same seeds)
+  * share of seeds solving XOR with defaults: gatelearn share / scikit-learn lbfgs share
+      (gatelearn: one population Train with seed 0, member p being exactly the network seed p
+      trains alone -- checked against separate Train calls, see the notes)
+  * unary Predict calls/s from 8 client threads (Client.predict, 4 rows) / calls/s of a bare
+      grpcio echo service (generic handler, raw bytes of the same sizes), own server, same
+      process, same thread-pool size, same loopback
+  * Predict rows/s through the packed path (Client.predict_array) / the same model's
+      in-process forward pass (Network.predict)
+  * in-process forward rows/s of a 2-4-1 tanh/sigmoid net (Network.predict) / scikit-learn
+      predict_proba of the same weights
+  * Predict p99 latency: p99 idle / p99 while 2 trainings run
+  * parity-n, n = 2..16: time per epoch; the slope of log(time) against log(2^n rows)
+  * resident memory of a server subprocess holding 1000 imported models, 100 of them used
+
+Servers listen on 127.0.0.1 only, on ports the OS picks, and are stopped before exit. Every loop
+ends on a count or a clock. Without scikit-learn the rows that need it say so and the rest runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import functools
+import math
+import os
+import queue
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import warnings
+from collections.abc import Callable, Iterator
+from concurrent import futures
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+import numpy as np
+from _common import (
+    NO_RECORDS,
+    POPULATION,
+    Core,
+    Side,
+    article_side,
+    check_equal,
+    compare,
+    core_side,
+    machine_info,
+    rate,
+    spread,
+    table,
+    verdict,
+)
+
+from gatelearn.client import Client, GateLearnError, TrainOptions
+from gatelearn.core import Layer, Network, TrainConfig, train
+from gatelearn.plugins import Registry, load_registry
+from gatelearn.plugins.recipe import Choice, Recipe, prepare
+from gatelearn.server import ServerConfig, create_server
+from gatelearn.server.app import RunningServer
+from gatelearn.server.limits import LIMITS_ENV, Limits
+from gatelearn.v1 import gatelearn_pb2 as pb
+from gatelearn.v1 import gatelearn_pb2_grpc
+
+try:
+    import sklearn
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+    from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
+except ImportError:  # the bench extra is not installed: those rows are skipped
+    sklearn = None
+else:
+    # lbfgs on 4 rows often stops at max_iter; its warning would bury the table.
+    warnings.filterwarnings("ignore", category=ConvergenceWarning)
+
+SKIPPED = "skipped (pip install .[bench])"
+XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
+XOR_Y = np.array([0, 1, 1, 0])
+ROWS4 = XOR_X.tolist()
+MODEL = "bench-xor"  # trained with the defaults at start-up; Predict figures use it
+CLIENT_THREADS = 8
+
+
+@dataclass(frozen=True)
+class Mode:
+    """How much work each figure does."""
+
+    rounds: int  # interleaved rounds per comparison
+    seconds: float  # per timed run of the core figures
+    train_calls: int  # timed Train calls (and scikit-learn fits), seeds 0, 1, ...
+    seeds: int  # seeds for the share-of-seeds figure
+    alone_seeds: int  # of those, trained alone too, to check member p == seed p
+    window: float  # seconds per throughput run and per latency window
+    rows: int  # rows for the packed-path and forward-pass figures
+    parity_n: range  # parity sizes timed
+    parity_fit_from: int  # smallest n in the slope fit
+    parity_seconds: float  # per timed run of a parity size
+    stored_models: int  # models imported into the subprocess server
+    used_models: int  # of those, used by Predict
+    sklearn_budget: float  # seconds scikit-learn fits may take in the share figure
+
+
+QUICK = Mode(rounds=3, seconds=0.08, train_calls=5, seeds=40, alone_seeds=20, window=0.4,
+             rows=200_000, parity_n=range(2, 15), parity_fit_from=8, parity_seconds=0.04,
+             stored_models=1000, used_models=100, sklearn_budget=10.0)
+FULL = Mode(rounds=5, seconds=0.7, train_calls=21, seeds=200, alone_seeds=200, window=2.0,
+            rows=1_000_000, parity_n=range(2, 17), parity_fit_from=8, parity_seconds=0.3,
+            stored_models=1000, used_models=100, sklearn_budget=120.0)
+
+
+@dataclass
+class Row:
+    figure: str
+    reference: str
+    gatelearn: str
+    ratio: str
+    floor: str
+    target: str
+    verdict: str
+
+    def cells(self) -> tuple[str, ...]:
+        return dataclasses.astuple(self)
+
+
+@dataclass
+class Bench:
+    """What the figures share: the settings, a running server, a client, the notes."""
+
+    mode: Mode
+    core: Core
+    registry: Registry
+    server: RunningServer
+    client: Client
+    notes: list[str] = field(default_factory=list)
+    sklearn_solved: dict[int, bool] = field(default_factory=dict)  # seed -> solved XOR
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.server.port}"
+
+    def note(self, figure: str, text: str) -> None:
+        self.notes.append(f"{figure}: {text}")
+
+
+# ------------------------------------------------------------------ helpers
+def ratio_row(figure: str, reference: str, gatelearn: str, ratio: float, floor: float,
+              target: float, extra: str = "") -> Row:
+    judged = verdict(ratio, floor, target) if math.isfinite(ratio) else "BELOW FLOOR"
+    return Row(figure, reference, gatelearn, f"{ratio:.2f}x", f"{floor:.3g}x", f"{target:.3g}x",
+               judged + extra)
+
+
+def seconds_text(value: float) -> str:
+    if value >= 1:
+        return f"{value:.3g} s"
+    if value >= 1e-3:
+        return f"{value * 1e3:.3g} ms"
+    return f"{value * 1e6:.3g} us"
+
+
+def interleave(runs: dict[str, Callable[[], float]], rounds: int) -> dict[str, list[float]]:
+    """Warm each run up once, then `rounds` rounds of all of them, the order rotating by one
+    each round (so with two sides it alternates) so machine noise hits every side; each run
+    returns its own seconds. Returns the seconds per side."""
+    for run in runs.values():
+        run()
+    names = list(runs)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(rounds):
+        shift = r % len(names)
+        for name in names[shift:] + names[:shift]:
+            times[name].append(runs[name]())
+    return times
+
+
+def sklearn_fit(seed: int, **settings: Any) -> Any:
+    return MLPClassifier(solver="lbfgs", random_state=seed, **settings).fit(XOR_X, XOR_Y)
+
+
+def sklearn_solves(model: Any) -> bool:
+    return bool((model.predict(XOR_X) == XOR_Y).all())
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q))
+
+
+# ------------------------------------------------------------------ core figures (bench/core.py)
+def fig_core(bench: Bench, population: int, floor: float, target: float,
+             probes: tuple[int, int], figure: str) -> Row:
+    reference = article_side(bench.core)
+    candidate = core_side(bench.core, population)
+    ref_rate, cand_rate = compare(reference, candidate, bench.mode.rounds, bench.mode.seconds,
+                                  probes)
+    assert reference.rates is not None and candidate.rates is not None
+    bench.note(figure, f"{reference.epochs} article epochs and {candidate.epochs} core epochs "
+                       f"per run; spread article {spread(reference.rates)}, core "
+                       f"{spread(candidate.rates)}; per-round ratios "
+                       + " ".join(f"{c / r:.2f}" for r, c in
+                                  zip(reference.rates, candidate.rates, strict=True)))
+    return ratio_row(figure, rate(ref_rate, " ep/s"),
+                     rate(cand_rate, " net-ep/s" if population > 1 else " ep/s"),
+                     cand_rate / ref_rate, floor, target)
+
+
+# ------------------------------------------------------------------ Train and seeds
+def fig_train_time(bench: Bench, figure: str) -> Row:
+    client, calls = bench.client, bench.mode.train_calls
+    unsolved: list[int] = []
+    # Each side trains the next seed on every call (the warm-up takes seed 0), so both sides
+    # see the same seeds in the same order.
+    g_seed, s_seed = iter(range(calls + 1)), iter(range(calls + 1))
+
+    def gatelearn() -> float:
+        seed = next(g_seed)
+        start = time.perf_counter()
+        outcome = client.train("bench-train", "xor", seed=seed)
+        elapsed = time.perf_counter() - start
+        if not outcome.metrics.solved:
+            unsolved.append(seed)
+        return elapsed
+
+    def scikit() -> float:
+        seed = next(s_seed)
+        start = time.perf_counter()
+        model = sklearn_fit(seed)
+        elapsed = time.perf_counter() - start
+        bench.sklearn_solved[seed] = sklearn_solves(model)
+        return elapsed
+
+    # One BLAS/OpenMP thread: on 4 rows extra threads only wait for each other, and on a busy
+    # machine they made the fits several times slower, which would flatter gatelearn.
+    with threadpool_limits(limits=1):
+        times = interleave({"gatelearn": gatelearn, "sklearn": scikit}, calls)
+    g, s = statistics.median(times["gatelearn"]), statistics.median(times["sklearn"])
+    default_threads = []
+    for seed in range(calls + 1, calls + 6):
+        start = time.perf_counter()
+        sklearn_fit(seed)
+        default_threads.append(time.perf_counter() - start)
+    sk_unsolved = [seed for seed in range(calls + 1) if not bench.sklearn_solved.get(seed, True)]
+    bench.note(figure, f"median of {calls} calls per side after one warm-up (seeds 0..{calls}, "
+                       f"the warm-up taking seed 0); gatelearn min/max "
+                       f"{seconds_text(min(times['gatelearn']))}/"
+                       f"{seconds_text(max(times['gatelearn']))}, scikit-learn min/max "
+                       f"{seconds_text(min(times['sklearn']))}/"
+                       f"{seconds_text(max(times['sklearn']))}; seeds not solving XOR: "
+                       f"gatelearn {unsolved or 'none'}, scikit-learn {sk_unsolved or 'none'}; "
+                       f"scikit-learn runs with BLAS/OpenMP limited to 1 thread "
+                       f"(threadpoolctl), its fastest setting here; with the default threads 5 "
+                       f"more fits took a median "
+                       f"{seconds_text(statistics.median(default_threads))}")
+    return ratio_row(figure, seconds_text(s), seconds_text(g), s / g, 1.0, 2.0)
+
+
+def fig_seed_share(bench: Bench, figure: str) -> Row:
+    client, mode = bench.client, bench.mode
+    n = mode.seeds
+    start = time.perf_counter()
+    outcome = client.train("bench-seeds", "xor", seed=0, population=n)
+    population_time = time.perf_counter() - start
+    g_share = outcome.solved_members / n
+
+    # member p of that population is the network seed p trains alone: check it on some seeds
+    mismatches = []
+    alone_solved = 0
+    deadline = time.monotonic() + 120
+    checked = 0
+    for seed in range(mode.alone_seeds):
+        if time.monotonic() > deadline:
+            break
+        alone = client.train("bench-alone", "xor", seed=seed)
+        checked += 1
+        alone_solved += alone.metrics.solved
+        if alone.metrics.solved_epoch != outcome.member_solved_epochs[seed]:
+            mismatches.append((seed, alone.metrics.solved_epoch,
+                               outcome.member_solved_epochs[seed]))
+    alone_note = (f"{alone_solved}/{checked} solved alone" if checked < n else
+                  f"alone {alone_solved}/{n} solved vs population {outcome.solved_members}/{n}")
+    bench.note(figure, f"gatelearn: one Train with population={n}, seed=0 "
+                       f"({seconds_text(population_time)}, {outcome.solved_members} members "
+                       f"predict all 4 rows right); member p == seed p alone: seeds "
+                       f"0..{checked - 1} trained by separate Train calls reach the margin at "
+                       f"the same epoch as "
+                       f"their member in {checked - len(mismatches)}/{checked} cases; "
+                       f"{alone_note}"
+                       + (f"; MISMATCHES (seed, alone, member): {mismatches[:10]}"
+                          if mismatches else ""))
+
+    deadline = time.monotonic() + mode.sklearn_budget
+    with threadpool_limits(limits=1):
+        for seed in range(n):
+            if seed not in bench.sklearn_solved:
+                if time.monotonic() > deadline:
+                    break
+                bench.sklearn_solved[seed] = sklearn_solves(sklearn_fit(seed))
+    fitted = [seed for seed in range(n) if seed in bench.sklearn_solved]
+    s_share = sum(bench.sklearn_solved[seed] for seed in fitted) / len(fitted)
+    failed = [seed for seed in fitted if not bench.sklearn_solved[seed]]
+    bench.note(figure, f"scikit-learn: MLPClassifier(solver='lbfgs', random_state=seed), "
+                       f"hidden (100,), seeds 0..{len(fitted) - 1}"
+                       + (f" (of {n}: time budget {mode.sklearn_budget:g} s ran out)"
+                          if len(fitted) < n else "")
+                       + f"; seeds not solving: {failed[:20] or 'none'}")
+    extra = f"; {len(mismatches)} member/seed MISMATCHES" if mismatches else ""
+    return ratio_row(figure, f"{s_share:.3f} of {len(fitted)}", f"{g_share:.3f} of {n}",
+                     g_share / s_share if s_share else math.inf, 1.0, 1.0, extra)
+
+
+# ------------------------------------------------------------------ Predict throughput
+@contextlib.contextmanager
+def echo_server(response: bytes, workers: int) -> Iterator[str]:
+    """A bare grpcio service answering every call with `response`, bytes in and out."""
+
+    def echo(request: bytes, context: grpc.ServicerContext) -> bytes:
+        return response
+
+    handler = grpc.method_handlers_generic_handler(
+        "bench.Echo", {"Echo": grpc.unary_unary_rpc_method_handler(echo)})
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers), handlers=(handler,),
+                         options=[("grpc.so_reuseport", 0)])
+    port = server.add_insecure_port("127.0.0.1:0")
+    if port == 0:
+        raise OSError("echo server: cannot listen on 127.0.0.1")
+    server.start()
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.stop(0).wait()
+
+
+def hammer(connect: Callable[[], tuple[Callable[[], Any], Callable[[], None]]], threads: int,
+           seconds: float) -> float:
+    """`threads` threads, each with its own connection, calling as fast as they can for
+    `seconds`; returns the seconds per call overall (1 / calls per second)."""
+    ready = threading.Barrier(threads + 1)
+    go = threading.Event()
+    counts = [0] * threads
+    errors: list[BaseException] = []
+    end = [0.0]
+
+    def worker(index: int) -> None:
+        call, close = connect()
+        try:
+            call()  # connect and warm up outside the clock
+            ready.wait(timeout=30)
+            go.wait(timeout=30)
+            n = 0
+            while time.perf_counter() < end[0]:
+                call()
+                n += 1
+            counts[index] = n
+        except BaseException as error:  # noqa: BLE001 - reported after the join
+            errors.append(error)
+            ready.abort()
+        finally:
+            close()
+
+    workers = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(threads)]
+    for thread in workers:
+        thread.start()
+    with contextlib.suppress(threading.BrokenBarrierError):
+        ready.wait(timeout=30)
+    start = time.perf_counter()
+    end[0] = start + seconds
+    go.set()
+    for thread in workers:
+        thread.join(timeout=seconds + 60)
+    elapsed = time.perf_counter() - start
+    if errors:
+        raise errors[0]
+    return elapsed / max(1, sum(counts))
+
+
+def fig_unary(bench: Bench, figure: str) -> Row:
+    mode = bench.mode
+    request = pb.PredictRequest(model=MODEL, rows=[pb.Row(values=r) for r in ROWS4])
+    with grpc.insecure_channel(bench.address) as channel:
+        response = gatelearn_pb2_grpc.GateLearnStub(channel).Predict(request, timeout=30)
+    request_bytes, response_bytes = request.SerializeToString(), response.SerializeToString()
+    workers = ServerConfig().workers
+
+    def gatelearn_client() -> tuple[Callable[[], Any], Callable[[], None]]:
+        client = Client(bench.address)
+        return (lambda: client.predict(MODEL, ROWS4)), client.close
+
+    def gatelearn_stub() -> tuple[Callable[[], Any], Callable[[], None]]:
+        channel = grpc.insecure_channel(bench.address)
+        stub = gatelearn_pb2_grpc.GateLearnStub(channel)
+        return (lambda: stub.Predict(request, timeout=30)), channel.close
+
+    with echo_server(response_bytes, workers) as echo_address:
+        def echo_client() -> tuple[Callable[[], Any], Callable[[], None]]:
+            channel = grpc.insecure_channel(echo_address)
+            call = channel.unary_unary("/bench.Echo/Echo")  # no (de)serializers: raw bytes
+            return (lambda: call(request_bytes, timeout=30)), channel.close
+
+        times = interleave({
+            name: functools.partial(hammer, connect, CLIENT_THREADS, mode.window)
+            for name, connect in (("echo", echo_client), ("client", gatelearn_client),
+                                  ("stub", gatelearn_stub))
+        }, mode.rounds)
+    echo = 1 / statistics.median(times["echo"])
+    client = 1 / statistics.median(times["client"])
+    stub = 1 / statistics.median(times["stub"])
+    bench.note(figure, f"{CLIENT_THREADS} threads x {mode.window:g} s per run, {mode.rounds} "
+                       f"rounds, medians; request {len(request_bytes)} B, response "
+                       f"{len(response_bytes)} B; server pools {workers} threads; client and "
+                       f"servers share this process (and its GIL). Without the Client wrapper "
+                       f"(a generated stub sending a prebuilt request) gatelearn does "
+                       f"{rate(stub, ' calls/s')} = {stub / echo:.2f}x echo")
+    return ratio_row(figure, rate(echo, " calls/s"), rate(client, " calls/s"), client / echo,
+                     0.6, 0.8)
+
+
+def fig_packed(bench: Bench, figure: str) -> Row:
+    rows = bench.mode.rows
+    inputs = np.random.default_rng(1).random((rows, 2))
+    model = bench.server.service.models.get(MODEL)  # the very model Predict serves
+    expected = model.network.predict(inputs)[..., 0]
+    got, _ = bench.client.predict_array(MODEL, inputs)
+    if not np.allclose(got, expected, rtol=1e-12, atol=1e-12):
+        raise AssertionError("packed Predict and Network.predict disagree")
+
+    def in_process() -> float:
+        start = time.perf_counter()
+        model.network.predict(inputs)
+        return time.perf_counter() - start
+
+    def packed() -> float:
+        start = time.perf_counter()
+        bench.client.predict_array(MODEL, inputs)
+        return time.perf_counter() - start
+
+    times = interleave({"network": in_process, "packed": packed}, bench.mode.rounds)
+    ref = rows / statistics.median(times["network"])
+    cand = rows / statistics.median(times["packed"])
+    bench.note(figure, f"{rows} rows of 2 float64 inputs, model {MODEL} (2-8-1 tanh/sigmoid, "
+                       f"defaults); Client.predict_array sends 65536-row chunks over "
+                       f"PredictStream; outputs checked equal to Network.predict; medians of "
+                       f"{bench.mode.rounds} rounds")
+    return ratio_row(figure, rate(ref, " rows/s"), rate(cand, " rows/s"), cand / ref, 0.3, 0.5)
+
+
+def fig_forward(bench: Bench, figure: str) -> Row:
+    rows = bench.mode.rows
+    classifier = sklearn_fit(0, hidden_layer_sizes=(4,), activation="tanh")
+    tanh = bench.registry.build("activation", "tanh")
+    sigmoid = bench.registry.build("activation", "sigmoid")
+    network = Network([
+        Layer(np.ascontiguousarray(classifier.coefs_[0][:, :, None]),
+              np.ascontiguousarray(classifier.intercepts_[0][:, None]), tanh),
+        Layer(np.ascontiguousarray(classifier.coefs_[1][:, :, None]),
+              np.ascontiguousarray(classifier.intercepts_[1][:, None]), sigmoid),
+    ])
+    inputs = np.random.default_rng(2).random((rows, 2))
+    ours = network.predict(inputs)[:, 0, 0]
+    theirs = classifier.predict_proba(inputs)[:, 1]
+    worst = float(np.abs(ours - theirs).max())
+    if not worst <= 1e-9:
+        raise AssertionError(f"Network.predict and predict_proba differ by {worst:.3g}")
+
+    def gatelearn() -> float:
+        start = time.perf_counter()
+        network.predict(inputs)
+        return time.perf_counter() - start
+
+    def scikit() -> float:
+        start = time.perf_counter()
+        classifier.predict_proba(inputs)
+        return time.perf_counter() - start
+
+    times = interleave({"sklearn": scikit, "gatelearn": gatelearn}, bench.mode.rounds)
+    ref = rows / statistics.median(times["sklearn"])
+    cand = rows / statistics.median(times["gatelearn"])
+    bench.note(figure, f"{rows} rows; scikit-learn's fitted 2-4-1 weights copied into a "
+                       f"gatelearn Network (tanh, sigmoid); outputs agree within {worst:.2g}; "
+                       f"medians of {bench.mode.rounds} rounds")
+    return ratio_row(figure, rate(ref, " rows/s"), rate(cand, " rows/s"), cand / ref, 1.0, 1.5)
+
+
+# ------------------------------------------------------------------ latency under training load
+def latencies(client: Client, seconds: float) -> list[float]:
+    samples = []
+    end = time.perf_counter() + seconds
+    while (start := time.perf_counter()) < end:
+        client.predict(MODEL, ROWS4)
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def fig_latency(bench: Bench, figure: str) -> Row:
+    mode = bench.mode
+    window = max(1.0, mode.window * 1.5)
+    trainings = bench.server.service.limits.max_concurrent_trainings
+    load = min(2, trainings)
+    stop = threading.Event()
+    started = [threading.Event() for _ in range(load)]
+    outcomes: list[str] = ["not started"] * load
+
+    def training(index: int) -> None:
+        def on_progress(progress: Any) -> bool:
+            started[index].set()
+            return stop.is_set()
+
+        # The deadline bounds the run even if the cancel were lost.
+        with Client(bench.address, train_timeout=window * 4 + 60) as client:
+            try:
+                client.train(f"bench-busy-{index}", ("parity", {"n": 10}), seed=index,
+                             options=TrainOptions(epochs=1_000_000, stop_when_solved=False),
+                             on_progress=on_progress)
+                outcomes[index] = "finished"
+            except GateLearnError as error:
+                outcomes[index] = error.code.name
+            finally:
+                started[index].set()
+
+    idle = latencies(bench.client, window / 2)
+    threads = [threading.Thread(target=training, args=(i,), daemon=True) for i in range(load)]
+    for thread in threads:
+        thread.start()
+    for event in started:
+        event.wait(timeout=30)
+    if not all(event.is_set() for event in started):
+        stop.set()
+        raise RuntimeError("the trainings sent no progress within 30 s")
+    if not all(outcome == "not started" for outcome in outcomes):
+        stop.set()
+        raise RuntimeError(f"the trainings ended before the measurement: {outcomes}")
+    busy_during = bench.server.pool.busy
+    busy = latencies(bench.client, window)
+    still = bench.server.pool.busy
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=60)
+    deadline = time.monotonic() + 10
+    while bench.server.pool.busy and time.monotonic() < deadline:
+        time.sleep(0.02)
+    idle += latencies(bench.client, window / 2)
+    p99_idle, p99_busy = percentile(idle, 99), percentile(busy, 99)
+    bench.note(figure, f"sequential Client.predict calls (4 rows): {len(idle)} idle over "
+                       f"{window:g} s (half before, half after), {len(busy)} during {load} "
+                       f"trainings (parity n=10, defaults, 10^6 epochs, cancelled after; "
+                       f"{busy_during}->{still} workers busy; ended {outcomes}); p50 idle "
+                       f"{seconds_text(percentile(idle, 50))} busy "
+                       f"{seconds_text(percentile(busy, 50))}; busy/idle p99 = "
+                       f"{p99_busy / p99_idle:.2f} (issue's floor <= 3, target <= 1.5)")
+    return ratio_row(figure, f"idle {seconds_text(p99_idle)}", f"busy {seconds_text(p99_busy)}",
+                     p99_idle / p99_busy, 1 / 3, 1 / 1.5)
+
+
+# ------------------------------------------------------------------ parity scaling
+def fig_parity(bench: Bench, figure: str) -> Row:
+    mode = bench.mode
+    per_epoch: dict[int, float] = {}
+    for n in mode.parity_n:
+        base = Recipe(task=Choice("parity", {"n": n}),
+                      config=TrainConfig(stop_when_solved=False, record_every=NO_RECORDS))
+        prepared = prepare(base, bench.registry)
+
+        def run(epochs: int, prepared: Any = prepared, base: Recipe = base) -> float:
+            config = dataclasses.replace(base.config, epochs=epochs)
+            network = prepared.network.copy()
+            start = time.perf_counter()
+            train(network, prepared.data, prepared.loss, prepared.optimizer, config)
+            return time.perf_counter() - start
+
+        side = Side(run, 1)
+        side.calibrate(mode.parity_seconds, 4)
+        assert side.rates is not None
+        for _ in range(mode.rounds):
+            side.rates.append(side.timed(side.epochs))
+        per_epoch[n] = 1 / statistics.median(side.rates)
+    def log_slope(times: dict[int, float]) -> float:
+        return float(np.polyfit([n * math.log(2) for n in times],
+                                [math.log(t) for t in times.values()], 1)[0])
+
+    fit = [n for n in per_epoch if n >= mode.parity_fit_from]
+    slope = log_slope({n: per_epoch[n] for n in fit})
+    low, high = fit[0], fit[-1]
+    top = fit[-5:]
+    # the fixed cost of an epoch: the time at a handful of rows, where rows cost nothing
+    fixed = min(t for n, t in per_epoch.items() if n <= 5) if min(per_epoch) <= 5 else 0.0
+    beyond = {n: per_epoch[n] - fixed for n in fit if per_epoch[n] > 1.5 * fixed}
+    steps = " ".join(f"{per_epoch[n] / per_epoch[n - 1]:.2f}" for n in fit[1:])
+    bench.note(figure, "core train() in-process, server defaults (8 tanh, sigmoid, bce, adam), "
+                       "full batch, no stop; time per epoch by n: "
+                       + ", ".join(f"{n}:{seconds_text(t)}" for n, t in per_epoch.items())
+                       + f"; time ratio per added input, n={low + 1}..{high}: {steps}; slope "
+                         f"over n={top[0]}..{top[-1]} alone: "
+                         f"{log_slope({n: per_epoch[n] for n in top}):.2f}"
+                       + (f"; slope of (time - fixed {seconds_text(fixed)}) over "
+                          f"n={min(beyond)}..{max(beyond)}: {log_slope(beyond):.2f}"
+                          if len(beyond) >= 2 else ""))
+    if 0.8 <= slope <= 1.2:
+        judged = "report: about linear in rows"
+    elif slope > 1.2:
+        judged = "report: FASTER than linear growth"
+    else:
+        judged = "report: below linear (fixed costs still weigh)"
+    return Row(figure, "2^n rows", f"n={high}: {seconds_text(per_epoch[high])}/epoch",
+               f"slope {slope:.2f} (n={low}..{high})", "-", "~1", judged)
+
+
+# ------------------------------------------------------------------ memory of a server process
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS line")
+
+
+def small_model(rng: np.random.Generator) -> dict[str, Any]:
+    """A 2-8-1 tanh/sigmoid XOR network with random weights, in the export format."""
+    def tensor(*shape: int) -> dict[str, Any]:
+        return {"shape": list(shape), "values": rng.normal(size=shape).ravel().tolist()}
+
+    return {"layers": [
+        {"weights": tensor(2, 8), "bias": tensor(8), "activation": {"name": "tanh"}},
+        {"weights": tensor(8, 1), "bias": tensor(1), "activation": {"name": "sigmoid"}},
+    ], "task": {"name": "xor"}}
+
+
+def fig_memory(bench: Bench, figure: str) -> Row:
+    mode = bench.mode
+    env = {k: v for k, v in os.environ.items() if k != LIMITS_ENV}  # the default limits
+    cache = Limits().cached_models
+    with tempfile.TemporaryDirectory(prefix="gatelearn-bench-") as data_dir:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gatelearn.client.cli", "serve", "--address", "127.0.0.1:0",
+             "--data-dir", data_dir],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        try:
+            lines: queue.Queue[str] = queue.Queue()
+            assert process.stdout is not None
+            stdout = process.stdout
+
+            def read() -> None:
+                for line in stdout:
+                    lines.put(line)
+
+            threading.Thread(target=read, daemon=True).start()
+            deadline = time.monotonic() + 30
+            seen: list[str] = []
+            while not any("serving on 127.0.0.1:" in line for line in seen):
+                try:
+                    seen.append(lines.get(timeout=max(0.0, deadline - time.monotonic())))
+                except queue.Empty:
+                    raise RuntimeError(f"the server subprocess did not start in 30 s: "
+                                       f"{''.join(seen)[-500:]!r}") from None
+            first = next(line for line in seen if "serving on 127.0.0.1:" in line)
+            port = int(first.split("serving on 127.0.0.1:", 1)[1].split(",", 1)[0])
+            with Client(f"127.0.0.1:{port}") as client:
+                client.models()  # a first call: channel and servicer warm
+                before = rss_mb(process.pid)
+                rng = np.random.default_rng(3)
+                deadline = time.monotonic() + 120
+                stored = 0
+                start = time.perf_counter()
+                while stored < mode.stored_models and time.monotonic() < deadline:
+                    client.import_model(f"m{stored:04d}", small_model(rng))
+                    stored += 1
+                import_time = time.perf_counter() - start
+                after_import = rss_mb(process.pid)
+                used = min(mode.used_models, stored)
+                for index in range(used):
+                    client.predict(f"m{index:04d}", ROWS4)
+                after_use = rss_mb(process.pid)
+                more = min(used + mode.used_models, stored)
+                for index in range(used, more):
+                    client.predict(f"m{index:04d}", ROWS4)
+                after_more = rss_mb(process.pid)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    bench.note(figure, f"`gatelearn serve` subprocess (default limits, its 2 training workers "
+                       f"not counted): VmRSS {before:.1f} MB after start, {after_import:.1f} MB "
+                       f"after {stored} ImportModel calls ({seconds_text(import_time)}), "
+                       f"{after_use:.1f} MB after Predict on {used} of them, {after_more:.1f} MB "
+                       f"after Predict on {more - used} more (cache limit cached_models={cache})")
+    growth = after_more - after_use
+    judged = (f"report; {more - used} more models used: {growth:+.1f} MB"
+              + (" (bounded)" if growth < 5 else " (GROWING)"))
+    return Row(figure, "-", f"{before:.0f} -> {after_use:.0f} MB",
+               f"+{after_use - before:.1f} MB", "-", f"cache {cache} models", judged)
+
+
+# ------------------------------------------------------------------ main
+FIGURES: list[tuple[str, str, bool, Callable[[Bench, str], Row]]] = [
+    # (figure, reference, needs scikit-learn, measure)
+    ("one-net epochs/s (2-3-1 sigmoid)", "article 000 loop", False,
+     lambda b, f: fig_core(b, 1, 1.0, 1.5, (200, 200), f)),
+    (f"population P={POPULATION} network-epochs/s", "article 000 loop", False,
+     lambda b, f: fig_core(b, POPULATION, 50.0, 100.0, (200, 20), f)),
+    ("Train -> saved XOR model, defaults, gRPC (sklearn s / gatelearn s)",
+     "sklearn lbfgs fit", True, fig_train_time),
+    ("share of seeds solving XOR, defaults", "sklearn lbfgs share", True, fig_seed_share),
+    (f"unary Predict calls/s, {CLIENT_THREADS} client threads", "grpcio echo", False,
+     fig_unary),
+    ("Predict rows/s, packed path", "Network.predict", False, fig_packed),
+    ("in-process forward rows/s, 2-4-1", "sklearn predict_proba", True, fig_forward),
+    ("Predict p99 with 2 trainings (idle p99 / busy p99)", "p99 idle", False, fig_latency),
+    ("parity-n time per epoch: growth exponent", "2^n rows", False, fig_parity),
+    ("server RSS, 1000 stored models, 100 used", "-", False, fig_memory),
+]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer rows, seeds and rounds: well under a minute (for CI)")
+    args = parser.parse_args()
+    mode = QUICK if args.quick else FULL
+    began = time.perf_counter()
+
+    print("gatelearn benchmark" + (" (--quick)" if args.quick else ""))
+    for line in machine_info():
+        print("  " + line)
+    print(f"  grpcio   : {grpc.__version__}; scikit-learn: "
+          + (sklearn.__version__ if sklearn is not None else "not installed"))
+    print(f"  method   : {mode.rounds} interleaved rounds per comparison, median per side; "
+          f"every ratio: higher is better")
+    print(flush=True)
+
+    core = Core()
+    for result in check_equal(core):
+        print("equality check ok: " + result)
+    print()
+
+    rows: list[Row] = []
+    errors = 0
+    with tempfile.TemporaryDirectory(prefix="gatelearn-bench-") as data_dir:
+        server = create_server(ServerConfig(address="127.0.0.1:0", data_dir=Path(data_dir)))
+        client = Client(f"127.0.0.1:{server.port}", timeout=120)
+        try:
+            bench = Bench(mode, core, load_registry(), server, client)
+            start = time.perf_counter()
+            first = client.train(MODEL, "xor")  # the model Predict figures serve
+            bench.notes.append(f"start-up: the first Train call of a fresh server took "
+                               f"{seconds_text(time.perf_counter() - start)} (a training "
+                               f"worker's imports; later calls reuse the worker); {MODEL} "
+                               f"solved at epoch {first.metrics.solved_epoch}")
+            for figure, reference, needs_sklearn, measure in FIGURES:
+                if needs_sklearn and sklearn is None:
+                    rows.append(Row(figure, reference, "-", "-", "-", "-", SKIPPED))
+                    continue
+                try:
+                    rows.append(measure(bench, figure))
+                except Exception as error:  # noqa: BLE001 - shown in the table, exit 1
+                    errors += 1
+                    rows.append(Row(figure, reference, "-", "-", "-", "-",
+                                    f"ERROR {type(error).__name__}: {error}"))
+                    bench.notes.append(f"{figure}: " + traceback.format_exc().strip())
+                print(f"[bench] {time.perf_counter() - began:4.0f} s  measured: {figure}",
+                      file=sys.stderr, flush=True)
+        finally:
+            client.close()
+            server.stop(0)
+
+    header = ("figure", "reference", "gatelearn", "ratio", "floor", "target", "verdict")
+    for line in table(header, [row.cells() for row in rows]):
+        print(line)
+    print()
+    below = [row.figure for row in rows if "BELOW FLOOR" in row.verdict]
+    print("below floor: " + ("; ".join(below) if below else "none"))
+    print("notes:")
+    for note in bench.notes:
+        print("  " + note)
+    print(f"total {time.perf_counter() - began:.0f} s")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
