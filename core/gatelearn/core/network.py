@@ -19,6 +19,8 @@ from gatelearn.core.components import Activation, Initializer
 
 __all__ = ["Layer", "Network", "initialize"]
 
+PREDICT_BLOCK = 32768  # rows per block when a single network predicts
+
 Array = NDArray[np.floating[Any]]
 
 
@@ -61,14 +63,8 @@ class Network:
     def predict(self, inputs: NDArray[Any]) -> Array:
         """Return the outputs of every member for `inputs` (rows, n_in): (rows, n_out, P)."""
         a: Array = np.asarray(inputs, dtype=self.dtype)
-        if self.population == 1:  # plain matrix products: the serving path
-            for layer in self.layers:
-                z = a @ layer.weights[..., 0]
-                if layer.bias is not None:
-                    z += layer.bias[..., 0]
-                a = np.empty_like(z)
-                layer.activation.forward(z, a)
-            return a[..., None]
+        if self.population == 1:
+            return self._predict_one(a)[..., None]
         for layer in self.layers:
             # The inputs are shared by every member; later layers' inputs are per member.
             spec = "ri,iop->rop" if a.ndim == 2 else "rip,iop->rop"
@@ -78,6 +74,26 @@ class Network:
             a = np.empty_like(z)
             layer.activation.forward(z, a)
         return a
+
+    def _predict_one(self, inputs: Array) -> Array:
+        """The serving path (P = 1): plain matrix products over blocks of rows, with buffers
+        made once per call, so a large batch stays in cache and allocates little."""
+        block = min(len(inputs), PREDICT_BLOCK)
+        outputs = np.empty((len(inputs), self.sizes[-1]), dtype=self.dtype)
+        buffers = [(np.empty((block, layer.fan_out), self.dtype),
+                    np.empty((block, layer.fan_out), self.dtype)) for layer in self.layers]
+        for start in range(0, len(inputs), block):
+            a = inputs[start:start + block]
+            rows = len(a)
+            for layer, (z_buffer, a_buffer) in zip(self.layers, buffers, strict=True):
+                z, out = z_buffer[:rows], a_buffer[:rows]
+                np.dot(a, layer.weights[..., 0], out=z)
+                if layer.bias is not None:
+                    z += layer.bias[..., 0]
+                layer.activation.forward(z, out)
+                a = out
+            outputs[start:start + rows] = a
+        return outputs
 
     def member(self, index: int) -> Network:
         """Return a copy of population member `index` as a network of its own (P = 1)."""
