@@ -376,6 +376,12 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                                             strict=True)])
 
     # ------------------------------------------------------------ the store
+    def _stored(self, name: str, version: int) -> ModelRecord:
+        """A stored version, weights included; `name` is required."""
+        if not name:
+            raise invalid("name", "required")
+        return self.store.load(name, version)
+
     def ListModels(self, request: pb.ListModelsRequest,
                    context: grpc.ServicerContext) -> pb.ListModelsResponse:
         return pb.ListModelsResponse(models=[_summary(r) for r in self.store.list(request.name)])
@@ -383,9 +389,7 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
     def GetModel(self, request: pb.GetModelRequest,
                  context: grpc.ServicerContext) -> pb.ModelDetail:
         with _statuses(context):
-            if not request.name:
-                raise invalid("name", "required")
-            record = self.store.load(request.name, request.version)
+            record = self._stored(request.name, request.version)
             meta = record.meta
             detail = pb.ModelDetail(
                 summary=_summary(record), activations=[a["name"] for a in meta["activations"]],
@@ -407,9 +411,7 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
     def ExportModel(self, request: pb.ExportModelRequest,
                     context: grpc.ServicerContext) -> pb.ExportedModel:
         with _statuses(context):
-            if not request.name:
-                raise invalid("name", "required")
-            record = self.store.load(request.name, request.version)
+            record = self._stored(request.name, request.version)
             meta = record.meta
             exported = pb.ExportedModel(format_version=convert.EXPORT_FORMAT, name=record.name,
                                         version=record.version, low=meta["low"],
