@@ -36,11 +36,18 @@ __all__ = [
     "Optimizer",
     "Step",
     "Task",
+    "run_calls",
 ]
 
 Array = NDArray[np.floating[Any]]
 Step = Callable[[], None]
 Call = Callable[[], Any]  # a prepared call: arrays bound once per run, called every epoch
+
+
+def run_calls(calls: Sequence[Call]) -> None:
+    """Run prepared calls in order: how an epoch, or a one-off forward pass, is executed."""
+    for call in calls:
+        call()
 
 
 class Component(ABC):

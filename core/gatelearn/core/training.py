@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gatelearn.core.components import Dataset, Loss, Optimizer
+from gatelearn.core.components import Call, Dataset, Loss, Optimizer, run_calls
 from gatelearn.core.network import Network
 
 __all__ = [
@@ -96,9 +96,6 @@ class TrainResult:
 
 
 ProgressCallback = Callable[[Progress], bool | None]
-
-
-Call = Callable[[], Any]
 
 
 def _matrices(array: Array) -> Array:
@@ -242,11 +239,6 @@ class _Trainer:
                        for layer in layers]
         self.frozen_members = np.zeros(network.population, dtype=bool)
 
-    @staticmethod
-    def run_calls(calls: list[Call]) -> None:
-        for call in calls:
-            call()
-
     def update_minibatches(self) -> None:
         """One epoch of updates on batches of `self.batch` rows."""
         if self.config.shuffle:
@@ -257,9 +249,9 @@ class _Trainer:
             p = self.passes[len(rows)]
             np.take(full.inputs, rows, axis=0, out=p.inputs)
             np.take(full.targets, rows, axis=0, out=p.targets)
-            self.run_calls(p.forward)
-            self.run_calls(p.backward)
-            self.run_calls(self.step)
+            run_calls(p.forward)
+            run_calls(p.backward)
+            run_calls(self.step)
 
     def check_solved(self) -> bool:
         """Compute each member's smallest signed margin; True when all clear the margin."""
@@ -321,7 +313,7 @@ class _Trainer:
                  and not config.stop_when_solved)
         cycle = [*full.backward, *self.step, *full.forward]
         epoch = 0
-        self.run_calls(full.forward)
+        run_calls(full.forward)
         while True:
             reason: StopReason | None = None
             if config.stop_when_solved:
@@ -368,15 +360,15 @@ class _Trainer:
                 epoch += stretch
                 continue
             if full_batch:
-                self.run_calls(full.backward)
-                self.run_calls(self.step)
+                run_calls(full.backward)
+                run_calls(self.step)
             else:
                 self.update_minibatches()
             epoch += 1
-            self.run_calls(full.forward)
+            run_calls(full.forward)
 
         if self.thaw():
-            self.run_calls(full.forward)
+            run_calls(full.forward)
             records[-1] = (epoch, self.loss.value(full.output, full.targets), self.accuracy())
         if records[-1][0] != epoch:
             records.append((epoch, self.loss.value(full.output, full.targets), self.accuracy()))

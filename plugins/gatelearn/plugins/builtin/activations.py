@@ -13,7 +13,7 @@ from functools import partial
 import numpy as np
 
 from gatelearn.core import Activation, Param
-from gatelearn.core.components import Array, Call
+from gatelearn.core.components import Array, Call, run_calls
 from gatelearn.plugins._markers import hookimpl
 
 
@@ -22,10 +22,6 @@ def _c(value: float, like: Array) -> Array:
     on every call, and float32 runs stay in float32."""
     return np.array(value, dtype=like.dtype)
 
-
-def _run(calls: list[Call]) -> None:
-    for call in calls:
-        call()
 
 
 def _sigmoid_calls(z: Array, out: Array) -> list[Call]:
@@ -42,10 +38,10 @@ class _Prepared(Activation):
     """An activation defined by its prepared calls."""
 
     def forward(self, z: Array, out: Array) -> None:
-        _run(self.forward_calls(z, out))
+        run_calls(self.forward_calls(z, out))
 
     def derivative(self, z: Array, a: Array, out: Array) -> None:
-        _run(self.derivative_calls(z, a, out))
+        run_calls(self.derivative_calls(z, a, out))
 
 
 class Sigmoid(_Prepared):

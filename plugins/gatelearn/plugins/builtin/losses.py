@@ -9,13 +9,8 @@ from functools import partial
 import numpy as np
 
 from gatelearn.core import Loss, Param
-from gatelearn.core.components import Array, Call
+from gatelearn.core.components import Array, Call, run_calls
 from gatelearn.plugins._markers import hookimpl
-
-
-def _run(calls: list[Call]) -> None:
-    for call in calls:
-        call()
 
 
 class MeanSquaredError(Loss):
@@ -28,7 +23,7 @@ class MeanSquaredError(Loss):
         return np.mean(np.square(pred - target), axis=(0, 1))
 
     def gradient(self, pred: Array, target: Array, out: Array) -> None:
-        _run(self.gradient_calls(pred, target, out))
+        run_calls(self.gradient_calls(pred, target, out))
 
     def gradient_calls(self, pred: Array, target: Array, out: Array) -> list[Call]:
         scale = np.array(2.0 / target.size, dtype=out.dtype)
@@ -70,7 +65,7 @@ class BinaryCrossEntropy(Loss):
         return -np.mean(terms, axis=(0, 1))
 
     def gradient(self, pred: Array, target: Array, out: Array) -> None:
-        _run(self.gradient_calls(pred, target, out))
+        run_calls(self.gradient_calls(pred, target, out))
 
     def gradient_calls(self, pred: Array, target: Array, out: Array) -> list[Call]:
         low, high = (np.array(v, dtype=out.dtype) for v in (self.eps, 1.0 - self.eps))

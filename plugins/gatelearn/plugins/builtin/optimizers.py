@@ -10,7 +10,7 @@ from functools import partial
 import numpy as np
 
 from gatelearn.core import Optimizer, Param, Step
-from gatelearn.core.components import Array, Call
+from gatelearn.core.components import Array, Call, run_calls
 from gatelearn.plugins._markers import hookimpl
 
 
@@ -30,13 +30,7 @@ class GradientDescent(Optimizer):
     lr: float
 
     def bind(self, params: Sequence[Array], grads: Sequence[Array]) -> Step:
-        calls = self.bind_calls(params, grads)
-
-        def step() -> None:
-            for call in calls:
-                call()
-
-        return step
+        return partial(run_calls, self.bind_calls(params, grads))
 
     def bind_calls(self, params: Sequence[Array], grads: Sequence[Array]) -> list[Call]:
         lr = np.array(self.lr)
@@ -100,13 +94,7 @@ class Adam(Optimizer):
     eps: float
 
     def bind(self, params: Sequence[Array], grads: Sequence[Array]) -> Step:
-        calls = self.bind_calls(params, grads)
-
-        def step() -> None:
-            for call in calls:
-                call()
-
-        return step
+        return partial(run_calls, self.bind_calls(params, grads))
 
     def bind_calls(self, params: Sequence[Array], grads: Sequence[Array]) -> list[Call]:
         dtype = params[0].dtype
