@@ -61,10 +61,19 @@ class Network:
         return self.layers[0].weights.dtype
 
     def predict(self, inputs: NDArray[Any]) -> Array:
-        """Return the outputs of every member for `inputs` (rows, n_in): (rows, n_out, P)."""
+        """Return the outputs of every member for `inputs` (rows, n_in): (rows, n_out, P).
+
+        Overflow is expected, not an error: exp(-z) reaching infinity is how sigmoid and tanh
+        saturate, so it is not reported as a warning.
+        """
         a: Array = np.asarray(inputs, dtype=self.dtype)
-        if self.population == 1:
-            return self._predict_one(a)[..., None]
+        with np.errstate(over="ignore", under="ignore"):
+            if self.population == 1:
+                return self._predict_one(a)[..., None]
+            return self._predict_population(a)
+
+    def _predict_population(self, a: Array) -> Array:
+        """Every member at once: products contracted over the population axis."""
         for layer in self.layers:
             # The inputs are shared by every member; later layers' inputs are per member.
             spec = "ri,iop->rop" if a.ndim == 2 else "rip,iop->rop"
@@ -77,22 +86,23 @@ class Network:
 
     def _predict_one(self, inputs: Array) -> Array:
         """The serving path (P = 1): plain matrix products over blocks of rows, with buffers
-        made once per call, so a large batch stays in cache and allocates little."""
+        made once per call, so a large batch stays in cache and allocates little. The last
+        layer writes straight into the result."""
         block = min(len(inputs), PREDICT_BLOCK)
         outputs = np.empty((len(inputs), self.sizes[-1]), dtype=self.dtype)
-        buffers = [(np.empty((block, layer.fan_out), self.dtype),
-                    np.empty((block, layer.fan_out), self.dtype)) for layer in self.layers]
+        z_buffers = [np.empty((block, layer.fan_out), self.dtype) for layer in self.layers]
+        a_buffers = [np.empty((block, layer.fan_out), self.dtype) for layer in self.layers[:-1]]
         for start in range(0, len(inputs), block):
             a = inputs[start:start + block]
             rows = len(a)
-            for layer, (z_buffer, a_buffer) in zip(self.layers, buffers, strict=True):
-                z, out = z_buffer[:rows], a_buffer[:rows]
+            outs = [buffer[:rows] for buffer in a_buffers] + [outputs[start:start + rows]]
+            for layer, z_buffer, out in zip(self.layers, z_buffers, outs, strict=True):
+                z = z_buffer[:rows]
                 np.dot(a, layer.weights[..., 0], out=z)
                 if layer.bias is not None:
                     z += layer.bias[..., 0]
                 layer.activation.forward(z, out)
                 a = out
-            outputs[start:start + rows] = a
         return outputs
 
     def member(self, index: int) -> Network:

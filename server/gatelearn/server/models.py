@@ -111,8 +111,7 @@ class ServableModel:
     def predict(self, rows: NDArray[np.float64]) -> tuple[NDArray[np.float64],
                                                           NDArray[np.float64]]:
         """Outputs for `rows` (rows, n_inputs) and the same thresholded to the label values."""
-        with np.errstate(over="ignore", under="ignore"):
-            outputs = self.network.predict(rows)[..., 0].astype(np.float64)
+        outputs = self.network.predict(rows)[..., 0].astype(np.float64)
         labels = np.where(outputs > self.threshold, self.high, self.low)
         return outputs, labels
 
