@@ -85,25 +85,25 @@ class Network:
         return a
 
     def _predict_one(self, inputs: Array) -> Array:
-        """The serving path (P = 1): plain matrix products over blocks of rows, with buffers
-        made once per call, so a large batch stays in cache and allocates little. The last
-        layer writes straight into the result."""
-        block = min(len(inputs), PREDICT_BLOCK)
+        """The serving path (P = 1): plain matrix products, over blocks of rows so that a large
+        batch stays in cache."""
+        if len(inputs) <= PREDICT_BLOCK:
+            return self._forward_one(inputs)
         outputs = np.empty((len(inputs), self.sizes[-1]), dtype=self.dtype)
-        z_buffers = [np.empty((block, layer.fan_out), self.dtype) for layer in self.layers]
-        a_buffers = [np.empty((block, layer.fan_out), self.dtype) for layer in self.layers[:-1]]
-        for start in range(0, len(inputs), block):
-            a = inputs[start:start + block]
-            rows = len(a)
-            outs = [buffer[:rows] for buffer in a_buffers] + [outputs[start:start + rows]]
-            for layer, z_buffer, out in zip(self.layers, z_buffers, outs, strict=True):
-                z = z_buffer[:rows]
-                np.dot(a, layer.weights[..., 0], out=z)
-                if layer.bias is not None:
-                    z += layer.bias[..., 0]
-                layer.activation.forward(z, out)
-                a = out
+        for start in range(0, len(inputs), PREDICT_BLOCK):
+            block = slice(start, start + PREDICT_BLOCK)
+            outputs[block] = self._forward_one(inputs[block])
         return outputs
+
+    def _forward_one(self, a: Array) -> Array:
+        """One network's outputs (rows, n_out) for rows `a`."""
+        for layer in self.layers:
+            z = a @ layer.weights[..., 0]
+            if layer.bias is not None:
+                z += layer.bias[..., 0]
+            a = np.empty_like(z)
+            layer.activation.forward(z, a)
+        return a
 
     def member(self, index: int) -> Network:
         """Return a copy of population member `index` as a network of its own (P = 1)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Any
 
 import grpc
@@ -116,18 +116,20 @@ def tensor_array(tensor: pb.Tensor, field: str, ndim: int) -> NDArray[np.float64
     return array
 
 
-def rows_array(rows: Iterable[pb.Row], width: int, field: str, max_rows: int,
+def rows_array(rows: Sequence[pb.Row], width: int, field: str, max_rows: int,
                limit_name: str) -> NDArray[np.float64]:
     """Rows of `width` finite numbers as a (rows, width) array."""
-    values = [list(row.values) for row in rows]
-    if not values:
+    if not rows:
         raise invalid(field, "at least one row is required")
-    if len(values) > max_rows:
-        raise invalid(field, f"at most {max_rows} rows (limit {limit_name}), got {len(values)}")
-    for index, row in enumerate(values):
-        if len(row) != width:
-            raise invalid(f"{field}[{index}]", f"has {len(row)} values; the model takes {width}")
-    array = np.asarray(values, dtype=np.float64)
+    if len(rows) > max_rows:
+        raise invalid(field, f"at most {max_rows} rows (limit {limit_name}), got {len(rows)}")
+    flat: list[float] = []
+    for index, row in enumerate(rows):
+        if len(row.values) != width:
+            raise invalid(f"{field}[{index}]", f"has {len(row.values)} values; the model takes "
+                                               f"{width}")
+        flat.extend(row.values)
+    array = np.array(flat, dtype=np.float64).reshape(len(rows), width)
     if not np.isfinite(array).all():
         bad = int(np.argwhere(~np.isfinite(array))[0][0])
         raise invalid(f"{field}[{bad}]", "values must be finite (no NaN or infinity)")
