@@ -5,13 +5,15 @@ Also: a seed fixes the run (initial weights and row order), and float32 stays fl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pytest
 
-from gatelearn.core import Network, StopReason, TrainConfig
+from gatelearn.core import Network, Optimizer, StopReason, TrainConfig
+from gatelearn.core.components import Array, Call
 from gatelearn.plugins import Registry
 from gatelearn.plugins.recipe import Choice, Recipe, prepare, run
 
@@ -156,3 +158,40 @@ def test_weights_in_any_memory_layout_train_the_same(registry: Registry, populat
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
     assert not np.allclose(arrays(strided.network)[0], arrays(prepare(
         parity_recipe(population=population), registry).network)[0])
+
+
+
+def per_array_twin(optimizer: Optimizer) -> Optimizer:
+    """The same rule declared not elementwise, remembering the arrays it was bound to."""
+
+    class PerArray(type(optimizer)):  # type: ignore[misc, valid-type]
+        elementwise = False
+        bound: list[tuple[int, ...]] = []
+
+        def bind_calls(self, params: Sequence[Array], grads: Sequence[Array]) -> list[Call]:
+            self.bound = [p.shape for p in params]
+            return super().bind_calls(params, grads)
+
+    return PerArray(**optimizer.values)
+
+
+@pytest.mark.parametrize("name", ["gd", "momentum", "adam", "rmsprop", "adagrad"])
+@pytest.mark.parametrize("population", [1, 3])
+def test_flat_binding_of_elementwise_optimizers_changes_no_bit(
+    registry: Registry, name: str, population: int
+) -> None:
+    """Built-ins are bound once to all parameters as one flat array; bound to each layer's
+    weights and biases instead, as a plugin that is not elementwise is, they train the same."""
+    recipe = parity_recipe(optimizer=Choice(name), population=population,
+                           config=TrainConfig(epochs=300, stop_when_solved=False))
+    flat = prepare(recipe, registry)
+    assert flat.optimizer.elementwise
+    prepared = prepare(recipe, registry)
+    per_array = replace(prepared, optimizer=per_array_twin(prepared.optimizer))
+    run(flat)
+    run(per_array)
+    layers = per_array.network.layers
+    assert per_array.optimizer.bound == [layer.weights.shape for layer in layers] + [
+        layer.bias.shape for layer in layers if layer.bias is not None]
+    for mine, its in zip(arrays(flat.network), arrays(per_array.network), strict=True):
+        np.testing.assert_array_equal(mine, its)

@@ -110,7 +110,14 @@ class Loss(Component):
 
 # ---------------------------------------------------------------- optimizers
 class Optimizer(Component):
-    """An update rule. Elementwise, so the population axis needs nothing special."""
+    """An update rule over parameter arrays and their gradients, in the same order.
+
+    Set `elementwise` when each number's update depends only on its own gradient and state (as
+    for every built-in): the trainer then binds the rule once, to all parameters as one flat
+    array, instead of to each layer's weights and biases.
+    """
+
+    elementwise: ClassVar[bool] = False
 
     @abstractmethod
     def bind(self, params: Sequence[Array], grads: Sequence[Array]) -> Step:

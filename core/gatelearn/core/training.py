@@ -111,6 +111,16 @@ def _flat(array: Array) -> Array:
     return np.reshape(array, (array.shape[0], -1), copy=False)
 
 
+def _views(buffer: Array, shapes: list[tuple[int, ...]]) -> list[Array]:
+    """Consecutive pieces of the flat `buffer`, one view of each shape."""
+    views, start = [], 0
+    for shape in shapes:
+        size = int(np.prod(shape))
+        views.append(buffer[start:start + size].reshape(shape))
+        start += size
+    return views
+
+
 class _Pass:
     """Buffers for one batch size, and the forward and backward passes as prepared calls.
 
@@ -191,13 +201,24 @@ class _Trainer:
         self.loss = loss
         self.config = config
         layers = network.layers
-        for layer in layers:  # the prepared views and products need C-ordered arrays
-            layer.weights = np.ascontiguousarray(layer.weights)
-            if layer.bias is not None:
-                layer.bias = np.ascontiguousarray(layer.bias)
-        self.grad_w = [np.zeros_like(layer.weights, order="C") for layer in layers]
-        self.grad_b = [None if layer.bias is None else np.zeros_like(layer.bias, order="C")
-                       for layer in layers]
+        # Every parameter lives in one flat buffer and every gradient in another; the layers
+        # get C-ordered views of them, as the prepared products need.
+        arrays = [layer.weights for layer in layers]
+        arrays += [layer.bias for layer in layers if layer.bias is not None]
+        shapes = [array.shape for array in arrays]
+        self.params = np.concatenate([array.ravel() for array in arrays])
+        self.grads = np.zeros_like(self.params)
+        param_views, grad_views = _views(self.params, shapes), _views(self.grads, shapes)
+        self.grad_w = grad_views[:len(layers)]
+        self.grad_b: list[Array | None] = []
+        biases = iter(zip(param_views[len(layers):], grad_views[len(layers):], strict=True))
+        for layer, weights in zip(layers, param_views[:len(layers)], strict=True):
+            layer.weights = weights
+            if layer.bias is None:
+                self.grad_b.append(None)
+            else:
+                layer.bias, grad_b = next(biases)
+                self.grad_b.append(grad_b)
         self.decay_calls: list[Call] = []
         if config.weight_decay:
             for layer, grad in zip(layers, self.grad_w, strict=True):
@@ -206,13 +227,10 @@ class _Trainer:
                     partial(np.multiply, layer.weights, config.weight_decay, scratch),
                     partial(np.add, grad, scratch, grad),
                 ]
-        params = [layer.weights for layer in layers]
-        grads = list(self.grad_w)
-        for layer, grad_b in zip(layers, self.grad_b, strict=True):
-            if layer.bias is not None and grad_b is not None:
-                params.append(layer.bias)
-                grads.append(grad_b)
-        self.step = optimizer.bind_calls(params, grads)
+        if optimizer.elementwise:  # a few calls over all parameters, not a few per array
+            self.step = optimizer.bind_calls([self.params], [self.grads])
+        else:
+            self.step = optimizer.bind_calls(param_views, grad_views)
 
         self.rows = len(data.inputs)
         self.batch = min(config.batch_size or self.rows, self.rows)

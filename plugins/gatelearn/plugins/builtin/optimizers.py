@@ -1,6 +1,7 @@
 """Built-in optimizers. `bind` allocates the run's state once; the step it returns updates the
 parameters in place and allocates no arrays. The step may overwrite the gradients. gd and adam,
-the defaults, also give their step as prepared calls for the training loop to splice in."""
+the defaults, also give their step as prepared calls for the training loop to splice in. All are
+elementwise, so the trainer binds each once to all parameters as one flat array."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ class GradientDescent(Optimizer):
 
     name = "gd"
     description = "plain gradient descent"
+    elementwise = True
     params = (_lr(0.1),)
     lr: float
 
@@ -47,6 +49,7 @@ class Momentum(Optimizer):
 
     name = "momentum"
     description = "gradient descent with (optionally Nesterov) momentum"
+    elementwise = True
     params = (
         _lr(0.1),
         Param("momentum", "float", 0.9, "velocity decay mu", minimum=0.0, maximum=0.999),
@@ -82,6 +85,7 @@ class Adam(Optimizer):
 
     name = "adam"
     description = "Adam with bias correction"
+    elementwise = True
     params = (
         _lr(0.01),
         Param("beta1", "float", 0.9, "first-moment decay", minimum=0.0, maximum=0.9999),
@@ -146,6 +150,7 @@ class RmsProp(Optimizer):
 
     name = "rmsprop"
     description = "RMSProp: steps scaled by a running mean of squared gradients"
+    elementwise = True
     params = (
         _lr(0.01),
         Param("rho", "float", 0.9, "decay of the squared-gradient average", minimum=0.0,
@@ -177,6 +182,7 @@ class AdaGrad(Optimizer):
 
     name = "adagrad"
     description = "AdaGrad: steps scaled by accumulated squared gradients"
+    elementwise = True
     params = (_lr(0.1), _EPS)
     lr: float
     eps: float
