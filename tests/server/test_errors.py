@@ -307,7 +307,10 @@ def test_invalid_argument_message_starts_with_the_field_path(shared: tuple[Clien
 def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Client, Stub]]:
     running = start_server(tmp_path_factory.mktemp("limited") / "data", limits=Limits(
         max_epochs=100, max_population=4, max_units=16, max_predict_rows=10, max_layers=3,
-        max_task_rows=64, max_arity=3, max_name_length=20))
+        max_task_rows=64, max_arity=3, max_name_length=20,
+        # test_at_a_limit_is_accepted's largest runs: 2-16-16-1 x 4 networks have 1348
+        # weights and biases; region's 64 rows x 9 units (2-8-1) make 576 values per pass.
+        max_parameters=1348, max_activations=576))
     address = f"127.0.0.1:{running.port}"
     with Client(address) as client, grpc.insecure_channel(address) as channel:
         client.train("m", "xor", hidden=[2], options=NO_EPOCHS)
@@ -331,6 +334,10 @@ LIMIT_CASES: dict[str, tuple[Case, str]] = {
     "describe task rows": (lambda c, s: c.describe_task("region", {"points": 65}),
                            "max_task_rows"),
     "arity": (lambda c, s: c.train("x", ("parity", {"n": 4}), options=NO_EPOCHS), "max_arity"),
+    "parameters": (lambda c, s: c.train("x", ("parity", {"n": 3}), hidden=[16, 16],
+                                        population=4, options=NO_EPOCHS), "max_parameters"),
+    "activations": (lambda c, s: c.train("x", ("region", {"points": 64}), loss="mse",
+                                         population=2, options=NO_EPOCHS), "max_activations"),
     "name length": (lambda c, s: c.train("a" * 21, "xor", options=NO_EPOCHS),
                     "max_name_length"),
     "import layers": (lambda c, s: _import(s, *[_layer([2, 2], [1] * 4)] * 3,

@@ -1,9 +1,10 @@
 """A training recipe: components named as data, turned into core objects through the registry.
 
 `Recipe` is what a request describes (task, layers, activations, loss, optimizer, initializer,
-loop settings, seed); its defaults are the ones that make gates train reliably. `prepare`
-checks the whole recipe and builds everything before any training starts, so a bad value is
-reported by its field name (`optimizer.lr`, `hidden[1]`) and nothing has run.
+loop settings, seed); its defaults are the ones that make gates train reliably. `check` checks
+the whole recipe and builds its components and data, so a bad value is reported by its field
+name (`optimizer.lr`, `hidden[1]`) before anything runs; `prepare` does that and draws the
+initial weights, which for a large population is the costly part.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from typing import Any
 import numpy as np
 
 from gatelearn.core import (
+    Activation,
     Component,
     Dataset,
+    Initializer,
     Loss,
     Network,
     Optimizer,
@@ -29,7 +32,7 @@ from gatelearn.core import (
 )
 from gatelearn.plugins.registry import Registry, UnknownComponentError
 
-__all__ = ["DTYPES", "Choice", "Prepared", "Recipe", "prepare", "run"]
+__all__ = ["DTYPES", "Checked", "Choice", "Prepared", "Recipe", "check", "prepare", "run"]
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
 
@@ -105,8 +108,33 @@ def _check_config(config: TrainConfig) -> None:
         raise ParamError("patience", "must be >= 0")
 
 
-def prepare(recipe: Recipe, registry: Registry) -> Prepared:
-    """Check `recipe` and build its network, data and components; raise `ParamError` if bad."""
+@dataclass(frozen=True)
+class Checked:
+    """A recipe checked through, with its components and data built: all but the weights."""
+
+    recipe: Recipe
+    data: Dataset
+    loss: Loss
+    optimizer: Optimizer
+    initializer: Initializer
+    activations: list[Activation]
+
+    @property
+    def sizes(self) -> list[int]:
+        """Units per layer, inputs first."""
+        return [self.data.n_inputs, *self.recipe.hidden, self.data.n_outputs]
+
+    def prepared(self) -> Prepared:
+        """Draw the initial weights of every population member."""
+        recipe = self.recipe
+        network = initialize(self.sizes, self.activations, self.initializer, bias=recipe.bias,
+                             seed=recipe.seed, population=recipe.population,
+                             dtype=DTYPES[recipe.dtype])
+        return Prepared(recipe, network, self.data, self.loss, self.optimizer)
+
+
+def check(recipe: Recipe, registry: Registry) -> Checked:
+    """Check `recipe` and build its data and components; raise `ParamError` if bad."""
     if recipe.dtype not in DTYPES:
         raise ParamError("dtype", f"must be one of {', '.join(DTYPES)}, got {recipe.dtype!r}")
     if recipe.population < 1:
@@ -131,14 +159,17 @@ def prepare(recipe: Recipe, registry: Registry) -> Prepared:
         raise ParamError("activations", f"need one per layer ({layers}), got {len(choices)}")
     activations = [_build(registry, "activation", choice, f"activations[{index}]")
                    for index, choice in enumerate(choices)]
-    sizes = [data.n_inputs, *recipe.hidden, data.n_outputs]
+    checked = Checked(recipe, data, loss, optimizer, initializer, activations)
     try:
-        network = initialize(sizes, activations, initializer, bias=recipe.bias,
-                             seed=recipe.seed, population=recipe.population,
-                             dtype=DTYPES[recipe.dtype])
+        initializer.check(checked.sizes, recipe.bias)
     except ParamError as error:
         raise ParamError(f"initializer.{error.param}", error.message) from None
-    return Prepared(recipe, network, data, loss, optimizer)
+    return checked
+
+
+def prepare(recipe: Recipe, registry: Registry) -> Prepared:
+    """Check `recipe`, build everything and draw the initial weights."""
+    return check(recipe, registry).prepared()
 
 
 def run(prepared: Prepared, on_progress: ProgressCallback | None = None) -> TrainResult:

@@ -18,7 +18,7 @@ from google.protobuf import json_format, struct_pb2
 from numpy.typing import NDArray
 
 from gatelearn.core import Dataset, TrainConfig
-from gatelearn.plugins.recipe import DTYPES, Choice, Recipe
+from gatelearn.plugins.recipe import DTYPES, Checked, Choice, Recipe
 from gatelearn.server.limits import Limits
 from gatelearn.server.store import ModelRecord
 from gatelearn.v1 import gatelearn_pb2 as pb
@@ -26,6 +26,7 @@ from gatelearn.v1 import gatelearn_pb2 as pb
 __all__ = [
     "RequestError",
     "check_dataset",
+    "check_training_size",
     "check_name",
     "pack",
     "packed_array",
@@ -278,6 +279,26 @@ def check_dataset(data: Dataset, limits: Limits) -> None:
     if len(data.inputs) > limits.max_task_rows:
         raise invalid("task", f"at most {limits.max_task_rows} rows (limit max_task_rows), got "
                               f"{len(data.inputs)}")
+
+
+def check_training_size(checked: Checked, limits: Limits) -> None:
+    """Refuse a training larger than the limits allow, before any weights are drawn: the task,
+    and the memory the population's weights and one pass over the rows would take."""
+    check_dataset(checked.data, limits)
+    rows, sizes, population = len(checked.data.inputs), checked.sizes, checked.recipe.population
+    field = "population" if population > 1 else "hidden.units"
+    per_network = sum((fan_in + checked.recipe.bias) * fan_out
+                      for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=False))
+    if per_network * population > limits.max_parameters:
+        raise invalid(field, f"{per_network} weights and biases per network (layer sizes "
+                             f"{sizes}) x population {population} = "
+                             f"{per_network * population}; at most {limits.max_parameters} "
+                             f"(limit max_parameters)")
+    units = sum(sizes[1:])
+    if rows * units * population > limits.max_activations:
+        raise invalid(field, f"{rows} task rows x {units} units x population {population} = "
+                             f"{rows * units * population} values per pass; at most "
+                             f"{limits.max_activations} (limit max_activations)")
 
 
 def rows(array: NDArray[Any]) -> list[pb.Row]:

@@ -1,8 +1,9 @@
 """One training job, from a TrainRequest to a model record: the part a worker process runs.
 
-`prepare_request` is also what the server calls to refuse a bad request before it takes a
-worker. `run_job` trains, reports progress, honours a cancel flag, and turns every way a run
-can end into a frame for the server: a saved-model record, or a status code and message.
+`check_request` is also what the server calls to refuse a bad request before it takes a
+worker; only the worker draws the initial weights. `run_job` trains, reports progress,
+honours a cancel flag, and turns every way a run can end into a frame for the server: a
+saved-model record, or a status code and message.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import grpc
 
 from gatelearn.core import Component, ParamError, Progress, StopReason, train
 from gatelearn.plugins import Registry, UnknownComponentError
-from gatelearn.plugins.recipe import Prepared, prepare
+from gatelearn.plugins.recipe import Checked, check
 from gatelearn.server import convert
 from gatelearn.server.convert import RequestError
 from gatelearn.server.frames import Kind, pack_record
@@ -28,7 +29,7 @@ from gatelearn.server.models import record_from_training
 from gatelearn.server.store import pack_arrays
 from gatelearn.v1 import gatelearn_pb2 as pb
 
-__all__ = ["CANCEL_POLL", "prepare_request", "progress_message", "run_job", "task_exists"]
+__all__ = ["CANCEL_POLL", "check_request", "progress_message", "run_job", "task_exists"]
 
 CANCEL_POLL = 0.05  # seconds: how often a running training looks at its cancel flag
 
@@ -41,19 +42,20 @@ def task_exists(registry: Registry, name: str, field: str = "task") -> None:
         raise RequestError(grpc.StatusCode.NOT_FOUND, f"{field}: {error}") from None
 
 
-def prepare_request(request: pb.TrainRequest, registry: Registry,
-                    limits: Limits) -> tuple[Prepared, dict[str, Any]]:
-    """Check a Train request completely and build what it trains; the task as recorded."""
+def check_request(request: pb.TrainRequest, registry: Registry,
+                  limits: Limits) -> tuple[Checked, dict[str, Any]]:
+    """Check a Train request completely and build its components and data; the task as the
+    model will record it."""
     recipe, task = convert.recipe_from_request(request, limits)
     if not task.get("table"):
         task_exists(registry, recipe.task.name)
     try:
-        prepared = prepare(recipe, registry)
+        checked = check(recipe, registry)
     except ParamError as error:
         raise ParamError(_request_field(error.param, request), error.message) from None
-    convert.check_dataset(prepared.data, limits)
+    convert.check_training_size(checked, limits)
     task["seed"] = recipe.seed
-    return prepared, task
+    return checked, task
 
 
 _OPTIONS = frozenset(pb.TrainOptions.DESCRIPTOR.fields_by_name)
@@ -106,12 +108,12 @@ def run_job(payload: bytes, registry: Registry, limits: Limits, cancel: threadin
     """Train the serialized TrainRequest `payload`; return the frame that ends the job."""
     request = pb.TrainRequest.FromString(payload)
     try:
-        prepared, task = prepare_request(request, registry, limits)
+        checked, task = check_request(request, registry, limits)
     except RequestError as error:
         return _failed(error.code, error.message)
     except ParamError as error:
         return _failed(grpc.StatusCode.INVALID_ARGUMENT, str(error))
-    recipe = prepared.recipe
+    recipe = checked.recipe
     interval = recipe.config.progress_interval
     next_send = time.monotonic() + interval
 
@@ -128,6 +130,7 @@ def run_job(payload: bytes, registry: Registry, limits: Limits, cancel: threadin
     # interval the client asked for.
     config = dataclasses.replace(recipe.config, progress_interval=min(interval, CANCEL_POLL))
     try:
+        prepared = checked.prepared()
         result = train(prepared.network, prepared.data, prepared.loss, prepared.optimizer,
                        config, on_progress)
     except Exception as error:

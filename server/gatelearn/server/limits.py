@@ -21,6 +21,8 @@ class Limits:
     max_predict_rows: int = 100_000
     max_arity: int = 16  # task inputs
     max_task_rows: int = 100_000  # rows a task may have (sampled points, table rows)
+    max_parameters: int = 16_000_000  # weights and biases of a training, whole population
+    max_activations: int = 32_000_000  # task rows x units x population: one pass's values
     max_message_bytes: int = 16 * 1024 * 1024
     max_concurrent_trainings: int = 2
     max_training_seconds: int = 3600  # a training still running then is stopped

@@ -27,7 +27,7 @@ from gatelearn.server import convert
 from gatelearn.server.cache import ModelCache
 from gatelearn.server.convert import RequestError, invalid, rows
 from gatelearn.server.frames import Kind, unpack_record
-from gatelearn.server.jobs import CANCEL_POLL, prepare_request, task_exists
+from gatelearn.server.jobs import CANCEL_POLL, check_request, task_exists
 from gatelearn.server.limits import Limits
 from gatelearn.server.models import ServableModel, UnservableModelError, score, servable
 from gatelearn.server.pool import Worker, WorkerPool
@@ -36,7 +36,6 @@ from gatelearn.server.store import (
     ModelNotFoundError,
     ModelRecord,
     Store,
-    unpack_arrays,
 )
 from gatelearn.v1 import gatelearn_pb2 as pb
 from gatelearn.v1 import gatelearn_pb2_grpc
@@ -212,7 +211,7 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
     def Train(self, request: pb.TrainRequest,
               context: grpc.ServicerContext) -> Iterator[pb.TrainEvent]:
         with _statuses(context):
-            prepare_request(request, self.registry, self.limits)  # refuse bad requests now
+            check_request(request, self.registry, self.limits)  # refuse bad requests now
             if self.store.count() >= self.limits.max_models:
                 raise _store_full(self.limits)
             worker = self.pool.acquire()
@@ -279,12 +278,11 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
         meta, blob = unpack_record(payload)
         if not context.is_active():
             raise RequestError(grpc.StatusCode.CANCELLED, "training cancelled; nothing was saved")
-        weights, biases = unpack_arrays(blob, len(meta["sizes"]) - 1, meta["bias"])
-        saved = self.store.save(ModelRecord(job.request.model_name, meta, weights, biases,
-                                            job.payload))
-        self.models.saved(saved.name, saved.version)
+        name = job.request.model_name
+        version = self.store.save_packed(name, meta, blob, job.payload)
+        self.models.saved(name, version)
         return pb.TrainEvent(done=pb.TrainDone(
-            model=pb.ModelRef(name=saved.name, version=saved.version), metrics=_metrics(meta),
+            model=pb.ModelRef(name=name, version=version), metrics=_metrics(meta),
             stop_reason=meta["stop_reason"], epochs=meta["epochs"],
             member=meta["member_seed"] - job.request.seed,
             solved_members=meta["solved_members"], population=meta["population"],

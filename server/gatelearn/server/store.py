@@ -117,30 +117,38 @@ class Store:
 
     def save(self, record: ModelRecord) -> ModelRecord:
         """Store `record` as the next version of its name; return it with that version."""
-        weights = pack_arrays(record.weights, record.biases)
-        meta = json.dumps(record.meta, allow_nan=False)
+        record.version = self.save_packed(record.name, record.meta,
+                                          pack_arrays(record.weights, record.biases),
+                                          record.request, record.created_at)
+        return record
+
+    def save_packed(self, name: str, meta: dict[str, Any], weights: bytes,
+                    request: bytes | None, created_at: float | None = None) -> int:
+        """Store a version whose weights are already `pack_arrays` bytes, as a training worker
+        sends them, without unpacking them again; return its version number."""
+        meta_text = json.dumps(meta, allow_nan=False)
+        created_at = time.time() if created_at is None else created_at
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 row = self._db.execute("SELECT last_version FROM names WHERE name = ?",
-                                       (record.name,)).fetchone()
+                                       (name,)).fetchone()
                 version = (row[0] if row else 0) + 1
                 self._db.execute(
                     "INSERT INTO names (name, last_version) VALUES (?, ?) "
                     "ON CONFLICT(name) DO UPDATE SET last_version = excluded.last_version",
-                    (record.name, version),
+                    (name, version),
                 )
                 self._db.execute(
                     "INSERT INTO models (name, version, created_at, meta, request, weights) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
-                    (record.name, version, record.created_at, meta, record.request, weights),
+                    (name, version, created_at, meta_text, request, weights),
                 )
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-        record.version = version
-        return record
+        return int(version)
 
     def load(self, name: str, version: int = 0) -> ModelRecord:
         """Return a stored version (the latest when `version` is 0)."""
