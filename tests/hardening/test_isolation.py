@@ -272,6 +272,24 @@ def test_raising_activation_fails_only_its_training(
     assert_still_serving(client, health, "after-boom")
 
 
+def test_raising_initializer_fails_its_training_naming_it(
+    running: RunningServer, client: Client, health: health_pb2_grpc.HealthStub,
+    bad_plugins: ModuleType
+) -> None:
+    """Weights are drawn in the worker, so a plugin raising there is a training failure."""
+    workers = settled(running.pool)
+    with pytest.raises(GateLearnError) as raised:
+        client.train("boom-init", "xor", initializer="boom_init")
+    code, details = raised.value.code, raised.value.details
+    assert code == grpc.StatusCode.FAILED_PRECONDITION, details
+    for part in (f"plugin {PLUGIN!r}", "initializer 'boom_init'", "RuntimeError",
+                 bad_plugins.BOOM_INIT_MESSAGE, "nothing was saved"):
+        assert part in details, f"{part!r} missing from: {details}"
+    assert client.models("boom-init") == []
+    assert settled(running.pool) == workers  # reported, not crashed: no worker replaced
+    assert_still_serving(client, health, "after-boom-init")
+
+
 def test_nan_activation_is_reported_as_divergence(
     running: RunningServer, client: Client, health: health_pb2_grpc.HealthStub,
     bystander: tuple[Background, int]

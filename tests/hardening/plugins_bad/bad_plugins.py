@@ -2,7 +2,8 @@
 
 - `boom` raises RuntimeError from its forward pass;
 - `nan_out` writes NaN for every output, so the loss becomes NaN;
-- `hang` never returns from its forward pass (a sleep loop), so only a kill stops it.
+- `hang` never returns from its forward pass (a sleep loop), so only a kill stops it;
+- the initializer `boom_init` raises RuntimeError when asked to draw weights.
 
 Each is harmless to register and to list; only training with one misbehaves. The directory
 holding this module is put on sys.path (for the server) and on PYTHONPATH (for the training
@@ -15,11 +16,12 @@ import time
 
 import numpy as np
 
-from gatelearn.core import Activation
+from gatelearn.core import Activation, Initializer
 from gatelearn.core.components import Array
 from gatelearn.plugins import hookimpl
 
 BOOM_MESSAGE = "boom activation exploded on purpose"
+BOOM_INIT_MESSAGE = "boom_init initializer exploded on purpose"
 
 
 class Boom(Activation):
@@ -59,3 +61,17 @@ class Hang(Activation):
 @hookimpl
 def gatelearn_activations() -> list[type[Activation]]:
     return [Boom, NanOut, Hang]
+
+
+class BoomInit(Initializer):
+    name = "boom_init"
+    description = "raises RuntimeError when filling weights (test fixture)"
+
+    def fill(self, rng: np.random.Generator, layer: int, weights: Array,
+             bias: Array | None) -> None:
+        raise RuntimeError(BOOM_INIT_MESSAGE)
+
+
+@hookimpl
+def gatelearn_initializers() -> list[type[Initializer]]:
+    return [BoomInit]
