@@ -3,6 +3,8 @@ population training's distribution of epochs-to-solve."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import grpc
 import numpy as np
 import pytest
@@ -49,6 +51,28 @@ def test_batches_larger_than_a_chunk_stream_in_order(trained: Client) -> None:
     # BLAS may block a 999-row product differently from a 10000-row one: last-bit agreement.
     np.testing.assert_allclose(outputs, whole, rtol=1e-12, atol=0)
     assert np.array_equal(labels.ravel(), np.logical_xor(rows[:, 0], rows[:, 1]).astype(float))
+
+
+def test_small_batches_from_many_threads_answer_what_one_large_batch_does(
+        trained: Client, address: str) -> None:
+    """Small Predicts run passes each server thread prepares once and reuses; threads sending
+    different row counts at once must each get their own rows' outputs."""
+    rows = np.random.default_rng(5).uniform(-2, 2, size=(1000, 2))
+    expected, _ = trained.predict_array("gate", rows)  # over the small-batch size
+    counts = [1, 4, 64, 65, 3, 4, 1, 17]
+
+    def check(thread: int) -> int:
+        with Client(address) as client:
+            for call in range(40):
+                count = counts[(thread + call) % len(counts)]
+                start = (thread * 97 + call * 13) % (len(rows) - count)
+                got = client.predict("gate", rows[start:start + count].tolist()).outputs
+                np.testing.assert_allclose(got, expected[start:start + count], rtol=1e-12,
+                                           atol=1e-15)
+        return thread
+
+    with ThreadPoolExecutor(8) as pool:
+        assert sorted(pool.map(check, range(8))) == list(range(8))
 
 
 def _packed(rows: np.ndarray, **changes: object) -> pb.PackedRows:

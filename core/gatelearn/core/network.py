@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
-from gatelearn.core.components import Activation, Initializer
+from gatelearn.core.components import Activation, Call, Initializer, run_calls
 
 __all__ = ["Layer", "Network", "initialize"]
 
@@ -97,13 +98,25 @@ class Network:
 
     def _forward_one(self, a: Array) -> Array:
         """One network's outputs (rows, n_out) for rows `a`."""
-        for layer in self.layers:
-            z = a @ layer.weights[..., 0]
+        outputs = np.empty((len(a), self.sizes[-1]), dtype=self.dtype)
+        run_calls(self.forward_calls(a, outputs))
+        return outputs
+
+    def forward_calls(self, inputs: Array, outputs: Array) -> list[Call]:
+        """One network's forward pass (P = 1) from `inputs` (rows, n_in) into `outputs`
+        (rows, n_out), as prepared calls. Scratch arrays are made here, so calls prepared once
+        can be run again on new contents of `inputs` without allocating."""
+        calls: list[Call] = []
+        a = inputs
+        for index, layer in enumerate(self.layers):
+            z = np.empty((len(inputs), layer.fan_out), dtype=self.dtype)
+            out = outputs if index == len(self.layers) - 1 else np.empty_like(z)
+            calls.append(partial(a.dot, layer.weights[..., 0], z))
             if layer.bias is not None:
-                z += layer.bias[..., 0]
-            a = np.empty_like(z)
-            layer.activation.forward(z, a)
-        return a
+                calls.append(partial(np.add, z, layer.bias[..., 0], z))
+            calls += layer.activation.forward_calls(z, out)
+            a = out
+        return calls
 
     def member(self, index: int) -> Network:
         """Return a copy of population member `index` as a network of its own (P = 1)."""

@@ -8,6 +8,8 @@ plugins; a model whose activation is no longer installed cannot be served.
 
 from __future__ import annotations
 
+import functools
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gatelearn.core import Layer, Network, TrainResult
+from gatelearn.core.components import run_calls
 from gatelearn.plugins import Registry, UnknownComponentError
 from gatelearn.plugins.recipe import DTYPES, Choice, Prepared
 from gatelearn.server.store import ModelRecord
@@ -28,6 +31,9 @@ __all__ = [
     "score",
     "servable",
 ]
+
+
+SMALL_BATCH = 64  # rows up to which Predict runs a pass prepared once per thread
 
 
 class UnservableModelError(RuntimeError):
@@ -92,28 +98,60 @@ class ServableModel:
     record: ModelRecord
     network: Network
 
-    @property
+    # Read on every Predict, so worked out once per loaded model.
+    @functools.cached_property
     def low(self) -> float:
         return float(self.record.meta["low"])
 
-    @property
+    @functools.cached_property
     def high(self) -> float:
         return float(self.record.meta["high"])
 
-    @property
+    @functools.cached_property
     def threshold(self) -> float:
         return (self.low + self.high) / 2
 
-    @property
+    @functools.cached_property
     def n_inputs(self) -> int:
         return int(self.record.meta["sizes"][0])
 
     def predict(self, rows: NDArray[np.float64]) -> tuple[NDArray[np.float64],
                                                           NDArray[np.float64]]:
         """Outputs for `rows` (rows, n_inputs) and the same thresholded to the label values."""
-        outputs = self.network.predict(rows)[..., 0].astype(np.float64)
+        if len(rows) <= SMALL_BATCH:
+            outputs = self._small_batch_pass(len(rows)).run(rows)
+        else:
+            outputs = np.asarray(self.network.predict(rows)[..., 0], dtype=np.float64)
         labels = np.where(outputs > self.threshold, self.high, self.low)
         return outputs, labels
+
+    def _small_batch_pass(self, rows: int) -> _PreparedPass:
+        """This thread's prepared pass for `rows` rows: made on a thread's first call with that
+        many rows, and kept until it asks for another count (clients tend to keep theirs)."""
+        prepared: _PreparedPass | None = getattr(self._passes, "last", None)
+        if prepared is None or len(prepared.inputs) != rows:
+            prepared = self._passes.last = _PreparedPass(self.network, rows)
+        return prepared
+
+    @functools.cached_property
+    def _passes(self) -> threading.local:
+        return threading.local()
+
+
+class _PreparedPass:
+    """A forward pass over a fixed number of rows with its buffers and calls made once: a small
+    Predict is a copy in, a run over ready NumPy calls and a copy out. One thread's own."""
+
+    def __init__(self, network: Network, rows: int) -> None:
+        self.inputs = np.empty((rows, network.sizes[0]), dtype=network.dtype)
+        self.outputs = np.empty((rows, network.sizes[-1]), dtype=network.dtype)
+        self.calls = network.forward_calls(self.inputs, self.outputs)
+
+    def run(self, rows: NDArray[np.float64]) -> NDArray[np.float64]:
+        self.inputs[...] = rows
+        with np.errstate(over="ignore", under="ignore"):  # exp saturating is not an error
+            run_calls(self.calls)
+        return self.outputs.astype(np.float64)  # a copy: the buffer is used again
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@ calls, for one-off use such as prediction.
 
 from __future__ import annotations
 
+import functools
 from functools import partial
+from typing import Any
 
 import numpy as np
 
@@ -18,9 +20,17 @@ from gatelearn.plugins._markers import hookimpl
 
 
 def _c(value: float, like: Array) -> Array:
-    """A 0-d constant of `like`'s dtype, made once: no Python float is converted to an array
-    on every call, and float32 runs stay in float32."""
-    return np.array(value, dtype=like.dtype)
+    """A 0-d constant of `like`'s dtype: no Python float is converted to an array on every
+    call, and float32 runs stay in float32."""
+    return _constant(value, like.dtype)
+
+
+@functools.cache
+def _constant(value: float, dtype: np.dtype[Any]) -> Array:
+    """One shared, read-only 0-d array per value and dtype (prediction asks for them often)."""
+    constant = np.array(value, dtype=dtype)
+    constant.flags.writeable = False
+    return constant
 
 
 def _sigmoid_calls(z: Array, out: Array) -> list[Call]:
