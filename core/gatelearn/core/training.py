@@ -98,6 +98,11 @@ class TrainResult:
 ProgressCallback = Callable[[Progress], bool | None]
 
 
+# ndarray.any/all without their Python-level wrappers, for checks made every epoch.
+_any = np.logical_or.reduce
+_all = np.logical_and.reduce
+
+
 def _matrices(array: Array) -> Array:
     """View a (a, b, 1) array as the (a, b) matrix of its only member."""
     return array[..., 0]
@@ -174,7 +179,7 @@ class _Pass:
                 weight_grad,
             ]
             if grad_b is not None:
-                backward.append(partial(np.sum, delta[index], 0, None, grad_b))
+                backward.append(partial(np.add.reduce, delta[index], 0, None, grad_b))
             if index and single:
                 backward.append(partial(_matrices(delta[index]).dot,
                                         _matrices(layer.weights).T,
@@ -248,10 +253,17 @@ class _Trainer:
         self.threshold = data.threshold
         sign = np.where(data.targets >= data.threshold, 1.0, -1.0)
         self.target_sign = sign[:, :, None].astype(network.dtype)
-        self.required_margin = config.margin * (data.high - data.low)
         self.signed = np.empty_like(self.full.output)
         self.min_margin = np.empty(network.population, dtype=network.dtype)
         self.solved_now = np.zeros(network.population, dtype=bool)
+        dtype = network.dtype
+        self.margin_calls: list[Call] = [
+            partial(np.subtract, self.full.output, np.array(data.threshold, dtype), self.signed),
+            partial(np.multiply, self.signed, self.target_sign, self.signed),
+            partial(np.minimum.reduce, self.signed, (0, 1), None, self.min_margin),
+            partial(np.greater, self.min_margin,
+                    np.array(config.margin * (data.high - data.low), dtype), self.solved_now),
+        ]
         self.frozen = [(np.empty_like(layer.weights),
                         None if layer.bias is None else np.empty_like(layer.bias))
                        for layer in layers]
@@ -273,11 +285,8 @@ class _Trainer:
 
     def check_solved(self) -> bool:
         """Compute each member's smallest signed margin; True when all clear the margin."""
-        np.subtract(self.full.output, self.threshold, out=self.signed)
-        self.signed *= self.target_sign
-        np.min(self.signed, axis=(0, 1), out=self.min_margin)
-        np.greater(self.min_margin, self.required_margin, out=self.solved_now)
-        return bool(self.solved_now.all())
+        run_calls(self.margin_calls)
+        return bool(_all(self.solved_now))
 
     def freeze(self, members: NDArray[np.bool_]) -> None:
         """Keep a copy of `members` as they are now: the moment each was solved.
@@ -337,11 +346,11 @@ class _Trainer:
             if config.stop_when_solved:
                 self.check_solved()
                 np.logical_and(self.solved_now, unsolved, out=newly)
-                if newly.any():  # rare: allocating here is fine
+                if _any(newly):  # rare: allocating here is fine
                     solved_epoch[newly] = epoch
                     self.freeze(newly)
                     unsolved &= ~newly
-                if not unsolved.any():
+                if not _any(unsolved):
                     reason = StopReason.SOLVED
             if need_loss:
                 loss = self.loss.value(full.output, full.targets)

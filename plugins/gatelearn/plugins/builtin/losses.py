@@ -72,7 +72,8 @@ class BinaryCrossEntropy(Loss):
         one, size = (np.array(v, dtype=out.dtype) for v in (1.0, target.size))
         spread = np.empty_like(out)  # y (1 - y) N, the denominator
         return [
-            partial(np.clip, pred, low, high, out),
+            partial(np.maximum, pred, low, out=out),  # np.clip as two ufuncs: no Python wrapper
+            partial(np.minimum, out, high, out=out),
             partial(np.subtract, one, out, spread),
             partial(np.multiply, spread, out, spread),
             partial(np.multiply, spread, size, spread),
