@@ -153,15 +153,16 @@ def packed_array(packed: pb.PackedRows, width: int, field: str, max_rows: int,
         raise invalid(f"{field}.shape", f"1 to {max_rows} rows (limit {limit_name}), got {count}")
     if columns != width:
         raise invalid(f"{field}.shape", f"rows have {columns} values; the model takes {width}")
-    if len(packed.data) != count * columns * dtype.itemsize:
+    data = packed.data  # every read of a bytes field is a fresh copy
+    if len(data) != count * columns * dtype.itemsize:
         raise invalid(f"{field}.data", f"shape {[count, columns]} of {dtype.name} needs "
                                        f"{count * columns * dtype.itemsize} bytes, got "
-                                       f"{len(packed.data)}")
-    array = np.frombuffer(packed.data, dtype=dtype).reshape(count, columns)
+                                       f"{len(data)}")
+    array = np.frombuffer(data, dtype=dtype).reshape(count, columns)
     if not np.isfinite(array).all():
         bad = int(np.argwhere(~np.isfinite(array))[0][0])
         raise invalid(f"{field}.data", f"row {bad}: values must be finite (no NaN or infinity)")
-    return array.astype(np.float64), packed.dtype or "float64"
+    return np.asarray(array, dtype=np.float64), packed.dtype or "float64"
 
 
 def pack(array: NDArray[Any], dtype: str) -> pb.PackedRows:
