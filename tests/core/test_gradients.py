@@ -74,23 +74,25 @@ class GradientRecorder(Optimizer):
         return step
 
 
-def engine_gradients(network: Network, data: Dataset, loss: Loss) -> list[tuple[Array, Array]]:
+def engine_gradients(network: Network, data: Dataset, loss: Loss,
+                     weight_decay: float = 0.0) -> list[tuple[Array, Array]]:
     """Each parameter array of `network` with the gradient the engine computes for it."""
     recorder = GradientRecorder()
-    result = train(network, data, loss, recorder, TrainConfig(epochs=1, stop_when_solved=False))
+    result = train(network, data, loss, recorder,
+                   TrainConfig(epochs=1, stop_when_solved=False, weight_decay=weight_decay))
     assert result.epochs == 1
     assert len(recorder.steps) == 1
-    by_identity = {
-        id(param): grad for param, grad in zip(recorder.bound, recorder.steps[0], strict=True)
-    }
-    arrays = [
-        array
-        for layer in network.layers
-        for array in (layer.weights, layer.bias)
-        if array is not None
-    ]
-    assert sorted(map(id, arrays)) == sorted(by_identity), "the optimizer must get every param"
-    return [(array, by_identity[id(array)]) for array in arrays]
+    layers = network.layers
+    params = [layer.weights for layer in layers]
+    params += [layer.bias for layer in layers if layer.bias is not None]
+    # The optimizer is bound to every parameter, weights first, then biases; during the run
+    # they are views the trainer hands back into the network's arrays afterwards.
+    assert len(recorder.bound) == len(params), "the optimizer must get every param"
+    for bound, param in zip(recorder.bound, params, strict=True):
+        np.testing.assert_array_equal(bound, param)
+    grads = dict(zip(map(id, params), recorder.steps[0], strict=True))
+    return [(array, grads[id(array)]) for layer in layers
+            for array in (layer.weights, layer.bias) if array is not None]
 
 
 def pre_activations(network: Network, inputs: Array) -> list[Array]:
@@ -234,23 +236,11 @@ def test_member_losses_are_independent(registry: Registry, hidden_layers: int) -
 
 def test_weight_decay_adds_its_term_to_weight_gradients_only(registry: Registry) -> None:
     network, data, loss = build_case(registry, "sigmoid", "sse_half", 2, True, 1)
-    plain = engine_gradients(network.copy(), data, loss)
-    recorder = GradientRecorder()
+    twin = network.copy()
+    plain = engine_gradients(twin, data, loss)
     decay = 0.3
-    train(
-        network,
-        data,
-        loss,
-        recorder,
-        TrainConfig(epochs=1, stop_when_solved=False, weight_decay=decay),
-    )
-    decayed = {id(p): g for p, g in zip(recorder.bound, recorder.steps[0], strict=True)}
-    arrays = [
-        (array, array is layer.weights)
-        for layer in network.layers
-        for array in (layer.weights, layer.bias)
-        if array is not None
-    ]
-    for (array, is_weight), (_, grad) in zip(arrays, plain, strict=True):
-        expected = grad + decay * array if is_weight else grad
-        np.testing.assert_allclose(decayed[id(array)], expected, rtol=1e-12, atol=1e-15)
+    decayed = engine_gradients(network, data, loss, weight_decay=decay)
+    weights = {id(layer.weights) for layer in twin.layers}
+    for (array, grad), (_, decayed_grad) in zip(plain, decayed, strict=True):
+        expected = grad + decay * array if id(array) in weights else grad
+        np.testing.assert_allclose(decayed_grad, expected, rtol=1e-12, atol=1e-15)

@@ -160,6 +160,18 @@ def test_weights_in_any_memory_layout_train_the_same(registry: Registry, populat
         parity_recipe(population=population), registry).network)[0])
 
 
+def test_arrays_held_before_training_hold_the_trained_weights(registry: Registry) -> None:
+    """Training works on views of one flat buffer, then hands the values back: the layers
+    keep the very arrays they had, so references taken before training stay live."""
+    prepared = prepare(parity_recipe(config=TrainConfig(epochs=50, stop_when_solved=False)),
+                       registry)
+    held = arrays(prepared.network)
+    initial = [a.copy() for a in held]
+    run(prepared)
+    after = arrays(prepared.network)
+    assert all(a is b for a, b in zip(held, after, strict=True))
+    assert not any(np.array_equal(a, b) for a, b in zip(held, initial, strict=True))
+
 
 def per_array_twin(optimizer: Optimizer) -> Optimizer:
     """The same rule declared not elementwise, remembering the arrays it was bound to."""

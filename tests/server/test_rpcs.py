@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +13,7 @@ from conftest import start_server
 from google.protobuf import json_format
 from server_test_support import rows_of
 
-from gatelearn.client import Client, TrainOptions, TrainOutcome
+from gatelearn.client import Client, GateLearnError, TrainOptions, TrainOutcome
 from gatelearn.v1 import gatelearn_pb2 as pb
 from gatelearn.v1 import gatelearn_pb2_grpc
 
@@ -484,3 +485,35 @@ def test_export_of_population_member_keeps_the_row_seed(client: Client) -> None:
         row.inputs for row in client.evaluate(name).rows]
     assert int(exported.get("seed", 0)) == seed
 
+
+
+def test_evaluate_refuses_a_task_whose_plugin_changed_shape(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model keeps its task by name; if the plugin behind that name now makes rows of another
+    width, Evaluate says so instead of scoring the model on rows it cannot take."""
+    # Both fixture modules by name, here and in the training workers the servers start.
+    directories = [str(Path(__file__).parents[1] / "plugins"), str(Path(__file__).parent)]
+    for directory in directories:
+        monkeypatch.syspath_prepend(directory)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(directories))
+    data = tmp_path / "data"
+    model = pb.ExportedModel(layers=[pb.ExportedLayer(
+        weights=pb.Tensor(shape=[1, 1], values=[4.0]), activation=pb.ComponentRef(name="sigmoid"),
+        bias=pb.Tensor(shape=[1], values=[-2.0]))])
+    model.task.name = "buffer"
+    before = start_server(data, plugins=("buffer_gate_plugin",))
+    with Client(f"127.0.0.1:{before.port}") as client:
+        client.import_model("copy", json_format.MessageToDict(model))
+        assert client.evaluate("copy").accuracy == 1.0
+    before.stop(0)
+    after = start_server(data, plugins=("wide_buffer_plugin",))
+    try:
+        with Client(f"127.0.0.1:{after.port}") as client:
+            with pytest.raises(GateLearnError) as raised:
+                client.evaluate("copy")
+            assert raised.value.code == grpc.StatusCode.FAILED_PRECONDITION
+            assert "maps 1 inputs to 1 outputs, but its task now has 2 and 1" in \
+                raised.value.details
+            assert client.evaluate("copy", table=([[1]], [[1]])).accuracy == 1.0
+    finally:
+        after.stop(0)

@@ -114,7 +114,8 @@ class Optimizer(Component):
 
     Set `elementwise` when each number's update depends only on its own gradient and state (as
     for every built-in): the trainer then binds the rule once, to all parameters as one flat
-    array, instead of to each layer's weights and biases.
+    array, instead of to each layer's weights and biases. Subclasses inherit the flag: one that
+    adds per-array logic (clipping per layer, say) must set it back to False.
     """
 
     elementwise: ClassVar[bool] = False

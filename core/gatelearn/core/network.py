@@ -67,8 +67,8 @@ class Network:
         Overflow is expected, not an error: exp(-z) reaching infinity is how sigmoid and tanh
         saturate, so it is not reported as a warning.
         """
-        a: Array = np.asarray(inputs, dtype=self.dtype)
         with np.errstate(over="ignore", under="ignore"):
+            a: Array = np.asarray(inputs, dtype=self.dtype)  # float32 may overflow: saturate
             if self.population == 1:
                 return self._predict_one(a)[..., None]
             return self._predict_population(a)
@@ -88,24 +88,19 @@ class Network:
     def _predict_one(self, inputs: Array) -> Array:
         """The serving path (P = 1): plain matrix products, over blocks of rows so that a large
         batch stays in cache."""
-        if len(inputs) <= PREDICT_BLOCK:
-            return self._forward_one(inputs)
         outputs = np.empty((len(inputs), self.sizes[-1]), dtype=self.dtype)
         for start in range(0, len(inputs), PREDICT_BLOCK):
             block = slice(start, start + PREDICT_BLOCK)
-            outputs[block] = self._forward_one(inputs[block])
-        return outputs
-
-    def _forward_one(self, a: Array) -> Array:
-        """One network's outputs (rows, n_out) for rows `a`."""
-        outputs = np.empty((len(a), self.sizes[-1]), dtype=self.dtype)
-        run_calls(self.forward_calls(a, outputs))
+            run_calls(self.forward_calls(inputs[block], outputs[block]))
         return outputs
 
     def forward_calls(self, inputs: Array, outputs: Array) -> list[Call]:
         """One network's forward pass (P = 1) from `inputs` (rows, n_in) into `outputs`
         (rows, n_out), as prepared calls. Scratch arrays are made here, so calls prepared once
         can be run again on new contents of `inputs` without allocating."""
+        if self.population != 1:
+            raise ValueError(f"forward_calls runs one network; this has {self.population} "
+                             f"(take one with member())")
         calls: list[Call] = []
         a = inputs
         for index, layer in enumerate(self.layers):

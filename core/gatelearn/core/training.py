@@ -206,8 +206,9 @@ class _Trainer:
         self.loss = loss
         self.config = config
         layers = network.layers
-        # Every parameter lives in one flat buffer and every gradient in another; the layers
-        # get C-ordered views of them, as the prepared products need.
+        # Every parameter lives in one flat buffer and every gradient in another; while the run
+        # lasts, the layers hold C-ordered views of them, as the prepared products need.
+        self.callers_arrays = [(layer.weights, layer.bias) for layer in layers]
         arrays = [layer.weights for layer in layers]
         arrays += [layer.bias for layer in layers if layer.bias is not None]
         shapes = [array.shape for array in arrays]
@@ -268,6 +269,16 @@ class _Trainer:
                         None if layer.bias is None else np.empty_like(layer.bias))
                        for layer in layers]
         self.frozen_members = np.zeros(network.population, dtype=bool)
+
+    def hand_back(self) -> None:
+        """Copy the trained values into the arrays the layers came with and put those back, so
+        references the caller kept stay live."""
+        for layer, (weights, bias) in zip(self.network.layers, self.callers_arrays, strict=True):
+            weights[...] = layer.weights
+            layer.weights = weights
+            if bias is not None and layer.bias is not None:
+                bias[...] = layer.bias
+                layer.bias = bias
 
     def update_minibatches(self) -> None:
         """One epoch of updates on batches of `self.batch` rows."""
@@ -425,7 +436,8 @@ def train(
     config: TrainConfig | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> TrainResult:
-    """Train `network` in place on `data`; see `TrainConfig` for the knobs.
+    """Train `network` in place on `data`; see `TrainConfig` for the knobs. Its layers keep
+    their weight and bias arrays, which hold the trained values afterwards.
 
     `on_progress` is called at most every `config.progress_interval` seconds; returning True
     cancels the run, which then ends with `StopReason.CANCELLED` and the weights reached so far.
@@ -437,5 +449,8 @@ def train(
             f"has {data.n_inputs} and {data.n_outputs}"
         )
     trainer = _Trainer(network, data, loss, optimizer, config)
-    with np.errstate(over="ignore", under="ignore"):
-        return trainer.run(on_progress)
+    try:
+        with np.errstate(over="ignore", under="ignore"):
+            return trainer.run(on_progress)
+    finally:
+        trainer.hand_back()

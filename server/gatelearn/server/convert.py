@@ -287,19 +287,19 @@ def check_training_size(checked: Checked, limits: Limits) -> None:
     and the memory the population's weights and one pass over the rows would take."""
     check_dataset(checked.data, limits)
     rows, sizes, population = len(checked.data.inputs), checked.sizes, checked.recipe.population
-    field = "population" if population > 1 else "hidden.units"
     per_network = sum((fan_in + checked.recipe.bias) * fan_out
-                      for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=False))
+                      for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True))
     if per_network * population > limits.max_parameters:
-        raise invalid(field, f"{per_network} weights and biases per network (layer sizes "
-                             f"{sizes}) x population {population} = "
-                             f"{per_network * population}; at most {limits.max_parameters} "
-                             f"(limit max_parameters)")
+        raise invalid("population" if population > 1 else "hidden.units",
+                      f"{per_network} weights and biases per network (layer sizes {sizes}) x "
+                      f"population {population} = {per_network * population}; at most "
+                      f"{limits.max_parameters} (limit max_parameters)")
     units = sum(sizes[1:])
     if rows * units * population > limits.max_activations:
-        raise invalid(field, f"{rows} task rows x {units} units x population {population} = "
-                             f"{rows * units * population} values per pass; at most "
-                             f"{limits.max_activations} (limit max_activations)")
+        raise invalid("population" if population > 1 else "task",
+                      f"{rows} task rows x {units} units x population {population} = "
+                      f"{rows * units * population} values per pass; at most "
+                      f"{limits.max_activations} (limit max_activations)")
 
 
 def rows(array: NDArray[Any]) -> list[pb.Row]:

@@ -148,8 +148,10 @@ class _PreparedPass:
         self.calls = network.forward_calls(self.inputs, self.outputs)
 
     def run(self, rows: NDArray[np.float64]) -> NDArray[np.float64]:
-        self.inputs[...] = rows
-        with np.errstate(over="ignore", under="ignore"):  # exp saturating is not an error
+        if rows.shape != self.inputs.shape:  # a copy would broadcast; a product would refuse
+            raise ValueError(f"rows of shape {rows.shape}; this pass takes {self.inputs.shape}")
+        with np.errstate(over="ignore", under="ignore"):  # saturating is not an error
+            self.inputs[...] = rows
             run_calls(self.calls)
         return self.outputs.astype(np.float64)  # a copy: the buffer is used again
 

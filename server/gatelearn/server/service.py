@@ -363,6 +363,13 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                 targets = np.where(bits == 1.0, model.high, model.low)  # 0 = low, 1 = high
             else:
                 inputs, targets = self._own_task_data(model.record)
+                sizes = model.record.meta["sizes"]
+                if (inputs.shape[1], targets.shape[1]) != (sizes[0], sizes[-1]):
+                    raise RequestError(grpc.StatusCode.FAILED_PRECONDITION,
+                                       f"the model maps {sizes[0]} inputs to {sizes[-1]} "
+                                       f"outputs, but its task now has {inputs.shape[1]} and "
+                                       f"{targets.shape[1]} (was the task's plugin changed?); "
+                                       f"send a table")
             result = score(model, inputs, targets)
             record = model.record
             return pb.EvaluateResponse(
