@@ -1,9 +1,11 @@
-"""Fixtures shared by every test folder: the registry, and a real server on loopback."""
+"""Fixtures shared by every test folder: the registry, a real server on loopback, polling."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -12,11 +14,26 @@ from gatelearn.plugins import Registry, load_registry
 from gatelearn.server import ServerConfig, create_server
 from gatelearn.server.app import RunningServer
 
+T = TypeVar("T")
+
 
 @pytest.fixture(scope="session")
 def registry() -> Registry:
     """The built-in (and installed) components."""
     return load_registry()
+
+
+def poll(predicate: Callable[[], T | None], timeout: float = 10.0, what: str = "condition",
+         interval: float = 0.01) -> T:
+    """Call `predicate` until it returns something truthy, or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
 
 
 def start_server(data_dir: Path, **settings: object) -> RunningServer:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
+from conftest import poll
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gatelearn.client import Client, GateLearnError, TrainOptions
@@ -70,18 +71,6 @@ def _rows(inputs: int) -> list[list[float]]:
 def _bits(values: list[list[float]]) -> list[list[str]]:
     """Floats as their exact hex spelling: equality of these is bitwise equality."""
     return [[float(v).hex() for v in row] for row in values]
-
-
-def _poll(predicate: Callable[[], T | None], timeout: float, what: str,
-          interval: float = 0.02) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 def _free_port() -> int:
@@ -179,7 +168,7 @@ def _start(data_dir: Path, log: Path) -> ServerProcess:
                 return False
             return reply.status == health_pb2.HealthCheckResponse.SERVING
 
-        _poll(serving, START_TIMEOUT, f"the server on {address} to answer SERVING")
+        poll(serving, START_TIMEOUT, f"the server on {address} to answer SERVING")
     except BaseException:
         _kill(server)
         raise
@@ -194,10 +183,10 @@ def _kill(server: ServerProcess, workers: Collection[int] = ()) -> None:
     if server.process.poll() is None:
         os.kill(server.process.pid, signal.SIGKILL)
     server.process.wait(timeout=EXIT_TIMEOUT)
-    _poll(lambda: not any(map(_alive, workers)), EXIT_TIMEOUT,
+    poll(lambda: not any(map(_alive, workers)), EXIT_TIMEOUT,
           f"workers {sorted(workers)} of server {server.process.pid} to exit (alive: "
           f"{sorted(filter(_alive, workers))})")
-    _poll(lambda: not _marked(server.mark), EXIT_TIMEOUT,
+    poll(lambda: not _marked(server.mark), EXIT_TIMEOUT,
           f"the workers of server {server.process.pid} to exit (orphans: "
           f"{sorted(_marked(server.mark))})")
 
@@ -529,7 +518,7 @@ def test_sigkill_loses_nothing_acknowledged(tmp_path: Path) -> None:
         server.process.send_signal(signal.SIGTERM)
         assert server.process.wait(timeout=EXIT_TIMEOUT) == 0, server.output()
         mark = server.mark
-        _poll(lambda: not _marked(mark), EXIT_TIMEOUT, "workers to exit after SIGTERM")
+        poll(lambda: not _marked(mark), EXIT_TIMEOUT, "workers to exit after SIGTERM")
         server = None
         _check_file(data_dir)
     finally:

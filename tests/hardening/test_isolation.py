@@ -21,11 +21,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import grpc
 import pytest
-from conftest import start_server
+from conftest import poll, start_server
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gatelearn.client import Client, GateLearnError, TrainOptions
@@ -47,15 +46,6 @@ PREDICTS = 200
 
 
 # ---------------------------------------------------------------- helpers
-def poll(predicate: Any, timeout: float, what: str, interval: float = 0.005) -> Any:
-    limit = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > limit:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
-    return value
-
-
 def pids(pool: WorkerPool) -> tuple[set[int], set[int]]:
     """(idle, busy) worker pids (white-box: the pool exposes no pids)."""
     with pool._lock:

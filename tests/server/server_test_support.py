@@ -1,4 +1,4 @@
-"""Helpers shared by the server tests: calling RPCs and checking how they fail, polling.
+"""Helpers shared by the server tests: calling RPCs and checking how they fail.
 
 Not a test module; the test files in this folder import it by name (pytest puts this folder on
 sys.path because it is not a package).
@@ -6,11 +6,11 @@ sys.path because it is not a package).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import grpc
+from conftest import poll
 
 from gatelearn.client import Client, GateLearnError
 from gatelearn.v1 import gatelearn_pb2 as pb
@@ -57,19 +57,6 @@ def store_snapshot(client: Client) -> list[tuple[str, int, float, float]]:
             versions.append((summary.name, summary.version, summary.metrics.loss,
                              summary.metrics.accuracy))
     return versions
-
-
-def poll(predicate: Callable[[], T | None], timeout: float = 10.0,
-         interval: float = 0.01, what: str = "condition") -> T:
-    """Call `predicate` until it returns something truthy, or fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 def train_when_slot_free(client: Client, name: str, task: str = "xor",

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import grpc
 import pytest
-from conftest import start_server
+from conftest import poll, start_server
 from server_test_support import (
     LONG_RUN,
     expect_error,
-    poll,
     store_snapshot,
     train_when_slot_free,
 )
