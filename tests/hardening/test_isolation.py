@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import grpc
 import pytest
@@ -241,21 +242,30 @@ def check_bystander_unharmed(running: RunningServer, run: Background, pid: int) 
     assert pid in pids(running.pool)[1]
 
 
+def assert_training_fails(client: Client, name: str, parts: tuple[str, ...],
+                          **settings: Any) -> None:
+    """Training `name` on XOR with `settings` ends FAILED_PRECONDITION, its details naming
+    every one of `parts`, and saves nothing."""
+    with pytest.raises(GateLearnError) as raised:
+        client.train(name, "xor", **settings)
+    code, details = raised.value.code, raised.value.details
+    assert code not in FORBIDDEN, details
+    assert code == grpc.StatusCode.FAILED_PRECONDITION, details
+    for part in parts:
+        assert part in details, f"{part!r} missing from: {details}"
+    assert client.models(name) == []
+
+
 def test_raising_activation_fails_only_its_training(
     running: RunningServer, client: Client, health: health_pb2_grpc.HealthStub,
     bad_plugins: ModuleType, bystander: tuple[Background, int]
 ) -> None:
     run, bystander_pid = bystander
     (worker,) = pids(running.pool)[0]
-    with pytest.raises(GateLearnError) as raised:
-        client.train("boom", "xor", activations=["boom", "sigmoid"])
-    code, details = raised.value.code, raised.value.details
-    assert code not in FORBIDDEN, details
-    assert code == grpc.StatusCode.FAILED_PRECONDITION, details
-    for part in (f"plugin {PLUGIN!r}", "activation 'boom'", "RuntimeError",
-                 bad_plugins.BOOM_MESSAGE, "nothing was saved"):
-        assert part in details, f"{part!r} missing from: {details}"
-    assert client.models("boom") == []
+    assert_training_fails(client, "boom", (f"plugin {PLUGIN!r}", "activation 'boom'",
+                                           "RuntimeError", bad_plugins.BOOM_MESSAGE,
+                                           "nothing was saved"),
+                          activations=["boom", "sigmoid"])
     check_bystander_unharmed(running, run, bystander_pid)
     # The worker caught the exception and reported it: it is reused, not replaced.
     assert worker in pids(running.pool)[0]
@@ -268,14 +278,10 @@ def test_raising_initializer_fails_its_training_naming_it(
 ) -> None:
     """Weights are drawn in the worker, so a plugin raising there is a training failure."""
     workers = settled(running.pool)
-    with pytest.raises(GateLearnError) as raised:
-        client.train("boom-init", "xor", initializer="boom_init")
-    code, details = raised.value.code, raised.value.details
-    assert code == grpc.StatusCode.FAILED_PRECONDITION, details
-    for part in (f"plugin {PLUGIN!r}", "initializer 'boom_init'", "RuntimeError",
-                 bad_plugins.BOOM_INIT_MESSAGE, "nothing was saved"):
-        assert part in details, f"{part!r} missing from: {details}"
-    assert client.models("boom-init") == []
+    assert_training_fails(client, "boom-init", (f"plugin {PLUGIN!r}", "initializer 'boom_init'",
+                                                "RuntimeError", bad_plugins.BOOM_INIT_MESSAGE,
+                                                "nothing was saved"),
+                          initializer="boom_init")
     assert settled(running.pool) == workers  # reported, not crashed: no worker replaced
     assert_still_serving(client, health, "after-boom-init")
 
@@ -286,14 +292,9 @@ def test_nan_activation_is_reported_as_divergence(
 ) -> None:
     run, bystander_pid = bystander
     (worker,) = pids(running.pool)[0]
-    with pytest.raises(GateLearnError) as raised:
-        client.train("nan", "xor", activations=["nan_out", "sigmoid"])
-    code, details = raised.value.code, raised.value.details
-    assert code == grpc.StatusCode.FAILED_PRECONDITION, details
-    for part in ("diverged", "NaN", "'nan_out'", "'sigmoid'", "loss 'bce'",
-                 "optimizer 'adam'", "nothing was saved"):
-        assert part in details, f"{part!r} missing from: {details}"
-    assert client.models("nan") == []
+    assert_training_fails(client, "nan", ("diverged", "NaN", "'nan_out'", "'sigmoid'",
+                                          "loss 'bce'", "optimizer 'adam'", "nothing was saved"),
+                          activations=["nan_out", "sigmoid"])
     check_bystander_unharmed(running, run, bystander_pid)
     assert worker in pids(running.pool)[0]
     assert_still_serving(client, health, "after-nan")
