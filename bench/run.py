@@ -183,6 +183,17 @@ def seconds_text(value: float) -> str:
     return f"{value * 1e6:.3g} us"
 
 
+def stopwatch(call: Callable[[], object]) -> Callable[[], float]:
+    """`call` as a run for `interleave`: each run returns the seconds the call took."""
+
+    def run() -> float:
+        start = time.perf_counter()
+        call()
+        return time.perf_counter() - start
+
+    return run
+
+
 def interleave(runs: dict[str, Callable[[], float]], rounds: int) -> dict[str, list[float]]:
     """Warm each run up once, then `rounds` rounds of all of them, the order rotating by one
     each round (so with two sides it alternates) so machine noise hits every side; each run
@@ -447,17 +458,10 @@ def fig_packed(bench: Bench, figure: str) -> Row:
     if not np.allclose(got, expected, rtol=1e-12, atol=1e-12):
         raise AssertionError("packed Predict and Network.predict disagree")
 
-    def in_process() -> float:
-        start = time.perf_counter()
-        model.network.predict(inputs)
-        return time.perf_counter() - start
-
-    def packed() -> float:
-        start = time.perf_counter()
-        bench.client.predict_array(MODEL, inputs)
-        return time.perf_counter() - start
-
-    times = interleave({"network": in_process, "packed": packed}, bench.mode.rounds)
+    times = interleave({
+        "network": stopwatch(functools.partial(model.network.predict, inputs)),
+        "packed": stopwatch(functools.partial(bench.client.predict_array, MODEL, inputs)),
+    }, bench.mode.rounds)
     ref = rows / statistics.median(times["network"])
     cand = rows / statistics.median(times["packed"])
     bench.note(figure, f"{rows} rows of 2 float64 inputs, model {MODEL} (2-8-1 tanh/sigmoid, "
@@ -485,17 +489,10 @@ def fig_forward(bench: Bench, figure: str) -> Row:
     if not worst <= 1e-9:
         raise AssertionError(f"Network.predict and predict_proba differ by {worst:.3g}")
 
-    def gatelearn() -> float:
-        start = time.perf_counter()
-        network.predict(inputs)
-        return time.perf_counter() - start
-
-    def scikit() -> float:
-        start = time.perf_counter()
-        classifier.predict_proba(inputs)
-        return time.perf_counter() - start
-
-    times = interleave({"sklearn": scikit, "gatelearn": gatelearn}, bench.mode.rounds)
+    times = interleave({
+        "sklearn": stopwatch(functools.partial(classifier.predict_proba, inputs)),
+        "gatelearn": stopwatch(functools.partial(network.predict, inputs)),
+    }, bench.mode.rounds)
     ref = rows / statistics.median(times["sklearn"])
     cand = rows / statistics.median(times["gatelearn"])
     bench.note(figure, f"{rows} rows; scikit-learn's fitted 2-4-1 weights copied into a "
