@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import IO, Any
 
@@ -17,11 +17,14 @@ from gatelearn.client.client import ComponentSpec
 
 __all__ = [
     "InputError",
+    "add_model_argument",
     "component",
+    "count",
     "hidden_units",
     "key_value",
     "model_ref",
     "open_input",
+    "positive_float",
     "read_json",
     "read_rows",
     "read_table",
@@ -70,6 +73,42 @@ def model_ref(text: str) -> tuple[str, int]:
         raise argparse.ArgumentTypeError(
             f"expected NAME or NAME:VERSION (VERSION a whole number >= 1), got {text!r}")
     return name, int(version)
+
+
+def add_model_argument(parser: argparse.ArgumentParser, what: str = "the latest") -> None:
+    """The `NAME[:VERSION]` positional of the commands that act on one model."""
+    parser.add_argument(
+        "model",
+        type=model_ref,
+        metavar="NAME[:VERSION]",
+        help=f"the model, and its version (default: {what})",
+    )
+
+
+def positive_float(text: str) -> float:
+    """A number > 0, e.g. a number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def count(minimum: int) -> Callable[[str], int]:
+    """The type of a whole number >= `minimum`."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, got {text!r}")
+        return value
+
+    return parse
 
 
 def hidden_units(text: str) -> list[int]:

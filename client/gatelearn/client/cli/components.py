@@ -1,0 +1,39 @@
+"""`gatelearn plugins` and `gatelearn tasks`: what the server can build and train on."""
+
+from __future__ import annotations
+
+import argparse
+
+from gatelearn.client.cli import _output as show
+from gatelearn.client.cli._context import EXIT_OK, AddCommand, Context
+
+__all__ = ["add_plugins", "add_tasks", "cmd_plugins", "cmd_tasks"]
+
+KINDS = ("activation", "loss", "optimizer", "initializer", "task")
+
+
+def cmd_plugins(args: argparse.Namespace, ctx: Context) -> int:
+    with ctx.client() as client:
+        components = client.plugins(args.kind or "")
+    ctx.emit(components, show.component_lines(components) or ["no components"])
+    return EXIT_OK
+
+
+def cmd_tasks(args: argparse.Namespace, ctx: Context) -> int:
+    with ctx.client() as client:
+        tasks = client.tasks()
+    lines = show.table(
+        ["TASK", "PARAMS", "DESCRIPTION"],
+        [(t.name, show.params_summary(t) or "-", t.description) for t in tasks],
+    )
+    ctx.emit(tasks, lines)
+    return EXIT_OK
+
+
+def add_plugins(add: AddCommand) -> None:
+    plugins = add("plugins", cmd_plugins, "list the server's components and their parameters")
+    plugins.add_argument("--kind", choices=KINDS, help="only components of this kind")
+
+
+def add_tasks(add: AddCommand) -> None:
+    add("tasks", cmd_tasks, "list the tasks the server can train on")

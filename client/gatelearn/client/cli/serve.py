@@ -1,0 +1,102 @@
+"""`gatelearn serve`: run a server in this process, configured from flags and the environment."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+from gatelearn.client.cli import _input as read
+from gatelearn.client.cli._context import EXIT_OK, AddCommand, Context, UsageError
+from gatelearn.client.client import ADDRESS_ENV, TOKEN_ENV
+
+__all__ = ["add_serve", "cmd_serve"]
+
+DATA_DIR_ENV = "GATELEARN_DATA_DIR"  # read by the server; named here for the help text
+
+
+def cmd_serve(args: argparse.Namespace, ctx: Context) -> int:
+    # Imported here: the server needs NumPy and the rest of the command line does not.
+    import logging
+
+    from gatelearn.server import ServerConfig, serve
+
+    if ctx.tls_ca is not None:
+        raise UsageError(
+            "--tls-ca is for clients; a server checks client certificates with --tls-client-ca"
+        )
+    from gatelearn.server.limits import LIMITS_ENV, Limits
+
+    try:
+        from_env = [s for s in os.environ.get(LIMITS_ENV, "").split(",") if s.strip()]
+        limits = Limits().overridden([*from_env, *(args.limit or ())])
+    except ValueError as error:
+        raise UsageError(f"--limit: {error}") from None
+    settings: dict[str, Any] = {
+        "plugins": tuple(args.plugin or ()),
+        "limits": limits,
+        "grace": args.grace,
+        "auth_token": ctx.token or os.environ.get(TOKEN_ENV) or None,
+        "tls_cert": ctx.tls_cert,
+        "tls_key": ctx.tls_key,
+        "tls_client_ca": Path(args.tls_client_ca) if args.tls_client_ca else None,
+    }
+    address = getattr(args, "address", None) or os.environ.get(ADDRESS_ENV)
+    if address:
+        settings["address"] = address
+    if args.data_dir:
+        settings["data_dir"] = Path(args.data_dir)  # else $GATELEARN_DATA_DIR or the default
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        serve(ServerConfig(**settings))
+    except (OSError, ImportError, RuntimeError, TypeError, LookupError, ValueError) as error:
+        # Start-up failures: the port is taken, a certificate is unreadable or half given, a
+        # plugin is missing, broken or a duplicate.
+        raise read.InputError(f"cannot start the server: {error}") from None
+    return EXIT_OK
+
+
+def add_serve(add: AddCommand) -> None:
+    serve = add("serve", cmd_serve, "run a gatelearn server until SIGTERM or Ctrl-C")
+    serve.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help=f"where models are stored (default: ${DATA_DIR_ENV}, else "
+        "$XDG_DATA_HOME/gatelearn or ~/.local/share/gatelearn)",
+    )
+    serve.add_argument(
+        "--plugin",
+        action="append",
+        metavar="MODULE",
+        help="also load this plugin module (repeatable)",
+    )
+    serve.add_argument(
+        "--tls-client-ca",
+        metavar="FILE",
+        help="require client certificates signed by this CA (needs --tls-cert)",
+    )
+    serve.add_argument(
+        "--limit",
+        action="append",
+        metavar="NAME=VALUE",
+        help="change a limit, e.g. max_epochs=100000 (repeatable; also "
+        "$GATELEARN_LIMITS, comma-separated); see 'Limits' in the README",
+    )
+    serve.add_argument(
+        "--grace",
+        type=read.positive_float,
+        default=5.0,
+        metavar="SECONDS",
+        help="at shutdown, how long running trainings may go on before they "
+        "are cancelled (default: 5)",
+    )
+    serve.add_argument(
+        "--log-level",
+        type=str.upper,
+        default="WARNING",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        help="default: WARNING",
+    )

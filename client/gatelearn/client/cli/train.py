@@ -1,0 +1,235 @@
+"""`gatelearn train`: train a model on a task or a CSV truth table, with a progress bar."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from gatelearn.client.cli import _input as read
+from gatelearn.client.cli import _output as show
+from gatelearn.client.cli._context import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    PROG,
+    AddCommand,
+    Context,
+    UsageError,
+)
+from gatelearn.client.cli._progress import ProgressBar
+from gatelearn.client.client import ComponentSpec, TrainOptions
+
+__all__ = ["add_train", "cmd_train"]
+
+TRAIN_EPILOG = """\
+Parameter values (-p, --opt, --init-param) are read as JSON when they parse, else as
+strings: -p n=3, --opt lr=0.5, --opt nesterov=true, --init-param weights=[[1,0],[0,1]].
+
+A table file (--table FILE, or - for stdin) is CSV: one row per line, its input values
+followed by its output values, all 0 or 1; --outputs K (default 1) says how many trailing
+columns are outputs. Blank lines and text after # are ignored. E.g. for AND:
+  0,0,0
+  0,1,0
+  1,0,0
+  1,1,1
+Ctrl-C cancels the training; the server then saves nothing.
+"""
+
+
+def _train_source(args: argparse.Namespace) -> tuple[ComponentSpec | None, Any]:
+    """The task spec, or the (inputs, outputs) table, that the arguments ask for."""
+    if args.table is None:
+        if args.outputs is not None:
+            raise UsageError("--outputs only applies with --table")
+        if args.task is None:
+            raise UsageError("give a TASK (see 'gatelearn tasks'), or --table FILE")
+        params = dict(args.param or [])
+        return (args.task, params) if params else args.task, None
+    if args.task not in (None, "table"):
+        raise UsageError(f"with --table, TASK must be 'table' or left out, not {args.task!r}")
+    if args.param:
+        raise UsageError("-p/--param does not apply with --table")
+    return None, read.read_table(args.table, args.outputs or 1)
+
+
+def _with_params(name: str | None, params: dict[str, Any], default: str) -> ComponentSpec | None:
+    """A component spec; parameters without a name go to the server's default component."""
+    if name is None and not params:
+        return None
+    return (name or default, params)
+
+
+def cmd_train(args: argparse.Namespace, ctx: Context) -> int:
+    task, table = _train_source(args)
+    opt_params = dict(args.opt or [])
+    if args.lr is not None:
+        opt_params["lr"] = args.lr
+    options = TrainOptions(
+        epochs=args.epochs,
+        batch_size=args.batch_size or 0,
+        shuffle=False if args.no_shuffle else None,
+        weight_decay=args.weight_decay or 0.0,
+        stop_when_solved=False if args.no_stop_when_solved else None,
+        margin=args.margin,
+        loss_target=args.loss_target,
+        patience=args.patience or 0,
+        min_delta=args.min_delta or 0.0,
+    )
+    settings: dict[str, Any] = dict(
+        table=table,
+        hidden=args.hidden,
+        activations=args.activation or (),
+        bias=False if args.no_bias else None,
+        loss=args.loss,
+        optimizer=_with_params(args.optimizer, opt_params, "adam"),
+        initializer=_with_params(args.init, dict(args.init_param or []), "xavier"),
+        options=None if options == TrainOptions() else options,  # keep the record minimal
+        seed=args.seed or 0,
+        population=args.population or 1,
+        dtype="float32" if args.float32 else "float64",
+    )
+    bar = None if args.quiet else ProgressBar(sys.stderr)
+    with ctx.client() as client:
+        try:
+            outcome = client.train(
+                args.name, task, on_progress=bar.update if bar else None, **settings
+            )
+        except KeyboardInterrupt:
+            # Leaving client.train closed the stream, which cancels the run on the server.
+            if bar:
+                bar.close()  # before the message, so it starts on a clean line
+            print(f"{PROG}: training cancelled; nothing saved", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        finally:
+            if bar:
+                bar.close()
+    ctx.emit(outcome, [show.outcome_line(outcome)])
+    return EXIT_OK
+
+
+def add_train(add: AddCommand) -> None:
+    p = add(
+        "train",
+        cmd_train,
+        "train a model and save it as a new version",
+        epilog=TRAIN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Train a network on a task and save it as the next version of NAME.\n"
+        "Options left out take the server's defaults.",
+    )
+    p.add_argument(
+        "task",
+        nargs="?",
+        metavar="TASK",
+        help="the task to learn (see 'gatelearn tasks'); 'table' or left out with --table",
+    )
+    p.add_argument("--name", required=True, help="the model's name")
+    p.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        type=read.key_value,
+        metavar="KEY=VALUE",
+        help="a task parameter (repeatable)",
+    )
+    p.add_argument(
+        "--table",
+        metavar="CSV",
+        help="learn the truth table in this CSV file (- for stdin) instead of a task",
+    )
+    p.add_argument(
+        "--outputs",
+        type=read.count(1),
+        metavar="K",
+        help="with --table: how many trailing columns are outputs (default: 1)",
+    )
+    net = p.add_argument_group("network")
+    net.add_argument(
+        "--hidden",
+        type=read.hidden_units,
+        metavar="8,8|none",
+        help="hidden layer widths, or 'none' for no hidden layer (default: 8)",
+    )
+    net.add_argument(
+        "--activation",
+        action="append",
+        type=read.component,
+        metavar="NAME[:KEY=VALUE...]",
+        help="one per layer after the inputs, hidden layers then the output "
+        "(repeat it; default: tanh ... sigmoid)",
+    )
+    net.add_argument("--no-bias", action="store_true", help="layers without bias vectors")
+    net.add_argument("--float32", action="store_true", help="compute in 32-bit floats")
+    fit = p.add_argument_group("fitting")
+    fit.add_argument(
+        "--loss", type=read.component, metavar="NAME", help="the loss function (default: bce)"
+    )
+    fit.add_argument(
+        "--optimizer", metavar="NAME", help="the optimizer (default: adam with lr 0.05)"
+    )
+    fit.add_argument(
+        "--opt",
+        action="append",
+        type=read.key_value,
+        metavar="KEY=VALUE",
+        help="an optimizer parameter (repeatable; without --optimizer: adam's)",
+    )
+    fit.add_argument("--lr", type=float, metavar="X", help="learning rate: --opt lr=X")
+    fit.add_argument("--init", metavar="NAME", help="the weight initializer (default: xavier)")
+    fit.add_argument(
+        "--init-param",
+        action="append",
+        type=read.key_value,
+        metavar="KEY=VALUE",
+        help="an initializer parameter (repeatable; without --init: xavier's)",
+    )
+    fit.add_argument(
+        "--seed",
+        type=read.count(0),
+        metavar="N",
+        help="seed of the initial weights and sampling (default: 0)",
+    )
+    fit.add_argument(
+        "--population",
+        type=read.count(1),
+        metavar="N",
+        help="train N networks from seeds seed..seed+N-1 and keep the best",
+    )
+    loop = p.add_argument_group("training loop")
+    loop.add_argument(
+        "--epochs", type=read.count(0), metavar="N", help="most updates to apply (default: 5000)"
+    )
+    loop.add_argument(
+        "--batch-size",
+        type=read.count(0),
+        metavar="N",
+        help="rows per update (default: all rows)",
+    )
+    loop.add_argument("--no-shuffle", action="store_true", help="keep the row order of minibatches")
+    loop.add_argument("--weight-decay", type=float, metavar="X", help="L2 weight decay")
+    loop.add_argument(
+        "--margin",
+        type=float,
+        metavar="X",
+        help="margin past the threshold that counts as solved, as a fraction "
+        "of high - low (default: 0.25)",
+    )
+    loop.add_argument(
+        "--no-stop-when-solved", action="store_true", help="keep training once solved"
+    )
+    loop.add_argument(
+        "--loss-target", type=float, metavar="X", help="stop once the loss is at most X"
+    )
+    loop.add_argument(
+        "--patience",
+        type=read.count(0),
+        metavar="N",
+        help="stop after N epochs without improvement",
+    )
+    loop.add_argument(
+        "--min-delta",
+        type=float,
+        metavar="X",
+        help="the improvement --patience asks for (default: 0)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
