@@ -351,6 +351,16 @@ def test_help_and_no_numpy() -> None:
     assert subprocess.run([sys.executable, "-c", probe], timeout=30).returncode == 0
 
 
+def test_cli_imports_neither_server_nor_core() -> None:
+    """The client depends on the API only; `serve` alone imports the server, when it runs."""
+    probe = ("import sys, gatelearn.client.cli as cli; cli.build_parser(); "
+             "sys.exit(sorted(m for m in sys.modules if m.startswith(('gatelearn.server', "
+             "'gatelearn.core', 'gatelearn.plugins'))) or None)")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            timeout=30)
+    assert result.returncode == 0, result.stderr
+
+
 # ---------------------------------------------------------------- environment
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from gatelearn.api.constants import COMPONENT_KINDS
 from gatelearn.core import Component, Dataset, Gate, Loss, Param, ParamError, Task
 from gatelearn.plugins import (
     BLOCK_ENV,
@@ -235,6 +236,11 @@ def test_blocking_a_builtin_module_removes_its_components(
 
 
 # ---------------------------------------------------------------- built-in declarations
+def test_registry_kinds_are_the_api_component_kinds() -> None:
+    """The client offers `plugins --kind` from the API's list, so it must be the registry's."""
+    assert tuple(KINDS) == COMPONENT_KINDS
+
+
 def _builtin_components() -> Iterator[Any]:
     """Every class the built-in modules' hooks return, read from the modules themselves."""
     for module_name in DEFAULT_PLUGINS:

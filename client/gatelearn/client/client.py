@@ -18,6 +18,7 @@ from typing import Any
 import grpc
 from google.protobuf import json_format
 
+from gatelearn.api.constants import DEFAULT_ADDRESS
 from gatelearn.client.types import (
     Component,
     Evaluation,
@@ -35,6 +36,8 @@ from gatelearn.v1 import gatelearn_pb2_grpc
 __all__ = [
     "ADDRESS_ENV",
     "DEFAULT_ADDRESS",
+    "DEFAULT_TIMEOUT",
+    "DEFAULT_TRAIN_TIMEOUT",
     "Client",
     "ComponentSpec",
     "GateLearnError",
@@ -44,7 +47,8 @@ __all__ = [
 
 ADDRESS_ENV = "GATELEARN_ADDRESS"
 TOKEN_ENV = "GATELEARN_AUTH_TOKEN"
-DEFAULT_ADDRESS = "127.0.0.1:50051"
+DEFAULT_TIMEOUT = 30.0  # seconds, every call but Train
+DEFAULT_TRAIN_TIMEOUT = 3600.0  # seconds, a whole training
 
 # A component by name, or by name with parameters: "adam" or ("adam", {"lr": 0.1}).
 ComponentSpec = str | tuple[str, Mapping[str, Any]]
@@ -113,8 +117,8 @@ def _table(inputs: Rows, outputs: Rows) -> pb.TruthTable:
 class Client:
     """A connection to a gatelearn server. Use it as a context manager, or call `close`."""
 
-    def __init__(self, address: str | None = None, *, timeout: float = 30.0,
-                 train_timeout: float | None = 3600.0, token: str | None = None,
+    def __init__(self, address: str | None = None, *, timeout: float = DEFAULT_TIMEOUT,
+                 train_timeout: float | None = DEFAULT_TRAIN_TIMEOUT, token: str | None = None,
                  tls_ca: Path | None = None, tls_cert: Path | None = None,
                  tls_key: Path | None = None) -> None:
         """Connect to `address` (default $GATELEARN_ADDRESS, else 127.0.0.1:50051).

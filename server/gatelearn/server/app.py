@@ -17,6 +17,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from gatelearn.api.constants import DEFAULT_ADDRESS
 from gatelearn.plugins import build_registry, create_manager
 from gatelearn.server.limits import Limits
 from gatelearn.server.paths import default_data_dir
@@ -28,7 +29,6 @@ from gatelearn.v1 import gatelearn_pb2, gatelearn_pb2_grpc
 
 __all__ = ["DEFAULT_ADDRESS", "RunningServer", "ServerConfig", "create_server", "serve"]
 
-DEFAULT_ADDRESS = "127.0.0.1:50051"
 SHUTDOWN_BACKSTOP = 1.0  # seconds after the grace period before gRPC cancels what is left
 SERVICE_NAME = gatelearn_pb2.DESCRIPTOR.services_by_name["GateLearn"].full_name
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 
-__all__ = ["LIMITS_ENV", "Limits"]
+from gatelearn.api.constants import LIMITS_ENV
 
-LIMITS_ENV = "GATELEARN_LIMITS"  # e.g. "max_epochs=100000,max_concurrent_trainings=1"
+__all__ = ["LIMITS_ENV", "Limits"]
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["DATA_DIR_ENV", "default_data_dir"]
+from gatelearn.api.constants import DATA_DIR_ENV
 
-DATA_DIR_ENV = "GATELEARN_DATA_DIR"
+__all__ = ["DATA_DIR_ENV", "default_data_dir"]
 
 
 def default_data_dir() -> Path:

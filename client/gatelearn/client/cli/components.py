@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from gatelearn.api.constants import COMPONENT_KINDS
 from gatelearn.client.cli import _output as show
 from gatelearn.client.cli._context import EXIT_OK, AddCommand, Context
 
 __all__ = ["add_plugins", "add_tasks", "cmd_plugins", "cmd_tasks"]
-
-KINDS = ("activation", "loss", "optimizer", "initializer", "task")
 
 
 def cmd_plugins(args: argparse.Namespace, ctx: Context) -> int:
@@ -32,7 +31,7 @@ def cmd_tasks(args: argparse.Namespace, ctx: Context) -> int:
 
 def add_plugins(add: AddCommand) -> None:
     plugins = add("plugins", cmd_plugins, "list the server's components and their parameters")
-    plugins.add_argument("--kind", choices=KINDS, help="only components of this kind")
+    plugins.add_argument("--kind", choices=COMPONENT_KINDS, help="only components of this kind")
 
 
 def add_tasks(add: AddCommand) -> None:

@@ -8,7 +8,13 @@ from typing import Any
 from gatelearn.client.cli import _input as read
 from gatelearn.client.cli import components, models, predict, serve, train
 from gatelearn.client.cli._context import PROG, Handler
-from gatelearn.client.client import ADDRESS_ENV, DEFAULT_ADDRESS, TOKEN_ENV
+from gatelearn.client.client import (
+    ADDRESS_ENV,
+    DEFAULT_ADDRESS,
+    DEFAULT_TIMEOUT,
+    DEFAULT_TRAIN_TIMEOUT,
+    TOKEN_ENV,
+)
 
 __all__ = ["build_parser"]
 
@@ -55,7 +61,8 @@ def _common_options() -> argparse.ArgumentParser:
     )
     option(
         "--timeout",
-        "deadline of each call (default: 30, and 3600 for train)",
+        f"deadline of each call (default: {DEFAULT_TIMEOUT:g}, and {DEFAULT_TRAIN_TIMEOUT:g} "
+        "for train)",
         metavar="SECONDS",
         type=read.positive_float,
     )

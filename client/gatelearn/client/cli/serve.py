@@ -7,13 +7,12 @@ import os
 from pathlib import Path
 from typing import Any
 
+from gatelearn.api.constants import DATA_DIR_ENV, LIMITS_ENV
 from gatelearn.client.cli import _input as read
 from gatelearn.client.cli._context import EXIT_OK, AddCommand, Context, UsageError
 from gatelearn.client.client import ADDRESS_ENV, TOKEN_ENV
 
 __all__ = ["add_serve", "cmd_serve"]
-
-DATA_DIR_ENV = "GATELEARN_DATA_DIR"  # read by the server; named here for the help text
 
 
 def cmd_serve(args: argparse.Namespace, ctx: Context) -> int:
@@ -26,7 +25,7 @@ def cmd_serve(args: argparse.Namespace, ctx: Context) -> int:
         raise UsageError(
             "--tls-ca is for clients; a server checks client certificates with --tls-client-ca"
         )
-    from gatelearn.server.limits import LIMITS_ENV, Limits
+    from gatelearn.server.limits import Limits
 
     try:
         from_env = [s for s in os.environ.get(LIMITS_ENV, "").split(",") if s.strip()]
@@ -83,7 +82,7 @@ def add_serve(add: AddCommand) -> None:
         action="append",
         metavar="NAME=VALUE",
         help="change a limit, e.g. max_epochs=100000 (repeatable; also "
-        "$GATELEARN_LIMITS, comma-separated); see 'Limits' in the README",
+        f"${LIMITS_ENV}, comma-separated); see 'Limits' in the README",
     )
     serve.add_argument(
         "--grace",
