@@ -14,7 +14,6 @@ __all__ = [
     "component_lines",
     "created",
     "metrics_text",
-    "number",
     "numbers",
     "outcome_line",
     "params_summary",
@@ -36,11 +35,6 @@ def _plain(value: object) -> Any:
 def to_json(data: object) -> str:
     """`data` as indented JSON: dataclasses as objects, datetimes as ISO 8601 strings."""
     return json.dumps(data, default=_plain, indent=2)
-
-
-def number(value: float) -> str:
-    """A label or input value, as short as it can be: 0, 1, -1, 0.5."""
-    return f"{value:g}"
 
 
 def numbers(values: Iterable[float], spec: str = "g") -> str:
