@@ -35,6 +35,9 @@ columns are outputs. Blank lines and text after # are ignored. E.g. for AND:
 Ctrl-C cancels the training; the server then saves nothing.
 """
 
+# -p, --opt and --init-param: repeatable, each one KEY=VALUE pair.
+KEY_VALUES: dict[str, Any] = dict(action="append", type=read.key_value, metavar="KEY=VALUE")
+
 
 def _train_source(args: argparse.Namespace) -> tuple[ComponentSpec | None, Any]:
     """The task spec, or the (inputs, outputs) table, that the arguments ask for."""
@@ -124,14 +127,7 @@ def add_train(add: AddCommand) -> None:
         help="the task to learn (see 'gatelearn tasks'); 'table' or left out with --table",
     )
     p.add_argument("--name", required=True, help="the model's name")
-    p.add_argument(
-        "-p",
-        "--param",
-        action="append",
-        type=read.key_value,
-        metavar="KEY=VALUE",
-        help="a task parameter (repeatable)",
-    )
+    p.add_argument("-p", "--param", help="a task parameter (repeatable)", **KEY_VALUES)
     p.add_argument(
         "--table",
         metavar="CSV",
@@ -169,19 +165,15 @@ def add_train(add: AddCommand) -> None:
     )
     fit.add_argument(
         "--opt",
-        action="append",
-        type=read.key_value,
-        metavar="KEY=VALUE",
         help="an optimizer parameter (repeatable; without --optimizer: adam's)",
+        **KEY_VALUES,
     )
     fit.add_argument("--lr", type=float, metavar="X", help="learning rate: --opt lr=X")
     fit.add_argument("--init", metavar="NAME", help="the weight initializer (default: xavier)")
     fit.add_argument(
         "--init-param",
-        action="append",
-        type=read.key_value,
-        metavar="KEY=VALUE",
         help="an initializer parameter (repeatable; without --init: xavier's)",
+        **KEY_VALUES,
     )
     fit.add_argument(
         "--seed",
