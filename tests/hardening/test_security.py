@@ -270,14 +270,47 @@ def test_missing_or_wrong_token_is_unauthenticated_on_every_rpc(
         assert good.predict("kept", XOR_ROWS).labels == [[0.0], [1.0], [1.0], [0.0]]
 
 
+def list_models_with(running: RunningServer, *authorization: str) -> grpc.StatusCode:
+    """The status of a raw ListModels call carrying these `authorization` entries, in order."""
+    with grpc.insecure_channel(address(running)) as channel:
+        stub = gatelearn_pb2_grpc.GateLearnStub(channel)
+        try:
+            stub.ListModels(pb.ListModelsRequest(), timeout=5,
+                            metadata=[("authorization", value) for value in authorization])
+        except grpc.RpcError as error:
+            return error.code()
+    return grpc.StatusCode.OK
+
+
 def test_token_without_the_bearer_scheme_is_refused(token_server: RunningServer) -> None:
+    for value in (TOKEN, f"Bearer  {TOKEN}", f"Bearer {TOKEN} ", f"Bearer{TOKEN}",
+                  f"Basic {TOKEN}", f"Bearer {LAST_CHARACTER_WRONG}"):
+        assert list_models_with(token_server, value) == grpc.StatusCode.UNAUTHENTICATED, value
+
+
+def test_bearer_scheme_name_is_case_insensitive(token_server: RunningServer) -> None:
+    for scheme in ("Bearer", "bearer", "BEARER", "bEaReR"):
+        assert list_models_with(token_server, f"{scheme} {TOKEN}") == grpc.StatusCode.OK, scheme
+
+
+@pytest.mark.parametrize("entries", [
+    ("wrong, right", (f"Bearer {LAST_CHARACTER_WRONG}", f"Bearer {TOKEN}")),
+    ("right, wrong", (f"Bearer {TOKEN}", f"Bearer {LAST_CHARACTER_WRONG}")),
+    ("right twice", (f"Bearer {TOKEN}", f"Bearer {TOKEN}")),
+], ids=lambda entries: entries[0])
+def test_two_authorization_entries_are_refused(entries: tuple[str, tuple[str, str]],
+                                               token_server: RunningServer) -> None:
+    assert list_models_with(token_server, *entries[1]) == grpc.StatusCode.UNAUTHENTICATED
+    # what a Train call with them would do: refused before any work, nothing saved
     with grpc.insecure_channel(address(token_server)) as channel:
         stub = gatelearn_pb2_grpc.GateLearnStub(channel)
-        for value in (TOKEN, f"bearer {TOKEN}", f"Bearer  {TOKEN}", f"Bearer {TOKEN} "):
-            with pytest.raises(grpc.RpcError) as failure:
-                stub.ListModels(pb.ListModelsRequest(), timeout=5,
-                                metadata=(("authorization", value),))
-            assert failure.value.code() == grpc.StatusCode.UNAUTHENTICATED, value
+        call = stub.Train(pb.TrainRequest(model_name="twice", task=pb.ComponentRef(name="xor")),
+                          timeout=10, metadata=[("authorization", v) for v in entries[1]])
+        with pytest.raises(grpc.RpcError) as failure:
+            list(call)
+        assert failure.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    with Client(address(token_server), token=TOKEN) as client:
+        assert "twice" not in [m.name for m in client.models()]
 
 
 def test_right_token_works(token_server: RunningServer) -> None:
