@@ -149,7 +149,8 @@ class GateLearnServicer:
         (packed or not) and gets one response with that chunk's outputs, in order. The model is
         resolved from the first message (its `model` and `version`); later messages may leave
         both empty, and if they name a model it must be the same one. Every chunk is checked as
-        a Predict request is.
+        a Predict request is; an error names the message by its index in the stream, e.g.
+        "requests[2].rows[0]: values must be finite".
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

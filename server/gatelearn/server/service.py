@@ -289,27 +289,30 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             member_solved_epochs=meta["member_solved_epochs"]))
 
     # ------------------------------------------------------------ serving
-    def _servable(self, name: str, version: int) -> ServableModel:
+    def _servable(self, name: str, version: int, field: str = "model") -> ServableModel:
         if not name:
-            raise invalid("model", "required")
+            raise invalid(field, "required")
         return self.models.get(name, version)
 
-    def _predict(self, model: ServableModel, request: pb.PredictRequest) -> pb.PredictResponse:
-        """Answer one Predict request (or stream chunk) with `model`."""
+    def _predict(self, model: ServableModel, request: pb.PredictRequest,
+                 where: str = "") -> pb.PredictResponse:
+        """Answer one Predict request (or stream chunk) with `model`; `where` goes before the
+        fields that errors name (`requests[2].` for a stream's third message)."""
         limit, limit_name = self.limits.max_predict_rows, "max_predict_rows"
         record = model.record
         response = pb.PredictResponse(model=pb.ModelRef(name=record.name, version=record.version),
                                       threshold=model.threshold)
         if request.HasField("packed"):
             if request.rows:
-                raise invalid("rows", "give rows or packed, not both")
-            inputs, dtype = convert.packed_array(request.packed, model.n_inputs, "packed",
+                raise invalid(f"{where}rows", "give rows or packed, not both")
+            inputs, dtype = convert.packed_array(request.packed, model.n_inputs, f"{where}packed",
                                                  limit, limit_name)
             outputs, labels = model.predict(inputs)
             response.packed_outputs.CopyFrom(convert.pack(outputs, dtype))
             response.packed_labels.CopyFrom(convert.pack(labels, dtype))
         else:
-            inputs = convert.rows_array(request.rows, model.n_inputs, "rows", limit, limit_name)
+            inputs = convert.rows_array(request.rows, model.n_inputs, f"{where}rows", limit,
+                                        limit_name)
             outputs, labels = model.predict(inputs)
             response.outputs.extend(rows(outputs))
             response.labels.extend(rows(labels))
@@ -325,13 +328,14 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
         with _statuses(context):
             model: ServableModel | None = None
             for index, request in enumerate(requests):
+                where = f"requests[{index}]."
                 if model is None:
-                    model = self._servable(request.model, request.version)
+                    model = self._servable(request.model, request.version, f"{where}model")
                 elif request.model and (request.model, request.version or model.record.version) \
                         != (model.record.name, model.record.version):
-                    raise invalid(f"requests[{index}].model", "a stream serves one model: "
+                    raise invalid(f"{where}model", "a stream serves one model: "
                                   f"{model.record.name}:{model.record.version}")
-                yield self._predict(model, request)
+                yield self._predict(model, request, where)
 
     def _own_task_data(self, record: ModelRecord) -> tuple[np.ndarray, np.ndarray]:
         task = record.meta.get("task")
