@@ -88,3 +88,37 @@ def test_unary_predict_names_the_row_without_an_index(
             pb.Row(values=[0.0, 1.0]), pb.Row(values=[float("nan"), 1.0])]), timeout=10)
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert (raised.value.details() or "").startswith("rows[1]:"), raised.value.details()
+
+
+# ---------------------------------------------------------------- initial weights given twice
+
+
+def tensor(shape: list[int], values: list[float]) -> pb.Tensor:
+    return pb.Tensor(shape=shape, values=values)
+
+
+XOR_WEIGHTS = pb.ExplicitWeights(  # a 2-2-1 network
+    weights=[tensor([2, 2], [1.0, -1.0, 1.0, -1.0]), tensor([2, 1], [1.0, 1.0])],
+    biases=[tensor([2], [-0.5, 1.5]), tensor([1], [-1.5])])
+
+
+@pytest.mark.parametrize(("params", "named"), [
+    ({"weights": [[[1.0, -1.0], [1.0, -1.0]], [[1.0], [1.0]]]}, "initializer.params.weights"),
+    ({"biases": [[-0.5, 1.5], [-1.5]]}, "initializer.params.biases"),
+], ids=["weights", "biases"])
+def test_weights_given_twice_are_refused_naming_both_fields(
+        running: RunningServer, stub: gatelearn_pb2_grpc.GateLearnStub,
+        params: dict[str, object], named: str) -> None:
+    name = f"twice-{named.rsplit('.', 1)[1]}"
+    request = pb.TrainRequest(model_name=name, task=pb.ComponentRef(name="xor"),
+                              hidden=pb.Layers(units=[2]), weights=XOR_WEIGHTS,
+                              initializer=pb.ComponentRef(name="explicit"))
+    request.initializer.params.update(params)
+    code, details = failure(stub.Train(request, timeout=30))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT, details
+    assert details.startswith("weights:") and named in details, details
+    # either one alone is a fine request
+    del request.initializer.params.fields[next(iter(params))]
+    assert list(stub.Train(request, timeout=30))[-1].done.model.name == name
+    with Client(f"127.0.0.1:{running.port}") as client:
+        assert [m.version for m in client.models(name)] == [1]  # the refused one saved none

@@ -216,6 +216,11 @@ def _initializer(request: pb.TrainRequest) -> Choice:
         return picked
     if not request.HasField("weights"):
         return picked  # the weights came as the initializer's own params
+    if request.initializer.params.fields:  # one source of weights, or which wins is a guess
+        twice = ", ".join(f"initializer.params.{key}"
+                          for key in sorted(request.initializer.params.fields))
+        raise invalid("weights", f"given together with {twice}; give the initial weights in "
+                                 f"one of the two")
     weights = [tensor_array(t, f"weights.weights[{i}]", 2).tolist()
                for i, t in enumerate(request.weights.weights)]
     biases = [tensor_array(t, f"weights.biases[{i}]", 1).tolist()
