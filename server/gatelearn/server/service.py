@@ -74,6 +74,14 @@ def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str) -
     context.abort(code, message)
 
 
+def _overflowed(field: str, dtype: str = "") -> RequestError:
+    """Outputs past the float range (of `dtype`, when answered packed): the rows that caused
+    it are the client's, so INVALID_ARGUMENT naming the first such row."""
+    answered = f" as {dtype}" if dtype else ""
+    return invalid(field, f"output is not finite{answered}: the model's values overflowed on "
+                          f"these inputs (too large for its weights); nothing was answered")
+
+
 def _store_full(limits: Limits) -> RequestError:
     return RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED,
                         f"the store holds {limits.max_models} model versions (limit "
@@ -308,12 +316,17 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             inputs, dtype = convert.packed_array(request.packed, model.n_inputs, f"{where}packed",
                                                  limit, limit_name)
             outputs, labels = model.predict(inputs)
+            outputs = convert.in_packed_dtype(outputs, dtype)
+            if (bad := convert.first_nonfinite_row(outputs)) is not None:
+                raise _overflowed(f"{where}packed.data: row {bad}", dtype)
             response.packed_outputs.CopyFrom(convert.pack(outputs, dtype))
             response.packed_labels.CopyFrom(convert.pack(labels, dtype))
         else:
             inputs = convert.rows_array(request.rows, model.n_inputs, f"{where}rows", limit,
                                         limit_name)
             outputs, labels = model.predict(inputs)
+            if (bad := convert.first_nonfinite_row(outputs)) is not None:
+                raise _overflowed(f"{where}rows[{bad}]")
             response.outputs.extend(rows(outputs))
             response.labels.extend(rows(labels))
         return response
@@ -375,6 +388,12 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                                        f"{targets.shape[1]} (was the task's plugin changed?); "
                                        f"send a table")
             result = score(model, inputs, targets)
+            if (bad := convert.first_nonfinite_row(result.outputs)) is not None:
+                if request.HasField("table"):
+                    raise _overflowed(f"table.inputs[{bad}]")
+                raise RequestError(grpc.StatusCode.FAILED_PRECONDITION,
+                                   f"the model's output on row {bad} of its own task is not "
+                                   f"finite; send a table")
             record = model.record
             return pb.EvaluateResponse(
                 model=pb.ModelRef(name=record.name, version=record.version),
