@@ -266,9 +266,8 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                 continue
             if frame is None:
                 raise RequestError(grpc.StatusCode.FAILED_PRECONDITION,
-                                   f"the training worker exited with code "
-                                   f"{job.worker.process.wait()} (a plugin may have crashed "
-                                   f"it); nothing was saved")
+                                   f"the training worker {job.worker.how_it_ended()}; nothing "
+                                   f"was saved")
             kind, payload = frame
             if kind == Kind.PROGRESS:
                 yield pb.TrainEvent(progress=pb.TrainProgress.FromString(payload))
