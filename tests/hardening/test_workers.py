@@ -19,7 +19,7 @@ from pathlib import Path
 import grpc
 import pytest
 from conftest import poll, start_server
-from test_shutdown import children, end, serve, still_running
+from test_shutdown import GRACE, children, end, serve, still_running
 
 from gatelearn.client import Client, GateLearnError, Progress, TrainOptions
 from gatelearn.server import Limits
@@ -107,3 +107,24 @@ def test_a_worker_whose_output_breaks_exits_quietly(tmp_path: Path) -> None:
         worker.stdin.close()
     assert code == 0, stderr
     assert stderr == ""
+
+
+def test_ctrl_c_leaves_the_workers_to_the_server(tmp_path: Path) -> None:
+    """Ctrl-C in a terminal sends SIGINT to the server and its workers alike: the running
+    training still gets the grace period, then ends CANCELLED, and nobody prints a traceback."""
+    log = tmp_path / "serve.log"
+    process, target, _ = serve(tmp_path / "data", log)
+    try:
+        with Client(target) as client:
+            events = client.train_events(client.train_request("long", "xor", options=LONG))
+            assert isinstance(next(events), Progress)
+            for pid in (process.pid, *children(process.pid)):  # the terminal's process group
+                os.kill(pid, signal.SIGINT)
+            with pytest.raises(GateLearnError) as failure:
+                list(events)
+        assert failure.value.code == grpc.StatusCode.CANCELLED, failure.value.details
+        assert process.wait(timeout=GRACE + 10) == 0
+    finally:
+        end(process)
+    text = log.read_text()
+    assert not [marker for marker in NOT_QUIET if marker in text], text

@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import queue
+import signal
 import sys
 import threading
 from typing import BinaryIO
@@ -43,6 +44,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     # Serving comes first: with every core training, Predict must still get the CPU at once.
     os.nice(WORKER_NICENESS)
+    # Ctrl-C in a terminal reaches the whole process group; the server, not the key, decides
+    # when a training stops (after its grace period).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     limits = Limits(**json.loads(args.limits))
     registry = build_registry(create_manager(args.plugin))
 
