@@ -3,8 +3,8 @@
 Everything runs against real servers on 127.0.0.1 (port 0) through the real `Client`, or the
 `gatelearn` command line in a subprocess: the listening address and its warning, TLS and client
 certificates (made with the openssl command line, see `certs.py`), the bearer token on every
-RPC, the data directory's mode, model-name validation, and weights blobs that would need
-pickle to load.
+RPC, the modes of the data directory and the store's files, model-name validation, and weights
+blobs that would need pickle to load.
 """
 
 from __future__ import annotations
@@ -270,14 +270,47 @@ def test_missing_or_wrong_token_is_unauthenticated_on_every_rpc(
         assert good.predict("kept", XOR_ROWS).labels == [[0.0], [1.0], [1.0], [0.0]]
 
 
+def list_models_with(running: RunningServer, *authorization: str) -> grpc.StatusCode:
+    """The status of a raw ListModels call carrying these `authorization` entries, in order."""
+    with grpc.insecure_channel(address(running)) as channel:
+        stub = gatelearn_pb2_grpc.GateLearnStub(channel)
+        try:
+            stub.ListModels(pb.ListModelsRequest(), timeout=5,
+                            metadata=[("authorization", value) for value in authorization])
+        except grpc.RpcError as error:
+            return error.code()
+    return grpc.StatusCode.OK
+
+
 def test_token_without_the_bearer_scheme_is_refused(token_server: RunningServer) -> None:
+    for value in (TOKEN, f"Bearer  {TOKEN}", f"Bearer {TOKEN} ", f"Bearer{TOKEN}",
+                  f"Basic {TOKEN}", f"Bearer {LAST_CHARACTER_WRONG}"):
+        assert list_models_with(token_server, value) == grpc.StatusCode.UNAUTHENTICATED, value
+
+
+def test_bearer_scheme_name_is_case_insensitive(token_server: RunningServer) -> None:
+    for scheme in ("Bearer", "bearer", "BEARER", "bEaReR"):
+        assert list_models_with(token_server, f"{scheme} {TOKEN}") == grpc.StatusCode.OK, scheme
+
+
+@pytest.mark.parametrize("entries", [
+    ("wrong, right", (f"Bearer {LAST_CHARACTER_WRONG}", f"Bearer {TOKEN}")),
+    ("right, wrong", (f"Bearer {TOKEN}", f"Bearer {LAST_CHARACTER_WRONG}")),
+    ("right twice", (f"Bearer {TOKEN}", f"Bearer {TOKEN}")),
+], ids=lambda entries: entries[0])
+def test_two_authorization_entries_are_refused(entries: tuple[str, tuple[str, str]],
+                                               token_server: RunningServer) -> None:
+    assert list_models_with(token_server, *entries[1]) == grpc.StatusCode.UNAUTHENTICATED
+    # what a Train call with them would do: refused before any work, nothing saved
     with grpc.insecure_channel(address(token_server)) as channel:
         stub = gatelearn_pb2_grpc.GateLearnStub(channel)
-        for value in (TOKEN, f"bearer {TOKEN}", f"Bearer  {TOKEN}", f"Bearer {TOKEN} "):
-            with pytest.raises(grpc.RpcError) as failure:
-                stub.ListModels(pb.ListModelsRequest(), timeout=5,
-                                metadata=(("authorization", value),))
-            assert failure.value.code() == grpc.StatusCode.UNAUTHENTICATED, value
+        call = stub.Train(pb.TrainRequest(model_name="twice", task=pb.ComponentRef(name="xor")),
+                          timeout=10, metadata=[("authorization", v) for v in entries[1]])
+        with pytest.raises(grpc.RpcError) as failure:
+            list(call)
+        assert failure.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    with Client(address(token_server), token=TOKEN) as client:
+        assert "twice" not in [m.name for m in client.models()]
 
 
 def test_right_token_works(token_server: RunningServer) -> None:
@@ -427,13 +460,61 @@ def test_cli_serve_refuses_an_empty_token_file(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- the data directory
 
 
-def test_data_dir_is_created_private(serving: Callable[..., RunningServer],
-                                     tmp_path: Path) -> None:
-    data_dir = tmp_path / "fresh" / "nested" / "data"
+@pytest.fixture
+def usual_umask() -> Iterator[None]:
+    """The common umask 022, under which files are 0644 and directories 0755 unless the
+    server sees to it; the test process's own umask is restored after."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def modes_under(root: Path) -> dict[str, int]:
+    """Every file and directory under `root` (itself included): relative path -> mode bits."""
+    return {str(p.relative_to(root)): p.stat().st_mode & 0o777 for p in [root, *root.rglob("*")]}
+
+
+def test_data_dir_and_store_files_are_created_private(
+        serving: Callable[..., RunningServer], tmp_path: Path, usual_umask: None) -> None:
+    root = tmp_path / "fresh"  # the server creates this, its child and the data directory
+    data_dir = root / "nested" / "data"
     running = serving(data_dir)
     with Client(address(running)) as client:
         client.train("one", "xor")
-    assert data_dir.stat().st_mode & 0o777 == 0o700
+        client.predict("one", XOR_ROWS)
+        modes = modes_under(root)  # while the server runs: -wal and -shm exist now
+    assert {Path(f).name for f in modes} >= {Store.FILENAME, f"{Store.FILENAME}-wal",
+                                             f"{Store.FILENAME}-shm"}, modes
+    expected = {f: 0o600 if (root / f).is_file() else 0o700 for f in modes}
+    assert modes == expected
+
+
+def test_existing_open_data_dir_and_files_are_tightened(
+        serving: Callable[..., RunningServer], tmp_path: Path, usual_umask: None,
+        caplog: pytest.LogCaptureFixture) -> None:
+    shared = tmp_path / "shared"  # a parent the server did not create: left as it is
+    shared.mkdir(mode=0o755)
+    data_dir = shared / "data"
+    data_dir.mkdir(mode=0o755)
+    # What an older server left after a crash: the database with its -wal and -shm, all 0644.
+    db = sqlite3.connect(data_dir / Store.FILENAME)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("CREATE TABLE t (x)")
+    try:
+        assert modes_under(data_dir) == {".": 0o755, **dict.fromkeys(
+            (Store.FILENAME, f"{Store.FILENAME}-wal", f"{Store.FILENAME}-shm"), 0o644)}
+        with caplog.at_level(logging.WARNING, logger="gatelearn.server"):
+            running = serving(data_dir)
+        with Client(address(running)) as client:
+            client.train("one", "xor")
+            modes = modes_under(data_dir)
+    finally:
+        db.close()
+    assert modes == {".": 0o700, **{f: 0o600 for f in modes if f != "."}}, modes
+    assert len(modes) == 4, modes
+    assert shared.stat().st_mode & 0o777 == 0o755
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(str(data_dir) in w and "755" in w and "700" in w for w in warnings), warnings
 
 
 # ---------------------------------------------------------------- model names

@@ -138,7 +138,10 @@ class GateLearnServicer:
 
     def Predict(self, request, context):
         """Runs a stored model on rows of inputs. NOT_FOUND for an unknown model or version;
-        INVALID_ARGUMENT if a row's width is not the model's input count.
+        INVALID_ARGUMENT if a row's width is not the model's input count, or if a row's outputs
+        are not finite: its values are too large for the model's weights and overflow the float
+        range (for packed rows, the range of the dtype answered in). The message names the first
+        such row, e.g. "rows[3]: output is not finite ..."; nothing is answered then.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -149,7 +152,8 @@ class GateLearnServicer:
         (packed or not) and gets one response with that chunk's outputs, in order. The model is
         resolved from the first message (its `model` and `version`); later messages may leave
         both empty, and if they name a model it must be the same one. Every chunk is checked as
-        a Predict request is.
+        a Predict request is; an error names the message by its index in the stream, e.g.
+        "requests[2].rows[0]: values must be finite".
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -157,7 +161,8 @@ class GateLearnServicer:
 
     def Evaluate(self, request, context):
         """Runs a stored model on a truth table (by default the one it was trained on) and reports
-        which rows it gets right.
+        which rows it gets right. A table row whose outputs are not finite is INVALID_ARGUMENT,
+        as in Predict ("table.inputs[3]: output is not finite ...").
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

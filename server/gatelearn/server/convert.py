@@ -28,6 +28,8 @@ __all__ = [
     "check_dataset",
     "check_training_size",
     "check_name",
+    "first_nonfinite_row",
+    "in_packed_dtype",
     "pack",
     "packed_array",
     "choice",
@@ -131,10 +133,18 @@ def rows_array(rows: Sequence[pb.Row], width: int, field: str, max_rows: int,
                                                f"{width}")
         flat.extend(row.values)
     array = np.array(flat, dtype=np.float64).reshape(len(rows), width)
-    if not np.isfinite(array).all():
-        bad = int(np.argwhere(~np.isfinite(array))[0][0])
+    if (bad := first_nonfinite_row(array)) is not None:
         raise invalid(f"{field}[{bad}]", "values must be finite (no NaN or infinity)")
     return array
+
+
+def first_nonfinite_row(array: NDArray[Any]) -> int | None:
+    """The index of the first row of a 2-D array holding NaN or infinity; None when every value
+    is finite (one vectorised pass in that case, the common one)."""
+    finite = np.isfinite(array)
+    if finite.all():
+        return None
+    return int(np.flatnonzero(~finite.all(axis=1))[0])
 
 
 _PACKED_DTYPES = {"": "<f8", "float64": "<f8", "float32": "<f4"}
@@ -159,15 +169,21 @@ def packed_array(packed: pb.PackedRows, width: int, field: str, max_rows: int,
                                        f"{count * columns * dtype.itemsize} bytes, got "
                                        f"{len(data)}")
     array = np.frombuffer(data, dtype=dtype).reshape(count, columns)
-    if not np.isfinite(array).all():
-        bad = int(np.argwhere(~np.isfinite(array))[0][0])
+    if (bad := first_nonfinite_row(array)) is not None:
         raise invalid(f"{field}.data", f"row {bad}: values must be finite (no NaN or infinity)")
     return np.asarray(array, dtype=np.float64), packed.dtype or "float64"
 
 
+def in_packed_dtype(array: NDArray[Any], dtype: str) -> NDArray[Any]:
+    """`array` as packed rows of `dtype` will hold it: a float64 value beyond float32's range
+    becomes infinity here, so checks made on the result see what the client would get."""
+    with np.errstate(over="ignore"):
+        return np.ascontiguousarray(array, dtype=_PACKED_DTYPES[dtype])
+
+
 def pack(array: NDArray[Any], dtype: str) -> pb.PackedRows:
     """A 2-D array as little-endian packed rows of `dtype`."""
-    data = np.ascontiguousarray(array, dtype=_PACKED_DTYPES[dtype]).tobytes()
+    data = in_packed_dtype(array, dtype).tobytes()
     return pb.PackedRows(data=data, shape=list(array.shape), dtype=dtype)
 
 
@@ -216,6 +232,11 @@ def _initializer(request: pb.TrainRequest) -> Choice:
         return picked
     if not request.HasField("weights"):
         return picked  # the weights came as the initializer's own params
+    if request.initializer.params.fields:  # one source of weights, or which wins is a guess
+        twice = ", ".join(f"initializer.params.{key}"
+                          for key in sorted(request.initializer.params.fields))
+        raise invalid("weights", f"given together with {twice}; give the initial weights in "
+                                 f"one of the two")
     weights = [tensor_array(t, f"weights.weights[{i}]", 2).tolist()
                for i, t in enumerate(request.weights.weights)]
     biases = [tensor_array(t, f"weights.biases[{i}]", 1).tolist()

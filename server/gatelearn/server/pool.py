@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -24,6 +25,9 @@ __all__ = ["Worker", "WorkerPool"]
 log = logging.getLogger("gatelearn.server")
 
 Frame = tuple[Kind, bytes] | None  # None: the worker's output ended (it exited)
+
+EXIT_WAIT = 1.0  # seconds a worker whose output ended gets to exit before it is killed
+CRASHED = "a plugin may have crashed it"
 
 # One BLAS thread per worker: the pool size already decides how many cores training takes.
 WORKER_ENV = {name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
@@ -61,6 +65,23 @@ class Worker:
     @property
     def alive(self) -> bool:
         return self.process.poll() is None
+
+    def how_it_ended(self) -> str:
+        """Why a worker whose output ended is gone, for the error its job reports: the signal
+        that killed it (SIGKILL is most often the kernel out of memory) or its exit code."""
+        try:
+            code = self.process.wait(EXIT_WAIT)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return "closed its output without exiting, and was killed"
+        if code >= 0:
+            return f"exited with code {code} ({CRASHED})"
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = str(-code)
+        crashed = "possibly out of memory" if -code == signal.SIGKILL else CRASHED
+        return f"was killed by signal {name} ({crashed})"
 
     def kill(self) -> None:
         self.process.kill()

@@ -1,14 +1,16 @@
 """Who may talk to the server: TLS credentials, and a bearer token checked on every call.
 
-The token travels as `authorization: Bearer <token>` metadata and is compared in constant
-time. Health checks need no token, so probes work unchanged.
+The token travels as `authorization: Bearer <token>` metadata (the scheme name in any case, as
+RFC 7235 has it) and is compared in constant time. A call with more than one `authorization`
+entry is refused: which one counts would be a guess. Health checks need no token, so probes
+work unchanged.
 """
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ import grpc
 __all__ = ["TokenInterceptor", "is_loopback", "server_credentials"]
 
 _OPEN_PREFIXES = ("/grpc.health.v1.Health/",)
+_SCHEME = "bearer"  # compared in lower case
 
 
 def _deny(request: Any, context: grpc.ServicerContext) -> None:
@@ -27,16 +30,22 @@ class TokenInterceptor(grpc.ServerInterceptor):
     """Refuse every call but health checks unless it carries the server's bearer token."""
 
     def __init__(self, token: str) -> None:
-        self._expected = f"Bearer {token}".encode()
+        self._expected = token.encode()
+
+    def _allows(self, metadata: Sequence[tuple[str, str | bytes]]) -> bool:
+        """True when the call carries exactly one `authorization` entry, with our token."""
+        given = [value for key, value in metadata if key == "authorization"]
+        if len(given) != 1 or not isinstance(given[0], str):
+            return False
+        scheme, _, token = given[0].partition(" ")
+        return scheme.lower() == _SCHEME and hmac.compare_digest(token.encode(), self._expected)
 
     def intercept_service(self, continuation: Callable[[Any], Any],
                           details: grpc.HandlerCallDetails) -> Any:
         handler = continuation(details)
         if handler is None or details.method.startswith(_OPEN_PREFIXES):
             return handler
-        metadata = dict(details.invocation_metadata or ())
-        given = str(metadata.get("authorization", "")).encode()
-        if hmac.compare_digest(given, self._expected):
+        if self._allows(details.invocation_metadata or ()):
             return handler
         # Answer with the same call shape as the real method, so any client reads the status.
         if handler.request_streaming and handler.response_streaming:

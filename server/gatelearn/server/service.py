@@ -74,6 +74,14 @@ def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str) -
     context.abort(code, message)
 
 
+def _overflowed(field: str, dtype: str = "") -> RequestError:
+    """Outputs past the float range (of `dtype`, when answered packed): the rows that caused
+    it are the client's, so INVALID_ARGUMENT naming the first such row."""
+    answered = f" as {dtype}" if dtype else ""
+    return invalid(field, f"output is not finite{answered}: the model's values overflowed on "
+                          f"these inputs (too large for its weights); nothing was answered")
+
+
 def _store_full(limits: Limits) -> RequestError:
     return RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED,
                         f"the store holds {limits.max_models} model versions (limit "
@@ -258,9 +266,8 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                 continue
             if frame is None:
                 raise RequestError(grpc.StatusCode.FAILED_PRECONDITION,
-                                   f"the training worker exited with code "
-                                   f"{job.worker.process.wait()} (a plugin may have crashed "
-                                   f"it); nothing was saved")
+                                   f"the training worker {job.worker.how_it_ended()}; nothing "
+                                   f"was saved")
             kind, payload = frame
             if kind == Kind.PROGRESS:
                 yield pb.TrainEvent(progress=pb.TrainProgress.FromString(payload))
@@ -289,28 +296,36 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             member_solved_epochs=meta["member_solved_epochs"]))
 
     # ------------------------------------------------------------ serving
-    def _servable(self, name: str, version: int) -> ServableModel:
+    def _servable(self, name: str, version: int, field: str = "model") -> ServableModel:
         if not name:
-            raise invalid("model", "required")
+            raise invalid(field, "required")
         return self.models.get(name, version)
 
-    def _predict(self, model: ServableModel, request: pb.PredictRequest) -> pb.PredictResponse:
-        """Answer one Predict request (or stream chunk) with `model`."""
+    def _predict(self, model: ServableModel, request: pb.PredictRequest,
+                 where: str = "") -> pb.PredictResponse:
+        """Answer one Predict request (or stream chunk) with `model`; `where` goes before the
+        fields that errors name (`requests[2].` for a stream's third message)."""
         limit, limit_name = self.limits.max_predict_rows, "max_predict_rows"
         record = model.record
         response = pb.PredictResponse(model=pb.ModelRef(name=record.name, version=record.version),
                                       threshold=model.threshold)
         if request.HasField("packed"):
             if request.rows:
-                raise invalid("rows", "give rows or packed, not both")
-            inputs, dtype = convert.packed_array(request.packed, model.n_inputs, "packed",
+                raise invalid(f"{where}rows", "give rows or packed, not both")
+            inputs, dtype = convert.packed_array(request.packed, model.n_inputs, f"{where}packed",
                                                  limit, limit_name)
             outputs, labels = model.predict(inputs)
+            outputs = convert.in_packed_dtype(outputs, dtype)
+            if (bad := convert.first_nonfinite_row(outputs)) is not None:
+                raise _overflowed(f"{where}packed.data: row {bad}", dtype)
             response.packed_outputs.CopyFrom(convert.pack(outputs, dtype))
             response.packed_labels.CopyFrom(convert.pack(labels, dtype))
         else:
-            inputs = convert.rows_array(request.rows, model.n_inputs, "rows", limit, limit_name)
+            inputs = convert.rows_array(request.rows, model.n_inputs, f"{where}rows", limit,
+                                        limit_name)
             outputs, labels = model.predict(inputs)
+            if (bad := convert.first_nonfinite_row(outputs)) is not None:
+                raise _overflowed(f"{where}rows[{bad}]")
             response.outputs.extend(rows(outputs))
             response.labels.extend(rows(labels))
         return response
@@ -325,13 +340,14 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
         with _statuses(context):
             model: ServableModel | None = None
             for index, request in enumerate(requests):
+                where = f"requests[{index}]."
                 if model is None:
-                    model = self._servable(request.model, request.version)
+                    model = self._servable(request.model, request.version, f"{where}model")
                 elif request.model and (request.model, request.version or model.record.version) \
                         != (model.record.name, model.record.version):
-                    raise invalid(f"requests[{index}].model", "a stream serves one model: "
+                    raise invalid(f"{where}model", "a stream serves one model: "
                                   f"{model.record.name}:{model.record.version}")
-                yield self._predict(model, request)
+                yield self._predict(model, request, where)
 
     def _own_task_data(self, record: ModelRecord) -> tuple[np.ndarray, np.ndarray]:
         task = record.meta.get("task")
@@ -371,6 +387,12 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                                        f"{targets.shape[1]} (was the task's plugin changed?); "
                                        f"send a table")
             result = score(model, inputs, targets)
+            if (bad := convert.first_nonfinite_row(result.outputs)) is not None:
+                if request.HasField("table"):
+                    raise _overflowed(f"table.inputs[{bad}]")
+                raise RequestError(grpc.StatusCode.FAILED_PRECONDITION,
+                                   f"the model's output on row {bad} of its own task is not "
+                                   f"finite; send a table")
             record = model.record
             return pb.EvaluateResponse(
                 model=pb.ModelRef(name=record.name, version=record.version),

@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from gatelearn.server.paths import make_private_dir, make_private_file
+
 __all__ = [
     "CorruptModelError",
     "ModelNotFoundError",
@@ -101,10 +103,16 @@ class Store:
     """Stored models by name and version. Safe to share between threads."""
 
     FILENAME = "models.sqlite3"
+    COMPANIONS = ("-wal", "-shm", "-journal")  # files SQLite keeps beside the database
 
     def __init__(self, data_dir: Path) -> None:
-        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_private_dir(data_dir)
         self.path = data_dir / self.FILENAME
+        # SQLite creates its -wal and -shm files with the database file's mode, so a database
+        # made 0600 before SQLite opens it keeps them private whatever the umask.
+        make_private_file(self.path, create=True)
+        for suffix in self.COMPANIONS:
+            make_private_file(Path(f"{self.path}{suffix}"), create=False)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")

@@ -2,7 +2,7 @@
 
 The server starts it as `python -m gatelearn.server.worker` and talks frames (`frames`) over
 its stdin and stdout: TRAIN and CANCEL in, PROGRESS and one DONE or FAILED per job out. When
-stdin closes, the server is gone and the worker exits at once.
+stdin closes or stdout breaks, the server is gone and the worker exits at once, quietly.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import queue
+import signal
 import sys
 import threading
 from typing import BinaryIO
@@ -43,6 +44,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     # Serving comes first: with every core training, Predict must still get the CPU at once.
     os.nice(WORKER_NICENESS)
+    # Ctrl-C in a terminal reaches the whole process group; the server, not the key, decides
+    # when a training stops (after its grace period).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     limits = Limits(**json.loads(args.limits))
     registry = build_registry(create_manager(args.plugin))
 
@@ -54,13 +58,18 @@ def main(argv: list[str] | None = None) -> None:
     threading.Thread(target=_read_commands, args=(sys.stdin.buffer, jobs, cancel),
                      daemon=True).start()
 
+    def send(kind: Kind, body: bytes) -> None:
+        try:
+            write_frame(frames_out, kind, body, write_lock)
+        except (OSError, ValueError):  # a broken pipe: nobody is left to report to
+            os._exit(0)
+
     def send_progress(message: pb.TrainProgress) -> None:
-        write_frame(frames_out, Kind.PROGRESS, message.SerializeToString(), write_lock)
+        send(Kind.PROGRESS, message.SerializeToString())
 
     while True:
         payload = jobs.get()
-        kind, body = run_job(payload, registry, limits, cancel, send_progress)
-        write_frame(frames_out, kind, body, write_lock)
+        send(*run_job(payload, registry, limits, cancel, send_progress))
 
 
 if __name__ == "__main__":

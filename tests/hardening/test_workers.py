@@ -1,0 +1,130 @@
+"""How a training worker's end is reported and how a worker ends when its server dies.
+
+A worker killed while training (by the kernel when memory runs out, or by any signal) fails
+its Train call with FAILED_PRECONDITION naming the signal. A worker whose server is killed
+(SIGKILL, so nothing is shut down in order) exits at once and says nothing: the workers share
+the server's stderr, so it must hold no traceback and no "Fatal Python error". The second part
+runs `gatelearn serve` as a subprocess (the helpers of test_shutdown).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from conftest import poll, start_server
+from test_shutdown import GRACE, children, end, serve, still_running
+
+from gatelearn.client import Client, GateLearnError, Progress, TrainOptions
+from gatelearn.server import Limits
+from gatelearn.server.app import RunningServer
+from gatelearn.server.frames import Kind, read_frame, write_frame
+from gatelearn.v1 import gatelearn_pb2 as pb
+
+LONG = TrainOptions(epochs=10**6, stop_when_solved=False, progress_interval_ms=1)
+KILL_ROUNDS = 3  # the worker's write and its read of the closed pipe race: several tries
+NOT_QUIET = ("Traceback", "Fatal Python error")
+
+
+@pytest.fixture
+def one_slot(tmp_path: Path) -> Iterator[RunningServer]:
+    running = start_server(tmp_path / "data", limits=Limits(max_concurrent_trainings=1))
+    yield running
+    running.stop(0)
+
+
+@pytest.mark.parametrize(("signum", "said"), [
+    (signal.SIGKILL, "was killed by signal SIGKILL (possibly out of memory)"),
+    (signal.SIGSEGV, "was killed by signal SIGSEGV (a plugin may have crashed it)"),
+], ids=["SIGKILL", "SIGSEGV"])
+def test_a_killed_worker_is_reported_with_its_signal(
+        one_slot: RunningServer, signum: signal.Signals, said: str) -> None:
+    with Client(f"127.0.0.1:{one_slot.port}") as client:
+        events = client.train_events(client.train_request("killed", "xor", options=LONG))
+        assert isinstance(next(events), Progress)
+        (busy,) = one_slot.pool._busy  # white-box: the pool exposes no pids
+        os.kill(busy.process.pid, signum)
+        with pytest.raises(GateLearnError) as failure:
+            list(events)
+        assert failure.value.code == grpc.StatusCode.FAILED_PRECONDITION
+        assert said in failure.value.details, failure.value.details
+        assert "nothing was saved" in failure.value.details
+        # the slot has a new worker: the next training runs
+        assert poll(lambda: client.train("after", "xor").metrics.solved, what="a new worker")
+        assert [m.name for m in client.models()] == ["after"]
+
+
+def test_workers_exit_quietly_when_their_server_is_killed(tmp_path: Path) -> None:
+    for round_ in range(KILL_ROUNDS):
+        log = tmp_path / f"serve{round_}.log"
+        process, target, _ = serve(tmp_path / f"data{round_}", log)
+        try:
+            workers = children(process.pid)
+            with Client(target) as client:
+                events = client.train_events(client.train_request("long", "xor", options=LONG))
+                for _ in range(2):  # progress is being written, as fast as the worker can
+                    assert isinstance(next(events), Progress)
+                process.kill()
+                process.wait()
+
+                def none_left() -> bool:
+                    return not [p for p, start in workers.items() if still_running(p, start)]
+
+                poll(none_left, timeout=10, what="the workers to exit")
+        finally:
+            end(process)
+        text = log.read_text()
+        assert not [marker for marker in NOT_QUIET if marker in text], text
+
+
+def test_a_worker_whose_output_breaks_exits_quietly(tmp_path: Path) -> None:
+    """The race above made certain: the worker's stdout is closed while its stdin stays open,
+    so its next progress frame meets a broken pipe before it can see the server is gone."""
+    worker = subprocess.Popen([sys.executable, "-m", "gatelearn.server.worker"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+    assert worker.stdin is not None and worker.stdout is not None
+    try:
+        request = pb.TrainRequest(model_name="long", task=pb.ComponentRef(name="xor"),
+                                  options=pb.TrainOptions(epochs=10**6, stop_when_solved=False,
+                                                          progress_interval_ms=1))
+        write_frame(worker.stdin, Kind.TRAIN, request.SerializeToString())
+        frame = read_frame(worker.stdout)
+        assert frame is not None and frame[0] == Kind.PROGRESS
+        worker.stdout.close()
+        code = worker.wait(timeout=10)
+        stderr = worker.stderr.read().decode() if worker.stderr else ""
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+        worker.stdin.close()
+    assert code == 0, stderr
+    assert stderr == ""
+
+
+def test_ctrl_c_leaves_the_workers_to_the_server(tmp_path: Path) -> None:
+    """Ctrl-C in a terminal sends SIGINT to the server and its workers alike: the running
+    training still gets the grace period, then ends CANCELLED, and nobody prints a traceback."""
+    log = tmp_path / "serve.log"
+    process, target, _ = serve(tmp_path / "data", log)
+    try:
+        with Client(target) as client:
+            events = client.train_events(client.train_request("long", "xor", options=LONG))
+            assert isinstance(next(events), Progress)
+            for pid in (process.pid, *children(process.pid)):  # the terminal's process group
+                os.kill(pid, signal.SIGINT)
+            with pytest.raises(GateLearnError) as failure:
+                list(events)
+        assert failure.value.code == grpc.StatusCode.CANCELLED, failure.value.details
+        assert process.wait(timeout=GRACE + 10) == 0
+    finally:
+        end(process)
+    text = log.read_text()
+    assert not [marker for marker in NOT_QUIET if marker in text], text
