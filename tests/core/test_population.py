@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gatelearn.core import Network, Optimizer, StopReason, TrainConfig
-from gatelearn.core.components import Array, Call
+from gatelearn.core import Network, Optimizer, Step, StopReason, TrainConfig
+from gatelearn.core.components import Array
 from gatelearn.plugins import Registry
 from gatelearn.plugins.recipe import Choice, Recipe, prepare, run
 
@@ -180,9 +180,9 @@ def per_array_twin(optimizer: Optimizer) -> Optimizer:
         elementwise = False
         bound: list[tuple[int, ...]] = []
 
-        def bind_calls(self, params: Sequence[Array], grads: Sequence[Array]) -> list[Call]:
+        def bind(self, params: Sequence[Array], grads: Sequence[Array]) -> Step:
             self.bound = [p.shape for p in params]
-            return super().bind_calls(params, grads)
+            return super().bind(params, grads)
 
     return PerArray(**optimizer.values)
 

@@ -14,7 +14,6 @@ from gatelearn.core.components import (
     Optimizer,
     Step,
     Task,
-    run_calls,
 )
 from gatelearn.core.network import Layer, Network, initialize
 from gatelearn.core.params import Param, ParamError, resolve
@@ -50,6 +49,5 @@ __all__ = [
     "TrainResult",
     "initialize",
     "resolve",
-    "run_calls",
     "train",
 ]

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
-from gatelearn.core.components import Activation, Call, Initializer, run_calls
+from gatelearn.core._calls import Call, calls_of, run_calls
+from gatelearn.core.components import Activation, Initializer
 
 __all__ = ["Layer", "Network", "initialize"]
 
@@ -109,7 +110,7 @@ class Network:
             calls.append(partial(a.dot, layer.weights[..., 0], z))
             if layer.bias is not None:
                 calls.append(partial(np.add, z, layer.bias[..., 0], z))
-            calls += layer.activation.forward_calls(z, out)
+            calls += calls_of(layer.activation.forward, z, out)
             a = out
         return calls
 

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gatelearn.core.components import Call, Dataset, Loss, Optimizer, run_calls
+from gatelearn.core._calls import Call, calls_of, run_calls
+from gatelearn.core.components import Dataset, Loss, Optimizer
 from gatelearn.core.network import Network
 
 __all__ = [
@@ -147,8 +148,8 @@ class _Pass:
         deriv = [np.empty(shape, dtype=dtype) for shape in shapes]
 
         self.forward: list[Call] = []
-        self.backward: list[Call] = trainer.loss.gradient_calls(self.a[-1], self.targets,
-                                                                delta[-1])
+        self.backward: list[Call] = calls_of(trainer.loss.gradient, self.a[-1],
+                                                       self.targets, delta[-1])
         loss_calls = len(self.backward)
         single = population == 1
         for index, layer in enumerate(network.layers):
@@ -171,10 +172,10 @@ class _Pass:
             self.forward.append(product)
             if layer.bias is not None:
                 self.forward.append(partial(np.add, z, layer.bias, z))
-            self.forward += layer.activation.forward_calls(z, a)
+            self.forward += calls_of(layer.activation.forward, z, a)
 
             backward = [
-                *layer.activation.derivative_calls(z, a, deriv[index]),
+                *calls_of(layer.activation.derivative, z, a, deriv[index]),
                 partial(np.multiply, delta[index], deriv[index], delta[index]),
                 weight_grad,
             ]
@@ -234,9 +235,9 @@ class _Trainer:
                     partial(np.add, grad, scratch, grad),
                 ]
         if optimizer.elementwise:  # a few calls over all parameters, not a few per array
-            self.step = optimizer.bind_calls([self.params], [self.grads])
+            self.step = [optimizer.bind([self.params], [self.grads])]
         else:
-            self.step = optimizer.bind_calls(param_views, grad_views)
+            self.step = [optimizer.bind(param_views, grad_views)]
 
         self.rows = len(data.inputs)
         self.batch = min(config.batch_size or self.rows, self.rows)

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gatelearn.core import Layer, Network, TrainResult
-from gatelearn.core.components import run_calls
+from gatelearn.core._calls import run_calls
 from gatelearn.plugins import Registry, UnknownComponentError
 from gatelearn.plugins.recipe import DTYPES, Choice, Prepared
 from gatelearn.server.store import ModelRecord
