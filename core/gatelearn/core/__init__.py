@@ -15,6 +15,7 @@ from gatelearn.core.components import (
     Step,
     Task,
 )
+from gatelearn.core.forward import ForwardPass
 from gatelearn.core.network import Layer, Network, initialize
 from gatelearn.core.params import Param, ParamError, resolve
 from gatelearn.core.training import (
@@ -31,6 +32,7 @@ __all__ = [
     "Activation",
     "Component",
     "Dataset",
+    "ForwardPass",
     "Gate",
     "History",
     "Initializer",
