@@ -44,15 +44,15 @@ class SteepSigmoid(Sigmoid):
         out *= 2.0
 
 
-class DoubledSse(HalfSumSquaredError):
-    """sse_half's value with twice its gradient: only `gradient` changes."""
+class SignSse(HalfSumSquaredError):
+    """sse_half's value with the sign of its gradient as the gradient: only `gradient` changes."""
 
-    name = "doubled_sse"
-    description = "sse_half with a doubled gradient, overriding gradient only"
+    name = "sign_sse"
+    description = "sse_half stepping by the sign of its gradient, overriding gradient only"
 
     def gradient(self, pred: Array, target: Array, out: Array) -> None:
-        super().gradient(pred, target, out)
-        out *= 2.0
+        np.subtract(pred, target, out=out)
+        np.sign(out, out=out)
 
 
 class HalvedGd(GradientDescent):
@@ -101,7 +101,7 @@ def gatelearn_activations() -> list[type[Activation]]:
 
 @hookimpl
 def gatelearn_losses() -> list[type[Loss]]:
-    return [DoubledSse]
+    return [SignSse]
 
 
 @hookimpl

@@ -16,12 +16,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import start_server
+from conftest import start_server, train_prepared
 
 from gatelearn.client import Client, TrainOptions
-from gatelearn.core import Network, TrainConfig, TrainResult, train
-from gatelearn.plugins import Registry, load_registry
-from gatelearn.plugins.recipe import Choice, Prepared, Recipe, prepare
+from gatelearn.core import Network, ParamError, TrainConfig, TrainResult
+from gatelearn.plugins import Entry, Registry, load_registry
+from gatelearn.plugins.builtin.losses import MeanSquaredError
+from gatelearn.plugins.recipe import Choice, Prepared, Recipe, check, prepare
 from gatelearn.server.app import RunningServer
 from gatelearn.server.models import best_member
 
@@ -39,7 +40,7 @@ BASE = Recipe(
 OVERRIDES: dict[str, tuple[str, Any]] = {
     "activation.forward": ("activations", (Choice("tanh"), Choice("shifted_sigmoid"))),
     "activation.derivative": ("activations", (Choice("tanh"), Choice("steep_sigmoid"))),
-    "loss.gradient": ("loss", Choice("doubled_sse")),
+    "loss.gradient": ("loss", Choice("sign_sse")),
     "optimizer.bind": ("optimizer", Choice("halved_gd", {"lr": 0.5})),
     "initializer.fill": ("initializer", Choice("shifted_uniform", {"low": -1.0, "high": 1.0})),
     "task.evaluate": ("task", Choice("not_xor")),
@@ -59,9 +60,7 @@ def recipe_for(override: str, **changes: Any) -> Recipe:
 
 def trained(recipe: Recipe, registry: Registry) -> tuple[Prepared, TrainResult]:
     prepared = prepare(recipe, registry)
-    result = train(prepared.network, prepared.data, prepared.loss, prepared.optimizer,
-                   recipe.config)
-    return prepared, result
+    return prepared, train_prepared(prepared)
 
 
 def weights(network: Network) -> list[np.ndarray]:
@@ -124,3 +123,19 @@ def test_the_server_trains_and_predicts_with_an_override(
     expected = prepared.network.predict(ROWS)[..., outcome.member]
     np.testing.assert_allclose(one, expected[:3], rtol=0, atol=1e-12)
     np.testing.assert_allclose(many, expected, rtol=0, atol=1e-12)
+
+
+class UnitMse(MeanSquaredError):
+    name = "unit_mse"
+    description = "mse declaring labels within [0, 1]"
+    label_range = (0.0, 1.0)
+
+
+def test_a_plugin_loss_declares_the_labels_it_accepts(registry: Registry) -> None:
+    plugged = Registry([*registry.entries(), Entry("loss", "unit_mse", UnitMse, "test", "0")])
+    sign_labels = Recipe(task=Choice("region", {"labels": "sign"}), loss=Choice("unit_mse"))
+    with pytest.raises(ParamError) as raised:
+        check(sign_labels, plugged)
+    assert raised.value.param == "loss"
+    assert "unit_mse needs labels within 0/1; this task's are -1/1" in raised.value.message
+    check(replace(sign_labels, task=Choice("region")), plugged)  # 0/1 labels are accepted

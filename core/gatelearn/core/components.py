@@ -74,7 +74,11 @@ class Loss(Component):
     """A loss over a batch of outputs, reduced to one number per population member.
 
     `pred` has shape (rows, outputs, P); `target` has shape (rows, outputs, 1) and broadcasts.
+    A loss defined only for some label values declares them in `label_range` (low, high): a
+    request pairing it with a task whose labels fall outside is refused before training.
     """
+
+    label_range: ClassVar[tuple[float, float] | None] = None
 
     @abstractmethod
     def value(self, pred: Array, target: Array) -> Array:

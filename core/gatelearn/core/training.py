@@ -19,8 +19,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gatelearn.core._calls import Call, calls_of, run_calls
-from gatelearn.core.forward import ForwardPass, flat, matrices
 from gatelearn.core.components import Dataset, Loss, Optimizer
+from gatelearn.core.forward import ForwardPass, flat, matrices
 from gatelearn.core.network import Network
 
 __all__ = [
@@ -150,7 +150,7 @@ class _Pass:
             else:
                 weight_grad = partial(np.einsum, "rip,rop->iop", source, delta[index],
                                       out=grad_w)
-            backward = [
+            backward: list[Call] = [
                 *calls_of(layer.activation.derivative, z, a, deriv[index]),
                 partial(np.multiply, delta[index], deriv[index], delta[index]),
                 weight_grad,
