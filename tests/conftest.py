@@ -10,7 +10,9 @@ from typing import TypeVar
 import pytest
 
 from gatelearn.client import Client
+from gatelearn.core import ProgressCallback, TrainResult, train
 from gatelearn.plugins import Registry, load_registry
+from gatelearn.plugins.recipe import Prepared
 from gatelearn.server import ServerConfig, create_server
 from gatelearn.server.app import RunningServer
 
@@ -21,6 +23,13 @@ T = TypeVar("T")
 def registry() -> Registry:
     """The built-in (and installed) components."""
     return load_registry()
+
+
+def train_prepared(prepared: Prepared, on_progress: ProgressCallback | None = None
+                   ) -> TrainResult:
+    """Train a prepared recipe through the core's public `train`, as a training worker does."""
+    return train(prepared.network, prepared.data, prepared.loss, prepared.optimizer,
+                 prepared.recipe.config, on_progress)
 
 
 def poll(predicate: Callable[[], T | None], timeout: float = 10.0, what: str = "condition",

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import train_prepared
 
 from gatelearn.core import StopReason, TrainConfig, initialize
 from gatelearn.core.components import Array
 from gatelearn.plugins import Registry
-from gatelearn.plugins.recipe import Choice, Prepared, Recipe, prepare, run
+from gatelearn.plugins.recipe import Choice, Prepared, Recipe, prepare
 
 XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
 XOR_Y = np.array([[0], [1], [1], [0]])
@@ -75,7 +76,7 @@ def outputs(prepared: Prepared) -> Array:
 def test_article_000_matches_the_article_loop(registry: Registry) -> None:
     Wh, Wz = uniform_weights(seed=2)
     prepared = prepare(article_000_recipe(Wh, Wz, "sigmoid", lr=1.0, epochs=60000), registry)
-    result = run(prepared)
+    result = train_prepared(prepared)
 
     oracle_Wh, oracle_Wz = article_000(Wh, Wz, 60000)
     oracle = article_000_outputs(oracle_Wh, oracle_Wz)
@@ -98,7 +99,7 @@ def test_article_000_early_updates_match_the_article_loop(registry: Registry, ep
     """Near the start the path is most sensitive to a wrong step; it must agree to rounding."""
     Wh, Wz = uniform_weights(seed=2)
     prepared = prepare(article_000_recipe(Wh, Wz, "sigmoid", lr=1.0, epochs=epochs), registry)
-    run(prepared)
+    train_prepared(prepared)
     oracle_Wh, oracle_Wz = article_000(Wh, Wz, epochs)
     hidden, output = prepared.network.layers
     np.testing.assert_allclose(hidden.weights[..., 0], oracle_Wh, rtol=0, atol=1e-13)
@@ -119,7 +120,7 @@ def test_article_000_linear_output_variant_solves_xor(registry: Registry) -> Non
     """
     Wh, Wz = uniform_weights(seed=0)
     prepared = prepare(article_000_recipe(Wh, Wz, "linear", lr=0.1, epochs=20000), registry)
-    run(prepared)
+    train_prepared(prepared)
     error = np.abs(XOR_Y - outputs(prepared))
     assert error.max() < 1e-10, error
 
@@ -165,7 +166,7 @@ def test_article_001_biases_normal_init_mse(registry: Registry) -> None:
     ):
         np.testing.assert_array_equal(actual[..., 0], wanted)
 
-    result = run(prepared)
+    result = train_prepared(prepared)
     losses = result.history.loss[:, 0]
     assert len(losses) == 201
     assert losses[0] > 0.2  # it starts far off ...
@@ -225,7 +226,7 @@ def test_article_002_perceptron_labels_region_points(registry: Registry) -> None
     np.testing.assert_array_equal(with_column.predict(augmented)[:, 0, 0], predicted)
 
     # Evaluating given weights: training stops before any update, solved, weights untouched.
-    result = run(prepared)
+    result = train_prepared(prepared)
     assert (result.epochs, result.stop_reason) == (0, StopReason.SOLVED)
     assert result.accuracy[0] == 1.0
     np.testing.assert_array_equal(prepared.network.layers[0].weights[..., 0], PERCEPTRON_WEIGHTS[0])
@@ -286,7 +287,7 @@ def test_article_002_xnor_by_batch_gradient_descent(
         config=TrainConfig(epochs=10000),
     )
     prepared = prepare(recipe, registry)
-    result = run(prepared)
+    result = train_prepared(prepared)
     assert result.stop_reason == StopReason.SOLVED
     predicted = prepared.network.predict(prepared.data.inputs)[:, 0, :] > 0.5  # (rows, P)
     expected = np.asarray(XNOR_Y, dtype=bool)  # (rows, 1)

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from conftest import train_prepared
 
 from gatelearn.core import TrainResult
 from gatelearn.plugins import Registry
-from gatelearn.plugins.recipe import Choice, Prepared, Recipe, prepare, run
+from gatelearn.plugins.recipe import Choice, Prepared, Recipe, prepare
 
 SEEDS = 200
 TASKS = {
@@ -43,7 +44,7 @@ class Outcome:
 
 def default_run(registry: Registry, task: str, seed: int = 0, population: int = 1) -> Outcome:
     prepared = prepare(Recipe(task=TASKS[task][0], seed=seed, population=population), registry)
-    return Outcome(prepared, run(prepared))
+    return Outcome(prepared, train_prepared(prepared))
 
 
 @pytest.fixture(scope="module", params=list(TASKS))

@@ -11,11 +11,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import train_prepared
 
-from gatelearn.core import Network, Optimizer, StopReason, TrainConfig
-from gatelearn.core.components import Array, Call
+from gatelearn.core import Network, Optimizer, Step, StopReason, TrainConfig
+from gatelearn.core.components import Array
 from gatelearn.plugins import Registry
-from gatelearn.plugins.recipe import Choice, Recipe, prepare, run
+from gatelearn.plugins.recipe import Choice, Recipe, prepare
 
 P = 8
 SEED = 11
@@ -46,7 +47,7 @@ def test_each_member_trains_as_if_alone(
     config = TrainConfig(epochs=500, batch_size=batch_size, stop_when_solved=False, shuffle_seed=5)
     together = prepare(parity_recipe(optimizer=optimizer, population=P, config=config), registry)
     initial = [together.network.member(p) for p in range(P)]
-    result = run(together)
+    result = train_prepared(together)
     assert result.epochs == 500
     assert result.stop_reason == StopReason.EPOCHS
 
@@ -56,7 +57,7 @@ def test_each_member_trains_as_if_alone(
         # Member p, copied out before training, is seed + p's network ...
         for mine, its in zip(arrays(initial[p]), arrays(alone.network), strict=True):
             np.testing.assert_array_equal(mine, its)
-        alone_result = run(alone)
+        alone_result = train_prepared(alone)
         # ... and ends where seed + p alone ends, batch for batch.
         for mine, its in zip(
             arrays(together.network.member(p)), arrays(alone.network), strict=True
@@ -81,8 +82,8 @@ def test_same_recipe_same_weights(registry: Registry, batch_size: int) -> None:
         population=3, config=TrainConfig(epochs=200, batch_size=batch_size, stop_when_solved=False)
     )
     first, second = prepare(recipe, registry), prepare(recipe, registry)
-    run(first)
-    run(second)
+    train_prepared(first)
+    train_prepared(second)
     for a, b in zip(arrays(first.network), arrays(second.network), strict=True):
         np.testing.assert_array_equal(a, b)
 
@@ -95,8 +96,8 @@ def test_different_seeds_different_weights(registry: Registry) -> None:
         assert not np.array_equal(
             layer_one.weights, layer_two.weights
         )  # (xavier starts every bias at 0)
-    run(one)
-    run(two)
+    train_prepared(one)
+    train_prepared(two)
     for a, b in zip(arrays(one.network), arrays(two.network), strict=True):
         assert not np.array_equal(a, b)
 
@@ -107,7 +108,7 @@ def test_shuffle_seed_sets_the_batch_order(registry: Registry) -> None:
             epochs=20, batch_size=2, stop_when_solved=False, shuffle_seed=shuffle_seed
         )
         prepared = prepare(parity_recipe(config=config), registry)
-        run(prepared)
+        train_prepared(prepared)
         return arrays(prepared.network)
 
     same, again, other = trained(1), trained(1), trained(2)
@@ -121,7 +122,7 @@ def test_float32_trains_in_float32(registry: Registry, batch_size: int) -> None:
     config = TrainConfig(epochs=3000, batch_size=batch_size)
     prepared = prepare(parity_recipe(dtype="float32", population=4, config=config), registry)
     start = [a.copy() for a in arrays(prepared.network)]
-    result = run(prepared)
+    result = train_prepared(prepared)
     for before, after in zip(start, arrays(prepared.network), strict=True):
         assert after.dtype == np.float32
         assert not np.array_equal(before, after)
@@ -135,8 +136,8 @@ def test_float32_trains_in_float32(registry: Registry, batch_size: int) -> None:
     short = TrainConfig(epochs=10, batch_size=batch_size, stop_when_solved=False)
     single = prepare(parity_recipe(dtype="float32", config=short), registry)
     double = prepare(parity_recipe(dtype="float64", config=short), registry)
-    run(single)
-    run(double)
+    train_prepared(single)
+    train_prepared(double)
     for a, b in zip(arrays(single.network), arrays(double.network), strict=True):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-4)
 
@@ -153,7 +154,7 @@ def test_weights_in_any_memory_layout_train_the_same(registry: Registry, populat
     config = TrainConfig(epochs=50, stop_when_solved=False)
     for prepared in (contiguous, strided):
         prepared.recipe = replace(prepared.recipe, config=config)
-        run(prepared)
+        train_prepared(prepared)
     for got, want in zip(arrays(strided.network), arrays(contiguous.network), strict=True):
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
     assert not np.allclose(arrays(strided.network)[0], arrays(prepare(
@@ -167,7 +168,7 @@ def test_arrays_held_before_training_hold_the_trained_weights(registry: Registry
                        registry)
     held = arrays(prepared.network)
     initial = [a.copy() for a in held]
-    run(prepared)
+    train_prepared(prepared)
     after = arrays(prepared.network)
     assert all(a is b for a, b in zip(held, after, strict=True))
     assert not any(np.array_equal(a, b) for a, b in zip(held, initial, strict=True))
@@ -180,9 +181,9 @@ def per_array_twin(optimizer: Optimizer) -> Optimizer:
         elementwise = False
         bound: list[tuple[int, ...]] = []
 
-        def bind_calls(self, params: Sequence[Array], grads: Sequence[Array]) -> list[Call]:
+        def bind(self, params: Sequence[Array], grads: Sequence[Array]) -> Step:
             self.bound = [p.shape for p in params]
-            return super().bind_calls(params, grads)
+            return super().bind(params, grads)
 
     return PerArray(**optimizer.values)
 
@@ -200,8 +201,8 @@ def test_flat_binding_of_elementwise_optimizers_changes_no_bit(
     assert flat.optimizer.elementwise
     prepared = prepare(recipe, registry)
     per_array = replace(prepared, optimizer=per_array_twin(prepared.optimizer))
-    run(flat)
-    run(per_array)
+    train_prepared(flat)
+    train_prepared(per_array)
     layers = per_array.network.layers
     assert per_array.optimizer.bound == [layer.weights.shape for layer in layers] + [
         layer.bias.shape for layer in layers if layer.bias is not None]

@@ -100,10 +100,12 @@ TRAIN = """
     import json
     import numpy as np
     from gatelearn.plugins import load_registry
-    from gatelearn.plugins.recipe import Choice, Recipe, prepare, run
+    from gatelearn.core import train
+    from gatelearn.plugins.recipe import Choice, Recipe, prepare
 
     prepared = prepare(Recipe({recipe}), load_registry())
-    result = run(prepared)
+    result = train(prepared.network, prepared.data, prepared.loss, prepared.optimizer,
+                   prepared.recipe.config)
     print(json.dumps({{
         "stop_reason": str(result.stop_reason),
         "accuracy": result.accuracy.tolist(),

@@ -14,8 +14,8 @@ from gatelearn.core.components import (
     Optimizer,
     Step,
     Task,
-    run_calls,
 )
+from gatelearn.core.forward import ForwardPass
 from gatelearn.core.network import Layer, Network, initialize
 from gatelearn.core.params import Param, ParamError, resolve
 from gatelearn.core.training import (
@@ -32,6 +32,7 @@ __all__ = [
     "Activation",
     "Component",
     "Dataset",
+    "ForwardPass",
     "Gate",
     "History",
     "Initializer",
@@ -50,6 +51,5 @@ __all__ = [
     "TrainResult",
     "initialize",
     "resolve",
-    "run_calls",
     "train",
 ]

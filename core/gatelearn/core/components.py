@@ -6,10 +6,9 @@ Arrays carry the population axis P last: activations, losses and optimizers work
 or per member, so the same code trains one network or a thousand.
 
 The hot-loop methods (`Activation.forward`/`derivative`, `Loss.gradient`, the optimizer's step)
-write into an `out` buffer the caller allocated once, so an epoch need not allocate. Each also
-has a `*_calls` twin that returns the same work as prepared calls; the default wraps the method,
-and a component may instead return its NumPy operations themselves, which the training loop
-then runs without a Python function call around them.
+write into an `out` buffer the caller allocated once, so an epoch need not allocate. These plain
+methods are the whole contract: every path (training at any population size, prediction) runs
+exactly them, so overriding one changes every path.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, ClassVar
 
 import numpy as np
@@ -27,7 +25,6 @@ from gatelearn.core.params import Param, resolve
 
 __all__ = [
     "Activation",
-    "Call",
     "Component",
     "Dataset",
     "Gate",
@@ -36,18 +33,10 @@ __all__ = [
     "Optimizer",
     "Step",
     "Task",
-    "run_calls",
 ]
 
 Array = NDArray[np.floating[Any]]
 Step = Callable[[], None]
-Call = Callable[[], Any]  # a prepared call: arrays bound once per run, called every epoch
-
-
-def run_calls(calls: Sequence[Call]) -> None:
-    """Run prepared calls in order: how an epoch, or a one-off forward pass, is executed."""
-    for call in calls:
-        call()
 
 
 class Component(ABC):
@@ -79,21 +68,17 @@ class Activation(Component):
     def derivative(self, z: Array, a: Array, out: Array) -> None:
         """Write f'(z) into `out`; `a` holds f(z), which many derivatives are cheaper from."""
 
-    def forward_calls(self, z: Array, out: Array) -> list[Call]:
-        """`forward(z, out)` as prepared calls."""
-        return [partial(self.forward, z, out)]
-
-    def derivative_calls(self, z: Array, a: Array, out: Array) -> list[Call]:
-        """`derivative(z, a, out)` as prepared calls."""
-        return [partial(self.derivative, z, a, out)]
-
 
 # ---------------------------------------------------------------- losses
 class Loss(Component):
     """A loss over a batch of outputs, reduced to one number per population member.
 
     `pred` has shape (rows, outputs, P); `target` has shape (rows, outputs, 1) and broadcasts.
+    A loss defined only for some label values declares them in `label_range` (low, high): a
+    request pairing it with a task whose labels fall outside is refused before training.
     """
+
+    label_range: ClassVar[tuple[float, float] | None] = None
 
     @abstractmethod
     def value(self, pred: Array, target: Array) -> Array:
@@ -102,10 +87,6 @@ class Loss(Component):
     @abstractmethod
     def gradient(self, pred: Array, target: Array, out: Array) -> None:
         """Write dL/dpred into `out` (same shape as `pred`)."""
-
-    def gradient_calls(self, pred: Array, target: Array, out: Array) -> list[Call]:
-        """`gradient(pred, target, out)` as prepared calls."""
-        return [partial(self.gradient, pred, target, out)]
 
 
 # ---------------------------------------------------------------- optimizers
@@ -126,10 +107,6 @@ class Optimizer(Component):
 
         The returned step reads `grads` (which it may overwrite) and changes `params`.
         """
-
-    def bind_calls(self, params: Sequence[Array], grads: Sequence[Array]) -> list[Call]:
-        """`bind(params, grads)` with the step as prepared calls."""
-        return [self.bind(params, grads)]
 
 
 # ---------------------------------------------------------------- initializers

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
-from gatelearn.core.components import Activation, Call, Initializer, run_calls
+from gatelearn.core.components import Activation, Initializer
+from gatelearn.core.forward import ForwardPass
 
 __all__ = ["Layer", "Network", "initialize"]
 
-PREDICT_BLOCK = 32768  # rows per block when a single network predicts
+PREDICT_BLOCK = 32768  # rows x members per block of prediction
 
 Array = NDArray[np.floating[Any]]
 
@@ -64,54 +64,20 @@ class Network:
     def predict(self, inputs: NDArray[Any]) -> Array:
         """Return the outputs of every member for `inputs` (rows, n_in): (rows, n_out, P).
 
+        Rows go through the forward pass in blocks, so that a large batch stays in cache.
         Overflow is expected, not an error: exp(-z) reaching infinity is how sigmoid and tanh
         saturate, so it is not reported as a warning.
         """
         with np.errstate(over="ignore", under="ignore"):
-            a: Array = np.asarray(inputs, dtype=self.dtype)  # float32 may overflow: saturate
-            if self.population == 1:
-                return self._predict_one(a)[..., None]
-            return self._predict_population(a)
-
-    def _predict_population(self, a: Array) -> Array:
-        """Every member at once: products contracted over the population axis."""
-        for layer in self.layers:
-            # The inputs are shared by every member; later layers' inputs are per member.
-            spec = "ri,iop->rop" if a.ndim == 2 else "rip,iop->rop"
-            z = np.einsum(spec, a, layer.weights)
-            if layer.bias is not None:
-                z += layer.bias
-            a = np.empty_like(z)
-            layer.activation.forward(z, a)
-        return a
-
-    def _predict_one(self, inputs: Array) -> Array:
-        """The serving path (P = 1): plain matrix products, over blocks of rows so that a large
-        batch stays in cache."""
-        outputs = np.empty((len(inputs), self.sizes[-1]), dtype=self.dtype)
-        for start in range(0, len(inputs), PREDICT_BLOCK):
-            block = slice(start, start + PREDICT_BLOCK)
-            run_calls(self.forward_calls(inputs[block], outputs[block]))
-        return outputs
-
-    def forward_calls(self, inputs: Array, outputs: Array) -> list[Call]:
-        """One network's forward pass (P = 1) from `inputs` (rows, n_in) into `outputs`
-        (rows, n_out), as prepared calls. Scratch arrays are made here, so calls prepared once
-        can be run again on new contents of `inputs` without allocating."""
-        if self.population != 1:
-            raise ValueError(f"forward_calls runs one network; this has {self.population} "
-                             f"(take one with member())")
-        calls: list[Call] = []
-        a = inputs
-        for index, layer in enumerate(self.layers):
-            z = np.empty((len(inputs), layer.fan_out), dtype=self.dtype)
-            out = outputs if index == len(self.layers) - 1 else np.empty_like(z)
-            calls.append(partial(a.dot, layer.weights[..., 0], z))
-            if layer.bias is not None:
-                calls.append(partial(np.add, z, layer.bias[..., 0], z))
-            calls += layer.activation.forward_calls(z, out)
-            a = out
-        return calls
+            rows: Array = np.asarray(inputs, dtype=self.dtype)  # float32 may overflow: saturate
+            contiguous = all(layer.weights.flags.c_contiguous for layer in self.layers)
+            network = self if contiguous else self.copy()  # as the pass's products need
+            outputs = np.empty((len(rows), self.sizes[-1], self.population), dtype=self.dtype)
+            block = max(1, PREDICT_BLOCK // self.population)
+            for start in range(0, len(rows), block):
+                these = slice(start, start + block)
+                ForwardPass(network, rows[these], outputs[these]).run()
+            return outputs
 
     def member(self, index: int) -> Network:
         """Return a copy of population member `index` as a network of its own (P = 1)."""

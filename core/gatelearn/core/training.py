@@ -18,7 +18,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gatelearn.core.components import Call, Dataset, Loss, Optimizer, run_calls
+from gatelearn.core._calls import Call, calls_of, run_calls
+from gatelearn.core.components import Dataset, Loss, Optimizer
+from gatelearn.core.forward import ForwardPass, flat, matrices
 from gatelearn.core.network import Network
 
 __all__ = [
@@ -103,19 +105,6 @@ _any = np.logical_or.reduce
 _all = np.logical_and.reduce
 
 
-def _matrices(array: Array) -> Array:
-    """View a (a, b, 1) array as the (a, b) matrix of its only member."""
-    return array[..., 0]
-
-
-def _flat(array: Array) -> Array:
-    """View a (a, b, P) array as (a, b * P): all members side by side, for one matrix product.
-
-    It must be a view: a copy would train a frozen snapshot. `_Trainer` makes arrays contiguous.
-    """
-    return np.reshape(array, (array.shape[0], -1), copy=False)
-
-
 def _views(buffer: Array, shapes: list[tuple[int, ...]]) -> list[Array]:
     """Consecutive pieces of the flat `buffer`, one view of each shape."""
     views, start = [], 0
@@ -127,63 +116,51 @@ def _views(buffer: Array, shapes: list[tuple[int, ...]]) -> list[Array]:
 
 
 class _Pass:
-    """Buffers for one batch size, and the forward and backward passes as prepared calls.
+    """Buffers for one batch size: the forward pass, and the backward pass as prepared calls
+    reading the forward pass's `z` and `a`.
 
     Every array is allocated here and every call is bound to its arrays with `partial`, so an
-    epoch is a walk over two lists of ready calls. With P = 1 the products run on plain
-    matrices; with P > 1 the first layer is one product of the shared inputs with all members
-    side by side, and later layers contract per member with `einsum`.
+    epoch is a walk over two lists of ready calls. The weight gradients mirror the forward
+    products: plain matrices at P = 1, one product over all members side by side for the first
+    layer at P > 1, `einsum` per member after it.
     """
 
     def __init__(self, trainer: _Trainer, rows: int) -> None:
         network = trainer.network
-        population, dtype = network.population, network.dtype
+        single, dtype = network.population == 1, network.dtype
         self.inputs = np.empty((rows, network.sizes[0]), dtype=dtype)
         self.targets = np.empty((rows, network.sizes[-1], 1), dtype=dtype)
-        shapes = [(rows, layer.fan_out, population) for layer in network.layers]
-        self.z = [np.empty(shape, dtype=dtype) for shape in shapes]
-        self.a = [np.empty(shape, dtype=dtype) for shape in shapes]
-        delta = [np.empty(shape, dtype=dtype) for shape in shapes]
-        deriv = [np.empty(shape, dtype=dtype) for shape in shapes]
+        forward = ForwardPass(network, self.inputs)
+        self.forward, self.output = forward.calls, forward.output
+        delta = [np.empty_like(z) for z in forward.z]
+        deriv = [np.empty_like(z) for z in forward.z]
 
-        self.forward: list[Call] = []
-        self.backward: list[Call] = trainer.loss.gradient_calls(self.a[-1], self.targets,
-                                                                delta[-1])
+        self.backward: list[Call] = calls_of(trainer.loss.gradient, self.output, self.targets,
+                                             delta[-1])
         loss_calls = len(self.backward)
-        single = population == 1
         for index, layer in enumerate(network.layers):
-            source = self.inputs if index == 0 else self.a[index - 1]
-            z, a = self.z[index], self.a[index]
+            source = self.inputs if index == 0 else forward.a[index - 1]
+            z, a = forward.z[index], forward.a[index]
             grad_w, grad_b = trainer.grad_w[index], trainer.grad_b[index]
             if single:
-                source_m = source if index == 0 else _matrices(source)
-                # ndarray.dot skips np.dot's Python-level dispatch: it counts at this size.
-                product = partial(source_m.dot, _matrices(layer.weights), _matrices(z))
-                weight_grad = partial(source_m.T.dot, _matrices(delta[index]),
-                                      _matrices(grad_w))
+                source_m = source if index == 0 else matrices(source)
+                weight_grad = partial(source_m.T.dot, matrices(delta[index]), matrices(grad_w))
             elif index == 0:
-                product = partial(source.dot, _flat(layer.weights), _flat(z))
-                weight_grad = partial(source.T.dot, _flat(delta[index]), _flat(grad_w))
+                weight_grad = partial(source.T.dot, flat(delta[index]), flat(grad_w))
             else:
-                product = partial(np.einsum, "rip,iop->rop", source, layer.weights, out=z)
                 weight_grad = partial(np.einsum, "rip,rop->iop", source, delta[index],
                                       out=grad_w)
-            self.forward.append(product)
-            if layer.bias is not None:
-                self.forward.append(partial(np.add, z, layer.bias, z))
-            self.forward += layer.activation.forward_calls(z, a)
-
-            backward = [
-                *layer.activation.derivative_calls(z, a, deriv[index]),
+            backward: list[Call] = [
+                *calls_of(layer.activation.derivative, z, a, deriv[index]),
                 partial(np.multiply, delta[index], deriv[index], delta[index]),
                 weight_grad,
             ]
             if grad_b is not None:
                 backward.append(partial(np.add.reduce, delta[index], 0, None, grad_b))
             if index and single:
-                backward.append(partial(_matrices(delta[index]).dot,
-                                        _matrices(layer.weights).T,
-                                        _matrices(delta[index - 1])))
+                backward.append(partial(matrices(delta[index]).dot,
+                                        matrices(layer.weights).T,
+                                        matrices(delta[index - 1])))
             elif index:
                 backward.append(partial(np.einsum, "rop,iop->rip", delta[index],
                                         layer.weights, out=delta[index - 1]))
@@ -191,10 +168,6 @@ class _Pass:
             # before those of the layers below it.
             self.backward[loss_calls:loss_calls] = backward
         self.backward.extend(trainer.decay_calls)
-
-    @property
-    def output(self) -> Array:
-        return self.a[-1]
 
 
 class _Trainer:
@@ -234,9 +207,9 @@ class _Trainer:
                     partial(np.add, grad, scratch, grad),
                 ]
         if optimizer.elementwise:  # a few calls over all parameters, not a few per array
-            self.step = optimizer.bind_calls([self.params], [self.grads])
+            self.step = [optimizer.bind([self.params], [self.grads])]
         else:
-            self.step = optimizer.bind_calls(param_views, grad_views)
+            self.step = [optimizer.bind(param_views, grad_views)]
 
         self.rows = len(data.inputs)
         self.batch = min(config.batch_size or self.rows, self.rows)

@@ -24,15 +24,12 @@ from gatelearn.core import (
     Network,
     Optimizer,
     ParamError,
-    ProgressCallback,
     TrainConfig,
-    TrainResult,
     initialize,
-    train,
 )
 from gatelearn.plugins.registry import Registry, UnknownComponentError
 
-__all__ = ["DTYPES", "Checked", "Choice", "Prepared", "Recipe", "check", "prepare", "run"]
+__all__ = ["DTYPES", "Checked", "Choice", "Prepared", "Recipe", "check", "prepare"]
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
 
@@ -148,9 +145,12 @@ def check(recipe: Recipe, registry: Registry) -> Checked:
     task = _build(registry, "task", recipe.task, "task")
     data = task.dataset(np.random.default_rng(recipe.seed))
     loss = _build(registry, "loss", recipe.loss, "loss")
-    if recipe.loss.name == "bce" and (data.low, data.high) != (0.0, 1.0):
-        raise ParamError("loss", f"bce needs labels 0/1; this task's are {data.low:g}/"
-                                 f"{data.high:g} (use mse or sse_half)")
+    if loss.label_range is not None:
+        low, high = loss.label_range
+        if not low <= data.low < data.high <= high:
+            raise ParamError("loss", f"{recipe.loss.name} needs labels within {low:g}/{high:g}; "
+                                     f"this task's are {data.low:g}/{data.high:g} (use mse or "
+                                     f"sse_half)")
     optimizer = _build(registry, "optimizer", recipe.optimizer, "optimizer")
     initializer = _build(registry, "initializer", recipe.initializer, "initializer")
     choices = recipe.layer_activations()
@@ -170,9 +170,3 @@ def check(recipe: Recipe, registry: Registry) -> Checked:
 def prepare(recipe: Recipe, registry: Registry) -> Prepared:
     """Check `recipe`, build everything and draw the initial weights."""
     return check(recipe, registry).prepared()
-
-
-def run(prepared: Prepared, on_progress: ProgressCallback | None = None) -> TrainResult:
-    """Train a prepared recipe."""
-    return train(prepared.network, prepared.data, prepared.loss, prepared.optimizer,
-                 prepared.recipe.config, on_progress)

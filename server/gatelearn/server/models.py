@@ -16,8 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gatelearn.core import Layer, Network, TrainResult
-from gatelearn.core.components import run_calls
+from gatelearn.core import ForwardPass, Layer, Network, TrainResult
 from gatelearn.plugins import Registry, UnknownComponentError
 from gatelearn.plugins.recipe import DTYPES, Choice, Prepared
 from gatelearn.server.store import ModelRecord
@@ -119,41 +118,31 @@ class ServableModel:
                                                           NDArray[np.float64]]:
         """Outputs for `rows` (rows, n_inputs) and the same thresholded to the label values."""
         if len(rows) <= SMALL_BATCH:
-            outputs = self._small_batch_pass(len(rows)).run(rows)
+            outputs = self._small_batch(rows)
         else:
             outputs = np.asarray(self.network.predict(rows)[..., 0], dtype=np.float64)
         labels = np.where(outputs > self.threshold, self.high, self.low)
         return outputs, labels
 
-    def _small_batch_pass(self, rows: int) -> _PreparedPass:
-        """This thread's prepared pass for `rows` rows: made on a thread's first call with that
-        many rows, and kept until it asks for another count (clients tend to keep theirs)."""
-        prepared: _PreparedPass | None = getattr(self._passes, "last", None)
-        if prepared is None or len(prepared.inputs) != rows:
-            prepared = self._passes.last = _PreparedPass(self.network, rows)
-        return prepared
+    def _small_batch(self, rows: NDArray[np.float64]) -> NDArray[np.float64]:
+        """`rows` through this thread's forward pass for that many rows: made on a thread's
+        first call with that count, and kept until it asks for another (clients tend to keep
+        theirs), so a small Predict is a copy in, a run over ready NumPy calls and a copy out."""
+        forward: ForwardPass | None = getattr(self._passes, "last", None)
+        if forward is None or len(forward.inputs) != len(rows):
+            inputs = np.empty((len(rows), self.network.sizes[0]), dtype=self.network.dtype)
+            forward = self._passes.last = ForwardPass(self.network, inputs)
+        if rows.shape != forward.inputs.shape:  # a copy would broadcast; a product would refuse
+            raise ValueError(f"rows of shape {rows.shape}; this model takes "
+                             f"{forward.inputs.shape}")
+        with np.errstate(over="ignore", under="ignore"):  # saturating is not an error
+            forward.inputs[...] = rows
+            forward.run()
+        return forward.output[..., 0].astype(np.float64)  # a copy: the buffer is used again
 
     @functools.cached_property
     def _passes(self) -> threading.local:
         return threading.local()
-
-
-class _PreparedPass:
-    """A forward pass over a fixed number of rows with its buffers and calls made once: a small
-    Predict is a copy in, a run over ready NumPy calls and a copy out. One thread's own."""
-
-    def __init__(self, network: Network, rows: int) -> None:
-        self.inputs = np.empty((rows, network.sizes[0]), dtype=network.dtype)
-        self.outputs = np.empty((rows, network.sizes[-1]), dtype=network.dtype)
-        self.calls = network.forward_calls(self.inputs, self.outputs)
-
-    def run(self, rows: NDArray[np.float64]) -> NDArray[np.float64]:
-        if rows.shape != self.inputs.shape:  # a copy would broadcast; a product would refuse
-            raise ValueError(f"rows of shape {rows.shape}; this pass takes {self.inputs.shape}")
-        with np.errstate(over="ignore", under="ignore"):  # saturating is not an error
-            self.inputs[...] = rows
-            run_calls(self.calls)
-        return self.outputs.astype(np.float64)  # a copy: the buffer is used again
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
 """Built-in activations, each given as the NumPy operations that compute f(z) and f'(z).
 
-Every one is written as prepared calls (`forward_calls`, `derivative_calls`): the training
-loop splices them into its epoch, and any scratch array is allocated when the calls are
-prepared, once per run, so an epoch allocates nothing; prediction prepares them once per
-block of rows. `forward` and `derivative` run the same calls, for one-off use.
+Each `forward` and `derivative` is the plain method of the contract, written with `from_calls`
+as the list of NumPy calls it runs: a pass splices those calls in, and any scratch array is
+allocated when they are prepared (once per run, or per block of rows in prediction), so an
+epoch allocates nothing. A subclass overriding either method replaces its calls everywhere.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from gatelearn.core import Activation, Param
-from gatelearn.core.components import Array, Call, run_calls
+from gatelearn.core._calls import Call, from_calls
+from gatelearn.core.components import Array
 from gatelearn.plugins._markers import hookimpl
 
 
@@ -43,30 +44,22 @@ def _sigmoid_calls(z: Array, out: Array) -> list[Call]:
     ]
 
 
-class _Prepared(Activation):
-    """An activation defined by its prepared calls."""
-
-    def forward(self, z: Array, out: Array) -> None:
-        run_calls(self.forward_calls(z, out))
-
-    def derivative(self, z: Array, a: Array, out: Array) -> None:
-        run_calls(self.derivative_calls(z, a, out))
-
-
-class Sigmoid(_Prepared):
+class Sigmoid(Activation):
     """f(z) = 1 / (1 + e^-z); f'(z) = f(z) (1 - f(z))."""
 
     name = "sigmoid"
     description = "logistic function 1/(1+e^-z), outputs in (0, 1)"
 
-    def forward_calls(self, z: Array, out: Array) -> list[Call]:
+    @from_calls
+    def forward(self, z: Array, out: Array) -> list[Call]:
         return _sigmoid_calls(z, out)
 
-    def derivative_calls(self, z: Array, a: Array, out: Array) -> list[Call]:
+    @from_calls
+    def derivative(self, z: Array, a: Array, out: Array) -> list[Call]:
         return [partial(np.subtract, _c(1.0, out), a, out), partial(np.multiply, out, a, out)]
 
 
-class Tanh(_Prepared):
+class Tanh(Activation):
     """f(z) = tanh z; f'(z) = 1 - f(z)^2.
 
     Computed as 2 / (1 + e^-2z) - 1: within 4e-16 of np.tanh in float64 and 2e-7 in float32
@@ -79,7 +72,8 @@ class Tanh(_Prepared):
     name = "tanh"
     description = "hyperbolic tangent, outputs in (-1, 1)"
 
-    def forward_calls(self, z: Array, out: Array) -> list[Call]:
+    @from_calls
+    def forward(self, z: Array, out: Array) -> list[Call]:
         return [
             partial(np.multiply, z, _c(-2.0, out), out),
             partial(np.exp, out, out),
@@ -88,24 +82,27 @@ class Tanh(_Prepared):
             partial(np.subtract, out, _c(1.0, out), out),
         ]
 
-    def derivative_calls(self, z: Array, a: Array, out: Array) -> list[Call]:
+    @from_calls
+    def derivative(self, z: Array, a: Array, out: Array) -> list[Call]:
         return [partial(np.square, a, out), partial(np.subtract, _c(1.0, out), out, out)]
 
 
-class Relu(_Prepared):
+class Relu(Activation):
     """f(z) = max(z, 0); f'(z) = 1 for z > 0, else 0."""
 
     name = "relu"
     description = "rectified linear unit max(z, 0)"
 
-    def forward_calls(self, z: Array, out: Array) -> list[Call]:
+    @from_calls
+    def forward(self, z: Array, out: Array) -> list[Call]:
         return [partial(np.maximum, z, _c(0.0, out), out=out)]
 
-    def derivative_calls(self, z: Array, a: Array, out: Array) -> list[Call]:
+    @from_calls
+    def derivative(self, z: Array, a: Array, out: Array) -> list[Call]:
         return [partial(np.greater, z, _c(0.0, out), out)]
 
 
-class LeakyRelu(_Prepared):
+class LeakyRelu(Activation):
     """f(z) = z for z > 0, else alpha z; f'(z) = 1 or alpha."""
 
     name = "leaky_relu"
@@ -113,18 +110,20 @@ class LeakyRelu(_Prepared):
     params = (Param("alpha", "float", 0.01, "slope for z <= 0", minimum=0.0, maximum=0.999),)
     alpha: float
 
-    def forward_calls(self, z: Array, out: Array) -> list[Call]:
+    @from_calls
+    def forward(self, z: Array, out: Array) -> list[Call]:
         # alpha < 1, so the larger of z and alpha z is right on both sides.
         return [partial(np.multiply, z, _c(self.alpha, out), out),
                 partial(np.maximum, z, out, out=out)]
 
-    def derivative_calls(self, z: Array, a: Array, out: Array) -> list[Call]:
+    @from_calls
+    def derivative(self, z: Array, a: Array, out: Array) -> list[Call]:
         return [partial(np.greater, z, _c(0.0, out), out),
                 partial(np.multiply, out, _c(1.0 - self.alpha, out), out),
                 partial(np.add, out, _c(self.alpha, out), out)]
 
 
-class Elu(_Prepared):
+class Elu(Activation):
     """f(z) = z for z > 0, else alpha (e^z - 1); f'(z) = 1, or f(z) + alpha."""
 
     name = "elu"
@@ -133,7 +132,8 @@ class Elu(_Prepared):
                     maximum=100.0),)
     alpha: float
 
-    def forward_calls(self, z: Array, out: Array) -> list[Call]:
+    @from_calls
+    def forward(self, z: Array, out: Array) -> list[Call]:
         positive = np.empty(z.shape, dtype=bool)
         return [partial(np.greater, z, _c(0.0, out), positive),
                 partial(np.minimum, z, _c(0.0, out), out=out),
@@ -141,20 +141,22 @@ class Elu(_Prepared):
                 partial(np.multiply, out, _c(self.alpha, out), out),
                 partial(np.copyto, out, z, where=positive)]
 
-    def derivative_calls(self, z: Array, a: Array, out: Array) -> list[Call]:
+    @from_calls
+    def derivative(self, z: Array, a: Array, out: Array) -> list[Call]:
         positive = np.empty(z.shape, dtype=bool)
         return [partial(np.greater, z, _c(0.0, out), positive),
                 partial(np.add, a, _c(self.alpha, out), out),
                 partial(np.copyto, out, _c(1.0, out), where=positive)]
 
 
-class Softplus(_Prepared):
+class Softplus(Activation):
     """f(z) = log(1 + e^z), computed as max(z, 0) + log1p(e^-|z|); f'(z) = sigmoid(z)."""
 
     name = "softplus"
     description = "smooth relu log(1 + e^z)"
 
-    def forward_calls(self, z: Array, out: Array) -> list[Call]:
+    @from_calls
+    def forward(self, z: Array, out: Array) -> list[Call]:
         positive_part = np.empty_like(out)
         return [partial(np.abs, z, out),
                 partial(np.negative, out, out),
@@ -163,20 +165,23 @@ class Softplus(_Prepared):
                 partial(np.maximum, z, _c(0.0, out), out=positive_part),
                 partial(np.add, out, positive_part, out)]
 
-    def derivative_calls(self, z: Array, a: Array, out: Array) -> list[Call]:
+    @from_calls
+    def derivative(self, z: Array, a: Array, out: Array) -> list[Call]:
         return _sigmoid_calls(z, out)
 
 
-class Swish(_Prepared):
+class Swish(Activation):
     """f(z) = z sigmoid(z); f'(z) = s + f (1 - s) with s = sigmoid(z)."""
 
     name = "swish"
     description = "z * sigmoid(z) (also called SiLU)"
 
-    def forward_calls(self, z: Array, out: Array) -> list[Call]:
+    @from_calls
+    def forward(self, z: Array, out: Array) -> list[Call]:
         return [*_sigmoid_calls(z, out), partial(np.multiply, out, z, out)]
 
-    def derivative_calls(self, z: Array, a: Array, out: Array) -> list[Call]:
+    @from_calls
+    def derivative(self, z: Array, a: Array, out: Array) -> list[Call]:
         rest = np.empty_like(out)
         return [*_sigmoid_calls(z, out),
                 partial(np.subtract, _c(1.0, out), out, rest),
@@ -184,20 +189,22 @@ class Swish(_Prepared):
                 partial(np.add, out, rest, out)]
 
 
-class Linear(_Prepared):
+class Linear(Activation):
     """f(z) = z; f'(z) = 1."""
 
     name = "linear"
     description = "identity, for regression-style outputs"
 
-    def forward_calls(self, z: Array, out: Array) -> list[Call]:
+    @from_calls
+    def forward(self, z: Array, out: Array) -> list[Call]:
         return [partial(np.copyto, out, z)]
 
-    def derivative_calls(self, z: Array, a: Array, out: Array) -> list[Call]:
+    @from_calls
+    def derivative(self, z: Array, a: Array, out: Array) -> list[Call]:
         return [partial(out.fill, 1.0)]
 
 
-class Sign(_Prepared):
+class Sign(Activation):
     """The perceptron step: f(z) = 1 for z > 0, else -1 (so f(0) = -1, as in article 002).
 
     Its true derivative is zero almost everywhere, so training uses a surrogate: the
@@ -208,12 +215,14 @@ class Sign(_Prepared):
     name = "sign"
     description = "perceptron step: 1 if z > 0 else -1 (surrogate gradient: 1 for |z| <= 1)"
 
-    def forward_calls(self, z: Array, out: Array) -> list[Call]:
+    @from_calls
+    def forward(self, z: Array, out: Array) -> list[Call]:
         return [partial(np.greater, z, _c(0.0, out), out),
                 partial(np.multiply, out, _c(2.0, out), out),
                 partial(np.subtract, out, _c(1.0, out), out)]
 
-    def derivative_calls(self, z: Array, a: Array, out: Array) -> list[Call]:
+    @from_calls
+    def derivative(self, z: Array, a: Array, out: Array) -> list[Call]:
         return [partial(np.abs, z, out), partial(np.less_equal, out, _c(1.0, out), out)]
 
 

@@ -85,29 +85,32 @@ class Not(Gate):
         return 1 - bits[:, 0]
 
 
-class Parity(Gate):
-    name = "parity"
-    description = "1 when an odd number of the n inputs are 1 (xor of all)"
-    params = (Param("n", "int", 3, "number of inputs", minimum=1, maximum=16),)
+class _NInputs(Gate):
+    """A gate whose number of inputs is its parameter `n`."""
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**values)
         self.arity = self.values["n"]
 
+
+class Parity(_NInputs):
+    name = "parity"
+    description = "1 when an odd number of the n inputs are 1 (xor of all)"
+    params = (Param("n", "int", 3, "number of inputs", minimum=1, maximum=16),)
+
     def evaluate(self, bits: Bits) -> NDArray[Any]:
         return bits.sum(axis=1) % 2
 
 
-class Majority(Gate):
+class Majority(_NInputs):
     name = "majority"
     description = "1 when more than half of the n inputs are 1 (n odd)"
     params = (Param("n", "int", 3, "number of inputs, odd", minimum=1, maximum=15),)
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**values)
-        if self.values["n"] % 2 == 0:
-            raise ParamError("n", f"must be odd, got {self.values['n']}")
-        self.arity = self.values["n"]
+        if self.arity % 2 == 0:
+            raise ParamError("n", f"must be odd, got {self.arity}")
 
     def evaluate(self, bits: Bits) -> NDArray[Any]:
         return (2 * bits.sum(axis=1) > self.arity).astype(np.int64)

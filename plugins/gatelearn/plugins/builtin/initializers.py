@@ -3,7 +3,8 @@ weights before bias; `explicit` copies matrices the caller wrote by hand."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -11,6 +12,13 @@ import numpy as np
 from gatelearn.core import Initializer, Param, ParamError
 from gatelearn.core.components import Array
 from gatelearn.plugins._markers import hookimpl
+
+
+def _draw_both(draw: Callable[..., Any], weights: Array, bias: Array | None) -> None:
+    """Weights, then the bias if any, from `draw(size=shape)`: the order seeds reproduce."""
+    weights[...] = draw(size=weights.shape)
+    if bias is not None:
+        bias[...] = draw(size=bias.shape)
 
 
 class Uniform(Initializer):
@@ -32,9 +40,7 @@ class Uniform(Initializer):
 
     def fill(self, rng: np.random.Generator, layer: int, weights: Array,
              bias: Array | None) -> None:
-        weights[...] = rng.uniform(self.low, self.high, size=weights.shape)
-        if bias is not None:
-            bias[...] = rng.uniform(self.low, self.high, size=bias.shape)
+        _draw_both(partial(rng.uniform, self.low, self.high), weights, bias)
 
 
 class Normal(Initializer):
@@ -51,9 +57,7 @@ class Normal(Initializer):
 
     def fill(self, rng: np.random.Generator, layer: int, weights: Array,
              bias: Array | None) -> None:
-        weights[...] = rng.normal(self.mean, self.std, size=weights.shape)
-        if bias is not None:
-            bias[...] = rng.normal(self.mean, self.std, size=bias.shape)
+        _draw_both(partial(rng.normal, self.mean, self.std), weights, bias)
 
 
 class Xavier(Initializer):

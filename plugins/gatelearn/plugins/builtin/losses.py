@@ -1,6 +1,7 @@
 """Built-in losses. `pred` is (rows, outputs, P), `target` (rows, outputs, 1);
-N = rows * outputs, the number of values each member is scored on. Gradients are prepared
-calls with their scratch allocated once per run, as the training loop uses them."""
+N = rows * outputs, the number of values each member is scored on. Each `gradient` is written
+with `from_calls` as the NumPy calls it runs, so a training pass splices them in with their
+scratch allocated once per run."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from functools import partial
 import numpy as np
 
 from gatelearn.core import Loss, Param
-from gatelearn.core.components import Array, Call, run_calls
+from gatelearn.core._calls import Call, from_calls
+from gatelearn.core.components import Array
 from gatelearn.plugins._markers import hookimpl
 
 
@@ -22,10 +24,8 @@ class MeanSquaredError(Loss):
     def value(self, pred: Array, target: Array) -> Array:
         return np.mean(np.square(pred - target), axis=(0, 1))
 
-    def gradient(self, pred: Array, target: Array, out: Array) -> None:
-        run_calls(self.gradient_calls(pred, target, out))
-
-    def gradient_calls(self, pred: Array, target: Array, out: Array) -> list[Call]:
+    @from_calls
+    def gradient(self, pred: Array, target: Array, out: Array) -> list[Call]:
         scale = np.array(2.0 / target.size, dtype=out.dtype)
         return [partial(np.subtract, pred, target, out), partial(np.multiply, out, scale, out)]
 
@@ -39,10 +39,8 @@ class HalfSumSquaredError(Loss):
     def value(self, pred: Array, target: Array) -> Array:
         return 0.5 * np.sum(np.square(pred - target), axis=(0, 1))
 
-    def gradient(self, pred: Array, target: Array, out: Array) -> None:
-        np.subtract(pred, target, out=out)
-
-    def gradient_calls(self, pred: Array, target: Array, out: Array) -> list[Call]:
+    @from_calls
+    def gradient(self, pred: Array, target: Array, out: Array) -> list[Call]:
         return [partial(np.subtract, pred, target, out)]
 
 
@@ -55,6 +53,7 @@ class BinaryCrossEntropy(Loss):
 
     name = "bce"
     description = "binary cross-entropy on outputs in (0, 1), clipped for stability"
+    label_range = (0.0, 1.0)
     params = (Param("eps", "float", 1e-12, "clip outputs to [eps, 1 - eps]", minimum=1e-300,
                     maximum=0.1),)
     eps: float
@@ -64,10 +63,8 @@ class BinaryCrossEntropy(Loss):
         terms = target * np.log(y) + (1.0 - target) * np.log1p(-y)
         return -np.mean(terms, axis=(0, 1))
 
-    def gradient(self, pred: Array, target: Array, out: Array) -> None:
-        run_calls(self.gradient_calls(pred, target, out))
-
-    def gradient_calls(self, pred: Array, target: Array, out: Array) -> list[Call]:
+    @from_calls
+    def gradient(self, pred: Array, target: Array, out: Array) -> list[Call]:
         low, high = (np.array(v, dtype=out.dtype) for v in (self.eps, 1.0 - self.eps))
         one, size = (np.array(v, dtype=out.dtype) for v in (1.0, target.size))
         spread = np.empty_like(out)  # y (1 - y) N, the denominator

@@ -1,17 +1,17 @@
 """Built-in optimizers. `bind` allocates the run's state once; the step it returns updates the
-parameters in place and allocates no arrays. The step may overwrite the gradients. gd and adam,
-the defaults, also give their step as prepared calls for the training loop to splice in. All are
+parameters in place and allocates no arrays. The step may overwrite the gradients. All are
 elementwise, so the trainer binds each once to all parameters as one flat array."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 
 import numpy as np
 
 from gatelearn.core import Optimizer, Param, Step
-from gatelearn.core.components import Array, Call, run_calls
+from gatelearn.core._calls import Call, run_calls
+from gatelearn.core.components import Array
 from gatelearn.plugins._markers import hookimpl
 
 
@@ -20,6 +20,22 @@ def _lr(default: float) -> Param:
 
 
 _EPS = Param("eps", "float", 1e-8, "added to the denominator", minimum=0.0, maximum=1.0)
+
+
+Update = Callable[[Array, Array, Array, Array], None]  # (param, grad, state, scratch)
+
+
+def _each_array(params: Sequence[Array], grads: Sequence[Array], update: Update) -> Step:
+    """A step running `update` on each parameter array, with one state array (starting at
+    zero) and one scratch array of its own."""
+    arrays = [(p, g, np.zeros_like(p), np.empty_like(p)) for p, g in zip(params, grads,
+                                                                         strict=True)]
+
+    def step() -> None:
+        for p, g, state, tmp in arrays:
+            update(p, g, state, tmp)
+
+    return step
 
 
 class GradientDescent(Optimizer):
@@ -32,16 +48,14 @@ class GradientDescent(Optimizer):
     lr: float
 
     def bind(self, params: Sequence[Array], grads: Sequence[Array]) -> Step:
-        return partial(run_calls, self.bind_calls(params, grads))
-
-    def bind_calls(self, params: Sequence[Array], grads: Sequence[Array]) -> list[Call]:
         lr = np.array(self.lr)
         calls: list[Call] = []
         for p, g in zip(params, grads, strict=True):
             if self.lr != 1.0:  # at step 1 (article 000) the scaling is skipped
                 calls.append(partial(np.multiply, g, lr, g))
             calls.append(partial(np.subtract, p, g, p))
-        return calls
+        # One flat array at step 1 is a single ufunc call: no loop around it.
+        return calls[0] if len(calls) == 1 else partial(run_calls, calls)
 
 
 class Momentum(Optimizer):
@@ -60,23 +74,20 @@ class Momentum(Optimizer):
     nesterov: bool
 
     def bind(self, params: Sequence[Array], grads: Sequence[Array]) -> Step:
-        state = [(p, g, np.zeros_like(p), np.empty_like(p)) for p, g in zip(params, grads,
-                                                                                strict=True)]
         lr, mu, nesterov = self.lr, self.momentum, self.nesterov
 
-        def step() -> None:
-            for p, g, v, tmp in state:
-                g *= lr
-                v *= mu
-                v -= g
-                if nesterov:
-                    np.multiply(v, mu, out=tmp)
-                    tmp -= g
-                    p += tmp
-                else:
-                    p += v
+        def update(p: Array, g: Array, v: Array, tmp: Array) -> None:
+            g *= lr
+            v *= mu
+            v -= g
+            if nesterov:
+                np.multiply(v, mu, out=tmp)
+                tmp -= g
+                p += tmp
+            else:
+                p += v
 
-        return step
+        return _each_array(params, grads, update)
 
 
 class Adam(Optimizer):
@@ -98,9 +109,6 @@ class Adam(Optimizer):
     eps: float
 
     def bind(self, params: Sequence[Array], grads: Sequence[Array]) -> Step:
-        return partial(run_calls, self.bind_calls(params, grads))
-
-    def bind_calls(self, params: Sequence[Array], grads: Sequence[Array]) -> list[Call]:
         dtype = params[0].dtype
         b1, b2 = np.array(self.beta1, dtype), np.array(self.beta2, dtype)
         rest1, rest2 = np.array(1.0 - self.beta1, dtype), np.array(1.0 - self.beta2, dtype)
@@ -133,7 +141,7 @@ class Adam(Optimizer):
                 partial(np.multiply, tmp, m_scale, tmp),
                 partial(np.subtract, p, tmp, p),
             ]
-        return calls
+        return partial(run_calls, calls)
 
 
 def _scaled_step(p: Array, g: Array, s: Array, tmp: Array, lr: float, eps: float) -> None:
@@ -162,19 +170,16 @@ class RmsProp(Optimizer):
     eps: float
 
     def bind(self, params: Sequence[Array], grads: Sequence[Array]) -> Step:
-        state = [(p, g, np.zeros_like(p), np.empty_like(p)) for p, g in zip(params, grads,
-                                                                                strict=True)]
         lr, rho, eps = self.lr, self.rho, self.eps
 
-        def step() -> None:
-            for p, g, s, tmp in state:
-                s *= rho
-                np.square(g, out=tmp)
-                tmp *= 1.0 - rho
-                s += tmp
-                _scaled_step(p, g, s, tmp, lr, eps)
+        def update(p: Array, g: Array, s: Array, tmp: Array) -> None:
+            s *= rho
+            np.square(g, out=tmp)
+            tmp *= 1.0 - rho
+            s += tmp
+            _scaled_step(p, g, s, tmp, lr, eps)
 
-        return step
+        return _each_array(params, grads, update)
 
 
 class AdaGrad(Optimizer):
@@ -188,17 +193,14 @@ class AdaGrad(Optimizer):
     eps: float
 
     def bind(self, params: Sequence[Array], grads: Sequence[Array]) -> Step:
-        state = [(p, g, np.zeros_like(p), np.empty_like(p)) for p, g in zip(params, grads,
-                                                                                strict=True)]
         lr, eps = self.lr, self.eps
 
-        def step() -> None:
-            for p, g, s, tmp in state:
-                np.square(g, out=tmp)
-                s += tmp
-                _scaled_step(p, g, s, tmp, lr, eps)
+        def update(p: Array, g: Array, s: Array, tmp: Array) -> None:
+            np.square(g, out=tmp)
+            s += tmp
+            _scaled_step(p, g, s, tmp, lr, eps)
 
-        return step
+        return _each_array(params, grads, update)
 
 
 @hookimpl
