@@ -143,12 +143,12 @@ def cmd_serve(args: argparse.Namespace, ctx: Context) -> int:
     logging.basicConfig(level=args.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        serve(ServerConfig(**settings))
+        ended_cleanly = serve(ServerConfig(**settings))
     except (OSError, ImportError, RuntimeError, TypeError, LookupError, ValueError) as error:
         # Start-up failures: the port is taken, a certificate is unreadable or half given, a
         # plugin is missing, broken or a duplicate.
         raise read.InputError(f"cannot start the server: {error}") from None
-    return EXIT_OK
+    return EXIT_OK if ended_cleanly else EXIT_FAILED
 
 
 def _train_source(args: argparse.Namespace) -> tuple[ComponentSpec | None, Any]:

@@ -30,6 +30,9 @@ __all__ = ["DEFAULT_ADDRESS", "RunningServer", "ServerConfig", "create_server", 
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
 SHUTDOWN_BACKSTOP = 1.0  # seconds after the grace period before gRPC cancels what is left
+# Seconds after gRPC's cancellation that we still wait for it to report itself stopped: a call
+# whose message did not decode can leave grpcio a call state that never clears.
+STOP_WAIT = 1.0
 SERVICE_NAME = gatelearn_pb2.DESCRIPTOR.services_by_name["GateLearn"].full_name
 
 log = logging.getLogger("gatelearn.server")
@@ -60,15 +63,23 @@ class RunningServer:
     store: Store
     pool: WorkerPool
 
-    def stop(self, grace: float | None = None) -> None:
-        """Report NOT_SERVING, refuse new calls, let running ones finish, close the store."""
+    def stop(self, grace: float | None = None) -> bool:
+        """Report NOT_SERVING, refuse new calls, let running ones finish, close the store.
+
+        Returns within `grace` + SHUTDOWN_BACKSTOP + STOP_WAIT seconds whatever gRPC's state;
+        True when every training had ended by then (none was cut off by the close)."""
         self.health.enter_graceful_shutdown()  # connected clients see NOT_SERVING
         # Running trainings get `grace` seconds, then end CANCELLED and save nothing; gRPC's
         # own cancellation, a little later, is only the backstop.
         self.service.shut_down_after(grace or 0.0)
-        self.server.stop((grace or 0.0) + SHUTDOWN_BACKSTOP).wait()
+        backstop = (grace or 0.0) + SHUTDOWN_BACKSTOP
+        if not self.server.stop(backstop).wait(backstop + STOP_WAIT):
+            log.warning("gRPC did not report itself stopped %.1f s after the grace period; "
+                        "closing anyway", SHUTDOWN_BACKSTOP + STOP_WAIT)
+        trainings_ended = self.pool.busy == 0
         self.pool.close()
         self.store.close()
+        return trainings_ended
 
 
 def create_server(config: ServerConfig) -> RunningServer:
@@ -114,8 +125,9 @@ def create_server(config: ServerConfig) -> RunningServer:
     return RunningServer(server, port, service, health_servicer, store, pool)
 
 
-def serve(config: ServerConfig) -> None:
-    """Run a server until SIGTERM or SIGINT, then shut it down within `config.grace`."""
+def serve(config: ServerConfig) -> bool:
+    """Run a server until SIGTERM or SIGINT, then shut it down within `config.grace` (plus a
+    backstop); True when every training ended cleanly."""
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):  # before start-up, so none is missed
         signal.signal(signum, lambda *_: stop.set())
@@ -126,4 +138,4 @@ def serve(config: ServerConfig) -> None:
     while not stop.wait(0.5):  # a timed wait: the main thread must get to run the handler
         pass
     log.info("shutting down")
-    running.stop(config.grace)
+    return running.stop(config.grace)
