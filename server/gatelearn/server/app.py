@@ -18,13 +18,14 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from gatelearn.plugins import build_registry, create_manager
+from gatelearn.server.decoding import add_decoding_servicer
 from gatelearn.server.limits import Limits
 from gatelearn.server.paths import default_data_dir
 from gatelearn.server.pool import WorkerPool
 from gatelearn.server.security import TokenInterceptor, is_loopback, server_credentials
 from gatelearn.server.service import GateLearnService
 from gatelearn.server.store import Store
-from gatelearn.v1 import gatelearn_pb2, gatelearn_pb2_grpc
+from gatelearn.v1 import gatelearn_pb2
 
 __all__ = ["DEFAULT_ADDRESS", "RunningServer", "ServerConfig", "create_server", "serve"]
 
@@ -33,7 +34,8 @@ SHUTDOWN_BACKSTOP = 1.0  # seconds after the grace period before gRPC cancels wh
 # Seconds after gRPC's cancellation that we still wait for it to report itself stopped: a call
 # whose message did not decode can leave grpcio a call state that never clears.
 STOP_WAIT = 1.0
-SERVICE_NAME = gatelearn_pb2.DESCRIPTOR.services_by_name["GateLearn"].full_name
+SERVICE = gatelearn_pb2.DESCRIPTOR.services_by_name["GateLearn"]
+SERVICE_NAME = SERVICE.full_name
 
 log = logging.getLogger("gatelearn.server")
 
@@ -105,7 +107,7 @@ def create_server(config: ServerConfig) -> RunningServer:
     interceptors = [TokenInterceptor(config.auth_token)] if config.auth_token else []
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=config.workers),
                          options=options, interceptors=interceptors)
-    gatelearn_pb2_grpc.add_GateLearnServicer_to_server(service, server)
+    add_decoding_servicer(service, server, SERVICE)  # undecodable bytes: INVALID_ARGUMENT
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
