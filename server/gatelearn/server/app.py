@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_health.v1 import health, health_pb2
 
 from gatelearn.plugins import build_registry, create_manager
 from gatelearn.server.decoding import add_decoding_servicer
@@ -23,6 +22,7 @@ from gatelearn.server.limits import Limits
 from gatelearn.server.paths import default_data_dir
 from gatelearn.server.pool import WorkerPool
 from gatelearn.server.security import TokenInterceptor, is_loopback, server_credentials
+from gatelearn.server.server_reflection import add_reflection
 from gatelearn.server.service import GateLearnService
 from gatelearn.server.store import Store
 from gatelearn.v1 import gatelearn_pb2
@@ -109,9 +109,8 @@ def create_server(config: ServerConfig) -> RunningServer:
                          options=options, interceptors=interceptors)
     add_decoding_servicer(service, server, SERVICE)  # undecodable bytes: INVALID_ARGUMENT
     health_servicer = health.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    add_decoding_servicer(health_servicer, server, health_pb2.DESCRIPTOR.services_by_name["Health"])
+    add_reflection(server, (SERVICE_NAME, health.SERVICE_NAME))
     if config.tls_cert and config.tls_key:
         credentials = server_credentials(config.tls_cert, config.tls_key, config.tls_client_ca)
         port = server.add_secure_port(config.address, credentials)

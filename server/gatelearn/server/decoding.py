@@ -86,9 +86,11 @@ def _behaviour(method: MethodDescriptor, implementation: Callable[..., Any],
     return streamed
 
 
-def add_decoding_servicer(servicer: Any, server: grpc.Server,
-                          service: ServiceDescriptor) -> None:
-    """Serve every method of `service` from the like-named method of `servicer`."""
+def add_decoding_servicer(servicer: Any, server: grpc.Server, service: ServiceDescriptor,
+                          full_name: str | None = None) -> None:
+    """Serve every method of `service` from the like-named method of `servicer`; under
+    `full_name` instead of the service's own name when given (same messages, new package)."""
+    name = full_name or service.full_name
     rate_limited = _RateLimitedLog()
     handlers = {}
     for method in service.methods:
@@ -97,6 +99,5 @@ def add_decoding_servicer(servicer: Any, server: grpc.Server,
         handlers[method.name] = make(
             _behaviour(method, getattr(servicer, method.name), rate_limited),
             request_deserializer=None, response_serializer=response_class.SerializeToString)
-    server.add_generic_rpc_handlers(
-        (grpc.method_handlers_generic_handler(service.full_name, handlers),))
-    server.add_registered_method_handlers(service.full_name, handlers)
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(name, handlers),))
+    server.add_registered_method_handlers(name, handlers)
