@@ -3,7 +3,8 @@
 grpcio answers INTERNAL and logs a traceback when a request deserializer raises. Here every
 method of the service is registered with raw-bytes requests, built from the service descriptor,
 and each request is parsed before the servicer sees it: bytes that do not decode are answered
-INVALID_ARGUMENT naming the message type, with one rate-limited log line.
+INVALID_ARGUMENT naming the message type, with one rate-limited log line; Struct values nested
+too deeply for the parser are refused first, naming the field (see nesting.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import grpc
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 from google.protobuf.message import DecodeError, Message
 from google.protobuf.message_factory import GetMessageClass
+
+from gatelearn.server.nesting import MAX_STRUCT_DEPTH, too_deep
 
 __all__ = ["add_decoding_servicer"]
 
@@ -59,6 +62,11 @@ def _decoder(method: MethodDescriptor,
     type_name = method.input_type.full_name
 
     def decode(data: bytes, field: str, context: grpc.ServicerContext) -> Message:
+        if (path := too_deep(data, method.input_type)) is not None:
+            where = path if field == "request" else f"{field}.{path}"
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                          f"{where}: Struct and list values nest at most {MAX_STRUCT_DEPTH} "
+                          f"levels deep (limit max_struct_depth)")
         try:
             return message_class.FromString(data)
         except DecodeError:
