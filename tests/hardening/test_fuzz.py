@@ -9,14 +9,18 @@ Two kinds of input:
   extremes, unknown fields), sent with the generated stubs;
 * raw byte strings that still decode as the request message (random, or built from random
   wire-format fields, or mutated encodings of the messages above), sent unchanged through a
-  channel method whose request serializer is the identity.
+  channel method whose request serializer is the identity;
+* raw byte strings that do not decode, sent the same way: each must be answered
+  INVALID_ARGUMENT naming the message (`request` or `requests[N]`) and its type, with at most
+  one log line.
 
 For every call the status must not be INTERNAL or UNKNOWN (gatelearn.proto: "No client input
 produces INTERNAL or UNKNOWN"), a non-training call must not hang, and after every 50 calls and
 at the end of each test the standard health check must answer SERVING.
 
 GATELEARN_FUZZ_EXAMPLES sets the examples per RPC test (default 60; the raw-bytes test runs
-max(100, 5/3 of it)); CI=1 derandomizes. The bugs fuzzing found have reproducers at the end.
+max(100, 5/3 of it)); GATELEARN_FUZZ_UNDECODABLE the examples of the undecodable-bytes test
+(default 800); CI=1 derandomizes. The bugs fuzzing found have reproducers at the end.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from gatelearn.v1 import gatelearn_pb2_grpc
 
 EXAMPLES = int(os.environ.get("GATELEARN_FUZZ_EXAMPLES", "60"))
 RAW_EXAMPLES = max(100, EXAMPLES * 5 // 3)
+UNDECODABLE_EXAMPLES = int(os.environ.get("GATELEARN_FUZZ_UNDECODABLE", "800"))
 VERBOSE = os.environ.get("GATELEARN_FUZZ_VERBOSE", "") not in ("", "0")  # status details
 HEALTH_EVERY = 50  # calls between two health checks
 
@@ -151,6 +156,7 @@ class Fuzz:
     details: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # for VERBOSE
     slowest: list[tuple[float, str, str, str]] = field(default_factory=list)  # for VERBOSE
     tests_done: set[str] = field(default_factory=set)
+    last_details: str = ""  # of the last call
 
     def __repr__(self) -> str:
         return f"Fuzz(port={self.server.port}, calls={self.total})"
@@ -177,8 +183,9 @@ class Fuzz:
         return make(path, request_serializer=lambda b: b, response_deserializer=lambda b: b)
 
     def call(self, test: str, rpc: str, request: Any, *, raw: Any = None) -> tuple[str, Any]:
-        """Send `request` (or the bytes `raw`, which decode as it) and check the status;
-        return the status name and the response (a list of them for a stream).
+        """Send `request` (or the bytes `raw`, which decode as it, or do not decode when
+        `request` is None) and check the status; return the status name and the response (a
+        list of them for a stream).
 
         For a client-streaming RPC `request` (and `raw`) is a list of messages (of bytes).
         """
@@ -199,6 +206,7 @@ class Fuzz:
         except grpc.RpcError as error:
             code, details = error.code(), error.details() or ""
         elapsed = time.monotonic() - started
+        self.last_details = details
         self.calls[test] += 1
         self.codes[(rpc, code.name)] += 1
         if VERBOSE:
@@ -1056,7 +1064,7 @@ test_fuzz_import_model = _rpc_test("ImportModel")
 test_fuzz_delete_model = _rpc_test("DeleteModel")
 if "PredictStream" in REQUESTS:  # after DeleteModel: it resolves models that may be gone
     test_fuzz_predict_stream = _rpc_test("PredictStream")
-FUZZ_TESTS = len(REQUESTS) + 1  # and the raw-bytes test
+FUZZ_TESTS = len(REQUESTS) + 2  # and the two raw-bytes tests
 
 
 def test_every_rpc_has_a_fuzz_strategy() -> None:
@@ -1131,11 +1139,84 @@ def test_fuzz_raw_bytes(fuzz: Fuzz) -> None:
     _finish(fuzz, "test_fuzz_raw_bytes", RAW_EXAMPLES)
 
 
+# Endings no parser accepts, unless what comes before swallows them: a tag of wire type 6 or 7,
+# a varint that never ends, a length running past the end.
+breakers = st.one_of(
+    st.tuples(st.integers(1, 2**29 - 1), st.sampled_from([6, 7])).map(
+        lambda tag: _varint(tag[0] << 3 | tag[1])),
+    st.integers(1, 10).map(lambda count: b"\xff" * count),
+    st.tuples(st.integers(1, 2**29 - 1), st.integers(1, 2**32)).map(
+        lambda field: _varint(field[0] << 3 | 2) + _varint(field[1])),
+)
+
+
+def undecodable(rpc: str) -> st.SearchStrategy[bytes]:
+    """Bytes that do not decode as the request message of `rpc`."""
+    return st.one_of(_raw_messages(rpc),
+                     st.tuples(_raw_messages(rpc), breakers).map(b"".join)).filter(
+        lambda data: _decode(rpc, data) is None)
+
+
+def check_undecodable(fuzz: Fuzz, test: str, rpc: str, payload: Any, field: str) -> None:
+    """Send `payload`, whose message `field` does not decode; expect INVALID_ARGUMENT naming
+    it and its type, and at most one log line (grpcio's own: a traceback per request)."""
+    code, _ = fuzz.call(test, rpc, None, raw=payload)
+    details = fuzz.last_details
+    type_name = SERVICE.methods_by_name[rpc].input_type.full_name
+    assert (code, details) == ("INVALID_ARGUMENT", f"{field}: could not be decoded as "
+                                                   f"{type_name}"), (code, details)
+    assert len(fuzz.log) <= 1 and "Traceback" not in "".join(fuzz.log), fuzz.log
+
+
+@settings(FUZZ, max_examples=UNDECODABLE_EXAMPLES)
+@given(data=st.data())
+def _undecodable_bytes(fuzz: Fuzz, data: st.DataObject) -> None:
+    rpc = data.draw(st.sampled_from(RPC_NAMES), label="rpc")
+    payload: Any = data.draw(undecodable(rpc), label="bytes")
+    if SERVICE.methods_by_name[rpc].client_streaming:  # what follows is never read
+        payload = [payload, *data.draw(st.lists(_raw_messages(rpc), max_size=2), label="more")]
+        check_undecodable(fuzz, "test_fuzz_undecodable_bytes", rpc, payload, "requests[0]")
+    else:
+        check_undecodable(fuzz, "test_fuzz_undecodable_bytes", rpc, payload, "request")
+
+
+def test_fuzz_undecodable_bytes(fuzz: Fuzz) -> None:
+    """Byte strings that do not decode get INVALID_ARGUMENT on every method, never INTERNAL."""
+    _undecodable_bytes(fuzz)
+    _finish(fuzz, "test_fuzz_undecodable_bytes", UNDECODABLE_EXAMPLES)
+
+
+@pytest.mark.parametrize("rpc", RPC_NAMES)
+def test_undecodable_bytes_are_invalid_argument_on_every_method(fuzz: Fuzz, rpc: str) -> None:
+    """grpcio answered `ff ff ff` with INTERNAL "Exception deserializing request!" and logged a
+    traceback, on every method."""
+    payload: Any = b"\xff\xff\xff"
+    if SERVICE.methods_by_name[rpc].client_streaming:
+        check_undecodable(fuzz, "undecodable", rpc, [payload, payload], "requests[0]")
+    else:
+        check_undecodable(fuzz, "undecodable", rpc, payload, "request")
+
+
+def test_undecodable_stream_message_is_named_by_its_index(fuzz: Fuzz) -> None:
+    good = pb.PredictRequest(model=XOR, rows=[pb.Row(values=[0, 1])]).SerializeToString()
+    call = fuzz.raw_method("PredictStream")(iter([good, good, b"\xff\xff\xff", good]),
+                                            timeout=CALL_TIMEOUT)
+    answered = []
+    with pytest.raises(grpc.RpcError) as raised:
+        answered.extend(call)
+    assert len(answered) == 2
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert raised.value.details() == \
+        "requests[2]: could not be decoded as gatelearn.v1.PredictRequest"
+
+
 def test_fuzz_examples_run(fuzz: Fuzz) -> None:
-    """Every fuzz test ran its examples: at least EXAMPLES per RPC + RAW_EXAMPLES in all."""
+    """Every fuzz test ran its examples: at least EXAMPLES per RPC, RAW_EXAMPLES and
+    UNDECODABLE_EXAMPLES in all."""
     if len(fuzz.tests_done) < FUZZ_TESTS:
         pytest.skip("only some fuzz tests ran")
-    assert fuzz.total >= len(REQUESTS) * EXAMPLES + RAW_EXAMPLES, fuzz.calls
+    assert fuzz.total >= len(REQUESTS) * EXAMPLES + RAW_EXAMPLES + UNDECODABLE_EXAMPLES, \
+        fuzz.calls
 
 
 # ---------------------------------------------------------------- reproducers of found bugs

@@ -5,7 +5,8 @@ The server runs as a subprocess (`python -m gatelearn.client.cli serve`, a free 
 `--grace 2`). A long training (10^6 epochs, never stopping when solved) is running when SIGTERM
 arrives and cannot finish; a short one started just before it can, and must be saved. The
 scenario runs once (the module fixture `shutdown`) and each test checks one part of it. The
-last test sends SIGTERM to a thread other than the main one, which the server once ignored.
+last tests send SIGTERM to a thread other than the main one, which the server once ignored, and
+after stream calls whose messages did not decode, which once left grpcio unable to stop.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from conftest import start_server
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gatelearn.client import Client, GateLearnError, Progress, TrainOptions, TrainOutcome
+from gatelearn.server.app import SHUTDOWN_BACKSTOP, STOP_WAIT
 from gatelearn.server.store import Store
 
 # faulthandler: a server that hangs is sent SIGABRT before SIGKILL, so its log shows where
@@ -382,3 +384,30 @@ def test_sigterm_taken_by_another_thread_still_stops_the_server(tmp_path: Path) 
     finally:
         end(process)
     assert code == 0, (tmp_path / "serve.log").read_text()
+
+
+def test_sigterm_after_undecodable_stream_messages_still_ends(tmp_path: Path) -> None:
+    """PredictStream calls whose messages do not decode once left grpcio a call state that never
+    cleared, and the server waited for it forever (10 such calls hung it every time)."""
+    log_path = tmp_path / "serve.log"
+    process, target, _ = serve(tmp_path / "data", log_path)
+    try:
+        with grpc.insecure_channel(target) as channel:
+            raw = channel.stream_stream("/gatelearn.v1.GateLearn/PredictStream",
+                                        request_serializer=None, response_deserializer=None)
+            for _ in range(10):
+                with pytest.raises(grpc.RpcError):
+                    list(raw(iter([b"\xff\xff\xff", b"\xff\xff\xff"]), timeout=10))
+        t0 = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        bound = GRACE + SHUTDOWN_BACKSTOP + STOP_WAIT + 3  # 3 s for the interpreter to exit
+        try:
+            code: int | None = process.wait(timeout=bound)
+        except subprocess.TimeoutExpired:
+            code = None
+        ended_after = time.monotonic() - t0
+    finally:
+        end(process)
+    assert code is not None, f"still running {bound} s after SIGTERM:\n{log_path.read_text()}"
+    assert code == 0, log_path.read_text()
+    print(f"\nexit {code} {ended_after:.2f} s after SIGTERM")

@@ -19,6 +19,7 @@ import grpc
 from google.protobuf import json_format
 
 from gatelearn.api.constants import DEFAULT_ADDRESS
+from gatelearn.client._nesting import MAX_STRUCT_DEPTH, too_deep
 from gatelearn.client.types import (
     Component,
     Evaluation,
@@ -91,11 +92,21 @@ class TrainOptions:
         return pb.TrainOptions(**given)
 
 
-def _ref(spec: ComponentSpec) -> pb.ComponentRef:
+def _ref(spec: ComponentSpec, field: str) -> pb.ComponentRef:
+    """The ComponentRef for `spec`, sent as the request's `field`."""
     name, params = (spec, {}) if isinstance(spec, str) else spec
+    _check_depth({"params": params}, field)
     ref = pb.ComponentRef(name=name)
     ref.params.update(dict(params))
     return ref
+
+
+def _check_depth(value: Any, path: str) -> None:
+    """Refuse parameters in `value` nested deeper than the server would read."""
+    if (where := too_deep(value, path)) is not None:
+        raise GateLearnError(grpc.StatusCode.INVALID_ARGUMENT,
+                             f"{where}: Struct and list values nest at most {MAX_STRUCT_DEPTH} "
+                             f"levels deep (limit max_struct_depth)")
 
 
 def _rows(rows: Rows) -> list[pb.Row]:
@@ -170,7 +181,7 @@ class Client:
 
     def describe_task(self, name: str, params: Mapping[str, Any] | None = None, *,
                       seed: int = 0, preview_rows: int = 0) -> TaskDescription:
-        request = pb.DescribeTaskRequest(task=_ref((name, params or {})), seed=seed,
+        request = pb.DescribeTaskRequest(task=_ref((name, params or {}), "task"), seed=seed,
                                          preview_rows=preview_rows)
         return TaskDescription.from_pb(self._call("DescribeTask", request))
 
@@ -196,12 +207,13 @@ class Client:
     ) -> pb.TrainRequest:
         """The TrainRequest that `train` sends; see `train` for the arguments."""
         request = pb.TrainRequest(model_name=name, seed=seed, population=population,
-                                  activations=[_ref(a) for a in activations],
+                                  activations=[_ref(a, f"activations[{i}]")
+                                               for i, a in enumerate(activations)],
                                   dtype=pb.FLOAT32 if dtype == "float32" else pb.FLOAT64)
         if table is not None:
             request.table.CopyFrom(_table(*table))
         elif task is not None:
-            request.task.CopyFrom(_ref(task))
+            request.task.CopyFrom(_ref(task, "task"))
         if hidden is not None:
             request.hidden.SetInParent()
             request.hidden.units.extend(hidden)
@@ -210,7 +222,7 @@ class Client:
         for field, spec in (("loss", loss), ("optimizer", optimizer),
                             ("initializer", initializer)):
             if spec is not None:
-                getattr(request, field).CopyFrom(_ref(spec))
+                getattr(request, field).CopyFrom(_ref(spec, field))
         if weights is not None:
             request.weights.weights.extend(_tensor(w) for w in weights)
             request.weights.biases.extend(_tensor(b) for b in biases or [])
@@ -331,6 +343,7 @@ class Client:
 
     def import_model(self, name: str, model: Mapping[str, Any]) -> ModelRef:
         """Store exported (or hand-written) weights under `name`; return the new version."""
+        _check_depth(model, "model")
         exported = pb.ExportedModel()
         try:
             json_format.ParseDict(dict(model), exported)

@@ -14,23 +14,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_health.v1 import health, health_pb2
 
 from gatelearn.api.constants import DEFAULT_ADDRESS
 from gatelearn.plugins import build_registry, create_manager
+from gatelearn.server.decoding import add_decoding_servicer
 from gatelearn.server.limits import Limits
 from gatelearn.server.paths import default_data_dir
 from gatelearn.server.pool import WorkerPool
 from gatelearn.server.security import TokenInterceptor, is_loopback, server_credentials
+from gatelearn.server.server_reflection import add_reflection
 from gatelearn.server.service import GateLearnService
 from gatelearn.server.store import Store
-from gatelearn.v1 import gatelearn_pb2, gatelearn_pb2_grpc
+from gatelearn.v1 import gatelearn_pb2
 
 __all__ = ["DEFAULT_ADDRESS", "RunningServer", "ServerConfig", "create_server", "serve"]
 
 SHUTDOWN_BACKSTOP = 1.0  # seconds after the grace period before gRPC cancels what is left
-SERVICE_NAME = gatelearn_pb2.DESCRIPTOR.services_by_name["GateLearn"].full_name
+# Seconds after gRPC's cancellation that we still wait for it to report itself stopped: a call
+# whose message did not decode can leave grpcio a call state that never clears.
+STOP_WAIT = 1.0
+SERVICE = gatelearn_pb2.DESCRIPTOR.services_by_name["GateLearn"]
+SERVICE_NAME = SERVICE.full_name
 
 log = logging.getLogger("gatelearn.server")
 
@@ -60,15 +65,23 @@ class RunningServer:
     store: Store
     pool: WorkerPool
 
-    def stop(self, grace: float | None = None) -> None:
-        """Report NOT_SERVING, refuse new calls, let running ones finish, close the store."""
+    def stop(self, grace: float | None = None) -> bool:
+        """Report NOT_SERVING, refuse new calls, let running ones finish, close the store.
+
+        Returns within `grace` + SHUTDOWN_BACKSTOP + STOP_WAIT seconds whatever gRPC's state;
+        True when every training had ended by then (none was cut off by the close)."""
         self.health.enter_graceful_shutdown()  # connected clients see NOT_SERVING
         # Running trainings get `grace` seconds, then end CANCELLED and save nothing; gRPC's
         # own cancellation, a little later, is only the backstop.
         self.service.shut_down_after(grace or 0.0)
-        self.server.stop((grace or 0.0) + SHUTDOWN_BACKSTOP).wait()
+        backstop = (grace or 0.0) + SHUTDOWN_BACKSTOP
+        if not self.server.stop(backstop).wait(backstop + STOP_WAIT):
+            log.warning("gRPC did not report itself stopped %.1f s after the grace period; "
+                        "closing anyway", SHUTDOWN_BACKSTOP + STOP_WAIT)
+        trainings_ended = self.pool.busy == 0
         self.pool.close()
         self.store.close()
+        return trainings_ended
 
 
 def create_server(config: ServerConfig) -> RunningServer:
@@ -94,11 +107,10 @@ def create_server(config: ServerConfig) -> RunningServer:
     interceptors = [TokenInterceptor(config.auth_token)] if config.auth_token else []
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=config.workers),
                          options=options, interceptors=interceptors)
-    gatelearn_pb2_grpc.add_GateLearnServicer_to_server(service, server)
+    add_decoding_servicer(service, server, SERVICE)  # undecodable bytes: INVALID_ARGUMENT
     health_servicer = health.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    add_decoding_servicer(health_servicer, server, health_pb2.DESCRIPTOR.services_by_name["Health"])
+    add_reflection(server, (SERVICE_NAME, health.SERVICE_NAME))
     if config.tls_cert and config.tls_key:
         credentials = server_credentials(config.tls_cert, config.tls_key, config.tls_client_ca)
         port = server.add_secure_port(config.address, credentials)
@@ -114,8 +126,9 @@ def create_server(config: ServerConfig) -> RunningServer:
     return RunningServer(server, port, service, health_servicer, store, pool)
 
 
-def serve(config: ServerConfig) -> None:
-    """Run a server until SIGTERM or SIGINT, then shut it down within `config.grace`."""
+def serve(config: ServerConfig) -> bool:
+    """Run a server until SIGTERM or SIGINT, then shut it down within `config.grace` (plus a
+    backstop); True when every training ended cleanly."""
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):  # before start-up, so none is missed
         signal.signal(signum, lambda *_: stop.set())
@@ -126,4 +139,4 @@ def serve(config: ServerConfig) -> None:
     while not stop.wait(0.5):  # a timed wait: the main thread must get to run the handler
         pass
     log.info("shutting down")
-    running.stop(config.grace)
+    return running.stop(config.grace)

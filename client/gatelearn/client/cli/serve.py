@@ -9,7 +9,7 @@ from typing import Any
 
 from gatelearn.api.constants import DATA_DIR_ENV, LIMITS_ENV
 from gatelearn.client.cli import _input as read
-from gatelearn.client.cli._context import EXIT_OK, AddCommand, Context, UsageError
+from gatelearn.client.cli._context import EXIT_FAILED, EXIT_OK, AddCommand, Context, UsageError
 from gatelearn.client.client import ADDRESS_ENV, TOKEN_ENV
 
 __all__ = ["add_serve", "cmd_serve"]
@@ -50,12 +50,12 @@ def cmd_serve(args: argparse.Namespace, ctx: Context) -> int:
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
-        serve(ServerConfig(**settings))
+        ended_cleanly = serve(ServerConfig(**settings))
     except (OSError, ImportError, RuntimeError, TypeError, LookupError, ValueError) as error:
         # Start-up failures: the port is taken, a certificate is unreadable or half given, a
         # plugin is missing, broken or a duplicate.
         raise read.InputError(f"cannot start the server: {error}") from None
-    return EXIT_OK
+    return EXIT_OK if ended_cleanly else EXIT_FAILED
 
 
 def add_serve(add: AddCommand) -> None:

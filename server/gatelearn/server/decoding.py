@@ -1,0 +1,111 @@
+"""Registering a servicer so that request bytes are decoded in our code, not grpcio's.
+
+grpcio answers INTERNAL and logs a traceback when a request deserializer raises. Here every
+method of the service is registered with raw-bytes requests, built from the service descriptor,
+and each request is parsed before the servicer sees it: bytes that do not decode are answered
+INVALID_ARGUMENT naming the message type, with one rate-limited log line; Struct values nested
+too deeply for the parser are refused first, naming the field (see nesting.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import grpc
+from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
+from google.protobuf.message import DecodeError, Message
+from google.protobuf.message_factory import GetMessageClass
+
+from gatelearn.server.nesting import MAX_STRUCT_DEPTH, too_deep
+
+__all__ = ["add_decoding_servicer"]
+
+log = logging.getLogger("gatelearn.server")
+
+LOG_EVERY = 10.0  # seconds between two log lines about undecodable requests
+
+_HANDLERS = {  # (client streaming, server streaming) -> grpc's handler factory
+    (False, False): grpc.unary_unary_rpc_method_handler,
+    (False, True): grpc.unary_stream_rpc_method_handler,
+    (True, False): grpc.stream_unary_rpc_method_handler,
+    (True, True): grpc.stream_stream_rpc_method_handler,
+}
+
+
+class _RateLimitedLog:
+    """At most one warning every LOG_EVERY seconds, counting the requests it stood for."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._next_at = 0.0
+        self._unlogged = 0
+
+    def undecodable(self, method: str) -> None:
+        with self._lock:
+            self._unlogged += 1
+            now = time.monotonic()
+            if now < self._next_at:
+                return
+            count, self._unlogged, self._next_at = self._unlogged, 0, now + LOG_EVERY
+        log.warning("%d undecodable request(s) refused with INVALID_ARGUMENT (last: %s)",
+                    count, method)
+
+
+def _decoder(method: MethodDescriptor,
+             rate_limited: _RateLimitedLog) -> Callable[[bytes, str, grpc.ServicerContext], Any]:
+    """A function parsing one request message of `method`, or ending the call when it cannot."""
+    message_class: type[Message] = GetMessageClass(method.input_type)
+    type_name = method.input_type.full_name
+
+    def decode(data: bytes, field: str, context: grpc.ServicerContext) -> Message:
+        if (path := too_deep(data, method.input_type)) is not None:
+            where = path if field == "request" else f"{field}.{path}"
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                          f"{where}: Struct and list values nest at most {MAX_STRUCT_DEPTH} "
+                          f"levels deep (limit max_struct_depth)")
+        try:
+            return message_class.FromString(data)
+        except DecodeError:
+            rate_limited.undecodable(method.name)
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                          f"{field}: could not be decoded as {type_name}")
+            raise  # not reached: abort raises
+
+    return decode
+
+
+def _behaviour(method: MethodDescriptor, implementation: Callable[..., Any],
+               rate_limited: _RateLimitedLog) -> Callable[..., Any]:
+    """`implementation` taking raw bytes: one request, or a stream of them."""
+    decode = _decoder(method, rate_limited)
+    if not method.client_streaming:
+        def unary(data: bytes, context: grpc.ServicerContext) -> Any:
+            return implementation(decode(data, "request", context), context)
+        return unary
+
+    def streamed(data: Iterator[bytes], context: grpc.ServicerContext) -> Any:
+        messages = (decode(chunk, f"requests[{index}]", context)
+                    for index, chunk in enumerate(data))
+        return implementation(messages, context)
+    return streamed
+
+
+def add_decoding_servicer(servicer: Any, server: grpc.Server, service: ServiceDescriptor,
+                          full_name: str | None = None) -> None:
+    """Serve every method of `service` from the like-named method of `servicer`; under
+    `full_name` instead of the service's own name when given (same messages, new package)."""
+    name = full_name or service.full_name
+    rate_limited = _RateLimitedLog()
+    handlers = {}
+    for method in service.methods:
+        response_class: type[Message] = GetMessageClass(method.output_type)
+        make = _HANDLERS[(method.client_streaming, method.server_streaming)]
+        handlers[method.name] = make(
+            _behaviour(method, getattr(servicer, method.name), rate_limited),
+            request_deserializer=None, response_serializer=response_class.SerializeToString)
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(name, handlers),))
+    server.add_registered_method_handlers(name, handlers)
