@@ -142,7 +142,7 @@ def _summary(record: ModelRecord) -> pb.ModelSummary:
     created.FromNanoseconds(int(record.created_at * 1e9))
     return pb.ModelSummary(name=record.name, version=record.version,
                            task=record.meta["task"]["name"] if record.meta.get("task") else "",
-                           sizes=record.meta["sizes"], created_at=created,
+                           sizes=record.meta.get("sizes", []), created_at=created,
                            metrics=_metrics(record.meta))
 
 
