@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -63,3 +64,31 @@ def test_a_store_from_before_the_summary_column_still_opens_and_lists(tmp_path: 
             assert client.predict("old", [[0, 1]]).labels == [[1.0]]
     finally:
         migrated.stop(0)
+
+
+def table_model(inputs: int, outputs: int) -> dict[str, Any]:
+    """An importable one-layer model of a full `inputs`-bit truth table (all-zero weights)."""
+    rows = [[(number >> shift) & 1 for shift in range(inputs)] for number in range(2**inputs)]
+    return {"layers": [{"weights": {"shape": [inputs, outputs],
+                                    "values": [0.0] * (inputs * outputs)},
+                        "activation": {"name": "sigmoid"}}],
+            "table": {"inputs": [{"values": row} for row in rows],
+                      "outputs": [{"values": row[:outputs]} for row in rows]}}
+
+
+def test_the_model_cache_stays_under_its_byte_limit(tmp_path: Path) -> None:
+    limit = 2 * 2**20
+    running = start_server(tmp_path / "data", limits=Limits(cached_bytes=limit))
+    try:
+        with Client(f"127.0.0.1:{running.port}") as client:
+            model = table_model(10, 1)
+            for index in range(8):
+                client.import_model(f"table{index}", model)
+                assert client.predict(f"table{index}", [[0] * 10]).outputs == [[0.5]]
+            cache = running.service.models
+            assert 0 < len(cache) < 8  # some were kept, not all of them fit
+            assert 0 < cache.bytes <= limit
+            first = client.predict("table0", [[1] * 10])  # evicted, loaded again
+            assert first.outputs == [[0.5]] and cache.bytes <= limit
+    finally:
+        running.stop(0)

@@ -30,6 +30,7 @@ class Limits:
     max_models: int = 10_000  # stored model versions
     max_name_length: int = 128
     cached_models: int = 64  # loaded models kept in memory for Predict
+    cached_bytes: int = 256 * 1024 * 1024  # memory those models may hold together
 
     def overridden(self, settings: Iterable[str]) -> Limits:
         """These limits with `name=value` settings applied; ValueError names a bad one."""

@@ -166,7 +166,7 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
         self.store = store
         self.limits = limits
         self.pool = pool
-        self.models = ModelCache(store, registry, limits.cached_models)
+        self.models = ModelCache(store, registry, limits.cached_models, limits.cached_bytes)
         self._shutdown_at = float("inf")  # monotonic time at which running trainings stop
 
     def shut_down_after(self, grace: float) -> None:
