@@ -92,3 +92,29 @@ def test_the_model_cache_stays_under_its_byte_limit(tmp_path: Path) -> None:
             assert first.outputs == [[0.5]] and cache.bytes <= limit
     finally:
         running.stop(0)
+
+
+def test_a_table_model_whose_evaluation_could_not_be_answered_is_refused_at_import(
+        client: Client) -> None:
+    with pytest.raises(GateLearnError) as caught:
+        client.import_model("wide", table_model(16, 8))
+    assert caught.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert "Evaluate" in caught.value.details and "max_message_bytes" in caught.value.details
+    client.import_model("largest", table_model(16, 1))
+    evaluation = client.evaluate("largest")
+    assert len(evaluation.rows) == 2**16
+    assert client.models() == [client.model("largest").summary]
+
+
+def test_a_training_whose_export_could_not_be_answered_is_refused_before_it_runs(
+        client: Client) -> None:
+    with pytest.raises(GateLearnError) as caught:
+        client.train("huge", "xor", hidden=[1024] * 5)
+    assert caught.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert caught.value.details.startswith("hidden.units: ")
+    assert "ExportModel" in caught.value.details and "max_message_bytes" in caught.value.details
+    client.train("big", "xor", hidden=[1024, 1024], options=TrainOptions(epochs=1))
+    exported = client.export_model("big")
+    assert [layer["weights"]["shape"] for layer in exported["layers"]] == [
+        [2, 1024], [1024, 1024], [1024, 1]]
+    assert client.model("big").summary.sizes == [2, 1024, 1024, 1]

@@ -24,6 +24,7 @@ from google.protobuf import timestamp_pb2
 from gatelearn.core import Dataset, ParamError, Task
 from gatelearn.plugins import KINDS, Registry, UnknownComponentError
 from gatelearn.server import convert
+from gatelearn.server.answers import SLACK, check_fits, evaluate_bytes
 from gatelearn.server.cache import ModelCache
 from gatelearn.server.convert import RequestError, invalid, rows
 from gatelearn.server.frames import Kind, unpack_record
@@ -459,6 +460,9 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             if not record.meta["task"].get("table"):
                 task_exists(self.registry, record.meta["task"]["name"], "model.task.name")
             inputs, targets = self._own_task_data(record)
+            check_fits("Evaluate", evaluate_bytes(*inputs.shape, targets.shape[1]), "model",
+                       self.limits)
+            check_fits("ExportModel", request.model.ByteSize() + SLACK, "model", self.limits)
             if inputs.shape[1] != model.n_inputs or targets.shape[1] != record.meta["sizes"][-1]:
                 raise invalid("model.layers", f"the network maps {model.n_inputs} inputs to "
                                               f"{record.meta['sizes'][-1]} outputs; its task has "
