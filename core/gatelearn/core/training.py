@@ -63,6 +63,11 @@ class TrainConfig:
     max_records: int = 0  # history points kept (at least 2); beyond, thinned evenly; 0 = all
     progress_interval: float = 0.1  # seconds between progress callbacks, at most
 
+    @property
+    def history_interval(self) -> int:
+        """Epochs between history records before any thinning: `record_every`, or ~200 points."""
+        return self.record_every or max(1, self.epochs // 200)
+
 
 @dataclass(frozen=True)
 class Progress:
@@ -336,7 +341,7 @@ class _Trainer:
     def run(self, on_progress: ProgressCallback | None) -> TrainResult:
         config, full = self.config, self.full
         population = self.network.population
-        record_every = config.record_every or max(1, config.epochs // 200)
+        record_every = config.history_interval
         full_batch = self.batch == self.rows
         need_loss = config.loss_target is not None or config.patience > 0
         solved_epoch = np.full(population, -1, dtype=np.int64)

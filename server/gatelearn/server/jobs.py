@@ -69,8 +69,10 @@ def _check_answers(request: pb.TrainRequest, checked: Checked, limits: Limits) -
              + SLACK)
     check_fits("ExportModel", layers_bytes(sizes, checked.recipe.bias) + parts,
                "hidden.units", limits)
-    check_fits("GetModel", request.ByteSize() + history_bytes(limits.max_history_points)
-               + SLACK, "request", limits)
+    config = checked.recipe.config
+    points = min(limits.max_history_points, config.epochs // config.history_interval + 2)
+    check_fits("GetModel", request.ByteSize() + history_bytes(points) + SLACK, "request",
+               limits)
 
 
 _OPTIONS = frozenset(pb.TrainOptions.DESCRIPTOR.fields_by_name)
