@@ -466,6 +466,7 @@ def test_region_takes_its_own_planes(registry: Registry) -> None:
         pytest.param({"planes": "x1 > 1"}, "planes", "rows of three numbers", id="text"),
         pytest.param({"low": 2.0, "high": 2.0}, "high", "greater than low", id="empty-box"),
         pytest.param({"points": 0}, "points", ">= 1", id="no-points"),
+        pytest.param({"planes": [[1, 0, -1]] * 65}, "planes", "at most 64", id="too-many"),
     ],
 )
 def test_region_rejects(registry: Registry, params: dict[str, Any], bad: str, words: str) -> None:
@@ -541,3 +542,24 @@ def test_not_gate(registry: Registry) -> None:
     data = _gate(registry, "not").dataset(RNG)
     assert data.inputs.tolist() == [[0], [1]]
     assert data.targets.tolist() == [[1], [0]]
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        pytest.param("region", {"points": 300, "labels": "sign"}, id="region"),
+        pytest.param("parity", {"n": 5}, id="gate"),
+        pytest.param("table", {"inputs": [[0, 0], [0, 1], [1, 1]], "outputs": [[1], [0], [1]]},
+                     id="table"),
+    ],
+)
+def test_a_task_counts_and_previews_its_rows_as_its_dataset_has_them(
+        registry: Registry, name: str, params: dict[str, Any]) -> None:
+    task = registry.build("task", name, params)
+    data = task.dataset(np.random.default_rng(3))
+    assert task.row_count() == len(data.inputs)
+    for rows in (1, 2, len(data.inputs) + 5):
+        preview = task.preview(np.random.default_rng(3), rows)
+        np.testing.assert_array_equal(preview.inputs, data.inputs[:rows])
+        np.testing.assert_array_equal(preview.targets, data.targets[:rows])
+        assert (preview.low, preview.high) == (data.low, data.high)

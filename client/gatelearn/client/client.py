@@ -131,8 +131,11 @@ class Client:
     def __init__(self, address: str | None = None, *, timeout: float = DEFAULT_TIMEOUT,
                  train_timeout: float | None = DEFAULT_TRAIN_TIMEOUT, token: str | None = None,
                  tls_ca: Path | None = None, tls_cert: Path | None = None,
-                 tls_key: Path | None = None) -> None:
+                 tls_key: Path | None = None, max_message_bytes: int = 16 * 2**20) -> None:
         """Connect to `address` (default $GATELEARN_ADDRESS, else 127.0.0.1:50051).
+
+        `max_message_bytes` bounds messages both ways; the default is the server's default
+        limit, so every answer a default server gives can be received.
 
         `token` (default $GATELEARN_AUTH_TOKEN) is sent as a bearer token on every call.
         With `tls_ca` (the server's CA; None trusts the system's) or a client certificate
@@ -143,14 +146,16 @@ class Client:
         self.train_timeout = train_timeout
         token = token or os.environ.get(TOKEN_ENV)
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        options = [("grpc.max_receive_message_length", max_message_bytes),
+                   ("grpc.max_send_message_length", max_message_bytes)]
         if tls_ca or tls_cert or tls_key:
             credentials = grpc.ssl_channel_credentials(
                 root_certificates=tls_ca.read_bytes() if tls_ca else None,
                 private_key=tls_key.read_bytes() if tls_key else None,
                 certificate_chain=tls_cert.read_bytes() if tls_cert else None)
-            self._channel = grpc.secure_channel(self.address, credentials)
+            self._channel = grpc.secure_channel(self.address, credentials, options)
         else:
-            self._channel = grpc.insecure_channel(self.address)
+            self._channel = grpc.insecure_channel(self.address, options)
         self._stub = gatelearn_pb2_grpc.GateLearnStub(self._channel)
 
     def __enter__(self) -> Client:

@@ -149,11 +149,24 @@ class Dataset:
 
 
 class Task(Component):
-    """A learning problem: produces the rows to train and evaluate on."""
+    """A learning problem: produces the rows to train and evaluate on.
+
+    `row_count` and `preview` let a server check a task's size against its limits before any
+    row exists; their defaults build every row, so a task that can be large overrides both.
+    """
 
     @abstractmethod
     def dataset(self, rng: np.random.Generator) -> Dataset:
         """Return the task's rows; sampled tasks draw from `rng`, tables ignore it."""
+
+    def row_count(self) -> int:
+        """How many rows `dataset` returns, worked out from the parameters alone."""
+        return len(self.dataset(np.random.default_rng(0)).inputs)
+
+    def preview(self, rng: np.random.Generator, rows: int) -> Dataset:
+        """The first `rows` rows of `dataset(rng)`, building only those."""
+        data = self.dataset(rng)
+        return Dataset(data.inputs[:rows], data.targets[:rows], data.low, data.high)
 
 
 class Gate(Task):
@@ -171,9 +184,15 @@ class Gate(Task):
         """Return the outputs for each row of `bits`: shape (rows,) or (rows, outputs), 0/1."""
 
     def dataset(self, rng: np.random.Generator) -> Dataset:
-        rows = np.arange(2**self.arity)[:, None]
+        return self.preview(rng, self.row_count())
+
+    def row_count(self) -> int:
+        return 2**self.arity
+
+    def preview(self, rng: np.random.Generator, rows: int) -> Dataset:
+        numbers = np.arange(min(rows, self.row_count()))[:, None]
         shifts = np.arange(self.arity - 1, -1, -1)
-        bits = (rows >> shifts) & 1
+        bits = (numbers >> shifts) & 1
         outputs = np.asarray(self.evaluate(bits), dtype=np.float64)
         targets = outputs.reshape(len(bits), -1)
         return Dataset(bits.astype(np.float64), targets)

@@ -62,7 +62,13 @@ class TrainConfig:
     patience: int = 0  # epochs without a loss improvement of min_delta; 0 = off
     min_delta: float = 0.0
     record_every: int = 0  # history interval in epochs; 0 picks about 200 points
+    max_records: int = 0  # history points kept (at least 2); beyond, thinned evenly; 0 = all
     progress_interval: float = 0.1  # seconds between progress callbacks, at most
+
+    @property
+    def history_interval(self) -> int:
+        """Epochs between history records before any thinning: `record_every`, or ~200 points."""
+        return self.record_every or max(1, self.epochs // 200)
 
 
 @dataclass(frozen=True)
@@ -308,7 +314,7 @@ class _Trainer:
     def run(self, on_progress: ProgressCallback | None) -> TrainResult:
         config, full = self.config, self.full
         population = self.network.population
-        record_every = config.record_every or max(1, config.epochs // 200)
+        record_every = config.history_interval
         full_batch = self.batch == self.rows
         need_loss = config.loss_target is not None or config.patience > 0
         solved_epoch = np.full(population, -1, dtype=np.int64)
@@ -317,6 +323,18 @@ class _Trainer:
         best_loss = np.full(population, np.inf)
         stale = 0
         records: list[tuple[int, NDArray[np.float64], NDArray[np.float64]]] = []
+        max_records = max(config.max_records, 2) if config.max_records else 0
+
+        def record(epoch: int, loss: NDArray[np.float64], final: bool) -> None:
+            """Keep this epoch's loss and accuracy; when the history is full, keep every other
+            record and record half as often from now on, so it stays evenly spaced."""
+            nonlocal record_every
+            if max_records and len(records) >= max_records:
+                record_every *= 2
+                records[:] = [r for r in records if r[0] % record_every == 0]
+            if final or epoch % record_every == 0:
+                records.append((epoch, loss, self.accuracy()))
+
         next_progress = time.monotonic() + config.progress_interval
         # With nothing to check between record epochs, whole stretches of full-batch epochs run
         # as one flat cycle of calls: backward, step, then the next epoch's forward.
@@ -350,9 +368,9 @@ class _Trainer:
                 reason = reason or StopReason.EPOCHS
             if epoch % record_every == 0 or reason is not None:
                 loss = self.loss.value(full.output, full.targets)
-                records.append((epoch, loss, self.accuracy()))
                 if not np.isfinite(loss).any():
                     reason = StopReason.DIVERGED
+                record(epoch, loss, reason is not None)
             if on_progress is not None and reason is None and time.monotonic() >= next_progress:
                 progress = Progress(
                     epoch, config.epochs, self.loss.value(full.output, full.targets),
@@ -382,7 +400,7 @@ class _Trainer:
             run_calls(full.forward)
             records[-1] = (epoch, self.loss.value(full.output, full.targets), self.accuracy())
         if records[-1][0] != epoch:
-            records.append((epoch, self.loss.value(full.output, full.targets), self.accuracy()))
+            record(epoch, self.loss.value(full.output, full.targets), True)
         self.check_solved()
         history = History(
             np.array([r[0] for r in records], dtype=np.int64),

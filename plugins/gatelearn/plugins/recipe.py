@@ -2,9 +2,9 @@
 
 `Recipe` is what a request describes (task, layers, activations, loss, optimizer, initializer,
 loop settings, seed); its defaults are the ones that make gates train reliably. `check` checks
-the whole recipe and builds its components and data, so a bad value is reported by its field
-name (`optimizer.lr`, `hidden[1]`) before anything runs; `prepare` does that and draws the
-initial weights, which for a large population is the costly part.
+the whole recipe and builds its components, so a bad value is reported by its field name
+(`optimizer.lr`, `hidden[1]`) before anything runs; `prepare` also builds the task's rows and
+draws the initial weights, the costly parts.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from gatelearn.core import (
     Network,
     Optimizer,
     ParamError,
+    Task,
     TrainConfig,
     initialize,
 )
@@ -107,10 +108,16 @@ def _check_config(config: TrainConfig) -> None:
 
 @dataclass(frozen=True)
 class Checked:
-    """A recipe checked through, with its components and data built: all but the weights."""
+    """A recipe checked through, with its components built: all but the rows and the weights.
+
+    `rows` and `sample` (the task's first row) say how large the data will be, so a caller
+    can check that against its limits before `prepared` builds it.
+    """
 
     recipe: Recipe
-    data: Dataset
+    task: Task
+    rows: int
+    sample: Dataset
     loss: Loss
     optimizer: Optimizer
     initializer: Initializer
@@ -119,19 +126,21 @@ class Checked:
     @property
     def sizes(self) -> list[int]:
         """Units per layer, inputs first."""
-        return [self.data.n_inputs, *self.recipe.hidden, self.data.n_outputs]
+        return [self.sample.n_inputs, *self.recipe.hidden, self.sample.n_outputs]
 
     def prepared(self) -> Prepared:
-        """Draw the initial weights of every population member."""
+        """Build the task's rows and draw the initial weights of every population member."""
         recipe = self.recipe
+        data = self.task.dataset(np.random.default_rng(recipe.seed))
         network = initialize(self.sizes, self.activations, self.initializer, bias=recipe.bias,
                              seed=recipe.seed, population=recipe.population,
                              dtype=DTYPES[recipe.dtype])
-        return Prepared(recipe, network, self.data, self.loss, self.optimizer)
+        return Prepared(recipe, network, data, self.loss, self.optimizer)
 
 
 def check(recipe: Recipe, registry: Registry) -> Checked:
-    """Check `recipe` and build its data and components; raise `ParamError` if bad."""
+    """Check `recipe` and build its components, but none of its rows beyond the first; raise
+    `ParamError` if bad."""
     if recipe.dtype not in DTYPES:
         raise ParamError("dtype", f"must be one of {', '.join(DTYPES)}, got {recipe.dtype!r}")
     if recipe.population < 1:
@@ -142,14 +151,14 @@ def check(recipe: Recipe, registry: Registry) -> Checked:
         if units < 1:
             raise ParamError(f"hidden[{index}]", f"must be >= 1 unit, got {units}")
     _check_config(recipe.config)
-    task = _build(registry, "task", recipe.task, "task")
-    data = task.dataset(np.random.default_rng(recipe.seed))
+    task: Task = _build(registry, "task", recipe.task, "task")
+    sample = task.preview(np.random.default_rng(recipe.seed), 1)
     loss = _build(registry, "loss", recipe.loss, "loss")
     if loss.label_range is not None:
         low, high = loss.label_range
-        if not low <= data.low < data.high <= high:
+        if not low <= sample.low < sample.high <= high:
             raise ParamError("loss", f"{recipe.loss.name} needs labels within {low:g}/{high:g}; "
-                                     f"this task's are {data.low:g}/{data.high:g} (use mse or "
+                                     f"this task's are {sample.low:g}/{sample.high:g} (use mse or "
                                      f"sse_half)")
     optimizer = _build(registry, "optimizer", recipe.optimizer, "optimizer")
     initializer = _build(registry, "initializer", recipe.initializer, "initializer")
@@ -159,7 +168,8 @@ def check(recipe: Recipe, registry: Registry) -> Checked:
         raise ParamError("activations", f"need one per layer ({layers}), got {len(choices)}")
     activations = [_build(registry, "activation", choice, f"activations[{index}]")
                    for index, choice in enumerate(choices)]
-    checked = Checked(recipe, data, loss, optimizer, initializer, activations)
+    checked = Checked(recipe, task, task.row_count(), sample, loss, optimizer, initializer,
+                      activations)
     try:
         initializer.check(checked.sizes, recipe.bias)
     except ParamError as error:

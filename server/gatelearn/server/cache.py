@@ -2,29 +2,61 @@
 
 Entries are keyed by (name, version): a version never changes once stored, so only deletes
 invalidate. The latest version of each name is remembered too, told by the service whenever
-it stores one, so an unpinned Predict does not query SQLite.
+it stores one, so an unpinned Predict does not query SQLite. The cache holds at most `size`
+models and `max_bytes` of them (arrays and metadata counted as Python holds them).
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import OrderedDict
+from typing import Any
 
 from gatelearn.plugins import Registry
 from gatelearn.server.models import ServableModel, servable
-from gatelearn.server.store import Store
+from gatelearn.server.store import ModelRecord, Store
 
-__all__ = ["ModelCache"]
+__all__ = ["ModelCache", "footprint"]
+
+
+def _data_bytes(value: Any) -> int:
+    """Memory held by JSON-like data: containers, their keys and items."""
+    size = sys.getsizeof(value)
+    if isinstance(value, dict):
+        size += sum(_data_bytes(key) + _data_bytes(item) for key, item in value.items())
+    elif isinstance(value, list | tuple):
+        size += sum(_data_bytes(item) for item in value)
+    return size
+
+
+def footprint(model: ServableModel) -> int:
+    """Bytes a loaded model holds: its record's arrays and metadata and its network's arrays."""
+    record = model.record
+    arrays = [*record.weights, *(record.biases or []),
+              *(a for layer in model.network.layers for a in (layer.weights, layer.bias)
+                if a is not None)]
+    return sum(a.nbytes for a in arrays) + _data_bytes(record.meta) + len(record.request or b"")
+
+
+def _for_serving(record: ModelRecord) -> ModelRecord:
+    """The record without what serving never reads (its history and training request)."""
+    record.meta.pop("history", None)
+    record.request = None
+    return record
 
 
 class ModelCache:
-    """The `size` most recently used models, rebuilt from the store on a miss."""
+    """The most recently used models, at most `size` of them and `max_bytes` together, rebuilt
+    from the store on a miss."""
 
-    def __init__(self, store: Store, registry: Registry, size: int) -> None:
+    def __init__(self, store: Store, registry: Registry, size: int, max_bytes: int) -> None:
         self._store = store
         self._registry = registry
         self._size = size
-        self._models: OrderedDict[tuple[str, int], ServableModel] = OrderedDict()
+        self._max_bytes = max_bytes
+        self._models: OrderedDict[tuple[str, int], tuple[ServableModel, int]] = OrderedDict()
+        self._bytes = 0
         self._deletes = 0  # counts forget() calls, so a load racing a delete is not kept
         self._latest: dict[str, int] = {}  # name -> latest version, kept by saved/forget
         self._lock = threading.Lock()
@@ -33,18 +65,26 @@ class ModelCache:
         """A model version (the latest when `version` is 0); ModelNotFoundError if none."""
         key = (name, version or self._latest_version(name))
         with self._lock:
-            model = self._models.get(key)
-            if model is not None:
+            entry = self._models.get(key)
+            if entry is not None:
                 self._models.move_to_end(key)
-                return model
+                return entry[0]
             generation = self._deletes
-        model = servable(self._store.load(*key), self._registry)
+        model = servable(_for_serving(self._store.load(*key)), self._registry)
+        size = footprint(model)
         with self._lock:
-            if generation == self._deletes:  # no delete ran while it loaded: safe to keep
-                self._models[key] = model
-                while len(self._models) > self._size:
-                    self._models.popitem(last=False)
+            # Kept only when no delete ran while it loaded, and when it fits at all.
+            if generation == self._deletes and size <= self._max_bytes \
+                    and key not in self._models:
+                self._models[key] = (model, size)
+                self._bytes += size
+                while len(self._models) > self._size or self._bytes > self._max_bytes:
+                    self._drop(next(iter(self._models)))
         return model
+
+    def _drop(self, key: tuple[str, int]) -> None:
+        _, size = self._models.pop(key)
+        self._bytes -= size
 
     def _latest_version(self, name: str) -> int:
         with self._lock:
@@ -66,7 +106,13 @@ class ModelCache:
             self._deletes += 1
             self._latest.pop(name, None)
             for key in [key for key in self._models if key[0] == name]:
-                del self._models[key]
+                self._drop(key)
+
+    @property
+    def bytes(self) -> int:
+        """What the cached models hold together, as `footprint` counts it."""
+        with self._lock:
+            return self._bytes
 
     def __len__(self) -> int:
         with self._lock:

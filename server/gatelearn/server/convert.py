@@ -25,7 +25,7 @@ from gatelearn.v1 import gatelearn_pb2 as pb
 
 __all__ = [
     "RequestError",
-    "check_dataset",
+    "check_task_size",
     "check_training_size",
     "check_name",
     "first_nonfinite_row",
@@ -218,6 +218,7 @@ def _config(options: pb.TrainOptions, seed: int, limits: Limits) -> TrainConfig:
         patience=options.patience,
         min_delta=options.min_delta,
         record_every=options.record_every,
+        max_records=limits.max_history_points,
         progress_interval=(options.progress_interval_ms / 1000 if options.progress_interval_ms
                            else defaults.progress_interval),
     )
@@ -293,21 +294,25 @@ def recipe_from_request(request: pb.TrainRequest, limits: Limits) -> tuple[Recip
     return recipe, task
 
 
-def check_dataset(data: Dataset, limits: Limits) -> None:
-    """Refuse a task larger than the limits allow before any training."""
-    if data.n_inputs > limits.max_arity:
-        raise invalid("task", f"at most {limits.max_arity} inputs (limit max_arity), got "
-                              f"{data.n_inputs}")
-    if len(data.inputs) > limits.max_task_rows:
-        raise invalid("task", f"at most {limits.max_task_rows} rows (limit max_task_rows), got "
-                              f"{len(data.inputs)}")
+def check_task_size(rows: int, sample: Dataset, limits: Limits, field: str = "task") -> None:
+    """Refuse a task of `rows` rows shaped like `sample` (its first rows) when it is larger than
+    the limits allow, before its rows are built."""
+    if sample.n_inputs > limits.max_arity:
+        raise invalid(field, f"at most {limits.max_arity} inputs (limit max_arity), got "
+                             f"{sample.n_inputs}")
+    if sample.n_outputs > limits.max_units:
+        raise invalid(field, f"at most {limits.max_units} outputs (limit max_units), got "
+                             f"{sample.n_outputs}")
+    if rows > limits.max_task_rows:
+        raise invalid(field, f"at most {limits.max_task_rows} rows (limit max_task_rows), got "
+                             f"{rows}")
 
 
 def check_training_size(checked: Checked, limits: Limits) -> None:
     """Refuse a training larger than the limits allow, before any weights are drawn: the task,
     and the memory the population's weights and one pass over the rows would take."""
-    check_dataset(checked.data, limits)
-    rows, sizes, population = len(checked.data.inputs), checked.sizes, checked.recipe.population
+    check_task_size(checked.rows, checked.sample, limits)
+    rows, sizes, population = checked.rows, checked.sizes, checked.recipe.population
     per_network = sum((fan_in + checked.recipe.bias) * fan_out
                       for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True))
     if per_network * population > limits.max_parameters:

@@ -22,6 +22,7 @@ from gatelearn.core import Component, ParamError, Progress, StopReason, train
 from gatelearn.plugins import Registry, UnknownComponentError
 from gatelearn.plugins.recipe import Checked, check
 from gatelearn.server import convert
+from gatelearn.server.answers import SLACK, check_fits, evaluate_bytes, history_bytes, layers_bytes
 from gatelearn.server.convert import RequestError
 from gatelearn.server.frames import Kind, pack_record
 from gatelearn.server.limits import Limits
@@ -54,8 +55,24 @@ def check_request(request: pb.TrainRequest, registry: Registry,
     except ParamError as error:
         raise ParamError(_request_field(error.param, request), error.message) from None
     convert.check_training_size(checked, limits)
+    _check_answers(request, checked, limits)
     task["seed"] = recipe.seed
     return checked, task
+
+
+def _check_answers(request: pb.TrainRequest, checked: Checked, limits: Limits) -> None:
+    """Refuse a training whose model could not be read back in one message."""
+    sizes = checked.sizes
+    check_fits("Evaluate", evaluate_bytes(checked.rows, sizes[0], sizes[-1]), "task", limits)
+    source = request.table if request.HasField("table") else request.task
+    parts = (source.ByteSize() + sum(ref.ByteSize() for ref in request.activations)
+             + SLACK)
+    check_fits("ExportModel", layers_bytes(sizes, checked.recipe.bias) + parts,
+               "hidden.units", limits)
+    config = checked.recipe.config
+    points = min(limits.max_history_points, config.epochs // config.history_interval + 2)
+    check_fits("GetModel", request.ByteSize() + history_bytes(points) + SLACK, "request",
+               limits)
 
 
 _OPTIONS = frozenset(pb.TrainOptions.DESCRIPTOR.fields_by_name)

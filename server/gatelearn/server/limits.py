@@ -24,11 +24,13 @@ class Limits:
     max_parameters: int = 16_000_000  # weights and biases of a training, whole population
     max_activations: int = 32_000_000  # task rows x units x population: one pass's values
     max_message_bytes: int = 16 * 1024 * 1024
+    max_history_points: int = 10_000  # recorded epochs a model keeps; more are thinned evenly
     max_concurrent_trainings: int = 2
     max_training_seconds: int = 3600  # a training still running then is stopped
     max_models: int = 10_000  # stored model versions
     max_name_length: int = 128
     cached_models: int = 64  # loaded models kept in memory for Predict
+    cached_bytes: int = 256 * 1024 * 1024  # memory those models may hold together
 
     def overridden(self, settings: Iterable[str]) -> Limits:
         """These limits with `name=value` settings applied; ValueError names a bad one."""

@@ -21,9 +21,10 @@ import grpc
 import numpy as np
 from google.protobuf import timestamp_pb2
 
-from gatelearn.core import Dataset, ParamError
+from gatelearn.core import Dataset, ParamError, Task
 from gatelearn.plugins import KINDS, Registry, UnknownComponentError
 from gatelearn.server import convert
+from gatelearn.server.answers import SLACK, check_fits, evaluate_bytes
 from gatelearn.server.cache import ModelCache
 from gatelearn.server.convert import RequestError, invalid, rows
 from gatelearn.server.frames import Kind, unpack_record
@@ -150,7 +151,7 @@ def _summary(record: ModelRecord) -> pb.ModelSummary:
     created.FromNanoseconds(int(record.created_at * 1e9))
     return pb.ModelSummary(name=record.name, version=record.version,
                            task=record.meta["task"]["name"] if record.meta.get("task") else "",
-                           sizes=record.meta["sizes"], created_at=created,
+                           sizes=record.meta.get("sizes", []), created_at=created,
                            metrics=_metrics(record.meta))
 
 
@@ -174,7 +175,7 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
         self.store = store
         self.limits = limits
         self.pool = pool
-        self.models = ModelCache(store, registry, limits.cached_models)
+        self.models = ModelCache(store, registry, limits.cached_models, limits.cached_bytes)
         self._shutdown_at = float("inf")  # monotonic time at which running trainings stop
 
     def shut_down_after(self, grace: float) -> None:
@@ -202,18 +203,26 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                 raise invalid("task.name", "required")
             task_exists(self.registry, request.task.name, "task.name")
             preview = min(request.preview_rows or DEFAULT_PREVIEW_ROWS, MAX_PREVIEW_ROWS)
-            try:
-                task = self.registry.build("task", request.task.name,
-                                           convert.params_dict(request.task.params))
-            except ParamError as error:
-                raise invalid(f"task.params.{error.param}", error.message) from None
-            data = task.dataset(np.random.default_rng(request.seed))
-            convert.check_dataset(data, self.limits)
+            _, total, data = self._sized_task(request.task.name,
+                                              convert.params_dict(request.task.params),
+                                              "task", request.seed, preview)
             return pb.TaskDescription(
                 name=request.task.name, inputs=data.n_inputs, outputs=data.n_outputs,
-                low=data.low, high=data.high, threshold=data.threshold,
-                total_rows=len(data.inputs), rows_inputs=rows(data.inputs[:preview]),
-                rows_targets=rows(data.targets[:preview]))
+                low=data.low, high=data.high, threshold=data.threshold, total_rows=total,
+                rows_inputs=rows(data.inputs), rows_targets=rows(data.targets))
+
+    def _sized_task(self, name: str, params: dict[str, Any], field: str, seed: int,
+                    preview: int) -> tuple[Task, int, Dataset]:
+        """Build a task, its row count and its first `preview` rows, refusing it (naming
+        `field`) when it is over the limits, before any more rows exist."""
+        try:
+            task = self.registry.build("task", name, params)
+        except ParamError as error:
+            raise invalid(f"{field}.params.{error.param}", error.message) from None
+        total = task.row_count()
+        sample = task.preview(np.random.default_rng(seed), preview)
+        convert.check_task_size(total, sample, self.limits, field)
+        return task, total, sample
 
     # ------------------------------------------------------------ training
     def Train(self, request: pb.TrainRequest,
@@ -354,11 +363,9 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
         if not task:
             raise RequestError(grpc.StatusCode.FAILED_PRECONDITION,
                                f"model {record.name!r} records no task; send a table")
-        try:
-            built = self.registry.build("task", task["name"], task["params"])
-        except ParamError as error:
-            raise invalid(f"model.task.params.{error.param}", error.message) from None
-        data = built.dataset(np.random.default_rng(task.get("seed", 0)))
+        seed = task.get("seed", 0)
+        built, _, _ = self._sized_task(task["name"], task["params"], "model.task", seed, 1)
+        data = built.dataset(np.random.default_rng(seed))
         return data.inputs, data.targets
 
     def Evaluate(self, request: pb.EvaluateRequest,
@@ -475,7 +482,9 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             if not record.meta["task"].get("table"):
                 task_exists(self.registry, record.meta["task"]["name"], "model.task.name")
             inputs, targets = self._own_task_data(record)
-            convert.check_dataset(Dataset(inputs, targets), self.limits)
+            check_fits("Evaluate", evaluate_bytes(*inputs.shape, targets.shape[1]), "model",
+                       self.limits)
+            check_fits("ExportModel", request.model.ByteSize() + SLACK, "model", self.limits)
             if inputs.shape[1] != model.n_inputs or targets.shape[1] != record.meta["sizes"][-1]:
                 raise invalid("model.layers", f"the network maps {model.n_inputs} inputs to "
                                               f"{record.meta['sizes'][-1]} outputs; its task has "

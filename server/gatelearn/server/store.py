@@ -30,6 +30,7 @@ __all__ = [
     "ModelRecord",
     "Store",
     "pack_arrays",
+    "summary_meta",
     "unpack_arrays",
 ]
 
@@ -45,9 +46,12 @@ CREATE TABLE IF NOT EXISTS models (
     meta TEXT NOT NULL,
     request BLOB,
     weights BLOB NOT NULL,
+    summary TEXT,
     PRIMARY KEY (name, version)
 );
 """
+# What ListModels shows, kept apart from `meta` so listing never reads histories or tables.
+_SUMMARY_KEYS = ("sizes", "metrics")
 
 
 class ModelNotFoundError(LookupError):
@@ -79,6 +83,35 @@ def _not_found(name: str, version: int) -> ModelNotFoundError:
     shown = reprlib.repr(name)  # a long name is shortened, not echoed whole
     what = f"model {shown} version {version}" if version else f"model {shown}"
     return ModelNotFoundError(f"{what} not found")
+
+
+def summary_meta(meta: dict[str, Any]) -> dict[str, Any]:
+    """The part of a model's metadata a listing shows: sizes, metrics and the task's name."""
+    summary = {key: meta[key] for key in _SUMMARY_KEYS if key in meta}
+    if meta.get("task"):
+        summary["task"] = {"name": meta["task"]["name"]}
+    return summary
+
+
+def _add_summaries(db: sqlite3.Connection) -> None:
+    """Give a store written before the summary column one, filled from each row's metadata."""
+    if "summary" in {row[1] for row in db.execute("PRAGMA table_info(models)")}:
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute("ALTER TABLE models ADD COLUMN summary TEXT")
+        for name, version, meta_text in db.execute(
+                "SELECT name, version, meta FROM models").fetchall():
+            try:
+                summary = json.dumps(summary_meta(json.loads(meta_text)))
+            except (ValueError, KeyError, TypeError):
+                continue  # a damaged row stays damaged; loading it says so
+            db.execute("UPDATE models SET summary = ? WHERE name = ? AND version = ?",
+                       (summary, name, version))
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
 
 
 def pack_arrays(weights: list[NDArray[Any]], biases: list[NDArray[Any]] | None) -> bytes:
@@ -118,6 +151,7 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        _add_summaries(self._db)
 
     def close(self) -> None:
         with self._lock:
@@ -135,6 +169,7 @@ class Store:
         """Store a version whose weights are already `pack_arrays` bytes, as a training worker
         sends them, without unpacking them again; return its version number."""
         meta_text = json.dumps(meta, allow_nan=False)
+        summary_text = json.dumps(summary_meta(meta), allow_nan=False)
         created_at = time.time() if created_at is None else created_at
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
@@ -148,9 +183,9 @@ class Store:
                     (name, version),
                 )
                 self._db.execute(
-                    "INSERT INTO models (name, version, created_at, meta, request, weights) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (name, version, created_at, meta_text, request, weights),
+                    "INSERT INTO models (name, version, created_at, meta, request, weights, "
+                    "summary) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (name, version, created_at, meta_text, request, weights, summary_text),
                 )
                 self._db.execute("COMMIT")
             except BaseException:
@@ -192,8 +227,9 @@ class Store:
         return int(row[0])
 
     def list(self, name: str = "") -> list[ModelRecord]:
-        """Every version of `name`, or the latest version of every name; without weights."""
-        query = "SELECT name, version, created_at, meta FROM models"
+        """Every version of `name`, or the latest version of every name; their meta holds only
+        `summary_meta`, read from its own column (nothing else is read)."""
+        query = "SELECT name, version, created_at, summary FROM models"
         args: tuple[Any, ...] = ()
         if name:
             query += " WHERE name = ?"
@@ -203,8 +239,8 @@ class Store:
                      "models.name)"
         with self._lock:
             rows = self._db.execute(query + " ORDER BY name, version", args).fetchall()
-        return [ModelRecord(n, json.loads(meta), [], None, None, v, created)
-                for n, v, created, meta in rows]
+        return [ModelRecord(n, json.loads(summary or "{}"), [], None, None, v, created)
+                for n, v, created, summary in rows]
 
     def count(self) -> int:
         with self._lock:

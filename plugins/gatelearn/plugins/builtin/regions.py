@@ -12,6 +12,7 @@ from gatelearn.plugins._markers import hookimpl
 
 # x1 - 1 > 0 and 1 - x2 > 0: article 002's perceptrons p1 = sign(x1 - 1), p2 = sign(1 - x2).
 ARTICLE_PLANES = ((1.0, 0.0, -1.0), (0.0, -1.0, 1.0))
+MAX_PLANES = 64  # labelling holds a points x planes matrix
 
 
 class ConjunctionRegion(Task):
@@ -24,7 +25,8 @@ class ConjunctionRegion(Task):
         Param("high", "float", 2.0, "upper edge of the sampling box, both axes", minimum=-1e6,
               maximum=1e6),
         Param("planes", "data", ARTICLE_PLANES,
-              "half-planes as [a, b, c] rows, each meaning a*x1 + b*x2 + c > 0"),
+              f"half-planes as [a, b, c] rows, each meaning a*x1 + b*x2 + c > 0 (at most "
+              f"{MAX_PLANES})"),
         Param("labels", "str", "binary", "label values: binary (0/1) or sign (-1/+1)",
               choices=("binary", "sign")),
     )
@@ -43,6 +45,8 @@ class ConjunctionRegion(Task):
             raise ParamError("planes", "must be rows of three numbers [a, b, c]") from None
         if planes.ndim != 2 or planes.shape[1] != 3 or len(planes) == 0:
             raise ParamError("planes", f"must be rows of three numbers, got shape {planes.shape}")
+        if len(planes) > MAX_PLANES:
+            raise ParamError("planes", f"at most {MAX_PLANES} half-planes, got {len(planes)}")
         if not np.isfinite(planes).all():
             raise ParamError("planes", "values must be finite")
         self.planes = planes
@@ -55,7 +59,14 @@ class ConjunctionRegion(Task):
         return np.where(inside, 1.0, low)[:, None]
 
     def dataset(self, rng: np.random.Generator) -> Dataset:
-        points = rng.uniform(self.low, self.high, size=(self.points, 2))
+        return self.preview(rng, self.points)
+
+    def row_count(self) -> int:
+        return self.points
+
+    def preview(self, rng: np.random.Generator, rows: int) -> Dataset:
+        # A generator fills arrays in order, so fewer points are the first of the full sample.
+        points = rng.uniform(self.low, self.high, size=(min(rows, self.points), 2))
         low = -1.0 if self.labels == "sign" else 0.0
         return Dataset(points, self.label(points), low=low, high=1.0)
 

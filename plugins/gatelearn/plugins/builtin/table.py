@@ -56,7 +56,14 @@ class TruthTable(Task):
         self.outputs = outputs
 
     def dataset(self, rng: np.random.Generator) -> Dataset:
-        return Dataset(self.inputs.astype(np.float64), self.outputs.astype(np.float64))
+        return self.preview(rng, self.row_count())
+
+    def row_count(self) -> int:
+        return len(self.inputs)
+
+    def preview(self, rng: np.random.Generator, rows: int) -> Dataset:
+        return Dataset(self.inputs[:rows].astype(np.float64),
+                       self.outputs[:rows].astype(np.float64))
 
 
 @hookimpl

@@ -1,0 +1,43 @@
+"""How large the answers about a model can get, so that a model which could never be read back
+(GetModel, ExportModel, Evaluate over max_message_bytes) is refused when it is trained or
+imported rather than stored. Sizes are upper bounds of the protobuf wire encoding."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from gatelearn.server.convert import invalid
+from gatelearn.server.limits import Limits
+
+__all__ = ["SLACK", "check_fits", "evaluate_bytes", "history_bytes", "layers_bytes"]
+
+SLACK = 4096  # names, metrics, shapes and tags around the arrays
+_FIELD = 1 + 5  # a field's tag and its length, at most
+
+
+def _doubles(count: int) -> int:
+    """A packed repeated double field of `count` values."""
+    return _FIELD + 8 * count
+
+
+def evaluate_bytes(rows: int, inputs: int, outputs: int) -> int:
+    """An EvaluateResponse over `rows` rows: inputs, targets, outputs and a flag per row."""
+    return rows * (_FIELD + _doubles(inputs) + 2 * _doubles(outputs) + 2) + SLACK
+
+
+def layers_bytes(sizes: Sequence[int], bias: bool) -> int:
+    """An export's layers: every weight matrix and bias vector of one network."""
+    return sum(_FIELD + _doubles(fan_in * fan_out) + (_doubles(fan_out) if bias else 0) + 64
+               for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True))
+
+
+def history_bytes(points: int) -> int:
+    """A History of `points` recorded epochs (epoch, loss, accuracy)."""
+    return 3 * _FIELD + points * (10 + 8 + 8)
+
+
+def check_fits(answer: str, size: int, field: str, limits: Limits) -> None:
+    """Refuse, naming `field`, a model whose `answer` would be over max_message_bytes."""
+    if size > limits.max_message_bytes:
+        raise invalid(field, f"the model's {answer} answer would take up to {size} bytes; at "
+                             f"most {limits.max_message_bytes} (limit max_message_bytes)")

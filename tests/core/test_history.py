@@ -1,0 +1,31 @@
+"""A training's history: recorded every `record_every` epochs, thinned evenly past `max_records`,
+the final epoch always kept, so a long run's history stays small and still spans the run."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from gatelearn.core import TrainConfig
+from gatelearn.plugins import Registry
+from gatelearn.plugins.recipe import Recipe, prepare, run
+
+EPOCHS = 3001  # odd, so the final epoch is off the thinned grid
+
+
+@pytest.mark.parametrize("batch_size", [0, 3], ids=["full_batch", "minibatch"])
+def test_a_long_history_is_thinned_evenly_keeping_the_final_epoch(
+        registry: Registry, batch_size: int) -> None:
+    config = TrainConfig(epochs=EPOCHS, record_every=1, stop_when_solved=False,
+                         batch_size=batch_size)
+    full = run(prepare(Recipe(config=config), registry)).history
+    thinned = run(prepare(Recipe(config=replace(config, max_records=100)), registry)).history
+    assert len(full.epochs) == EPOCHS + 1
+    assert 50 <= len(thinned.epochs) <= 100
+    assert thinned.epochs[0] == 0 and thinned.epochs[-1] == EPOCHS
+    assert len(set(np.diff(thinned.epochs[:-1]).tolist())) == 1  # evenly spaced
+    # The kept points are the same epochs' values, not averages or a different run.
+    np.testing.assert_array_equal(thinned.loss, full.loss[thinned.epochs])
+    np.testing.assert_array_equal(thinned.accuracy, full.accuracy[thinned.epochs])

@@ -1,0 +1,120 @@
+"""A saved model can always be read back: its history is bounded (thinned evenly, the final
+epoch kept), and every answer about it fits in a message."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from conftest import start_server
+
+from gatelearn.client import Client, GateLearnError, TrainOptions
+from gatelearn.server.app import RunningServer
+from gatelearn.server.limits import Limits
+from gatelearn.server.store import Store
+
+HISTORY_LIMIT = Limits().max_history_points
+
+
+def test_a_history_longer_than_the_limit_is_thinned_and_reads_back(client: Client) -> None:
+    epochs = 2 * HISTORY_LIMIT + 1
+    options = TrainOptions(epochs=epochs, record_every=1, stop_when_solved=False)
+    outcome = client.train("long", "xor", options=options)
+    detail = client.model("long")
+    epochs_kept = detail.history.epochs
+    assert HISTORY_LIMIT // 2 <= len(epochs_kept) <= HISTORY_LIMIT
+    assert epochs_kept[0] == 0 and epochs_kept[-1] == epochs == outcome.epochs
+    assert len({b - a for a, b in zip(epochs_kept[:-2], epochs_kept[1:-1])}) == 1
+    assert len(detail.history.loss) == len(detail.history.accuracy) == len(epochs_kept)
+    assert client.export_model("long")["layers"]
+
+
+def test_model_listing_reads_only_the_summary_column(server: RunningServer,
+                                                     client: Client) -> None:
+    outcome = client.train("listed", "xor")
+    with sqlite3.connect(server.store.path) as db:  # damage everything but the summary
+        db.execute("UPDATE models SET meta = 'not json', weights = x'00', request = x'00'")
+    [summary] = client.models()
+    assert (summary.name, summary.task, summary.sizes) == ("listed", "xor", [2, 8, 1])
+    assert summary.metrics == outcome.metrics
+    with pytest.raises(GateLearnError) as caught:
+        client.model("listed")
+    assert caught.value.code == grpc.StatusCode.DATA_LOSS
+
+
+def test_a_store_from_before_the_summary_column_still_opens_and_lists(tmp_path: Path) -> None:
+    old = start_server(tmp_path / "data")
+    try:
+        with Client(f"127.0.0.1:{old.port}") as client:
+            trained = client.train("old", "xor")
+    finally:
+        old.stop(0)
+    with sqlite3.connect(tmp_path / "data" / Store.FILENAME) as db:
+        db.execute("ALTER TABLE models DROP COLUMN summary")  # the schema as it was
+    migrated = start_server(tmp_path / "data")
+    try:
+        with Client(f"127.0.0.1:{migrated.port}") as client:
+            [summary] = client.models()
+            assert (summary.task, summary.sizes, summary.metrics) == ("xor", [2, 8, 1],
+                                                                      trained.metrics)
+            assert client.model("old").summary == summary
+            assert client.predict("old", [[0, 1]]).labels == [[1.0]]
+    finally:
+        migrated.stop(0)
+
+
+def table_model(inputs: int, outputs: int) -> dict[str, Any]:
+    """An importable one-layer model of a full `inputs`-bit truth table (all-zero weights)."""
+    rows = [[(number >> shift) & 1 for shift in range(inputs)] for number in range(2**inputs)]
+    return {"layers": [{"weights": {"shape": [inputs, outputs],
+                                    "values": [0.0] * (inputs * outputs)},
+                        "activation": {"name": "sigmoid"}}],
+            "table": {"inputs": [{"values": row} for row in rows],
+                      "outputs": [{"values": row[:outputs]} for row in rows]}}
+
+
+def test_the_model_cache_stays_under_its_byte_limit(tmp_path: Path) -> None:
+    limit = 2 * 2**20
+    running = start_server(tmp_path / "data", limits=Limits(cached_bytes=limit))
+    try:
+        with Client(f"127.0.0.1:{running.port}") as client:
+            model = table_model(10, 1)
+            for index in range(8):
+                client.import_model(f"table{index}", model)
+                assert client.predict(f"table{index}", [[0] * 10]).outputs == [[0.5]]
+            cache = running.service.models
+            assert 0 < len(cache) < 8  # some were kept, not all of them fit
+            assert 0 < cache.bytes <= limit
+            first = client.predict("table0", [[1] * 10])  # evicted, loaded again
+            assert first.outputs == [[0.5]] and cache.bytes <= limit
+    finally:
+        running.stop(0)
+
+
+def test_a_table_model_whose_evaluation_could_not_be_answered_is_refused_at_import(
+        client: Client) -> None:
+    with pytest.raises(GateLearnError) as caught:
+        client.import_model("wide", table_model(16, 8))
+    assert caught.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert "Evaluate" in caught.value.details and "max_message_bytes" in caught.value.details
+    client.import_model("largest", table_model(16, 1))
+    evaluation = client.evaluate("largest")
+    assert len(evaluation.rows) == 2**16
+    assert client.models() == [client.model("largest").summary]
+
+
+def test_a_training_whose_export_could_not_be_answered_is_refused_before_it_runs(
+        client: Client) -> None:
+    with pytest.raises(GateLearnError) as caught:
+        client.train("huge", "xor", hidden=[1024] * 5)
+    assert caught.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert caught.value.details.startswith("hidden.units: ")
+    assert "ExportModel" in caught.value.details and "max_message_bytes" in caught.value.details
+    client.train("big", "xor", hidden=[1024, 1024], options=TrainOptions(epochs=1))
+    exported = client.export_model("big")
+    assert [layer["weights"]["shape"] for layer in exported["layers"]] == [
+        [2, 1024], [1024, 1024], [1024, 1]]
+    assert client.model("big").summary.sizes == [2, 1024, 1024, 1]
