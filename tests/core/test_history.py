@@ -7,10 +7,11 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from conftest import train_prepared
 
 from gatelearn.core import TrainConfig
 from gatelearn.plugins import Registry
-from gatelearn.plugins.recipe import Recipe, prepare, run
+from gatelearn.plugins.recipe import Recipe, prepare
 
 EPOCHS = 3001  # odd, so the final epoch is off the thinned grid
 
@@ -20,8 +21,9 @@ def test_a_long_history_is_thinned_evenly_keeping_the_final_epoch(
         registry: Registry, batch_size: int) -> None:
     config = TrainConfig(epochs=EPOCHS, record_every=1, stop_when_solved=False,
                          batch_size=batch_size)
-    full = run(prepare(Recipe(config=config), registry)).history
-    thinned = run(prepare(Recipe(config=replace(config, max_records=100)), registry)).history
+    full = train_prepared(prepare(Recipe(config=config), registry)).history
+    thin_config = replace(config, max_records=100)
+    thinned = train_prepared(prepare(Recipe(config=thin_config), registry)).history
     assert len(full.epochs) == EPOCHS + 1
     assert 50 <= len(thinned.epochs) <= 100
     assert thinned.epochs[0] == 0 and thinned.epochs[-1] == EPOCHS

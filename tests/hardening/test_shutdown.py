@@ -37,9 +37,9 @@ from gatelearn.server.store import Store
 # faulthandler: a server that hangs is sent SIGABRT before SIGKILL, so its log shows where
 # every thread was.
 CLI = [sys.executable, "-X", "faulthandler", "-m", "gatelearn.client.cli"]
-GRACE = 2.0
+GRACE = 4.0
 LONG_EPOCHS = 10**6  # minutes of work: it cannot finish within the grace period
-SHORT_EPOCHS = 3000  # well under a second of work
+SHORT_EPOCHS = 12_000  # about a second of work: still running at SIGTERM, done within GRACE
 XOR_ROWS = [[0, 0], [0, 1], [1, 0], [1, 1]]
 
 
