@@ -1198,7 +1198,10 @@ def test_undecodable_bytes_are_invalid_argument_on_every_method(fuzz: Fuzz, rpc:
 
 
 def test_undecodable_stream_message_is_named_by_its_index(fuzz: Fuzz) -> None:
-    good = pb.PredictRequest(model=XOR, rows=[pb.Row(values=[0, 1])]).SerializeToString()
+    # Its own model: the DeleteModel fuzzing before it may have deleted the seeded ones.
+    name = "fz-stream-index"
+    fuzz.stub.ImportModel(pb.ImportModelRequest(name=name, model=_xor_model()))
+    good = pb.PredictRequest(model=name, rows=[pb.Row(values=[0, 1])]).SerializeToString()
     call = fuzz.raw_method("PredictStream")(iter([good, good, b"\xff\xff\xff", good]),
                                             timeout=CALL_TIMEOUT)
     answered = []
