@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from postgres_support import postgres_cluster, postgres_url  # noqa: F401  (fixtures)
 
 from gatelearn.client import Client
 from gatelearn.core import ProgressCallback, TrainResult, train

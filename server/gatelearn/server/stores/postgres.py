@@ -1,0 +1,262 @@
+"""The model store on PostgreSQL, so several servers (replicas) can share one database.
+
+It keeps the SQLite store's promises (gatelearn.server.store) with the same methods: a version is
+written in one transaction and visible only complete; a name's version numbers only increase,
+even after deletes, because they come from its row in `gatelearn_names`, which a save updates
+under a row lock, so concurrent saves from any replica get distinct versions without error;
+weights are the same `.npz` bytes, read back without pickle. The schema carries its version and
+is created or upgraded on start under an advisory lock. psycopg is the optional extra
+`gatelearn[postgres]`, imported when a store is made.
+"""
+
+from __future__ import annotations
+
+import json
+import reprlib
+import time
+import zipfile
+from typing import TYPE_CHECKING, Any
+
+from gatelearn.server.store import (
+    CorruptModelError,
+    ModelRecord,
+    _not_found,  # the SQLite store's wording, so both backends answer alike
+    pack_arrays,
+    unpack_arrays,
+)
+from gatelearn.server.stores.errors import SchemaVersionError, StoreFullError
+
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg_pool import ConnectionPool
+
+__all__ = ["SCHEMA_VERSION", "PostgresStore"]
+
+# Migration n (counting from 1) takes the schema from version n - 1 to n; a new database runs
+# them all. Tables carry a prefix so the store can share a database with other applications;
+# names sort bytewise (COLLATE "C"), as in SQLite, whatever the database's locale.
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        "CREATE TABLE gatelearn_schema (one boolean PRIMARY KEY DEFAULT true CHECK (one), "
+        "version integer NOT NULL)",
+        "INSERT INTO gatelearn_schema (version) VALUES (0)",
+        'CREATE TABLE gatelearn_names (name text COLLATE "C" PRIMARY KEY, '
+        "last_version integer NOT NULL)",
+        'CREATE TABLE gatelearn_models (name text COLLATE "C" NOT NULL, version integer NOT NULL, '
+        "created_at double precision NOT NULL, meta text NOT NULL, request bytea, "
+        "weights bytea NOT NULL, PRIMARY KEY (name, version))",
+        # One row counting the versions, so `max_models` is checked exactly (see save_packed).
+        "CREATE TABLE gatelearn_model_count (one boolean PRIMARY KEY DEFAULT true CHECK (one), "
+        "versions bigint NOT NULL CHECK (versions >= 0))",
+        "INSERT INTO gatelearn_model_count (versions) VALUES (0)",
+    ),
+)
+SCHEMA_VERSION = len(_MIGRATIONS)
+_SCHEMA_LOCK = int.from_bytes(b"gatelear", "big")  # advisory lock key held while migrating
+
+_NEXT_VERSION = (
+    "INSERT INTO gatelearn_names AS n (name, last_version) VALUES (%s, 1) "
+    "ON CONFLICT (name) DO UPDATE SET last_version = n.last_version + 1 RETURNING last_version"
+)
+_INSERT = (
+    "INSERT INTO gatelearn_models (name, version, created_at, meta, request, weights) "
+    "VALUES (%s, %s, %s, %s, %b, %b)"
+)
+# No row comes back when the store is full: the save is then rolled back whole.
+_COUNT_ONE_MORE = (
+    "UPDATE gatelearn_model_count SET versions = versions + 1 "
+    "WHERE %(limit)s::bigint IS NULL OR versions < %(limit)s RETURNING versions"
+)
+_COLUMNS = "name, version, created_at, meta, request, weights"
+
+
+def _driver() -> tuple[Any, type[ConnectionPool[Any]]]:
+    """psycopg and its pool class, or an ImportError saying which extra to install."""
+    try:
+        import psycopg
+        from psycopg_pool import ConnectionPool
+    except ImportError as error:
+        raise ImportError(
+            f"a PostgreSQL store needs psycopg 3 and psycopg-pool: "
+            f"pip install 'gatelearn[postgres]' ({error})"
+        ) from None
+    return psycopg, ConnectionPool
+
+
+def _schema_version(connection: psycopg.Connection[Any]) -> int:
+    """The schema version the database holds; 0 when it has no gatelearn tables yet."""
+    (table,) = _one(connection.execute("SELECT to_regclass('gatelearn_schema')"))
+    if table is None:
+        return 0
+    return int(_one(connection.execute("SELECT version FROM gatelearn_schema"))[0])
+
+
+def _prepare_schema(connection: psycopg.Connection[Any]) -> None:
+    """Create or upgrade the schema in one transaction, or refuse one from a newer gatelearn;
+    the advisory lock makes replicas starting together take turns."""
+    with connection.transaction():
+        connection.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+        found = _schema_version(connection)
+        if found > SCHEMA_VERSION:
+            raise SchemaVersionError(found, SCHEMA_VERSION)
+        if found == SCHEMA_VERSION:
+            return
+        for statements in _MIGRATIONS[found:]:
+            for statement in statements:
+                connection.execute(statement)
+        connection.execute("UPDATE gatelearn_schema SET version = %s", (SCHEMA_VERSION,))
+
+
+def _one(cursor: psycopg.Cursor[Any]) -> tuple[Any, ...]:
+    row = cursor.fetchone()
+    assert row is not None, "a query that always yields a row yielded none"
+    return tuple(row)
+
+
+def _decoded(
+    name: str, version: int, created_at: float, meta_text: str, request: bytes | None, blob: bytes
+) -> ModelRecord:
+    """A stored row as a record; CorruptModelError when it is not plain arrays and JSON."""
+    try:
+        meta = json.loads(meta_text)
+        weights, biases = unpack_arrays(blob, len(meta["sizes"]) - 1, meta["bias"])
+    except (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile) as error:
+        # Not written by a store (object arrays are refused, never unpickled).
+        raise CorruptModelError(
+            f"model {reprlib.repr(name)} version {version} is damaged in the store: {error}"
+        ) from None
+    return ModelRecord(name, meta, weights, biases, request, version, created_at)
+
+
+class PostgresStore:
+    """Stored models by name and version in a PostgreSQL database. Safe to share between
+    threads, and between processes and machines using the same database."""
+
+    def __init__(self, url: str, *, pool_size: int = 4, connect_timeout: int = 10) -> None:
+        """Connect to `url` (`postgresql://...`), prepare the schema, open a connection pool."""
+        psycopg, pool_class = _driver()
+        with psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout) as connection:
+            _prepare_schema(connection)
+        # Autocommit: a read is one statement; a write opens its transaction explicitly.
+        self._pool = pool_class(
+            url,
+            min_size=1,
+            max_size=pool_size,
+            open=False,
+            kwargs={"autocommit": True, "connect_timeout": connect_timeout},
+        )
+        self._pool.open(wait=True, timeout=connect_timeout)
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def save(self, record: ModelRecord, *, max_models: int | None = None) -> ModelRecord:
+        """Store `record` as the next version of its name; return it with that version."""
+        record.version = self.save_packed(
+            record.name,
+            record.meta,
+            pack_arrays(record.weights, record.biases),
+            record.request,
+            record.created_at,
+            max_models=max_models,
+        )
+        return record
+
+    def save_packed(
+        self,
+        name: str,
+        meta: dict[str, Any],
+        weights: bytes,
+        request: bytes | None,
+        created_at: float | None = None,
+        *,
+        max_models: int | None = None,
+    ) -> int:
+        """Store a version whose weights are already `pack_arrays` bytes; return its number.
+
+        With `max_models`, StoreFullError (and nothing saved) when the store already holds that
+        many versions. Every save updates the one counter row last, so the row lock serialises
+        the check exactly and is held only from there to commit.
+        """
+        meta_text = json.dumps(meta, allow_nan=False)
+        created_at = time.time() if created_at is None else created_at
+        with self._pool.connection() as connection, connection.transaction():
+            (version,) = _one(connection.execute(_NEXT_VERSION, (name,)))
+            connection.execute(_INSERT, (name, version, created_at, meta_text, request, weights))
+            if connection.execute(_COUNT_ONE_MORE, {"limit": max_models}).fetchone() is None:
+                raise StoreFullError(max_models or 0)
+        return int(version)
+
+    def load(self, name: str, version: int = 0) -> ModelRecord:
+        """Return a stored version (the latest when `version` is 0)."""
+        query = f"SELECT {_COLUMNS} FROM gatelearn_models WHERE name = %s "
+        args: tuple[Any, ...] = (name,)
+        if version:
+            query += "AND version = %s"
+            args = (name, version)
+        else:
+            query += "ORDER BY version DESC LIMIT 1"
+        with self._pool.connection() as connection:
+            row = connection.execute(query, args, binary=True).fetchone()
+        if row is None:
+            raise _not_found(name, version)
+        return _decoded(*row)
+
+    def latest_version(self, name: str) -> int:
+        """The newest stored version of `name`; ModelNotFoundError if it has none."""
+        with self._pool.connection() as connection:
+            (latest,) = _one(
+                connection.execute(
+                    "SELECT MAX(version) FROM gatelearn_models WHERE name = %s", (name,)
+                )
+            )
+        if latest is None:
+            raise _not_found(name, 0)
+        return int(latest)
+
+    def count(self) -> int:
+        """How many versions are stored, all names together."""
+        with self._pool.connection() as connection:
+            return int(_one(connection.execute("SELECT versions FROM gatelearn_model_count"))[0])
+
+    def delete(self, name: str, version: int = 0) -> list[int]:
+        """Delete one version, or every version when `version` is 0; return what was deleted."""
+        condition, args = (
+            ("name = %s AND version = %s", (name, version)) if version else ("name = %s", (name,))
+        )
+        with self._pool.connection() as connection, connection.transaction():
+            deleted = sorted(
+                row[0]
+                for row in connection.execute(
+                    f"DELETE FROM gatelearn_models WHERE {condition} RETURNING version", args
+                )
+            )
+            if deleted:
+                connection.execute(
+                    "UPDATE gatelearn_model_count SET versions = versions - %s", (len(deleted),)
+                )
+        if not deleted:
+            raise _not_found(name, version)
+        return deleted
+
+    # Last in the class: once defined, `list` in an annotation here would mean this method.
+    def list(self, name: str = "") -> list[ModelRecord]:
+        """Every version of `name`, or the latest version of every name; without weights."""
+        if name:
+            query = (
+                "SELECT name, version, created_at, meta FROM gatelearn_models "
+                "WHERE name = %s ORDER BY version"
+            )
+            args: tuple[Any, ...] = (name,)
+        else:
+            query = (
+                "SELECT DISTINCT ON (name) name, version, created_at, meta "
+                "FROM gatelearn_models ORDER BY name, version DESC"
+            )
+            args = ()
+        with self._pool.connection() as connection:
+            rows = connection.execute(query, args).fetchall()
+        return [
+            ModelRecord(n, json.loads(meta), [], None, None, v, created)
+            for n, v, created, meta in rows
+        ]

@@ -1,0 +1,89 @@
+"""A real PostgreSQL 16 for the tests: the `pgserver` package's binaries in a fresh temp dir.
+
+Not a test module; tests/conftest.py imports its fixtures. One cluster per test session (it
+starts in a few seconds); every test gets a database of its own. As root, pgserver runs
+PostgreSQL as a `pgserver` system user it creates, and opens read/execute on the data
+directory's parents: so the cluster lives in a new directory under the system temp dir, never
+in a home or the repository. Under CI=true a PostgreSQL that cannot be had fails the test;
+elsewhere the test is skipped, saying why.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import signal
+import tempfile
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, NoReturn
+
+import pytest
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Fail under CI, where nothing may be skipped for want of PostgreSQL; skip elsewhere."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"PostgreSQL is required under CI=true: {reason}", pytrace=False)
+    pytest.skip(f"no PostgreSQL for this test: {reason} (pip install -e '.[test]')")
+
+
+class PostgresCluster:
+    """A running PostgreSQL server, reached through a Unix socket; hands out new databases."""
+
+    def __init__(self, server: Any, directory: Path) -> None:
+        self._server = server
+        self._directory = directory
+        self._numbers = itertools.count(1)
+
+    def new_database(self) -> str:
+        """Create an empty database and return its connection URL."""
+        import psycopg
+
+        name = f"test_{next(self._numbers)}"
+        with psycopg.connect(self._server.get_uri(), autocommit=True) as connection:
+            connection.execute(f"CREATE DATABASE {name}")
+        return str(self._server.get_uri(database=name))
+
+    def stop(self) -> None:
+        """Stop the server at once (its data is thrown away, so no shutdown checkpoint is
+        worth waiting for) and delete its directory."""
+        os.kill(self._server.get_pid(), signal.SIGQUIT)  # PostgreSQL's "immediate shutdown"
+        self._server.cleanup()  # waits for the server to be gone, then deletes its data
+        shutil.rmtree(self._directory, ignore_errors=True)
+
+
+def start_cluster() -> PostgresCluster:
+    """Start PostgreSQL in a new temporary directory, or call `unavailable` saying why not."""
+    try:
+        with warnings.catch_warnings():
+            # platformdirs warns that XDG_RUNTIME_DIR is unset (as for root); pgserver then uses
+            # a directory under /tmp for its lock file, which is all it needs.
+            warnings.simplefilter("ignore")
+            import pgserver
+        import psycopg  # noqa: F401  (the tests talk to the cluster through it)
+    except ImportError as error:
+        unavailable(f"{error}")
+    directory = Path(tempfile.mkdtemp(prefix="gatelearn-pg-"))
+    try:
+        server = pgserver.get_server(directory / "pgdata", cleanup_mode="delete")
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    return PostgresCluster(server, directory)
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """One PostgreSQL server for the whole session, stopped and deleted at its end."""
+    cluster = start_cluster()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: PostgresCluster) -> str:
+    """The URL of a new, empty database for this test alone."""
+    return postgres_cluster.new_database()

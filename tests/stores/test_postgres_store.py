@@ -1,0 +1,71 @@
+"""What only the PostgreSQL store has: a versioned schema shared by replicas, a lazy driver."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import psycopg
+import pytest
+from store_test_support import record, run_together
+
+from gatelearn.server.stores import PostgresStore, SchemaVersionError
+from gatelearn.server.stores.postgres import SCHEMA_VERSION
+
+
+def schema_versions(url: str) -> list[int]:
+    with psycopg.connect(url) as connection:
+        return [row[0] for row in connection.execute("SELECT version FROM gatelearn_schema")]
+
+
+def test_a_new_database_gets_the_current_schema_version(postgres_url: str) -> None:
+    PostgresStore(postgres_url).close()
+    PostgresStore(postgres_url).close()  # a second start finds it and changes nothing
+    assert schema_versions(postgres_url) == [SCHEMA_VERSION]
+
+
+def test_replicas_starting_together_make_the_schema_once(postgres_url: str) -> None:
+    stores = run_together([lambda: PostgresStore(postgres_url) for _ in range(6)])
+    try:
+        assert [store.save(record("m")).version for store in stores] == [1, 2, 3, 4, 5, 6]
+    finally:
+        for store in stores:
+            store.close()
+    assert schema_versions(postgres_url) == [SCHEMA_VERSION]
+
+
+def test_a_schema_from_a_newer_gatelearn_is_refused_naming_both_versions(postgres_url: str) -> None:
+    store = PostgresStore(postgres_url)
+    store.save(record("kept"))
+    store.close()
+    newer = SCHEMA_VERSION + 41
+    with psycopg.connect(postgres_url) as connection:
+        connection.execute("UPDATE gatelearn_schema SET version = %s", (newer,))
+    with pytest.raises(SchemaVersionError) as refused:
+        PostgresStore(postgres_url)
+    assert f"schema version {newer}" in str(refused.value)
+    assert f"knows versions up to {SCHEMA_VERSION}" in str(refused.value)
+    assert schema_versions(postgres_url) == [newer]  # left as it was found
+
+
+def test_an_unreachable_database_is_named_in_the_error(postgres_url: str) -> None:
+    missing = postgres_url.replace("/test_", "/absent_")
+    with pytest.raises(psycopg.OperationalError, match=r'database "absent_\d+" does not exist'):
+        PostgresStore(missing, connect_timeout=5)
+
+
+def test_without_psycopg_the_store_says_which_extra_to_install() -> None:
+    # The module imports without psycopg (it is an optional extra); making a store says what
+    # to install. sys.modules entries of None make those imports fail as if not installed.
+    script = (
+        "import sys; sys.modules['psycopg'] = sys.modules['psycopg_pool'] = None\n"
+        "from gatelearn.server.stores import PostgresStore\n"
+        "PostgresStore('postgresql:///unused')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 1
+    last_line = done.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("ImportError: a PostgreSQL store needs psycopg 3 and psycopg-pool")
+    assert "pip install 'gatelearn[postgres]'" in last_line
