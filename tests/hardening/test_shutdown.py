@@ -167,7 +167,8 @@ def serve(data_dir: Path, log_path: Path) -> tuple[subprocess.Popen[str], str, i
             [*CLI, "serve", "--address", target, "--data-dir", str(data_dir), "--grace",
              str(GRACE), "--limit", "max_epochs=10000000", "--limit", f"max_models={tag}",
              "--log-level", "INFO"],
-            stdout=log, stderr=subprocess.STDOUT, text=True, env=clean_env())
+            stdout=log, stderr=subprocess.STDOUT, text=True, env=clean_env(),
+            process_group=0)  # as a terminal's job: its own group, apart from pytest's
     deadline = time.monotonic() + 20
     while health(target) != health_pb2.HealthCheckResponse.SERVING:
         if process.poll() is not None or time.monotonic() > deadline:

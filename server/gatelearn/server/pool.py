@@ -38,8 +38,10 @@ class Worker:
     """One worker process, with its output frames arriving on a queue."""
 
     def __init__(self, argv: list[str]) -> None:
+        # A process group of its own: Ctrl-C in the server's terminal reaches the server
+        # only, which gives running trainings their grace period and then stops the workers.
         self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        env={**os.environ, **WORKER_ENV})
+                                        env={**os.environ, **WORKER_ENV}, process_group=0)
         self.frames: queue.Queue[Frame] = queue.Queue()
         self._write_lock = threading.Lock()
         threading.Thread(target=self._read, daemon=True,
