@@ -118,17 +118,16 @@ def test_lists_count_as_levels(stub: gatelearn_pb2_grpc.GateLearnStub) -> None:
 def test_client_refuses_too_deep_params_before_sending(call: str) -> None:
     """No server listens on the client's address: the refusal is the client's own."""
     deep = nested(48)
-    with Client("127.0.0.1:1", timeout=5) as client:
-        with pytest.raises(GateLearnError) as raised:
-            if call == "train":
-                client.train("deep", "xor", optimizer=("adam", {"lr": deep}))
-            elif call == "describe_task":
-                client.describe_task("region", {"planes": deep})
-            else:
-                client.import_model("deep", {"layers": [{
-                    "weights": {"shape": [2, 1], "values": [1, 1]},
-                    "activation": {"name": "leaky_relu", "params": {"alpha": deep}}}],
-                    "task": {"name": "and"}})
+    with Client("127.0.0.1:1", timeout=5) as client, pytest.raises(GateLearnError) as raised:
+        if call == "train":
+            client.train("deep", "xor", optimizer=("adam", {"lr": deep}))
+        elif call == "describe_task":
+            client.describe_task("region", {"planes": deep})
+        else:
+            client.import_model("deep", {"layers": [{
+                "weights": {"shape": [2, 1], "values": [1, 1]},
+                "activation": {"name": "leaky_relu", "params": {"alpha": deep}}}],
+                "task": {"name": "and"}})
     field = {"train": "optimizer.params.lr", "describe_task": "task.params.planes",
              "import_model": "model.layers[0].activation.params.alpha"}[call]
     assert raised.value.code == grpc.StatusCode.INVALID_ARGUMENT

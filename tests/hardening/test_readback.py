@@ -27,7 +27,7 @@ def test_a_history_longer_than_the_limit_is_thinned_and_reads_back(client: Clien
     epochs_kept = detail.history.epochs
     assert HISTORY_LIMIT // 2 <= len(epochs_kept) <= HISTORY_LIMIT
     assert epochs_kept[0] == 0 and epochs_kept[-1] == epochs == outcome.epochs
-    assert len({b - a for a, b in zip(epochs_kept[:-2], epochs_kept[1:-1])}) == 1
+    assert len({b - a for a, b in zip(epochs_kept[:-2], epochs_kept[1:-1], strict=True)}) == 1
     assert len(detail.history.loss) == len(detail.history.accuracy) == len(epochs_kept)
     assert client.export_model("long")["layers"]
 

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import grpc
@@ -60,6 +61,10 @@ def test_a_killed_worker_is_reported_with_its_signal(
         assert [m.name for m in client.models()] == ["after"]
 
 
+def _none_left(workers: dict[int, str]) -> bool:
+    return not [pid for pid, start in workers.items() if still_running(pid, start)]
+
+
 def test_workers_exit_quietly_when_their_server_is_killed(tmp_path: Path) -> None:
     for round_ in range(KILL_ROUNDS):
         log = tmp_path / f"serve{round_}.log"
@@ -73,10 +78,7 @@ def test_workers_exit_quietly_when_their_server_is_killed(tmp_path: Path) -> Non
                 process.kill()
                 process.wait()
 
-                def none_left() -> bool:
-                    return not [p for p, start in workers.items() if still_running(p, start)]
-
-                poll(none_left, timeout=10, what="the workers to exit")
+                poll(partial(_none_left, workers), timeout=10, what="the workers to exit")
         finally:
             end(process)
         text = log.read_text()
