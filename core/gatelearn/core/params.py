@@ -60,7 +60,7 @@ class Param:
         # bool is an int subclass; a flag is never a number and a number never a flag.
         if isinstance(value, bool) != (self.type == "bool") or not isinstance(value, expected):
             raise ParamError(self.name, f"expected {self.type}, got {type(value).__name__}")
-        if self.type == "float":
+        if self.type == "float" and isinstance(value, int | float):  # narrowed for the checker
             value = float(value)
             if not math.isfinite(value):
                 raise ParamError(self.name, f"must be finite, got {value}")

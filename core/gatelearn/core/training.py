@@ -77,7 +77,7 @@ class Progress:
 
     epoch: int
     epochs: int
-    loss: NDArray[np.float64]  # per member
+    loss: Array  # per member, in the run's dtype
     accuracy: NDArray[np.float64]  # per member: share of rows with every output right
     solved: int  # members solved so far (0 when solving is not checked)
 
@@ -322,10 +322,10 @@ class _Trainer:
         newly = np.empty(population, dtype=bool)
         best_loss = np.full(population, np.inf)
         stale = 0
-        records: list[tuple[int, NDArray[np.float64], NDArray[np.float64]]] = []
+        records: list[tuple[int, Array, NDArray[np.float64]]] = []
         max_records = max(config.max_records, 2) if config.max_records else 0
 
-        def record(epoch: int, loss: NDArray[np.float64], final: bool) -> None:
+        def record(epoch: int, loss: Array, final: bool) -> None:
             """Keep this epoch's loss and accuracy; when the history is full, keep every other
             record and record half as often from now on, so it stays evenly spaced."""
             nonlocal record_every
