@@ -25,7 +25,7 @@ class Kind(enum.IntEnum):
     READY = 3  # worker -> server: started, waiting for work
     PROGRESS = 4  # worker -> server: a TrainProgress
     DONE = 5  # worker -> server: the model record (see pack_record)
-    FAILED = 6  # worker -> server: JSON {"code": status name, "message": ...}
+    FAILED = 6  # worker -> server: a domain error as JSON (errors.to_json)
 
 
 def write_frame(stream: BinaryIO, kind: Kind, payload: bytes = b"",

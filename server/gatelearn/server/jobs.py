@@ -3,7 +3,7 @@
 `check_request` is also what the server calls to refuse a bad request before it takes a
 worker; only the worker draws the initial weights. `run_job` trains, reports progress,
 honours a cancel flag, and turns every way a run can end into a frame for the server: a
-saved-model record, or a status code and message.
+saved-model record, or a domain error (`errors`).
 """
 
 from __future__ import annotations
@@ -16,14 +16,19 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-import grpc
-
 from gatelearn.core import Component, ParamError, Progress, StopReason, train
 from gatelearn.plugins import Registry, UnknownComponentError
 from gatelearn.plugins.recipe import Checked, check
 from gatelearn.server import convert
 from gatelearn.server.answers import SLACK, check_fits, evaluate_bytes, history_bytes, layers_bytes
-from gatelearn.server.convert import RequestError
+from gatelearn.server.errors import (
+    Cancelled,
+    DomainError,
+    FailedPrecondition,
+    InvalidRequest,
+    NotFound,
+    to_json,
+)
 from gatelearn.server.frames import Kind, pack_record
 from gatelearn.server.limits import Limits
 from gatelearn.server.models import record_from_training
@@ -36,11 +41,11 @@ CANCEL_POLL = 0.05  # seconds: how often a running training looks at its cancel 
 
 
 def task_exists(registry: Registry, name: str, field: str = "task") -> None:
-    """Raise NOT_FOUND unless a task of that name is installed."""
+    """Raise NotFound unless a task of that name is installed."""
     try:
         registry.entry("task", name)
     except UnknownComponentError as error:
-        raise RequestError(grpc.StatusCode.NOT_FOUND, f"{field}: {error}") from None
+        raise NotFound(f"{field}: {error}") from None
 
 
 def check_request(request: pb.TrainRequest, registry: Registry,
@@ -100,8 +105,8 @@ def progress_message(progress: Progress, population: int) -> pb.TrainProgress:
                             solved_members=progress.solved, population=population)
 
 
-def _failed(code: grpc.StatusCode, message: str) -> tuple[Kind, bytes]:
-    return Kind.FAILED, json.dumps({"code": code.name, "message": message}).encode()
+def _failed(error: DomainError) -> tuple[Kind, bytes]:
+    return Kind.FAILED, json.dumps(to_json(error)).encode()
 
 
 def _culprit(error: BaseException, registry: Registry) -> str:
@@ -126,10 +131,10 @@ def run_job(payload: bytes, registry: Registry, limits: Limits, cancel: threadin
     request = pb.TrainRequest.FromString(payload)
     try:
         checked, task = check_request(request, registry, limits)
-    except RequestError as error:
-        return _failed(error.code, error.message)
+    except DomainError as error:
+        return _failed(error)
     except ParamError as error:
-        return _failed(grpc.StatusCode.INVALID_ARGUMENT, str(error))
+        return _failed(InvalidRequest(error.param, error.message))
     recipe = checked.recipe
     interval = recipe.config.progress_interval
     next_send = time.monotonic() + interval
@@ -151,10 +156,10 @@ def run_job(payload: bytes, registry: Registry, limits: Limits, cancel: threadin
         result = train(prepared.network, prepared.data, prepared.loss, prepared.optimizer,
                        config, on_progress)
     except Exception as error:
-        return _failed(grpc.StatusCode.FAILED_PRECONDITION,
-                       f"training failed: {_culprit(error, registry)}; nothing was saved")
+        return _failed(FailedPrecondition(
+            f"training failed: {_culprit(error, registry)}; nothing was saved"))
     if result.stop_reason == StopReason.CANCELLED:
-        return _failed(grpc.StatusCode.CANCELLED, "training cancelled; nothing was saved")
+        return _failed(Cancelled("training cancelled; nothing was saved"))
     if result.stop_reason == StopReason.DIVERGED:
         parts = [("loss", recipe.loss.name), ("optimizer", recipe.optimizer.name),
                  *(("activation", c.name) for c in recipe.layer_activations())]
@@ -167,8 +172,8 @@ def run_job(payload: bytes, registry: Registry, limits: Limits, cancel: threadin
         else:
             what = f"training diverged at epoch {result.epochs}: the loss became NaN or infinite"
             hint = "try a smaller learning rate"
-        return _failed(grpc.StatusCode.FAILED_PRECONDITION,
-                       f"{what}; components: {components}; nothing was saved ({hint})")
+        return _failed(FailedPrecondition(
+            f"{what}; components: {components}; nothing was saved ({hint})"))
     record = record_from_training(request.model_name, prepared, result, task, payload)
     record.meta["solved_members"] = int((result.min_margin > 0).sum())
     record.meta["member_solved_epochs"] = result.solved_epoch.tolist()

@@ -1,14 +1,13 @@
 """The GateLearn servicer: requests in, domain calls, responses out.
 
 Each RPC converts its request (`convert`), calls the registry, a training worker or the store,
-and answers; errors become status codes in one place (`_statuses`). Training runs in a worker
+and answers; errors become status codes in one place (`statuses`). Training runs in a worker
 process (`pool`); the Train call relays its progress, notices a cancelled call or a passed
 deadline within `CANCEL_POLL` seconds, and saves the model only when the job completed.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import queue
 import reprlib
@@ -26,18 +25,23 @@ from gatelearn.plugins import KINDS, Registry, UnknownComponentError
 from gatelearn.server import convert
 from gatelearn.server.answers import SLACK, check_fits, evaluate_bytes
 from gatelearn.server.cache import ModelCache
-from gatelearn.server.convert import RequestError, invalid, rows
+from gatelearn.server.convert import rows
+from gatelearn.server.errors import (
+    AtCapacity,
+    Cancelled,
+    DeadlineExceeded,
+    FailedPrecondition,
+    InvalidRequest,
+    Unavailable,
+    from_json,
+)
 from gatelearn.server.frames import Kind, unpack_record
 from gatelearn.server.jobs import CANCEL_POLL, check_request, task_exists
 from gatelearn.server.limits import Limits
-from gatelearn.server.models import ServableModel, UnservableModelError, score, servable
+from gatelearn.server.models import ServableModel, score, servable
 from gatelearn.server.pool import Worker, WorkerPool
-from gatelearn.server.store import (
-    CorruptModelError,
-    ModelNotFoundError,
-    ModelRecord,
-    Store,
-)
+from gatelearn.server.statuses import statuses
+from gatelearn.server.store import ModelRecord, Store
 from gatelearn.v1 import gatelearn_pb2 as pb
 from gatelearn.v1 import gatelearn_pb2_grpc
 
@@ -45,47 +49,20 @@ __all__ = ["GateLearnService"]
 
 DEFAULT_PREVIEW_ROWS = 16
 MAX_PREVIEW_ROWS = 1024
-MAX_DETAILS = 1024  # characters of a status message
 CANCEL_GRACE = 0.3  # seconds a worker gets to stop a cancelled job before it is killed
 
 
-@contextlib.contextmanager
-def _statuses(context: grpc.ServicerContext) -> Iterator[None]:
-    """Answer domain errors with the status code their meaning calls for."""
-    try:
-        yield
-    except RequestError as error:
-        _abort(context, error.code, error.message)
-    except ParamError as error:
-        _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(error))
-    except ModelNotFoundError as error:
-        _abort(context, grpc.StatusCode.NOT_FOUND, str(error))
-    except CorruptModelError as error:
-        _abort(context, grpc.StatusCode.DATA_LOSS, str(error))
-    except (UnservableModelError, UnknownComponentError) as error:
-        # A stored model needs a plugin that is no longer installed.
-        _abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(error))
-
-
-def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str) -> None:
-    """End the call with `code`; a message that echoes long client input is cut short, as
-    status details travel in metadata whose size clients limit."""
-    if len(message) > MAX_DETAILS:
-        message = message[:MAX_DETAILS - 1] + "…"
-    context.abort(code, message)
-
-
-def _overflowed(field: str, dtype: str = "") -> RequestError:
+def _overflowed(field: str, dtype: str = "") -> InvalidRequest:
     """Outputs past the float range (of `dtype`, when answered packed): the rows that caused
     it are the client's, so INVALID_ARGUMENT naming the first such row."""
     answered = f" as {dtype}" if dtype else ""
-    return invalid(field, f"output is not finite{answered}: the model's values overflowed on "
+    return InvalidRequest(field,
+                          f"output is not finite{answered}: the model's values overflowed on "
                           f"these inputs (too large for its weights); nothing was answered")
 
 
-def _store_full(limits: Limits) -> RequestError:
-    return RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED,
-                        f"the store holds {limits.max_models} model versions (limit "
+def _store_full(limits: Limits) -> AtCapacity:
+    return AtCapacity(f"the store holds {limits.max_models} model versions (limit "
                         f"max_models); delete some first")
 
 
@@ -185,10 +162,10 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
     # ------------------------------------------------------------ components and tasks
     def ListPlugins(self, request: pb.ListPluginsRequest,
                     context: grpc.ServicerContext) -> pb.ListPluginsResponse:
-        if request.kind and request.kind not in KINDS:
-            _abort(context, grpc.StatusCode.INVALID_ARGUMENT,
-                   f"kind: unknown kind {reprlib.repr(request.kind)} (known: "
-                   f"{', '.join(KINDS)})")
+        with statuses(context):
+            if request.kind and request.kind not in KINDS:
+                raise InvalidRequest("kind", f"unknown kind {reprlib.repr(request.kind)} "
+                                             f"(known: {', '.join(KINDS)})")
         entries = self.registry.entries(request.kind or None)
         return pb.ListPluginsResponse(components=[_component(e) for e in entries])
 
@@ -198,9 +175,9 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
 
     def DescribeTask(self, request: pb.DescribeTaskRequest,
                      context: grpc.ServicerContext) -> pb.TaskDescription:
-        with _statuses(context):
+        with statuses(context):
             if not request.task.name:
-                raise invalid("task.name", "required")
+                raise InvalidRequest("task.name", "required")
             task_exists(self.registry, request.task.name, "task.name")
             preview = min(request.preview_rows or DEFAULT_PREVIEW_ROWS, MAX_PREVIEW_ROWS)
             _, total, data = self._sized_task(request.task.name,
@@ -218,7 +195,7 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
         try:
             task = self.registry.build("task", name, params)
         except ParamError as error:
-            raise invalid(f"{field}.params.{error.param}", error.message) from None
+            raise InvalidRequest(f"{field}.params.{error.param}", error.message) from None
         total = task.row_count()
         sample = task.preview(np.random.default_rng(seed), preview)
         convert.check_task_size(total, sample, self.limits, field)
@@ -227,14 +204,13 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
     # ------------------------------------------------------------ training
     def Train(self, request: pb.TrainRequest,
               context: grpc.ServicerContext) -> Iterator[pb.TrainEvent]:
-        with _statuses(context):
+        with statuses(context):
             check_request(request, self.registry, self.limits)  # refuse bad requests now
             if self.store.count() >= self.limits.max_models:
                 raise _store_full(self.limits)
             worker = self.pool.acquire()
             if worker is None:
-                raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED,
-                                   f"{self.limits.max_concurrent_trainings} trainings are "
+                raise AtCapacity(f"{self.limits.max_concurrent_trainings} trainings are "
                                    f"running (limit max_concurrent_trainings); try again later")
             job = _Job(worker, request)
             try:
@@ -251,31 +227,27 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
     def _run(self, job: _Job, context: grpc.ServicerContext) -> Iterator[pb.TrainEvent]:
         """Hand the job to its worker and relay what comes back until the job ends."""
         if not job.worker.send(Kind.TRAIN, job.payload):
-            raise RequestError(grpc.StatusCode.UNAVAILABLE,
-                               "a training worker was restarting; try again")
+            raise Unavailable("a training worker was restarting; try again")
         give_up = time.monotonic() + self.limits.max_training_seconds
         while True:
             now = time.monotonic()
             if now > give_up:
                 job.reusable = _cancel(job.worker)
-                raise RequestError(grpc.StatusCode.DEADLINE_EXCEEDED,
-                                   f"training ran longer than {self.limits.max_training_seconds}"
+                raise DeadlineExceeded(f"training ran longer than {self.limits.max_training_seconds}"
                                    f" s (limit max_training_seconds); nothing was saved")
             if now > self._shutdown_at:
                 job.reusable = _cancel(job.worker)
-                raise RequestError(grpc.StatusCode.CANCELLED, "the server is shutting down: "
+                raise Cancelled("the server is shutting down: "
                                    "training cancelled; nothing was saved")
             try:
                 frame = job.worker.frames.get(timeout=CANCEL_POLL)
             except queue.Empty:
                 if not context.is_active():
                     job.reusable = _cancel(job.worker)
-                    raise RequestError(grpc.StatusCode.CANCELLED,
-                                       "training cancelled; nothing was saved") from None
+                    raise Cancelled("training cancelled; nothing was saved") from None
                 continue
             if frame is None:
-                raise RequestError(grpc.StatusCode.FAILED_PRECONDITION,
-                                   f"the training worker {job.worker.how_it_ended()}; nothing "
+                raise FailedPrecondition(f"the training worker {job.worker.how_it_ended()}; nothing "
                                    f"was saved")
             kind, payload = frame
             if kind == Kind.PROGRESS:
@@ -283,8 +255,7 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                 continue
             job.reusable = True
             if kind == Kind.FAILED:
-                failure = json.loads(payload)
-                raise RequestError(grpc.StatusCode[failure["code"]], failure["message"])
+                raise from_json(json.loads(payload))
             done = self._save(job, payload, context)
             job.release(self.pool)  # free the slot before the client can ask for the next
             yield done
@@ -293,7 +264,7 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
     def _save(self, job: _Job, payload: bytes, context: grpc.ServicerContext) -> pb.TrainEvent:
         meta, blob = unpack_record(payload)
         if not context.is_active():
-            raise RequestError(grpc.StatusCode.CANCELLED, "training cancelled; nothing was saved")
+            raise Cancelled("training cancelled; nothing was saved")
         name = job.request.model_name
         version = self.store.save_packed(name, meta, blob, job.payload)
         self.models.saved(name, version)
@@ -307,7 +278,7 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
     # ------------------------------------------------------------ serving
     def _servable(self, name: str, version: int, field: str = "model") -> ServableModel:
         if not name:
-            raise invalid(field, "required")
+            raise InvalidRequest(field, "required")
         return self.models.get(name, version)
 
     def _predict(self, model: ServableModel, request: pb.PredictRequest,
@@ -320,7 +291,7 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                                       threshold=model.threshold)
         if request.HasField("packed"):
             if request.rows:
-                raise invalid(f"{where}rows", "give rows or packed, not both")
+                raise InvalidRequest(f"{where}rows", "give rows or packed, not both")
             inputs, dtype = convert.packed_array(request.packed, model.n_inputs, f"{where}packed",
                                                  limit, limit_name)
             outputs, labels = model.predict(inputs)
@@ -341,12 +312,12 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
 
     def Predict(self, request: pb.PredictRequest,
                 context: grpc.ServicerContext) -> pb.PredictResponse:
-        with _statuses(context):
+        with statuses(context):
             return self._predict(self._servable(request.model, request.version), request)
 
     def PredictStream(self, requests: Iterator[pb.PredictRequest],
                       context: grpc.ServicerContext) -> Iterator[pb.PredictResponse]:
-        with _statuses(context):
+        with statuses(context):
             model: ServableModel | None = None
             for index, request in enumerate(requests):
                 where = f"requests[{index}]."
@@ -354,15 +325,14 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                     model = self._servable(request.model, request.version, f"{where}model")
                 elif request.model and (request.model, request.version or model.record.version) \
                         != (model.record.name, model.record.version):
-                    raise invalid(f"{where}model", "a stream serves one model: "
-                                  f"{model.record.name}:{model.record.version}")
+                    raise InvalidRequest(f"{where}model", "a stream serves one model: "
+                                         f"{model.record.name}:{model.record.version}")
                 yield self._predict(model, request, where)
 
     def _own_task_data(self, record: ModelRecord) -> tuple[np.ndarray, np.ndarray]:
         task = record.meta.get("task")
         if not task:
-            raise RequestError(grpc.StatusCode.FAILED_PRECONDITION,
-                               f"model {record.name!r} records no task; send a table")
+            raise FailedPrecondition(f"model {record.name!r} records no task; send a table")
         seed = task.get("seed", 0)
         built, _, _ = self._sized_task(task["name"], task["params"], "model.task", seed, 1)
         data = built.dataset(np.random.default_rng(seed))
@@ -370,7 +340,7 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
 
     def Evaluate(self, request: pb.EvaluateRequest,
                  context: grpc.ServicerContext) -> pb.EvaluateResponse:
-        with _statuses(context):
+        with statuses(context):
             model = self._servable(request.model, request.version)
             if request.HasField("table"):
                 inputs = convert.rows_array(request.table.inputs, model.n_inputs, "table.inputs",
@@ -379,17 +349,16 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                 bits = convert.rows_array(request.table.outputs, n_out, "table.outputs",
                                           self.limits.max_predict_rows, "max_predict_rows")
                 if len(bits) != len(inputs):
-                    raise invalid("table.outputs", f"needs one row per input row "
-                                                   f"({len(inputs)}), got {len(bits)}")
+                    raise InvalidRequest("table.outputs", f"needs one row per input row "
+                                                          f"({len(inputs)}), got {len(bits)}")
                 if not np.isin(bits, (0.0, 1.0)).all():
-                    raise invalid("table.outputs", "values must be 0 or 1")
+                    raise InvalidRequest("table.outputs", "values must be 0 or 1")
                 targets = np.where(bits == 1.0, model.high, model.low)  # 0 = low, 1 = high
             else:
                 inputs, targets = self._own_task_data(model.record)
                 sizes = model.record.meta["sizes"]
                 if (inputs.shape[1], targets.shape[1]) != (sizes[0], sizes[-1]):
-                    raise RequestError(grpc.StatusCode.FAILED_PRECONDITION,
-                                       f"the model maps {sizes[0]} inputs to {sizes[-1]} "
+                    raise FailedPrecondition(f"the model maps {sizes[0]} inputs to {sizes[-1]} "
                                        f"outputs, but its task now has {inputs.shape[1]} and "
                                        f"{targets.shape[1]} (was the task's plugin changed?); "
                                        f"send a table")
@@ -397,8 +366,7 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             if (bad := convert.first_nonfinite_row(result.outputs)) is not None:
                 if request.HasField("table"):
                     raise _overflowed(f"table.inputs[{bad}]")
-                raise RequestError(grpc.StatusCode.FAILED_PRECONDITION,
-                                   f"the model's output on row {bad} of its own task is not "
+                raise FailedPrecondition(f"the model's output on row {bad} of its own task is not "
                                    f"finite; send a table")
             record = model.record
             return pb.EvaluateResponse(
@@ -413,7 +381,7 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
     def _stored(self, name: str, version: int) -> ModelRecord:
         """A stored version, weights included; `name` is required."""
         if not name:
-            raise invalid("name", "required")
+            raise InvalidRequest("name", "required")
         return self.store.load(name, version)
 
     def ListModels(self, request: pb.ListModelsRequest,
@@ -422,7 +390,7 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
 
     def GetModel(self, request: pb.GetModelRequest,
                  context: grpc.ServicerContext) -> pb.ModelDetail:
-        with _statuses(context):
+        with statuses(context):
             record = self._stored(request.name, request.version)
             meta = record.meta
             detail = pb.ModelDetail(
@@ -435,16 +403,16 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
 
     def DeleteModel(self, request: pb.DeleteModelRequest,
                     context: grpc.ServicerContext) -> pb.DeleteModelResponse:
-        with _statuses(context):
+        with statuses(context):
             if not request.name:
-                raise invalid("name", "required")
+                raise InvalidRequest("name", "required")
             deleted = self.store.delete(request.name, request.version)
             self.models.forget(request.name)
             return pb.DeleteModelResponse(deleted_versions=deleted)
 
     def ExportModel(self, request: pb.ExportModelRequest,
                     context: grpc.ServicerContext) -> pb.ExportedModel:
-        with _statuses(context):
+        with statuses(context):
             record = self._stored(request.name, request.version)
             meta = record.meta
             exported = pb.ExportedModel(format_version=convert.EXPORT_FORMAT, name=record.name,
@@ -467,7 +435,7 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
 
     def ImportModel(self, request: pb.ImportModelRequest,
                     context: grpc.ServicerContext) -> pb.ModelRef:
-        with _statuses(context):
+        with statuses(context):
             name = convert.check_name(request.name or request.model.name, self.limits)
             record = convert.record_from_export(request.model, name, self.limits)
             for index, activation in enumerate(record.meta["activations"]):
@@ -475,9 +443,9 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                 try:
                     self.registry.build("activation", activation["name"], activation["params"])
                 except UnknownComponentError as error:
-                    raise invalid(f"{field}.name", str(error)) from None
+                    raise InvalidRequest(f"{field}.name", str(error)) from None
                 except ParamError as error:
-                    raise invalid(f"{field}.params.{error.param}", error.message) from None
+                    raise InvalidRequest(f"{field}.params.{error.param}", error.message) from None
             model = servable(record, self.registry)
             if not record.meta["task"].get("table"):
                 task_exists(self.registry, record.meta["task"]["name"], "model.task.name")
@@ -486,13 +454,15 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                        self.limits)
             check_fits("ExportModel", request.model.ByteSize() + SLACK, "model", self.limits)
             if inputs.shape[1] != model.n_inputs or targets.shape[1] != record.meta["sizes"][-1]:
-                raise invalid("model.layers", f"the network maps {model.n_inputs} inputs to "
-                                              f"{record.meta['sizes'][-1]} outputs; its task has "
-                                              f"{inputs.shape[1]} and {targets.shape[1]}")
+                raise InvalidRequest("model.layers",
+                                     f"the network maps {model.n_inputs} inputs to "
+                                     f"{record.meta['sizes'][-1]} outputs; its task has "
+                                     f"{inputs.shape[1]} and {targets.shape[1]}")
             measured = score(model, inputs, targets)
             if not all(np.isfinite(v) for v in (*measured.metrics().values(),
                                                  *measured.outputs.ravel())):
-                raise invalid("model.layers", "the network's outputs on its task are not finite")
+                raise InvalidRequest("model.layers",
+                                     "the network's outputs on its task are not finite")
             record.meta["metrics"] = measured.metrics()
             if self.store.count() >= self.limits.max_models:
                 raise _store_full(self.limits)
