@@ -8,7 +8,7 @@ import grpc
 import pytest
 
 from gatelearn.server import errors
-from gatelearn.server.statuses import STATUSES
+from gatelearn.server.edge.statuses import STATUSES
 
 KINDS = [errors.NotFound, errors.AtCapacity, errors.FailedPrecondition, errors.Unavailable,
          errors.Cancelled, errors.DeadlineExceeded, errors.DataLoss]
