@@ -111,7 +111,7 @@ def recipe_from_request(request: pb.TrainRequest, limits: Limits) -> tuple[Recip
         if not 1 <= units <= limits.max_units:
             raise InvalidRequest(f"hidden.units[{index}]", f"must be 1 to {limits.max_units} "
                                                            f"(limit max_units), got {units}")
-    population = request.population or 1
+    population = request.population or _DEFAULTS.population
     if population > limits.max_population:
         raise InvalidRequest("population",
                              f"at most {limits.max_population} (limit max_population), "
@@ -125,7 +125,7 @@ def recipe_from_request(request: pb.TrainRequest, limits: Limits) -> tuple[Recip
         if not ref.name:
             raise InvalidRequest(f"activations[{index}].name", "required")
         activations.append(Choice(ref.name, params_dict(ref.params)))
-    dtype = {pb.FLOAT32: "float32"}.get(request.dtype, "float64")
+    dtype = {pb.FLOAT32: "float32"}.get(request.dtype, _DEFAULTS.dtype)
     if request.dtype not in pb.Dtype.values():
         raise InvalidRequest("dtype", f"unknown value {request.dtype}")
     recipe = Recipe(
