@@ -452,7 +452,7 @@ def fig_unary(bench: Bench, figure: str) -> Row:
 def fig_packed(bench: Bench, figure: str) -> Row:
     rows = bench.mode.rows
     inputs = np.random.default_rng(1).random((rows, 2))
-    model = bench.server.service.models.get(MODEL)  # the very model Predict serves
+    model = bench.server.service.models.cache.get(MODEL)  # the very model Predict serves
     expected = model.network.predict(inputs)[..., 0]
     got, _ = bench.client.predict_array(MODEL, inputs)
     if not np.allclose(got, expected, rtol=1e-12, atol=1e-12):

@@ -26,7 +26,7 @@ from conftest import start_server
 from gatelearn.client import Client, GateLearnError, Progress, TrainOptions
 from gatelearn.server import Limits
 from gatelearn.server.app import RunningServer
-from gatelearn.server.pool import WorkerPool
+from gatelearn.server.training.pool import WorkerPool
 from gatelearn.v1 import gatelearn_pb2 as pb
 from gatelearn.v1 import gatelearn_pb2_grpc
 

@@ -114,7 +114,7 @@ def _workers_of(server_pid: int) -> set[int]:
     """The live training workers whose parent is `server_pid`."""
     return {pid for pid in _pids()
             if (stat := _stat(pid)) and stat[1] == server_pid and stat[0] not in ("Z", "X")
-            and "gatelearn.server.worker" in _cmdline(pid)}
+            and "gatelearn.server.training.worker" in _cmdline(pid)}
 
 
 def _marked(mark: str) -> set[int]:

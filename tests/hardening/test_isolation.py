@@ -32,7 +32,7 @@ from gatelearn.client import Client, GateLearnError, TrainOptions
 from gatelearn.plugins import BLOCK_ENV, LOAD_ENV
 from gatelearn.server import Limits
 from gatelearn.server.app import SERVICE_NAME, RunningServer
-from gatelearn.server.pool import WorkerPool
+from gatelearn.server.training.pool import WorkerPool
 from gatelearn.v1 import gatelearn_pb2 as pb
 from gatelearn.v1 import gatelearn_pb2_grpc
 

@@ -17,7 +17,7 @@ from google.protobuf.message import Message
 
 from gatelearn.client import Client, GateLearnError
 from gatelearn.client._nesting import MAX_STRUCT_DEPTH as CLIENT_LIMIT
-from gatelearn.server.nesting import MAX_STRUCT_DEPTH
+from gatelearn.server.edge.nesting import MAX_STRUCT_DEPTH
 from gatelearn.v1 import gatelearn_pb2 as pb
 from gatelearn.v1 import gatelearn_pb2_grpc
 

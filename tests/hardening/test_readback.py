@@ -85,7 +85,7 @@ def test_the_model_cache_stays_under_its_byte_limit(tmp_path: Path) -> None:
             for index in range(8):
                 client.import_model(f"table{index}", model)
                 assert client.predict(f"table{index}", [[0] * 10]).outputs == [[0.5]]
-            cache = running.service.models
+            cache = running.service.models.cache
             assert 0 < len(cache) < 8  # some were kept, not all of them fit
             assert 0 < cache.bytes <= limit
             first = client.predict("table0", [[1] * 10])  # evicted, loaded again

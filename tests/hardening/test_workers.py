@@ -25,7 +25,7 @@ from test_shutdown import GRACE, children, end, serve, still_running
 from gatelearn.client import Client, GateLearnError, Progress, TrainOptions
 from gatelearn.server import Limits
 from gatelearn.server.app import RunningServer
-from gatelearn.server.frames import Kind, read_frame, write_frame
+from gatelearn.server.training.frames import Kind, read_frame, write_frame
 from gatelearn.v1 import gatelearn_pb2 as pb
 
 LONG = TrainOptions(epochs=10**6, stop_when_solved=False, progress_interval_ms=1)
@@ -88,7 +88,7 @@ def test_workers_exit_quietly_when_their_server_is_killed(tmp_path: Path) -> Non
 def test_a_worker_whose_output_breaks_exits_quietly(tmp_path: Path) -> None:
     """The race above made certain: the worker's stdout is closed while its stdin stays open,
     so its next progress frame meets a broken pipe before it can see the server is gone."""
-    worker = subprocess.Popen([sys.executable, "-m", "gatelearn.server.worker"],
+    worker = subprocess.Popen([sys.executable, "-m", "gatelearn.server.training.worker"],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE)
     assert worker.stdin is not None and worker.stdout is not None

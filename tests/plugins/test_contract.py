@@ -24,7 +24,7 @@ from gatelearn.plugins import Entry, Registry, load_registry
 from gatelearn.plugins.builtin.losses import MeanSquaredError
 from gatelearn.plugins.recipe import Choice, Prepared, Recipe, check, prepare
 from gatelearn.server.app import RunningServer
-from gatelearn.server.models import best_member
+from gatelearn.server.models.servable import best_member
 
 PLUGIN = "contract_plugin"
 HERE = Path(__file__).parent

@@ -121,7 +121,7 @@ def test_a_stream_serves_one_model(trained: Client,
 def test_deleted_models_are_not_served_from_the_cache(trained: Client,
                                                       server: RunningServer) -> None:
     trained.predict("gate", ROWS.tolist())
-    assert len(server.service.models) == 1
+    assert len(server.service.models.cache) == 1
     trained.delete("gate")
     expect_error(grpc.StatusCode.NOT_FOUND, trained.predict, "gate", ROWS.tolist())
     retrained = trained.train("gate", "and")

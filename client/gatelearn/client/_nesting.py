@@ -11,7 +11,7 @@ from typing import Any
 
 __all__ = ["MAX_STRUCT_DEPTH", "too_deep"]
 
-MAX_STRUCT_DEPTH = 20  # the server's fixed max_struct_depth (gatelearn.server.nesting)
+MAX_STRUCT_DEPTH = 20  # the server's fixed max_struct_depth (gatelearn.server.edge.nesting)
 
 
 def _depth(value: Any) -> int:

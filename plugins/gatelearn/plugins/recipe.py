@@ -92,18 +92,15 @@ def _build(registry: Registry, kind: str, choice: Choice, field_name: str) -> An
 
 
 def _check_config(config: TrainConfig) -> None:
-    if config.epochs < 0:
-        raise ParamError("epochs", f"must be >= 0, got {config.epochs}")
-    if config.batch_size < 0:
-        raise ParamError("batch_size", f"must be >= 0, got {config.batch_size}")
+    for name in ("epochs", "batch_size", "patience", "record_every"):
+        if (count := getattr(config, name)) < 0:
+            raise ParamError(name, f"must be >= 0, got {count}")
     for name in ("weight_decay", "margin", "min_delta", "progress_interval"):
         value = getattr(config, name)
         if not (np.isfinite(value) and value >= 0):
             raise ParamError(name, f"must be a finite number >= 0, got {value}")
     if config.loss_target is not None and not np.isfinite(config.loss_target):
         raise ParamError("loss_target", "must be finite")
-    if config.patience < 0 or config.record_every < 0:
-        raise ParamError("patience", "must be >= 0")
 
 
 @dataclass(frozen=True)

@@ -18,14 +18,17 @@ from grpc_health.v1 import health, health_pb2
 
 from gatelearn.api.constants import DEFAULT_ADDRESS
 from gatelearn.plugins import build_registry, create_manager
-from gatelearn.server.decoding import add_decoding_servicer
+from gatelearn.server.edge.decoding import add_decoding_servicer
+from gatelearn.server.edge.reflection import add_reflection
+from gatelearn.server.edge.servicer import GateLearnService
 from gatelearn.server.limits import Limits
+from gatelearn.server.models.cache import ModelCache
+from gatelearn.server.models.service import ModelService
 from gatelearn.server.paths import default_data_dir
-from gatelearn.server.pool import WorkerPool
 from gatelearn.server.security import TokenInterceptor, is_loopback, server_credentials
-from gatelearn.server.server_reflection import add_reflection
-from gatelearn.server.service import GateLearnService
 from gatelearn.server.store import Store
+from gatelearn.server.training.pool import WorkerPool
+from gatelearn.server.training.service import TrainingService
 from gatelearn.v1 import gatelearn_pb2
 
 __all__ = ["DEFAULT_ADDRESS", "RunningServer", "ServerConfig", "create_server", "serve"]
@@ -73,7 +76,7 @@ class RunningServer:
         self.health.enter_graceful_shutdown()  # connected clients see NOT_SERVING
         # Running trainings get `grace` seconds, then end CANCELLED and save nothing; gRPC's
         # own cancellation, a little later, is only the backstop.
-        self.service.shut_down_after(grace or 0.0)
+        self.service.training.shut_down_after(grace or 0.0)
         backstop = (grace or 0.0) + SHUTDOWN_BACKSTOP
         if not self.server.stop(backstop).wait(backstop + STOP_WAIT):
             log.warning("gRPC did not report itself stopped %.1f s after the grace period; "
@@ -98,7 +101,10 @@ def create_server(config: ServerConfig) -> RunningServer:
     registry = build_registry(create_manager(config.plugins))
     store = Store(config.data_dir)
     pool = WorkerPool(config.limits.max_concurrent_trainings, config.plugins, config.limits)
-    service = GateLearnService(registry, store, config.limits, pool)
+    limits = config.limits
+    cache = ModelCache(store, registry, limits.cached_models, limits.cached_bytes)
+    service = GateLearnService(registry, limits, TrainingService(store, limits, pool, cache),
+                               ModelService(registry, store, limits, cache))
     options = [
         ("grpc.max_receive_message_length", config.limits.max_message_bytes),
         ("grpc.max_send_message_length", config.limits.max_message_bytes),

@@ -22,10 +22,9 @@ MAX_FRAME = 1 << 30
 class Kind(enum.IntEnum):
     TRAIN = 1  # server -> worker: a TrainRequest
     CANCEL = 2  # server -> worker: stop the running training
-    READY = 3  # worker -> server: started, waiting for work
     PROGRESS = 4  # worker -> server: a TrainProgress
     DONE = 5  # worker -> server: the model record (see pack_record)
-    FAILED = 6  # worker -> server: JSON {"code": status name, "message": ...}
+    FAILED = 6  # worker -> server: a domain error as JSON (errors.to_json)
 
 
 def write_frame(stream: BinaryIO, kind: Kind, payload: bytes = b"",

@@ -17,8 +17,8 @@ import sys
 import threading
 from dataclasses import asdict
 
-from gatelearn.server.frames import Kind, read_frame, write_frame
 from gatelearn.server.limits import Limits
+from gatelearn.server.training.frames import Kind, read_frame, write_frame
 
 __all__ = ["Worker", "WorkerPool"]
 
@@ -97,7 +97,7 @@ class WorkerPool:
     """`size` worker processes; `acquire` never waits, so a full pool is answered at once."""
 
     def __init__(self, size: int, plugins: tuple[str, ...], limits: Limits) -> None:
-        self._argv = [sys.executable, "-m", "gatelearn.server.worker",
+        self._argv = [sys.executable, "-m", "gatelearn.server.training.worker",
                       "--limits", json.dumps(asdict(limits))]
         for module in plugins:
             self._argv += ["--plugin", module]

@@ -20,7 +20,7 @@ from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 from google.protobuf.message import DecodeError, Message
 from google.protobuf.message_factory import GetMessageClass
 
-from gatelearn.server.nesting import MAX_STRUCT_DEPTH, too_deep
+from gatelearn.server.edge.nesting import MAX_STRUCT_DEPTH, too_deep
 
 __all__ = ["add_decoding_servicer"]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gatelearn.server.convert import invalid
+from gatelearn.server.errors import InvalidRequest
 from gatelearn.server.limits import Limits
 
 __all__ = ["SLACK", "check_fits", "evaluate_bytes", "history_bytes", "layers_bytes"]
@@ -39,5 +39,6 @@ def history_bytes(points: int) -> int:
 def check_fits(answer: str, size: int, field: str, limits: Limits) -> None:
     """Refuse, naming `field`, a model whose `answer` would be over max_message_bytes."""
     if size > limits.max_message_bytes:
-        raise invalid(field, f"the model's {answer} answer would take up to {size} bytes; at "
+        raise InvalidRequest(field,
+                             f"the model's {answer} answer would take up to {size} bytes; at "
                              f"most {limits.max_message_bytes} (limit max_message_bytes)")

@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 from gatelearn.core import ForwardPass, Layer, Network, TrainResult
 from gatelearn.plugins import Registry, UnknownComponentError
 from gatelearn.plugins.recipe import DTYPES, Choice, Prepared
+from gatelearn.server.errors import FailedPrecondition
 from gatelearn.server.store import ModelRecord
 
 __all__ = [
@@ -35,7 +36,7 @@ __all__ = [
 SMALL_BATCH = 64  # rows up to which Predict runs a pass prepared once per thread
 
 
-class UnservableModelError(RuntimeError):
+class UnservableModelError(FailedPrecondition):
     """A stored model needs a component that is not installed now."""
 
 

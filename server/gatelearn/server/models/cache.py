@@ -14,7 +14,7 @@ from collections import OrderedDict
 from typing import Any
 
 from gatelearn.plugins import Registry
-from gatelearn.server.models import ServableModel, servable
+from gatelearn.server.models.servable import ServableModel, servable
 from gatelearn.server.store import ModelRecord, Store
 
 __all__ = ["ModelCache", "footprint"]

@@ -1,7 +1,7 @@
 """A training worker: a process of its own, so training never competes with serving for a GIL.
 
-The server starts it as `python -m gatelearn.server.worker` and talks frames (`frames`) over
-its stdin and stdout: TRAIN and CANCEL in, PROGRESS and one DONE or FAILED per job out. When
+The server starts it as `python -m gatelearn.server.training.worker` and talks frames (`frames`)
+over its stdin and stdout: TRAIN and CANCEL in, PROGRESS and one DONE or FAILED per job out. When
 stdin closes or stdout breaks, the server is gone and the worker exits at once, quietly.
 """
 
@@ -17,9 +17,9 @@ import threading
 from typing import BinaryIO
 
 from gatelearn.plugins import build_registry, create_manager
-from gatelearn.server.frames import Kind, read_frame, write_frame
-from gatelearn.server.jobs import run_job
 from gatelearn.server.limits import Limits
+from gatelearn.server.training.frames import Kind, read_frame, write_frame
+from gatelearn.server.training.jobs import run_job
 from gatelearn.v1 import gatelearn_pb2 as pb
 
 WORKER_NICENESS = 10  # added to the worker's scheduling niceness

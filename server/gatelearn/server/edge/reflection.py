@@ -11,7 +11,7 @@ import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool
 from grpc_reflection.v1alpha import reflection, reflection_pb2
 
-from gatelearn.server.decoding import add_decoding_servicer
+from gatelearn.server.edge.decoding import add_decoding_servicer
 
 __all__ = ["V1_SERVICE_NAME", "add_reflection"]
 

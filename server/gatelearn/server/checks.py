@@ -1,0 +1,62 @@
+"""Checks the edge and the services share: a task is installed and not over the limits, rows
+are finite, the store has room. Each failure is a domain error naming the field it is about."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gatelearn.core import Dataset
+from gatelearn.plugins import Registry, UnknownComponentError
+from gatelearn.server.errors import AtCapacity, InvalidRequest, NotFound
+from gatelearn.server.limits import Limits
+
+__all__ = ["check_task_size", "first_nonfinite_row", "overflowed", "store_full", "task_exists"]
+
+
+def task_exists(registry: Registry, name: str, field: str = "task") -> None:
+    """Raise NotFound unless a task of that name is installed."""
+    try:
+        registry.entry("task", name)
+    except UnknownComponentError as error:
+        raise NotFound(f"{field}: {error}") from None
+
+
+def first_nonfinite_row(array: NDArray[Any]) -> int | None:
+    """The index of the first row of a 2-D array holding NaN or infinity; None when every value
+    is finite (one vectorised pass in that case, the common one)."""
+    finite = np.isfinite(array)
+    if finite.all():
+        return None
+    return int(np.flatnonzero(~finite.all(axis=1))[0])
+
+
+def check_task_size(rows: int, sample: Dataset, limits: Limits, field: str = "task") -> None:
+    """Refuse a task of `rows` rows shaped like `sample` (its first rows) when it is larger than
+    the limits allow, before its rows are built."""
+    if sample.n_inputs > limits.max_arity:
+        raise InvalidRequest(field, f"at most {limits.max_arity} inputs (limit max_arity), got "
+                                    f"{sample.n_inputs}")
+    if sample.n_outputs > limits.max_units:
+        raise InvalidRequest(field, f"at most {limits.max_units} outputs (limit max_units), got "
+                                    f"{sample.n_outputs}")
+    if rows > limits.max_task_rows:
+        raise InvalidRequest(field,
+                             f"at most {limits.max_task_rows} rows (limit max_task_rows), got "
+                             f"{rows}")
+
+
+def overflowed(field: str, dtype: str = "") -> InvalidRequest:
+    """Outputs past the float range (of `dtype`, when answered packed): the rows that caused
+    it are the client's, so an invalid request naming the first such row."""
+    answered = f" as {dtype}" if dtype else ""
+    return InvalidRequest(field,
+                          f"output is not finite{answered}: the model's values overflowed on "
+                          f"these inputs (too large for its weights); nothing was answered")
+
+
+def store_full(limits: Limits) -> AtCapacity:
+    return AtCapacity(f"the store holds {limits.max_models} model versions (limit "
+                      f"max_models); delete some first")

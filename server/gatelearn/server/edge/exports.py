@@ -1,0 +1,114 @@
+"""Exported models: a stored record as an ExportedModel, and an ExportedModel (exported or
+written by hand) checked layer by layer into a record to import."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from gatelearn.plugins.recipe import DTYPES
+from gatelearn.server.edge.messages import params_dict, rows, task_json, tensor_array
+from gatelearn.server.errors import InvalidRequest
+from gatelearn.server.limits import Limits
+from gatelearn.server.store import ModelRecord
+from gatelearn.v1 import gatelearn_pb2 as pb
+
+__all__ = ["EXPORT_FORMAT", "exported", "record_from_export"]
+
+EXPORT_FORMAT = 1
+
+
+def record_from_export(model: pb.ExportedModel, name: str, limits: Limits) -> ModelRecord:
+    """A model record from exported (or hand-written) weights, checked layer by layer."""
+    if model.format_version not in (0, EXPORT_FORMAT):
+        raise InvalidRequest("model.format_version", f"must be {EXPORT_FORMAT}, got "
+                                                     f"{model.format_version}")
+    if not model.layers:
+        raise InvalidRequest("model.layers", "at least one layer is required")
+    if len(model.layers) > limits.max_layers:
+        raise InvalidRequest("model.layers", f"at most {limits.max_layers} (limit max_layers), got "
+                                             f"{len(model.layers)}")
+    with_bias = [layer.HasField("bias") for layer in model.layers]
+    if any(with_bias) and not all(with_bias):
+        raise InvalidRequest("model.layers", "give a bias for every layer or for none")
+    weights, biases, activations = [], [], []
+    for index, layer in enumerate(model.layers):
+        field = f"model.layers[{index}]"
+        matrix = tensor_array(layer.weights, f"{field}.weights", 2)
+        if matrix.size == 0:
+            raise InvalidRequest(f"{field}.weights", "must not be empty")
+        if max(matrix.shape) > max(limits.max_units, limits.max_arity):
+            raise InvalidRequest(f"{field}.weights",
+                                 f"shape {list(matrix.shape)} is over the limits "
+                                 f"max_units/max_arity")
+        if weights and matrix.shape[0] != weights[-1].shape[1]:
+            raise InvalidRequest(f"{field}.weights",
+                                 f"has {matrix.shape[0]} rows; the layer before "
+                                 f"has {weights[-1].shape[1]} outputs")
+        if with_bias[index]:
+            vector = tensor_array(layer.bias, f"{field}.bias", 1)
+            if vector.shape != (matrix.shape[1],):
+                raise InvalidRequest(f"{field}.bias", f"needs {matrix.shape[1]} values, got "
+                                                      f"{vector.shape[0]}")
+            biases.append(vector)
+        if not layer.activation.name:
+            raise InvalidRequest(f"{field}.activation.name", "required")
+        weights.append(matrix)
+        activations.append({"name": layer.activation.name,
+                            "params": params_dict(layer.activation.params)})
+    low, high = (model.low, model.high) if (model.low, model.high) != (0, 0) else (0.0, 1.0)
+    if not (math.isfinite(low + high) and math.isfinite(high - low) and low < high):
+        raise InvalidRequest("model.high",
+                             f"must be finite and greater than low ({low}), got {high}")
+    dtype = model.dtype or "float64"
+    if dtype not in DTYPES:
+        raise InvalidRequest("model.dtype", f"must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    source = model.WhichOneof("source")
+    if source is None:
+        raise InvalidRequest("model.task", "required: the task or table the model computes")
+    task = task_json(getattr(model, source))
+    task["seed"] = model.seed
+    meta = {
+        "sizes": [int(weights[0].shape[0]), *(int(w.shape[1]) for w in weights)],
+        "activations": activations,
+        "bias": bool(biases),
+        "dtype": dtype,
+        "task": task,
+        "low": float(low),
+        "high": float(high),
+        "member_seed": model.seed,
+    }
+    return ModelRecord(name, meta, weights, biases or None)
+
+
+def _task_source(task: dict[str, Any], target: pb.ExportedModel) -> None:
+    """Fill an export's task oneof from a record's task."""
+    if task.get("table"):
+        params = task["params"]
+        target.table.inputs.extend(rows(params["inputs"]))
+        target.table.outputs.extend(rows(params["outputs"]))
+    else:
+        target.task.name = task["name"]
+        target.task.params.update(task["params"])
+
+
+def exported(record: ModelRecord) -> pb.ExportedModel:
+    """A stored record as an ExportedModel: its layers, label values and task."""
+    meta = record.meta
+    exported = pb.ExportedModel(format_version=EXPORT_FORMAT, name=record.name,
+                                version=record.version, low=meta["low"],
+                                high=meta["high"], dtype=meta["dtype"],
+                                seed=meta["task"].get("seed", 0))
+    for index, weights in enumerate(record.weights):
+        layer = exported.layers.add()
+        layer.weights.shape.extend(weights.shape)
+        layer.weights.values.extend(weights.ravel().tolist())
+        if record.biases is not None:
+            layer.bias.shape.extend(record.biases[index].shape)
+            layer.bias.values.extend(record.biases[index].tolist())
+        activation = meta["activations"][index]
+        layer.activation.name = activation["name"]
+        layer.activation.params.update(activation["params"])
+    if meta.get("task"):
+        _task_source(meta["task"], exported)
+    return exported

@@ -1,0 +1,163 @@
+"""Protobuf messages to domain values and back: Structs, rows, tensors and packed rows.
+
+Every check that can fail raises `InvalidRequest` naming the offending field.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from google.protobuf import json_format, struct_pb2
+from numpy.typing import NDArray
+
+from gatelearn.plugins.recipe import Choice
+from gatelearn.server.checks import first_nonfinite_row
+from gatelearn.server.errors import InvalidRequest
+from gatelearn.v1 import gatelearn_pb2 as pb
+
+__all__ = [
+    "choice",
+    "in_packed_dtype",
+    "pack",
+    "packed_array",
+    "params_dict",
+    "rows",
+    "rows_array",
+    "table_params",
+    "task_json",
+    "tensor_array",
+    "to_value",
+]
+
+
+def to_value(obj: Any) -> struct_pb2.Value:
+    """Any JSON-able Python value (tuples included) as a protobuf Value."""
+    value = struct_pb2.Value()
+    json_format.ParseDict(json.loads(json.dumps(obj)), value)
+    return value
+
+
+def _plain(value: struct_pb2.Value) -> Any:
+    kind = value.WhichOneof("kind")
+    if kind == "struct_value":
+        return params_dict(value.struct_value)
+    if kind == "list_value":
+        return [_plain(item) for item in value.list_value.values]
+    if kind == "null_value" or kind is None:
+        return None
+    return getattr(value, kind)
+
+
+def params_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
+    """A Struct as plain Python data. Unlike json_format it keeps NaN and infinity, so the
+    parameter checks can refuse them by name."""
+    return {key: _plain(value) for key, value in struct.fields.items()}
+
+
+def choice(ref: pb.ComponentRef, default: Choice, field: str) -> Choice:
+    """The component a request names, or `default` when it names none."""
+    if not ref.name:
+        if ref.params.fields:
+            raise InvalidRequest(f"{field}.name", "required when params are given")
+        return default
+    return Choice(ref.name, params_dict(ref.params))
+
+
+def tensor_array(tensor: pb.Tensor, field: str, ndim: int) -> NDArray[np.float64]:
+    """A Tensor as an array of `ndim` dimensions, its size matching its shape, all finite."""
+    shape = tuple(tensor.shape)
+    if len(shape) != ndim:
+        raise InvalidRequest(f"{field}.shape", f"needs {ndim} dimensions, got {list(shape)}")
+    if math.prod(shape) != len(tensor.values):
+        raise InvalidRequest(f"{field}.values",
+                             f"shape {list(shape)} needs {math.prod(shape)} values, "
+                             f"got {len(tensor.values)}")
+    array = np.asarray(tensor.values, dtype=np.float64).reshape(shape)
+    if not np.isfinite(array).all():
+        raise InvalidRequest(f"{field}.values", "must be finite (no NaN or infinity)")
+    return array
+
+
+def rows_array(rows: Sequence[pb.Row], width: int, field: str, max_rows: int,
+               limit_name: str) -> NDArray[np.float64]:
+    """Rows of `width` finite numbers as a (rows, width) array."""
+    if not rows:
+        raise InvalidRequest(field, "at least one row is required")
+    if len(rows) > max_rows:
+        raise InvalidRequest(field,
+                             f"at most {max_rows} rows (limit {limit_name}), got {len(rows)}")
+    flat: list[float] = []
+    for index, row in enumerate(rows):
+        if len(row.values) != width:
+            raise InvalidRequest(f"{field}[{index}]",
+                                 f"has {len(row.values)} values; the model takes "
+                                 f"{width}")
+        flat.extend(row.values)
+    array = np.array(flat, dtype=np.float64).reshape(len(rows), width)
+    if (bad := first_nonfinite_row(array)) is not None:
+        raise InvalidRequest(f"{field}[{bad}]", "values must be finite (no NaN or infinity)")
+    return array
+
+
+_PACKED_DTYPES = {"": "<f8", "float64": "<f8", "float32": "<f4"}
+
+
+def packed_array(packed: pb.PackedRows, width: int, field: str, max_rows: int,
+                 limit_name: str) -> tuple[NDArray[np.float64], str]:
+    """Packed rows as a (rows, width) float64 array, and the dtype name to answer in."""
+    if packed.dtype not in _PACKED_DTYPES:
+        raise InvalidRequest(f"{field}.dtype", f"must be float64 or float32, got {packed.dtype!r}")
+    dtype = np.dtype(_PACKED_DTYPES[packed.dtype])
+    if len(packed.shape) != 2:
+        raise InvalidRequest(f"{field}.shape",
+                             f"needs [rows, values per row], got {list(packed.shape)}")
+    count, columns = packed.shape
+    if not 1 <= count <= max_rows:
+        raise InvalidRequest(f"{field}.shape",
+                             f"1 to {max_rows} rows (limit {limit_name}), got {count}")
+    if columns != width:
+        raise InvalidRequest(f"{field}.shape",
+                             f"rows have {columns} values; the model takes {width}")
+    data = packed.data  # every read of a bytes field is a fresh copy
+    if len(data) != count * columns * dtype.itemsize:
+        raise InvalidRequest(f"{field}.data", f"shape {[count, columns]} of {dtype.name} needs "
+                                              f"{count * columns * dtype.itemsize} bytes, got "
+                                              f"{len(data)}")
+    array = np.frombuffer(data, dtype=dtype).reshape(count, columns)
+    if (bad := first_nonfinite_row(array)) is not None:
+        raise InvalidRequest(f"{field}.data",
+                             f"row {bad}: values must be finite (no NaN or infinity)")
+    return np.asarray(array, dtype=np.float64), packed.dtype or "float64"
+
+
+def in_packed_dtype(array: NDArray[Any], dtype: str) -> NDArray[Any]:
+    """`array` as packed rows of `dtype` will hold it: a float64 value beyond float32's range
+    becomes infinity here, so checks made on the result see what the client would get."""
+    with np.errstate(over="ignore"):
+        return np.ascontiguousarray(array, dtype=_PACKED_DTYPES[dtype])
+
+
+def pack(array: NDArray[Any], dtype: str) -> pb.PackedRows:
+    """A 2-D array as little-endian packed rows of `dtype`."""
+    data = in_packed_dtype(array, dtype).tobytes()
+    return pb.PackedRows(data=data, shape=list(array.shape), dtype=dtype)
+
+
+def table_params(table: pb.TruthTable) -> dict[str, Any]:
+    return {"inputs": [list(r.values) for r in table.inputs],
+            "outputs": [list(r.values) for r in table.outputs]}
+
+
+def task_json(source: pb.ComponentRef | pb.TruthTable) -> dict[str, Any]:
+    """How a model records its task: a component reference, or an inline table."""
+    if isinstance(source, pb.TruthTable):
+        return {"name": "table", "params": table_params(source), "table": True}
+    return {"name": source.name, "params": params_dict(source.params)}
+
+
+def rows(array: NDArray[Any]) -> list[pb.Row]:
+    return [pb.Row(values=row) for row in np.asarray(array, dtype=np.float64).tolist()]

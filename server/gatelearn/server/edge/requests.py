@@ -1,0 +1,214 @@
+"""Train requests checked completely: the name, the recipe a request describes, and whether the
+model it would make is within the limits and could be read back in one message.
+
+The server checks a request before it takes a worker; the worker checks its copy again, as it
+is the one that builds the recipe.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from gatelearn.core import ParamError, TrainConfig
+from gatelearn.plugins import Registry
+from gatelearn.plugins.recipe import Checked, Choice, Recipe, check
+from gatelearn.server.checks import check_task_size, task_exists
+from gatelearn.server.edge.messages import choice, params_dict, task_json, tensor_array
+from gatelearn.server.errors import InvalidRequest
+from gatelearn.server.limits import Limits
+from gatelearn.server.models.answers import (
+    SLACK,
+    check_fits,
+    evaluate_bytes,
+    history_bytes,
+    layers_bytes,
+)
+from gatelearn.v1 import gatelearn_pb2 as pb
+
+__all__ = ["check_name", "check_request", "check_training_size", "recipe_from_request"]
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_DEFAULTS = Recipe()
+
+
+def check_name(name: str, limits: Limits, field: str = "name") -> str:
+    """A model name: letters, digits, '.', '_' and '-', starting with a letter or digit."""
+    if not name:
+        raise InvalidRequest(field, "required")
+    if len(name) > limits.max_name_length:
+        raise InvalidRequest(field, f"at most {limits.max_name_length} characters (limit "
+                                    f"max_name_length), got {len(name)}")
+    if not _NAME.fullmatch(name):
+        raise InvalidRequest(field,
+                             "may hold only letters, digits, '.', '_' and '-', and must start "
+                             "with a letter or digit")
+    return name
+
+
+def _config(options: pb.TrainOptions, seed: int, limits: Limits) -> TrainConfig:
+    defaults = _DEFAULTS.config
+    epochs = options.epochs if options.HasField("epochs") else defaults.epochs
+    if epochs > limits.max_epochs:
+        raise InvalidRequest("options.epochs", f"at most {limits.max_epochs} (limit max_epochs), "
+                                               f"got {epochs}")
+    return TrainConfig(
+        epochs=epochs,
+        batch_size=options.batch_size,
+        shuffle=options.shuffle if options.HasField("shuffle") else defaults.shuffle,
+        shuffle_seed=seed,
+        weight_decay=options.weight_decay,
+        stop_when_solved=(options.stop_when_solved if options.HasField("stop_when_solved")
+                          else defaults.stop_when_solved),
+        margin=options.margin if options.HasField("margin") else defaults.margin,
+        loss_target=options.loss_target if options.HasField("loss_target") else None,
+        patience=options.patience,
+        min_delta=options.min_delta,
+        record_every=options.record_every,
+        max_records=limits.max_history_points,
+        progress_interval=(options.progress_interval_ms / 1000 if options.progress_interval_ms
+                           else defaults.progress_interval),
+    )
+
+
+def _initializer(request: pb.TrainRequest) -> Choice:
+    default = Choice("explicit") if request.HasField("weights") else _DEFAULTS.initializer
+    picked = choice(request.initializer, default, "initializer")
+    if picked.name != "explicit":
+        if request.HasField("weights"):
+            raise InvalidRequest("weights", "only used with initializer 'explicit'")
+        return picked
+    if not request.HasField("weights"):
+        return picked  # the weights came as the initializer's own params
+    if request.initializer.params.fields:  # one source of weights, or which wins is a guess
+        twice = ", ".join(f"initializer.params.{key}"
+                          for key in sorted(request.initializer.params.fields))
+        raise InvalidRequest("weights", f"given together with {twice}; give the initial weights in "
+                                        f"one of the two")
+    weights = [tensor_array(t, f"weights.weights[{i}]", 2).tolist()
+               for i, t in enumerate(request.weights.weights)]
+    biases = [tensor_array(t, f"weights.biases[{i}]", 1).tolist()
+              for i, t in enumerate(request.weights.biases)]
+    return Choice("explicit", {"weights": weights, "biases": biases or None})
+
+
+def recipe_from_request(request: pb.TrainRequest, limits: Limits) -> tuple[Recipe, dict[str, Any]]:
+    """The recipe a Train request describes, with the task as the model will record it."""
+    check_name(request.model_name, limits, "model_name")
+    source = request.WhichOneof("source")
+    if source is None:
+        raise InvalidRequest("task", "required: name a task or give a table")
+    if source == "task" and not request.task.name:
+        raise InvalidRequest("task.name", "required")
+    task_source = getattr(request, source)
+    task = task_json(task_source)
+    hidden = tuple(request.hidden.units) if request.HasField("hidden") else _DEFAULTS.hidden
+    if len(hidden) + 1 > limits.max_layers:
+        raise InvalidRequest("hidden.units",
+                             f"at most {limits.max_layers - 1} hidden layers (limit "
+                             f"max_layers = {limits.max_layers}), got {len(hidden)}")
+    for index, units in enumerate(hidden):
+        if not 1 <= units <= limits.max_units:
+            raise InvalidRequest(f"hidden.units[{index}]", f"must be 1 to {limits.max_units} "
+                                                           f"(limit max_units), got {units}")
+    population = request.population or _DEFAULTS.population
+    if population > limits.max_population:
+        raise InvalidRequest("population",
+                             f"at most {limits.max_population} (limit max_population), "
+                             f"got {population}")
+    if request.seed + population > 2**64:
+        raise InvalidRequest("seed",
+                             f"member seeds seed..seed+{population - 1} must fit in 64 bits: "
+                             f"at most {2**64 - population} with population {population}")
+    activations = []
+    for index, ref in enumerate(request.activations):
+        if not ref.name:
+            raise InvalidRequest(f"activations[{index}].name", "required")
+        activations.append(Choice(ref.name, params_dict(ref.params)))
+    dtype = {pb.FLOAT32: "float32"}.get(request.dtype, _DEFAULTS.dtype)
+    if request.dtype not in pb.Dtype.values():
+        raise InvalidRequest("dtype", f"unknown value {request.dtype}")
+    recipe = Recipe(
+        task=Choice(task["name"], task["params"]),
+        hidden=hidden,
+        activations=tuple(activations),
+        bias=request.bias if request.HasField("bias") else _DEFAULTS.bias,
+        loss=choice(request.loss, _DEFAULTS.loss, "loss"),
+        optimizer=choice(request.optimizer, _DEFAULTS.optimizer, "optimizer"),
+        initializer=_initializer(request),
+        config=_config(request.options, request.seed, limits),
+        seed=request.seed,
+        population=population,
+        dtype=dtype,
+    )
+    return recipe, task
+
+
+def check_training_size(checked: Checked, limits: Limits) -> None:
+    """Refuse a training larger than the limits allow, before any weights are drawn: the task,
+    and the memory the population's weights and one pass over the rows would take."""
+    check_task_size(checked.rows, checked.sample, limits)
+    rows, sizes, population = checked.rows, checked.sizes, checked.recipe.population
+    per_network = sum((fan_in + checked.recipe.bias) * fan_out
+                      for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True))
+    if per_network * population > limits.max_parameters:
+        raise InvalidRequest("population" if population > 1 else "hidden.units",
+                             f"{per_network} weights and biases per network (layer sizes "
+                             f"{sizes}) x population {population} = "
+                             f"{per_network * population}; at most {limits.max_parameters} "
+                             f"(limit max_parameters)")
+    units = sum(sizes[1:])
+    if rows * units * population > limits.max_activations:
+        raise InvalidRequest("population" if population > 1 else "task",
+                             f"{rows} task rows x {units} units x population {population} = "
+                             f"{rows * units * population} values per pass; at most "
+                             f"{limits.max_activations} (limit max_activations)")
+
+
+def check_request(request: pb.TrainRequest, registry: Registry,
+                  limits: Limits) -> tuple[Checked, dict[str, Any]]:
+    """Check a Train request completely and build its components and data; the task as the
+    model will record it."""
+    recipe, task = recipe_from_request(request, limits)
+    if not task.get("table"):
+        task_exists(registry, recipe.task.name)
+    try:
+        checked = check(recipe, registry)
+    except ParamError as error:
+        raise ParamError(_request_field(error.param, request), error.message) from None
+    check_training_size(checked, limits)
+    _check_answers(request, checked, limits)
+    task["seed"] = recipe.seed
+    return checked, task
+
+
+def _check_answers(request: pb.TrainRequest, checked: Checked, limits: Limits) -> None:
+    """Refuse a training whose model could not be read back in one message."""
+    sizes = checked.sizes
+    check_fits("Evaluate", evaluate_bytes(checked.rows, sizes[0], sizes[-1]), "task", limits)
+    source = request.table if request.HasField("table") else request.task
+    parts = (source.ByteSize() + sum(ref.ByteSize() for ref in request.activations)
+             + SLACK)
+    check_fits("ExportModel", layers_bytes(sizes, checked.recipe.bias) + parts,
+               "hidden.units", limits)
+    config = checked.recipe.config
+    points = min(limits.max_history_points, config.epochs // config.history_interval + 2)
+    check_fits("GetModel", request.ByteSize() + history_bytes(points) + SLACK, "request",
+               limits)
+
+
+_OPTIONS = frozenset(pb.TrainOptions.DESCRIPTOR.fields_by_name)
+
+
+def _request_field(param: str, request: pb.TrainRequest) -> str:
+    """The TrainRequest field a recipe parameter came from: `margin` is `options.margin`,
+    an inline table's `task.outputs` is `table.outputs`, explicit `initializer.weights[0]`
+    given in `weights` is `weights.weights[0]`."""
+    if param in _OPTIONS:
+        return f"options.{param}"
+    head, _, rest = param.partition(".")
+    if head == "task" and request.HasField("table"):
+        return f"table.{rest}" if rest else "table"
+    if head == "initializer" and request.HasField("weights") and rest:
+        return f"weights.{rest}"
+    return param

@@ -1,0 +1,237 @@
+"""The GateLearn servicer: requests in, service calls, responses out.
+
+Each RPC converts its request (`messages`, `requests`, `exports`), calls the training or the
+model service, and answers; errors become status codes in one place (`statuses`).
+"""
+
+from __future__ import annotations
+
+import reprlib
+from collections.abc import Iterator
+from typing import Any
+
+import grpc
+from google.protobuf import timestamp_pb2
+
+from gatelearn.plugins import KINDS, Registry
+from gatelearn.server.checks import first_nonfinite_row, overflowed
+from gatelearn.server.edge import messages
+from gatelearn.server.edge.exports import exported, record_from_export
+from gatelearn.server.edge.messages import rows
+from gatelearn.server.edge.requests import check_name, check_request
+from gatelearn.server.edge.statuses import statuses
+from gatelearn.server.errors import InvalidRequest
+from gatelearn.server.limits import Limits
+from gatelearn.server.models.answers import SLACK
+from gatelearn.server.models.servable import ServableModel
+from gatelearn.server.models.service import Evaluation, ModelService
+from gatelearn.server.store import ModelRecord
+from gatelearn.server.training.service import Trained, TrainingService
+from gatelearn.v1 import gatelearn_pb2 as pb
+from gatelearn.v1 import gatelearn_pb2_grpc
+
+__all__ = ["GateLearnService"]
+
+DEFAULT_PREVIEW_ROWS = 16
+MAX_PREVIEW_ROWS = 1024
+
+
+def _component(entry: Any) -> pb.Component:
+    params = []
+    for param in entry.component.params:
+        spec = pb.ParamSpec(name=param.name, type=param.type, description=param.description,
+                            choices=list(param.choices))
+        if param.default is not None:
+            spec.default_value.CopyFrom(messages.to_value(param.default))
+        if param.minimum is not None:
+            spec.minimum = param.minimum
+        if param.maximum is not None:
+            spec.maximum = param.maximum
+        params.append(spec)
+    return pb.Component(kind=entry.kind, name=entry.name, plugin=entry.plugin,
+                        version=entry.version, description=entry.description, params=params)
+
+
+def _metrics(meta: dict[str, Any]) -> pb.Metrics:
+    return pb.Metrics(**meta["metrics"]) if "metrics" in meta else pb.Metrics(solved_epoch=-1)
+
+
+def _summary(record: ModelRecord) -> pb.ModelSummary:
+    created = timestamp_pb2.Timestamp()
+    created.FromNanoseconds(int(record.created_at * 1e9))
+    return pb.ModelSummary(name=record.name, version=record.version,
+                           task=record.meta["task"]["name"] if record.meta.get("task") else "",
+                           sizes=record.meta.get("sizes", []), created_at=created,
+                           metrics=_metrics(record.meta))
+
+
+def _train_done(trained: Trained, request: pb.TrainRequest) -> pb.TrainDone:
+    meta = trained.meta
+    return pb.TrainDone(
+        model=pb.ModelRef(name=trained.name, version=trained.version), metrics=_metrics(meta),
+        stop_reason=meta["stop_reason"], epochs=meta["epochs"],
+        member=meta["member_seed"] - request.seed,
+        solved_members=meta["solved_members"], population=meta["population"],
+        member_solved_epochs=meta["member_solved_epochs"])
+
+
+def _evaluated(model: ServableModel, evaluation: Evaluation) -> pb.EvaluateResponse:
+    record, result = model.record, evaluation.score
+    return pb.EvaluateResponse(
+        model=pb.ModelRef(name=record.name, version=record.version),
+        accuracy=result.accuracy, min_margin=result.min_margin,
+        rows=[pb.EvaluatedRow(inputs=i, targets=t, outputs=o, correct=c)
+              for i, t, o, c in zip(evaluation.inputs.tolist(), evaluation.targets.tolist(),
+                                    result.outputs.tolist(), result.correct.tolist(),
+                                    strict=True)])
+
+
+class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
+    """Trains, stores and serves models; see proto/gatelearn/v1/gatelearn.proto."""
+
+    def __init__(self, registry: Registry, limits: Limits, training: TrainingService,
+                 models: ModelService) -> None:
+        self.registry = registry
+        self.limits = limits
+        self.training = training
+        self.models = models
+
+    # ------------------------------------------------------------ components and tasks
+    def ListPlugins(self, request: pb.ListPluginsRequest,
+                    context: grpc.ServicerContext) -> pb.ListPluginsResponse:
+        with statuses(context):
+            if request.kind and request.kind not in KINDS:
+                raise InvalidRequest("kind", f"unknown kind {reprlib.repr(request.kind)} "
+                                             f"(known: {', '.join(KINDS)})")
+        entries = self.registry.entries(request.kind or None)
+        return pb.ListPluginsResponse(components=[_component(e) for e in entries])
+
+    def ListTasks(self, request: pb.ListTasksRequest,
+                  context: grpc.ServicerContext) -> pb.ListTasksResponse:
+        return pb.ListTasksResponse(tasks=[_component(e) for e in self.registry.entries("task")])
+
+    def DescribeTask(self, request: pb.DescribeTaskRequest,
+                     context: grpc.ServicerContext) -> pb.TaskDescription:
+        with statuses(context):
+            if not request.task.name:
+                raise InvalidRequest("task.name", "required")
+            preview = min(request.preview_rows or DEFAULT_PREVIEW_ROWS, MAX_PREVIEW_ROWS)
+            total, data = self.models.describe_task(
+                request.task.name, messages.params_dict(request.task.params), request.seed,
+                preview)
+            return pb.TaskDescription(
+                name=request.task.name, inputs=data.n_inputs, outputs=data.n_outputs,
+                low=data.low, high=data.high, threshold=data.threshold, total_rows=total,
+                rows_inputs=rows(data.inputs), rows_targets=rows(data.targets))
+
+    # ------------------------------------------------------------ training
+    def Train(self, request: pb.TrainRequest,
+              context: grpc.ServicerContext) -> Iterator[pb.TrainEvent]:
+        with statuses(context):
+            check_request(request, self.registry, self.limits)  # refuse bad requests now
+            for event in self.training.train(request, context.is_active):
+                if isinstance(event, Trained):
+                    yield pb.TrainEvent(done=_train_done(event, request))
+                else:
+                    yield pb.TrainEvent(progress=event)
+
+    # ------------------------------------------------------------ serving
+    def _predict(self, model: ServableModel, request: pb.PredictRequest,
+                 where: str = "") -> pb.PredictResponse:
+        """Answer one Predict request (or stream chunk) with `model`; `where` goes before the
+        fields that errors name (`requests[2].` for a stream's third message)."""
+        limit, limit_name = self.limits.max_predict_rows, "max_predict_rows"
+        record = model.record
+        response = pb.PredictResponse(model=pb.ModelRef(name=record.name, version=record.version),
+                                      threshold=model.threshold)
+        if request.HasField("packed"):
+            if request.rows:
+                raise InvalidRequest(f"{where}rows", "give rows or packed, not both")
+            inputs, dtype = messages.packed_array(request.packed, model.n_inputs,
+                                                  f"{where}packed", limit, limit_name)
+            outputs, labels = model.predict(inputs)
+            outputs = messages.in_packed_dtype(outputs, dtype)
+            if (bad := first_nonfinite_row(outputs)) is not None:
+                raise overflowed(f"{where}packed.data: row {bad}", dtype)
+            response.packed_outputs.CopyFrom(messages.pack(outputs, dtype))
+            response.packed_labels.CopyFrom(messages.pack(labels, dtype))
+        else:
+            inputs = messages.rows_array(request.rows, model.n_inputs, f"{where}rows", limit,
+                                         limit_name)
+            outputs, labels = model.predict(inputs)
+            if (bad := first_nonfinite_row(outputs)) is not None:
+                raise overflowed(f"{where}rows[{bad}]")
+            response.outputs.extend(rows(outputs))
+            response.labels.extend(rows(labels))
+        return response
+
+    def Predict(self, request: pb.PredictRequest,
+                context: grpc.ServicerContext) -> pb.PredictResponse:
+        with statuses(context):
+            return self._predict(self.models.servable(request.model, request.version), request)
+
+    def PredictStream(self, requests: Iterator[pb.PredictRequest],
+                      context: grpc.ServicerContext) -> Iterator[pb.PredictResponse]:
+        with statuses(context):
+            model: ServableModel | None = None
+            for index, request in enumerate(requests):
+                where = f"requests[{index}]."
+                if model is None:
+                    model = self.models.servable(request.model, request.version,
+                                                 f"{where}model")
+                elif request.model and (request.model, request.version or model.record.version) \
+                        != (model.record.name, model.record.version):
+                    raise InvalidRequest(f"{where}model", "a stream serves one model: "
+                                         f"{model.record.name}:{model.record.version}")
+                yield self._predict(model, request, where)
+
+    def Evaluate(self, request: pb.EvaluateRequest,
+                 context: grpc.ServicerContext) -> pb.EvaluateResponse:
+        with statuses(context):
+            model = self.models.servable(request.model, request.version)
+            if not request.HasField("table"):
+                return _evaluated(model, self.models.evaluate_own_task(model))
+            limit, limit_name = self.limits.max_predict_rows, "max_predict_rows"
+            inputs = messages.rows_array(request.table.inputs, model.n_inputs, "table.inputs",
+                                         limit, limit_name)
+            n_out = model.record.meta["sizes"][-1]
+            bits = messages.rows_array(request.table.outputs, n_out, "table.outputs", limit,
+                                       limit_name)
+            return _evaluated(model, self.models.evaluate_table(model, inputs, bits))
+
+    # ------------------------------------------------------------ the store
+    def ListModels(self, request: pb.ListModelsRequest,
+                   context: grpc.ServicerContext) -> pb.ListModelsResponse:
+        return pb.ListModelsResponse(models=[_summary(r) for r in self.models.list(request.name)])
+
+    def GetModel(self, request: pb.GetModelRequest,
+                 context: grpc.ServicerContext) -> pb.ModelDetail:
+        with statuses(context):
+            record = self.models.stored(request.name, request.version)
+            meta = record.meta
+            detail = pb.ModelDetail(
+                summary=_summary(record), activations=[a["name"] for a in meta["activations"]],
+                bias=meta["bias"], member_seed=meta.get("member_seed", 0), dtype=meta["dtype"],
+                history=pb.History(**meta.get("history", {})))
+            if record.request:
+                detail.request.ParseFromString(record.request)
+            return detail
+
+    def DeleteModel(self, request: pb.DeleteModelRequest,
+                    context: grpc.ServicerContext) -> pb.DeleteModelResponse:
+        with statuses(context):
+            deleted = self.models.delete(request.name, request.version)
+            return pb.DeleteModelResponse(deleted_versions=deleted)
+
+    def ExportModel(self, request: pb.ExportModelRequest,
+                    context: grpc.ServicerContext) -> pb.ExportedModel:
+        with statuses(context):
+            return exported(self.models.stored(request.name, request.version))
+
+    def ImportModel(self, request: pb.ImportModelRequest,
+                    context: grpc.ServicerContext) -> pb.ModelRef:
+        with statuses(context):
+            name = check_name(request.name or request.model.name, self.limits)
+            record = record_from_export(request.model, name, self.limits)
+            saved = self.models.import_record(record, request.model.ByteSize() + SLACK)
+            return pb.ModelRef(name=saved.name, version=saved.version)

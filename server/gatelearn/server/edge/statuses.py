@@ -1,0 +1,66 @@
+"""The one table from errors to gRPC status codes, and the context that answers with it.
+
+Services raise domain errors (`errors`), the store and the registry their own; the servicer
+runs each call inside `statuses(context)`, so no other module needs to know a status code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import grpc
+
+from gatelearn.core import ParamError
+from gatelearn.plugins import UnknownComponentError
+from gatelearn.server import errors
+from gatelearn.server.store import CorruptModelError, ModelNotFoundError
+from gatelearn.server.stores.errors import StoreFullError
+
+__all__ = ["MAX_DETAILS", "STATUSES", "statuses"]
+
+MAX_DETAILS = 1024  # characters of a status message
+
+STATUSES: dict[type[Exception], grpc.StatusCode] = {
+    errors.InvalidRequest: grpc.StatusCode.INVALID_ARGUMENT,
+    ParamError: grpc.StatusCode.INVALID_ARGUMENT,
+    errors.NotFound: grpc.StatusCode.NOT_FOUND,
+    ModelNotFoundError: grpc.StatusCode.NOT_FOUND,
+    errors.AtCapacity: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    StoreFullError: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    errors.FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
+    # A stored model needs a plugin that is no longer installed.
+    UnknownComponentError: grpc.StatusCode.FAILED_PRECONDITION,
+    errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
+    errors.Cancelled: grpc.StatusCode.CANCELLED,
+    errors.DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
+    errors.DataLoss: grpc.StatusCode.DATA_LOSS,
+    CorruptModelError: grpc.StatusCode.DATA_LOSS,
+}
+
+
+def _status_of(error: Exception) -> grpc.StatusCode | None:
+    """The code `error` is answered with (its most specific class in the table), if any."""
+    for kind in type(error).__mro__:
+        if kind in STATUSES:
+            return STATUSES[kind]
+    return None
+
+
+@contextlib.contextmanager
+def statuses(context: grpc.ServicerContext) -> Iterator[None]:
+    """Answer the errors of the table with the status code their meaning calls for."""
+    try:
+        yield
+    except tuple(STATUSES) as error:
+        code = _status_of(error)
+        assert code is not None  # caught because its class is in the table
+        _abort(context, code, str(error))
+
+
+def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str) -> None:
+    """End the call with `code`; a message that echoes long client input is cut short, as
+    status details travel in metadata whose size clients limit."""
+    if len(message) > MAX_DETAILS:
+        message = message[:MAX_DETAILS - 1] + "…"
+    context.abort(code, message)

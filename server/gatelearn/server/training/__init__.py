@@ -1,0 +1,1 @@
+"""The training service, its jobs, the worker pool, the worker process and its frames."""

@@ -1,0 +1,168 @@
+"""The training service: a checked Train request run on a worker process until it ends.
+
+It knows no gRPC. `train` yields the worker's progress messages as they come and, when the job
+completed, the saved model; it notices a caller gone (`is_active()` false), a passed deadline
+or a shutdown within `CANCEL_POLL` seconds, and saves the model only when the job completed.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from gatelearn.server.checks import store_full
+from gatelearn.server.errors import (
+    AtCapacity,
+    Cancelled,
+    DeadlineExceeded,
+    FailedPrecondition,
+    Unavailable,
+    from_json,
+)
+from gatelearn.server.limits import Limits
+from gatelearn.server.models.cache import ModelCache
+from gatelearn.server.store import Store
+from gatelearn.server.training.frames import Kind, unpack_record
+from gatelearn.server.training.jobs import CANCEL_POLL
+from gatelearn.server.training.pool import Worker, WorkerPool
+from gatelearn.v1 import gatelearn_pb2 as pb
+
+__all__ = ["CANCEL_GRACE", "Trained", "TrainingService"]
+
+CANCEL_GRACE = 0.3  # seconds a worker gets to stop a cancelled job before it is killed
+
+
+@dataclass(frozen=True)
+class Trained:
+    """A completed training's saved model: its name, version and metadata."""
+
+    name: str
+    version: int
+    meta: dict[str, Any]
+
+
+def _cancel(worker: Worker) -> bool:
+    """Stop the worker's job; True when it stopped in time and can take the next one."""
+    if not worker.send(Kind.CANCEL):
+        return False
+    deadline = time.monotonic() + CANCEL_GRACE
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            frame = worker.frames.get(timeout=left)
+        except queue.Empty:
+            break
+        if frame is None:
+            return False
+        if frame[0] in (Kind.DONE, Kind.FAILED):
+            return True
+    return False
+
+
+@dataclass
+class _Job:
+    """A Train call's work on a worker; `reusable` says whether the worker ended it cleanly."""
+
+    worker: Worker
+    request: pb.TrainRequest
+    reusable: bool = False
+    released: bool = False
+
+    @property
+    def payload(self) -> bytes:
+        return self.request.SerializeToString()
+
+    def release(self, pool: WorkerPool) -> None:
+        """Give the worker back to `pool`, once."""
+        if not self.released:
+            self.released = True
+            pool.release(self.worker, self.reusable)
+
+
+class TrainingService:
+    """Runs trainings on the worker pool and saves what they make in the store."""
+
+    def __init__(self, store: Store, limits: Limits, pool: WorkerPool,
+                 models: ModelCache) -> None:
+        self.store = store
+        self.limits = limits
+        self.pool = pool
+        self.models = models
+        self._shutdown_at = float("inf")  # monotonic time at which running trainings stop
+
+    def shut_down_after(self, grace: float) -> None:
+        """Let running trainings go on for `grace` seconds more, then cancel them."""
+        self._shutdown_at = time.monotonic() + grace
+
+    def train(self, request: pb.TrainRequest,
+              is_active: Callable[[], bool]) -> Iterator[pb.TrainProgress | Trained]:
+        """Run a checked request (`edge.requests.check_request`) on a worker; `is_active`
+        says whether anyone still waits for the result."""
+        if self.store.count() >= self.limits.max_models:
+            raise store_full(self.limits)
+        worker = self.pool.acquire()
+        if worker is None:
+            raise AtCapacity(f"{self.limits.max_concurrent_trainings} trainings are "
+                             f"running (limit max_concurrent_trainings); try again later")
+        job = _Job(worker, request)
+        try:
+            yield from self._run(job, is_active)
+        except GeneratorExit:
+            # The caller dropped the stream (the client cancelled between events): stop the
+            # job cleanly so the worker can be reused.
+            if not job.released:
+                job.reusable = _cancel(job.worker)
+            raise
+        finally:
+            job.release(self.pool)
+
+    def _run(self, job: _Job,
+             is_active: Callable[[], bool]) -> Iterator[pb.TrainProgress | Trained]:
+        """Hand the job to its worker and relay what comes back until the job ends."""
+        if not job.worker.send(Kind.TRAIN, job.payload):
+            raise Unavailable("a training worker was restarting; try again")
+        give_up = time.monotonic() + self.limits.max_training_seconds
+        while True:
+            now = time.monotonic()
+            if now > give_up:
+                job.reusable = _cancel(job.worker)
+                raise DeadlineExceeded(f"training ran longer than "
+                                       f"{self.limits.max_training_seconds} s (limit "
+                                       f"max_training_seconds); nothing was saved")
+            if now > self._shutdown_at:
+                job.reusable = _cancel(job.worker)
+                raise Cancelled("the server is shutting down: training cancelled; nothing was "
+                                "saved")
+            try:
+                frame = job.worker.frames.get(timeout=CANCEL_POLL)
+            except queue.Empty:
+                if not is_active():
+                    job.reusable = _cancel(job.worker)
+                    raise Cancelled("training cancelled; nothing was saved") from None
+                continue
+            if frame is None:
+                raise FailedPrecondition(f"the training worker {job.worker.how_it_ended()}; "
+                                         f"nothing was saved")
+            kind, payload = frame
+            if kind == Kind.PROGRESS:
+                yield pb.TrainProgress.FromString(payload)
+                continue
+            job.reusable = True
+            if kind == Kind.FAILED:
+                raise from_json(json.loads(payload))
+            trained = self._save(job, payload, is_active)
+            job.release(self.pool)  # free the slot before the client can ask for the next
+            yield trained
+            return
+
+    def _save(self, job: _Job, payload: bytes, is_active: Callable[[], bool]) -> Trained:
+        meta, blob = unpack_record(payload)
+        if not is_active():
+            raise Cancelled("training cancelled; nothing was saved")
+        name = job.request.model_name
+        version = self.store.save_packed(name, meta, blob, job.payload)
+        self.models.saved(name, version)
+        return Trained(name, version, meta)
