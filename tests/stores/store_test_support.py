@@ -13,7 +13,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from gatelearn.server.store import ModelRecord
+from gatelearn.server.stores.records import ModelRecord
 
 T = TypeVar("T")
 

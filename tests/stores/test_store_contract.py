@@ -17,11 +17,17 @@ import numpy as np
 import pytest
 from store_test_support import record, run_together
 
-from gatelearn.server.store import CorruptModelError, ModelNotFoundError, ModelRecord, Store
-from gatelearn.server.stores import PostgresStore, StoreFullError
+from gatelearn.server.stores import (
+    CorruptModelError,
+    ModelNotFoundError,
+    ModelRecord,
+    PostgresStore,
+    SQLiteStore,
+    Store,
+    StoreFullError,
+)
 
-AnyStore = Store | PostgresStore
-OpenStore = Callable[[], AnyStore]
+OpenStore = Callable[[], Store]
 
 SIXTEEN_MB = 16 * 1024 * 1024  # the largest message a client may send (limit max_message_bytes)
 
@@ -35,10 +41,10 @@ def backend(request: pytest.FixtureRequest) -> str:
 def open_store(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpenStore]:
     """Opens another store on this test's own database; every one is closed afterwards."""
     url = request.getfixturevalue("postgres_url") if backend == "postgres" else ""
-    opened: list[AnyStore] = []
+    opened: list[Store] = []
 
-    def open_one() -> AnyStore:
-        store = PostgresStore(url) if url else Store(tmp_path / "data")
+    def open_one() -> Store:
+        store: Store = PostgresStore(url) if url else SQLiteStore(tmp_path / "data")
         opened.append(store)
         return store
 
@@ -48,7 +54,7 @@ def open_store(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> 
 
 
 @pytest.fixture
-def store(open_store: OpenStore) -> AnyStore:
+def store(open_store: OpenStore) -> Store:
     return open_store()
 
 
@@ -63,7 +69,7 @@ def sqlite_lacks_max_models(backend: str, request: pytest.FixtureRequest) -> Non
         )
 
 
-def save_within(store: AnyStore, saved: ModelRecord, max_models: int) -> int:
+def save_within(store: Store, saved: ModelRecord, max_models: int) -> int:
     """Save under a model limit; SQLite's store has no such keyword yet (TypeError)."""
     return store.save(saved, max_models=max_models).version  # type: ignore[call-arg]
 
@@ -73,7 +79,7 @@ def assert_same_bits(got: list[np.ndarray[Any, Any]], want: list[np.ndarray[Any,
     assert all(a.tobytes() == b.tobytes() for a, b in zip(got, want, strict=True))
 
 
-def test_a_version_loads_back_bit_exact(store: AnyStore) -> None:
+def test_a_version_loads_back_bit_exact(store: Store) -> None:
     saved = record("m")
     saved.weights[0].flat[:6] = [-0.0, np.inf, -np.inf, np.nan, 5e-324, 1.7976931348623157e308]
     saved.created_at = 1_790_000_000.123456789
@@ -86,7 +92,7 @@ def test_a_version_loads_back_bit_exact(store: AnyStore) -> None:
     assert (loaded.request, loaded.created_at) == (saved.request, saved.created_at)
 
 
-def test_a_sixteen_megabyte_version_loads_back_bit_exact(store: AnyStore) -> None:
+def test_a_sixteen_megabyte_version_loads_back_bit_exact(store: Store) -> None:
     saved = record("big", sizes=(1024, 1024, 1024))
     assert sum(w.nbytes for w in saved.weights) >= SIXTEEN_MB
     store.save(saved)
@@ -94,7 +100,7 @@ def test_a_sixteen_megabyte_version_loads_back_bit_exact(store: AnyStore) -> Non
     assert_same_bits(loaded.weights, saved.weights)
 
 
-def test_versions_count_up_per_name_and_latest_follows(store: AnyStore) -> None:
+def test_versions_count_up_per_name_and_latest_follows(store: Store) -> None:
     assert [store.save(record("a", seed=seed)).version for seed in range(3)] == [1, 2, 3]
     assert store.save(record("b")).version == 1
     assert store.latest_version("a") == 3
@@ -103,7 +109,7 @@ def test_versions_count_up_per_name_and_latest_follows(store: AnyStore) -> None:
     assert store.count() == 4
 
 
-def test_list_shows_every_version_of_a_name_or_the_latest_of_each(store: AnyStore) -> None:
+def test_list_shows_every_version_of_a_name_or_the_latest_of_each(store: Store) -> None:
     for name in ("b", "a", "a", "B", "a"):
         store.save(record(name))
     assert [(r.name, r.version) for r in store.list()] == [("B", 1), ("a", 3), ("b", 1)]
@@ -139,7 +145,7 @@ def test_deleted_version_numbers_are_never_reused(open_store: OpenStore) -> None
     ids=["load", "load-version", "latest", "delete", "delete-version"],
 )
 def test_what_is_not_stored_is_not_found_and_nothing_changes(
-    store: AnyStore, call: Callable[[AnyStore], object]
+    store: Store, call: Callable[[Store], object]
 ) -> None:
     store.save(record("m"))
     with pytest.raises(ModelNotFoundError, match=r"^model '(nope|m)'( version 9)? not found$"):
@@ -165,7 +171,7 @@ def npz(**arrays: Any) -> bytes:
 
 @pytest.mark.parametrize("damage", ["not-a-zip", "pickled-object", "missing-layer", "no-sizes"])
 def test_a_damaged_version_is_reported_and_never_unpickled(
-    store: AnyStore, damage: str, tmp_path: Path
+    store: Store, damage: str, tmp_path: Path
 ) -> None:
     tripwire = tmp_path / "unpickled"
     meta: dict[str, Any] = {"sizes": [2, 1], "bias": False}
@@ -188,7 +194,7 @@ def test_concurrent_saves_from_two_stores_get_distinct_consecutive_versions(
 ) -> None:
     replicas = [open_store(), open_store()]
 
-    def save_five(store: AnyStore) -> list[int]:
+    def save_five(store: Store) -> list[int]:
         return [store.save(record("shared", seed=seed)).version for seed in range(5)]
 
     results = run_together([partial(save_five, store) for store in replicas for _ in range(4)])
@@ -205,7 +211,7 @@ def test_max_models_is_exact_under_concurrent_saves(
     replicas = [open_store(), open_store()]
     save_within(replicas[0], record("first"), 7)
 
-    def try_three(store: AnyStore, name: str) -> list[int | StoreFullError]:
+    def try_three(store: Store, name: str) -> list[int | StoreFullError]:
         outcomes: list[int | StoreFullError] = []
         for seed in range(3):
             try:
@@ -223,7 +229,7 @@ def test_max_models_is_exact_under_concurrent_saves(
 
 
 def test_a_save_refused_as_full_changes_nothing(
-    store: AnyStore, backend: str, request: pytest.FixtureRequest
+    store: Store, backend: str, request: pytest.FixtureRequest
 ) -> None:
     sqlite_lacks_max_models(backend, request)
     store.save(record("m"))

@@ -25,7 +25,7 @@ from gatelearn.server.pool import WorkerPool
 from gatelearn.server.security import TokenInterceptor, is_loopback, server_credentials
 from gatelearn.server.server_reflection import add_reflection
 from gatelearn.server.service import GateLearnService
-from gatelearn.server.store import Store
+from gatelearn.server.stores import SQLiteStore
 from gatelearn.v1 import gatelearn_pb2
 
 __all__ = ["DEFAULT_ADDRESS", "RunningServer", "ServerConfig", "create_server", "serve"]
@@ -62,7 +62,7 @@ class RunningServer:
     port: int
     service: GateLearnService
     health: health.HealthServicer
-    store: Store
+    store: SQLiteStore
     pool: WorkerPool
 
     def stop(self, grace: float | None = None) -> bool:
@@ -96,7 +96,7 @@ def create_server(config: ServerConfig) -> RunningServer:
         log.warning("listening on %s without TLS and a token: anyone who can reach it can "
                     "train and read models", config.address)
     registry = build_registry(create_manager(config.plugins))
-    store = Store(config.data_dir)
+    store = SQLiteStore(config.data_dir)
     pool = WorkerPool(config.limits.max_concurrent_trainings, config.plugins, config.limits)
     service = GateLearnService(registry, store, config.limits, pool)
     options = [

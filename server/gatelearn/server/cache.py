@@ -15,7 +15,8 @@ from typing import Any
 
 from gatelearn.plugins import Registry
 from gatelearn.server.models import ServableModel, servable
-from gatelearn.server.store import ModelRecord, Store
+from gatelearn.server.stores.base import Store
+from gatelearn.server.stores.records import ModelRecord
 
 __all__ = ["ModelCache", "footprint"]
 

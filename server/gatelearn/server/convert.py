@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from gatelearn.core import Dataset, TrainConfig
 from gatelearn.plugins.recipe import DTYPES, Checked, Choice, Recipe
 from gatelearn.server.limits import Limits
-from gatelearn.server.store import ModelRecord
+from gatelearn.server.stores.records import ModelRecord
 from gatelearn.v1 import gatelearn_pb2 as pb
 
 __all__ = [

@@ -27,7 +27,7 @@ from gatelearn.server.convert import RequestError
 from gatelearn.server.frames import Kind, pack_record
 from gatelearn.server.limits import Limits
 from gatelearn.server.models import record_from_training
-from gatelearn.server.store import pack_arrays
+from gatelearn.server.stores.records import pack_arrays
 from gatelearn.v1 import gatelearn_pb2 as pb
 
 __all__ = ["CANCEL_POLL", "check_request", "progress_message", "run_job", "task_exists"]

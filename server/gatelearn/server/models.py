@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from gatelearn.core import ForwardPass, Layer, Network, TrainResult
 from gatelearn.plugins import Registry, UnknownComponentError
 from gatelearn.plugins.recipe import DTYPES, Choice, Prepared
-from gatelearn.server.store import ModelRecord
+from gatelearn.server.stores.records import ModelRecord
 
 __all__ = [
     "Score",

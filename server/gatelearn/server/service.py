@@ -32,12 +32,9 @@ from gatelearn.server.jobs import CANCEL_POLL, check_request, task_exists
 from gatelearn.server.limits import Limits
 from gatelearn.server.models import ServableModel, UnservableModelError, score, servable
 from gatelearn.server.pool import Worker, WorkerPool
-from gatelearn.server.store import (
-    CorruptModelError,
-    ModelNotFoundError,
-    ModelRecord,
-    Store,
-)
+from gatelearn.server.stores.base import Store
+from gatelearn.server.stores.errors import CorruptModelError, ModelNotFoundError
+from gatelearn.server.stores.records import ModelRecord
 from gatelearn.v1 import gatelearn_pb2 as pb
 from gatelearn.v1 import gatelearn_pb2_grpc
 

@@ -1,38 +1,30 @@
-"""The model store: SQLite in the data directory, one row per model version.
+"""The embedded model store: SQLite in the data directory, one row per model version.
 
 A version is written in one transaction, weights included, so it is visible completely or not
-at all; with WAL and synchronous=FULL a committed version survives a crash. Weights are kept as
-`.npz` bytes of plain float arrays and read back with `allow_pickle=False`. Version numbers of a
+at all; with WAL and synchronous=FULL a committed version survives a crash. Version numbers of a
 name only ever increase, even after deletes, so "name:3" always means the same model.
 """
 
 from __future__ import annotations
 
-import io
 import json
-import reprlib
 import sqlite3
 import threading
 import time
-import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from numpy.typing import NDArray
-
 from gatelearn.server.paths import make_private_dir, make_private_file
+from gatelearn.server.stores.errors import ModelNotFoundError
+from gatelearn.server.stores.records import (
+    ModelRecord,
+    decode_record,
+    pack_arrays,
+    stored_summary,
+    summary_meta,
+)
 
-__all__ = [
-    "CorruptModelError",
-    "ModelNotFoundError",
-    "ModelRecord",
-    "Store",
-    "pack_arrays",
-    "summary_meta",
-    "unpack_arrays",
-]
+__all__ = ["SQLiteStore"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS names (
@@ -50,47 +42,6 @@ CREATE TABLE IF NOT EXISTS models (
     PRIMARY KEY (name, version)
 );
 """
-# What ListModels shows, kept apart from `meta` so listing never reads histories or tables.
-_SUMMARY_KEYS = ("sizes", "metrics")
-
-
-class ModelNotFoundError(LookupError):
-    """No model (or no such version of it) is stored."""
-
-
-class CorruptModelError(RuntimeError):
-    """A stored version cannot be read back as plain arrays and JSON."""
-
-
-@dataclass
-class ModelRecord:
-    """One stored model version: its arrays and everything known about it.
-
-    `meta` is plain JSON data: sizes, activations, bias, dtype, task, label values, metrics,
-    history. `request` is the serialized request that trained it (None for imports).
-    """
-
-    name: str
-    meta: dict[str, Any]
-    weights: list[NDArray[np.float64]]
-    biases: list[NDArray[np.float64]] | None
-    request: bytes | None = None
-    version: int = 0
-    created_at: float = field(default_factory=time.time)
-
-
-def _not_found(name: str, version: int) -> ModelNotFoundError:
-    shown = reprlib.repr(name)  # a long name is shortened, not echoed whole
-    what = f"model {shown} version {version}" if version else f"model {shown}"
-    return ModelNotFoundError(f"{what} not found")
-
-
-def summary_meta(meta: dict[str, Any]) -> dict[str, Any]:
-    """The part of a model's metadata a listing shows: sizes, metrics and the task's name."""
-    summary = {key: meta[key] for key in _SUMMARY_KEYS if key in meta}
-    if meta.get("task"):
-        summary["task"] = {"name": meta["task"]["name"]}
-    return summary
 
 
 def _add_summaries(db: sqlite3.Connection) -> None:
@@ -102,37 +53,16 @@ def _add_summaries(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE models ADD COLUMN summary TEXT")
         for name, version, meta_text in db.execute(
                 "SELECT name, version, meta FROM models").fetchall():
-            try:
-                summary = json.dumps(summary_meta(json.loads(meta_text)))
-            except (ValueError, KeyError, TypeError):
-                continue  # a damaged row stays damaged; loading it says so
-            db.execute("UPDATE models SET summary = ? WHERE name = ? AND version = ?",
-                       (summary, name, version))
+            if (summary := stored_summary(meta_text)) is not None:
+                db.execute("UPDATE models SET summary = ? WHERE name = ? AND version = ?",
+                           (summary, name, version))
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")
         raise
 
 
-def pack_arrays(weights: list[NDArray[Any]], biases: list[NDArray[Any]] | None) -> bytes:
-    """A model's matrices as `.npz` bytes: w0, w1, ... and b0, b1, ... when it has biases."""
-    arrays = {f"w{index}": np.asarray(w, dtype=np.float64) for index, w in enumerate(weights)}
-    for index, b in enumerate(biases or []):
-        arrays[f"b{index}"] = np.asarray(b, dtype=np.float64)
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    return buffer.getvalue()
-
-
-def unpack_arrays(blob: bytes, layers: int, bias: bool) -> tuple[list[NDArray[Any]],
-                                                             list[NDArray[Any]] | None]:
-    with np.load(io.BytesIO(blob), allow_pickle=False) as arrays:
-        weights = [arrays[f"w{index}"] for index in range(layers)]
-        biases = [arrays[f"b{index}"] for index in range(layers)] if bias else None
-    return weights, biases
-
-
-class Store:
+class SQLiteStore:
     """Stored models by name and version. Safe to share between threads."""
 
     FILENAME = "models.sqlite3"
@@ -206,16 +136,8 @@ class Store:
         with self._lock:
             row = self._db.execute(query, args).fetchone()
         if row is None:
-            raise _not_found(name, version)
-        name, version, created_at, meta_text, request, blob = row
-        try:
-            meta = json.loads(meta_text)
-            weights, biases = unpack_arrays(blob, len(meta["sizes"]) - 1, meta["bias"])
-        except (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile) as error:
-            # Not written by this store (object arrays are refused, never unpickled).
-            raise CorruptModelError(f"model {reprlib.repr(name)} version {version} is "
-                                    f"damaged in the store: {error}") from None
-        return ModelRecord(name, meta, weights, biases, request, version, created_at)
+            raise ModelNotFoundError(name, version)
+        return decode_record(*row)
 
     def latest_version(self, name: str) -> int:
         """The newest stored version of `name`; ModelNotFoundError if it has none."""
@@ -223,7 +145,7 @@ class Store:
             row = self._db.execute("SELECT MAX(version) FROM models WHERE name = ?",
                                    (name,)).fetchone()
         if row[0] is None:
-            raise _not_found(name, 0)
+            raise ModelNotFoundError(name)
         return int(row[0])
 
     def list(self, name: str = "") -> list[ModelRecord]:
@@ -261,5 +183,5 @@ class Store:
                 self._db.execute("ROLLBACK")
                 raise
         if not deleted:
-            raise _not_found(name, version)
+            raise ModelNotFoundError(name, version)
         return deleted
