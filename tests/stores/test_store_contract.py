@@ -58,20 +58,8 @@ def store(open_store: OpenStore) -> Store:
     return open_store()
 
 
-def sqlite_lacks_max_models(backend: str, request: pytest.FixtureRequest) -> None:
-    if backend == "sqlite":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                raises=TypeError,
-                reason="SQLite store gains max_models in the store seam of issue 10",
-            )
-        )
-
-
 def save_within(store: Store, saved: ModelRecord, max_models: int) -> int:
-    """Save under a model limit; SQLite's store has no such keyword yet (TypeError)."""
-    return store.save(saved, max_models=max_models).version  # type: ignore[call-arg]
+    return store.save(saved, max_models=max_models).version
 
 
 def assert_same_bits(got: list[np.ndarray[Any, Any]], want: list[np.ndarray[Any, Any]]) -> None:
@@ -204,10 +192,7 @@ def test_concurrent_saves_from_two_stores_get_distinct_consecutive_versions(
     assert replicas[0].count() == 40
 
 
-def test_max_models_is_exact_under_concurrent_saves(
-    open_store: OpenStore, backend: str, request: pytest.FixtureRequest
-) -> None:
-    sqlite_lacks_max_models(backend, request)
+def test_max_models_is_exact_under_concurrent_saves(open_store: OpenStore) -> None:
     replicas = [open_store(), open_store()]
     save_within(replicas[0], record("first"), 7)
 
@@ -228,10 +213,7 @@ def test_max_models_is_exact_under_concurrent_saves(
     assert sum(len(replicas[0].list(r.name)) for r in replicas[0].list()) == 7
 
 
-def test_a_save_refused_as_full_changes_nothing(
-    store: Store, backend: str, request: pytest.FixtureRequest
-) -> None:
-    sqlite_lacks_max_models(backend, request)
+def test_a_save_refused_as_full_changes_nothing(store: Store) -> None:
     store.save(record("m"))
     store.save(record("m"))
     with pytest.raises(StoreFullError, match=r"holds 2 model versions \(limit max_models\)"):

@@ -33,7 +33,7 @@ from gatelearn.server.limits import Limits
 from gatelearn.server.models import ServableModel, UnservableModelError, score, servable
 from gatelearn.server.pool import Worker, WorkerPool
 from gatelearn.server.stores.base import Store
-from gatelearn.server.stores.errors import CorruptModelError, ModelNotFoundError
+from gatelearn.server.stores.errors import CorruptModelError, ModelNotFoundError, StoreFullError
 from gatelearn.server.stores.records import ModelRecord
 from gatelearn.v1 import gatelearn_pb2 as pb
 from gatelearn.v1 import gatelearn_pb2_grpc
@@ -59,6 +59,8 @@ def _statuses(context: grpc.ServicerContext) -> Iterator[None]:
         _abort(context, grpc.StatusCode.NOT_FOUND, str(error))
     except CorruptModelError as error:
         _abort(context, grpc.StatusCode.DATA_LOSS, str(error))
+    except StoreFullError as error:
+        _abort(context, grpc.StatusCode.RESOURCE_EXHAUSTED, str(error))
     except (UnservableModelError, UnknownComponentError) as error:
         # A stored model needs a plugin that is no longer installed.
         _abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(error))
@@ -78,12 +80,6 @@ def _overflowed(field: str, dtype: str = "") -> RequestError:
     answered = f" as {dtype}" if dtype else ""
     return invalid(field, f"output is not finite{answered}: the model's values overflowed on "
                           f"these inputs (too large for its weights); nothing was answered")
-
-
-def _store_full(limits: Limits) -> RequestError:
-    return RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED,
-                        f"the store holds {limits.max_models} model versions (limit "
-                        f"max_models); delete some first")
 
 
 def _cancel(worker: Worker) -> bool:
@@ -226,8 +222,8 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
               context: grpc.ServicerContext) -> Iterator[pb.TrainEvent]:
         with _statuses(context):
             check_request(request, self.registry, self.limits)  # refuse bad requests now
-            if self.store.count() >= self.limits.max_models:
-                raise _store_full(self.limits)
+            if self.store.count() >= self.limits.max_models:  # early, not to waste a training;
+                raise StoreFullError(self.limits.max_models)  # the save checks exactly
             worker = self.pool.acquire()
             if worker is None:
                 raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED,
@@ -292,7 +288,8 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
         if not context.is_active():
             raise RequestError(grpc.StatusCode.CANCELLED, "training cancelled; nothing was saved")
         name = job.request.model_name
-        version = self.store.save_packed(name, meta, blob, job.payload)
+        version = self.store.save_packed(name, meta, blob, job.payload,
+                                         max_models=self.limits.max_models)
         self.models.saved(name, version)
         return pb.TrainEvent(done=pb.TrainDone(
             model=pb.ModelRef(name=name, version=version), metrics=_metrics(meta),
@@ -491,8 +488,6 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                                                  *measured.outputs.ravel())):
                 raise invalid("model.layers", "the network's outputs on its task are not finite")
             record.meta["metrics"] = measured.metrics()
-            if self.store.count() >= self.limits.max_models:
-                raise _store_full(self.limits)
-            saved = self.store.save(record)
+            saved = self.store.save(record, max_models=self.limits.max_models)
             self.models.saved(saved.name, saved.version)
             return pb.ModelRef(name=saved.name, version=saved.version)

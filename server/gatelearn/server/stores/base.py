@@ -22,8 +22,10 @@ class Store(Protocol):
     def close(self) -> None:
         """Release the store's connections; no call may follow."""
 
-    def save(self, record: ModelRecord) -> ModelRecord:
-        """Store `record` as the next version of its name; return it with that version."""
+    def save(self, record: ModelRecord, *, max_models: int | None = None) -> ModelRecord:
+        """Store `record` as the next version of its name; return it with that version.
+        With `max_models`, StoreFullError and nothing saved when the store already holds that
+        many versions, checked in the save's own transaction (exact under concurrent saves)."""
 
     def save_packed(
         self,
@@ -32,8 +34,11 @@ class Store(Protocol):
         weights: bytes,
         request: bytes | None,
         created_at: float | None = None,
+        *,
+        max_models: int | None = None,
     ) -> int:
-        """Store a version whose weights are already `pack_arrays` bytes; return its number."""
+        """Store a version whose weights are already `pack_arrays` bytes; return its number.
+        `max_models` as for `save`."""
 
     def load(self, name: str, version: int = 0) -> ModelRecord:
         """A stored version (the latest when `version` is 0); ModelNotFoundError if none,

@@ -7,15 +7,17 @@ name only ever increase, even after deletes, so "name:3" always means the same m
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from gatelearn.server.paths import make_private_dir, make_private_file
-from gatelearn.server.stores.errors import ModelNotFoundError
+from gatelearn.server.stores.errors import ModelNotFoundError, StoreFullError
 from gatelearn.server.stores.records import (
     ModelRecord,
     decode_record,
@@ -44,22 +46,31 @@ CREATE TABLE IF NOT EXISTS models (
 """
 
 
+@contextlib.contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction, committed whole or rolled back. IMMEDIATE takes the database's
+    write lock at BEGIN, so what it reads (a count, a last version) stays true until COMMIT,
+    even against another process on the same file."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
 def _add_summaries(db: sqlite3.Connection) -> None:
     """Give a store written before the summary column one, filled from each row's metadata."""
     if "summary" in {row[1] for row in db.execute("PRAGMA table_info(models)")}:
         return
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with _transaction(db):
         db.execute("ALTER TABLE models ADD COLUMN summary TEXT")
         for name, version, meta_text in db.execute(
                 "SELECT name, version, meta FROM models").fetchall():
             if (summary := stored_summary(meta_text)) is not None:
                 db.execute("UPDATE models SET summary = ? WHERE name = ? AND version = ?",
                            (summary, name, version))
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
 
 
 class SQLiteStore:
@@ -87,40 +98,43 @@ class SQLiteStore:
         with self._lock:
             self._db.close()
 
-    def save(self, record: ModelRecord) -> ModelRecord:
+    def save(self, record: ModelRecord, *, max_models: int | None = None) -> ModelRecord:
         """Store `record` as the next version of its name; return it with that version."""
         record.version = self.save_packed(record.name, record.meta,
                                           pack_arrays(record.weights, record.biases),
-                                          record.request, record.created_at)
+                                          record.request, record.created_at,
+                                          max_models=max_models)
         return record
 
     def save_packed(self, name: str, meta: dict[str, Any], weights: bytes,
-                    request: bytes | None, created_at: float | None = None) -> int:
+                    request: bytes | None, created_at: float | None = None, *,
+                    max_models: int | None = None) -> int:
         """Store a version whose weights are already `pack_arrays` bytes, as a training worker
-        sends them, without unpacking them again; return its version number."""
+        sends them, without unpacking them again; return its version number.
+
+        With `max_models`, StoreFullError (and nothing saved) when the store already holds that
+        many versions: counted inside the write transaction, so the count is exact.
+        """
         meta_text = json.dumps(meta, allow_nan=False)
         summary_text = json.dumps(summary_meta(meta), allow_nan=False)
         created_at = time.time() if created_at is None else created_at
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                row = self._db.execute("SELECT last_version FROM names WHERE name = ?",
-                                       (name,)).fetchone()
-                version = (row[0] if row else 0) + 1
-                self._db.execute(
-                    "INSERT INTO names (name, last_version) VALUES (?, ?) "
-                    "ON CONFLICT(name) DO UPDATE SET last_version = excluded.last_version",
-                    (name, version),
-                )
-                self._db.execute(
-                    "INSERT INTO models (name, version, created_at, meta, request, weights, "
-                    "summary) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (name, version, created_at, meta_text, request, weights, summary_text),
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._lock, _transaction(self._db) as db:
+            if max_models is not None and \
+                    db.execute("SELECT COUNT(*) FROM models").fetchone()[0] >= max_models:
+                raise StoreFullError(max_models)
+            row = db.execute("SELECT last_version FROM names WHERE name = ?",
+                             (name,)).fetchone()
+            version = (row[0] if row else 0) + 1
+            db.execute(
+                "INSERT INTO names (name, last_version) VALUES (?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET last_version = excluded.last_version",
+                (name, version),
+            )
+            db.execute(
+                "INSERT INTO models (name, version, created_at, meta, request, weights, "
+                "summary) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (name, version, created_at, meta_text, request, weights, summary_text),
+            )
         return int(version)
 
     def load(self, name: str, version: int = 0) -> ModelRecord:
@@ -172,16 +186,10 @@ class SQLiteStore:
         """Delete one version, or every version when `version` is 0; return what was deleted."""
         condition, args = ("name = ? AND version = ?", (name, version)) if version else (
             "name = ?", (name,))
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                deleted = [row[0] for row in self._db.execute(
-                    f"SELECT version FROM models WHERE {condition} ORDER BY version", args)]
-                self._db.execute(f"DELETE FROM models WHERE {condition}", args)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._lock, _transaction(self._db) as db:
+            deleted = [row[0] for row in db.execute(
+                f"SELECT version FROM models WHERE {condition} ORDER BY version", args)]
+            db.execute(f"DELETE FROM models WHERE {condition}", args)
         if not deleted:
             raise ModelNotFoundError(name, version)
         return deleted
