@@ -6,6 +6,7 @@ would open it.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 from collections.abc import Callable, Iterator
@@ -18,7 +19,9 @@ import pytest
 from store_test_support import record, run_together
 
 from gatelearn.server.stores import (
+    ComponentMeta,
     CorruptModelError,
+    ModelMeta,
     ModelNotFoundError,
     ModelRecord,
     PostgresStore,
@@ -93,7 +96,7 @@ def test_versions_count_up_per_name_and_latest_follows(store: Store) -> None:
     assert store.save(record("b")).version == 1
     assert store.latest_version("a") == 3
     assert store.load("a").version == 3
-    assert store.load("a", 2).meta["metrics"]["loss"] == 1.1  # seed 1
+    assert store.load("a", 2).meta.metrics.loss == 1.1  # seed 1
     assert store.count() == 4
 
 
@@ -103,7 +106,8 @@ def test_list_shows_every_version_of_a_name_or_the_latest_of_each(store: Store) 
     assert [(r.name, r.version) for r in store.list()] == [("B", 1), ("a", 3), ("b", 1)]
     listed = store.list("a")
     assert [(r.name, r.version) for r in listed] == [("a", 1), ("a", 2), ("a", 3)]
-    assert all(r.weights == [] and r.meta["sizes"] == [2, 3, 1] for r in listed)
+    assert all(r.sizes == (2, 3, 1) and r.task == "xor" for r in listed)
+    assert [r.metrics.loss for r in listed] == [0.1, 0.1, 0.1]
     assert store.list("none") == []
 
 
@@ -162,7 +166,8 @@ def test_a_damaged_version_is_reported_and_never_unpickled(
     store: Store, damage: str, tmp_path: Path
 ) -> None:
     tripwire = tmp_path / "unpickled"
-    meta: dict[str, Any] = {"sizes": [2, 1], "bias": False}
+    meta = ModelMeta(sizes=(2, 1), activations=(ComponentMeta("sigmoid"),), bias=False,
+                     dtype="float64", low=0.0, high=1.0)
     blob = {
         "not-a-zip": lambda: b"these bytes are no npz archive",
         "pickled-object": lambda: npz(w0=np.array([_Tripwire(str(tripwire))], dtype=object)),
@@ -170,7 +175,7 @@ def test_a_damaged_version_is_reported_and_never_unpickled(
         "no-sizes": lambda: npz(w0=np.zeros((2, 1))),
     }[damage]()
     if damage == "no-sizes":
-        meta = {"bias": False}
+        meta = dataclasses.replace(meta, sizes=())
     version = store.save_packed("hurt", meta, blob, None)
     with pytest.raises(CorruptModelError, match=r"model 'hurt' version 1 is damaged"):
         store.load("hurt", version)

@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 from gatelearn.core import Dataset, TrainConfig
 from gatelearn.plugins.recipe import DTYPES, Checked, Choice, Recipe
 from gatelearn.server.limits import Limits
+from gatelearn.server.stores.meta import ComponentMeta, ModelMeta, TaskMeta
 from gatelearn.server.stores.records import ModelRecord
 from gatelearn.v1 import gatelearn_pb2 as pb
 
@@ -366,8 +367,8 @@ def record_from_export(model: pb.ExportedModel, name: str, limits: Limits) -> Mo
         if not layer.activation.name:
             raise invalid(f"{field}.activation.name", "required")
         weights.append(matrix)
-        activations.append({"name": layer.activation.name,
-                            "params": params_dict(layer.activation.params)})
+        activations.append(ComponentMeta(layer.activation.name,
+                                         params_dict(layer.activation.params)))
     low, high = (model.low, model.high) if (model.low, model.high) != (0, 0) else (0.0, 1.0)
     if not (math.isfinite(low + high) and math.isfinite(high - low) and low < high):
         raise invalid("model.high", f"must be finite and greater than low ({low}), got {high}")
@@ -378,15 +379,14 @@ def record_from_export(model: pb.ExportedModel, name: str, limits: Limits) -> Mo
     if source is None:
         raise invalid("model.task", "required: the task or table the model computes")
     task = task_json(getattr(model, source))
-    task["seed"] = model.seed
-    meta = {
-        "sizes": [int(weights[0].shape[0]), *(int(w.shape[1]) for w in weights)],
-        "activations": activations,
-        "bias": bool(biases),
-        "dtype": dtype,
-        "task": task,
-        "low": float(low),
-        "high": float(high),
-        "member_seed": model.seed,
-    }
+    meta = ModelMeta(
+        sizes=(int(weights[0].shape[0]), *(int(w.shape[1]) for w in weights)),
+        activations=tuple(activations),
+        bias=bool(biases),
+        dtype=dtype,
+        low=float(low),
+        high=float(high),
+        task=TaskMeta(**task, seed=model.seed),
+        member_seed=model.seed,
+    )
     return ModelRecord(name, meta, weights, biases or None)

@@ -170,6 +170,5 @@ def run_job(payload: bytes, registry: Registry, limits: Limits, cancel: threadin
         return _failed(grpc.StatusCode.FAILED_PRECONDITION,
                        f"{what}; components: {components}; nothing was saved ({hint})")
     record = record_from_training(request.model_name, prepared, result, task, payload)
-    record.meta["solved_members"] = int((result.min_margin > 0).sum())
-    record.meta["member_solved_epochs"] = result.solved_epoch.tolist()
-    return Kind.DONE, pack_record(record.meta, pack_arrays(record.weights, record.biases))
+    return Kind.DONE, pack_record(record.meta.to_json(),
+                                  pack_arrays(record.weights, record.biases))

@@ -9,6 +9,7 @@ deadline within `CANCEL_POLL` seconds, and saves the model only when the job com
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import queue
 import reprlib
@@ -34,7 +35,8 @@ from gatelearn.server.models import ServableModel, UnservableModelError, score, 
 from gatelearn.server.pool import Worker, WorkerPool
 from gatelearn.server.stores.base import Store
 from gatelearn.server.stores.errors import CorruptModelError, ModelNotFoundError, StoreFullError
-from gatelearn.server.stores.records import ModelRecord
+from gatelearn.server.stores.meta import Metrics, ModelMeta, TaskMeta
+from gatelearn.server.stores.records import ModelRecord, ModelSummary
 from gatelearn.v1 import gatelearn_pb2 as pb
 from gatelearn.v1 import gatelearn_pb2_grpc
 
@@ -135,28 +137,26 @@ def _component(entry: Any) -> pb.Component:
                         version=entry.version, description=entry.description, params=params)
 
 
-def _metrics(meta: dict[str, Any]) -> pb.Metrics:
-    return pb.Metrics(**meta["metrics"]) if "metrics" in meta else pb.Metrics(solved_epoch=-1)
+def _metrics(metrics: Metrics) -> pb.Metrics:
+    return pb.Metrics(**dataclasses.asdict(metrics))
 
 
-def _summary(record: ModelRecord) -> pb.ModelSummary:
+def _summary(summary: ModelSummary) -> pb.ModelSummary:
     created = timestamp_pb2.Timestamp()
-    created.FromNanoseconds(int(record.created_at * 1e9))
-    return pb.ModelSummary(name=record.name, version=record.version,
-                           task=record.meta["task"]["name"] if record.meta.get("task") else "",
-                           sizes=record.meta.get("sizes", []), created_at=created,
-                           metrics=_metrics(record.meta))
+    created.FromNanoseconds(int(summary.created_at * 1e9))
+    return pb.ModelSummary(name=summary.name, version=summary.version, task=summary.task,
+                           sizes=summary.sizes, created_at=created,
+                           metrics=_metrics(summary.metrics))
 
 
-def _task_source(task: dict[str, Any], target: pb.ExportedModel) -> None:
+def _task_source(task: TaskMeta, target: pb.ExportedModel) -> None:
     """Fill an export's task oneof from a record's task."""
-    if task.get("table"):
-        params = task["params"]
-        target.table.inputs.extend(rows(params["inputs"]))
-        target.table.outputs.extend(rows(params["outputs"]))
+    if task.table:
+        target.table.inputs.extend(rows(task.params["inputs"]))
+        target.table.outputs.extend(rows(task.params["outputs"]))
     else:
-        target.task.name = task["name"]
-        target.task.params.update(task["params"])
+        target.task.name = task.name
+        target.task.params.update(task.params)
 
 
 class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
@@ -284,7 +284,8 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             return
 
     def _save(self, job: _Job, payload: bytes, context: grpc.ServicerContext) -> pb.TrainEvent:
-        meta, blob = unpack_record(payload)
+        meta_json, blob = unpack_record(payload)
+        meta = ModelMeta.from_json(meta_json)
         if not context.is_active():
             raise RequestError(grpc.StatusCode.CANCELLED, "training cancelled; nothing was saved")
         name = job.request.model_name
@@ -292,11 +293,11 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                                          max_models=self.limits.max_models)
         self.models.saved(name, version)
         return pb.TrainEvent(done=pb.TrainDone(
-            model=pb.ModelRef(name=name, version=version), metrics=_metrics(meta),
-            stop_reason=meta["stop_reason"], epochs=meta["epochs"],
-            member=meta["member_seed"] - job.request.seed,
-            solved_members=meta["solved_members"], population=meta["population"],
-            member_solved_epochs=meta["member_solved_epochs"]))
+            model=pb.ModelRef(name=name, version=version), metrics=_metrics(meta.metrics),
+            stop_reason=meta.stop_reason, epochs=meta.epochs,
+            member=meta.member_seed - job.request.seed,
+            solved_members=meta.solved_members, population=meta.population,
+            member_solved_epochs=meta.member_solved_epochs))
 
     # ------------------------------------------------------------ serving
     def _servable(self, name: str, version: int, field: str = "model") -> ServableModel:
@@ -353,13 +354,12 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                 yield self._predict(model, request, where)
 
     def _own_task_data(self, record: ModelRecord) -> tuple[np.ndarray, np.ndarray]:
-        task = record.meta.get("task")
-        if not task:
+        task = record.meta.task
+        if task is None:
             raise RequestError(grpc.StatusCode.FAILED_PRECONDITION,
                                f"model {record.name!r} records no task; send a table")
-        seed = task.get("seed", 0)
-        built, _, _ = self._sized_task(task["name"], task["params"], "model.task", seed, 1)
-        data = built.dataset(np.random.default_rng(seed))
+        built, _, _ = self._sized_task(task.name, task.params, "model.task", task.seed, 1)
+        data = built.dataset(np.random.default_rng(task.seed))
         return data.inputs, data.targets
 
     def Evaluate(self, request: pb.EvaluateRequest,
@@ -369,7 +369,7 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             if request.HasField("table"):
                 inputs = convert.rows_array(request.table.inputs, model.n_inputs, "table.inputs",
                                             self.limits.max_predict_rows, "max_predict_rows")
-                n_out = model.record.meta["sizes"][-1]
+                n_out = model.record.meta.sizes[-1]
                 bits = convert.rows_array(request.table.outputs, n_out, "table.outputs",
                                           self.limits.max_predict_rows, "max_predict_rows")
                 if len(bits) != len(inputs):
@@ -380,7 +380,7 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                 targets = np.where(bits == 1.0, model.high, model.low)  # 0 = low, 1 = high
             else:
                 inputs, targets = self._own_task_data(model.record)
-                sizes = model.record.meta["sizes"]
+                sizes = model.record.meta.sizes
                 if (inputs.shape[1], targets.shape[1]) != (sizes[0], sizes[-1]):
                     raise RequestError(grpc.StatusCode.FAILED_PRECONDITION,
                                        f"the model maps {sizes[0]} inputs to {sizes[-1]} "
@@ -420,9 +420,9 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             record = self._stored(request.name, request.version)
             meta = record.meta
             detail = pb.ModelDetail(
-                summary=_summary(record), activations=[a["name"] for a in meta["activations"]],
-                bias=meta["bias"], member_seed=meta.get("member_seed", 0), dtype=meta["dtype"],
-                history=pb.History(**meta.get("history", {})))
+                summary=_summary(record.summary()), activations=[a.name for a in meta.activations],
+                bias=meta.bias, member_seed=meta.member_seed, dtype=meta.dtype,
+                history=pb.History(**dataclasses.asdict(meta.history)))
             if record.request:
                 detail.request.ParseFromString(record.request)
             return detail
@@ -442,9 +442,9 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             record = self._stored(request.name, request.version)
             meta = record.meta
             exported = pb.ExportedModel(format_version=convert.EXPORT_FORMAT, name=record.name,
-                                        version=record.version, low=meta["low"],
-                                        high=meta["high"], dtype=meta["dtype"],
-                                        seed=meta["task"].get("seed", 0))
+                                        version=record.version, low=meta.low,
+                                        high=meta.high, dtype=meta.dtype,
+                                        seed=meta.task.seed if meta.task else 0)
             for index, weights in enumerate(record.weights):
                 layer = exported.layers.add()
                 layer.weights.shape.extend(weights.shape)
@@ -452,11 +452,11 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                 if record.biases is not None:
                     layer.bias.shape.extend(record.biases[index].shape)
                     layer.bias.values.extend(record.biases[index].tolist())
-                activation = meta["activations"][index]
-                layer.activation.name = activation["name"]
-                layer.activation.params.update(activation["params"])
-            if meta.get("task"):
-                _task_source(meta["task"], exported)
+                activation = meta.activations[index]
+                layer.activation.name = activation.name
+                layer.activation.params.update(activation.params)
+            if meta.task:
+                _task_source(meta.task, exported)
             return exported
 
     def ImportModel(self, request: pb.ImportModelRequest,
@@ -464,30 +464,32 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
         with _statuses(context):
             name = convert.check_name(request.name or request.model.name, self.limits)
             record = convert.record_from_export(request.model, name, self.limits)
-            for index, activation in enumerate(record.meta["activations"]):
+            for index, activation in enumerate(record.meta.activations):
                 field = f"model.layers[{index}].activation"
                 try:
-                    self.registry.build("activation", activation["name"], activation["params"])
+                    self.registry.build("activation", activation.name, activation.params)
                 except UnknownComponentError as error:
                     raise invalid(f"{field}.name", str(error)) from None
                 except ParamError as error:
                     raise invalid(f"{field}.params.{error.param}", error.message) from None
             model = servable(record, self.registry)
-            if not record.meta["task"].get("table"):
-                task_exists(self.registry, record.meta["task"]["name"], "model.task.name")
+            task = record.meta.task
+            if task is not None and not task.table:
+                task_exists(self.registry, task.name, "model.task.name")
             inputs, targets = self._own_task_data(record)
             check_fits("Evaluate", evaluate_bytes(*inputs.shape, targets.shape[1]), "model",
                        self.limits)
             check_fits("ExportModel", request.model.ByteSize() + SLACK, "model", self.limits)
-            if inputs.shape[1] != model.n_inputs or targets.shape[1] != record.meta["sizes"][-1]:
+            if inputs.shape[1] != model.n_inputs or targets.shape[1] != record.meta.sizes[-1]:
                 raise invalid("model.layers", f"the network maps {model.n_inputs} inputs to "
-                                              f"{record.meta['sizes'][-1]} outputs; its task has "
+                                              f"{record.meta.sizes[-1]} outputs; its task has "
                                               f"{inputs.shape[1]} and {targets.shape[1]}")
             measured = score(model, inputs, targets)
-            if not all(np.isfinite(v) for v in (*measured.metrics().values(),
+            metrics = measured.metrics()
+            if not all(np.isfinite(v) for v in (*dataclasses.astuple(metrics),
                                                  *measured.outputs.ravel())):
                 raise invalid("model.layers", "the network's outputs on its task are not finite")
-            record.meta["metrics"] = measured.metrics()
+            record.meta = dataclasses.replace(record.meta, metrics=metrics)
             saved = self.store.save(record, max_models=self.limits.max_models)
             self.models.saved(saved.name, saved.version)
             return pb.ModelRef(name=saved.name, version=saved.version)

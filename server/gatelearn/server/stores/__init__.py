@@ -14,18 +14,25 @@ from gatelearn.server.stores.errors import (
     StoreFullError,
 )
 from gatelearn.server.stores.postgres import PostgresStore
-from gatelearn.server.stores.records import ModelRecord, pack_arrays, unpack_arrays
+from gatelearn.server.stores.meta import ComponentMeta, History, Metrics, ModelMeta, TaskMeta
+from gatelearn.server.stores.records import ModelRecord, ModelSummary, pack_arrays, unpack_arrays
 from gatelearn.server.stores.sqlite import SQLiteStore
 
 __all__ = [
+    "ComponentMeta",
     "CorruptModelError",
+    "History",
+    "Metrics",
+    "ModelMeta",
     "ModelNotFoundError",
     "ModelRecord",
+    "ModelSummary",
     "PostgresStore",
     "SQLiteStore",
     "SchemaVersionError",
     "Store",
     "StoreFullError",
+    "TaskMeta",
     "pack_arrays",
     "unpack_arrays",
 ]

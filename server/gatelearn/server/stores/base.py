@@ -9,9 +9,10 @@ each version's summary.
 from __future__ import annotations
 
 import builtins
-from typing import Any, Protocol
+from typing import Protocol
 
-from gatelearn.server.stores.records import ModelRecord
+from gatelearn.server.stores.meta import ModelMeta
+from gatelearn.server.stores.records import ModelRecord, ModelSummary
 
 __all__ = ["Store"]
 
@@ -30,7 +31,7 @@ class Store(Protocol):
     def save_packed(
         self,
         name: str,
-        meta: dict[str, Any],
+        meta: ModelMeta,
         weights: bytes,
         request: bytes | None,
         created_at: float | None = None,
@@ -47,9 +48,9 @@ class Store(Protocol):
     def latest_version(self, name: str) -> int:
         """The newest stored version of `name`; ModelNotFoundError if it has none."""
 
-    def list(self, name: str = "") -> builtins.list[ModelRecord]:
-        """Every version of `name`, or the latest version of every name, by name then version;
-        each record holds only the summary a listing shows, no weights."""
+    def list(self, name: str = "") -> builtins.list[ModelSummary]:
+        """Every version of `name`, or the latest version of every name, by name then version:
+        only their summaries are read."""
 
     def count(self) -> int:
         """How many versions are stored, all names together."""

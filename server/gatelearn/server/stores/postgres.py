@@ -17,12 +17,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from gatelearn.server.stores.errors import ModelNotFoundError, SchemaVersionError, StoreFullError
+from gatelearn.server.stores.meta import ModelMeta
 from gatelearn.server.stores.records import (
     ModelRecord,
+    ModelSummary,
     decode_record,
     pack_arrays,
     stored_summary,
-    summary_meta,
+    summary_text,
 )
 
 if TYPE_CHECKING:
@@ -31,9 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SCHEMA_VERSION", "PostgresStore"]
 
-# Migration n (counting from 1) takes the schema from version n - 1 to n; a new database runs
-# them all. A step is a statement, or a function given the connection for what SQL cannot say. Tables carry a prefix so the store can share a database with other applications;
-# names sort bytewise (COLLATE "C"), as in SQLite, whatever the database's locale.
+
 def _add_summaries(connection: psycopg.Connection[Any]) -> None:
     """Fill the new summary column from each stored row's metadata (what a listing reads)."""
     rows = connection.execute("SELECT name, version, meta FROM gatelearn_models").fetchall()
@@ -45,6 +45,10 @@ def _add_summaries(connection: psycopg.Connection[Any]) -> None:
             )
 
 
+# Migration n (counting from 1) takes the schema from version n - 1 to n; a new database runs
+# them all. A step is a statement, or a function given the connection for what SQL cannot say.
+# Tables carry a prefix so the store can share a database with other applications; names sort
+# bytewise (COLLATE "C"), as in SQLite, whatever the database's locale.
 _Step = str | Callable[["psycopg.Connection[Any]"], None]
 _MIGRATIONS: tuple[tuple[_Step, ...], ...] = (
     (
@@ -166,7 +170,7 @@ class PostgresStore:
     def save_packed(
         self,
         name: str,
-        meta: dict[str, Any],
+        meta: ModelMeta,
         weights: bytes,
         request: bytes | None,
         created_at: float | None = None,
@@ -179,13 +183,13 @@ class PostgresStore:
         many versions. Every save updates the one counter row last, so the row lock serialises
         the check exactly and is held only from there to commit.
         """
-        meta_text = json.dumps(meta, allow_nan=False)
-        summary_text = json.dumps(summary_meta(meta), allow_nan=False)
+        meta_text = json.dumps(meta.to_json(), allow_nan=False)
+        summary = summary_text(meta)
         created_at = time.time() if created_at is None else created_at
         with self._pool.connection() as connection, connection.transaction():
             (version,) = _one(connection.execute(_NEXT_VERSION, (name,)))
             connection.execute(
-                _INSERT, (name, version, created_at, meta_text, request, weights, summary_text)
+                _INSERT, (name, version, created_at, meta_text, request, weights, summary)
             )
             if connection.execute(_COUNT_ONE_MORE, {"limit": max_models}).fetchone() is None:
                 raise StoreFullError(max_models or 0)
@@ -244,9 +248,9 @@ class PostgresStore:
         return deleted
 
     # Last in the class: once defined, `list` in an annotation here would mean this method.
-    def list(self, name: str = "") -> list[ModelRecord]:
-        """Every version of `name`, or the latest version of every name; their meta holds only
-        `summary_meta`, read from its own column (nothing else is read)."""
+    def list(self, name: str = "") -> list[ModelSummary]:
+        """Every version of `name`, or the latest version of every name; their summaries, read
+        from a column of their own (nothing else is read)."""
         if name:
             query = (
                 "SELECT name, version, created_at, summary FROM gatelearn_models "
@@ -261,7 +265,4 @@ class PostgresStore:
             args = ()
         with self._pool.connection() as connection:
             rows = connection.execute(query, args).fetchall()
-        return [
-            ModelRecord(n, json.loads(summary or "{}"), [], None, None, v, created)
-            for n, v, created, summary in rows
-        ]
+        return [ModelSummary.from_row(*row) for row in rows]

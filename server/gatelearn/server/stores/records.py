@@ -1,8 +1,11 @@
 """Stored model versions as every backend and the training worker hand them around.
 
-A record is a network's matrices plus JSON-able metadata; its weights travel and rest as `.npz`
-bytes of plain float arrays, read back with `allow_pickle=False` so nothing is ever unpickled.
-`decode_record` turns a stored row back into a record, the same way for every backend.
+A record is a network's matrices plus its typed metadata (`meta.ModelMeta`); its weights
+travel and rest as `.npz` bytes of plain float arrays, read back with `allow_pickle=False`, so
+nothing is ever unpickled.
+`decode_record` turns a stored row back into a record, the same way for every backend; a
+summary is the small part of the metadata a listing shows, stored apart so listing reads no
+histories or tables.
 """
 
 from __future__ import annotations
@@ -11,51 +14,81 @@ import io
 import json
 import time
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from gatelearn.server.stores.errors import CorruptModelError
+from gatelearn.server.stores.meta import Metrics, ModelMeta
 
-__all__ = ["ModelRecord", "decode_record", "pack_arrays",
-           "stored_summary", "summary_meta", "unpack_arrays"]
+__all__ = [
+    "ModelRecord",
+    "ModelSummary",
+    "decode_record",
+    "pack_arrays",
+    "stored_summary",
+    "summary_text",
+    "unpack_arrays",
+]
 
-# What ListModels shows, kept apart from `meta` so listing never reads histories or tables.
-_SUMMARY_KEYS = ("sizes", "metrics")
+
+@dataclass(frozen=True)
+class ModelSummary:
+    """What a listing shows of a model version."""
+
+    name: str
+    version: int
+    created_at: float
+    task: str  # the task's name; empty when the row records none
+    sizes: tuple[int, ...]
+    metrics: Metrics
+
+    @classmethod
+    def from_row(cls, name: str, version: int, created_at: float, text: str | None
+                 ) -> ModelSummary:
+        """A stored summary (`summary_text`); a row whose summary could not be made (its
+        metadata was damaged) lists with empty fields."""
+        data = json.loads(text or "{}")
+        return cls(name, version, created_at, data.get("task", {}).get("name", ""),
+                   tuple(data.get("sizes", ())), Metrics(**data.get("metrics", {})))
 
 
 @dataclass
 class ModelRecord:
     """One stored model version: its arrays and everything known about it.
 
-    `meta` is plain JSON data: sizes, activations, bias, dtype, task, label values, metrics,
-    history. `request` is the serialized request that trained it (None for imports).
+    `request` is the serialized request that trained it (None for imports).
     """
 
     name: str
-    meta: dict[str, Any]
+    meta: ModelMeta
     weights: list[NDArray[np.float64]]
     biases: list[NDArray[np.float64]] | None
     request: bytes | None = None
     version: int = 0
     created_at: float = field(default_factory=time.time)
 
+    def summary(self) -> ModelSummary:
+        return ModelSummary(self.name, self.version, self.created_at,
+                            self.meta.task.name if self.meta.task else "", self.meta.sizes,
+                            self.meta.metrics)
 
-def summary_meta(meta: dict[str, Any]) -> dict[str, Any]:
-    """The part of a model's metadata a listing shows: sizes, metrics and the task's name."""
-    summary = {key: meta[key] for key in _SUMMARY_KEYS if key in meta}
-    if meta.get("task"):
-        summary["task"] = {"name": meta["task"]["name"]}
-    return summary
+
+def summary_text(meta: ModelMeta) -> str:
+    """The summary column's JSON for `meta`: sizes, metrics and the task's name."""
+    summary: dict[str, Any] = {"sizes": list(meta.sizes), "metrics": asdict(meta.metrics)}
+    if meta.task:
+        summary["task"] = {"name": meta.task.name}
+    return json.dumps(summary, allow_nan=False)
 
 
 def stored_summary(meta_text: str) -> str | None:
     """The summary of a stored row's metadata text, for a store gaining its summary column;
     None when the text is damaged (the row stays as it is: loading it says so)."""
     try:
-        return json.dumps(summary_meta(json.loads(meta_text)))
+        return summary_text(ModelMeta.from_json(json.loads(meta_text)))
     except (ValueError, KeyError, TypeError):
         return None
 
@@ -90,8 +123,8 @@ def decode_record(
 ) -> ModelRecord:
     """A stored row as a record; CorruptModelError when it is not plain arrays and JSON."""
     try:
-        meta = json.loads(meta_text)
-        weights, biases = unpack_arrays(blob, len(meta["sizes"]) - 1, meta["bias"])
+        meta = ModelMeta.from_json(json.loads(meta_text))
+        weights, biases = unpack_arrays(blob, len(meta.sizes) - 1, meta.bias)
     except (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile) as error:
         # Not written by a store (object arrays are refused, never unpickled).
         raise CorruptModelError(name, version, error) from None

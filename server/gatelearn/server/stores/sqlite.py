@@ -18,12 +18,14 @@ from typing import Any
 
 from gatelearn.server.paths import make_private_dir, make_private_file
 from gatelearn.server.stores.errors import ModelNotFoundError, StoreFullError
+from gatelearn.server.stores.meta import ModelMeta
 from gatelearn.server.stores.records import (
     ModelRecord,
+    ModelSummary,
     decode_record,
     pack_arrays,
     stored_summary,
-    summary_meta,
+    summary_text,
 )
 
 __all__ = ["SQLiteStore"]
@@ -106,7 +108,7 @@ class SQLiteStore:
                                           max_models=max_models)
         return record
 
-    def save_packed(self, name: str, meta: dict[str, Any], weights: bytes,
+    def save_packed(self, name: str, meta: ModelMeta, weights: bytes,
                     request: bytes | None, created_at: float | None = None, *,
                     max_models: int | None = None) -> int:
         """Store a version whose weights are already `pack_arrays` bytes, as a training worker
@@ -115,8 +117,8 @@ class SQLiteStore:
         With `max_models`, StoreFullError (and nothing saved) when the store already holds that
         many versions: counted inside the write transaction, so the count is exact.
         """
-        meta_text = json.dumps(meta, allow_nan=False)
-        summary_text = json.dumps(summary_meta(meta), allow_nan=False)
+        meta_text = json.dumps(meta.to_json(), allow_nan=False)
+        summary = summary_text(meta)
         created_at = time.time() if created_at is None else created_at
         with self._lock, _transaction(self._db) as db:
             if max_models is not None and \
@@ -133,7 +135,7 @@ class SQLiteStore:
             db.execute(
                 "INSERT INTO models (name, version, created_at, meta, request, weights, "
                 "summary) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (name, version, created_at, meta_text, request, weights, summary_text),
+                (name, version, created_at, meta_text, request, weights, summary),
             )
         return int(version)
 
@@ -162,9 +164,9 @@ class SQLiteStore:
             raise ModelNotFoundError(name)
         return int(row[0])
 
-    def list(self, name: str = "") -> list[ModelRecord]:
-        """Every version of `name`, or the latest version of every name; their meta holds only
-        `summary_meta`, read from its own column (nothing else is read)."""
+    def list(self, name: str = "") -> list[ModelSummary]:
+        """Every version of `name`, or the latest version of every name; their summaries, read
+        from a column of their own (nothing else is read)."""
         query = "SELECT name, version, created_at, summary FROM models"
         args: tuple[Any, ...] = ()
         if name:
@@ -175,8 +177,7 @@ class SQLiteStore:
                      "models.name)"
         with self._lock:
             rows = self._db.execute(query + " ORDER BY name, version", args).fetchall()
-        return [ModelRecord(n, json.loads(summary or "{}"), [], None, None, v, created)
-                for n, v, created, summary in rows]
+        return [ModelSummary.from_row(*row) for row in rows]
 
     def count(self) -> int:
         with self._lock:
