@@ -37,7 +37,7 @@ from conftest import poll
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gatelearn.client import Client, GateLearnError, TrainOptions
-from gatelearn.server.store import Store
+from gatelearn.server.stores import SQLiteStore
 
 T = TypeVar("T")
 
@@ -195,7 +195,7 @@ def _kill(server: ServerProcess, workers: Collection[int] = ()) -> None:
 
 
 def _open_read_only(data_dir: Path) -> sqlite3.Connection:
-    return sqlite3.connect(f"file:{data_dir / Store.FILENAME}?mode=ro", uri=True)
+    return sqlite3.connect(f"file:{data_dir / SQLiteStore.FILENAME}?mode=ro", uri=True)
 
 
 def _check_file(data_dir: Path) -> dict[str, set[int]]:
@@ -493,7 +493,7 @@ def test_sigkill_loses_nothing_acknowledged(tmp_path: Path) -> None:
     previous: RoundLog | None = None
     try:
         for number in range(1, ROUNDS + 2):  # the last start only checks the last round
-            on_disk = _check_file(data_dir) if (data_dir / Store.FILENAME).exists() else {}
+            on_disk = _check_file(data_dir) if (data_dir / SQLiteStore.FILENAME).exists() else {}
             server = _start(data_dir, tmp_path / f"server-{number}.log")
             last = number == ROUNDS + 1
             with Client(server.address, timeout=CALL_TIMEOUT) as client:

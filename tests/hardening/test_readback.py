@@ -14,7 +14,7 @@ from conftest import start_server
 from gatelearn.client import Client, GateLearnError, TrainOptions
 from gatelearn.server.app import RunningServer
 from gatelearn.server.limits import Limits
-from gatelearn.server.store import Store
+from gatelearn.server.stores import SQLiteStore
 
 HISTORY_LIMIT = Limits().max_history_points
 
@@ -52,7 +52,7 @@ def test_a_store_from_before_the_summary_column_still_opens_and_lists(tmp_path: 
             trained = client.train("old", "xor")
     finally:
         old.stop(0)
-    with sqlite3.connect(tmp_path / "data" / Store.FILENAME) as db:
+    with sqlite3.connect(tmp_path / "data" / SQLiteStore.FILENAME) as db:
         db.execute("ALTER TABLE models DROP COLUMN summary")  # the schema as it was
     migrated = start_server(tmp_path / "data")
     try:

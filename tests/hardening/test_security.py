@@ -39,7 +39,7 @@ from gatelearn.client import Client, GateLearnError
 from gatelearn.server import Limits, ServerConfig
 from gatelearn.server.app import RunningServer
 from gatelearn.server.security import is_loopback
-from gatelearn.server.store import Store
+from gatelearn.server.stores import SQLiteStore
 from gatelearn.v1 import gatelearn_pb2 as pb
 from gatelearn.v1 import gatelearn_pb2_grpc
 
@@ -47,8 +47,8 @@ CLI = [sys.executable, "-m", "gatelearn.client.cli"]
 XOR_ROWS = [[0, 0], [0, 1], [1, 0], [1, 1]]
 ONE_WORKER = Limits(max_concurrent_trainings=1)  # fewer worker processes to start
 WARNING_TEXT = "without TLS and a token"
-SQLITE_FILES = {Store.FILENAME, f"{Store.FILENAME}-wal", f"{Store.FILENAME}-shm",
-                f"{Store.FILENAME}-journal"}
+SQLITE_FILES = {SQLiteStore.FILENAME, f"{SQLiteStore.FILENAME}-wal", f"{SQLiteStore.FILENAME}-shm",
+                f"{SQLiteStore.FILENAME}-journal"}
 
 
 @pytest.fixture(autouse=True)
@@ -483,8 +483,8 @@ def test_data_dir_and_store_files_are_created_private(
         client.train("one", "xor")
         client.predict("one", XOR_ROWS)
         modes = modes_under(root)  # while the server runs: -wal and -shm exist now
-    assert {Path(f).name for f in modes} >= {Store.FILENAME, f"{Store.FILENAME}-wal",
-                                             f"{Store.FILENAME}-shm"}, modes
+    assert {Path(f).name for f in modes} >= {SQLiteStore.FILENAME, f"{SQLiteStore.FILENAME}-wal",
+                                             f"{SQLiteStore.FILENAME}-shm"}, modes
     expected = {f: 0o600 if (root / f).is_file() else 0o700 for f in modes}
     assert modes == expected
 
@@ -497,12 +497,12 @@ def test_existing_open_data_dir_and_files_are_tightened(
     data_dir = shared / "data"
     data_dir.mkdir(mode=0o755)
     # What an older server left after a crash: the database with its -wal and -shm, all 0644.
-    db = sqlite3.connect(data_dir / Store.FILENAME)
+    db = sqlite3.connect(data_dir / SQLiteStore.FILENAME)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("CREATE TABLE t (x)")
     try:
         assert modes_under(data_dir) == {".": 0o755, **dict.fromkeys(
-            (Store.FILENAME, f"{Store.FILENAME}-wal", f"{Store.FILENAME}-shm"), 0o644)}
+            (SQLiteStore.FILENAME, f"{SQLiteStore.FILENAME}-wal", f"{SQLiteStore.FILENAME}-shm"), 0o644)}
         with caplog.at_level(logging.WARNING, logger="gatelearn.server"):
             running = serving(data_dir)
         with Client(address(running)) as client:
@@ -588,7 +588,7 @@ def poisoned(serving: Callable[..., RunningServer], tmp_path: Path
 
     # The trap works: loading it *with* pickle allowed makes its marker.
     probe = tmp_path / "probe-marker"
-    db = sqlite3.connect(data_dir / Store.FILENAME)
+    db = sqlite3.connect(data_dir / SQLiteStore.FILENAME)
     meta, blob = db.execute("SELECT meta, weights FROM models WHERE name = 'good'").fetchone()
     db.close()
     with np.load(io.BytesIO(trapped_blob(blob, probe)), allow_pickle=True) as arrays:
@@ -596,7 +596,7 @@ def poisoned(serving: Callable[..., RunningServer], tmp_path: Path
     assert probe.is_dir()
 
     marker = tmp_path / "marker"
-    db = sqlite3.connect(data_dir / Store.FILENAME)
+    db = sqlite3.connect(data_dir / SQLiteStore.FILENAME)
     with db:
         db.execute("INSERT INTO names (name, last_version) VALUES ('evil', 1)")
         db.execute("INSERT INTO models (name, version, created_at, meta, request, weights) "

@@ -32,7 +32,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gatelearn.client import Client, GateLearnError, Progress, TrainOptions, TrainOutcome
 from gatelearn.server.app import SHUTDOWN_BACKSTOP, STOP_WAIT
-from gatelearn.server.store import Store
+from gatelearn.server.stores import SQLiteStore
 
 # faulthandler: a server that hangs is sent SIGABRT before SIGKILL, so its log shows where
 # every thread was.
@@ -245,7 +245,7 @@ def shutdown(tmp_path_factory: pytest.TempPathFactory) -> Shutdown:
         end(process)
     workers_left = [pid for pid, started in workers.items() if still_running(pid, started)]
     tagged_left = workers_of(tag)
-    with sqlite3.connect(data_dir / Store.FILENAME) as db:
+    with sqlite3.connect(data_dir / SQLiteStore.FILENAME) as db:
         integrity = db.execute("PRAGMA integrity_check").fetchall()
     db.close()
 
@@ -257,7 +257,7 @@ def shutdown(tmp_path_factory: pytest.TempPathFactory) -> Shutdown:
             if "short" in names:
                 short_after = (client.model("short").summary.version,
                                client.predict("short", XOR_ROWS).labels)
-        with sqlite3.connect(data_dir / Store.FILENAME) as db:
+        with sqlite3.connect(data_dir / SQLiteStore.FILENAME) as db:
             integrity_after = db.execute("PRAGMA integrity_check").fetchall()
         db.close()
     finally:

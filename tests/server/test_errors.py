@@ -430,6 +430,28 @@ def test_store_full_is_resource_exhausted(tmp_path: Path) -> None:
         running.stop(0)
 
 
+def test_a_store_filled_during_a_training_refuses_its_save(tmp_path: Path) -> None:
+    """The early check lets the training start; the save itself finds the store full."""
+    running = start_server(tmp_path / "full", limits=Limits(max_models=2))
+    long_run = TrainOptions(epochs=50_000, stop_when_solved=False, progress_interval_ms=1)
+    try:
+        with Client(f"127.0.0.1:{running.port}") as client:
+            client.train("a", "xor", options=NO_EPOCHS)
+            exported = client.export_model("a")
+
+            def fill_the_store(_: object) -> None:
+                if len(client.models()) == 1:  # once, while this training still runs
+                    client.import_model("b", exported)
+
+            details = expect_error(EXHAUSTED, client.train, "c", "xor", options=long_run,
+                                   on_progress=fill_the_store)
+            assert details == ("the store holds 2 model versions (limit max_models); delete "
+                               "some first")
+            assert [(m.name, m.version) for m in client.models()] == [("a", 1), ("b", 1)]
+    finally:
+        running.stop(0)
+
+
 def test_message_over_the_size_limit_is_resource_exhausted(tmp_path: Path) -> None:
     running = start_server(tmp_path / "small", limits=Limits(max_message_bytes=32 * 1024))
     try:

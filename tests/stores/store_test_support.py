@@ -13,7 +13,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from gatelearn.server.store import ModelRecord
+from gatelearn.server.stores import ComponentMeta, Metrics, ModelMeta, ModelRecord, TaskMeta
 
 T = TypeVar("T")
 
@@ -23,12 +23,16 @@ def record(name: str, sizes: tuple[int, ...] = (2, 3, 1), seed: int = 0) -> Mode
     rng = np.random.default_rng(seed)
     weights = [rng.standard_normal((fan_in, fan_out)) for fan_in, fan_out in pairwise(sizes)]
     biases = [rng.standard_normal(fan_out) for fan_out in sizes[1:]]
-    meta = {
-        "sizes": list(sizes),
-        "bias": True,
-        "task": {"name": "xor"},
-        "metrics": {"loss": 0.1 + seed},
-    }
+    meta = ModelMeta(
+        sizes=sizes,
+        activations=tuple(ComponentMeta("sigmoid") for _ in sizes[1:]),
+        bias=True,
+        dtype="float64",
+        low=0.0,
+        high=1.0,
+        task=TaskMeta("xor"),
+        metrics=Metrics(loss=0.1 + seed),
+    )
     return ModelRecord(name, meta, weights, biases, request=b"\x00train\xff")
 
 

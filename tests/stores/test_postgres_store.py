@@ -69,3 +69,22 @@ def test_without_psycopg_the_store_says_which_extra_to_install() -> None:
     last_line = done.stderr.strip().splitlines()[-1]
     assert last_line.startswith("ImportError: a PostgreSQL store needs psycopg 3 and psycopg-pool")
     assert "pip install 'gatelearn[postgres]'" in last_line
+
+
+def test_a_schema_one_database_gains_summaries_its_listing_reads(postgres_url: str) -> None:
+    store = PostgresStore(postgres_url)
+    store.save(record("old"))
+    store.save(record("hurt"))
+    store.close()
+    with psycopg.connect(postgres_url) as connection:  # as the first schema left it
+        connection.execute("ALTER TABLE gatelearn_models DROP COLUMN summary")
+        connection.execute("UPDATE gatelearn_models SET meta = 'not json' WHERE name = 'hurt'")
+        connection.execute("UPDATE gatelearn_schema SET version = 1")
+    store = PostgresStore(postgres_url)
+    try:
+        listed = {r.name: (r.task, r.sizes, r.metrics.loss) for r in store.list()}
+        assert listed == {"old": ("xor", (2, 3, 1), 0.1), "hurt": ("", (), 0.0)}  # still damaged
+        assert store.load("old").meta == record("old").meta
+    finally:
+        store.close()
+    assert schema_versions(postgres_url) == [SCHEMA_VERSION]

@@ -6,6 +6,7 @@ would open it.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 from collections.abc import Callable, Iterator
@@ -17,11 +18,19 @@ import numpy as np
 import pytest
 from store_test_support import record, run_together
 
-from gatelearn.server.store import CorruptModelError, ModelNotFoundError, ModelRecord, Store
-from gatelearn.server.stores import PostgresStore, StoreFullError
+from gatelearn.server.stores import (
+    ComponentMeta,
+    CorruptModelError,
+    ModelMeta,
+    ModelNotFoundError,
+    ModelRecord,
+    PostgresStore,
+    SQLiteStore,
+    Store,
+    StoreFullError,
+)
 
-AnyStore = Store | PostgresStore
-OpenStore = Callable[[], AnyStore]
+OpenStore = Callable[[], Store]
 
 SIXTEEN_MB = 16 * 1024 * 1024  # the largest message a client may send (limit max_message_bytes)
 
@@ -35,10 +44,10 @@ def backend(request: pytest.FixtureRequest) -> str:
 def open_store(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpenStore]:
     """Opens another store on this test's own database; every one is closed afterwards."""
     url = request.getfixturevalue("postgres_url") if backend == "postgres" else ""
-    opened: list[AnyStore] = []
+    opened: list[Store] = []
 
-    def open_one() -> AnyStore:
-        store = PostgresStore(url) if url else Store(tmp_path / "data")
+    def open_one() -> Store:
+        store: Store = PostgresStore(url) if url else SQLiteStore(tmp_path / "data")
         opened.append(store)
         return store
 
@@ -48,24 +57,12 @@ def open_store(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> 
 
 
 @pytest.fixture
-def store(open_store: OpenStore) -> AnyStore:
+def store(open_store: OpenStore) -> Store:
     return open_store()
 
 
-def sqlite_lacks_max_models(backend: str, request: pytest.FixtureRequest) -> None:
-    if backend == "sqlite":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                raises=TypeError,
-                reason="SQLite store gains max_models in the store seam of issue 10",
-            )
-        )
-
-
-def save_within(store: AnyStore, saved: ModelRecord, max_models: int) -> int:
-    """Save under a model limit; SQLite's store has no such keyword yet (TypeError)."""
-    return store.save(saved, max_models=max_models).version  # type: ignore[call-arg]
+def save_within(store: Store, saved: ModelRecord, max_models: int) -> int:
+    return store.save(saved, max_models=max_models).version
 
 
 def assert_same_bits(got: list[np.ndarray[Any, Any]], want: list[np.ndarray[Any, Any]]) -> None:
@@ -73,7 +70,7 @@ def assert_same_bits(got: list[np.ndarray[Any, Any]], want: list[np.ndarray[Any,
     assert all(a.tobytes() == b.tobytes() for a, b in zip(got, want, strict=True))
 
 
-def test_a_version_loads_back_bit_exact(store: AnyStore) -> None:
+def test_a_version_loads_back_bit_exact(store: Store) -> None:
     saved = record("m")
     saved.weights[0].flat[:6] = [-0.0, np.inf, -np.inf, np.nan, 5e-324, 1.7976931348623157e308]
     saved.created_at = 1_790_000_000.123456789
@@ -86,7 +83,7 @@ def test_a_version_loads_back_bit_exact(store: AnyStore) -> None:
     assert (loaded.request, loaded.created_at) == (saved.request, saved.created_at)
 
 
-def test_a_sixteen_megabyte_version_loads_back_bit_exact(store: AnyStore) -> None:
+def test_a_sixteen_megabyte_version_loads_back_bit_exact(store: Store) -> None:
     saved = record("big", sizes=(1024, 1024, 1024))
     assert sum(w.nbytes for w in saved.weights) >= SIXTEEN_MB
     store.save(saved)
@@ -94,22 +91,23 @@ def test_a_sixteen_megabyte_version_loads_back_bit_exact(store: AnyStore) -> Non
     assert_same_bits(loaded.weights, saved.weights)
 
 
-def test_versions_count_up_per_name_and_latest_follows(store: AnyStore) -> None:
+def test_versions_count_up_per_name_and_latest_follows(store: Store) -> None:
     assert [store.save(record("a", seed=seed)).version for seed in range(3)] == [1, 2, 3]
     assert store.save(record("b")).version == 1
     assert store.latest_version("a") == 3
     assert store.load("a").version == 3
-    assert store.load("a", 2).meta["metrics"]["loss"] == 1.1  # seed 1
+    assert store.load("a", 2).meta.metrics.loss == 1.1  # seed 1
     assert store.count() == 4
 
 
-def test_list_shows_every_version_of_a_name_or_the_latest_of_each(store: AnyStore) -> None:
+def test_list_shows_every_version_of_a_name_or_the_latest_of_each(store: Store) -> None:
     for name in ("b", "a", "a", "B", "a"):
         store.save(record(name))
     assert [(r.name, r.version) for r in store.list()] == [("B", 1), ("a", 3), ("b", 1)]
     listed = store.list("a")
     assert [(r.name, r.version) for r in listed] == [("a", 1), ("a", 2), ("a", 3)]
-    assert all(r.weights == [] and r.meta["sizes"] == [2, 3, 1] for r in listed)
+    assert all(r.sizes == (2, 3, 1) and r.task == "xor" for r in listed)
+    assert [r.metrics.loss for r in listed] == [0.1, 0.1, 0.1]
     assert store.list("none") == []
 
 
@@ -139,7 +137,7 @@ def test_deleted_version_numbers_are_never_reused(open_store: OpenStore) -> None
     ids=["load", "load-version", "latest", "delete", "delete-version"],
 )
 def test_what_is_not_stored_is_not_found_and_nothing_changes(
-    store: AnyStore, call: Callable[[AnyStore], object]
+    store: Store, call: Callable[[Store], object]
 ) -> None:
     store.save(record("m"))
     with pytest.raises(ModelNotFoundError, match=r"^model '(nope|m)'( version 9)? not found$"):
@@ -165,10 +163,11 @@ def npz(**arrays: Any) -> bytes:
 
 @pytest.mark.parametrize("damage", ["not-a-zip", "pickled-object", "missing-layer", "no-sizes"])
 def test_a_damaged_version_is_reported_and_never_unpickled(
-    store: AnyStore, damage: str, tmp_path: Path
+    store: Store, damage: str, tmp_path: Path
 ) -> None:
     tripwire = tmp_path / "unpickled"
-    meta: dict[str, Any] = {"sizes": [2, 1], "bias": False}
+    meta = ModelMeta(sizes=(2, 1), activations=(ComponentMeta("sigmoid"),), bias=False,
+                     dtype="float64", low=0.0, high=1.0)
     blob = {
         "not-a-zip": lambda: b"these bytes are no npz archive",
         "pickled-object": lambda: npz(w0=np.array([_Tripwire(str(tripwire))], dtype=object)),
@@ -176,7 +175,7 @@ def test_a_damaged_version_is_reported_and_never_unpickled(
         "no-sizes": lambda: npz(w0=np.zeros((2, 1))),
     }[damage]()
     if damage == "no-sizes":
-        meta = {"bias": False}
+        meta = dataclasses.replace(meta, sizes=())
     version = store.save_packed("hurt", meta, blob, None)
     with pytest.raises(CorruptModelError, match=r"model 'hurt' version 1 is damaged"):
         store.load("hurt", version)
@@ -188,7 +187,7 @@ def test_concurrent_saves_from_two_stores_get_distinct_consecutive_versions(
 ) -> None:
     replicas = [open_store(), open_store()]
 
-    def save_five(store: AnyStore) -> list[int]:
+    def save_five(store: Store) -> list[int]:
         return [store.save(record("shared", seed=seed)).version for seed in range(5)]
 
     results = run_together([partial(save_five, store) for store in replicas for _ in range(4)])
@@ -198,14 +197,11 @@ def test_concurrent_saves_from_two_stores_get_distinct_consecutive_versions(
     assert replicas[0].count() == 40
 
 
-def test_max_models_is_exact_under_concurrent_saves(
-    open_store: OpenStore, backend: str, request: pytest.FixtureRequest
-) -> None:
-    sqlite_lacks_max_models(backend, request)
+def test_max_models_is_exact_under_concurrent_saves(open_store: OpenStore) -> None:
     replicas = [open_store(), open_store()]
     save_within(replicas[0], record("first"), 7)
 
-    def try_three(store: AnyStore, name: str) -> list[int | StoreFullError]:
+    def try_three(store: Store, name: str) -> list[int | StoreFullError]:
         outcomes: list[int | StoreFullError] = []
         for seed in range(3):
             try:
@@ -222,10 +218,7 @@ def test_max_models_is_exact_under_concurrent_saves(
     assert sum(len(replicas[0].list(r.name)) for r in replicas[0].list()) == 7
 
 
-def test_a_save_refused_as_full_changes_nothing(
-    store: AnyStore, backend: str, request: pytest.FixtureRequest
-) -> None:
-    sqlite_lacks_max_models(backend, request)
+def test_a_save_refused_as_full_changes_nothing(store: Store) -> None:
     store.save(record("m"))
     store.save(record("m"))
     with pytest.raises(StoreFullError, match=r"holds 2 model versions \(limit max_models\)"):

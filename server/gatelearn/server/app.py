@@ -26,7 +26,7 @@ from gatelearn.server.models.cache import ModelCache
 from gatelearn.server.models.service import ModelService
 from gatelearn.server.paths import default_data_dir
 from gatelearn.server.security import TokenInterceptor, is_loopback, server_credentials
-from gatelearn.server.store import Store
+from gatelearn.server.stores import SQLiteStore, Store
 from gatelearn.server.training.pool import WorkerPool
 from gatelearn.server.training.service import TrainingService
 from gatelearn.v1 import gatelearn_pb2
@@ -99,7 +99,7 @@ def create_server(config: ServerConfig) -> RunningServer:
         log.warning("listening on %s without TLS and a token: anyone who can reach it can "
                     "train and read models", config.address)
     registry = build_registry(create_manager(config.plugins))
-    store = Store(config.data_dir)
+    store = SQLiteStore(config.data_dir)
     pool = WorkerPool(config.limits.max_concurrent_trainings, config.plugins, config.limits)
     limits = config.limits
     cache = ModelCache(store, registry, limits.cached_models, limits.cached_bytes)

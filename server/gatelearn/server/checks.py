@@ -10,10 +10,10 @@ from numpy.typing import NDArray
 
 from gatelearn.core import Dataset
 from gatelearn.plugins import Registry, UnknownComponentError
-from gatelearn.server.errors import AtCapacity, InvalidRequest, NotFound
+from gatelearn.server.errors import InvalidRequest, NotFound
 from gatelearn.server.limits import Limits
 
-__all__ = ["check_task_size", "first_nonfinite_row", "overflowed", "store_full", "task_exists"]
+__all__ = ["check_task_size", "first_nonfinite_row", "overflowed", "task_exists"]
 
 
 def task_exists(registry: Registry, name: str, field: str = "task") -> None:
@@ -55,8 +55,3 @@ def overflowed(field: str, dtype: str = "") -> InvalidRequest:
     return InvalidRequest(field,
                           f"output is not finite{answered}: the model's values overflowed on "
                           f"these inputs (too large for its weights); nothing was answered")
-
-
-def store_full(limits: Limits) -> AtCapacity:
-    return AtCapacity(f"the store holds {limits.max_models} model versions (limit "
-                      f"max_models); delete some first")

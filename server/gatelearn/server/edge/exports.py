@@ -4,13 +4,16 @@ written by hand) checked layer by layer into a record to import."""
 from __future__ import annotations
 
 import math
-from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
 
 from gatelearn.plugins.recipe import DTYPES
 from gatelearn.server.edge.messages import params_dict, rows, task_json, tensor_array
 from gatelearn.server.errors import InvalidRequest
 from gatelearn.server.limits import Limits
-from gatelearn.server.store import ModelRecord
+from gatelearn.server.stores.meta import ComponentMeta, ModelMeta, TaskMeta
+from gatelearn.server.stores.records import ModelRecord
 from gatelearn.v1 import gatelearn_pb2 as pb
 
 __all__ = ["EXPORT_FORMAT", "exported", "record_from_export"]
@@ -31,7 +34,9 @@ def record_from_export(model: pb.ExportedModel, name: str, limits: Limits) -> Mo
     with_bias = [layer.HasField("bias") for layer in model.layers]
     if any(with_bias) and not all(with_bias):
         raise InvalidRequest("model.layers", "give a bias for every layer or for none")
-    weights, biases, activations = [], [], []
+    weights: list[NDArray[np.float64]] = []
+    biases: list[NDArray[np.float64]] = []
+    activations: list[ComponentMeta] = []
     for index, layer in enumerate(model.layers):
         field = f"model.layers[{index}]"
         matrix = tensor_array(layer.weights, f"{field}.weights", 2)
@@ -54,8 +59,8 @@ def record_from_export(model: pb.ExportedModel, name: str, limits: Limits) -> Mo
         if not layer.activation.name:
             raise InvalidRequest(f"{field}.activation.name", "required")
         weights.append(matrix)
-        activations.append({"name": layer.activation.name,
-                            "params": params_dict(layer.activation.params)})
+        activations.append(ComponentMeta(layer.activation.name,
+                                         params_dict(layer.activation.params)))
     low, high = (model.low, model.high) if (model.low, model.high) != (0, 0) else (0.0, 1.0)
     if not (math.isfinite(low + high) and math.isfinite(high - low) and low < high):
         raise InvalidRequest("model.high",
@@ -67,38 +72,35 @@ def record_from_export(model: pb.ExportedModel, name: str, limits: Limits) -> Mo
     if source is None:
         raise InvalidRequest("model.task", "required: the task or table the model computes")
     task = task_json(getattr(model, source))
-    task["seed"] = model.seed
-    meta = {
-        "sizes": [int(weights[0].shape[0]), *(int(w.shape[1]) for w in weights)],
-        "activations": activations,
-        "bias": bool(biases),
-        "dtype": dtype,
-        "task": task,
-        "low": float(low),
-        "high": float(high),
-        "member_seed": model.seed,
-    }
+    meta = ModelMeta(
+        sizes=(int(weights[0].shape[0]), *(int(w.shape[1]) for w in weights)),
+        activations=tuple(activations),
+        bias=bool(biases),
+        dtype=dtype,
+        low=float(low),
+        high=float(high),
+        task=TaskMeta(**task, seed=model.seed),
+        member_seed=model.seed,
+    )
     return ModelRecord(name, meta, weights, biases or None)
 
 
-def _task_source(task: dict[str, Any], target: pb.ExportedModel) -> None:
+def _task_source(task: TaskMeta, target: pb.ExportedModel) -> None:
     """Fill an export's task oneof from a record's task."""
-    if task.get("table"):
-        params = task["params"]
-        target.table.inputs.extend(rows(params["inputs"]))
-        target.table.outputs.extend(rows(params["outputs"]))
+    if task.table:
+        target.table.inputs.extend(rows(task.params["inputs"]))
+        target.table.outputs.extend(rows(task.params["outputs"]))
     else:
-        target.task.name = task["name"]
-        target.task.params.update(task["params"])
+        target.task.name = task.name
+        target.task.params.update(task.params)
 
 
 def exported(record: ModelRecord) -> pb.ExportedModel:
     """A stored record as an ExportedModel: its layers, label values and task."""
     meta = record.meta
     exported = pb.ExportedModel(format_version=EXPORT_FORMAT, name=record.name,
-                                version=record.version, low=meta["low"],
-                                high=meta["high"], dtype=meta["dtype"],
-                                seed=meta["task"].get("seed", 0))
+                                version=record.version, low=meta.low, high=meta.high,
+                                dtype=meta.dtype, seed=meta.task.seed if meta.task else 0)
     for index, weights in enumerate(record.weights):
         layer = exported.layers.add()
         layer.weights.shape.extend(weights.shape)
@@ -106,9 +108,9 @@ def exported(record: ModelRecord) -> pb.ExportedModel:
         if record.biases is not None:
             layer.bias.shape.extend(record.biases[index].shape)
             layer.bias.values.extend(record.biases[index].tolist())
-        activation = meta["activations"][index]
-        layer.activation.name = activation["name"]
-        layer.activation.params.update(activation["params"])
-    if meta.get("task"):
-        _task_source(meta["task"], exported)
+        activation = meta.activations[index]
+        layer.activation.name = activation.name
+        layer.activation.params.update(activation.params)
+    if meta.task:
+        _task_source(meta.task, exported)
     return exported

@@ -6,6 +6,7 @@ model service, and answers; errors become status codes in one place (`statuses`)
 
 from __future__ import annotations
 
+import dataclasses
 import reprlib
 from collections.abc import Iterator
 from typing import Any
@@ -25,7 +26,8 @@ from gatelearn.server.limits import Limits
 from gatelearn.server.models.answers import SLACK
 from gatelearn.server.models.servable import ServableModel
 from gatelearn.server.models.service import Evaluation, ModelService
-from gatelearn.server.store import ModelRecord
+from gatelearn.server.stores.meta import Metrics
+from gatelearn.server.stores.records import ModelSummary
 from gatelearn.server.training.service import Trained, TrainingService
 from gatelearn.v1 import gatelearn_pb2 as pb
 from gatelearn.v1 import gatelearn_pb2_grpc
@@ -52,27 +54,25 @@ def _component(entry: Any) -> pb.Component:
                         version=entry.version, description=entry.description, params=params)
 
 
-def _metrics(meta: dict[str, Any]) -> pb.Metrics:
-    return pb.Metrics(**meta["metrics"]) if "metrics" in meta else pb.Metrics(solved_epoch=-1)
+def _metrics(metrics: Metrics) -> pb.Metrics:
+    return pb.Metrics(**dataclasses.asdict(metrics))
 
 
-def _summary(record: ModelRecord) -> pb.ModelSummary:
+def _summary(summary: ModelSummary) -> pb.ModelSummary:
     created = timestamp_pb2.Timestamp()
-    created.FromNanoseconds(int(record.created_at * 1e9))
-    return pb.ModelSummary(name=record.name, version=record.version,
-                           task=record.meta["task"]["name"] if record.meta.get("task") else "",
-                           sizes=record.meta.get("sizes", []), created_at=created,
-                           metrics=_metrics(record.meta))
+    created.FromNanoseconds(int(summary.created_at * 1e9))
+    return pb.ModelSummary(name=summary.name, version=summary.version, task=summary.task,
+                           sizes=summary.sizes, created_at=created,
+                           metrics=_metrics(summary.metrics))
 
 
 def _train_done(trained: Trained, request: pb.TrainRequest) -> pb.TrainDone:
     meta = trained.meta
     return pb.TrainDone(
-        model=pb.ModelRef(name=trained.name, version=trained.version), metrics=_metrics(meta),
-        stop_reason=meta["stop_reason"], epochs=meta["epochs"],
-        member=meta["member_seed"] - request.seed,
-        solved_members=meta["solved_members"], population=meta["population"],
-        member_solved_epochs=meta["member_solved_epochs"])
+        model=pb.ModelRef(name=trained.name, version=trained.version),
+        metrics=_metrics(meta.metrics), stop_reason=meta.stop_reason, epochs=meta.epochs,
+        member=meta.member_seed - request.seed, solved_members=meta.solved_members,
+        population=meta.population, member_solved_epochs=meta.member_solved_epochs)
 
 
 def _evaluated(model: ServableModel, evaluation: Evaluation) -> pb.EvaluateResponse:
@@ -194,7 +194,7 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             limit, limit_name = self.limits.max_predict_rows, "max_predict_rows"
             inputs = messages.rows_array(request.table.inputs, model.n_inputs, "table.inputs",
                                          limit, limit_name)
-            n_out = model.record.meta["sizes"][-1]
+            n_out = model.record.meta.sizes[-1]
             bits = messages.rows_array(request.table.outputs, n_out, "table.outputs", limit,
                                        limit_name)
             return _evaluated(model, self.models.evaluate_table(model, inputs, bits))
@@ -210,9 +210,9 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             record = self.models.stored(request.name, request.version)
             meta = record.meta
             detail = pb.ModelDetail(
-                summary=_summary(record), activations=[a["name"] for a in meta["activations"]],
-                bias=meta["bias"], member_seed=meta.get("member_seed", 0), dtype=meta["dtype"],
-                history=pb.History(**meta.get("history", {})))
+                summary=_summary(record.summary()), activations=[a.name for a in meta.activations],
+                bias=meta.bias, member_seed=meta.member_seed, dtype=meta.dtype,
+                history=pb.History(**dataclasses.asdict(meta.history)))
             if record.request:
                 detail.request.ParseFromString(record.request)
             return detail

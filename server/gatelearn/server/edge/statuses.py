@@ -14,8 +14,7 @@ import grpc
 from gatelearn.core import ParamError
 from gatelearn.plugins import UnknownComponentError
 from gatelearn.server import errors
-from gatelearn.server.store import CorruptModelError, ModelNotFoundError
-from gatelearn.server.stores.errors import StoreFullError
+from gatelearn.server.stores.errors import CorruptModelError, ModelNotFoundError, StoreFullError
 
 __all__ = ["MAX_DETAILS", "STATUSES", "statuses"]
 

@@ -8,6 +8,7 @@ models and `max_bytes` of them (arrays and metadata counted as Python holds them
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import threading
 from collections import OrderedDict
@@ -15,7 +16,9 @@ from typing import Any
 
 from gatelearn.plugins import Registry
 from gatelearn.server.models.servable import ServableModel, servable
-from gatelearn.server.store import ModelRecord, Store
+from gatelearn.server.stores.base import Store
+from gatelearn.server.stores.meta import History
+from gatelearn.server.stores.records import ModelRecord
 
 __all__ = ["ModelCache", "footprint"]
 
@@ -36,12 +39,13 @@ def footprint(model: ServableModel) -> int:
     arrays = [*record.weights, *(record.biases or []),
               *(a for layer in model.network.layers for a in (layer.weights, layer.bias)
                 if a is not None)]
-    return sum(a.nbytes for a in arrays) + _data_bytes(record.meta) + len(record.request or b"")
+    return (sum(a.nbytes for a in arrays) + _data_bytes(record.meta.to_json())
+            + len(record.request or b""))
 
 
 def _for_serving(record: ModelRecord) -> ModelRecord:
     """The record without what serving never reads (its history and training request)."""
-    record.meta.pop("history", None)
+    record.meta = dataclasses.replace(record.meta, history=History())
     record.request = None
     return record
 

@@ -1,8 +1,8 @@
 """Between trained networks and stored records: what a saved model is made of.
 
-A record keeps one network (P = 1) as plain matrices plus JSON-able facts: layer sizes, each
-layer's activation by name and parameters, the task it learned, its label values, metrics and
-history. Turning a record back into a network needs the registry, since activations are
+A record keeps one network (P = 1) as plain matrices plus its metadata (`ModelMeta`): layer
+sizes, each layer's activation by name and parameters, the task it learned, its label values,
+metrics and history. Turning a record back into a network needs the registry, since activations are
 plugins; a model whose activation is no longer installed cannot be served.
 """
 
@@ -18,9 +18,10 @@ from numpy.typing import NDArray
 
 from gatelearn.core import ForwardPass, Layer, Network, TrainResult
 from gatelearn.plugins import Registry, UnknownComponentError
-from gatelearn.plugins.recipe import DTYPES, Choice, Prepared
+from gatelearn.plugins.recipe import DTYPES, Prepared
 from gatelearn.server.errors import FailedPrecondition
-from gatelearn.server.store import ModelRecord
+from gatelearn.server.stores.meta import ComponentMeta, History, Metrics, ModelMeta, TaskMeta
+from gatelearn.server.stores.records import ModelRecord
 
 __all__ = [
     "Score",
@@ -40,10 +41,6 @@ class UnservableModelError(FailedPrecondition):
     """A stored model needs a component that is not installed now."""
 
 
-def _choice_json(choice: Choice) -> dict[str, Any]:
-    return {"name": choice.name, "params": dict(choice.params)}
-
-
 def best_member(result: TrainResult) -> int:
     """The member to keep: the widest margin (so a solved one if any), ties to the lowest index.
 
@@ -59,32 +56,34 @@ def record_from_training(name: str, prepared: Prepared, result: TrainResult,
     member = best_member(result)
     network = result.network.member(member)
     recipe = prepared.recipe
-    solved_epoch = int(result.solved_epoch[member])
-    meta = {
-        "sizes": network.sizes,
-        "activations": [_choice_json(c) for c in recipe.layer_activations()],
-        "bias": recipe.bias,
-        "dtype": recipe.dtype,
-        "task": task,
-        "low": prepared.data.low,
-        "high": prepared.data.high,
-        "member_seed": recipe.seed + member,
-        "population": recipe.population,
-        "stop_reason": str(result.stop_reason),
-        "epochs": result.epochs,
-        "metrics": {
-            "loss": float(result.loss[member]),
-            "accuracy": float(result.accuracy[member]),
-            "min_margin": float(result.min_margin[member]),
-            "solved": bool(result.min_margin[member] > 0),
-            "solved_epoch": solved_epoch,
-        },
-        "history": {
-            "epochs": result.history.epochs.tolist(),
-            "loss": result.history.loss[:, member].tolist(),
-            "accuracy": result.history.accuracy[:, member].tolist(),
-        },
-    }
+    meta = ModelMeta(
+        sizes=tuple(network.sizes),
+        activations=tuple(ComponentMeta(c.name, dict(c.params))
+                          for c in recipe.layer_activations()),
+        bias=recipe.bias,
+        dtype=recipe.dtype,
+        low=float(prepared.data.low),
+        high=float(prepared.data.high),
+        task=TaskMeta(**task),
+        member_seed=recipe.seed + member,
+        population=recipe.population,
+        stop_reason=str(result.stop_reason),
+        epochs=result.epochs,
+        metrics=Metrics(
+            loss=float(result.loss[member]),
+            accuracy=float(result.accuracy[member]),
+            min_margin=float(result.min_margin[member]),
+            solved=bool(result.min_margin[member] > 0),
+            solved_epoch=int(result.solved_epoch[member]),
+        ),
+        history=History(
+            epochs=tuple(result.history.epochs.tolist()),
+            loss=tuple(result.history.loss[:, member].tolist()),
+            accuracy=tuple(result.history.accuracy[:, member].tolist()),
+        ),
+        solved_members=int((result.min_margin > 0).sum()),
+        member_solved_epochs=tuple(result.solved_epoch.tolist()),
+    )
     weights = [layer.weights[..., 0].astype(np.float64) for layer in network.layers]
     biases = ([layer.bias[..., 0].astype(np.float64) for layer in network.layers
                if layer.bias is not None] if recipe.bias else None)
@@ -101,11 +100,11 @@ class ServableModel:
     # Read on every Predict, so worked out once per loaded model.
     @functools.cached_property
     def low(self) -> float:
-        return float(self.record.meta["low"])
+        return self.record.meta.low
 
     @functools.cached_property
     def high(self) -> float:
-        return float(self.record.meta["high"])
+        return self.record.meta.high
 
     @functools.cached_property
     def threshold(self) -> float:
@@ -113,7 +112,7 @@ class ServableModel:
 
     @functools.cached_property
     def n_inputs(self) -> int:
-        return int(self.record.meta["sizes"][0])
+        return self.record.meta.sizes[0]
 
     def predict(self, rows: NDArray[np.float64]) -> tuple[NDArray[np.float64],
                                                           NDArray[np.float64]]:
@@ -156,9 +155,9 @@ class Score:
     accuracy: float
     mse: float
 
-    def metrics(self) -> dict[str, Any]:
-        return {"loss": self.mse, "accuracy": self.accuracy, "min_margin": self.min_margin,
-                "solved": self.min_margin > 0, "solved_epoch": -1}
+    def metrics(self) -> Metrics:
+        return Metrics(loss=self.mse, accuracy=self.accuracy, min_margin=self.min_margin,
+                       solved=self.min_margin > 0)
 
 
 def score(model: ServableModel, inputs: NDArray[np.float64],
@@ -175,12 +174,12 @@ def score(model: ServableModel, inputs: NDArray[np.float64],
 def servable(record: ModelRecord, registry: Registry) -> ServableModel:
     """Rebuild a record's network with the activations installed now."""
     meta = record.meta
-    dtype = DTYPES[meta["dtype"]]
+    dtype = DTYPES[meta.dtype]
     layers = []
-    for index, (weights, spec) in enumerate(zip(record.weights, meta["activations"],
+    for index, (weights, spec) in enumerate(zip(record.weights, meta.activations,
                                                 strict=True)):
         try:
-            activation = registry.build("activation", spec["name"], spec["params"])
+            activation = registry.build("activation", spec.name, spec.params)
         except UnknownComponentError as error:
             raise UnservableModelError(
                 f"model {record.name!r} version {record.version} needs {error}") from None

@@ -6,6 +6,7 @@ errors naming the request field they are about.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,6 @@ from gatelearn.server.checks import (
     check_task_size,
     first_nonfinite_row,
     overflowed,
-    store_full,
     task_exists,
 )
 from gatelearn.server.errors import FailedPrecondition, InvalidRequest
@@ -26,7 +26,8 @@ from gatelearn.server.limits import Limits
 from gatelearn.server.models.answers import check_fits, evaluate_bytes
 from gatelearn.server.models.cache import ModelCache
 from gatelearn.server.models.servable import Score, ServableModel, score, servable
-from gatelearn.server.store import ModelRecord, Store
+from gatelearn.server.stores.base import Store
+from gatelearn.server.stores.records import ModelRecord, ModelSummary
 
 __all__ = ["Evaluation", "ModelService"]
 
@@ -72,12 +73,11 @@ class ModelService:
         return task, total, sample
 
     def _own_task_data(self, record: ModelRecord) -> tuple[np.ndarray, np.ndarray]:
-        task = record.meta.get("task")
-        if not task:
+        task = record.meta.task
+        if task is None:
             raise FailedPrecondition(f"model {record.name!r} records no task; send a table")
-        seed = task.get("seed", 0)
-        built, _, _ = self._sized_task(task["name"], task["params"], "model.task", seed, 1)
-        data = built.dataset(np.random.default_rng(seed))
+        built, _, _ = self._sized_task(task.name, task.params, "model.task", task.seed, 1)
+        data = built.dataset(np.random.default_rng(task.seed))
         return data.inputs, data.targets
 
     # ------------------------------------------------------------ serving
@@ -104,7 +104,7 @@ class ModelService:
     def evaluate_own_task(self, model: ServableModel) -> Evaluation:
         """Score `model` on every row of the task it records."""
         inputs, targets = self._own_task_data(model.record)
-        sizes = model.record.meta["sizes"]
+        sizes = model.record.meta.sizes
         if (inputs.shape[1], targets.shape[1]) != (sizes[0], sizes[-1]):
             raise FailedPrecondition(f"the model maps {sizes[0]} inputs to {sizes[-1]} "
                                      f"outputs, but its task now has {inputs.shape[1]} and "
@@ -123,7 +123,7 @@ class ModelService:
             raise InvalidRequest("name", "required")
         return self.store.load(name, version)
 
-    def list(self, name: str) -> list[ModelRecord]:
+    def list(self, name: str) -> list[ModelSummary]:
         return self.store.list(name)
 
     def delete(self, name: str, version: int) -> list[int]:
@@ -137,34 +137,35 @@ class ModelService:
     def import_record(self, record: ModelRecord, export_bytes: int) -> ModelRecord:
         """Check an imported record against the plugins installed and its own task, measure
         it there, and store it; `export_bytes` is the size of its ExportModel answer."""
-        for index, activation in enumerate(record.meta["activations"]):
+        for index, activation in enumerate(record.meta.activations):
             field = f"model.layers[{index}].activation"
             try:
-                self.registry.build("activation", activation["name"], activation["params"])
+                self.registry.build("activation", activation.name, activation.params)
             except UnknownComponentError as error:
                 raise InvalidRequest(f"{field}.name", str(error)) from None
             except ParamError as error:
                 raise InvalidRequest(f"{field}.params.{error.param}", error.message) from None
         model = servable(record, self.registry)
-        if not record.meta["task"].get("table"):
-            task_exists(self.registry, record.meta["task"]["name"], "model.task.name")
+        task = record.meta.task
+        if task is not None and not task.table:
+            task_exists(self.registry, task.name, "model.task.name")
         inputs, targets = self._own_task_data(record)
-        check_fits("Evaluate", evaluate_bytes(*inputs.shape, targets.shape[1]), "model",
+        rows, width = inputs.shape
+        check_fits("Evaluate", evaluate_bytes(rows, width, targets.shape[1]), "model",
                    self.limits)
         check_fits("ExportModel", export_bytes, "model", self.limits)
-        if inputs.shape[1] != model.n_inputs or targets.shape[1] != record.meta["sizes"][-1]:
+        if inputs.shape[1] != model.n_inputs or targets.shape[1] != record.meta.sizes[-1]:
             raise InvalidRequest("model.layers",
                                  f"the network maps {model.n_inputs} inputs to "
-                                 f"{record.meta['sizes'][-1]} outputs; its task has "
+                                 f"{record.meta.sizes[-1]} outputs; its task has "
                                  f"{inputs.shape[1]} and {targets.shape[1]}")
         measured = score(model, inputs, targets)
-        if not all(np.isfinite(v) for v in (*measured.metrics().values(),
+        metrics = measured.metrics()
+        if not all(np.isfinite(v) for v in (*dataclasses.astuple(metrics),
                                              *measured.outputs.ravel())):
             raise InvalidRequest("model.layers",
                                  "the network's outputs on its task are not finite")
-        record.meta["metrics"] = measured.metrics()
-        if self.store.count() >= self.limits.max_models:
-            raise store_full(self.limits)
-        saved = self.store.save(record)
+        record.meta = dataclasses.replace(record.meta, metrics=metrics)
+        saved = self.store.save(record, max_models=self.limits.max_models)
         self.cache.saved(saved.name, saved.version)
         return saved

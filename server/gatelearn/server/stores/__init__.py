@@ -1,12 +1,38 @@
-"""Model store backends beside the embedded SQLite store (gatelearn.server.store).
+"""Model stores: the Store protocol, records and their codec, and the backends.
 
-Each backend keeps the same promises: a version is written in one transaction and visible only
-complete, version numbers are never reused, weights are `.npz` bytes read without pickle.
+SQLite (`SQLiteStore`, embedded, the default) and PostgreSQL (`PostgresStore`, shared by
+replicas; psycopg is imported only when one is made) keep the same promises; see `base`.
 """
 
 from __future__ import annotations
 
-from gatelearn.server.stores.errors import SchemaVersionError, StoreFullError
+from gatelearn.server.stores.base import Store
+from gatelearn.server.stores.errors import (
+    CorruptModelError,
+    ModelNotFoundError,
+    SchemaVersionError,
+    StoreFullError,
+)
+from gatelearn.server.stores.meta import ComponentMeta, History, Metrics, ModelMeta, TaskMeta
 from gatelearn.server.stores.postgres import PostgresStore
+from gatelearn.server.stores.records import ModelRecord, ModelSummary, pack_arrays, unpack_arrays
+from gatelearn.server.stores.sqlite import SQLiteStore
 
-__all__ = ["PostgresStore", "SchemaVersionError", "StoreFullError"]
+__all__ = [
+    "ComponentMeta",
+    "CorruptModelError",
+    "History",
+    "Metrics",
+    "ModelMeta",
+    "ModelNotFoundError",
+    "ModelRecord",
+    "ModelSummary",
+    "PostgresStore",
+    "SQLiteStore",
+    "SchemaVersionError",
+    "Store",
+    "StoreFullError",
+    "TaskMeta",
+    "pack_arrays",
+    "unpack_arrays",
+]

@@ -1,8 +1,28 @@
-"""Errors a store backend raises beyond those of gatelearn.server.store (not found, damaged)."""
+"""What a model store refuses or cannot find, the same for every backend."""
 
 from __future__ import annotations
 
-__all__ = ["SchemaVersionError", "StoreFullError"]
+import reprlib
+
+__all__ = ["CorruptModelError", "ModelNotFoundError", "SchemaVersionError", "StoreFullError"]
+
+
+class ModelNotFoundError(LookupError):
+    """No model (or no such version of it) is stored."""
+
+    def __init__(self, name: str, version: int = 0) -> None:
+        shown = reprlib.repr(name)  # a long name is shortened, not echoed whole
+        what = f"model {shown} version {version}" if version else f"model {shown}"
+        super().__init__(f"{what} not found")
+
+
+class CorruptModelError(RuntimeError):
+    """A stored version cannot be read back as plain arrays and JSON."""
+
+    def __init__(self, name: str, version: int, reason: object) -> None:
+        super().__init__(
+            f"model {reprlib.repr(name)} version {version} is damaged in the store: {reason}"
+        )
 
 
 class StoreFullError(RuntimeError):

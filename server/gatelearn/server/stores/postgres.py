@@ -1,6 +1,6 @@
 """The model store on PostgreSQL, so several servers (replicas) can share one database.
 
-It keeps the SQLite store's promises (gatelearn.server.store) with the same methods: a version is
+It keeps the promises of the Store protocol (gatelearn.server.stores.base): a version is
 written in one transaction and visible only complete; a name's version numbers only increase,
 even after deletes, because they come from its row in `gatelearn_names`, which a save updates
 under a row lock, so concurrent saves from any replica get distinct versions without error;
@@ -12,19 +12,20 @@ is created or upgraded on start under an advisory lock. psycopg is the optional 
 from __future__ import annotations
 
 import json
-import reprlib
 import time
-import zipfile
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from gatelearn.server.store import (
-    CorruptModelError,
+from gatelearn.server.stores.errors import ModelNotFoundError, SchemaVersionError, StoreFullError
+from gatelearn.server.stores.meta import ModelMeta
+from gatelearn.server.stores.records import (
     ModelRecord,
-    _not_found,  # the SQLite store's wording, so both backends answer alike
+    ModelSummary,
+    decode_record,
     pack_arrays,
-    unpack_arrays,
+    stored_summary,
+    summary_text,
 )
-from gatelearn.server.stores.errors import SchemaVersionError, StoreFullError
 
 if TYPE_CHECKING:
     import psycopg
@@ -32,10 +33,24 @@ if TYPE_CHECKING:
 
 __all__ = ["SCHEMA_VERSION", "PostgresStore"]
 
+
+def _add_summaries(connection: psycopg.Connection[Any]) -> None:
+    """Fill the new summary column from each stored row's metadata (what a listing reads)."""
+    rows = connection.execute("SELECT name, version, meta FROM gatelearn_models").fetchall()
+    for name, version, meta_text in rows:
+        if (summary := stored_summary(meta_text)) is not None:
+            connection.execute(
+                "UPDATE gatelearn_models SET summary = %s WHERE name = %s AND version = %s",
+                (summary, name, version),
+            )
+
+
 # Migration n (counting from 1) takes the schema from version n - 1 to n; a new database runs
-# them all. Tables carry a prefix so the store can share a database with other applications;
-# names sort bytewise (COLLATE "C"), as in SQLite, whatever the database's locale.
-_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+# them all. A step is a statement, or a function given the connection for what SQL cannot say.
+# Tables carry a prefix so the store can share a database with other applications; names sort
+# bytewise (COLLATE "C"), as in SQLite, whatever the database's locale.
+_Step = str | Callable[["psycopg.Connection[Any]"], None]
+_MIGRATIONS: tuple[tuple[_Step, ...], ...] = (
     (
         "CREATE TABLE gatelearn_schema (one boolean PRIMARY KEY DEFAULT true CHECK (one), "
         "version integer NOT NULL)",
@@ -50,6 +65,8 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "versions bigint NOT NULL CHECK (versions >= 0))",
         "INSERT INTO gatelearn_model_count (versions) VALUES (0)",
     ),
+    # What ListModels shows, kept apart from `meta` so listing never reads histories or tables.
+    ("ALTER TABLE gatelearn_models ADD COLUMN summary text", _add_summaries),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 _SCHEMA_LOCK = int.from_bytes(b"gatelear", "big")  # advisory lock key held while migrating
@@ -59,8 +76,8 @@ _NEXT_VERSION = (
     "ON CONFLICT (name) DO UPDATE SET last_version = n.last_version + 1 RETURNING last_version"
 )
 _INSERT = (
-    "INSERT INTO gatelearn_models (name, version, created_at, meta, request, weights) "
-    "VALUES (%s, %s, %s, %s, %b, %b)"
+    "INSERT INTO gatelearn_models (name, version, created_at, meta, request, weights, summary) "
+    "VALUES (%s, %s, %s, %s, %b, %b, %s)"
 )
 # No row comes back when the store is full: the save is then rolled back whole.
 _COUNT_ONE_MORE = (
@@ -102,8 +119,11 @@ def _prepare_schema(connection: psycopg.Connection[Any]) -> None:
         if found == SCHEMA_VERSION:
             return
         for statements in _MIGRATIONS[found:]:
-            for statement in statements:
-                connection.execute(statement)
+            for step in statements:
+                if isinstance(step, str):
+                    connection.execute(step)
+                else:
+                    step(connection)
         connection.execute("UPDATE gatelearn_schema SET version = %s", (SCHEMA_VERSION,))
 
 
@@ -111,21 +131,6 @@ def _one(cursor: psycopg.Cursor[Any]) -> tuple[Any, ...]:
     row = cursor.fetchone()
     assert row is not None, "a query that always yields a row yielded none"
     return tuple(row)
-
-
-def _decoded(
-    name: str, version: int, created_at: float, meta_text: str, request: bytes | None, blob: bytes
-) -> ModelRecord:
-    """A stored row as a record; CorruptModelError when it is not plain arrays and JSON."""
-    try:
-        meta = json.loads(meta_text)
-        weights, biases = unpack_arrays(blob, len(meta["sizes"]) - 1, meta["bias"])
-    except (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile) as error:
-        # Not written by a store (object arrays are refused, never unpickled).
-        raise CorruptModelError(
-            f"model {reprlib.repr(name)} version {version} is damaged in the store: {error}"
-        ) from None
-    return ModelRecord(name, meta, weights, biases, request, version, created_at)
 
 
 class PostgresStore:
@@ -165,7 +170,7 @@ class PostgresStore:
     def save_packed(
         self,
         name: str,
-        meta: dict[str, Any],
+        meta: ModelMeta,
         weights: bytes,
         request: bytes | None,
         created_at: float | None = None,
@@ -178,11 +183,14 @@ class PostgresStore:
         many versions. Every save updates the one counter row last, so the row lock serialises
         the check exactly and is held only from there to commit.
         """
-        meta_text = json.dumps(meta, allow_nan=False)
+        meta_text = json.dumps(meta.to_json(), allow_nan=False)
+        summary = summary_text(meta)
         created_at = time.time() if created_at is None else created_at
         with self._pool.connection() as connection, connection.transaction():
             (version,) = _one(connection.execute(_NEXT_VERSION, (name,)))
-            connection.execute(_INSERT, (name, version, created_at, meta_text, request, weights))
+            connection.execute(
+                _INSERT, (name, version, created_at, meta_text, request, weights, summary)
+            )
             if connection.execute(_COUNT_ONE_MORE, {"limit": max_models}).fetchone() is None:
                 raise StoreFullError(max_models or 0)
         return int(version)
@@ -199,8 +207,8 @@ class PostgresStore:
         with self._pool.connection() as connection:
             row = connection.execute(query, args, binary=True).fetchone()
         if row is None:
-            raise _not_found(name, version)
-        return _decoded(*row)
+            raise ModelNotFoundError(name, version)
+        return decode_record(*row)
 
     def latest_version(self, name: str) -> int:
         """The newest stored version of `name`; ModelNotFoundError if it has none."""
@@ -211,7 +219,7 @@ class PostgresStore:
                 )
             )
         if latest is None:
-            raise _not_found(name, 0)
+            raise ModelNotFoundError(name)
         return int(latest)
 
     def count(self) -> int:
@@ -236,27 +244,25 @@ class PostgresStore:
                     "UPDATE gatelearn_model_count SET versions = versions - %s", (len(deleted),)
                 )
         if not deleted:
-            raise _not_found(name, version)
+            raise ModelNotFoundError(name, version)
         return deleted
 
     # Last in the class: once defined, `list` in an annotation here would mean this method.
-    def list(self, name: str = "") -> list[ModelRecord]:
-        """Every version of `name`, or the latest version of every name; without weights."""
+    def list(self, name: str = "") -> list[ModelSummary]:
+        """Every version of `name`, or the latest version of every name; their summaries, read
+        from a column of their own (nothing else is read)."""
         if name:
             query = (
-                "SELECT name, version, created_at, meta FROM gatelearn_models "
+                "SELECT name, version, created_at, summary FROM gatelearn_models "
                 "WHERE name = %s ORDER BY version"
             )
             args: tuple[Any, ...] = (name,)
         else:
             query = (
-                "SELECT DISTINCT ON (name) name, version, created_at, meta "
+                "SELECT DISTINCT ON (name) name, version, created_at, summary "
                 "FROM gatelearn_models ORDER BY name, version DESC"
             )
             args = ()
         with self._pool.connection() as connection:
             rows = connection.execute(query, args).fetchall()
-        return [
-            ModelRecord(n, json.loads(meta), [], None, None, v, created)
-            for n, v, created, meta in rows
-        ]
+        return [ModelSummary.from_row(*row) for row in rows]

@@ -27,7 +27,7 @@ from gatelearn.server.errors import (
 )
 from gatelearn.server.limits import Limits
 from gatelearn.server.models.servable import record_from_training
-from gatelearn.server.store import pack_arrays
+from gatelearn.server.stores.records import pack_arrays
 from gatelearn.server.training.frames import Kind, pack_record
 from gatelearn.v1 import gatelearn_pb2 as pb
 
@@ -114,6 +114,5 @@ def run_job(payload: bytes, registry: Registry, limits: Limits, cancel: threadin
         return _failed(FailedPrecondition(
             f"{what}; components: {components}; nothing was saved ({hint})"))
     record = record_from_training(request.model_name, prepared, result, task, payload)
-    record.meta["solved_members"] = int((result.min_margin > 0).sum())
-    record.meta["member_solved_epochs"] = result.solved_epoch.tolist()
-    return Kind.DONE, pack_record(record.meta, pack_arrays(record.weights, record.biases))
+    return Kind.DONE, pack_record(record.meta.to_json(),
+                                  pack_arrays(record.weights, record.biases))

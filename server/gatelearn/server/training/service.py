@@ -12,9 +12,7 @@ import queue
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
-from gatelearn.server.checks import store_full
 from gatelearn.server.errors import (
     AtCapacity,
     Cancelled,
@@ -25,7 +23,9 @@ from gatelearn.server.errors import (
 )
 from gatelearn.server.limits import Limits
 from gatelearn.server.models.cache import ModelCache
-from gatelearn.server.store import Store
+from gatelearn.server.stores.base import Store
+from gatelearn.server.stores.errors import StoreFullError
+from gatelearn.server.stores.meta import ModelMeta
 from gatelearn.server.training.frames import Kind, unpack_record
 from gatelearn.server.training.jobs import CANCEL_POLL
 from gatelearn.server.training.pool import Worker, WorkerPool
@@ -42,7 +42,7 @@ class Trained:
 
     name: str
     version: int
-    meta: dict[str, Any]
+    meta: ModelMeta
 
 
 def _cancel(worker: Worker) -> bool:
@@ -101,8 +101,8 @@ class TrainingService:
               is_active: Callable[[], bool]) -> Iterator[pb.TrainProgress | Trained]:
         """Run a checked request (`edge.requests.check_request`) on a worker; `is_active`
         says whether anyone still waits for the result."""
-        if self.store.count() >= self.limits.max_models:
-            raise store_full(self.limits)
+        if self.store.count() >= self.limits.max_models:  # early, not to waste a training;
+            raise StoreFullError(self.limits.max_models)  # the save checks exactly
         worker = self.pool.acquire()
         if worker is None:
             raise AtCapacity(f"{self.limits.max_concurrent_trainings} trainings are "
@@ -159,10 +159,12 @@ class TrainingService:
             return
 
     def _save(self, job: _Job, payload: bytes, is_active: Callable[[], bool]) -> Trained:
-        meta, blob = unpack_record(payload)
+        meta_json, blob = unpack_record(payload)
+        meta = ModelMeta.from_json(meta_json)
         if not is_active():
             raise Cancelled("training cancelled; nothing was saved")
         name = job.request.model_name
-        version = self.store.save_packed(name, meta, blob, job.payload)
+        version = self.store.save_packed(name, meta, blob, job.payload,
+                                         max_models=self.limits.max_models)
         self.models.saved(name, version)
         return Trained(name, version, meta)

@@ -1,0 +1,60 @@
+"""The Store protocol: what the services need from a model store, whatever keeps the data.
+
+Every backend keeps the same promises, checked by one contract suite (tests/stores): a save is
+one transaction and visible only complete; a name's version numbers only ever increase, even
+after deletes; weights are `pack_arrays` bytes read back without pickle; a listing reads only
+each version's summary.
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import Protocol
+
+from gatelearn.server.stores.meta import ModelMeta
+from gatelearn.server.stores.records import ModelRecord, ModelSummary
+
+__all__ = ["Store"]
+
+
+class Store(Protocol):
+    """Stored models by name and version; safe to share between threads."""
+
+    def close(self) -> None:
+        """Release the store's connections; no call may follow."""
+
+    def save(self, record: ModelRecord, *, max_models: int | None = None) -> ModelRecord:
+        """Store `record` as the next version of its name; return it with that version.
+        With `max_models`, StoreFullError and nothing saved when the store already holds that
+        many versions, checked in the save's own transaction (exact under concurrent saves)."""
+
+    def save_packed(
+        self,
+        name: str,
+        meta: ModelMeta,
+        weights: bytes,
+        request: bytes | None,
+        created_at: float | None = None,
+        *,
+        max_models: int | None = None,
+    ) -> int:
+        """Store a version whose weights are already `pack_arrays` bytes; return its number.
+        `max_models` as for `save`."""
+
+    def load(self, name: str, version: int = 0) -> ModelRecord:
+        """A stored version (the latest when `version` is 0); ModelNotFoundError if none,
+        CorruptModelError if it cannot be read back."""
+
+    def latest_version(self, name: str) -> int:
+        """The newest stored version of `name`; ModelNotFoundError if it has none."""
+
+    def list(self, name: str = "") -> builtins.list[ModelSummary]:
+        """Every version of `name`, or the latest version of every name, by name then version:
+        only their summaries are read."""
+
+    def count(self) -> int:
+        """How many versions are stored, all names together."""
+
+    def delete(self, name: str, version: int = 0) -> builtins.list[int]:
+        """Delete one version, or every version when `version` is 0; the versions deleted, or
+        ModelNotFoundError when there were none."""

@@ -1,0 +1,128 @@
+"""What a stored model version records besides its arrays: typed, versioned model metadata.
+
+`ModelMeta.to_json()` is the one writer and `ModelMeta.from_json()` the one reader. The JSON is
+plain (it crosses the training worker's pipe and rests in the store's `meta` column) and carries
+a `layout` number. Layout 0 is the one written before the number existed: the same keys, no
+`layout`. An imported model has no training, so its training fields take the defaults below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = ["LAYOUT", "ComponentMeta", "History", "Metrics", "ModelMeta", "TaskMeta"]
+
+LAYOUT = 1  # the layout `to_json` writes; `from_json` reads it and every earlier one
+
+
+@dataclass(frozen=True)
+class ComponentMeta:
+    """A component by registry name and the parameters it was built with (an activation)."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TaskMeta:
+    """The task a model computes: a registered task with its parameters, or an inline truth
+    table (`table`, its rows in `params`); `seed` made its rows."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+    table: bool = False
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """How the model did on its task: at the end of training, or measured at import."""
+
+    loss: float = 0.0
+    accuracy: float = 0.0
+    min_margin: float = 0.0
+    solved: bool = False
+    solved_epoch: int = -1  # -1: never solved (or not trained here)
+
+
+@dataclass(frozen=True)
+class History:
+    """The recorded epochs of a training and the kept member's loss and accuracy at each."""
+
+    epochs: tuple[int, ...] = ()
+    loss: tuple[float, ...] = ()
+    accuracy: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class ModelMeta:
+    """Everything stored about a model version besides its arrays."""
+
+    sizes: tuple[int, ...]  # units per layer, inputs first
+    activations: tuple[ComponentMeta, ...]  # one per weight layer
+    bias: bool
+    dtype: str  # what the network computes in: "float64" or "float32"
+    low: float  # the label values: targets are low or high, outputs split at their middle
+    high: float
+    task: TaskMeta | None = None
+    member_seed: int = 0  # the seed of the population member kept
+    population: int = 1
+    stop_reason: str = ""
+    epochs: int = 0
+    metrics: Metrics = Metrics()
+    history: History = History()
+    solved_members: int = 0
+    member_solved_epochs: tuple[int, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The metadata as plain JSON data, in the current layout."""
+        data = asdict(self)
+        if self.task is None:
+            del data["task"]
+        return {"layout": LAYOUT, **data}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ModelMeta:
+        """Read metadata of any layout up to LAYOUT; KeyError, TypeError or ValueError when
+        it is not model metadata."""
+        layout = data.get("layout", 0)
+        if not isinstance(layout, int) or not 0 <= layout <= LAYOUT:
+            raise ValueError(f"metadata layout {layout!r}; this gatelearn reads 0 to {LAYOUT}")
+        sizes = tuple(int(units) for units in data["sizes"])
+        if len(sizes) < 2:
+            raise ValueError(f"layer sizes {list(sizes)}: a network has at least two layers")
+        optional = {key: read(data[key]) for key, read in _OPTIONAL.items() if key in data}
+        return cls(
+            sizes=sizes,
+            activations=tuple(ComponentMeta(**spec) for spec in data["activations"]),
+            bias=bool(data["bias"]),
+            dtype=str(data["dtype"]),
+            low=float(data["low"]),
+            high=float(data["high"]),
+            **optional,
+        )
+
+
+def _task(data: dict[str, Any] | None) -> TaskMeta | None:
+    return TaskMeta(**data) if data else None
+
+
+def _history(data: dict[str, list[Any]]) -> History:
+    return History(**{key: tuple(values) for key, values in data.items()})
+
+
+# The fields a row may lack (imports have no training; layout 0 wrote no defaults), each with
+# how its JSON is read; a missing one takes the dataclass's default.
+_OPTIONAL: dict[str, Callable[[Any], Any]] = {
+    "task": _task,
+    "member_seed": int,
+    "population": int,
+    "stop_reason": str,
+    "epochs": int,
+    "metrics": lambda data: Metrics(**data),
+    "history": _history,
+    "solved_members": int,
+    "member_solved_epochs": tuple,
+}

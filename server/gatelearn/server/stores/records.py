@@ -1,0 +1,131 @@
+"""Stored model versions as every backend and the training worker hand them around.
+
+A record is a network's matrices plus its typed metadata (`meta.ModelMeta`); its weights
+travel and rest as `.npz` bytes of plain float arrays, read back with `allow_pickle=False`, so
+nothing is ever unpickled.
+`decode_record` turns a stored row back into a record, the same way for every backend; a
+summary is the small part of the metadata a listing shows, stored apart so listing reads no
+histories or tables.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import zipfile
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gatelearn.server.stores.errors import CorruptModelError
+from gatelearn.server.stores.meta import Metrics, ModelMeta
+
+__all__ = [
+    "ModelRecord",
+    "ModelSummary",
+    "decode_record",
+    "pack_arrays",
+    "stored_summary",
+    "summary_text",
+    "unpack_arrays",
+]
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    """What a listing shows of a model version."""
+
+    name: str
+    version: int
+    created_at: float
+    task: str  # the task's name; empty when the row records none
+    sizes: tuple[int, ...]
+    metrics: Metrics
+
+    @classmethod
+    def from_row(cls, name: str, version: int, created_at: float, text: str | None
+                 ) -> ModelSummary:
+        """A stored summary (`summary_text`); a row whose summary could not be made (its
+        metadata was damaged) lists with empty fields."""
+        data = json.loads(text or "{}")
+        return cls(name, version, created_at, data.get("task", {}).get("name", ""),
+                   tuple(data.get("sizes", ())), Metrics(**data.get("metrics", {})))
+
+
+@dataclass
+class ModelRecord:
+    """One stored model version: its arrays and everything known about it.
+
+    `request` is the serialized request that trained it (None for imports).
+    """
+
+    name: str
+    meta: ModelMeta
+    weights: list[NDArray[np.float64]]
+    biases: list[NDArray[np.float64]] | None
+    request: bytes | None = None
+    version: int = 0
+    created_at: float = field(default_factory=time.time)
+
+    def summary(self) -> ModelSummary:
+        return ModelSummary(self.name, self.version, self.created_at,
+                            self.meta.task.name if self.meta.task else "", self.meta.sizes,
+                            self.meta.metrics)
+
+
+def summary_text(meta: ModelMeta) -> str:
+    """The summary column's JSON for `meta`: sizes, metrics and the task's name."""
+    summary: dict[str, Any] = {"sizes": list(meta.sizes), "metrics": asdict(meta.metrics)}
+    if meta.task:
+        summary["task"] = {"name": meta.task.name}
+    return json.dumps(summary, allow_nan=False)
+
+
+def stored_summary(meta_text: str) -> str | None:
+    """The summary of a stored row's metadata text, for a store gaining its summary column;
+    None when the text is damaged (the row stays as it is: loading it says so)."""
+    try:
+        return summary_text(ModelMeta.from_json(json.loads(meta_text)))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def pack_arrays(weights: list[NDArray[Any]], biases: list[NDArray[Any]] | None) -> bytes:
+    """A model's matrices as `.npz` bytes: w0, w1, ... and b0, b1, ... when it has biases."""
+    arrays = {f"w{index}": np.asarray(w, dtype=np.float64) for index, w in enumerate(weights)}
+    for index, b in enumerate(biases or []):
+        arrays[f"b{index}"] = np.asarray(b, dtype=np.float64)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def unpack_arrays(
+    blob: bytes, layers: int, bias: bool
+) -> tuple[list[NDArray[Any]], list[NDArray[Any]] | None]:
+    """`pack_arrays` bytes back as weight (and bias) arrays; object arrays are refused."""
+    with np.load(io.BytesIO(blob), allow_pickle=False) as arrays:
+        weights = [arrays[f"w{index}"] for index in range(layers)]
+        biases = [arrays[f"b{index}"] for index in range(layers)] if bias else None
+    return weights, biases
+
+
+def decode_record(
+    name: str,
+    version: int,
+    created_at: float,
+    meta_text: str,
+    request: bytes | None,
+    blob: bytes,
+) -> ModelRecord:
+    """A stored row as a record; CorruptModelError when it is not plain arrays and JSON."""
+    try:
+        meta = ModelMeta.from_json(json.loads(meta_text))
+        weights, biases = unpack_arrays(blob, len(meta.sizes) - 1, meta.bias)
+    except (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile) as error:
+        # Not written by a store (object arrays are refused, never unpickled).
+        raise CorruptModelError(name, version, error) from None
+    return ModelRecord(name, meta, weights, biases, request, version, created_at)

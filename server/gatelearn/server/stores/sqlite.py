@@ -1,0 +1,196 @@
+"""The embedded model store: SQLite in the data directory, one row per model version.
+
+A version is written in one transaction, weights included, so it is visible completely or not
+at all; with WAL and synchronous=FULL a committed version survives a crash. Version numbers of a
+name only ever increase, even after deletes, so "name:3" always means the same model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from gatelearn.server.paths import make_private_dir, make_private_file
+from gatelearn.server.stores.errors import ModelNotFoundError, StoreFullError
+from gatelearn.server.stores.meta import ModelMeta
+from gatelearn.server.stores.records import (
+    ModelRecord,
+    ModelSummary,
+    decode_record,
+    pack_arrays,
+    stored_summary,
+    summary_text,
+)
+
+__all__ = ["SQLiteStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS names (
+    name TEXT PRIMARY KEY,
+    last_version INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS models (
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    created_at REAL NOT NULL,
+    meta TEXT NOT NULL,
+    request BLOB,
+    weights BLOB NOT NULL,
+    summary TEXT,
+    PRIMARY KEY (name, version)
+);
+"""
+
+
+@contextlib.contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction, committed whole or rolled back. IMMEDIATE takes the database's
+    write lock at BEGIN, so what it reads (a count, a last version) stays true until COMMIT,
+    even against another process on the same file."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+def _add_summaries(db: sqlite3.Connection) -> None:
+    """Give a store written before the summary column one, filled from each row's metadata."""
+    if "summary" in {row[1] for row in db.execute("PRAGMA table_info(models)")}:
+        return
+    with _transaction(db):
+        db.execute("ALTER TABLE models ADD COLUMN summary TEXT")
+        for name, version, meta_text in db.execute(
+                "SELECT name, version, meta FROM models").fetchall():
+            if (summary := stored_summary(meta_text)) is not None:
+                db.execute("UPDATE models SET summary = ? WHERE name = ? AND version = ?",
+                           (summary, name, version))
+
+
+class SQLiteStore:
+    """Stored models by name and version. Safe to share between threads."""
+
+    FILENAME = "models.sqlite3"
+    COMPANIONS = ("-wal", "-shm", "-journal")  # files SQLite keeps beside the database
+
+    def __init__(self, data_dir: Path) -> None:
+        make_private_dir(data_dir)
+        self.path = data_dir / self.FILENAME
+        # SQLite creates its -wal and -shm files with the database file's mode, so a database
+        # made 0600 before SQLite opens it keeps them private whatever the umask.
+        make_private_file(self.path, create=True)
+        for suffix in self.COMPANIONS:
+            make_private_file(Path(f"{self.path}{suffix}"), create=False)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+        _add_summaries(self._db)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def save(self, record: ModelRecord, *, max_models: int | None = None) -> ModelRecord:
+        """Store `record` as the next version of its name; return it with that version."""
+        record.version = self.save_packed(record.name, record.meta,
+                                          pack_arrays(record.weights, record.biases),
+                                          record.request, record.created_at,
+                                          max_models=max_models)
+        return record
+
+    def save_packed(self, name: str, meta: ModelMeta, weights: bytes,
+                    request: bytes | None, created_at: float | None = None, *,
+                    max_models: int | None = None) -> int:
+        """Store a version whose weights are already `pack_arrays` bytes, as a training worker
+        sends them, without unpacking them again; return its version number.
+
+        With `max_models`, StoreFullError (and nothing saved) when the store already holds that
+        many versions: counted inside the write transaction, so the count is exact.
+        """
+        meta_text = json.dumps(meta.to_json(), allow_nan=False)
+        summary = summary_text(meta)
+        created_at = time.time() if created_at is None else created_at
+        with self._lock, _transaction(self._db) as db:
+            if max_models is not None and \
+                    db.execute("SELECT COUNT(*) FROM models").fetchone()[0] >= max_models:
+                raise StoreFullError(max_models)
+            row = db.execute("SELECT last_version FROM names WHERE name = ?",
+                             (name,)).fetchone()
+            version = (row[0] if row else 0) + 1
+            db.execute(
+                "INSERT INTO names (name, last_version) VALUES (?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET last_version = excluded.last_version",
+                (name, version),
+            )
+            db.execute(
+                "INSERT INTO models (name, version, created_at, meta, request, weights, "
+                "summary) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (name, version, created_at, meta_text, request, weights, summary),
+            )
+        return int(version)
+
+    def load(self, name: str, version: int = 0) -> ModelRecord:
+        """Return a stored version (the latest when `version` is 0)."""
+        query = ("SELECT name, version, created_at, meta, request, weights FROM models "
+                 "WHERE name = ? ")
+        args: tuple[Any, ...] = (name,)
+        if version:
+            query += "AND version = ?"
+            args = (name, version)
+        else:
+            query += "ORDER BY version DESC LIMIT 1"
+        with self._lock:
+            row = self._db.execute(query, args).fetchone()
+        if row is None:
+            raise ModelNotFoundError(name, version)
+        return decode_record(*row)
+
+    def latest_version(self, name: str) -> int:
+        """The newest stored version of `name`; ModelNotFoundError if it has none."""
+        with self._lock:
+            row = self._db.execute("SELECT MAX(version) FROM models WHERE name = ?",
+                                   (name,)).fetchone()
+        if row[0] is None:
+            raise ModelNotFoundError(name)
+        return int(row[0])
+
+    def list(self, name: str = "") -> list[ModelSummary]:
+        """Every version of `name`, or the latest version of every name; their summaries, read
+        from a column of their own (nothing else is read)."""
+        query = "SELECT name, version, created_at, summary FROM models"
+        args: tuple[Any, ...] = ()
+        if name:
+            query += " WHERE name = ?"
+            args = (name,)
+        else:
+            query += " WHERE version = (SELECT MAX(version) FROM models AS m WHERE m.name = " \
+                     "models.name)"
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY name, version", args).fetchall()
+        return [ModelSummary.from_row(*row) for row in rows]
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM models").fetchone()[0])
+
+    def delete(self, name: str, version: int = 0) -> list[int]:
+        """Delete one version, or every version when `version` is 0; return what was deleted."""
+        condition, args = ("name = ? AND version = ?", (name, version)) if version else (
+            "name = ?", (name,))
+        with self._lock, _transaction(self._db) as db:
+            deleted = [row[0] for row in db.execute(
+                f"SELECT version FROM models WHERE {condition} ORDER BY version", args)]
+            db.execute(f"DELETE FROM models WHERE {condition}", args)
+        if not deleted:
+            raise ModelNotFoundError(name, version)
+        return deleted

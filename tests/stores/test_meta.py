@@ -1,0 +1,33 @@
+"""Model metadata: one writer, one reader, every layout up to the current one."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from store_test_support import record
+
+from gatelearn.server.stores import ModelMeta
+from gatelearn.server.stores.meta import LAYOUT
+
+
+def test_written_metadata_is_plain_json_that_reads_back_equal() -> None:
+    meta = record("m").meta
+    text = json.dumps(meta.to_json(), allow_nan=False)
+    assert json.loads(text)["layout"] == LAYOUT
+    assert ModelMeta.from_json(json.loads(text)) == meta
+
+
+def test_a_layout_without_a_number_reads_with_the_training_defaults() -> None:
+    data = record("m").meta.to_json()
+    for key in ("layout", "population", "history", "metrics", "member_solved_epochs"):
+        del data[key]
+    meta = ModelMeta.from_json(data)
+    assert (meta.population, meta.history.epochs, meta.metrics.solved_epoch) == (1, (), -1)
+
+
+@pytest.mark.parametrize("layout", [LAYOUT + 1, -1, "1"])
+def test_a_layout_this_gatelearn_does_not_know_is_refused_naming_it(layout: object) -> None:
+    data = {**record("m").meta.to_json(), "layout": layout}
+    with pytest.raises(ValueError, match=rf"metadata layout {layout!r}; this gatelearn reads"):
+        ModelMeta.from_json(data)
