@@ -166,7 +166,7 @@ def score(model: ServableModel, inputs: NDArray[np.float64],
     outputs, _ = model.predict(inputs)
     side = np.where(targets > model.threshold, 1.0, -1.0)
     signed = (outputs - model.threshold) * side
-    correct = (signed > 0).all(axis=1)
+    correct = np.asarray((signed > 0).all(axis=1))
     return Score(outputs, correct, float(signed.min()), float(correct.mean()),
                  float(np.mean((outputs - targets) ** 2)))
 

@@ -6,6 +6,7 @@ errors naming the request field they are about.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 from dataclasses import dataclass
 from typing import Any
@@ -123,10 +124,10 @@ class ModelService:
             raise InvalidRequest("name", "required")
         return self.store.load(name, version)
 
-    def list(self, name: str) -> list[ModelSummary]:
+    def list(self, name: str) -> builtins.list[ModelSummary]:
         return self.store.list(name)
 
-    def delete(self, name: str, version: int) -> list[int]:
+    def delete(self, name: str, version: int) -> builtins.list[int]:
         """Delete a version (0: every version) of `name`; the versions deleted."""
         if not name:
             raise InvalidRequest("name", "required")

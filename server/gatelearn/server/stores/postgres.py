@@ -11,6 +11,7 @@ is created or upgraded on start under an advisory lock. psycopg is the optional 
 
 from __future__ import annotations
 
+import builtins
 import json
 import time
 from collections.abc import Callable
@@ -248,7 +249,7 @@ class PostgresStore:
         return deleted
 
     # Last in the class: once defined, `list` in an annotation here would mean this method.
-    def list(self, name: str = "") -> list[ModelSummary]:
+    def list(self, name: str = "") -> builtins.list[ModelSummary]:
         """Every version of `name`, or the latest version of every name; their summaries, read
         from a column of their own (nothing else is read)."""
         if name:

@@ -99,7 +99,7 @@ def pack_arrays(weights: list[NDArray[Any]], biases: list[NDArray[Any]] | None) 
     for index, b in enumerate(biases or []):
         arrays[f"b{index}"] = np.asarray(b, dtype=np.float64)
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
+    np.savez(buffer, allow_pickle=False, **arrays)
     return buffer.getvalue()
 
 

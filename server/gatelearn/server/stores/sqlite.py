@@ -7,6 +7,7 @@ name only ever increase, even after deletes, so "name:3" always means the same m
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import json
 import sqlite3
@@ -164,7 +165,7 @@ class SQLiteStore:
             raise ModelNotFoundError(name)
         return int(row[0])
 
-    def list(self, name: str = "") -> list[ModelSummary]:
+    def list(self, name: str = "") -> builtins.list[ModelSummary]:
         """Every version of `name`, or the latest version of every name; their summaries, read
         from a column of their own (nothing else is read)."""
         query = "SELECT name, version, created_at, summary FROM models"
@@ -183,7 +184,7 @@ class SQLiteStore:
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM models").fetchone()[0])
 
-    def delete(self, name: str, version: int = 0) -> list[int]:
+    def delete(self, name: str, version: int = 0) -> builtins.list[int]:
         """Delete one version, or every version when `version` is 0; return what was deleted."""
         condition, args = ("name = ? AND version = ?", (name, version)) if version else (
             "name = ?", (name,))

@@ -11,7 +11,7 @@ import enum
 import json
 import struct
 import threading
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 __all__ = ["Kind", "pack_record", "read_frame", "unpack_record", "write_frame"]
 
@@ -27,7 +27,7 @@ class Kind(enum.IntEnum):
     FAILED = 6  # worker -> server: a domain error as JSON (errors.to_json)
 
 
-def write_frame(stream: BinaryIO, kind: Kind, payload: bytes = b"",
+def write_frame(stream: IO[bytes], kind: Kind, payload: bytes = b"",
                 lock: threading.Lock | None = None) -> None:
     """Write one frame and flush it; `lock` serialises writers sharing the stream."""
     data = _HEADER.pack(len(payload), kind) + payload
@@ -40,7 +40,7 @@ def write_frame(stream: BinaryIO, kind: Kind, payload: bytes = b"",
         stream.flush()
 
 
-def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
+def _read_exactly(stream: IO[bytes], size: int) -> bytes | None:
     chunks, missing = [], size
     while missing:
         chunk = stream.read(missing)
@@ -51,7 +51,7 @@ def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def read_frame(stream: BinaryIO) -> tuple[Kind, bytes] | None:
+def read_frame(stream: IO[bytes]) -> tuple[Kind, bytes] | None:
     """The next frame, or None when the stream has ended (the other side is gone)."""
     header = _read_exactly(stream, _HEADER.size)
     if header is None:
