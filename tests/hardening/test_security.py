@@ -501,8 +501,9 @@ def test_existing_open_data_dir_and_files_are_tightened(
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("CREATE TABLE t (x)")
     try:
-        assert modes_under(data_dir) == {".": 0o755, **dict.fromkeys(
-            (SQLiteStore.FILENAME, f"{SQLiteStore.FILENAME}-wal", f"{SQLiteStore.FILENAME}-shm"), 0o644)}
+        files = (SQLiteStore.FILENAME, f"{SQLiteStore.FILENAME}-wal",
+                 f"{SQLiteStore.FILENAME}-shm")
+        assert modes_under(data_dir) == {".": 0o755, **dict.fromkeys(files, 0o644)}
         with caplog.at_level(logging.WARNING, logger="gatelearn.server"):
             running = serving(data_dir)
         with Client(address(running)) as client:

@@ -106,7 +106,8 @@ def workers_of(tag: int) -> list[int]:
             state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] if cmdline else ""
         except OSError:
             continue
-        if b"gatelearn.server.training.worker" in cmdline and needle.search(cmdline) and state != "Z":
+        worker = b"gatelearn.server.training.worker" in cmdline
+        if worker and needle.search(cmdline) and state != "Z":
             found.append(int(entry.name))
     return found
 

@@ -10,6 +10,7 @@ import pytest
 from store_test_support import record, run_together
 
 from gatelearn.server.stores import PostgresStore, SchemaVersionError
+from gatelearn.server.stores.errors import StoreUnavailableError
 from gatelearn.server.stores.postgres import SCHEMA_VERSION
 
 
@@ -50,7 +51,7 @@ def test_a_schema_from_a_newer_gatelearn_is_refused_naming_both_versions(postgre
 
 def test_an_unreachable_database_is_named_in_the_error(postgres_url: str) -> None:
     missing = postgres_url.replace("/test_", "/absent_")
-    with pytest.raises(psycopg.OperationalError, match=r'database "absent_\d+" does not exist'):
+    with pytest.raises(StoreUnavailableError, match=r'database "absent_\d+" does not exist'):
         PostgresStore(missing, connect_timeout=5)
 
 

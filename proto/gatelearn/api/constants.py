@@ -6,7 +6,7 @@ import the server (it needs neither NumPy nor the core to talk to one).
 
 from __future__ import annotations
 
-__all__ = ["COMPONENT_KINDS", "DATA_DIR_ENV", "DEFAULT_ADDRESS", "LIMITS_ENV"]
+__all__ = ["COMPONENT_KINDS", "DATA_DIR_ENV", "DEFAULT_ADDRESS", "LIMITS_ENV", "STORE_ENV"]
 
 # Where `gatelearn serve` listens and a client connects when not told otherwise.
 DEFAULT_ADDRESS = "127.0.0.1:50051"
@@ -14,6 +14,7 @@ DEFAULT_ADDRESS = "127.0.0.1:50051"
 # Environment variables the server reads; the command line names them in its help.
 DATA_DIR_ENV = "GATELEARN_DATA_DIR"  # the directory of the model store
 LIMITS_ENV = "GATELEARN_LIMITS"  # e.g. "max_epochs=100000,max_concurrent_trainings=1"
+STORE_ENV = "GATELEARN_STORE"  # sqlite:///DIR or postgresql://...; default: SQLite in the data dir
 
 # The values of ListPluginsRequest.kind, in the order ListPlugins groups components.
 COMPONENT_KINDS = ("activation", "loss", "optimizer", "initializer", "task")

@@ -26,7 +26,8 @@ from gatelearn.server.models.cache import ModelCache
 from gatelearn.server.models.service import ModelService
 from gatelearn.server.paths import default_data_dir
 from gatelearn.server.security import TokenInterceptor, is_loopback, server_credentials
-from gatelearn.server.stores import SQLiteStore, Store
+from gatelearn.server.stores import Store
+from gatelearn.server.stores.location import open_store, redacted
 from gatelearn.server.training.pool import WorkerPool
 from gatelearn.server.training.service import TrainingService
 from gatelearn.v1 import gatelearn_pb2
@@ -47,6 +48,7 @@ log = logging.getLogger("gatelearn.server")
 class ServerConfig:
     address: str = DEFAULT_ADDRESS
     data_dir: Path = field(default_factory=default_data_dir)
+    store: str | None = None  # sqlite:///DIR or postgresql://...; None: SQLite in data_dir
     plugins: tuple[str, ...] = ()  # extra plugin modules to load
     limits: Limits = Limits()
     workers: int = 16  # threads answering RPCs
@@ -99,7 +101,7 @@ def create_server(config: ServerConfig) -> RunningServer:
         log.warning("listening on %s without TLS and a token: anyone who can reach it can "
                     "train and read models", config.address)
     registry = build_registry(create_manager(config.plugins))
-    store = SQLiteStore(config.data_dir)
+    store = open_store(config.store, config.data_dir)
     pool = WorkerPool(config.limits.max_concurrent_trainings, config.plugins, config.limits)
     limits = config.limits
     cache = ModelCache(store, registry, limits.cached_models, limits.cached_bytes)
@@ -140,8 +142,9 @@ def serve(config: ServerConfig) -> bool:
         signal.signal(signum, lambda *_: stop.set())
     running = create_server(config)
     host = config.address.rsplit(":", 1)[0]
-    log.info("gatelearn serving on %s:%d (data in %s)", host, running.port, config.data_dir)
-    print(f"gatelearn serving on {host}:{running.port}, data in {config.data_dir}", flush=True)
+    where = f"store {redacted(config.store)}" if config.store else f"data in {config.data_dir}"
+    log.info("gatelearn serving on %s:%d (%s)", host, running.port, where)
+    print(f"gatelearn serving on {host}:{running.port}, {where}", flush=True)
     while not stop.wait(0.5):  # a timed wait: the main thread must get to run the handler
         pass
     log.info("shutting down")

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from gatelearn.api.constants import DATA_DIR_ENV, LIMITS_ENV
+from gatelearn.api.constants import DATA_DIR_ENV, LIMITS_ENV, STORE_ENV
 from gatelearn.client.cli import _input as read
 from gatelearn.client.cli._context import EXIT_FAILED, EXIT_OK, AddCommand, Context, UsageError
 from gatelearn.client.client import ADDRESS_ENV, TOKEN_ENV
@@ -46,6 +46,12 @@ def cmd_serve(args: argparse.Namespace, ctx: Context) -> int:
         settings["address"] = address
     if args.data_dir:
         settings["data_dir"] = Path(args.data_dir)  # else $GATELEARN_DATA_DIR or the default
+    store = args.store or os.environ.get(STORE_ENV)
+    if store:
+        if args.data_dir:
+            raise UsageError("give --store or --data-dir, not both (sqlite:///DIR is the data "
+                             "directory as a store URL)")
+        settings["store"] = store
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -60,6 +66,13 @@ def cmd_serve(args: argparse.Namespace, ctx: Context) -> int:
 
 def add_serve(add: AddCommand) -> None:
     serve = add("serve", cmd_serve, "run a gatelearn server until SIGTERM or Ctrl-C")
+    serve.add_argument(
+        "--store",
+        metavar="URL",
+        help=f"where models are stored: sqlite:///DIR, or postgresql://... shared by several "
+        f"servers (needs gatelearn[postgres]) (default: ${STORE_ENV}, else SQLite in the data "
+        "directory)",
+    )
     serve.add_argument(
         "--data-dir",
         metavar="DIR",

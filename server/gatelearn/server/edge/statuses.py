@@ -14,7 +14,12 @@ import grpc
 from gatelearn.core import ParamError
 from gatelearn.plugins import UnknownComponentError
 from gatelearn.server import errors
-from gatelearn.server.stores.errors import CorruptModelError, ModelNotFoundError, StoreFullError
+from gatelearn.server.stores.errors import (
+    CorruptModelError,
+    ModelNotFoundError,
+    StoreFullError,
+    StoreUnavailableError,
+)
 
 __all__ = ["MAX_DETAILS", "STATUSES", "statuses"]
 
@@ -31,6 +36,7 @@ STATUSES: dict[type[Exception], grpc.StatusCode] = {
     # A stored model needs a plugin that is no longer installed.
     UnknownComponentError: grpc.StatusCode.FAILED_PRECONDITION,
     errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
+    StoreUnavailableError: grpc.StatusCode.UNAVAILABLE,
     errors.Cancelled: grpc.StatusCode.CANCELLED,
     errors.DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
     errors.DataLoss: grpc.StatusCode.DATA_LOSS,

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import reprlib
 
-__all__ = ["CorruptModelError", "ModelNotFoundError", "SchemaVersionError", "StoreFullError"]
+__all__ = [
+    "CorruptModelError",
+    "ModelNotFoundError",
+    "SchemaVersionError",
+    "StoreFullError",
+    "StoreUnavailableError",
+]
 
 
 class ModelNotFoundError(LookupError):
@@ -45,3 +51,7 @@ class SchemaVersionError(RuntimeError):
         )
         self.found = found
         self.known = known
+
+
+class StoreUnavailableError(ConnectionError):
+    """The store's database cannot be reached now; the same call may work once it is back."""

@@ -17,7 +17,13 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from gatelearn.server.stores.errors import ModelNotFoundError, SchemaVersionError, StoreFullError
+from gatelearn.server.stores.errors import (
+    ModelNotFoundError,
+    SchemaVersionError,
+    StoreFullError,
+    StoreUnavailableError,
+)
+from gatelearn.server.stores.location import redacted
 from gatelearn.server.stores.meta import ModelMeta
 from gatelearn.server.stores.records import (
     ModelRecord,
@@ -141,7 +147,12 @@ class PostgresStore:
     def __init__(self, url: str, *, pool_size: int = 4, connect_timeout: int = 10) -> None:
         """Connect to `url` (`postgresql://...`), prepare the schema, open a connection pool."""
         psycopg, pool_class = _driver()
-        with psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout) as connection:
+        try:
+            connection = psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout)
+        except psycopg.OperationalError as error:
+            raise StoreUnavailableError(f"cannot reach PostgreSQL at {redacted(url)}: "
+                                        f"{str(error).strip()}") from None
+        with connection:
             _prepare_schema(connection)
         # Autocommit: a read is one statement; a write opens its transaction explicitly.
         self._pool = pool_class(
