@@ -112,12 +112,16 @@ def create_server(config: ServerConfig) -> RunningServer:
     # Checked first: a bad metrics address or a missing extra stops start-up at once.
     metrics_at = parse_metrics_address(config.metrics_address) if config.metrics_address else None
     metrics = ServerMetrics() if metrics_at else None
+    if metrics_at and not is_loopback(f"{metrics_at[0]}:{metrics_at[1]}"):
+        log.warning("serving metrics on %s over plain HTTP: anyone who can reach it can read "
+                    "them", config.metrics_address)
     registry = build_registry(create_manager(config.plugins))
     store = Store(config.data_dir)
     pool = (ObservedPool if metrics else WorkerPool)(config.limits.max_concurrent_trainings,
                                                      config.plugins, config.limits)
     # The proxy has the store's operations, timed (a Store protocol will name them).
-    served_store: Store = ObservedStore(store, metrics) if metrics else store  # type: ignore[assignment]
+    served_store: Store = (ObservedStore(store, metrics)  # type: ignore[assignment]
+                           if metrics else store)
     service = GateLearnService(registry, served_store, config.limits, pool)
     if metrics:
         metrics.watch(pool, service.models)
