@@ -261,15 +261,18 @@ class Client:
         returning True cancels the training (GateLearnError with code CANCELLED).
         """
         events = self.train_events(self.train_request(name, task, **settings))
+        outcome = None
         try:
             for event in events:
                 if isinstance(event, TrainOutcome):
-                    return event
-                if on_progress is not None and on_progress(event):
+                    outcome = event  # read on to the status: the call ends OK, not cancelled
+                elif on_progress is not None and on_progress(event):
                     break
         finally:
             events.close()
-        raise GateLearnError(grpc.StatusCode.CANCELLED, "training cancelled by the client")
+        if outcome is None:
+            raise GateLearnError(grpc.StatusCode.CANCELLED, "training cancelled by the client")
+        return outcome
 
     # ------------------------------------------------------------ serving
     def predict(self, name: str, rows: Rows, *, version: int = 0) -> Prediction:

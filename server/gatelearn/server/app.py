@@ -24,6 +24,14 @@ from gatelearn.server.edge.servicer import GateLearnService
 from gatelearn.server.limits import Limits
 from gatelearn.server.models.cache import ModelCache
 from gatelearn.server.models.service import ModelService
+from gatelearn.server.observe.calls import RpcObserver
+from gatelearn.server.observe.instrumented import ObservedPool, ObservedStore
+from gatelearn.server.observe.metrics import (
+    MetricsEndpoint,
+    ServerMetrics,
+    parse_metrics_address,
+    start_endpoint,
+)
 from gatelearn.server.paths import default_data_dir
 from gatelearn.server.security import TokenInterceptor, is_loopback, server_credentials
 from gatelearn.server.stores import Store
@@ -57,6 +65,9 @@ class ServerConfig:
     tls_key: Path | None = None  # ... and this private key
     tls_client_ca: Path | None = None  # require client certificates signed by this CA
     auth_token: str | None = None  # require `authorization: Bearer <token>` on every call
+    metrics_address: str | None = None  # serve Prometheus metrics at http://HOST:PORT/metrics
+    # Watch every call (as metrics do): log lines carry its x-request-id, a DEBUG line its end.
+    log_calls: bool = False
 
 
 @dataclass
@@ -69,6 +80,7 @@ class RunningServer:
     health: health.HealthServicer
     store: Store
     pool: WorkerPool
+    metrics: MetricsEndpoint | None = None
 
     def stop(self, grace: float | None = None) -> bool:
         """Report NOT_SERVING, refuse new calls, let running ones finish, close the store.
@@ -86,6 +98,8 @@ class RunningServer:
         trainings_ended = self.pool.busy == 0
         self.pool.close()
         self.store.close()
+        if self.metrics is not None:
+            self.metrics.stop()
         return trainings_ended
 
 
@@ -100,19 +114,33 @@ def create_server(config: ServerConfig) -> RunningServer:
     if not is_loopback(config.address) and not (config.tls_cert and config.auth_token):
         log.warning("listening on %s without TLS and a token: anyone who can reach it can "
                     "train and read models", config.address)
+    # Checked first: a bad metrics address or a missing extra stops start-up at once.
+    metrics_at = parse_metrics_address(config.metrics_address) if config.metrics_address else None
+    metrics = ServerMetrics() if metrics_at else None
+    if metrics_at and not is_loopback(f"{metrics_at[0]}:{metrics_at[1]}"):
+        log.warning("serving metrics on %s over plain HTTP: anyone who can reach it can read "
+                    "them", config.metrics_address)
     registry = build_registry(create_manager(config.plugins))
-    store = open_store(config.store, config.data_dir)
-    pool = WorkerPool(config.limits.max_concurrent_trainings, config.plugins, config.limits)
+    opened = open_store(config.store, config.data_dir)
+    store: Store = ObservedStore(opened, metrics) if metrics else opened
+    pool = (ObservedPool if metrics else WorkerPool)(config.limits.max_concurrent_trainings,
+                                                     config.plugins, config.limits)
     limits = config.limits
     cache = ModelCache(store, registry, limits.cached_models, limits.cached_bytes)
     service = GateLearnService(registry, limits, TrainingService(store, limits, pool, cache),
                                ModelService(registry, store, limits, cache))
+    if metrics:
+        metrics.watch(pool, cache)
     options = [
         ("grpc.max_receive_message_length", config.limits.max_message_bytes),
         ("grpc.max_send_message_length", config.limits.max_message_bytes),
         ("grpc.so_reuseport", 0),  # a second server on a port in use must fail, not share it
     ]
-    interceptors = [TokenInterceptor(config.auth_token)] if config.auth_token else []
+    # The observer comes first, so it also counts calls the token check refuses.
+    interceptors: list[grpc.ServerInterceptor] = (
+        [RpcObserver(metrics)] if metrics or config.log_calls else [])
+    if config.auth_token:
+        interceptors.append(TokenInterceptor(config.auth_token))
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=config.workers),
                          options=options, interceptors=interceptors)
     add_decoding_servicer(service, server, SERVICE)  # undecodable bytes: INVALID_ARGUMENT
@@ -124,14 +152,18 @@ def create_server(config: ServerConfig) -> RunningServer:
         port = server.add_secure_port(config.address, credentials)
     else:
         port = server.add_insecure_port(config.address)
-    if port == 0:
+    try:
+        if port == 0:
+            raise OSError(f"cannot listen on {config.address}")
+        endpoint = start_endpoint(metrics_at, metrics) if metrics and metrics_at else None
+    except OSError:
         pool.close()
         store.close()
-        raise OSError(f"cannot listen on {config.address}")
+        raise
     server.start()
     for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return RunningServer(server, port, service, health_servicer, store, pool)
+    return RunningServer(server, port, service, health_servicer, store, pool, endpoint)
 
 
 def serve(config: ServerConfig) -> bool:

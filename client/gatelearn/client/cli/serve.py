@@ -17,9 +17,8 @@ __all__ = ["add_serve", "cmd_serve"]
 
 def cmd_serve(args: argparse.Namespace, ctx: Context) -> int:
     # Imported here: the server needs NumPy and the rest of the command line does not.
-    import logging
-
     from gatelearn.server import ServerConfig, serve
+    from gatelearn.server.observe.logs import configure_logging
 
     if ctx.tls_ca is not None:
         raise UsageError(
@@ -40,6 +39,8 @@ def cmd_serve(args: argparse.Namespace, ctx: Context) -> int:
         "tls_cert": ctx.tls_cert,
         "tls_key": ctx.tls_key,
         "tls_client_ca": Path(args.tls_client_ca) if args.tls_client_ca else None,
+        "metrics_address": args.metrics_address,
+        "log_calls": args.log_format == "json" or args.log_level == "DEBUG",
     }
     address = getattr(args, "address", None) or os.environ.get(ADDRESS_ENV)
     if address:
@@ -52,9 +53,7 @@ def cmd_serve(args: argparse.Namespace, ctx: Context) -> int:
             raise UsageError("give --store or --data-dir, not both (sqlite:///DIR is the data "
                              "directory as a store URL)")
         settings["store"] = store
-    logging.basicConfig(
-        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(args.log_level, args.log_format)
     try:
         ended_cleanly = serve(ServerConfig(**settings))
     except (OSError, ImportError, RuntimeError, TypeError, LookupError, ValueError) as error:
@@ -111,4 +110,17 @@ def add_serve(add: AddCommand) -> None:
         default="WARNING",
         choices=("DEBUG", "INFO", "WARNING", "ERROR"),
         help="default: WARNING",
+    )
+    serve.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="json: one JSON object a line (timestamp, level, logger, message, and the "
+        "request id of the call, from its x-request-id metadata); default: text",
+    )
+    serve.add_argument(
+        "--metrics-address",
+        metavar="[HOST:]PORT",
+        help="serve Prometheus metrics over plain HTTP at http://HOST:PORT/metrics (HOST "
+        "defaults to 127.0.0.1; needs gatelearn[metrics])",
     )

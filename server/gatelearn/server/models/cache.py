@@ -64,6 +64,8 @@ class ModelCache:
         self._deletes = 0  # counts forget() calls, so a load racing a delete is not kept
         self._latest: dict[str, int] = {}  # name -> latest version, kept by saved/forget
         self._lock = threading.Lock()
+        self.hits = 0  # get() answered from memory, and from the store: for the metrics
+        self.misses = 0
 
     def get(self, name: str, version: int = 0) -> ServableModel:
         """A model version (the latest when `version` is 0); ModelNotFoundError if none."""
@@ -72,7 +74,9 @@ class ModelCache:
             entry = self._models.get(key)
             if entry is not None:
                 self._models.move_to_end(key)
+                self.hits += 1
                 return entry[0]
+            self.misses += 1
             generation = self._deletes
         model = servable(_for_serving(self._store.load(*key)), self._registry)
         size = footprint(model)

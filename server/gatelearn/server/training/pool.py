@@ -105,6 +105,7 @@ class WorkerPool:
         self._idle = [Worker(self._argv) for _ in range(size)]
         self._busy: set[Worker] = set()
         self._closed = False
+        self.restarts = 0  # workers killed and replaced, for the metrics
 
     def acquire(self) -> Worker | None:
         """An idle worker, or None when every worker is busy."""
@@ -124,6 +125,7 @@ class WorkerPool:
             returned = Worker(self._argv)
         with self._lock:  # one step: the slot never reads free while no worker is idle
             self._busy.discard(worker)
+            self.restarts += returned is not worker
             if not self._closed and returned.alive:
                 self._idle.append(returned)
                 return

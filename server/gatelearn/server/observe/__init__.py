@@ -1,0 +1,1 @@
+"""Watching the server run: Prometheus metrics, the RPC observer, wiring-time hooks, logs."""

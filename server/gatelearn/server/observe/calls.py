@@ -1,0 +1,131 @@
+"""Watching every call from the outside: its final status code, its duration, its request id.
+
+A gRPC server interceptor wraps each method's behaviour, so it sees how the call ended: a
+normal return (OK, or the code set with `set_code`), `context.abort` (which raises, the code
+already set), any other exception (UNKNOWN), or a response stream closed early by the client
+(CANCELLED). While the behaviour runs, the call's `x-request-id` metadata is in
+`logs.request_id` and the call's record in `current_call`, on the thread that runs it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+
+from gatelearn.server.observe.logs import MAX_REQUEST_ID, request_id
+from gatelearn.server.observe.metrics import ServerMetrics
+
+__all__ = ["RpcObserver", "current_call"]
+
+log = logging.getLogger("gatelearn.server.rpc")
+
+REQUEST_ID_KEY = "x-request-id"
+UNKNOWN_METHOD = "unknown"  # the label of calls to methods the server lacks: names are input
+
+# The handler attribute holding each call shape's behaviour, and grpc's factory for it.
+_SHAPES = (("unary_unary", grpc.unary_unary_rpc_method_handler),
+           ("unary_stream", grpc.unary_stream_rpc_method_handler),
+           ("stream_unary", grpc.stream_unary_rpc_method_handler),
+           ("stream_stream", grpc.stream_stream_rpc_method_handler))
+
+
+@dataclass
+class Call:
+    """What is known about the call being answered on this thread."""
+
+    method: str
+    request_id: str
+    started: float
+    training: bool = False  # a training worker was taken for it
+    saved: bool = False  # a model version was stored for it
+
+
+current_call: ContextVar[Call | None] = ContextVar("gatelearn_call", default=None)
+
+
+def _request_id(metadata: Sequence[tuple[str, str | bytes]] | None) -> str:
+    """The call's first string `x-request-id`, cut to MAX_REQUEST_ID characters."""
+    for key, value in metadata or ():
+        if key == REQUEST_ID_KEY and isinstance(value, str):
+            return value[:MAX_REQUEST_ID]
+    return ""
+
+
+class RpcObserver(grpc.ServerInterceptor):
+    """Record each call's status and duration in `metrics` (when given), and make its request
+    id known to the log lines written while it runs."""
+
+    def __init__(self, metrics: ServerMetrics | None) -> None:
+        self._metrics = metrics
+
+    def intercept_service(self, continuation: Callable[[Any], Any],
+                          details: grpc.HandlerCallDetails) -> Any:
+        handler = continuation(details)
+        if handler is None:  # grpc answers UNIMPLEMENTED
+            if self._metrics is not None:
+                self._metrics.rpc_ended(UNKNOWN_METHOD, grpc.StatusCode.UNIMPLEMENTED, 0.0)
+            return None
+        method = details.method.lstrip("/")
+        call_id = _request_id(details.invocation_metadata)
+        for attribute, factory in _SHAPES:
+            behaviour = getattr(handler, attribute)
+            if behaviour is None:
+                continue
+            wrap = self._streaming if handler.response_streaming else self._unary
+            return factory(wrap(behaviour, method, call_id),
+                           request_deserializer=handler.request_deserializer,
+                           response_serializer=handler.response_serializer)
+        return handler
+
+    @contextlib.contextmanager
+    def _observing(self, method: str, call_id: str,
+                   context: grpc.ServicerContext) -> Iterator[None]:
+        """Make the call known while its behaviour runs; record how it ended."""
+        call = Call(method, call_id, time.perf_counter())
+        current_call.set(call)
+        request_id.set(call_id)
+        code = grpc.StatusCode.UNKNOWN
+        try:
+            yield
+            code = context.code() or grpc.StatusCode.OK
+        except GeneratorExit:  # the client went away between two responses of a stream
+            code = grpc.StatusCode.CANCELLED
+            raise
+        except Exception:
+            code = context.code() or grpc.StatusCode.UNKNOWN  # context.abort set it first
+            raise
+        finally:
+            self._ended(call, code)
+
+    def _ended(self, call: Call, code: grpc.StatusCode) -> None:
+        seconds = time.perf_counter() - call.started
+        log.debug("%s %s %.1f ms", call.method, code.name, seconds * 1e3)
+        if self._metrics is not None:
+            self._metrics.rpc_ended(call.method, code, seconds)
+            if call.training:
+                self._metrics.training_ended(grpc.StatusCode.OK if call.saved else code)
+        # A stream's generator may be closed on a thread answering another call by then.
+        if current_call.get() is call:
+            current_call.set(None)
+            request_id.set("")
+
+    def _unary(self, behaviour: Callable[..., Any], method: str,
+               call_id: str) -> Callable[..., Any]:
+        def observed(request: Any, context: grpc.ServicerContext) -> Any:
+            with self._observing(method, call_id, context):
+                return behaviour(request, context)
+        return observed
+
+    def _streaming(self, behaviour: Callable[..., Any], method: str,
+                   call_id: str) -> Callable[..., Any]:
+        def observed(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+            with self._observing(method, call_id, context):
+                yield from behaviour(request, context)
+        return observed

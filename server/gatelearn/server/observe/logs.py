@@ -1,0 +1,47 @@
+"""The server's log lines: plain text (the default) or JSON lines carrying the call's request id.
+
+A call's request id is the `x-request-id` metadata its client sent; the RPC interceptor
+(`rpc_observer`) keeps it in `request_id` while the call's handler runs, so every line logged
+on that thread for that call carries it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from contextvars import ContextVar
+from datetime import UTC, datetime
+
+__all__ = ["JsonFormatter", "configure_logging", "request_id"]
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+MAX_REQUEST_ID = 128  # characters of a client's request id that reach a log line
+
+request_id: ContextVar[str] = ContextVar("gatelearn_request_id", default="")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: timestamp (UTC, ISO 8601), level, logger, message, and
+    request_id and exception when there are any."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, str] = {
+            "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(
+                timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if current := request_id.get():
+            line["request_id"] = current
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False)
+
+
+def configure_logging(level: str, log_format: str) -> None:
+    """Send the process's log records to stderr at `level`, as text or JSON lines."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter() if log_format == "json" else
+                         logging.Formatter(TEXT_FORMAT))
+    logging.basicConfig(level=level, handlers=[handler])
