@@ -265,7 +265,9 @@ def _predicted(client: Client, name: str, version: int, inputs: int,
 
 
 def _trainer(address: str, log: RoundLog, rng: random.Random, thread: int) -> None:
-    with Client(address, timeout=CALL_TIMEOUT, train_timeout=TRAIN_TIMEOUT) as client:
+    # One attempt per call (retries=0): the ledger counts what each attempt saved, and the
+    # server does not deduplicate retried writes by request id yet.
+    with Client(address, timeout=CALL_TIMEOUT, train_timeout=TRAIN_TIMEOUT, retries=0) as client:
         for _ in range(MAX_CALLS_PER_THREAD):
             if log.killed.is_set():
                 return
@@ -326,7 +328,7 @@ def _handmade(rng: random.Random, key: str) -> tuple[dict[str, Any], int]:
 
 def _importer(address: str, log: RoundLog, rng: random.Random,
               earlier: list[Saved]) -> None:
-    with Client(address, timeout=CALL_TIMEOUT) as client:
+    with Client(address, timeout=CALL_TIMEOUT, retries=0) as client:  # as in _trainer
         for _ in range(MAX_IMPORTS_PER_ROUND):
             if log.killed.wait(rng.uniform(0.0, 0.05)):
                 return

@@ -158,6 +158,16 @@ def test_tls_client_trusting_the_ca_trains_and_predicts(tls_server: RunningServe
         assert "tls-xor" in [m.name for m in client.models()]
 
 
+def test_tls_client_over_several_replicas_checks_each_certificate(
+        serving: Callable[..., RunningServer], pki: Pki) -> None:
+    replicas = [serving(tls_cert=pki.server.cert, tls_key=pki.server.key) for _ in range(2)]
+    both = ",".join(address(running) for running in replicas)
+    with Client(both, tls_ca=pki.ca.cert) as client:
+        assert all("xor" in {t.name for t in client.tasks()} for _ in range(10))
+    with Client(both, tls_ca=pki.other_ca.cert, timeout=5) as client:
+        assert code_of(client.tasks) == grpc.StatusCode.UNAVAILABLE
+
+
 def test_plaintext_client_to_tls_server_is_unavailable(tls_server: RunningServer) -> None:
     with Client(address(tls_server), timeout=5) as client:
         assert code_of(client.tasks) == grpc.StatusCode.UNAVAILABLE

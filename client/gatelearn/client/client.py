@@ -19,7 +19,9 @@ import grpc
 from google.protobuf import json_format
 
 from gatelearn.api.constants import DEFAULT_ADDRESS
+from gatelearn.client._channel import channel_options, target, target_options
 from gatelearn.client._nesting import MAX_STRUCT_DEPTH, too_deep
+from gatelearn.client._request_ids import new_request_id, request_id_problem
 from gatelearn.client.types import (
     Component,
     Evaluation,
@@ -37,6 +39,8 @@ from gatelearn.v1 import gatelearn_pb2_grpc
 __all__ = [
     "ADDRESS_ENV",
     "DEFAULT_ADDRESS",
+    "DEFAULT_RETRIES",
+    "DEFAULT_RETRY_BACKOFF",
     "DEFAULT_TIMEOUT",
     "DEFAULT_TRAIN_TIMEOUT",
     "Client",
@@ -50,6 +54,8 @@ ADDRESS_ENV = "GATELEARN_ADDRESS"
 TOKEN_ENV = "GATELEARN_AUTH_TOKEN"
 DEFAULT_TIMEOUT = 30.0  # seconds, every call but Train
 DEFAULT_TRAIN_TIMEOUT = 3600.0  # seconds, a whole training
+DEFAULT_RETRIES = 4  # retries of a call that failed UNAVAILABLE
+DEFAULT_RETRY_BACKOFF = 0.2  # seconds, the longest wait before the first retry
 
 # A component by name, or by name with parameters: "adam" or ("adam", {"lr": 0.1}).
 ComponentSpec = str | tuple[str, Mapping[str, Any]]
@@ -109,6 +115,23 @@ def _check_depth(value: Any, path: str) -> None:
                              f"levels deep (limit max_struct_depth)")
 
 
+def _request_id(given: str | None) -> str:
+    """`given` if the server would take it as a request id; a new one when it is None."""
+    if given is None:
+        return new_request_id()
+    if (problem := request_id_problem(given)) is not None:
+        raise GateLearnError(grpc.StatusCode.INVALID_ARGUMENT, problem)
+    return given
+
+
+def _with_new_request_id(request: pb.TrainRequest) -> pb.TrainRequest:
+    """A copy of `request` with a new request id (the caller's message stays as it was)."""
+    copy = pb.TrainRequest()
+    copy.CopyFrom(request)
+    copy.request_id = new_request_id()
+    return copy
+
+
 def _rows(rows: Rows) -> list[pb.Row]:
     return [pb.Row(values=list(row)) for row in rows]
 
@@ -131,8 +154,22 @@ class Client:
     def __init__(self, address: str | None = None, *, timeout: float = DEFAULT_TIMEOUT,
                  train_timeout: float | None = DEFAULT_TRAIN_TIMEOUT, token: str | None = None,
                  tls_ca: Path | None = None, tls_cert: Path | None = None,
-                 tls_key: Path | None = None, max_message_bytes: int = 16 * 2**20) -> None:
+                 tls_key: Path | None = None, max_message_bytes: int = 16 * 2**20,
+                 retries: int = DEFAULT_RETRIES,
+                 retry_backoff: float = DEFAULT_RETRY_BACKOFF) -> None:
         """Connect to `address` (default $GATELEARN_ADDRESS, else 127.0.0.1:50051).
+
+        `address` is one `host:port`, several comma-separated `IP:port` (the replicas of one
+        service), or any gRPC target URI such as `dns:///host:port`. Calls go round robin to
+        the replicas that are up and report themselves healthy.
+
+        A call that fails UNAVAILABLE (no replica reachable, or a connection lost) is retried
+        up to `retries` times (at most 4; 0 = never), on another replica when there is one,
+        after a random wait of up to `retry_backoff` seconds that doubles at each retry (at
+        most 8 times), all within the call's timeout. Every RPC is retried: the reads, Train
+        and ImportModel (their request ids let a server recognise a retry) and DeleteModel.
+        A Train stream is retried only until its first event arrives; a request over 256 KiB
+        is not retried (gRPC's retry buffer).
 
         `max_message_bytes` bounds messages both ways; the default is the server's default
         limit, so every answer a default server gives can be received.
@@ -147,15 +184,17 @@ class Client:
         token = token or os.environ.get(TOKEN_ENV)
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
         options = [("grpc.max_receive_message_length", max_message_bytes),
-                   ("grpc.max_send_message_length", max_message_bytes)]
+                   ("grpc.max_send_message_length", max_message_bytes),
+                   *channel_options(retries, retry_backoff), *target_options(self.address)]
+        where = target(self.address)
         if tls_ca or tls_cert or tls_key:
             credentials = grpc.ssl_channel_credentials(
                 root_certificates=tls_ca.read_bytes() if tls_ca else None,
                 private_key=tls_key.read_bytes() if tls_key else None,
                 certificate_chain=tls_cert.read_bytes() if tls_cert else None)
-            self._channel = grpc.secure_channel(self.address, credentials, options)
+            self._channel = grpc.secure_channel(where, credentials, options)
         else:
-            self._channel = grpc.insecure_channel(self.address, options)
+            self._channel = grpc.insecure_channel(where, options)
         self._stub = gatelearn_pb2_grpc.GateLearnStub(self._channel)
 
     def __enter__(self) -> Client:
@@ -209,9 +248,14 @@ class Client:
         seed: int = 0,
         population: int = 1,
         dtype: str = "float64",
+        request_id: str | None = None,
     ) -> pb.TrainRequest:
-        """The TrainRequest that `train` sends; see `train` for the arguments."""
+        """The TrainRequest that `train` sends; see `train` for the arguments.
+
+        It carries `request_id`, or a new random one: send the same request again to retry
+        it, build a new one for a new training."""
         request = pb.TrainRequest(model_name=name, seed=seed, population=population,
+                                  request_id=_request_id(request_id),
                                   activations=[_ref(a, f"activations[{i}]")
                                                for i, a in enumerate(activations)],
                                   dtype=pb.FLOAT32 if dtype == "float32" else pb.FLOAT64)
@@ -238,7 +282,12 @@ class Client:
     def train_events(self, request: pb.TrainRequest
                      ) -> Generator[Progress | TrainOutcome, None, None]:
         """Stream a training: progress events, then the outcome. Closing the iterator early
-        cancels the training on the server, which then saves nothing."""
+        cancels the training on the server, which then saves nothing.
+
+        A request without a request id is sent with a new one. gRPC retries the call after
+        UNAVAILABLE only until the first event arrives; a stream broken later fails."""
+        if not request.request_id:
+            request = _with_new_request_id(request)
         call = self._stub.Train(request, timeout=self.train_timeout, metadata=self._metadata)
         try:
             for event in call:
@@ -340,7 +389,10 @@ class Client:
         return ModelDetail.from_pb(detail)
 
     def delete(self, name: str, *, version: int = 0) -> list[int]:
-        """Delete one version, or every version when `version` is 0; return those deleted."""
+        """Delete one version, or every version when `version` is 0; return those deleted.
+
+        Retried after UNAVAILABLE like every call: should the first attempt have deleted and
+        its answer been lost, the retry answers NOT_FOUND; either way the version is gone."""
         response = self._call("DeleteModel", pb.DeleteModelRequest(name=name, version=version))
         return list(response.deleted_versions)
 
@@ -349,13 +401,18 @@ class Client:
         exported = self._call("ExportModel", pb.ExportModelRequest(name=name, version=version))
         return json_format.MessageToDict(exported)
 
-    def import_model(self, name: str, model: Mapping[str, Any]) -> ModelRef:
-        """Store exported (or hand-written) weights under `name`; return the new version."""
+    def import_model(self, name: str, model: Mapping[str, Any], *,
+                     request_id: str | None = None) -> ModelRef:
+        """Store exported (or hand-written) weights under `name`; return the new version.
+
+        The request carries `request_id`, or a new random one."""
+        request_id = _request_id(request_id)
         _check_depth(model, "model")
         exported = pb.ExportedModel()
         try:
             json_format.ParseDict(dict(model), exported)
         except json_format.ParseError as error:
             raise GateLearnError(grpc.StatusCode.INVALID_ARGUMENT, f"model: {error}") from None
-        ref = self._call("ImportModel", pb.ImportModelRequest(name=name, model=exported))
+        ref = self._call("ImportModel", pb.ImportModelRequest(name=name, model=exported,
+                                                              request_id=request_id))
         return ModelRef.from_pb(ref)

@@ -71,13 +71,16 @@ class Context:
         )
 
     def client(self) -> Client:
-        security: dict[str, Any] = dict(
+        settings: dict[str, Any] = dict(
             token=self.token, tls_ca=self.tls_ca, tls_cert=self.tls_cert, tls_key=self.tls_key
         )
         # --timeout bounds every call, training included; otherwise the client's defaults.
-        if self.timeout is None:
-            return Client(self.address, **security)
-        return Client(self.address, timeout=self.timeout, train_timeout=self.timeout, **security)
+        if self.timeout is not None:
+            settings.update(timeout=self.timeout, train_timeout=self.timeout)
+        try:
+            return Client(self.address, **settings)
+        except ValueError as error:  # an address list the client cannot use
+            raise UsageError(str(error)) from None
 
     def emit(self, data: object, lines: Sequence[str]) -> None:
         print(show.to_json(data) if self.json else "\n".join(lines))

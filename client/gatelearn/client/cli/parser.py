@@ -55,8 +55,9 @@ def _common_options() -> argparse.ArgumentParser:
 
     option(
         "--address",
-        f"the server's address (default: ${ADDRESS_ENV}, else {DEFAULT_ADDRESS}); "
-        "for serve, the address to listen on",
+        f"the server's address (default: ${ADDRESS_ENV}, else {DEFAULT_ADDRESS}): HOST:PORT, "
+        "several IP:PORT separated by commas (calls go round robin over those that are up), "
+        "or a gRPC target such as dns:///HOST:PORT; for serve, the address to listen on",
         metavar="HOST:PORT",
     )
     option(
