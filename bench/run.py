@@ -76,6 +76,7 @@ from _common import (
     table,
     verdict,
 )
+from _scaleout import Replicas, cluster, replicas, save_seconds
 
 from gatelearn.client import Client, GateLearnError, TrainOptions
 from gatelearn.core import Layer, Network, TrainConfig, train
@@ -84,6 +85,7 @@ from gatelearn.plugins.recipe import Choice, Recipe, prepare
 from gatelearn.server import ServerConfig, create_server
 from gatelearn.server.app import RunningServer
 from gatelearn.server.limits import LIMITS_ENV, Limits
+from gatelearn.server.stores import PostgresStore, SQLiteStore, pack_arrays
 from gatelearn.v1 import gatelearn_pb2 as pb
 from gatelearn.v1 import gatelearn_pb2_grpc
 
@@ -158,6 +160,14 @@ class Bench:
     client: Client
     notes: list[str] = field(default_factory=list)
     sklearn_solved: dict[int, bool] = field(default_factory=dict)  # seed -> solved XOR
+    resources: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+    _replicas: Replicas | None = None
+
+    def replicas(self) -> Replicas:
+        """Two replica subprocesses on one new PostgreSQL, nginx in front: started once."""
+        if self._replicas is None:
+            self._replicas = self.resources.enter_context(replicas())
+        return self._replicas
 
     @property
     def address(self) -> str:
@@ -712,6 +722,117 @@ def fig_memory(bench: Bench, figure: str) -> Row:
                f"+{after_use - before:.1f} MB", "-", f"cache {cache} models", judged)
 
 
+# ------------------------------------------------------------------ several servers
+def fig_save_latency(bench: Bench, figure: str) -> Row:
+    record = bench.server.store.load(MODEL)
+    blob, saves = pack_arrays(record.weights, record.biases), 20 if bench.mode is QUICK else 100
+    with cluster() as pg, tempfile.TemporaryDirectory(prefix="gatelearn-bench-") as data_dir:
+        stores = {"sqlite": SQLiteStore(Path(data_dir)), "postgresql": PostgresStore(pg.database())}
+        try:
+            seconds = save_seconds(stores, blob, record.meta, saves, bench.mode.rounds,
+                                   interleave)
+        finally:
+            for store in stores.values():
+                store.close()
+    sqlite, postgres = seconds["sqlite"], seconds["postgresql"]
+    bench.note(figure, f"save_packed of {MODEL}'s {len(blob)} B of weights, {saves} in a row "
+                       f"per round, {bench.mode.rounds} rounds interleaved, medians; SQLite "
+                       f"in WAL mode with synchronous=FULL (an fsync per save), PostgreSQL 16 "
+                       f"from pgserver over its Unix socket with its default fsync")
+    return Row(figure, f"SQLite {seconds_text(sqlite)}", f"PostgreSQL {seconds_text(postgres)}",
+               f"{sqlite / postgres:.2f}x", "-", "-", "report")
+
+
+def fig_nginx_predict(bench: Bench, figure: str) -> Row:
+    mode, running = bench.mode, bench.replicas()
+    with Client(running.front, timeout=60) as client:
+        client.train(MODEL, "xor")
+
+    def predicting(address: str) -> Callable[[], tuple[Callable[[], Any], Callable[[], None]]]:
+        def connect() -> tuple[Callable[[], Any], Callable[[], None]]:
+            client = Client(address)
+            return (lambda: client.predict(MODEL, ROWS4)), client.close
+        return connect
+
+    times = interleave({
+        name: functools.partial(hammer, predicting(address), CLIENT_THREADS, mode.window)
+        for name, address in (("direct", running.a), ("nginx", running.front))
+    }, mode.rounds)
+    direct = 1 / statistics.median(times["direct"])
+    through = 1 / statistics.median(times["nginx"])
+    bench.note(figure, f"{CLIENT_THREADS} client threads in this process; replicas are "
+                       f"`gatelearn serve` subprocesses on one PostgreSQL. On 2 cores the two "
+                       f"replicas, nginx and the clients share the same two CPUs, so it cannot "
+                       f"double: the replicas' second core is the clients' and nginx's")
+    return Row(figure, f"1 replica {rate(direct, ' calls/s')}",
+               f"nginx+2 {rate(through, ' calls/s')}", f"{through / direct:.2f}x", "-", "-",
+               "report")
+
+
+def trainings_per_second(address: str, clients: int, seconds: float) -> float:
+    """Trainings finished per second by `clients` threads each training XOR in a loop
+    (a call refused at capacity is retried at once)."""
+    finished = [0] * clients
+    end = time.perf_counter() + seconds
+
+    def loop(index: int) -> None:
+        with Client(address, timeout=60) as client:
+            while time.perf_counter() < end:
+                try:
+                    client.train(f"bench-load-{index}", "xor", seed=index)
+                    finished[index] += 1
+                except GateLearnError as error:
+                    if error.code != grpc.StatusCode.RESOURCE_EXHAUSTED:
+                        raise
+
+    start = time.perf_counter()
+    with futures.ThreadPoolExecutor(clients) as pool:
+        list(pool.map(loop, range(clients)))
+    return sum(finished) / (time.perf_counter() - start)
+
+
+def fig_replica_trainings(bench: Bench, figure: str) -> Row:
+    running, clients = bench.replicas(), 16
+    seconds = max(2.0, bench.mode.window * 3)
+    times = interleave({name: functools.partial(lambda a: 1 / trainings_per_second(
+        a, clients, seconds), address) for name, address in (("direct", running.a),
+                                                              ("nginx", running.front))},
+        max(1, bench.mode.rounds - 2))
+    direct = 1 / statistics.median(times["direct"])
+    through = 1 / statistics.median(times["nginx"])
+    bench.note(figure, f"{clients} client threads each training XOR (defaults) in a loop for "
+                       f"{seconds:g} s; each replica runs 2 trainings at once "
+                       f"(max_concurrent_trainings) and answers RESOURCE_EXHAUSTED beyond, which "
+                       f"the clients retry; 2 replicas have 4 workers on the same 2 cores")
+    return Row(figure, f"1 replica {rate(direct, '/s')}",
+               f"nginx+2 {rate(through, '/s')}", f"{through / direct:.2f}x", "-", "-", "report")
+
+
+def fig_visibility(bench: Bench, figure: str) -> Row:
+    running = bench.replicas()
+    rounds = 50 if bench.mode is QUICK else 300
+    model = bench.client.export_model(MODEL)
+    seen, latency = 0, []
+    with Client(running.a) as on_a, Client(running.b) as on_b:
+        on_a.import_model("bench-visible", model)
+        for _ in range(rounds):
+            on_b.predict("bench-visible", ROWS4)  # B now holds the latest version in memory
+            saved = on_a.import_model("bench-visible", model).version
+            start = time.perf_counter()
+            version = on_b.predict("bench-visible", ROWS4).model.version
+            latency.append(time.perf_counter() - start)
+            seen += version == saved
+    bench.note(figure, f"{rounds} rounds: Predict on replica B (which caches the latest "
+                       f"version), ImportModel of a new version on replica A, then at once "
+                       f"Predict (latest) on B; B answered with the version A had just saved "
+                       f"{seen}/{rounds} times; B's call took median "
+                       f"{seconds_text(statistics.median(latency))}, p99 "
+                       f"{seconds_text(percentile(latency, 99))}")
+    return Row(figure, "A's acknowledgement", f"seen {seen}/{rounds}",
+               f"p50 {seconds_text(statistics.median(latency))}", "-", "-",
+               f"p99 {seconds_text(percentile(latency, 99))}; report")
+
+
 # ------------------------------------------------------------------ main
 FIGURES: list[tuple[str, str, bool, Callable[[Bench, str], Row]]] = [
     # (figure, reference, needs scikit-learn, measure)
@@ -729,6 +850,12 @@ FIGURES: list[tuple[str, str, bool, Callable[[Bench, str], Row]]] = [
     ("Predict p99 with 2 trainings (idle p99 / busy p99)", "p99 idle", False, fig_latency),
     ("parity-n time per epoch: growth exponent", "2^n rows", False, fig_parity),
     ("server RSS, 1000 stored models, 100 used", "-", False, fig_memory),
+    ("save latency, one version (SQLite s / PostgreSQL s)", "SQLite", False, fig_save_latency),
+    (f"Predict calls/s, {CLIENT_THREADS} threads: nginx + 2 replicas / 1 replica", "1 replica",
+     False, fig_nginx_predict),
+    ("trainings/s, 16 Train clients: nginx + 2 replicas / 1 replica", "1 replica", False,
+     fig_replica_trainings),
+    ("replica B sees a version A saved: on B's next call", "A's ack", False, fig_visibility),
 ]
 
 
@@ -781,6 +908,7 @@ def main() -> int:
                 print(f"[bench] {time.perf_counter() - began:4.0f} s  measured: {figure}",
                       file=sys.stderr, flush=True)
         finally:
+            bench.resources.close()
             client.close()
             server.stop(0)
 
