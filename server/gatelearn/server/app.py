@@ -26,6 +26,7 @@ from gatelearn.server.models.cache import ModelCache
 from gatelearn.server.models.service import ModelService
 from gatelearn.server.paths import default_data_dir
 from gatelearn.server.security import TokenInterceptor, is_loopback, server_credentials
+from gatelearn.server.store_health import StoreHealth
 from gatelearn.server.stores import Store
 from gatelearn.server.stores.location import open_store, redacted
 from gatelearn.server.training.pool import WorkerPool
@@ -69,6 +70,7 @@ class RunningServer:
     health: health.HealthServicer
     store: Store
     pool: WorkerPool
+    store_health: StoreHealth
 
     def stop(self, grace: float | None = None) -> bool:
         """Report NOT_SERVING, refuse new calls, let running ones finish, close the store.
@@ -85,6 +87,7 @@ class RunningServer:
                         "closing anyway", SHUTDOWN_BACKSTOP + STOP_WAIT)
         trainings_ended = self.pool.busy == 0
         self.pool.close()
+        self.store_health.stop()
         self.store.close()
         return trainings_ended
 
@@ -101,7 +104,9 @@ def create_server(config: ServerConfig) -> RunningServer:
         log.warning("listening on %s without TLS and a token: anyone who can reach it can "
                     "train and read models", config.address)
     registry = build_registry(create_manager(config.plugins))
-    store = open_store(config.store, config.data_dir)
+    health_servicer = health.HealthServicer()
+    store_health = StoreHealth(health_servicer, ("", SERVICE_NAME))
+    store = open_store(config.store, config.data_dir, store_health.unavailable_seen)
     pool = WorkerPool(config.limits.max_concurrent_trainings, config.plugins, config.limits)
     limits = config.limits
     cache = ModelCache(store, registry, limits.cached_models, limits.cached_bytes)
@@ -116,7 +121,6 @@ def create_server(config: ServerConfig) -> RunningServer:
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=config.workers),
                          options=options, interceptors=interceptors)
     add_decoding_servicer(service, server, SERVICE)  # undecodable bytes: INVALID_ARGUMENT
-    health_servicer = health.HealthServicer()
     add_decoding_servicer(health_servicer, server, health_pb2.DESCRIPTOR.services_by_name["Health"])
     add_reflection(server, (SERVICE_NAME, health.SERVICE_NAME))
     if config.tls_cert and config.tls_key:
@@ -131,7 +135,8 @@ def create_server(config: ServerConfig) -> RunningServer:
     server.start()
     for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return RunningServer(server, port, service, health_servicer, store, pool)
+    store_health.start(store)  # NOT_SERVING while the store cannot be reached
+    return RunningServer(server, port, service, health_servicer, store, pool, store_health)
 
 
 def serve(config: ServerConfig) -> bool:
