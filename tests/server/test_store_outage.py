@@ -1,9 +1,9 @@
 """A server whose PostgreSQL goes away and comes back, the server itself never restarted.
 
 While the database is down, health says NOT_SERVING (so load balancers route elsewhere), calls
-that need the store answer UNAVAILABLE saying the store cannot be reached, and Predict of models
-already in memory keeps answering. Once the database is back, health is SERVING again and every
-call works, on the same server.
+that need the store answer UNAVAILABLE saying the store cannot be reached, and Predict and
+Evaluate of models already in memory keep answering. Once the database is back, health is
+SERVING again and every call works, on the same server.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ def test_health_calls_and_cached_predicts_follow_the_database_down_and_back(
         client.train("m", "xor", seed=1, options=TrainOptions(epochs=300))
         cached = {version: client.predict("m", ROWS, version=version).outputs
                   for version in (0, 1)}  # "latest" and pinned, both now in memory
+        evaluated = client.evaluate("m", version=1).rows
         assert statuses(address) == serving
 
         own_postgres_cluster.shut_down_immediately()
@@ -68,6 +69,7 @@ def test_health_calls_and_cached_predicts_follow_the_database_down_and_back(
                 assert "cannot be reached" in details
             for version, outputs in cached.items():
                 assert client.predict("m", ROWS, version=version).outputs == outputs
+            assert client.evaluate("m", version=1).rows == evaluated
             assert statuses(address) == not_serving
         finally:
             own_postgres_cluster.start_again()
