@@ -8,7 +8,11 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from postgres_support import postgres_cluster, postgres_url  # noqa: F401  (fixtures)
+from postgres_support import (  # noqa: F401  (fixtures)
+    own_postgres_cluster,
+    postgres_cluster,
+    postgres_url,
+)
 
 from gatelearn.client import Client
 from gatelearn.core import ProgressCallback, TrainResult, train

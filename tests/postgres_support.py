@@ -10,6 +10,7 @@ elsewhere the test is skipped, saying why.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
@@ -47,10 +48,23 @@ class PostgresCluster:
             connection.execute(f"CREATE DATABASE {name}")
         return str(self._server.get_uri(database=name))
 
+    def shut_down_immediately(self) -> None:
+        """`pg_ctl stop -m immediate`, as a crash would: connections drop, nothing is
+        checkpointed, and the next start replays the write-ahead log."""
+        import pgserver
+
+        pgserver.pg_ctl(["-m", "immediate", "-w", "stop"], pgdata=self._server.pgdata,
+                        user=self._server.system_user, timeout=30)
+
+    def start_again(self) -> None:
+        """Start the server after `shut_down_immediately`, on the same socket and data."""
+        self._server.ensure_postgres_running()
+
     def stop(self) -> None:
         """Stop the server at once (its data is thrown away, so no shutdown checkpoint is
         worth waiting for) and delete its directory."""
-        os.kill(self._server.get_pid(), signal.SIGQUIT)  # PostgreSQL's "immediate shutdown"
+        with contextlib.suppress(ProcessLookupError):  # a test may have left it stopped
+            os.kill(self._server.get_pid(), signal.SIGQUIT)  # PostgreSQL's "immediate shutdown"
         self._server.cleanup()  # waits for the server to be gone, then deletes its data
         shutil.rmtree(self._directory, ignore_errors=True)
 
@@ -78,6 +92,14 @@ def start_cluster() -> PostgresCluster:
 @pytest.fixture(scope="session")
 def postgres_cluster() -> Iterator[PostgresCluster]:
     """One PostgreSQL server for the whole session, stopped and deleted at its end."""
+    cluster = start_cluster()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="module")
+def own_postgres_cluster() -> Iterator[PostgresCluster]:
+    """A PostgreSQL server for one test module alone, which its tests may stop and start."""
     cluster = start_cluster()
     yield cluster
     cluster.stop()

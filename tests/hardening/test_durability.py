@@ -8,7 +8,8 @@ predicted on its task's rows. After each kill it checks that the training worker
 their server and that the SQLite file passes `PRAGMA integrity_check`; after each restart it
 checks that every acknowledged model is there with the same version and predicts bitwise the
 same, that every listed version loads completely (GetModel, Predict, ExportModel), and that
-version numbers of a name only grow.
+version numbers of a name only grow. The same rounds run on a PostgreSQL store (fewer of them),
+whose tables are read directly between rounds as the SQLite file is.
 
 GATELEARN_KILL_ROUNDS raises the number of rounds (at least 20); GATELEARN_KILL_SEED changes
 the seed.
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
+import psycopg
 from conftest import poll
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -42,6 +44,7 @@ from gatelearn.server.stores import SQLiteStore
 T = TypeVar("T")
 
 ROUNDS = max(20, int(os.environ.get("GATELEARN_KILL_ROUNDS", "20")))
+POSTGRES_ROUNDS = 5  # fewer on PostgreSQL: the SQLite rounds already exercise the server side
 SEED = int(os.environ.get("GATELEARN_KILL_SEED", "20261122"))
 
 # Task name used in names -> the task spec sent to the server.
@@ -143,7 +146,8 @@ class ServerProcess:
         return self.log.read_text(errors="replace")[-4000:]
 
 
-def _start(data_dir: Path, log: Path) -> ServerProcess:
+def _start(store: list[str], log: Path) -> ServerProcess:
+    """`gatelearn serve` on a free port with `store` (its --data-dir or --store arguments)."""
     port = _free_port()
     address = f"127.0.0.1:{port}"
     mark = uuid.uuid4().hex
@@ -151,7 +155,7 @@ def _start(data_dir: Path, log: Path) -> ServerProcess:
     with log.open("wb") as out:  # the workers inherit stderr: a file, never a pipe to drain
         process = subprocess.Popen(
             [sys.executable, "-m", "gatelearn.client.cli", "serve", "--address", address,
-             "--data-dir", str(data_dir)],
+             *store],
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env)
     server = ServerProcess(process, address, mark, log)
     channel = grpc.insecure_channel(address)
@@ -211,6 +215,21 @@ def _check_file(data_dir: Path) -> dict[str, set[int]]:
         db.close()
     for name, stored in versions.items():
         assert last.get(name, 0) >= max(stored), (name, last.get(name), sorted(stored))
+    return versions
+
+
+def _check_database(url: str) -> dict[str, set[int]]:
+    """Every committed version by name in a PostgreSQL store (none before a server made its
+    tables); no name's counter is behind."""
+    with psycopg.connect(url) as db:
+        versions: dict[str, set[int]] = {}
+        if db.execute("SELECT to_regclass('gatelearn_models')").fetchone() == (None,):
+            return versions
+        for name, version in db.execute("SELECT name, version FROM gatelearn_models"):
+            versions.setdefault(name, set()).add(version)
+        last = dict(db.execute("SELECT name, last_version FROM gatelearn_names").fetchall())
+    for name, held in versions.items():
+        assert last.get(name, 0) >= max(held), (name, last.get(name), sorted(held))
     return versions
 
 
@@ -483,9 +502,26 @@ def _run_round(server: ServerProcess, number: int, rng: random.Random,
 
 
 def test_sigkill_loses_nothing_acknowledged(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+
+    def stored() -> dict[str, set[int]]:
+        return _check_file(data_dir) if (data_dir / SQLiteStore.FILENAME).exists() else {}
+
+    survive_kills(ROUNDS, tmp_path, ["--data-dir", str(data_dir)], stored)
+
+
+def test_sigkill_loses_nothing_acknowledged_on_postgresql(tmp_path: Path,
+                                                         postgres_url: str) -> None:
+    survive_kills(POSTGRES_ROUNDS, tmp_path, ["--store", postgres_url],
+                  lambda: _check_database(postgres_url))
+
+
+def survive_kills(rounds: int, tmp_path: Path, store: list[str],
+                  stored: Callable[[], dict[str, set[int]]]) -> None:
+    """`rounds` rounds of clients and SIGKILL against servers on `store`; `stored` reads every
+    committed version by name straight from the store while no server runs."""
     started = time.monotonic()
     rng = random.Random(SEED)
-    data_dir = tmp_path / "data"
     ledger = Ledger()
     kills_during_training = 0
     full_pool = 0  # Train calls answered RESOURCE_EXHAUSTED (both slots busy), then retried
@@ -494,10 +530,10 @@ def test_sigkill_loses_nothing_acknowledged(tmp_path: Path) -> None:
     server: ServerProcess | None = None
     previous: RoundLog | None = None
     try:
-        for number in range(1, ROUNDS + 2):  # the last start only checks the last round
-            on_disk = _check_file(data_dir) if (data_dir / SQLiteStore.FILENAME).exists() else {}
-            server = _start(data_dir, tmp_path / f"server-{number}.log")
-            last = number == ROUNDS + 1
+        for number in range(1, rounds + 2):  # the last start only checks the last round
+            on_disk = stored()
+            server = _start(store, tmp_path / f"server-{number}.log")
+            last = number == rounds + 1
             with Client(server.address, timeout=CALL_TIMEOUT) as client:
                 before = {name: set(versions) for name, versions in ledger.listed.items()}
                 checked = _check_store(client, ledger, on_disk, previous, everything=last)
@@ -522,12 +558,12 @@ def test_sigkill_loses_nothing_acknowledged(tmp_path: Path) -> None:
         mark = server.mark
         poll(lambda: not _marked(mark), EXIT_TIMEOUT, "workers to exit after SIGTERM")
         server = None
-        _check_file(data_dir)
+        stored()
     finally:
         if server is not None:
             _kill(server)
     elapsed = time.monotonic() - started
-    print(f"\ndurability: {ROUNDS} SIGKILL rounds survived, {verified} acknowledged models "
+    print(f"\ndurability: {rounds} SIGKILL rounds survived, {verified} acknowledged models "
           f"verified bitwise ({sum(s.kind == 'train' for s in ledger.saved.values())} trained, "
           f"{sum(s.kind == 'import' for s in ledger.saved.values())} imported), "
           f"{len(ledger.loaded)} stored versions loaded, {kills_during_training} kills during "

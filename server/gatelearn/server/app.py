@@ -34,6 +34,7 @@ from gatelearn.server.observe.metrics import (
 )
 from gatelearn.server.paths import default_data_dir
 from gatelearn.server.security import TokenInterceptor, is_loopback, server_credentials
+from gatelearn.server.store_health import StoreHealth
 from gatelearn.server.stores import Store
 from gatelearn.server.stores.location import open_store, redacted
 from gatelearn.server.training.pool import WorkerPool
@@ -80,6 +81,7 @@ class RunningServer:
     health: health.HealthServicer
     store: Store
     pool: WorkerPool
+    store_health: StoreHealth
     metrics: MetricsEndpoint | None = None
 
     def stop(self, grace: float | None = None) -> bool:
@@ -97,6 +99,7 @@ class RunningServer:
                         "closing anyway", SHUTDOWN_BACKSTOP + STOP_WAIT)
         trainings_ended = self.pool.busy == 0
         self.pool.close()
+        self.store_health.stop()
         self.store.close()
         if self.metrics is not None:
             self.metrics.stop()
@@ -121,7 +124,12 @@ def create_server(config: ServerConfig) -> RunningServer:
         log.warning("serving metrics on %s over plain HTTP: anyone who can reach it can read "
                     "them", config.metrics_address)
     registry = build_registry(create_manager(config.plugins))
-    opened = open_store(config.store, config.data_dir)
+    health_servicer = health.HealthServicer()
+    # The server as a whole ("") is NOT_SERVING while its store is away, for load balancers;
+    # GateLearn itself stays SERVING, so clients balancing by it still reach the models this
+    # replica holds in memory (every replica shares the store: none would do better).
+    store_health = StoreHealth(health_servicer, ("",))
+    opened = open_store(config.store, config.data_dir, store_health.unavailable_seen)
     store: Store = ObservedStore(opened, metrics) if metrics else opened
     pool = (ObservedPool if metrics else WorkerPool)(config.limits.max_concurrent_trainings,
                                                      config.plugins, config.limits)
@@ -144,7 +152,6 @@ def create_server(config: ServerConfig) -> RunningServer:
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=config.workers),
                          options=options, interceptors=interceptors)
     add_decoding_servicer(service, server, SERVICE)  # undecodable bytes: INVALID_ARGUMENT
-    health_servicer = health.HealthServicer()
     add_decoding_servicer(health_servicer, server, health_pb2.DESCRIPTOR.services_by_name["Health"])
     add_reflection(server, (SERVICE_NAME, health.SERVICE_NAME))
     if config.tls_cert and config.tls_key:
@@ -163,7 +170,9 @@ def create_server(config: ServerConfig) -> RunningServer:
     server.start()
     for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return RunningServer(server, port, service, health_servicer, store, pool, endpoint)
+    store_health.start(store)  # NOT_SERVING while the store cannot be reached
+    return RunningServer(server, port, service, health_servicer, store, pool, store_health,
+                         endpoint)
 
 
 def serve(config: ServerConfig) -> bool:

@@ -202,7 +202,9 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
     # ------------------------------------------------------------ the store
     def ListModels(self, request: pb.ListModelsRequest,
                    context: grpc.ServicerContext) -> pb.ListModelsResponse:
-        return pb.ListModelsResponse(models=[_summary(r) for r in self.models.list(request.name)])
+        with statuses(context):  # the store may be unreachable: UNAVAILABLE
+            summaries = self.models.list(request.name)
+        return pb.ListModelsResponse(models=[_summary(r) for r in summaries])
 
     def GetModel(self, request: pb.GetModelRequest,
                  context: grpc.ServicerContext) -> pb.ModelDetail:

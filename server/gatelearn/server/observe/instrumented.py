@@ -18,7 +18,7 @@ from gatelearn.server.training.pool import Worker, WorkerPool
 
 __all__ = ["ObservedPool", "ObservedStore"]
 
-UNTIMED = frozenset({"close"})
+UNTIMED = frozenset({"close", "ping"})  # ping: the health monitor's, every second
 SAVES = frozenset({"save", "save_packed"})
 
 

@@ -23,6 +23,9 @@ class Store(Protocol):
     def close(self) -> None:
         """Release the store's connections; no call may follow."""
 
+    def ping(self) -> None:
+        """Return when the store answers; StoreUnavailableError when it cannot be reached."""
+
     def save(self, record: ModelRecord, *, max_models: int | None = None) -> ModelRecord:
         """Store `record` as the next version of its name; return it with that version.
         With `max_models`, StoreFullError and nothing saved when the store already holds that

@@ -7,6 +7,7 @@ kept it, so the README's first command needs no setting. A PostgreSQL URL may ca
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -34,8 +35,10 @@ def redacted(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def open_store(url: str | None, data_dir: Path) -> Store:
-    """The store `url` names, or SQLite in `data_dir` when there is no URL."""
+def open_store(url: str | None, data_dir: Path,
+               on_unavailable: Callable[[], None] | None = None) -> Store:
+    """The store `url` names, or SQLite in `data_dir` when there is no URL. A database store
+    calls `on_unavailable` whenever a call finds it unreachable."""
     from gatelearn.server.stores.postgres import PostgresStore
     from gatelearn.server.stores.sqlite import SQLiteStore
 
@@ -46,4 +49,4 @@ def open_store(url: str | None, data_dir: Path) -> Store:
         if not path or path == "/":
             raise ValueError(f"store URL {url!r}: name the data directory, as sqlite:///DIR")
         return SQLiteStore(Path(path))
-    return PostgresStore(url)
+    return PostgresStore(url, on_unavailable=on_unavailable)

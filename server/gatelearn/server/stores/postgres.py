@@ -7,14 +7,21 @@ under a row lock, so concurrent saves from any replica get distinct versions wit
 weights are the same `.npz` bytes, read back without pickle. The schema carries its version and
 is created or upgraded on start under an advisory lock. psycopg is the optional extra
 `gatelearn[postgres]`, imported when a store is made.
+
+When the database cannot be reached, every method raises StoreUnavailableError (one place:
+`_connection`), and nothing is retried once a statement has run, so nothing is saved twice. A
+connection lost while its COMMIT was on the way leaves the outcome unknown: the error says the
+write may or may not have completed. The pool checks a connection before handing it out and
+keeps trying to reconnect, so the store recovers on its own when the database is back.
 """
 
 from __future__ import annotations
 
 import builtins
+import contextlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from gatelearn.server.stores.errors import (
@@ -76,6 +83,15 @@ _MIGRATIONS: tuple[tuple[_Step, ...], ...] = (
     ("ALTER TABLE gatelearn_models ADD COLUMN summary text", _add_summaries),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
+CHECKOUT_TIMEOUT = 5.0  # seconds a call waits for a pooled connection before UNAVAILABLE
+PING_TIMEOUT = 2.0  # the same for `ping`: the health monitor should hear of an outage soon
+# While the database is known unreachable a call waits only this long, so callers hear
+# UNAVAILABLE at once rather than after the full checkout timeout.
+OUTAGE_CHECKOUT_TIMEOUT = 0.5
+# Seconds the pool keeps retrying a lost connection in the background (with growing pauses)
+# before it gives up; the next checkout (the health monitor pings every second) starts afresh,
+# so recovery is never held back by a long pause.
+RECONNECT_TIMEOUT = 3.0
 _SCHEMA_LOCK = int.from_bytes(b"gatelear", "big")  # advisory lock key held while migrating
 
 _NEXT_VERSION = (
@@ -144,9 +160,14 @@ class PostgresStore:
     """Stored models by name and version in a PostgreSQL database. Safe to share between
     threads, and between processes and machines using the same database."""
 
-    def __init__(self, url: str, *, pool_size: int = 4, connect_timeout: int = 10) -> None:
-        """Connect to `url` (`postgresql://...`), prepare the schema, open a connection pool."""
+    def __init__(self, url: str, *, pool_size: int = 4, connect_timeout: int = 10,
+                 on_unavailable: Callable[[], None] | None = None) -> None:
+        """Connect to `url` (`postgresql://...`), prepare the schema, open a connection pool.
+        `on_unavailable` is called whenever a call finds the database unreachable."""
         psycopg, pool_class = _driver()
+        self._url = redacted(url)
+        self._on_unavailable = on_unavailable
+        self._reachable = True
         try:
             connection = psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout)
         except psycopg.OperationalError as error:
@@ -161,11 +182,59 @@ class PostgresStore:
             max_size=pool_size,
             open=False,
             kwargs={"autocommit": True, "connect_timeout": connect_timeout},
+            check=pool_class.check_connection,  # a connection the database dropped is replaced
+            reconnect_timeout=RECONNECT_TIMEOUT,
         )
         self._pool.open(wait=True, timeout=connect_timeout)
 
     def close(self) -> None:
         self._pool.close()
+
+    @contextlib.contextmanager
+    def _connection(self, timeout: float = CHECKOUT_TIMEOUT
+                    ) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection; a lost or unreachable database becomes StoreUnavailableError.
+        Nothing is retried here: a caller's statements run at most once."""
+        driver, _ = _driver()
+        if not self._reachable:
+            timeout = min(timeout, OUTAGE_CHECKOUT_TIMEOUT)
+        connection: psycopg.Connection[Any] | None = None
+        try:
+            with self._pool.connection(timeout=timeout) as connection:
+                self._reachable = True
+                yield connection
+        except (driver.OperationalError, driver.InterfaceError) as error:
+            # An InterfaceError on a connection still open is a bug, and stays one.
+            if isinstance(error, driver.InterfaceError) and connection is not None \
+                    and not (connection.closed or connection.broken):
+                raise
+            self._reachable = False
+            if self._on_unavailable is not None:
+                self._on_unavailable()
+            raise StoreUnavailableError(f"the model store (PostgreSQL at {self._url}) cannot be "
+                                        f"reached: {str(error).strip()}") from error
+
+    @contextlib.contextmanager
+    def _transaction(self, what: str) -> Iterator[psycopg.Connection[Any]]:
+        """One write transaction. If the connection is lost while it commits, the error says
+        that `what` may or may not have been done: the database may have committed it."""
+        committing = False
+        try:
+            with self._connection() as connection, connection.transaction():
+                yield connection
+                committing = True
+        except StoreUnavailableError as error:
+            if not committing:
+                raise
+            raise StoreUnavailableError(
+                f"{error}; the connection was lost while committing, so {what} may or may not "
+                f"have completed: list the model's versions before doing it again"
+            ) from error.__cause__
+
+    def ping(self) -> None:
+        """Return when the database answers `SELECT 1`; StoreUnavailableError if it does not."""
+        with self._connection(PING_TIMEOUT) as connection:
+            connection.execute("SELECT 1")
 
     def save(self, record: ModelRecord, *, max_models: int | None = None) -> ModelRecord:
         """Store `record` as the next version of its name; return it with that version."""
@@ -198,7 +267,7 @@ class PostgresStore:
         meta_text = json.dumps(meta.to_json(), allow_nan=False)
         summary = summary_text(meta)
         created_at = time.time() if created_at is None else created_at
-        with self._pool.connection() as connection, connection.transaction():
+        with self._transaction(f"saving {name!r}") as connection:
             (version,) = _one(connection.execute(_NEXT_VERSION, (name,)))
             connection.execute(
                 _INSERT, (name, version, created_at, meta_text, request, weights, summary)
@@ -216,7 +285,7 @@ class PostgresStore:
             args = (name, version)
         else:
             query += "ORDER BY version DESC LIMIT 1"
-        with self._pool.connection() as connection:
+        with self._connection() as connection:
             row = connection.execute(query, args, binary=True).fetchone()
         if row is None:
             raise ModelNotFoundError(name, version)
@@ -224,7 +293,7 @@ class PostgresStore:
 
     def latest_version(self, name: str) -> int:
         """The newest stored version of `name`; ModelNotFoundError if it has none."""
-        with self._pool.connection() as connection:
+        with self._connection() as connection:
             (latest,) = _one(
                 connection.execute(
                     "SELECT MAX(version) FROM gatelearn_models WHERE name = %s", (name,)
@@ -236,7 +305,7 @@ class PostgresStore:
 
     def count(self) -> int:
         """How many versions are stored, all names together."""
-        with self._pool.connection() as connection:
+        with self._connection() as connection:
             return int(_one(connection.execute("SELECT versions FROM gatelearn_model_count"))[0])
 
     def delete(self, name: str, version: int = 0) -> list[int]:
@@ -244,7 +313,7 @@ class PostgresStore:
         condition, args = (
             ("name = %s AND version = %s", (name, version)) if version else ("name = %s", (name,))
         )
-        with self._pool.connection() as connection, connection.transaction():
+        with self._transaction(f"deleting {name!r}") as connection:
             deleted = sorted(
                 row[0]
                 for row in connection.execute(
@@ -275,6 +344,6 @@ class PostgresStore:
                 "FROM gatelearn_models ORDER BY name, version DESC"
             )
             args = ()
-        with self._pool.connection() as connection:
+        with self._connection() as connection:
             rows = connection.execute(query, args).fetchall()
         return [ModelSummary.from_row(*row) for row in rows]
