@@ -105,7 +105,7 @@ def create_server(config: ServerConfig) -> RunningServer:
     pool = WorkerPool(config.limits.max_concurrent_trainings, config.plugins, config.limits)
     limits = config.limits
     cache = ModelCache(store, registry, limits.cached_models, limits.cached_bytes)
-    service = GateLearnService(registry, limits, TrainingService(store, limits, pool, cache),
+    service = GateLearnService(registry, limits, TrainingService(store, limits, pool),
                                ModelService(registry, store, limits, cache))
     options = [
         ("grpc.max_receive_message_length", config.limits.max_message_bytes),

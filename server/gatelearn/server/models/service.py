@@ -131,9 +131,7 @@ class ModelService:
         """Delete a version (0: every version) of `name`; the versions deleted."""
         if not name:
             raise InvalidRequest("name", "required")
-        deleted = self.store.delete(name, version)
-        self.cache.forget(name)
-        return deleted
+        return self.store.delete(name, version)
 
     def import_record(self, record: ModelRecord, export_bytes: int) -> ModelRecord:
         """Check an imported record against the plugins installed and its own task, measure
@@ -167,6 +165,4 @@ class ModelService:
             raise InvalidRequest("model.layers",
                                  "the network's outputs on its task are not finite")
         record.meta = dataclasses.replace(record.meta, metrics=metrics)
-        saved = self.store.save(record, max_models=self.limits.max_models)
-        self.cache.saved(saved.name, saved.version)
-        return saved
+        return self.store.save(record, max_models=self.limits.max_models)

@@ -3,7 +3,7 @@
 Every backend keeps the same promises, checked by one contract suite (tests/stores): a save is
 one transaction and visible only complete; a name's version numbers only ever increase, even
 after deletes; weights are `pack_arrays` bytes read back without pickle; a listing reads only
-each version's summary.
+each version's summary; every write is in the change log (`changes`) when it commits.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import builtins
 from typing import Protocol
 
+from gatelearn.server.stores.changes import Changes
 from gatelearn.server.stores.meta import ModelMeta
 from gatelearn.server.stores.records import ModelRecord, ModelSummary
 
@@ -58,3 +59,10 @@ class Store(Protocol):
     def delete(self, name: str, version: int = 0) -> builtins.list[int]:
         """Delete one version, or every version when `version` is 0; the versions deleted, or
         ModelNotFoundError when there were none."""
+
+    def generation(self) -> int:
+        """The change log's newest generation: cheap, read before every cached Predict."""
+
+    def changes_since(self, generation: int) -> Changes:
+        """The newest generation and the names written or deleted after `generation`, or None
+        for the names when the log no longer reaches back that far."""

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from gatelearn.server.stores.changes import Changes, changes_after
 from gatelearn.server.stores.errors import (
     ModelNotFoundError,
     SchemaVersionError,
@@ -74,6 +75,31 @@ _MIGRATIONS: tuple[tuple[_Step, ...], ...] = (
     ),
     # What ListModels shows, kept apart from `meta` so listing never reads histories or tables.
     ("ALTER TABLE gatelearn_models ADD COLUMN summary text", _add_summaries),
+    # The change log (see stores.changes). Generations come from one counter row updated by
+    # the writing transaction, not from a sequence: the row lock, held to commit, hands them
+    # out in commit order, where a sequence's numbers can commit out of order and a reader
+    # would skip the slower one. The trigger keeps the last 10000 entries (CHANGES_KEPT).
+    (
+        "CREATE TABLE gatelearn_generation (one boolean PRIMARY KEY DEFAULT true CHECK (one), "
+        "generation bigint NOT NULL)",
+        "INSERT INTO gatelearn_generation (generation) VALUES (0)",
+        'CREATE TABLE gatelearn_changes (generation bigint PRIMARY KEY, name text COLLATE "C" '
+        "NOT NULL)",
+        """CREATE FUNCTION gatelearn_log_change() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            logged bigint;
+            changed text;
+        BEGIN
+            IF TG_OP = 'DELETE' THEN changed := OLD.name; ELSE changed := NEW.name; END IF;
+            UPDATE gatelearn_generation SET generation = generation + 1
+                RETURNING generation INTO logged;
+            INSERT INTO gatelearn_changes (generation, name) VALUES (logged, changed);
+            DELETE FROM gatelearn_changes WHERE generation <= logged - 10000;
+            RETURN NULL;
+        END $$""",
+        "CREATE TRIGGER gatelearn_models_changed AFTER INSERT OR DELETE ON gatelearn_models "
+        "FOR EACH ROW EXECUTE FUNCTION gatelearn_log_change()",
+    ),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 _SCHEMA_LOCK = int.from_bytes(b"gatelear", "big")  # advisory lock key held while migrating
@@ -92,6 +118,11 @@ _COUNT_ONE_MORE = (
     "WHERE %(limit)s::bigint IS NULL OR versions < %(limit)s RETURNING versions"
 )
 _COLUMNS = "name, version, created_at, meta, request, weights"
+_GENERATION = "SELECT generation FROM gatelearn_generation"
+_CHANGES = (
+    f"SELECT ({_GENERATION}), (SELECT MIN(generation) FROM gatelearn_changes), "
+    "ARRAY(SELECT DISTINCT name FROM gatelearn_changes WHERE generation > %s)"
+)
 
 
 def _driver() -> tuple[Any, type[ConnectionPool[Any]]]:
@@ -258,6 +289,18 @@ class PostgresStore:
         if not deleted:
             raise ModelNotFoundError(name, version)
         return deleted
+
+    def generation(self) -> int:
+        """The change log's newest generation (0 before any write): one single-row read."""
+        with self._pool.connection() as connection:
+            return int(_one(connection.execute(_GENERATION))[0])
+
+    def changes_since(self, generation: int) -> Changes:
+        """The newest generation and the names changed after `generation` (see `changes`):
+        one statement, so one snapshot."""
+        with self._pool.connection() as connection:
+            current, oldest, names = _one(connection.execute(_CHANGES, (generation,)))
+        return changes_after(generation, int(current), oldest, names)
 
     # Last in the class: once defined, `list` in an annotation here would mean this method.
     def list(self, name: str = "") -> builtins.list[ModelSummary]:

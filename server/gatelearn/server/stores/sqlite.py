@@ -2,7 +2,9 @@
 
 A version is written in one transaction, weights included, so it is visible completely or not
 at all; with WAL and synchronous=FULL a committed version survives a crash. Version numbers of a
-name only ever increase, even after deletes, so "name:3" always means the same model.
+name only ever increase, even after deletes, so "name:3" always means the same model. Several
+servers may share one data directory: every write is logged in the `changes` table (see
+`changes`), which each reads on a connection of its own, so the check never waits for a write.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gatelearn.server.paths import make_private_dir, make_private_file
+from gatelearn.server.stores.changes import CHANGES_KEPT, Changes, changes_after
 from gatelearn.server.stores.errors import ModelNotFoundError, StoreFullError
 from gatelearn.server.stores.meta import ModelMeta
 from gatelearn.server.stores.records import (
@@ -31,7 +34,9 @@ from gatelearn.server.stores.records import (
 
 __all__ = ["SQLiteStore"]
 
-_SCHEMA = """
+_GENERATION = "SELECT COALESCE(MAX(generation), 0) FROM changes"
+
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS names (
     name TEXT PRIMARY KEY,
     last_version INTEGER NOT NULL
@@ -46,6 +51,18 @@ CREATE TABLE IF NOT EXISTS models (
     summary TEXT,
     PRIMARY KEY (name, version)
 );
+CREATE TABLE IF NOT EXISTS changes (
+    generation INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS models_inserted AFTER INSERT ON models BEGIN
+    INSERT INTO changes (name) VALUES (NEW.name);
+    DELETE FROM changes WHERE generation <= (SELECT MAX(generation) FROM changes) - {CHANGES_KEPT};
+END;
+CREATE TRIGGER IF NOT EXISTS models_deleted AFTER DELETE ON models BEGIN
+    INSERT INTO changes (name) VALUES (OLD.name);
+    DELETE FROM changes WHERE generation <= (SELECT MAX(generation) FROM changes) - {CHANGES_KEPT};
+END;
 """
 
 
@@ -96,10 +113,33 @@ class SQLiteStore:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
         _add_summaries(self._db)
+        # Reads of the change log, on every Predict, go through their own connection: in WAL
+        # mode it reads while the other one writes, so they never wait for a save's fsync.
+        self._watch_lock = threading.Lock()
+        self._watch = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._watch_lock:
+            self._watch.close()
             self._db.close()
+
+    def generation(self) -> int:
+        """The change log's newest generation (0 before any write)."""
+        with self._watch_lock:
+            return int(self._watch.execute(_GENERATION).fetchone()[0])
+
+    def changes_since(self, generation: int) -> Changes:
+        """The newest generation and the names changed after `generation` (see `changes`)."""
+        with self._watch_lock:
+            self._watch.execute("BEGIN")  # one snapshot for the three reads
+            try:
+                current = int(self._watch.execute(_GENERATION).fetchone()[0])
+                (oldest,) = self._watch.execute("SELECT MIN(generation) FROM changes").fetchone()
+                names = self._watch.execute(
+                    "SELECT DISTINCT name FROM changes WHERE generation > ?", (generation,))
+                return changes_after(generation, current, oldest, (row[0] for row in names))
+            finally:
+                self._watch.execute("COMMIT")
 
     def save(self, record: ModelRecord, *, max_models: int | None = None) -> ModelRecord:
         """Store `record` as the next version of its name; return it with that version."""

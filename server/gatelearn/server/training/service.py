@@ -22,7 +22,6 @@ from gatelearn.server.errors import (
     from_json,
 )
 from gatelearn.server.limits import Limits
-from gatelearn.server.models.cache import ModelCache
 from gatelearn.server.stores.base import Store
 from gatelearn.server.stores.errors import StoreFullError
 from gatelearn.server.stores.meta import ModelMeta
@@ -85,12 +84,10 @@ class _Job:
 class TrainingService:
     """Runs trainings on the worker pool and saves what they make in the store."""
 
-    def __init__(self, store: Store, limits: Limits, pool: WorkerPool,
-                 models: ModelCache) -> None:
+    def __init__(self, store: Store, limits: Limits, pool: WorkerPool) -> None:
         self.store = store
         self.limits = limits
         self.pool = pool
-        self.models = models
         self._shutdown_at = float("inf")  # monotonic time at which running trainings stop
 
     def shut_down_after(self, grace: float) -> None:
@@ -166,5 +163,4 @@ class TrainingService:
         name = job.request.model_name
         version = self.store.save_packed(name, meta, blob, job.payload,
                                          max_models=self.limits.max_models)
-        self.models.saved(name, version)
         return Trained(name, version, meta)

@@ -1,0 +1,93 @@
+"""Two servers on one store answer as one: what either acknowledged, the other's next call sees.
+
+Each test starts two real servers on one database (PostgreSQL, or SQLite in one data directory)
+and talks to them through the real client; nothing waits or polls between the write on one and
+the read on the other, because the guarantee is that the very next call sees the write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from conftest import start_server
+
+from gatelearn.client import Client, GateLearnError, TrainOptions
+
+
+def not_found(call: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
+    """The details of `call`'s NOT_FOUND failure."""
+    with pytest.raises(GateLearnError) as failed:
+        call(*args, **kwargs)
+    assert failed.value.code == grpc.StatusCode.NOT_FOUND, failed.value
+    return failed.value.details
+
+
+def linear_model(bias: float) -> dict[str, object]:
+    """An importable one-layer XOR model; its output on (0, 0) is `bias`, telling versions apart."""
+    return {
+        "layers": [{"weights": {"shape": [2, 1], "values": [1, 1]},
+                    "bias": {"shape": [1], "values": [bias]}, "activation": {"name": "linear"}}],
+        "task": {"name": "xor"}, "low": 0, "high": 1,
+    }
+
+
+@pytest.fixture(params=["postgres", "sqlite"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """One store for both replicas: a new PostgreSQL database, or one SQLite data directory."""
+    if request.param == "postgres":
+        return str(request.getfixturevalue("postgres_url"))
+    return f"sqlite://{tmp_path / 'shared'}"
+
+
+@pytest.fixture
+def replicas(store_url: str, tmp_path: Path) -> Iterator[tuple[Client, Client]]:
+    """Clients of two servers sharing `store_url`."""
+    servers = [start_server(tmp_path / "unused", store=store_url) for _ in range(2)]
+    clients = [Client(f"127.0.0.1:{server.port}") for server in servers]
+    yield clients[0], clients[1]
+    for client, server in zip(clients, servers, strict=True):
+        client.close()
+        server.stop(0)
+
+
+def test_a_model_trained_on_one_replica_predicts_and_evaluates_on_the_other(
+    replicas: tuple[Client, Client],
+) -> None:
+    a, b = replicas
+    trained = a.train("x", "xor", options=TrainOptions(epochs=2000))
+    assert b.predict("x", [[0, 1]]).model == trained.model
+    evaluation = b.evaluate("x")
+    assert (evaluation.model, evaluation.accuracy) == (trained.model, trained.metrics.accuracy)
+
+
+def test_latest_on_one_replica_follows_a_save_on_the_other(
+    replicas: tuple[Client, Client],
+) -> None:
+    a, b = replicas
+    a.import_model("sh", linear_model(0.1))
+    assert str(b.predict("sh", [[0, 0]]).model) == "sh:1"  # B now holds sh:1 as the latest
+    a.import_model("sh", linear_model(0.2))
+    prediction = b.predict("sh", [[0, 0]])
+    assert (str(prediction.model), prediction.outputs) == ("sh:2", [[pytest.approx(0.2)]])
+    assert str(b.evaluate("sh").model) == "sh:2"
+
+
+def test_a_delete_on_one_replica_is_not_found_on_the_other_at_once(
+    replicas: tuple[Client, Client],
+) -> None:
+    a, b = replicas
+    for bias in (0.1, 0.2, 0.3):
+        a.import_model("sh", linear_model(bias))
+    assert str(b.predict("sh", [[0, 0]]).model) == "sh:3"  # cached on B, pinned and latest
+    assert str(b.predict("sh", [[0, 0]], version=3).model) == "sh:3"
+    assert a.delete("sh", version=3) == [3]
+    assert "version 3 not found" in not_found(b.predict, "sh", [[0, 0]], version=3)
+    prediction = b.predict("sh", [[0, 0]])
+    assert (str(prediction.model), prediction.outputs) == ("sh:2", [[pytest.approx(0.2)]])
+    assert a.delete("sh") == [1, 2]
+    not_found(b.predict, "sh", [[0, 0]])
+    not_found(b.evaluate, "sh", version=2)
