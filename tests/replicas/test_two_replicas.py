@@ -7,7 +7,9 @@ the read on the other, because the guarantee is that the very next call sees the
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -91,3 +93,27 @@ def test_a_delete_on_one_replica_is_not_found_on_the_other_at_once(
     assert a.delete("sh") == [1, 2]
     not_found(b.predict, "sh", [[0, 0]])
     not_found(b.evaluate, "sh", version=2)
+
+
+def test_concurrent_trainings_of_one_name_on_both_replicas_get_distinct_consecutive_versions(
+    postgres_url: str, tmp_path: Path,
+) -> None:
+    servers = [start_server(tmp_path / "unused", store=postgres_url) for _ in range(2)]
+    start = threading.Barrier(4)  # two trainings at once per server (max_concurrent_trainings)
+
+    def train_three(port: int) -> list[int]:
+        with Client(f"127.0.0.1:{port}") as client:
+            start.wait()
+            return [client.train("shared", "xor", options=TrainOptions(epochs=100),
+                                 seed=seed).model.version for seed in range(3)]
+
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(train_three, [s.port for s in servers for _ in range(2)]))
+        with Client(f"127.0.0.1:{servers[1].port}") as client:
+            listed = [summary.version for summary in client.models("shared")]
+    finally:
+        for server in servers:
+            server.stop(0)
+    assert sorted(version for result in results for version in result) == list(range(1, 13))
+    assert listed == list(range(1, 13))
