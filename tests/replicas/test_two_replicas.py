@@ -10,14 +10,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
 from conftest import start_server
+from google.protobuf import json_format
 
-from gatelearn.client import Client, GateLearnError, TrainOptions
+from gatelearn.client import Client, GateLearnError, TrainOptions, TrainOutcome
+from gatelearn.v1 import gatelearn_pb2 as pb
+from gatelearn.v1 import gatelearn_pb2_grpc
 
 
 def not_found(call: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
@@ -117,3 +121,80 @@ def test_concurrent_trainings_of_one_name_on_both_replicas_get_distinct_consecut
             server.stop(0)
     assert sorted(version for result in results for version in result) == list(range(1, 13))
     assert listed == list(range(1, 13))
+
+
+def _train_with_id(client: Client, request_id: str) -> tuple[int, TrainOutcome]:
+    """Train model "r" with `request_id`; the number of progress events and the outcome."""
+    request = client.train_request("r", "xor", options=TrainOptions(epochs=300), seed=4)
+    request.request_id = request_id
+    events = list(client.train_events(request))
+    outcome = events[-1]
+    assert isinstance(outcome, TrainOutcome)
+    return len(events) - 1, outcome
+
+
+def test_a_train_retried_on_the_other_replica_returns_the_saved_version(
+    replicas: tuple[Client, Client],
+) -> None:
+    a, b = replicas
+    _, first = _train_with_id(a, "retry-1")
+    progress, again = _train_with_id(b, "retry-1")
+    assert progress == 0  # nothing trained: only the TrainDone of the saved version
+    assert (again.model, again.metrics, again.stop_reason, again.epochs) == (
+        first.model, first.metrics, first.stop_reason, first.epochs)
+    assert [m.version for m in b.models("r")] == [first.model.version]
+    assert _train_with_id(b, "retry-2")[1].model.version == first.model.version + 1
+
+
+def _import_with_id(client: Client, request_id: str, bias: float) -> str:
+    exported = pb.ExportedModel()
+    json_format.ParseDict(linear_model(bias), exported)
+    request = pb.ImportModelRequest(name="imp", model=exported, request_id=request_id)
+    ref = gatelearn_pb2_grpc.GateLearnStub(client._channel).ImportModel(request)  # noqa: SLF001
+    return f"{ref.name}:{ref.version}"
+
+
+def test_an_import_retried_on_the_other_replica_returns_the_saved_version(
+    replicas: tuple[Client, Client],
+) -> None:
+    a, b = replicas
+    assert _import_with_id(a, "import-1", 0.1) == "imp:1"
+    assert _import_with_id(b, "import-1", 0.1) == "imp:1"
+    assert [m.version for m in a.models("imp")] == [1]
+    assert _import_with_id(b, "import-2", 0.1) == "imp:2"
+
+
+@pytest.mark.parametrize(("request_id", "says"), [
+    ("x" * 129, "at most 128 characters, got 129"),
+    ("has space", "may hold only letters, digits"),
+    ("é", "may hold only letters, digits"),
+])
+def test_a_bad_request_id_is_refused_naming_it_and_nothing_is_saved(
+    replicas: tuple[Client, Client], request_id: str, says: str,
+) -> None:
+    a, _ = replicas
+    for call in (partial(_train_with_id, a, request_id), partial(_import_with_id, a, request_id,
+                                                                  0.1)):
+        with pytest.raises((GateLearnError, grpc.RpcError)) as refused:
+            call()
+        error = refused.value
+        code, details = ((error.code, error.details) if isinstance(error, GateLearnError)
+                         else (error.code(), error.details()))
+        assert code == grpc.StatusCode.INVALID_ARGUMENT
+        assert details.startswith("request_id: ") and says in details
+    assert a.models() == []
+
+
+def test_one_request_trained_on_both_replicas_at_once_is_saved_once(
+    replicas: tuple[Client, Client],
+) -> None:
+    start = threading.Barrier(2)
+
+    def attempt(client: Client) -> TrainOutcome:
+        start.wait()
+        return _train_with_id(client, "both")[1]
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = list(pool.map(attempt, replicas))
+    assert outcomes[0].model == outcomes[1].model
+    assert [m.version for m in replicas[0].models("r")] == [outcomes[0].model.version]

@@ -26,6 +26,7 @@ from gatelearn.server.stores import (
     ModelNotFoundError,
     ModelRecord,
     PostgresStore,
+    RequestSavedError,
     SQLiteStore,
     Store,
     StoreFullError,
@@ -292,3 +293,40 @@ def test_a_reader_further_behind_than_the_log_keeps_is_told_to_forget_everything
     assert current == before + 1 + CHANGES_KEPT
     assert store.changes_since(before) == (current, None)  # "early" is no longer logged
     assert store.changes_since(before + 1) == (current, frozenset({"bulk"}))
+
+
+def test_a_save_with_a_kept_request_id_saves_nothing_and_names_the_kept_version(
+    open_store: OpenStore,
+) -> None:
+    first, second = open_store(), open_store()
+    assert first.save(record("m"), request_id="job:1").version == 1
+    assert second.saved_for("job:1") == ("m", 1)
+    before = second.generation()
+    with pytest.raises(RequestSavedError) as taken:
+        second.save(record("m", seed=1), request_id="job:1")
+    assert (taken.value.name, taken.value.version) == ("m", 1)
+    assert (second.count(), second.generation(), second.saved_for("other")) == (1, before, None)
+    assert second.save(record("m"), request_id="job:2").version == 2
+
+
+def test_concurrent_saves_with_one_request_id_save_once(open_store: OpenStore) -> None:
+    replicas = [open_store(), open_store()]
+
+    def save(store: Store) -> tuple[str, int, bool]:
+        """(name, version, whether this call saved it)."""
+        try:
+            return "m", store.save(record("m"), request_id="once").version, True
+        except RequestSavedError as taken:
+            return taken.name, taken.version, False
+
+    outcomes = run_together([partial(save, store) for store in replicas * 4])
+    assert sorted(outcomes) == [("m", 1, False)] * 7 + [("m", 1, True)]
+    assert replicas[0].count() == 1
+
+
+def test_deleting_a_version_frees_its_request_id(store: Store) -> None:
+    store.save(record("m"), request_id="r")
+    store.delete("m", 1)
+    assert store.saved_for("r") is None
+    assert store.save(record("m"), request_id="r").version == 2
+    assert store.saved_for("r") == ("m", 2)

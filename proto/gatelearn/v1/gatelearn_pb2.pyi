@@ -175,7 +175,7 @@ class ExplicitWeights(_message.Message):
     def __init__(self, weights: _Optional[_Iterable[_Union[Tensor, _Mapping]]] = ..., biases: _Optional[_Iterable[_Union[Tensor, _Mapping]]] = ...) -> None: ...
 
 class TrainRequest(_message.Message):
-    __slots__ = ("model_name", "task", "table", "hidden", "activations", "bias", "loss", "optimizer", "initializer", "weights", "options", "seed", "population", "dtype")
+    __slots__ = ("model_name", "task", "table", "hidden", "activations", "bias", "loss", "optimizer", "initializer", "weights", "options", "seed", "population", "dtype", "request_id")
     MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
     TASK_FIELD_NUMBER: _ClassVar[int]
     TABLE_FIELD_NUMBER: _ClassVar[int]
@@ -190,6 +190,7 @@ class TrainRequest(_message.Message):
     SEED_FIELD_NUMBER: _ClassVar[int]
     POPULATION_FIELD_NUMBER: _ClassVar[int]
     DTYPE_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     model_name: str
     task: ComponentRef
     table: TruthTable
@@ -204,7 +205,8 @@ class TrainRequest(_message.Message):
     seed: int
     population: int
     dtype: Dtype
-    def __init__(self, model_name: _Optional[str] = ..., task: _Optional[_Union[ComponentRef, _Mapping]] = ..., table: _Optional[_Union[TruthTable, _Mapping]] = ..., hidden: _Optional[_Union[Layers, _Mapping]] = ..., activations: _Optional[_Iterable[_Union[ComponentRef, _Mapping]]] = ..., bias: _Optional[bool] = ..., loss: _Optional[_Union[ComponentRef, _Mapping]] = ..., optimizer: _Optional[_Union[ComponentRef, _Mapping]] = ..., initializer: _Optional[_Union[ComponentRef, _Mapping]] = ..., weights: _Optional[_Union[ExplicitWeights, _Mapping]] = ..., options: _Optional[_Union[TrainOptions, _Mapping]] = ..., seed: _Optional[int] = ..., population: _Optional[int] = ..., dtype: _Optional[_Union[Dtype, str]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, model_name: _Optional[str] = ..., task: _Optional[_Union[ComponentRef, _Mapping]] = ..., table: _Optional[_Union[TruthTable, _Mapping]] = ..., hidden: _Optional[_Union[Layers, _Mapping]] = ..., activations: _Optional[_Iterable[_Union[ComponentRef, _Mapping]]] = ..., bias: _Optional[bool] = ..., loss: _Optional[_Union[ComponentRef, _Mapping]] = ..., optimizer: _Optional[_Union[ComponentRef, _Mapping]] = ..., initializer: _Optional[_Union[ComponentRef, _Mapping]] = ..., weights: _Optional[_Union[ExplicitWeights, _Mapping]] = ..., options: _Optional[_Union[TrainOptions, _Mapping]] = ..., seed: _Optional[int] = ..., population: _Optional[int] = ..., dtype: _Optional[_Union[Dtype, str]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class TrainOptions(_message.Message):
     __slots__ = ("epochs", "batch_size", "shuffle", "weight_decay", "stop_when_solved", "margin", "loss_target", "patience", "min_delta", "progress_interval_ms", "record_every")
@@ -469,9 +471,11 @@ class ExportedLayer(_message.Message):
     def __init__(self, weights: _Optional[_Union[Tensor, _Mapping]] = ..., bias: _Optional[_Union[Tensor, _Mapping]] = ..., activation: _Optional[_Union[ComponentRef, _Mapping]] = ...) -> None: ...
 
 class ImportModelRequest(_message.Message):
-    __slots__ = ("name", "model")
+    __slots__ = ("name", "model", "request_id")
     NAME_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     name: str
     model: ExportedModel
-    def __init__(self, name: _Optional[str] = ..., model: _Optional[_Union[ExportedModel, _Mapping]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, name: _Optional[str] = ..., model: _Optional[_Union[ExportedModel, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...

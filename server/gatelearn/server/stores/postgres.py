@@ -17,9 +17,11 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from gatelearn.server.stores.base import REQUEST_RETENTION
 from gatelearn.server.stores.changes import Changes, changes_after
 from gatelearn.server.stores.errors import (
     ModelNotFoundError,
+    RequestSavedError,
     SchemaVersionError,
     StoreFullError,
     StoreUnavailableError,
@@ -100,6 +102,15 @@ _MIGRATIONS: tuple[tuple[_Step, ...], ...] = (
         "CREATE TRIGGER gatelearn_models_changed AFTER INSERT OR DELETE ON gatelearn_models "
         "FOR EACH ROW EXECUTE FUNCTION gatelearn_log_change()",
     ),
+    # Request ids of saves, kept REQUEST_RETENTION seconds or until their version is deleted.
+    (
+        'CREATE TABLE gatelearn_requests (request_id text COLLATE "C" PRIMARY KEY, '
+        'name text COLLATE "C" NOT NULL, version integer NOT NULL, '
+        "created_at double precision NOT NULL, FOREIGN KEY (name, version) "
+        "REFERENCES gatelearn_models (name, version) ON DELETE CASCADE)",
+        "CREATE INDEX gatelearn_requests_by_age ON gatelearn_requests (created_at)",
+        "CREATE INDEX gatelearn_requests_by_model ON gatelearn_requests (name, version)",
+    ),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 _SCHEMA_LOCK = int.from_bytes(b"gatelear", "big")  # advisory lock key held while migrating
@@ -118,6 +129,20 @@ _COUNT_ONE_MORE = (
     "WHERE %(limit)s::bigint IS NULL OR versions < %(limit)s RETURNING versions"
 )
 _COLUMNS = "name, version, created_at, meta, request, weights"
+# Expired request ids, skipping rows another save is deleting: saves never wait on each other
+# (or deadlock) here.
+_PRUNE_REQUESTS = (
+    "DELETE FROM gatelearn_requests WHERE request_id IN (SELECT request_id FROM "
+    "gatelearn_requests WHERE created_at < %s FOR UPDATE SKIP LOCKED)"
+)
+# Waits for a concurrent save claiming the same id to end; no row back: the id is taken.
+_CLAIM_REQUEST = (
+    "INSERT INTO gatelearn_requests (request_id, name, version, created_at) "
+    "VALUES (%s, %s, %s, %s) ON CONFLICT (request_id) DO NOTHING RETURNING version"
+)
+_SAVED_FOR = (
+    "SELECT name, version FROM gatelearn_requests WHERE request_id = %s AND created_at >= %s"
+)
 _GENERATION = "SELECT generation FROM gatelearn_generation"
 _CHANGES = (
     f"SELECT ({_GENERATION}), (SELECT MIN(generation) FROM gatelearn_changes), "
@@ -165,6 +190,18 @@ def _prepare_schema(connection: psycopg.Connection[Any]) -> None:
         connection.execute("UPDATE gatelearn_schema SET version = %s", (SCHEMA_VERSION,))
 
 
+def _claim(connection: psycopg.Connection[Any], request_id: str, name: str, version: int) -> None:
+    """Keep `request_id` for this save's version, in its transaction, pruning expired ids;
+    RequestSavedError (rolling the save back) when a kept save already has it."""
+    now = time.time()
+    connection.execute(_PRUNE_REQUESTS, (now - REQUEST_RETENTION,))
+    while request_id:  # again only if the holder's version was deleted as we looked
+        if connection.execute(_CLAIM_REQUEST, (request_id, name, version, now)).fetchone():
+            return
+        if found := connection.execute(_SAVED_FOR, (request_id, 0)).fetchone():
+            raise RequestSavedError(request_id, found[0], int(found[1]))
+
+
 def _one(cursor: psycopg.Cursor[Any]) -> tuple[Any, ...]:
     row = cursor.fetchone()
     assert row is not None, "a query that always yields a row yielded none"
@@ -198,7 +235,8 @@ class PostgresStore:
     def close(self) -> None:
         self._pool.close()
 
-    def save(self, record: ModelRecord, *, max_models: int | None = None) -> ModelRecord:
+    def save(self, record: ModelRecord, *, max_models: int | None = None,
+             request_id: str = "") -> ModelRecord:
         """Store `record` as the next version of its name; return it with that version."""
         record.version = self.save_packed(
             record.name,
@@ -207,8 +245,16 @@ class PostgresStore:
             record.request,
             record.created_at,
             max_models=max_models,
+            request_id=request_id,
         )
         return record
+
+    def saved_for(self, request_id: str) -> tuple[str, int] | None:
+        """The (name, version) a save with `request_id` stored, if it is kept and exists."""
+        with self._pool.connection() as connection:
+            found = connection.execute(
+                _SAVED_FOR, (request_id, time.time() - REQUEST_RETENTION)).fetchone()
+        return None if found is None else (found[0], int(found[1]))
 
     def save_packed(
         self,
@@ -219,12 +265,15 @@ class PostgresStore:
         created_at: float | None = None,
         *,
         max_models: int | None = None,
+        request_id: str = "",
     ) -> int:
         """Store a version whose weights are already `pack_arrays` bytes; return its number.
 
         With `max_models`, StoreFullError (and nothing saved) when the store already holds that
         many versions. Every save updates the one counter row last, so the row lock serialises
-        the check exactly and is held only from there to commit.
+        the check exactly and is held only from there to commit. With `request_id`,
+        RequestSavedError (and nothing saved) when that id is kept: its primary key makes the
+        claim exact under concurrent saves from any replica.
         """
         meta_text = json.dumps(meta.to_json(), allow_nan=False)
         summary = summary_text(meta)
@@ -234,6 +283,7 @@ class PostgresStore:
             connection.execute(
                 _INSERT, (name, version, created_at, meta_text, request, weights, summary)
             )
+            _claim(connection, request_id, name, version)
             if connection.execute(_COUNT_ONE_MORE, {"limit": max_models}).fetchone() is None:
                 raise StoreFullError(max_models or 0)
         return int(version)

@@ -21,7 +21,8 @@ from typing import Any
 
 from gatelearn.server.paths import make_private_dir, make_private_file
 from gatelearn.server.stores.changes import CHANGES_KEPT, Changes, changes_after
-from gatelearn.server.stores.errors import ModelNotFoundError, StoreFullError
+from gatelearn.server.stores.base import REQUEST_RETENTION
+from gatelearn.server.stores.errors import ModelNotFoundError, RequestSavedError, StoreFullError
 from gatelearn.server.stores.meta import ModelMeta
 from gatelearn.server.stores.records import (
     ModelRecord,
@@ -35,6 +36,7 @@ from gatelearn.server.stores.records import (
 __all__ = ["SQLiteStore"]
 
 _GENERATION = "SELECT COALESCE(MAX(generation), 0) FROM changes"
+_SAVED_FOR = "SELECT name, version FROM requests WHERE request_id = ? AND created_at >= ?"
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS names (
@@ -51,6 +53,15 @@ CREATE TABLE IF NOT EXISTS models (
     summary TEXT,
     PRIMARY KEY (name, version)
 );
+CREATE TABLE IF NOT EXISTS requests (
+    request_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    created_at REAL NOT NULL,
+    FOREIGN KEY (name, version) REFERENCES models (name, version) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS requests_by_age ON requests (created_at);
+CREATE INDEX IF NOT EXISTS requests_by_model ON requests (name, version);
 CREATE TABLE IF NOT EXISTS changes (
     generation INTEGER PRIMARY KEY AUTOINCREMENT,
     name TEXT NOT NULL
@@ -111,6 +122,7 @@ class SQLiteStore:
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA foreign_keys=ON")  # a deleted version takes its request ids
         self._db.executescript(_SCHEMA)
         _add_summaries(self._db)
         # Reads of the change log, on every Predict, go through their own connection: in WAL
@@ -141,27 +153,41 @@ class SQLiteStore:
             finally:
                 self._watch.execute("COMMIT")
 
-    def save(self, record: ModelRecord, *, max_models: int | None = None) -> ModelRecord:
+    def save(self, record: ModelRecord, *, max_models: int | None = None,
+             request_id: str = "") -> ModelRecord:
         """Store `record` as the next version of its name; return it with that version."""
         record.version = self.save_packed(record.name, record.meta,
                                           pack_arrays(record.weights, record.biases),
                                           record.request, record.created_at,
-                                          max_models=max_models)
+                                          max_models=max_models, request_id=request_id)
         return record
+
+    def saved_for(self, request_id: str) -> tuple[str, int] | None:
+        """The (name, version) a save with `request_id` stored, if it is kept and exists."""
+        with self._lock:
+            row = self._db.execute(_SAVED_FOR, (request_id, time.time() - REQUEST_RETENTION))
+            found = row.fetchone()
+        return None if found is None else (found[0], int(found[1]))
 
     def save_packed(self, name: str, meta: ModelMeta, weights: bytes,
                     request: bytes | None, created_at: float | None = None, *,
-                    max_models: int | None = None) -> int:
+                    max_models: int | None = None, request_id: str = "") -> int:
         """Store a version whose weights are already `pack_arrays` bytes, as a training worker
         sends them, without unpacking them again; return its version number.
 
         With `max_models`, StoreFullError (and nothing saved) when the store already holds that
-        many versions: counted inside the write transaction, so the count is exact.
+        many versions: counted inside the write transaction, so the count is exact; with
+        `request_id`, RequestSavedError (and nothing saved) when that id is kept, looked up
+        there too. Request ids older than REQUEST_RETENTION go first.
         """
         meta_text = json.dumps(meta.to_json(), allow_nan=False)
         summary = summary_text(meta)
-        created_at = time.time() if created_at is None else created_at
+        now = time.time()
+        created_at = now if created_at is None else created_at
         with self._lock, _transaction(self._db) as db:
+            db.execute("DELETE FROM requests WHERE created_at < ?", (now - REQUEST_RETENTION,))
+            if request_id and (saved := db.execute(_SAVED_FOR, (request_id, 0)).fetchone()):
+                raise RequestSavedError(request_id, saved[0], int(saved[1]))
             if max_models is not None and \
                     db.execute("SELECT COUNT(*) FROM models").fetchone()[0] >= max_models:
                 raise StoreFullError(max_models)
@@ -178,6 +204,9 @@ class SQLiteStore:
                 "summary) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (name, version, created_at, meta_text, request, weights, summary),
             )
+            if request_id:
+                db.execute("INSERT INTO requests (request_id, name, version, created_at) "
+                           "VALUES (?, ?, ?, ?)", (request_id, name, version, now))
         return int(version)
 
     def load(self, name: str, version: int = 0) -> ModelRecord:
