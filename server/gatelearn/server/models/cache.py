@@ -20,6 +20,7 @@ from typing import Any
 from gatelearn.plugins import Registry
 from gatelearn.server.models.servable import ServableModel, servable
 from gatelearn.server.stores.base import Store
+from gatelearn.server.stores.errors import StoreUnavailableError
 from gatelearn.server.stores.meta import History
 from gatelearn.server.stores.records import ModelRecord
 
@@ -109,13 +110,17 @@ class ModelCache:
     def _catch_up(self) -> None:
         """Forget the names written since the change log was last read, here or elsewhere.
         Threads may catch up together: each applies changes from what it saw, and a newer
-        generation already applied makes an older answer moot."""
-        current = self._store.generation()
-        with self._lock:
-            if current <= self._generation:
-                return
-            seen = self._generation
-        generation, names = self._store.changes_since(seen)
+        generation already applied makes an older answer moot. While the store is unreachable
+        the cache serves what it holds (no write can be acknowledged then); a miss still fails."""
+        try:
+            current = self._store.generation()
+            with self._lock:
+                if current <= self._generation:
+                    return
+                seen = self._generation
+            generation, names = self._store.changes_since(seen)
+        except StoreUnavailableError:
+            return
         with self._lock:
             if generation <= self._generation:
                 return
