@@ -121,6 +121,9 @@ def test_cache_hits_misses_and_bytes_follow_predicts_and_deletes(
     assert value(loaded, "gatelearn_store_seconds_count", operation="load") == 1
 
     client.delete("x")
+    # The cache drops what the store's change log says changed, on its next use.
+    with pytest.raises(GateLearnError):
+        client.predict("x", XOR_ROWS)
     emptied = scrape(observed)
     assert value(emptied, "gatelearn_model_cache_models") == 0
     assert value(emptied, "gatelearn_model_cache_bytes") == 0

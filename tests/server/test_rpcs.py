@@ -401,6 +401,9 @@ def test_stored_request_retrains_the_same_weights(client: Client,
                                                   ) -> None:
     client.train("again", "xor", seed=11, hidden=[3], optimizer=("momentum", {"lr": 0.5}))
     stored = stub.GetModel(pb.GetModelRequest(name="again")).request
+    assert stored.request_id  # the client's, kept: sent again as it is, it is a retry ...
+    assert list(stub.Train(stored))[-1].done.model.version == 1
+    stored.ClearField("request_id")  # ... and without it, a new training
     events = list(stub.Train(stored))
     assert events[-1].done.model.version == 2
     assert exported_layers(client, "again", 1) == exported_layers(client, "again", 2)

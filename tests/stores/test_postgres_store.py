@@ -72,13 +72,24 @@ def test_without_psycopg_the_store_says_which_extra_to_install() -> None:
     assert "pip install 'gatelearn[postgres]'" in last_line
 
 
+# What the migrations after the first add, undone (newest first).
+SCHEMA_ONE_LACKS = (
+    "DROP TABLE gatelearn_requests",
+    "DROP TRIGGER gatelearn_models_changed ON gatelearn_models",
+    "DROP FUNCTION gatelearn_log_change",
+    "DROP TABLE gatelearn_changes, gatelearn_generation",
+    "ALTER TABLE gatelearn_models DROP COLUMN summary",
+)
+
+
 def test_a_schema_one_database_gains_summaries_its_listing_reads(postgres_url: str) -> None:
     store = PostgresStore(postgres_url)
     store.save(record("old"))
     store.save(record("hurt"))
     store.close()
     with psycopg.connect(postgres_url) as connection:  # as the first schema left it
-        connection.execute("ALTER TABLE gatelearn_models DROP COLUMN summary")
+        for later in SCHEMA_ONE_LACKS:
+            connection.execute(later)
         connection.execute("UPDATE gatelearn_models SET meta = 'not json' WHERE name = 'hurt'")
         connection.execute("UPDATE gatelearn_schema SET version = 1")
     store = PostgresStore(postgres_url)
@@ -86,6 +97,9 @@ def test_a_schema_one_database_gains_summaries_its_listing_reads(postgres_url: s
         listed = {r.name: (r.task, r.sizes, r.metrics.loss) for r in store.list()}
         assert listed == {"old": ("xor", (2, 3, 1), 0.1), "hurt": ("", (), 0.0)}  # still damaged
         assert store.load("old").meta == record("old").meta
+        assert store.generation() == 0  # the change log starts with the upgrade
+        store.save(record("new"))
+        assert store.changes_since(0) == (1, frozenset({"new"}))
     finally:
         store.close()
     assert schema_versions(postgres_url) == [SCHEMA_VERSION]

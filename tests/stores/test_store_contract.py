@@ -6,6 +6,7 @@ would open it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import os
@@ -25,10 +26,12 @@ from gatelearn.server.stores import (
     ModelNotFoundError,
     ModelRecord,
     PostgresStore,
+    RequestSavedError,
     SQLiteStore,
     Store,
     StoreFullError,
 )
+from gatelearn.server.stores.changes import CHANGES_KEPT
 
 OpenStore = Callable[[], Store]
 
@@ -226,3 +229,104 @@ def test_a_save_refused_as_full_changes_nothing(store: Store) -> None:
     assert (store.count(), store.latest_version("m")) == (2, 2)
     store.delete("m", 1)
     assert save_within(store, record("m"), 2) == 3
+
+
+def test_every_write_is_in_the_change_log_another_store_reads(open_store: OpenStore) -> None:
+    writer, reader = open_store(), open_store()
+    start = reader.generation()
+    assert reader.changes_since(start) == (start, frozenset())
+    writer.save(record("a"))
+    writer.save(record("b"))
+    saved = reader.generation()
+    assert reader.changes_since(start) == (saved, frozenset({"a", "b"}))
+    writer.delete("a")
+    assert reader.changes_since(saved) == (reader.generation(), frozenset({"a"}))
+    assert reader.generation() > saved
+
+
+def test_a_write_rolled_back_is_not_in_the_change_log(store: Store) -> None:
+    store.save(record("m"))
+    before = store.generation()
+    with pytest.raises(StoreFullError):
+        save_within(store, record("m"), 1)
+    with pytest.raises(ModelNotFoundError):
+        store.delete("absent")
+    assert store.changes_since(before) == (before, frozenset())
+
+
+def test_concurrent_saves_take_one_generation_each(open_store: OpenStore) -> None:
+    replicas = [open_store(), open_store()]
+    start = replicas[0].generation()
+    run_together([partial(store.save, record(f"m{i}")) for i, store in enumerate(replicas * 5)])
+    assert replicas[1].generation() == start + 10
+    assert replicas[1].changes_since(start)[1] == frozenset(f"m{i}" for i in range(10))
+
+
+def _write_rows_behind_the_store(backend: str, store: Store, rows: int) -> None:
+    """Insert `rows` bare versions with one statement, as fast as the database can."""
+    if isinstance(store, PostgresStore):
+        import psycopg
+
+        url = store._pool.conninfo  # noqa: SLF001  (the test's own database)
+        with psycopg.connect(url) as connection:
+            connection.execute(
+                "INSERT INTO gatelearn_models (name, version, created_at, meta, weights) "
+                "SELECT 'bulk', v, 0, '{}', '' FROM generate_series(1, %s) AS v", (rows,))
+        return
+    assert isinstance(store, SQLiteStore), backend
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(store.path)) as connection, connection:
+        connection.execute(
+            "WITH RECURSIVE v(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM v WHERE n < ?) "
+            "INSERT INTO models (name, version, created_at, meta, weights) "
+            "SELECT 'bulk', n, 0, '{}', x'' FROM v", (rows,))
+
+
+def test_a_reader_further_behind_than_the_log_keeps_is_told_to_forget_everything(
+    backend: str, store: Store,
+) -> None:
+    before = store.generation()
+    store.save(record("early"))
+    _write_rows_behind_the_store(backend, store, CHANGES_KEPT)
+    current = store.generation()
+    assert current == before + 1 + CHANGES_KEPT
+    assert store.changes_since(before) == (current, None)  # "early" is no longer logged
+    assert store.changes_since(before + 1) == (current, frozenset({"bulk"}))
+
+
+def test_a_save_with_a_kept_request_id_saves_nothing_and_names_the_kept_version(
+    open_store: OpenStore,
+) -> None:
+    first, second = open_store(), open_store()
+    assert first.save(record("m"), request_id="job:1").version == 1
+    assert second.saved_for("job:1") == ("m", 1)
+    before = second.generation()
+    with pytest.raises(RequestSavedError) as taken:
+        second.save(record("m", seed=1), request_id="job:1")
+    assert (taken.value.name, taken.value.version) == ("m", 1)
+    assert (second.count(), second.generation(), second.saved_for("other")) == (1, before, None)
+    assert second.save(record("m"), request_id="job:2").version == 2
+
+
+def test_concurrent_saves_with_one_request_id_save_once(open_store: OpenStore) -> None:
+    replicas = [open_store(), open_store()]
+
+    def save(store: Store) -> tuple[str, int, bool]:
+        """(name, version, whether this call saved it)."""
+        try:
+            return "m", store.save(record("m"), request_id="once").version, True
+        except RequestSavedError as taken:
+            return taken.name, taken.version, False
+
+    outcomes = run_together([partial(save, store) for store in replicas * 4])
+    assert sorted(outcomes) == [("m", 1, False)] * 7 + [("m", 1, True)]
+    assert replicas[0].count() == 1
+
+
+def test_deleting_a_version_frees_its_request_id(store: Store) -> None:
+    store.save(record("m"), request_id="r")
+    store.delete("m", 1)
+    assert store.saved_for("r") is None
+    assert store.save(record("m"), request_id="r").version == 2
+    assert store.saved_for("r") == ("m", 2)

@@ -26,9 +26,12 @@ from gatelearn.server.models.answers import (
 )
 from gatelearn.v1 import gatelearn_pb2 as pb
 
-__all__ = ["check_name", "check_request", "check_training_size", "recipe_from_request"]
+__all__ = ["MAX_REQUEST_ID", "check_name", "check_request", "check_request_id",
+           "check_training_size", "recipe_from_request"]
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]*")
+MAX_REQUEST_ID = 128  # characters in a request id
 _DEFAULTS = Recipe()
 
 
@@ -44,6 +47,16 @@ def check_name(name: str, limits: Limits, field: str = "name") -> str:
                              "may hold only letters, digits, '.', '_' and '-', and must start "
                              "with a letter or digit")
     return name
+
+
+def check_request_id(request_id: str) -> str:
+    """An optional request id (empty: none): a retry's key, so short and plain."""
+    if len(request_id) > MAX_REQUEST_ID:
+        raise InvalidRequest("request_id", f"at most {MAX_REQUEST_ID} characters, got "
+                                           f"{len(request_id)}")
+    if not _REQUEST_ID.fullmatch(request_id):
+        raise InvalidRequest("request_id", "may hold only letters, digits, '.', '_', ':' and '-'")
+    return request_id
 
 
 def _config(options: pb.TrainOptions, seed: int, limits: Limits) -> TrainConfig:
@@ -169,6 +182,7 @@ def check_request(request: pb.TrainRequest, registry: Registry,
                   limits: Limits) -> tuple[Checked, dict[str, Any]]:
     """Check a Train request completely and build its components and data; the task as the
     model will record it."""
+    check_request_id(request.request_id)
     recipe, task = recipe_from_request(request, limits)
     if not task.get("table"):
         task_exists(registry, recipe.task.name)

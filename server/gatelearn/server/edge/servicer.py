@@ -19,7 +19,7 @@ from gatelearn.server.checks import first_nonfinite_row, overflowed
 from gatelearn.server.edge import messages
 from gatelearn.server.edge.exports import exported, record_from_export
 from gatelearn.server.edge.messages import rows
-from gatelearn.server.edge.requests import check_name, check_request
+from gatelearn.server.edge.requests import check_name, check_request, check_request_id
 from gatelearn.server.edge.statuses import statuses
 from gatelearn.server.errors import InvalidRequest
 from gatelearn.server.limits import Limits
@@ -234,6 +234,8 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                     context: grpc.ServicerContext) -> pb.ModelRef:
         with statuses(context):
             name = check_name(request.name or request.model.name, self.limits)
+            request_id = check_request_id(request.request_id)
             record = record_from_export(request.model, name, self.limits)
-            saved = self.models.import_record(record, request.model.ByteSize() + SLACK)
-            return pb.ModelRef(name=saved.name, version=saved.version)
+            name, version = self.models.import_record(record, request.model.ByteSize() + SLACK,
+                                                      request_id)
+            return pb.ModelRef(name=name, version=version)

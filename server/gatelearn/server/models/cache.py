@@ -1,9 +1,12 @@
 """Loaded models kept in memory, so Predict does not rebuild a network on every call.
 
-Entries are keyed by (name, version): a version never changes once stored, so only deletes
-invalidate. The latest version of each name is remembered too, told by the service whenever
-it stores one, so an unpinned Predict does not query SQLite. The cache holds at most `size`
-models and `max_bytes` of them (arrays and metadata counted as Python holds them).
+Entries are keyed by (name, version), and the latest version of each name is remembered, so an
+unpinned Predict does not load anything. Writes by this server or any other sharing the store
+reach the cache through the store's change log (stores.changes): every `get` first reads the
+log's generation, one indexed single-row read, and forgets the names written since, so a save or
+delete acknowledged anywhere before the call is seen by it (read-your-writes across replicas).
+The cache holds at most `size` models and `max_bytes` of them (arrays and metadata counted as
+Python holds them).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 from gatelearn.plugins import Registry
 from gatelearn.server.models.servable import ServableModel, servable
 from gatelearn.server.stores.base import Store
+from gatelearn.server.stores.errors import StoreUnavailableError
 from gatelearn.server.stores.meta import History
 from gatelearn.server.stores.records import ModelRecord
 
@@ -61,14 +65,16 @@ class ModelCache:
         self._max_bytes = max_bytes
         self._models: OrderedDict[tuple[str, int], tuple[ServableModel, int]] = OrderedDict()
         self._bytes = 0
-        self._deletes = 0  # counts forget() calls, so a load racing a delete is not kept
-        self._latest: dict[str, int] = {}  # name -> latest version, kept by saved/forget
+        self._latest: dict[str, int] = {}  # name -> latest version
+        self._generation = store.generation()  # the change log's entry last applied
+        self._forgets = 0  # counts invalidations, so a load racing one is not kept
         self._lock = threading.Lock()
         self.hits = 0  # get() answered from memory, and from the store: for the metrics
         self.misses = 0
 
     def get(self, name: str, version: int = 0) -> ServableModel:
         """A model version (the latest when `version` is 0); ModelNotFoundError if none."""
+        self._catch_up()
         key = (name, version or self._latest_version(name))
         with self._lock:
             entry = self._models.get(key)
@@ -77,12 +83,12 @@ class ModelCache:
                 self.hits += 1
                 return entry[0]
             self.misses += 1
-            generation = self._deletes
+            forgets = self._forgets
         model = servable(_for_serving(self._store.load(*key)), self._registry)
         size = footprint(model)
         with self._lock:
-            # Kept only when no delete ran while it loaded, and when it fits at all.
-            if generation == self._deletes and size <= self._max_bytes \
+            # Kept only when nothing was forgotten while it loaded, and when it fits at all.
+            if forgets == self._forgets and size <= self._max_bytes \
                     and key not in self._models:
                 self._models[key] = (model, size)
                 self._bytes += size
@@ -97,23 +103,41 @@ class ModelCache:
     def _latest_version(self, name: str) -> int:
         with self._lock:
             latest = self._latest.get(name)
+            forgets = self._forgets
         if latest is None:
             latest = self._store.latest_version(name)
             with self._lock:
-                self._latest.setdefault(name, latest)
+                if forgets == self._forgets:
+                    self._latest.setdefault(name, latest)
         return latest
 
-    def saved(self, name: str, version: int) -> None:
-        """Note a newly stored version: it is now the latest of `name`."""
+    def _catch_up(self) -> None:
+        """Forget the names written since the change log was last read, here or elsewhere.
+        Threads may catch up together: each applies changes from what it saw, and a newer
+        generation already applied makes an older answer moot. While the store is unreachable
+        the cache serves what it holds (no write can be acknowledged then); a miss still fails."""
+        try:
+            current = self._store.generation()
+            with self._lock:
+                if current <= self._generation:
+                    return
+                seen = self._generation
+            generation, names = self._store.changes_since(seen)
+        except StoreUnavailableError:
+            return
         with self._lock:
-            self._latest[name] = max(version, self._latest.get(name, 0))
-
-    def forget(self, name: str) -> None:
-        """Drop every cached version of `name` (after a delete)."""
-        with self._lock:
-            self._deletes += 1
-            self._latest.pop(name, None)
-            for key in [key for key in self._models if key[0] == name]:
+            if generation <= self._generation:
+                return
+            self._generation = generation
+            self._forgets += 1
+            if names is None:  # the log no longer reaches back: anything may have changed
+                self._latest.clear()
+                self._models.clear()
+                self._bytes = 0
+                return
+            for name in names:
+                self._latest.pop(name, None)
+            for key in [key for key in self._models if key[0] in names]:
                 self._drop(key)
 
     @property

@@ -28,6 +28,7 @@ from gatelearn.server.models.answers import check_fits, evaluate_bytes
 from gatelearn.server.models.cache import ModelCache
 from gatelearn.server.models.servable import Score, ServableModel, score, servable
 from gatelearn.server.stores.base import Store
+from gatelearn.server.stores.errors import RequestSavedError
 from gatelearn.server.stores.records import ModelRecord, ModelSummary
 
 __all__ = ["Evaluation", "ModelService"]
@@ -131,13 +132,15 @@ class ModelService:
         """Delete a version (0: every version) of `name`; the versions deleted."""
         if not name:
             raise InvalidRequest("name", "required")
-        deleted = self.store.delete(name, version)
-        self.cache.forget(name)
-        return deleted
+        return self.store.delete(name, version)
 
-    def import_record(self, record: ModelRecord, export_bytes: int) -> ModelRecord:
+    def import_record(self, record: ModelRecord, export_bytes: int,
+                      request_id: str = "") -> tuple[str, int]:
         """Check an imported record against the plugins installed and its own task, measure
-        it there, and store it; `export_bytes` is the size of its ExportModel answer."""
+        it there, and store it; `export_bytes` is the size of its ExportModel answer. The
+        (name, version) stored, or the one already saved for `request_id`."""
+        if request_id and (saved := self.store.saved_for(request_id)):
+            return saved
         for index, activation in enumerate(record.meta.activations):
             field = f"model.layers[{index}].activation"
             try:
@@ -167,6 +170,9 @@ class ModelService:
             raise InvalidRequest("model.layers",
                                  "the network's outputs on its task are not finite")
         record.meta = dataclasses.replace(record.meta, metrics=metrics)
-        saved = self.store.save(record, max_models=self.limits.max_models)
-        self.cache.saved(saved.name, saved.version)
-        return saved
+        try:
+            stored = self.store.save(record, max_models=self.limits.max_models,
+                                     request_id=request_id)
+        except RequestSavedError as saved:  # a concurrent attempt of this request saved first
+            return saved.name, saved.version
+        return stored.name, stored.version

@@ -10,6 +10,7 @@ from gatelearn.server.stores.base import Store
 from gatelearn.server.stores.errors import (
     CorruptModelError,
     ModelNotFoundError,
+    RequestSavedError,
     SchemaVersionError,
     StoreFullError,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "ModelRecord",
     "ModelSummary",
     "PostgresStore",
+    "RequestSavedError",
     "SQLiteStore",
     "SchemaVersionError",
     "Store",

@@ -3,7 +3,9 @@
 Every backend keeps the same promises, checked by one contract suite (tests/stores): a save is
 one transaction and visible only complete; a name's version numbers only ever increase, even
 after deletes; weights are `pack_arrays` bytes read back without pickle; a listing reads only
-each version's summary.
+each version's summary; every write is in the change log (`changes`) when it commits; a
+save's request id is kept with its version for REQUEST_RETENTION seconds (and while the version
+exists), so a retried save returns that version instead of storing another.
 """
 
 from __future__ import annotations
@@ -11,10 +13,14 @@ from __future__ import annotations
 import builtins
 from typing import Protocol
 
+from gatelearn.server.stores.changes import Changes
 from gatelearn.server.stores.meta import ModelMeta
 from gatelearn.server.stores.records import ModelRecord, ModelSummary
 
-__all__ = ["Store"]
+__all__ = ["REQUEST_RETENTION", "Store"]
+
+# Seconds a save's request id is kept: a retry within it returns the version saved for it.
+REQUEST_RETENTION = 24 * 3600
 
 
 class Store(Protocol):
@@ -26,10 +32,13 @@ class Store(Protocol):
     def ping(self) -> None:
         """Return when the store answers; StoreUnavailableError when it cannot be reached."""
 
-    def save(self, record: ModelRecord, *, max_models: int | None = None) -> ModelRecord:
+    def save(self, record: ModelRecord, *, max_models: int | None = None,
+             request_id: str = "") -> ModelRecord:
         """Store `record` as the next version of its name; return it with that version.
         With `max_models`, StoreFullError and nothing saved when the store already holds that
-        many versions, checked in the save's own transaction (exact under concurrent saves)."""
+        many versions, checked in the save's own transaction (exact under concurrent saves).
+        With `request_id`, RequestSavedError and nothing saved when a save with that id is
+        kept (checked in the transaction too, so of concurrent saves with one id one wins)."""
 
     def save_packed(
         self,
@@ -40,9 +49,13 @@ class Store(Protocol):
         created_at: float | None = None,
         *,
         max_models: int | None = None,
+        request_id: str = "",
     ) -> int:
         """Store a version whose weights are already `pack_arrays` bytes; return its number.
-        `max_models` as for `save`."""
+        `max_models` and `request_id` as for `save`."""
+
+    def saved_for(self, request_id: str) -> tuple[str, int] | None:
+        """The (name, version) a save with `request_id` stored, if it is kept and exists."""
 
     def load(self, name: str, version: int = 0) -> ModelRecord:
         """A stored version (the latest when `version` is 0); ModelNotFoundError if none,
@@ -61,3 +74,10 @@ class Store(Protocol):
     def delete(self, name: str, version: int = 0) -> builtins.list[int]:
         """Delete one version, or every version when `version` is 0; the versions deleted, or
         ModelNotFoundError when there were none."""
+
+    def generation(self) -> int:
+        """The change log's newest generation: cheap, read before every cached Predict."""
+
+    def changes_since(self, generation: int) -> Changes:
+        """The newest generation and the names written or deleted after `generation`, or None
+        for the names when the log no longer reaches back that far."""

@@ -7,6 +7,7 @@ import reprlib
 __all__ = [
     "CorruptModelError",
     "ModelNotFoundError",
+    "RequestSavedError",
     "SchemaVersionError",
     "StoreFullError",
     "StoreUnavailableError",
@@ -20,6 +21,15 @@ class ModelNotFoundError(LookupError):
         shown = reprlib.repr(name)  # a long name is shortened, not echoed whole
         what = f"model {shown} version {version}" if version else f"model {shown}"
         super().__init__(f"{what} not found")
+
+
+class RequestSavedError(LookupError):
+    """A save's request id is already saved, as version `version` of `name`: nothing new was."""
+
+    def __init__(self, request_id: str, name: str, version: int) -> None:
+        super().__init__(f"request {request_id!r} already saved {name}:{version}")
+        self.name = name
+        self.version = version
 
 
 class CorruptModelError(RuntimeError):

@@ -24,8 +24,11 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from gatelearn.server.stores.base import REQUEST_RETENTION
+from gatelearn.server.stores.changes import Changes, changes_after
 from gatelearn.server.stores.errors import (
     ModelNotFoundError,
+    RequestSavedError,
     SchemaVersionError,
     StoreFullError,
     StoreUnavailableError,
@@ -81,6 +84,40 @@ _MIGRATIONS: tuple[tuple[_Step, ...], ...] = (
     ),
     # What ListModels shows, kept apart from `meta` so listing never reads histories or tables.
     ("ALTER TABLE gatelearn_models ADD COLUMN summary text", _add_summaries),
+    # The change log (see stores.changes). Generations come from one counter row updated by
+    # the writing transaction, not from a sequence: the row lock, held to commit, hands them
+    # out in commit order, where a sequence's numbers can commit out of order and a reader
+    # would skip the slower one. The trigger keeps the last 10000 entries (CHANGES_KEPT).
+    (
+        "CREATE TABLE gatelearn_generation (one boolean PRIMARY KEY DEFAULT true CHECK (one), "
+        "generation bigint NOT NULL)",
+        "INSERT INTO gatelearn_generation (generation) VALUES (0)",
+        'CREATE TABLE gatelearn_changes (generation bigint PRIMARY KEY, name text COLLATE "C" '
+        "NOT NULL)",
+        """CREATE FUNCTION gatelearn_log_change() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            logged bigint;
+            changed text;
+        BEGIN
+            IF TG_OP = 'DELETE' THEN changed := OLD.name; ELSE changed := NEW.name; END IF;
+            UPDATE gatelearn_generation SET generation = generation + 1
+                RETURNING generation INTO logged;
+            INSERT INTO gatelearn_changes (generation, name) VALUES (logged, changed);
+            DELETE FROM gatelearn_changes WHERE generation <= logged - 10000;
+            RETURN NULL;
+        END $$""",
+        "CREATE TRIGGER gatelearn_models_changed AFTER INSERT OR DELETE ON gatelearn_models "
+        "FOR EACH ROW EXECUTE FUNCTION gatelearn_log_change()",
+    ),
+    # Request ids of saves, kept REQUEST_RETENTION seconds or until their version is deleted.
+    (
+        'CREATE TABLE gatelearn_requests (request_id text COLLATE "C" PRIMARY KEY, '
+        'name text COLLATE "C" NOT NULL, version integer NOT NULL, '
+        "created_at double precision NOT NULL, FOREIGN KEY (name, version) "
+        "REFERENCES gatelearn_models (name, version) ON DELETE CASCADE)",
+        "CREATE INDEX gatelearn_requests_by_age ON gatelearn_requests (created_at)",
+        "CREATE INDEX gatelearn_requests_by_model ON gatelearn_requests (name, version)",
+    ),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 CHECKOUT_TIMEOUT = 5.0  # seconds a call waits for a pooled connection before UNAVAILABLE
@@ -108,6 +145,25 @@ _COUNT_ONE_MORE = (
     "WHERE %(limit)s::bigint IS NULL OR versions < %(limit)s RETURNING versions"
 )
 _COLUMNS = "name, version, created_at, meta, request, weights"
+# Expired request ids, skipping rows another save is deleting: saves never wait on each other
+# (or deadlock) here.
+_PRUNE_REQUESTS = (
+    "DELETE FROM gatelearn_requests WHERE request_id IN (SELECT request_id FROM "
+    "gatelearn_requests WHERE created_at < %s FOR UPDATE SKIP LOCKED)"
+)
+# Waits for a concurrent save claiming the same id to end; no row back: the id is taken.
+_CLAIM_REQUEST = (
+    "INSERT INTO gatelearn_requests (request_id, name, version, created_at) "
+    "VALUES (%s, %s, %s, %s) ON CONFLICT (request_id) DO NOTHING RETURNING version"
+)
+_SAVED_FOR = (
+    "SELECT name, version FROM gatelearn_requests WHERE request_id = %s AND created_at >= %s"
+)
+_GENERATION = "SELECT generation FROM gatelearn_generation"
+_CHANGES = (
+    f"SELECT ({_GENERATION}), (SELECT MIN(generation) FROM gatelearn_changes), "
+    "ARRAY(SELECT DISTINCT name FROM gatelearn_changes WHERE generation > %s)"
+)
 
 
 def _driver() -> tuple[Any, type[ConnectionPool[Any]]]:
@@ -148,6 +204,18 @@ def _prepare_schema(connection: psycopg.Connection[Any]) -> None:
                 else:
                     step(connection)
         connection.execute("UPDATE gatelearn_schema SET version = %s", (SCHEMA_VERSION,))
+
+
+def _claim(connection: psycopg.Connection[Any], request_id: str, name: str, version: int) -> None:
+    """Keep `request_id` for this save's version, in its transaction, pruning expired ids;
+    RequestSavedError (rolling the save back) when a kept save already has it."""
+    now = time.time()
+    connection.execute(_PRUNE_REQUESTS, (now - REQUEST_RETENTION,))
+    while request_id:  # again only if the holder's version was deleted as we looked
+        if connection.execute(_CLAIM_REQUEST, (request_id, name, version, now)).fetchone():
+            return
+        if found := connection.execute(_SAVED_FOR, (request_id, 0)).fetchone():
+            raise RequestSavedError(request_id, found[0], int(found[1]))
 
 
 def _one(cursor: psycopg.Cursor[Any]) -> tuple[Any, ...]:
@@ -228,7 +296,8 @@ class PostgresStore:
                 raise
             raise StoreUnavailableError(
                 f"{error}; the connection was lost while committing, so {what} may or may not "
-                f"have completed: list the model's versions before doing it again"
+                f"have completed: retry with the same request id, which answers the version "
+                f"if it was saved"
             ) from error.__cause__
 
     def ping(self) -> None:
@@ -236,7 +305,8 @@ class PostgresStore:
         with self._connection(PING_TIMEOUT) as connection:
             connection.execute("SELECT 1")
 
-    def save(self, record: ModelRecord, *, max_models: int | None = None) -> ModelRecord:
+    def save(self, record: ModelRecord, *, max_models: int | None = None,
+             request_id: str = "") -> ModelRecord:
         """Store `record` as the next version of its name; return it with that version."""
         record.version = self.save_packed(
             record.name,
@@ -245,8 +315,16 @@ class PostgresStore:
             record.request,
             record.created_at,
             max_models=max_models,
+            request_id=request_id,
         )
         return record
+
+    def saved_for(self, request_id: str) -> tuple[str, int] | None:
+        """The (name, version) a save with `request_id` stored, if it is kept and exists."""
+        with self._connection() as connection:
+            found = connection.execute(
+                _SAVED_FOR, (request_id, time.time() - REQUEST_RETENTION)).fetchone()
+        return None if found is None else (found[0], int(found[1]))
 
     def save_packed(
         self,
@@ -257,12 +335,15 @@ class PostgresStore:
         created_at: float | None = None,
         *,
         max_models: int | None = None,
+        request_id: str = "",
     ) -> int:
         """Store a version whose weights are already `pack_arrays` bytes; return its number.
 
         With `max_models`, StoreFullError (and nothing saved) when the store already holds that
         many versions. Every save updates the one counter row last, so the row lock serialises
-        the check exactly and is held only from there to commit.
+        the check exactly and is held only from there to commit. With `request_id`,
+        RequestSavedError (and nothing saved) when that id is kept: its primary key makes the
+        claim exact under concurrent saves from any replica.
         """
         meta_text = json.dumps(meta.to_json(), allow_nan=False)
         summary = summary_text(meta)
@@ -272,6 +353,7 @@ class PostgresStore:
             connection.execute(
                 _INSERT, (name, version, created_at, meta_text, request, weights, summary)
             )
+            _claim(connection, request_id, name, version)
             if connection.execute(_COUNT_ONE_MORE, {"limit": max_models}).fetchone() is None:
                 raise StoreFullError(max_models or 0)
         return int(version)
@@ -327,6 +409,18 @@ class PostgresStore:
         if not deleted:
             raise ModelNotFoundError(name, version)
         return deleted
+
+    def generation(self) -> int:
+        """The change log's newest generation (0 before any write): one single-row read."""
+        with self._connection() as connection:
+            return int(_one(connection.execute(_GENERATION))[0])
+
+    def changes_since(self, generation: int) -> Changes:
+        """The newest generation and the names changed after `generation` (see `changes`):
+        one statement, so one snapshot."""
+        with self._connection() as connection:
+            current, oldest, names = _one(connection.execute(_CHANGES, (generation,)))
+        return changes_after(generation, int(current), oldest, names)
 
     # Last in the class: once defined, `list` in an annotation here would mean this method.
     def list(self, name: str = "") -> builtins.list[ModelSummary]:

@@ -2,7 +2,9 @@
 
 A version is written in one transaction, weights included, so it is visible completely or not
 at all; with WAL and synchronous=FULL a committed version survives a crash. Version numbers of a
-name only ever increase, even after deletes, so "name:3" always means the same model.
+name only ever increase, even after deletes, so "name:3" always means the same model. Several
+servers may share one data directory: every write is logged in the `changes` table (see
+`changes`), which each reads on a connection of its own, so the check never waits for a write.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from gatelearn.server.paths import make_private_dir, make_private_file
-from gatelearn.server.stores.errors import ModelNotFoundError, StoreFullError
+from gatelearn.server.stores.base import REQUEST_RETENTION
+from gatelearn.server.stores.changes import CHANGES_KEPT, Changes, changes_after
+from gatelearn.server.stores.errors import ModelNotFoundError, RequestSavedError, StoreFullError
 from gatelearn.server.stores.meta import ModelMeta
 from gatelearn.server.stores.records import (
     ModelRecord,
@@ -31,7 +35,10 @@ from gatelearn.server.stores.records import (
 
 __all__ = ["SQLiteStore"]
 
-_SCHEMA = """
+_GENERATION = "SELECT COALESCE(MAX(generation), 0) FROM changes"
+_SAVED_FOR = "SELECT name, version FROM requests WHERE request_id = ? AND created_at >= ?"
+
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS names (
     name TEXT PRIMARY KEY,
     last_version INTEGER NOT NULL
@@ -46,6 +53,27 @@ CREATE TABLE IF NOT EXISTS models (
     summary TEXT,
     PRIMARY KEY (name, version)
 );
+CREATE TABLE IF NOT EXISTS requests (
+    request_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    created_at REAL NOT NULL,
+    FOREIGN KEY (name, version) REFERENCES models (name, version) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS requests_by_age ON requests (created_at);
+CREATE INDEX IF NOT EXISTS requests_by_model ON requests (name, version);
+CREATE TABLE IF NOT EXISTS changes (
+    generation INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS models_inserted AFTER INSERT ON models BEGIN
+    INSERT INTO changes (name) VALUES (NEW.name);
+    DELETE FROM changes WHERE generation <= (SELECT MAX(generation) FROM changes) - {CHANGES_KEPT};
+END;
+CREATE TRIGGER IF NOT EXISTS models_deleted AFTER DELETE ON models BEGIN
+    INSERT INTO changes (name) VALUES (OLD.name);
+    DELETE FROM changes WHERE generation <= (SELECT MAX(generation) FROM changes) - {CHANGES_KEPT};
+END;
 """
 
 
@@ -94,37 +122,75 @@ class SQLiteStore:
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA foreign_keys=ON")  # a deleted version takes its request ids
         self._db.executescript(_SCHEMA)
         _add_summaries(self._db)
+        # Reads of the change log, on every Predict, go through their own connection: in WAL
+        # mode it reads while the other one writes, so they never wait for a save's fsync.
+        self._watch_lock = threading.Lock()
+        self._watch = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._watch_lock:
+            self._watch.close()
             self._db.close()
 
     def ping(self) -> None:
         """An open file always answers; the health monitor calls this like any store's."""
 
-    def save(self, record: ModelRecord, *, max_models: int | None = None) -> ModelRecord:
+    def generation(self) -> int:
+        """The change log's newest generation (0 before any write)."""
+        with self._watch_lock:
+            return int(self._watch.execute(_GENERATION).fetchone()[0])
+
+    def changes_since(self, generation: int) -> Changes:
+        """The newest generation and the names changed after `generation` (see `changes`)."""
+        with self._watch_lock:
+            self._watch.execute("BEGIN")  # one snapshot for the three reads
+            try:
+                current = int(self._watch.execute(_GENERATION).fetchone()[0])
+                (oldest,) = self._watch.execute("SELECT MIN(generation) FROM changes").fetchone()
+                names = self._watch.execute(
+                    "SELECT DISTINCT name FROM changes WHERE generation > ?", (generation,))
+                return changes_after(generation, current, oldest, (row[0] for row in names))
+            finally:
+                self._watch.execute("COMMIT")
+
+    def save(self, record: ModelRecord, *, max_models: int | None = None,
+             request_id: str = "") -> ModelRecord:
         """Store `record` as the next version of its name; return it with that version."""
         record.version = self.save_packed(record.name, record.meta,
                                           pack_arrays(record.weights, record.biases),
                                           record.request, record.created_at,
-                                          max_models=max_models)
+                                          max_models=max_models, request_id=request_id)
         return record
+
+    def saved_for(self, request_id: str) -> tuple[str, int] | None:
+        """The (name, version) a save with `request_id` stored, if it is kept and exists."""
+        with self._lock:
+            row = self._db.execute(_SAVED_FOR, (request_id, time.time() - REQUEST_RETENTION))
+            found = row.fetchone()
+        return None if found is None else (found[0], int(found[1]))
 
     def save_packed(self, name: str, meta: ModelMeta, weights: bytes,
                     request: bytes | None, created_at: float | None = None, *,
-                    max_models: int | None = None) -> int:
+                    max_models: int | None = None, request_id: str = "") -> int:
         """Store a version whose weights are already `pack_arrays` bytes, as a training worker
         sends them, without unpacking them again; return its version number.
 
         With `max_models`, StoreFullError (and nothing saved) when the store already holds that
-        many versions: counted inside the write transaction, so the count is exact.
+        many versions: counted inside the write transaction, so the count is exact; with
+        `request_id`, RequestSavedError (and nothing saved) when that id is kept, looked up
+        there too. Request ids older than REQUEST_RETENTION go first.
         """
         meta_text = json.dumps(meta.to_json(), allow_nan=False)
         summary = summary_text(meta)
-        created_at = time.time() if created_at is None else created_at
+        now = time.time()
+        created_at = now if created_at is None else created_at
         with self._lock, _transaction(self._db) as db:
+            db.execute("DELETE FROM requests WHERE created_at < ?", (now - REQUEST_RETENTION,))
+            if request_id and (saved := db.execute(_SAVED_FOR, (request_id, 0)).fetchone()):
+                raise RequestSavedError(request_id, saved[0], int(saved[1]))
             if max_models is not None and \
                     db.execute("SELECT COUNT(*) FROM models").fetchone()[0] >= max_models:
                 raise StoreFullError(max_models)
@@ -141,6 +207,9 @@ class SQLiteStore:
                 "summary) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (name, version, created_at, meta_text, request, weights, summary),
             )
+            if request_id:
+                db.execute("INSERT INTO requests (request_id, name, version, created_at) "
+                           "VALUES (?, ?, ?, ?)", (request_id, name, version, now))
         return int(version)
 
     def load(self, name: str, version: int = 0) -> ModelRecord:

@@ -22,9 +22,8 @@ from gatelearn.server.errors import (
     from_json,
 )
 from gatelearn.server.limits import Limits
-from gatelearn.server.models.cache import ModelCache
 from gatelearn.server.stores.base import Store
-from gatelearn.server.stores.errors import StoreFullError
+from gatelearn.server.stores.errors import RequestSavedError, StoreFullError
 from gatelearn.server.stores.meta import ModelMeta
 from gatelearn.server.training.frames import Kind, unpack_record
 from gatelearn.server.training.jobs import CANCEL_POLL
@@ -85,12 +84,10 @@ class _Job:
 class TrainingService:
     """Runs trainings on the worker pool and saves what they make in the store."""
 
-    def __init__(self, store: Store, limits: Limits, pool: WorkerPool,
-                 models: ModelCache) -> None:
+    def __init__(self, store: Store, limits: Limits, pool: WorkerPool) -> None:
         self.store = store
         self.limits = limits
         self.pool = pool
-        self.models = models
         self._shutdown_at = float("inf")  # monotonic time at which running trainings stop
 
     def shut_down_after(self, grace: float) -> None:
@@ -100,7 +97,11 @@ class TrainingService:
     def train(self, request: pb.TrainRequest,
               is_active: Callable[[], bool]) -> Iterator[pb.TrainProgress | Trained]:
         """Run a checked request (`edge.requests.check_request`) on a worker; `is_active`
-        says whether anyone still waits for the result."""
+        says whether anyone still waits for the result. A retry of a request id already saved
+        yields that version at once, without taking a worker."""
+        if request.request_id and (saved := self.store.saved_for(request.request_id)):
+            yield self._trained(*saved)
+            return
         if self.store.count() >= self.limits.max_models:  # early, not to waste a training;
             raise StoreFullError(self.limits.max_models)  # the save checks exactly
         worker = self.pool.acquire()
@@ -164,7 +165,14 @@ class TrainingService:
         if not is_active():
             raise Cancelled("training cancelled; nothing was saved")
         name = job.request.model_name
-        version = self.store.save_packed(name, meta, blob, job.payload,
-                                         max_models=self.limits.max_models)
-        self.models.saved(name, version)
+        try:
+            version = self.store.save_packed(name, meta, blob, job.payload,
+                                             max_models=self.limits.max_models,
+                                             request_id=job.request.request_id)
+        except RequestSavedError as saved:  # a concurrent attempt of this request saved first
+            return self._trained(saved.name, saved.version)
         return Trained(name, version, meta)
+
+    def _trained(self, name: str, version: int) -> Trained:
+        """A version saved earlier, as a training that just saved it would report it."""
+        return Trained(name, version, self.store.load(name, version).meta)
