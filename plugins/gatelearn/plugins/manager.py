@@ -35,6 +35,7 @@ DEFAULT_PLUGINS = (
     "gatelearn.plugins.builtin.initializers",
     "gatelearn.plugins.builtin.gates",
     "gatelearn.plugins.builtin.regions",
+    "gatelearn.plugins.builtin.playground",
     "gatelearn.plugins.builtin.table",
 )
 
