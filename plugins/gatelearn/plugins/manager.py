@@ -37,6 +37,7 @@ DEFAULT_PLUGINS = (
     "gatelearn.plugins.builtin.regions",
     "gatelearn.plugins.builtin.playground",
     "gatelearn.plugins.builtin.table",
+    "gatelearn.plugins.builtin.data",
 )
 
 

@@ -175,10 +175,11 @@ class ExplicitWeights(_message.Message):
     def __init__(self, weights: _Optional[_Iterable[_Union[Tensor, _Mapping]]] = ..., biases: _Optional[_Iterable[_Union[Tensor, _Mapping]]] = ...) -> None: ...
 
 class TrainRequest(_message.Message):
-    __slots__ = ("model_name", "task", "table", "hidden", "activations", "bias", "loss", "optimizer", "initializer", "weights", "options", "seed", "population", "dtype", "request_id")
+    __slots__ = ("model_name", "task", "table", "data", "hidden", "activations", "bias", "loss", "optimizer", "initializer", "weights", "options", "seed", "population", "dtype", "request_id")
     MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
     TASK_FIELD_NUMBER: _ClassVar[int]
     TABLE_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
     HIDDEN_FIELD_NUMBER: _ClassVar[int]
     ACTIVATIONS_FIELD_NUMBER: _ClassVar[int]
     BIAS_FIELD_NUMBER: _ClassVar[int]
@@ -194,6 +195,7 @@ class TrainRequest(_message.Message):
     model_name: str
     task: ComponentRef
     table: TruthTable
+    data: DataRows
     hidden: Layers
     activations: _containers.RepeatedCompositeFieldContainer[ComponentRef]
     bias: bool
@@ -206,7 +208,7 @@ class TrainRequest(_message.Message):
     population: int
     dtype: Dtype
     request_id: str
-    def __init__(self, model_name: _Optional[str] = ..., task: _Optional[_Union[ComponentRef, _Mapping]] = ..., table: _Optional[_Union[TruthTable, _Mapping]] = ..., hidden: _Optional[_Union[Layers, _Mapping]] = ..., activations: _Optional[_Iterable[_Union[ComponentRef, _Mapping]]] = ..., bias: _Optional[bool] = ..., loss: _Optional[_Union[ComponentRef, _Mapping]] = ..., optimizer: _Optional[_Union[ComponentRef, _Mapping]] = ..., initializer: _Optional[_Union[ComponentRef, _Mapping]] = ..., weights: _Optional[_Union[ExplicitWeights, _Mapping]] = ..., options: _Optional[_Union[TrainOptions, _Mapping]] = ..., seed: _Optional[int] = ..., population: _Optional[int] = ..., dtype: _Optional[_Union[Dtype, str]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, model_name: _Optional[str] = ..., task: _Optional[_Union[ComponentRef, _Mapping]] = ..., table: _Optional[_Union[TruthTable, _Mapping]] = ..., data: _Optional[_Union[DataRows, _Mapping]] = ..., hidden: _Optional[_Union[Layers, _Mapping]] = ..., activations: _Optional[_Iterable[_Union[ComponentRef, _Mapping]]] = ..., bias: _Optional[bool] = ..., loss: _Optional[_Union[ComponentRef, _Mapping]] = ..., optimizer: _Optional[_Union[ComponentRef, _Mapping]] = ..., initializer: _Optional[_Union[ComponentRef, _Mapping]] = ..., weights: _Optional[_Union[ExplicitWeights, _Mapping]] = ..., options: _Optional[_Union[TrainOptions, _Mapping]] = ..., seed: _Optional[int] = ..., population: _Optional[int] = ..., dtype: _Optional[_Union[Dtype, str]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class TrainOptions(_message.Message):
     __slots__ = ("epochs", "batch_size", "shuffle", "weight_decay", "stop_when_solved", "margin", "loss_target", "patience", "min_delta", "progress_interval_ms", "record_every")
@@ -437,13 +439,14 @@ class ExportModelRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
 
 class ExportedModel(_message.Message):
-    __slots__ = ("format_version", "name", "version", "layers", "task", "table", "low", "high", "dtype", "seed")
+    __slots__ = ("format_version", "name", "version", "layers", "task", "table", "data", "low", "high", "dtype", "seed")
     FORMAT_VERSION_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     LAYERS_FIELD_NUMBER: _ClassVar[int]
     TASK_FIELD_NUMBER: _ClassVar[int]
     TABLE_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
     LOW_FIELD_NUMBER: _ClassVar[int]
     HIGH_FIELD_NUMBER: _ClassVar[int]
     DTYPE_FIELD_NUMBER: _ClassVar[int]
@@ -454,11 +457,12 @@ class ExportedModel(_message.Message):
     layers: _containers.RepeatedCompositeFieldContainer[ExportedLayer]
     task: ComponentRef
     table: TruthTable
+    data: DataRows
     low: float
     high: float
     dtype: str
     seed: int
-    def __init__(self, format_version: _Optional[int] = ..., name: _Optional[str] = ..., version: _Optional[int] = ..., layers: _Optional[_Iterable[_Union[ExportedLayer, _Mapping]]] = ..., task: _Optional[_Union[ComponentRef, _Mapping]] = ..., table: _Optional[_Union[TruthTable, _Mapping]] = ..., low: _Optional[float] = ..., high: _Optional[float] = ..., dtype: _Optional[str] = ..., seed: _Optional[int] = ...) -> None: ...
+    def __init__(self, format_version: _Optional[int] = ..., name: _Optional[str] = ..., version: _Optional[int] = ..., layers: _Optional[_Iterable[_Union[ExportedLayer, _Mapping]]] = ..., task: _Optional[_Union[ComponentRef, _Mapping]] = ..., table: _Optional[_Union[TruthTable, _Mapping]] = ..., data: _Optional[_Union[DataRows, _Mapping]] = ..., low: _Optional[float] = ..., high: _Optional[float] = ..., dtype: _Optional[str] = ..., seed: _Optional[int] = ...) -> None: ...
 
 class ExportedLayer(_message.Message):
     __slots__ = ("weights", "bias", "activation")
@@ -479,3 +483,11 @@ class ImportModelRequest(_message.Message):
     model: ExportedModel
     request_id: str
     def __init__(self, name: _Optional[str] = ..., model: _Optional[_Union[ExportedModel, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class DataRows(_message.Message):
+    __slots__ = ("inputs", "targets")
+    INPUTS_FIELD_NUMBER: _ClassVar[int]
+    TARGETS_FIELD_NUMBER: _ClassVar[int]
+    inputs: _containers.RepeatedCompositeFieldContainer[Row]
+    targets: _containers.RepeatedCompositeFieldContainer[Row]
+    def __init__(self, inputs: _Optional[_Iterable[_Union[Row, _Mapping]]] = ..., targets: _Optional[_Iterable[_Union[Row, _Mapping]]] = ...) -> None: ...
