@@ -92,6 +92,7 @@ class TrainOptions:
     min_delta: float = 0.0
     progress_interval_ms: int = 0
     record_every: int = 0
+    validation_share: float = 0.0
 
     def to_pb(self) -> pb.TrainOptions:
         given = {k: v for k, v in self.__dict__.items() if v is not None}

@@ -90,6 +90,7 @@ def cmd_train(args: argparse.Namespace, ctx: Context) -> int:
         loss_target=args.loss_target,
         patience=args.patience or 0,
         min_delta=args.min_delta or 0.0,
+        validation_share=args.validation_share or 0.0,
     )
     settings: dict[str, Any] = dict(
         **rows,
@@ -242,5 +243,12 @@ def add_train(add: AddCommand) -> None:
         type=float,
         metavar="X",
         help="the improvement --patience asks for (default: 0)",
+    )
+    loop.add_argument(
+        "--validation-share",
+        type=float,
+        metavar="X",
+        help="hold out this share of the rows (0 to 0.5) and report their loss and accuracy; "
+        "--patience then watches their loss",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar on stderr")

@@ -71,6 +71,7 @@ def _config(options: pb.TrainOptions, seed: int, limits: Limits) -> TrainConfig:
         patience=options.patience,
         min_delta=options.min_delta,
         record_every=options.record_every,
+        validation_share=options.validation_share,
         max_records=limits.max_history_points,
         progress_interval=(options.progress_interval_ms / 1000 if options.progress_interval_ms
                            else defaults.progress_interval),

@@ -46,6 +46,8 @@ class Metrics:
     min_margin: float = 0.0
     solved: bool = False
     solved_epoch: int = -1  # -1: never solved (or not trained here)
+    validation_loss: float | None = None  # on the held-out rows; None: none held out
+    validation_accuracy: float | None = None
 
 
 @dataclass(frozen=True)
