@@ -42,11 +42,13 @@ def test_no_share_holds_nothing_out_and_a_tiny_share_holds_one_row() -> None:
     assert held is not None and len(held.inputs) == 1
 
 
-def noisy_circle(registry: Registry, epochs: int = 3000, patience: int = 0,
-                 validation_share: float = 0.0) -> TrainResult:
+def noisy_circle(
+    registry: Registry, epochs: int = 3000, patience: int = 0, validation_share: float = 0.0
+) -> TrainResult:
     """16 tanh units on a noisy circle (its classes overlap, so a network can overfit)."""
-    config = TrainConfig(epochs=epochs, stop_when_solved=False, patience=patience,
-                         validation_share=validation_share)
+    config = TrainConfig(
+        epochs=epochs, stop_when_solved=False, patience=patience, validation_share=validation_share
+    )
     recipe = Recipe(task=Choice("circle", {"noise": 0.3}), hidden=(16,), config=config)
     return train_prepared(prepare(recipe, registry))
 

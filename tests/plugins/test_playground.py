@@ -62,9 +62,7 @@ def test_noise_moves_each_point_by_at_most_noise_per_axis_and_keeps_labels(
 
 @pytest.mark.parametrize("name", DATASETS)
 @pytest.mark.parametrize("rows", [1, 7, 64])
-def test_preview_is_the_first_rows_of_the_dataset(
-    registry: Registry, name: str, rows: int
-) -> None:
+def test_preview_is_the_first_rows_of_the_dataset(registry: Registry, name: str, rows: int) -> None:
     task = registry.build("task", name, {"points": 101, "noise": 0.3})
     full = task.dataset(np.random.default_rng(9))
     preview = task.preview(np.random.default_rng(9), rows)
@@ -107,8 +105,9 @@ def test_spiral_arms_are_half_a_turn_apart_and_grow_to_radius_one(registry: Regi
     assert np.all(np.diff(radius[0::2]) > 0)
 
 
-@pytest.mark.parametrize(("param", "value"), [("points", 0), ("noise", -0.1), ("noise", 1.5),
-                                              ("labels", "other")])
+@pytest.mark.parametrize(
+    ("param", "value"), [("points", 0), ("noise", -0.1), ("noise", 1.5), ("labels", "other")]
+)
 def test_out_of_range_parameters_are_refused_by_name(
     registry: Registry, param: str, value: object
 ) -> None:

@@ -41,8 +41,9 @@ def stub(address: str) -> Iterator[gatelearn_pb2_grpc.GateLearnStub]:
 
 def test_numpy_rows_train_a_model_that_records_them_as_its_task(client: Client) -> None:
     inputs, labels = separable(100)
-    outcome = client.train("points", data=(inputs, labels), hidden=[4],
-                           options=TrainOptions(epochs=2000))
+    outcome = client.train(
+        "points", data=(inputs, labels), hidden=[4], options=TrainOptions(epochs=2000)
+    )
     assert outcome.metrics.accuracy >= 0.95
     assert client.model("points").summary.task == "data"
     evaluated = client.evaluate("points")
@@ -55,8 +56,12 @@ def test_numpy_rows_train_a_model_that_records_them_as_its_task(client: Client) 
 
 def test_export_carries_the_rows_and_an_import_measures_the_same(client: Client) -> None:
     inputs, labels = separable(30, seed=1)
-    client.train("points", data=(inputs.tolist(), labels.tolist()), hidden=[3],
-                 options=TrainOptions(epochs=500))
+    client.train(
+        "points",
+        data=(inputs.tolist(), labels.tolist()),
+        hidden=[3],
+        options=TrainOptions(epochs=500),
+    )
     exported = client.export_model("points")
     assert exported["data"]["inputs"][0]["values"] == inputs[0].tolist()
     assert "task" not in exported and "table" not in exported
@@ -69,8 +74,13 @@ def test_export_carries_the_rows_and_an_import_measures_the_same(client: Client)
 
 def test_sign_labels_make_a_minus_one_plus_one_model(client: Client) -> None:
     inputs, labels = separable(40, seed=2)
-    client.train("signed", data=(inputs, 2 * labels - 1), loss="mse",
-                 activations=["tanh", "tanh"], options=TrainOptions(epochs=1500))
+    client.train(
+        "signed",
+        data=(inputs, 2 * labels - 1),
+        loss="mse",
+        activations=["tanh", "tanh"],
+        options=TrainOptions(epochs=1500),
+    )
     exported = client.export_model("signed")
     assert (exported["low"], exported["high"]) == (-1, 1)
     evaluated = client.evaluate("signed")
@@ -80,8 +90,10 @@ def test_sign_labels_make_a_minus_one_plus_one_model(client: Client) -> None:
 
 
 def test_a_raw_stub_trains_on_data_rows(stub: gatelearn_pb2_grpc.GateLearnStub) -> None:
-    data = pb.DataRows(inputs=[pb.Row(values=[-2.5, 0.1]), pb.Row(values=[3.25, -0.2])],
-                       targets=[pb.Row(values=[0]), pb.Row(values=[1])])
+    data = pb.DataRows(
+        inputs=[pb.Row(values=[-2.5, 0.1]), pb.Row(values=[3.25, -0.2])],
+        targets=[pb.Row(values=[0]), pb.Row(values=[1])],
+    )
     events = list(stub.Train(pb.TrainRequest(model_name="raw", data=data)))
     done = events[-1].done
     assert done.model.name == "raw" and done.metrics.solved
@@ -89,16 +101,33 @@ def test_a_raw_stub_trains_on_data_rows(stub: gatelearn_pb2_grpc.GateLearnStub) 
     assert detail.request.data == data
 
 
-def test_the_command_line_trains_on_a_csv_file_with_a_header(address: str,
-                                                             tmp_path: Path) -> None:
+def test_the_command_line_trains_on_a_csv_file_with_a_header(address: str, tmp_path: Path) -> None:
     inputs, labels = separable(20, seed=3)
-    lines = ["x1,x2,label", *(f"{a},{b},{int(y)}" for (a, b), y in zip(inputs, labels,
-                                                                        strict=True))]
+    lines = [
+        "x1,x2,label",
+        *(f"{a},{b},{int(y)}" for (a, b), y in zip(inputs, labels, strict=True)),
+    ]
     (tmp_path / "points.csv").write_text("\n".join(lines) + "\n")
     result = subprocess.run(
-        [sys.executable, "-m", "gatelearn.client.cli", "--address", address, "train",
-         "--data", str(tmp_path / "points.csv"), "--name", "csv", "--epochs", "1000",
-         "--quiet"], capture_output=True, text=True, timeout=60)
+        [
+            sys.executable,
+            "-m",
+            "gatelearn.client.cli",
+            "--address",
+            address,
+            "train",
+            "--data",
+            str(tmp_path / "points.csv"),
+            "--name",
+            "csv",
+            "--epochs",
+            "1000",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("saved csv:1 ")
     with Client(address) as client:
@@ -112,8 +141,11 @@ BAD_DATA = {
     "infinite input": (([[0.5, 1], [1, float("inf")]], [[0], [1]]), "data.inputs", "row 1"),
     "ragged inputs": (([[0.5, 1], [1]], [[0], [1]]), "data.inputs", "row 1 has 1 values"),
     "ragged targets": (([[0.5], [1]], [[0], [1, 1]]), "data.targets", "row 1 has 2 values"),
-    "mixed label pairs": (([[0.5], [1], [2]], [[0], [1], [-1]]), "data.targets",
-                          "must all be 0/1 or all -1/+1, got the values -1, 0, 1"),
+    "mixed label pairs": (
+        ([[0.5], [1], [2]], [[0], [1], [-1]]),
+        "data.targets",
+        "must all be 0/1 or all -1/+1, got the values -1, 0, 1",
+    ),
     "label two": (([[0.5], [1]], [[0], [2]]), "data.targets", "got the values 0, 2"),
     "fewer targets": (([[0.5], [1]], [[0]]), "data.targets", "one row per input row (2)"),
     "no rows": (([], []), "data.inputs", "non-empty"),
@@ -133,29 +165,39 @@ def test_bad_data_is_invalid_argument_naming_the_field(client: Client, case: str
 
 @pytest.fixture(scope="module")
 def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
-    running = start_server(tmp_path_factory.mktemp("limited") / "data",
-                           limits=Limits(max_task_rows=64, max_arity=3, max_units=4))
+    running = start_server(
+        tmp_path_factory.mktemp("limited") / "data",
+        limits=Limits(max_task_rows=64, max_arity=3, max_units=4),
+    )
     with Client(f"127.0.0.1:{running.port}") as client:
         client.train("kept", "xor", hidden=[2], options=NO_EPOCHS)
         yield client
     running.stop(0)
 
 
-@pytest.mark.parametrize(("inputs", "targets", "field", "limit"), [
-    ([[0.5]] * 65, [[1]] * 65, "data.inputs", "at most 64 rows (limit max_task_rows), got 65"),
-    ([[0.5]] * 64, [[1]] * 65, "data.targets", "at most 64 rows (limit max_task_rows), got 65"),
-    ([[0.5]] * 200_000, [[1]] * 200_000, "data.inputs",
-     "at most 64 rows (limit max_task_rows), got 200000"),
-    ([[0.5] * 4], [[1]], "data.inputs", "at most 3 values a row (limit max_arity), got 4"),
-    ([[0.5]], [[1] * 5], "data.targets", "at most 4 values a row (limit max_units), got 5"),
-], ids=["one row past", "one target row past", "absurd rows", "arity", "outputs"])
+@pytest.mark.parametrize(
+    ("inputs", "targets", "field", "limit"),
+    [
+        ([[0.5]] * 65, [[1]] * 65, "data.inputs", "at most 64 rows (limit max_task_rows), got 65"),
+        ([[0.5]] * 64, [[1]] * 65, "data.targets", "at most 64 rows (limit max_task_rows), got 65"),
+        (
+            [[0.5]] * 200_000,
+            [[1]] * 200_000,
+            "data.inputs",
+            "at most 64 rows (limit max_task_rows), got 200000",
+        ),
+        ([[0.5] * 4], [[1]], "data.inputs", "at most 3 values a row (limit max_arity), got 4"),
+        ([[0.5]], [[1] * 5], "data.targets", "at most 4 values a row (limit max_units), got 5"),
+    ],
+    ids=["one row past", "one target row past", "absurd rows", "arity", "outputs"],
+)
 def test_data_over_a_limit_is_refused_naming_field_and_limit(
-    limited: Client, inputs: list[list[float]], targets: list[list[float]], field: str,
-    limit: str
+    limited: Client, inputs: list[list[float]], targets: list[list[float]], field: str, limit: str
 ) -> None:
     before = store_snapshot(limited)
-    details = expect_error(INVALID, limited.train, "big", data=(inputs, targets), hidden=[2],
-                           options=NO_EPOCHS)
+    details = expect_error(
+        INVALID, limited.train, "big", data=(inputs, targets), hidden=[2], options=NO_EPOCHS
+    )
     assert details == f"{field}: {limit}"
     assert store_snapshot(limited) == before
 
