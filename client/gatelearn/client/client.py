@@ -92,6 +92,7 @@ class TrainOptions:
     min_delta: float = 0.0
     progress_interval_ms: int = 0
     record_every: int = 0
+    validation_share: float = 0.0
 
     def to_pb(self) -> pb.TrainOptions:
         given = {k: v for k, v in self.__dict__.items() if v is not None}
@@ -146,6 +147,13 @@ def _tensor(array: Sequence[Any]) -> pb.Tensor:
 
 def _table(inputs: Rows, outputs: Rows) -> pb.TruthTable:
     return pb.TruthTable(inputs=_rows(inputs), outputs=_rows(outputs))
+
+
+def _data(inputs: Any, targets: Any) -> pb.DataRows:
+    """X and y as DataRows: NumPy arrays or nested lists; y may be one label a row."""
+    inputs, targets = (a.tolist() if hasattr(a, "tolist") else a for a in (inputs, targets))
+    columns = [row if isinstance(row, Sequence) else [row] for row in targets]
+    return pb.DataRows(inputs=_rows(inputs), targets=_rows(columns))
 
 
 class Client:
@@ -236,6 +244,7 @@ class Client:
         task: ComponentSpec | None = None,
         *,
         table: tuple[Rows, Rows] | None = None,
+        data: tuple[Any, Any] | None = None,
         hidden: Sequence[int] | None = None,
         activations: Sequence[ComponentSpec] = (),
         bias: bool | None = None,
@@ -261,6 +270,8 @@ class Client:
                                   dtype=pb.FLOAT32 if dtype == "float32" else pb.FLOAT64)
         if table is not None:
             request.table.CopyFrom(_table(*table))
+        elif data is not None:
+            request.data.CopyFrom(_data(*data))
         elif task is not None:
             request.task.CopyFrom(_ref(task, "task"))
         if hidden is not None:
@@ -305,7 +316,9 @@ class Client:
               **settings: Any) -> TrainOutcome:
         """Train a model and save it under `name`; return the saved version and its metrics.
 
-        `task` is a task name or (name, params); or give `table=(inputs, outputs)`. Other
+        `task` is a task name or (name, params); or give `table=(inputs, outputs)`, or
+        `data=(X, y)`: real-valued rows X and labels y (NumPy arrays or lists; y one label a
+        row, or one row of labels a row; all 0/1 or all -1/+1). Other
         settings are those of `train_request`. `on_progress` sees each progress event;
         returning True cancels the training (GateLearnError with code CANCELLED).
         """

@@ -40,6 +40,13 @@ class ModelRef:
         return cls(message.name, message.version)
 
 
+def _held_out(message: pb.Metrics | pb.TrainProgress) -> tuple[float | None, float | None]:
+    """Validation loss and accuracy of a message, None where the server sent none."""
+    loss, accuracy = (getattr(message, name) if message.HasField(name) else None
+                      for name in ("validation_loss", "validation_accuracy"))
+    return loss, accuracy
+
+
 @dataclass(frozen=True)
 class Metrics:
     loss: float
@@ -47,11 +54,13 @@ class Metrics:
     min_margin: float
     solved: bool
     solved_epoch: int  # -1 when never solved while training
+    validation_loss: float | None = None  # on the held-out rows; None when none were held out
+    validation_accuracy: float | None = None
 
     @classmethod
     def from_pb(cls, message: pb.Metrics) -> Metrics:
         return cls(message.loss, message.accuracy, message.min_margin, message.solved,
-                   message.solved_epoch)
+                   message.solved_epoch, *_held_out(message))
 
 
 @dataclass(frozen=True)
@@ -127,10 +136,13 @@ class Progress:
     accuracy: float
     solved_members: int
     population: int
+    validation_loss: float | None = None  # best on the held-out rows; None without any
+    validation_accuracy: float | None = None
 
     @classmethod
     def from_pb(cls, m: pb.TrainProgress) -> Progress:
-        return cls(m.epoch, m.epochs, m.loss, m.accuracy, m.solved_members, m.population)
+        return cls(m.epoch, m.epochs, m.loss, m.accuracy, m.solved_members, m.population,
+                   *_held_out(m))
 
 
 @dataclass(frozen=True)

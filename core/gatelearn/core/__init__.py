@@ -25,6 +25,7 @@ from gatelearn.core.training import (
     StopReason,
     TrainConfig,
     TrainResult,
+    split_validation,
     train,
 )
 
@@ -51,5 +52,6 @@ __all__ = [
     "TrainResult",
     "initialize",
     "resolve",
+    "split_validation",
     "train",
 ]

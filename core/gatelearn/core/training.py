@@ -4,6 +4,9 @@ Each epoch first runs a forward pass over all rows with the current weights; tha
 whether to stop (solved, loss target, patience, epoch limit, cancelled) and, in full-batch mode,
 is also the pass the gradients come from. So a run that stops returns exactly the weights its
 final metrics describe, and `epochs` counts the updates applied.
+
+With a validation share, a seeded share of the rows is held out: the run trains on the rest,
+measures the held-out rows' loss and accuracy alongside, and `patience` watches their loss.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ __all__ = [
     "StopReason",
     "TrainConfig",
     "TrainResult",
+    "split_validation",
     "train",
 ]
 
@@ -60,6 +64,7 @@ class TrainConfig:
     margin: float = 0.25  # fraction of (high - low) an output must clear the threshold by
     loss_target: float | None = None
     patience: int = 0  # epochs without a loss improvement of min_delta; 0 = off
+    validation_share: float = 0.0  # rows held out (0 to 0.5), drawn with shuffle_seed
     min_delta: float = 0.0
     record_every: int = 0  # history interval in epochs; 0 picks about 200 points
     max_records: int = 0  # history points kept (at least 2); beyond, thinned evenly; 0 = all
@@ -80,6 +85,8 @@ class Progress:
     loss: Array  # per member, in the run's dtype
     accuracy: NDArray[np.float64]  # per member: share of rows with every output right
     solved: int  # members solved so far (0 when solving is not checked)
+    validation_loss: Array | None = None  # per member, on the held-out rows, if any
+    validation_accuracy: NDArray[np.float64] | None = None
 
 
 @dataclass
@@ -101,6 +108,8 @@ class TrainResult:
     min_margin: NDArray[np.float64]  # (P,) smallest signed distance past the threshold
     solved_epoch: NDArray[np.int64]  # (P,) first epoch each member was solved, -1 if never
     history: History = field(repr=False)
+    validation_loss: NDArray[np.float64] | None = None  # (P,) on the held-out rows, if any
+    validation_accuracy: NDArray[np.float64] | None = None  # (P,)
 
 
 ProgressCallback = Callable[[Progress], bool | None]
@@ -109,6 +118,65 @@ ProgressCallback = Callable[[Progress], bool | None]
 # ndarray.any/all without their Python-level wrappers, for checks made every epoch.
 _any = np.logical_or.reduce
 _all = np.logical_and.reduce
+
+
+def split_validation(data: Dataset, share: float, seed: int) -> tuple[Dataset, Dataset | None]:
+    """The rows to train on and the held-out rows: round(share x rows) of them, at least one
+    when `share` > 0, picked by a generator seeded from `seed` (None held out for share 0)."""
+    if not share:
+        return data, None
+    rows = len(data.inputs)
+    held = max(1, round(share * rows))
+    if not 0 < share <= 0.5 or rows < 2:
+        raise ValueError(f"validation share {share} of {rows} rows: needs 0 to 0.5 and 2 rows")
+    # Its own stream, so the minibatch order (seeded by `seed` alone) does not follow it.
+    order = np.random.default_rng([seed, 1]).permutation(rows)
+    kept, out = np.sort(order[held:]), np.sort(order[:held])
+
+    def part(rows: NDArray[np.intp]) -> Dataset:
+        return Dataset(data.inputs[rows], data.targets[rows], data.low, data.high)
+
+    return part(kept), part(out)
+
+
+def _share_right(output: Array, threshold: float | Array, target_sign: Array,
+                 signed: Array) -> NDArray[np.float64]:
+    """Share of rows whose every output is on its label's side, per member; `signed` is
+    scratch of the output's shape."""
+    np.subtract(output, threshold, out=signed)
+    signed *= target_sign
+    rows_right = signed.min(axis=1) > 0
+    return rows_right.mean(axis=0)
+
+
+def _target_sign(data: Dataset, dtype: np.dtype[Any]) -> Array:
+    """+1 where a target is the high label, -1 where low, shaped (rows, outputs, 1)."""
+    sign = np.where(data.targets >= data.threshold, 1.0, -1.0)
+    return sign[:, :, None].astype(dtype)
+
+
+class _HeldOut:
+    """The held-out rows: a forward pass over them with the run's current weights."""
+
+    def __init__(self, network: Network, data: Dataset, loss: Loss) -> None:
+        dtype = network.dtype
+        self.loss = loss
+        self.forward = ForwardPass(network, np.ascontiguousarray(data.inputs, dtype=dtype))
+        self.targets = data.targets[:, :, None].astype(dtype)
+        self.threshold = np.array(data.threshold, dtype)
+        self.target_sign = _target_sign(data, dtype)
+        self.signed = np.empty_like(self.forward.output)
+
+    def loss_now(self) -> Array:
+        """Each member's loss on the held-out rows, running the forward pass first."""
+        self.forward.run()
+        return self.loss.value(self.forward.output, self.targets)
+
+    def measure(self) -> tuple[Array, NDArray[np.float64]]:
+        """Each member's loss and accuracy on the held-out rows."""
+        loss = self.loss_now()
+        return loss, _share_right(self.forward.output, self.threshold, self.target_sign,
+                                  self.signed)
 
 
 def _views(buffer: Array, shapes: list[tuple[int, ...]]) -> list[Array]:
@@ -180,7 +248,7 @@ class _Trainer:
     """One run: the network's arrays, the gradients, and the prepared passes."""
 
     def __init__(self, network: Network, data: Dataset, loss: Loss, optimizer: Optimizer,
-                 config: TrainConfig) -> None:
+                 config: TrainConfig, held: Dataset | None = None) -> None:
         self.network = network
         self.loss = loss
         self.config = config
@@ -231,8 +299,8 @@ class _Trainer:
 
         # Signed distance past the threshold: positive when an output is on its label's side.
         self.threshold = data.threshold
-        sign = np.where(data.targets >= data.threshold, 1.0, -1.0)
-        self.target_sign = sign[:, :, None].astype(network.dtype)
+        self.target_sign = _target_sign(data, network.dtype)
+        self.held = None if held is None else _HeldOut(network, held, loss)
         self.signed = np.empty_like(self.full.output)
         self.min_margin = np.empty(network.population, dtype=network.dtype)
         self.solved_now = np.zeros(network.population, dtype=bool)
@@ -306,10 +374,11 @@ class _Trainer:
 
     def accuracy(self) -> NDArray[np.float64]:
         """Share of rows whose every output is on its label's side, per member."""
-        np.subtract(self.full.output, self.threshold, out=self.signed)
-        self.signed *= self.target_sign
-        rows_right = self.signed.min(axis=1) > 0
-        return rows_right.mean(axis=0)
+        return _share_right(self.full.output, self.threshold, self.target_sign, self.signed)
+
+    def held_out(self) -> tuple[Array | None, NDArray[np.float64] | None]:
+        """Each member's loss and accuracy on the held-out rows; None, None without any."""
+        return (None, None) if self.held is None else self.held.measure()
 
     def run(self, on_progress: ProgressCallback | None) -> TrainResult:
         config, full = self.config, self.full
@@ -359,8 +428,9 @@ class _Trainer:
                 if config.loss_target is not None and (loss <= config.loss_target).all():
                     reason = reason or StopReason.LOSS_TARGET
                 if config.patience:
-                    improved = loss < best_loss - config.min_delta
-                    np.minimum(best_loss, loss, out=best_loss)
+                    watched = loss if self.held is None else self.held.loss_now()
+                    improved = watched < best_loss - config.min_delta
+                    np.minimum(best_loss, watched, out=best_loss)
                     stale = 0 if improved.any() else stale + 1
                     if stale >= config.patience:
                         reason = reason or StopReason.PATIENCE
@@ -374,7 +444,7 @@ class _Trainer:
             if on_progress is not None and reason is None and time.monotonic() >= next_progress:
                 progress = Progress(
                     epoch, config.epochs, self.loss.value(full.output, full.targets),
-                    self.accuracy(), int((solved_epoch >= 0).sum()),
+                    self.accuracy(), int((solved_epoch >= 0).sum()), *self.held_out(),
                 )
                 if on_progress(progress):
                     reason = StopReason.CANCELLED
@@ -402,6 +472,7 @@ class _Trainer:
         if records[-1][0] != epoch:
             record(epoch, self.loss.value(full.output, full.targets), True)
         self.check_solved()
+        held_loss, held_accuracy = self.held_out()
         history = History(
             np.array([r[0] for r in records], dtype=np.int64),
             np.array([r[1] for r in records], dtype=np.float64),
@@ -416,6 +487,8 @@ class _Trainer:
             min_margin=self.min_margin.astype(np.float64),
             solved_epoch=solved_epoch,
             history=history,
+            validation_loss=None if held_loss is None else held_loss.astype(np.float64),
+            validation_accuracy=held_accuracy,
         )
 
 
@@ -432,6 +505,7 @@ def train(
 
     `on_progress` is called at most every `config.progress_interval` seconds; returning True
     cancels the run, which then ends with `StopReason.CANCELLED` and the weights reached so far.
+    With `config.validation_share`, the held-out rows are those `split_validation` picks.
     """
     config = config or TrainConfig()
     if data.n_inputs != network.sizes[0] or data.n_outputs != network.sizes[-1]:
@@ -439,7 +513,8 @@ def train(
             f"network has {network.sizes[0]} inputs and {network.sizes[-1]} outputs; the data "
             f"has {data.n_inputs} and {data.n_outputs}"
         )
-    trainer = _Trainer(network, data, loss, optimizer, config)
+    data, held = split_validation(data, config.validation_share, config.shuffle_seed)
+    trainer = _Trainer(network, data, loss, optimizer, config, held)
     try:
         with np.errstate(over="ignore", under="ignore"):
             return trainer.run(on_progress)

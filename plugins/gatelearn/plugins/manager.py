@@ -35,7 +35,9 @@ DEFAULT_PLUGINS = (
     "gatelearn.plugins.builtin.initializers",
     "gatelearn.plugins.builtin.gates",
     "gatelearn.plugins.builtin.regions",
+    "gatelearn.plugins.builtin.playground",
     "gatelearn.plugins.builtin.table",
+    "gatelearn.plugins.builtin.data",
 )
 
 

@@ -101,6 +101,8 @@ def _check_config(config: TrainConfig) -> None:
             raise ParamError(name, f"must be a finite number >= 0, got {value}")
     if config.loss_target is not None and not np.isfinite(config.loss_target):
         raise ParamError("loss_target", "must be finite")
+    if not 0 <= config.validation_share <= 0.5:  # NaN fails this too
+        raise ParamError("validation_share", f"must be 0 to 0.5, got {config.validation_share}")
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,9 @@ def check(recipe: Recipe, registry: Registry) -> Checked:
                    for index, choice in enumerate(choices)]
     checked = Checked(recipe, task, task.row_count(), sample, loss, optimizer, initializer,
                       activations)
+    if recipe.config.validation_share and checked.rows < 2:
+        raise ParamError("validation_share", f"needs a task of at least 2 rows to hold some "
+                                             f"out, this one has {checked.rows}")
     try:
         initializer.check(checked.sizes, recipe.bias)
     except ParamError as error:

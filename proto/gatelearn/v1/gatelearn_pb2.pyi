@@ -59,18 +59,22 @@ class ModelRef(_message.Message):
     def __init__(self, name: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
 
 class Metrics(_message.Message):
-    __slots__ = ("loss", "accuracy", "min_margin", "solved", "solved_epoch")
+    __slots__ = ("loss", "accuracy", "min_margin", "solved", "solved_epoch", "validation_loss", "validation_accuracy")
     LOSS_FIELD_NUMBER: _ClassVar[int]
     ACCURACY_FIELD_NUMBER: _ClassVar[int]
     MIN_MARGIN_FIELD_NUMBER: _ClassVar[int]
     SOLVED_FIELD_NUMBER: _ClassVar[int]
     SOLVED_EPOCH_FIELD_NUMBER: _ClassVar[int]
+    VALIDATION_LOSS_FIELD_NUMBER: _ClassVar[int]
+    VALIDATION_ACCURACY_FIELD_NUMBER: _ClassVar[int]
     loss: float
     accuracy: float
     min_margin: float
     solved: bool
     solved_epoch: int
-    def __init__(self, loss: _Optional[float] = ..., accuracy: _Optional[float] = ..., min_margin: _Optional[float] = ..., solved: _Optional[bool] = ..., solved_epoch: _Optional[int] = ...) -> None: ...
+    validation_loss: float
+    validation_accuracy: float
+    def __init__(self, loss: _Optional[float] = ..., accuracy: _Optional[float] = ..., min_margin: _Optional[float] = ..., solved: _Optional[bool] = ..., solved_epoch: _Optional[int] = ..., validation_loss: _Optional[float] = ..., validation_accuracy: _Optional[float] = ...) -> None: ...
 
 class ListPluginsRequest(_message.Message):
     __slots__ = ("kind",)
@@ -175,10 +179,11 @@ class ExplicitWeights(_message.Message):
     def __init__(self, weights: _Optional[_Iterable[_Union[Tensor, _Mapping]]] = ..., biases: _Optional[_Iterable[_Union[Tensor, _Mapping]]] = ...) -> None: ...
 
 class TrainRequest(_message.Message):
-    __slots__ = ("model_name", "task", "table", "hidden", "activations", "bias", "loss", "optimizer", "initializer", "weights", "options", "seed", "population", "dtype", "request_id")
+    __slots__ = ("model_name", "task", "table", "data", "hidden", "activations", "bias", "loss", "optimizer", "initializer", "weights", "options", "seed", "population", "dtype", "request_id")
     MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
     TASK_FIELD_NUMBER: _ClassVar[int]
     TABLE_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
     HIDDEN_FIELD_NUMBER: _ClassVar[int]
     ACTIVATIONS_FIELD_NUMBER: _ClassVar[int]
     BIAS_FIELD_NUMBER: _ClassVar[int]
@@ -194,6 +199,7 @@ class TrainRequest(_message.Message):
     model_name: str
     task: ComponentRef
     table: TruthTable
+    data: DataRows
     hidden: Layers
     activations: _containers.RepeatedCompositeFieldContainer[ComponentRef]
     bias: bool
@@ -206,10 +212,10 @@ class TrainRequest(_message.Message):
     population: int
     dtype: Dtype
     request_id: str
-    def __init__(self, model_name: _Optional[str] = ..., task: _Optional[_Union[ComponentRef, _Mapping]] = ..., table: _Optional[_Union[TruthTable, _Mapping]] = ..., hidden: _Optional[_Union[Layers, _Mapping]] = ..., activations: _Optional[_Iterable[_Union[ComponentRef, _Mapping]]] = ..., bias: _Optional[bool] = ..., loss: _Optional[_Union[ComponentRef, _Mapping]] = ..., optimizer: _Optional[_Union[ComponentRef, _Mapping]] = ..., initializer: _Optional[_Union[ComponentRef, _Mapping]] = ..., weights: _Optional[_Union[ExplicitWeights, _Mapping]] = ..., options: _Optional[_Union[TrainOptions, _Mapping]] = ..., seed: _Optional[int] = ..., population: _Optional[int] = ..., dtype: _Optional[_Union[Dtype, str]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, model_name: _Optional[str] = ..., task: _Optional[_Union[ComponentRef, _Mapping]] = ..., table: _Optional[_Union[TruthTable, _Mapping]] = ..., data: _Optional[_Union[DataRows, _Mapping]] = ..., hidden: _Optional[_Union[Layers, _Mapping]] = ..., activations: _Optional[_Iterable[_Union[ComponentRef, _Mapping]]] = ..., bias: _Optional[bool] = ..., loss: _Optional[_Union[ComponentRef, _Mapping]] = ..., optimizer: _Optional[_Union[ComponentRef, _Mapping]] = ..., initializer: _Optional[_Union[ComponentRef, _Mapping]] = ..., weights: _Optional[_Union[ExplicitWeights, _Mapping]] = ..., options: _Optional[_Union[TrainOptions, _Mapping]] = ..., seed: _Optional[int] = ..., population: _Optional[int] = ..., dtype: _Optional[_Union[Dtype, str]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class TrainOptions(_message.Message):
-    __slots__ = ("epochs", "batch_size", "shuffle", "weight_decay", "stop_when_solved", "margin", "loss_target", "patience", "min_delta", "progress_interval_ms", "record_every")
+    __slots__ = ("epochs", "batch_size", "shuffle", "weight_decay", "stop_when_solved", "margin", "loss_target", "patience", "min_delta", "progress_interval_ms", "record_every", "validation_share")
     EPOCHS_FIELD_NUMBER: _ClassVar[int]
     BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
     SHUFFLE_FIELD_NUMBER: _ClassVar[int]
@@ -221,6 +227,7 @@ class TrainOptions(_message.Message):
     MIN_DELTA_FIELD_NUMBER: _ClassVar[int]
     PROGRESS_INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
     RECORD_EVERY_FIELD_NUMBER: _ClassVar[int]
+    VALIDATION_SHARE_FIELD_NUMBER: _ClassVar[int]
     epochs: int
     batch_size: int
     shuffle: bool
@@ -232,7 +239,8 @@ class TrainOptions(_message.Message):
     min_delta: float
     progress_interval_ms: int
     record_every: int
-    def __init__(self, epochs: _Optional[int] = ..., batch_size: _Optional[int] = ..., shuffle: _Optional[bool] = ..., weight_decay: _Optional[float] = ..., stop_when_solved: _Optional[bool] = ..., margin: _Optional[float] = ..., loss_target: _Optional[float] = ..., patience: _Optional[int] = ..., min_delta: _Optional[float] = ..., progress_interval_ms: _Optional[int] = ..., record_every: _Optional[int] = ...) -> None: ...
+    validation_share: float
+    def __init__(self, epochs: _Optional[int] = ..., batch_size: _Optional[int] = ..., shuffle: _Optional[bool] = ..., weight_decay: _Optional[float] = ..., stop_when_solved: _Optional[bool] = ..., margin: _Optional[float] = ..., loss_target: _Optional[float] = ..., patience: _Optional[int] = ..., min_delta: _Optional[float] = ..., progress_interval_ms: _Optional[int] = ..., record_every: _Optional[int] = ..., validation_share: _Optional[float] = ...) -> None: ...
 
 class TrainEvent(_message.Message):
     __slots__ = ("progress", "done")
@@ -243,20 +251,24 @@ class TrainEvent(_message.Message):
     def __init__(self, progress: _Optional[_Union[TrainProgress, _Mapping]] = ..., done: _Optional[_Union[TrainDone, _Mapping]] = ...) -> None: ...
 
 class TrainProgress(_message.Message):
-    __slots__ = ("epoch", "epochs", "loss", "accuracy", "solved_members", "population")
+    __slots__ = ("epoch", "epochs", "loss", "accuracy", "solved_members", "population", "validation_loss", "validation_accuracy")
     EPOCH_FIELD_NUMBER: _ClassVar[int]
     EPOCHS_FIELD_NUMBER: _ClassVar[int]
     LOSS_FIELD_NUMBER: _ClassVar[int]
     ACCURACY_FIELD_NUMBER: _ClassVar[int]
     SOLVED_MEMBERS_FIELD_NUMBER: _ClassVar[int]
     POPULATION_FIELD_NUMBER: _ClassVar[int]
+    VALIDATION_LOSS_FIELD_NUMBER: _ClassVar[int]
+    VALIDATION_ACCURACY_FIELD_NUMBER: _ClassVar[int]
     epoch: int
     epochs: int
     loss: float
     accuracy: float
     solved_members: int
     population: int
-    def __init__(self, epoch: _Optional[int] = ..., epochs: _Optional[int] = ..., loss: _Optional[float] = ..., accuracy: _Optional[float] = ..., solved_members: _Optional[int] = ..., population: _Optional[int] = ...) -> None: ...
+    validation_loss: float
+    validation_accuracy: float
+    def __init__(self, epoch: _Optional[int] = ..., epochs: _Optional[int] = ..., loss: _Optional[float] = ..., accuracy: _Optional[float] = ..., solved_members: _Optional[int] = ..., population: _Optional[int] = ..., validation_loss: _Optional[float] = ..., validation_accuracy: _Optional[float] = ...) -> None: ...
 
 class TrainDone(_message.Message):
     __slots__ = ("model", "metrics", "stop_reason", "epochs", "member", "solved_members", "population", "member_solved_epochs")
@@ -437,13 +449,14 @@ class ExportModelRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
 
 class ExportedModel(_message.Message):
-    __slots__ = ("format_version", "name", "version", "layers", "task", "table", "low", "high", "dtype", "seed")
+    __slots__ = ("format_version", "name", "version", "layers", "task", "table", "data", "low", "high", "dtype", "seed")
     FORMAT_VERSION_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     LAYERS_FIELD_NUMBER: _ClassVar[int]
     TASK_FIELD_NUMBER: _ClassVar[int]
     TABLE_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
     LOW_FIELD_NUMBER: _ClassVar[int]
     HIGH_FIELD_NUMBER: _ClassVar[int]
     DTYPE_FIELD_NUMBER: _ClassVar[int]
@@ -454,11 +467,12 @@ class ExportedModel(_message.Message):
     layers: _containers.RepeatedCompositeFieldContainer[ExportedLayer]
     task: ComponentRef
     table: TruthTable
+    data: DataRows
     low: float
     high: float
     dtype: str
     seed: int
-    def __init__(self, format_version: _Optional[int] = ..., name: _Optional[str] = ..., version: _Optional[int] = ..., layers: _Optional[_Iterable[_Union[ExportedLayer, _Mapping]]] = ..., task: _Optional[_Union[ComponentRef, _Mapping]] = ..., table: _Optional[_Union[TruthTable, _Mapping]] = ..., low: _Optional[float] = ..., high: _Optional[float] = ..., dtype: _Optional[str] = ..., seed: _Optional[int] = ...) -> None: ...
+    def __init__(self, format_version: _Optional[int] = ..., name: _Optional[str] = ..., version: _Optional[int] = ..., layers: _Optional[_Iterable[_Union[ExportedLayer, _Mapping]]] = ..., task: _Optional[_Union[ComponentRef, _Mapping]] = ..., table: _Optional[_Union[TruthTable, _Mapping]] = ..., data: _Optional[_Union[DataRows, _Mapping]] = ..., low: _Optional[float] = ..., high: _Optional[float] = ..., dtype: _Optional[str] = ..., seed: _Optional[int] = ...) -> None: ...
 
 class ExportedLayer(_message.Message):
     __slots__ = ("weights", "bias", "activation")
@@ -479,3 +493,11 @@ class ImportModelRequest(_message.Message):
     model: ExportedModel
     request_id: str
     def __init__(self, name: _Optional[str] = ..., model: _Optional[_Union[ExportedModel, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class DataRows(_message.Message):
+    __slots__ = ("inputs", "targets")
+    INPUTS_FIELD_NUMBER: _ClassVar[int]
+    TARGETS_FIELD_NUMBER: _ClassVar[int]
+    inputs: _containers.RepeatedCompositeFieldContainer[Row]
+    targets: _containers.RepeatedCompositeFieldContainer[Row]
+    def __init__(self, inputs: _Optional[_Iterable[_Union[Row, _Mapping]]] = ..., targets: _Optional[_Iterable[_Union[Row, _Mapping]]] = ...) -> None: ...

@@ -162,10 +162,12 @@ def _source_name(path: str) -> str:
     return "<stdin>" if path == "-" else path
 
 
-def read_rows(path: str) -> Rows:
-    """Rows of numbers, one a line, comma-separated. Blank lines and `#` comments are skipped."""
+def read_rows(path: str, header: bool = False) -> Rows:
+    """Rows of numbers, one a line, comma-separated. Blank lines and `#` comments are skipped;
+    with `header`, a first line that is not numbers (column names) is skipped too."""
     name = _source_name(path)
-    rows = []
+    rows: Rows = []
+    first = True
     if path == "-" and sys.stdin.isatty():
         print("reading rows from stdin, one per line; end with Ctrl-D", file=sys.stderr)
     with open_input(path) as stream:
@@ -176,15 +178,18 @@ def read_rows(path: str) -> Rows:
             try:
                 rows.append(_numbers(text))
             except ValueError as error:
-                raise InputError(f"{name}:{number}: {error}") from None
+                if not (header and first):
+                    raise InputError(f"{name}:{number}: {error}") from None
+            first = False
     if not rows:
         raise InputError(f"{name}: no rows")
     return rows
 
 
-def read_table(path: str, outputs: int) -> tuple[Rows, Rows]:
-    """A truth table from CSV: each row holds its inputs, then its `outputs` output values."""
-    rows = read_rows(path)
+def read_table(path: str, outputs: int, header: bool = False) -> tuple[Rows, Rows]:
+    """A table or dataset from CSV: each row holds its inputs, then its `outputs` output
+    values; `header` allows a first line of column names."""
+    rows = read_rows(path, header)
     for number, values in enumerate(rows, 1):
         if len(values) <= outputs:
             raise InputError(f"{_source_name(path)}: row {number} has {len(values)} values; "

@@ -65,9 +65,17 @@ def solved_text(metrics: Metrics) -> str:
     return f"epoch {metrics.solved_epoch}" if metrics.solved_epoch >= 0 else "yes"
 
 
+def held_out_text(loss: float | None, accuracy: float | None) -> str:
+    """`  validation loss 0.2  accuracy 0.90`, or nothing when no rows were held out."""
+    if loss is None or accuracy is None:
+        return ""
+    return f"  validation loss {loss:.4g}  accuracy {accuracy:.2f}"
+
+
 def metrics_text(metrics: Metrics) -> str:
     return (f"loss {metrics.loss:.4g}  accuracy {metrics.accuracy:.2f}  "
-            f"min margin {metrics.min_margin:.3g}")
+            f"min margin {metrics.min_margin:.3g}"
+            f"{held_out_text(metrics.validation_loss, metrics.validation_accuracy)}")
 
 
 def outcome_line(outcome: TrainOutcome) -> str:

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
+from gatelearn.client.cli._output import held_out_text
 from gatelearn.client.types import Progress
 
 __all__ = ["ProgressBar", "render"]
@@ -22,7 +23,8 @@ def render(progress: Progress, width: int = 24) -> str:
     digits = len(str(progress.epochs))
     line = (f"epoch {progress.epoch:>{digits}}/{progress.epochs} "
             f"[{'#' * filled}{'.' * (width - filled)}] {share:4.0%}  "
-            f"loss {progress.loss:.4g}  accuracy {progress.accuracy:.2f}")
+            f"loss {progress.loss:.4g}  accuracy {progress.accuracy:.2f}"
+            f"{held_out_text(progress.validation_loss, progress.validation_accuracy)}")
     if progress.population > 1:
         line += f"  solved {progress.solved_members}/{progress.population}"
     return line

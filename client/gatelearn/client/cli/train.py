@@ -1,4 +1,5 @@
-"""`gatelearn train`: train a model on a task or a CSV truth table, with a progress bar."""
+"""`gatelearn train`: train a model on a task, a CSV truth table or a CSV dataset, with a
+progress bar."""
 
 from __future__ import annotations
 
@@ -32,6 +33,12 @@ columns are outputs. Blank lines and text after # are ignored. E.g. for AND:
   0,1,0
   1,0,0
   1,1,1
+A data file (--data FILE) is CSV the same way, with real-valued inputs and labels that are
+all 0/1 or all -1/+1 (--outputs K trailing label columns, default 1); its first line may name
+the columns, e.g.:
+  x1,x2,label
+  0.25,-1.5,1
+  -0.75,0.5,0
 Ctrl-C cancels the training; the server then saves nothing.
 """
 
@@ -39,20 +46,26 @@ Ctrl-C cancels the training; the server then saves nothing.
 KEY_VALUES: dict[str, Any] = dict(action="append", type=read.key_value, metavar="KEY=VALUE")
 
 
-def _train_source(args: argparse.Namespace) -> tuple[ComponentSpec | None, Any]:
-    """The task spec, or the (inputs, outputs) table, that the arguments ask for."""
-    if args.table is None:
+def _train_source(args: argparse.Namespace) -> tuple[ComponentSpec | None, dict[str, Any]]:
+    """The task spec, or the rows read from a file as `table=` or `data=` (a task of that
+    name), that the arguments ask for."""
+    given = [kind for kind in ("table", "data") if getattr(args, kind) is not None]
+    if not given:
         if args.outputs is not None:
-            raise UsageError("--outputs only applies with --table")
+            raise UsageError("--outputs only applies with --table or --data")
         if args.task is None:
-            raise UsageError("give a TASK (see 'gatelearn tasks'), or --table FILE")
+            raise UsageError("give a TASK (see 'gatelearn tasks'), --table FILE or --data FILE")
         params = dict(args.param or [])
-        return (args.task, params) if params else args.task, None
-    if args.task not in (None, "table"):
-        raise UsageError(f"with --table, TASK must be 'table' or left out, not {args.task!r}")
+        return (args.task, params) if params else args.task, {}
+    if len(given) > 1:
+        raise UsageError("give --table or --data, not both")
+    kind = given[0]
+    if args.task not in (None, kind):
+        raise UsageError(f"with --{kind}, TASK must be {kind!r} or left out, not {args.task!r}")
     if args.param:
-        raise UsageError("-p/--param does not apply with --table")
-    return None, read.read_table(args.table, args.outputs or 1)
+        raise UsageError(f"-p/--param does not apply with --{kind}")
+    rows = read.read_table(getattr(args, kind), args.outputs or 1, header=kind == "data")
+    return None, {kind: rows}
 
 
 def _with_params(name: str | None, params: dict[str, Any], default: str) -> ComponentSpec | None:
@@ -63,7 +76,7 @@ def _with_params(name: str | None, params: dict[str, Any], default: str) -> Comp
 
 
 def cmd_train(args: argparse.Namespace, ctx: Context) -> int:
-    task, table = _train_source(args)
+    task, rows = _train_source(args)
     opt_params = dict(args.opt or [])
     if args.lr is not None:
         opt_params["lr"] = args.lr
@@ -77,9 +90,10 @@ def cmd_train(args: argparse.Namespace, ctx: Context) -> int:
         loss_target=args.loss_target,
         patience=args.patience or 0,
         min_delta=args.min_delta or 0.0,
+        validation_share=args.validation_share or 0.0,
     )
     settings: dict[str, Any] = dict(
-        table=table,
+        **rows,
         hidden=args.hidden,
         activations=args.activation or (),
         bias=False if args.no_bias else None,
@@ -124,7 +138,8 @@ def add_train(add: AddCommand) -> None:
         "task",
         nargs="?",
         metavar="TASK",
-        help="the task to learn (see 'gatelearn tasks'); 'table' or left out with --table",
+        help="the task to learn (see 'gatelearn tasks'); 'table' or left out with --table, "
+        "'data' or left out with --data",
     )
     p.add_argument("--name", required=True, help="the model's name")
     p.add_argument("-p", "--param", help="a task parameter (repeatable)", **KEY_VALUES)
@@ -134,10 +149,15 @@ def add_train(add: AddCommand) -> None:
         help="learn the truth table in this CSV file (- for stdin) instead of a task",
     )
     p.add_argument(
+        "--data",
+        metavar="CSV",
+        help="learn the real-valued rows and 0/1 or -1/+1 labels in this CSV file (- for stdin)",
+    )
+    p.add_argument(
         "--outputs",
         type=read.count(1),
         metavar="K",
-        help="with --table: how many trailing columns are outputs (default: 1)",
+        help="with --table or --data: how many trailing columns are outputs (default: 1)",
     )
     net = p.add_argument_group("network")
     net.add_argument(
@@ -223,5 +243,12 @@ def add_train(add: AddCommand) -> None:
         type=float,
         metavar="X",
         help="the improvement --patience asks for (default: 0)",
+    )
+    loop.add_argument(
+        "--validation-share",
+        type=float,
+        metavar="X",
+        help="hold out this share of the rows (0 to 0.5) and report their loss and accuracy; "
+        "--patience then watches their loss",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar on stderr")

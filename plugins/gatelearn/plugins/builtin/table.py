@@ -8,24 +8,17 @@ import numpy as np
 
 from gatelearn.core import Dataset, Param, ParamError, Task
 from gatelearn.plugins._markers import hookimpl
+from gatelearn.plugins.builtin._rows import number_matrix
 
 MAX_INPUTS = 16
 
 
 def _bit_matrix(rows: Any, field: str) -> np.ndarray:
     """Rows of 0/1 values of one width, as an int array, or ParamError naming `field`."""
-    if not isinstance(rows, list | tuple) or not rows:
-        raise ParamError(field, "must be a non-empty list of rows")
-    if not all(isinstance(row, list | tuple) for row in rows):
-        raise ParamError(field, "every row must be a list of 0/1 values")
-    widths = {len(row) for row in rows}
-    if len(widths) != 1 or widths == {0}:
-        raise ParamError(field, f"rows must have one common non-zero width, got widths "
-                                f"{sorted(widths)}")
-    if not all(isinstance(v, int | float) and not isinstance(v, bool) and v in (0, 1)
-               for row in rows for v in row):
+    matrix = number_matrix(rows, field, "0 or 1")
+    if not np.isin(matrix, (0.0, 1.0)).all():
         raise ParamError(field, "values must be 0 or 1")
-    return np.asarray(rows, dtype=np.int64)
+    return matrix.astype(np.int64)
 
 
 class TruthTable(Task):

@@ -70,7 +70,8 @@ def record_from_export(model: pb.ExportedModel, name: str, limits: Limits) -> Mo
         raise InvalidRequest("model.dtype", f"must be one of {', '.join(DTYPES)}, got {dtype!r}")
     source = model.WhichOneof("source")
     if source is None:
-        raise InvalidRequest("model.task", "required: the task or table the model computes")
+        raise InvalidRequest("model.task",
+                             "required: the task, table or data the model computes")
     task = task_json(getattr(model, source))
     meta = ModelMeta(
         sizes=(int(weights[0].shape[0]), *(int(w.shape[1]) for w in weights)),
@@ -87,9 +88,10 @@ def record_from_export(model: pb.ExportedModel, name: str, limits: Limits) -> Mo
 
 def _task_source(task: TaskMeta, target: pb.ExportedModel) -> None:
     """Fill an export's task oneof from a record's task."""
-    if task.table:
-        target.table.inputs.extend(rows(task.params["inputs"]))
-        target.table.outputs.extend(rows(task.params["outputs"]))
+    if task.table:  # inline rows: the oneof field is named as the task, its fields as params
+        inline = getattr(target, task.name)
+        for part, values in task.params.items():
+            getattr(inline, part).extend(rows(values))
     else:
         target.task.name = task.name
         target.task.params.update(task.params)

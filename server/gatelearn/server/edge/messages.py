@@ -27,7 +27,7 @@ __all__ = [
     "params_dict",
     "rows",
     "rows_array",
-    "table_params",
+    "inline_params",
     "task_json",
     "tensor_array",
     "to_value",
@@ -147,16 +147,22 @@ def pack(array: NDArray[Any], dtype: str) -> pb.PackedRows:
     return pb.PackedRows(data=data, shape=list(array.shape), dtype=dtype)
 
 
-def table_params(table: pb.TruthTable) -> dict[str, Any]:
-    return {"inputs": [list(r.values) for r in table.inputs],
-            "outputs": [list(r.values) for r in table.outputs]}
+InlineRows = pb.TruthTable | pb.DataRows
+# The task each inline message stands for; it is also the message's field name in a oneof.
+_INLINE_TASKS: dict[type[InlineRows], str] = {pb.TruthTable: "table", pb.DataRows: "data"}
 
 
-def task_json(source: pb.ComponentRef | pb.TruthTable) -> dict[str, Any]:
-    """How a model records its task: a component reference, or an inline table."""
-    if isinstance(source, pb.TruthTable):
-        return {"name": "table", "params": table_params(source), "table": True}
-    return {"name": source.name, "params": params_dict(source.params)}
+def inline_params(source: InlineRows) -> dict[str, Any]:
+    """An inline table's or dataset's rows as its task's params: one list of rows per field."""
+    return {part.name: [list(row.values) for row in getattr(source, part.name)]
+            for part in source.DESCRIPTOR.fields}
+
+
+def task_json(source: pb.ComponentRef | InlineRows) -> dict[str, Any]:
+    """How a model records its task: a component reference, or inline rows (`table`)."""
+    if isinstance(source, pb.ComponentRef):
+        return {"name": source.name, "params": params_dict(source.params)}
+    return {"name": _INLINE_TASKS[type(source)], "params": inline_params(source), "table": True}
 
 
 def rows(array: NDArray[Any]) -> list[pb.Row]:

@@ -14,7 +14,13 @@ from gatelearn.core import ParamError, TrainConfig
 from gatelearn.plugins import Registry
 from gatelearn.plugins.recipe import Checked, Choice, Recipe, check
 from gatelearn.server.checks import check_task_size, task_exists
-from gatelearn.server.edge.messages import choice, params_dict, task_json, tensor_array
+from gatelearn.server.edge.messages import (
+    InlineRows,
+    choice,
+    params_dict,
+    task_json,
+    tensor_array,
+)
 from gatelearn.server.errors import InvalidRequest
 from gatelearn.server.limits import Limits
 from gatelearn.server.models.answers import (
@@ -78,6 +84,7 @@ def _config(options: pb.TrainOptions, seed: int, limits: Limits) -> TrainConfig:
         patience=options.patience,
         min_delta=options.min_delta,
         record_every=options.record_every,
+        validation_share=options.validation_share,
         max_records=limits.max_history_points,
         progress_interval=(options.progress_interval_ms / 1000 if options.progress_interval_ms
                            else defaults.progress_interval),
@@ -110,10 +117,12 @@ def recipe_from_request(request: pb.TrainRequest, limits: Limits) -> tuple[Recip
     check_name(request.model_name, limits, "model_name")
     source = request.WhichOneof("source")
     if source is None:
-        raise InvalidRequest("task", "required: name a task or give a table")
+        raise InvalidRequest("task", "required: name a task, or give a table or data")
     if source == "task" and not request.task.name:
         raise InvalidRequest("task.name", "required")
     task_source = getattr(request, source)
+    if source != "task":
+        _check_inline_size(task_source, source, limits)
     task = task_json(task_source)
     hidden = tuple(request.hidden.units) if request.HasField("hidden") else _DEFAULTS.hidden
     if len(hidden) + 1 > limits.max_layers:
@@ -155,6 +164,23 @@ def recipe_from_request(request: pb.TrainRequest, limits: Limits) -> tuple[Recip
         dtype=dtype,
     )
     return recipe, task
+
+
+def _check_inline_size(source: InlineRows, field: str, limits: Limits) -> None:
+    """Refuse rows sent inline that are over the task limits, before any list or array of
+    them is built (their rows are checked one by one when the task is built)."""
+    for part in source.DESCRIPTOR.fields:
+        given = getattr(source, part.name)
+        if len(given) > limits.max_task_rows:
+            raise InvalidRequest(f"{field}.{part.name}",
+                                 f"at most {limits.max_task_rows} rows (limit max_task_rows), "
+                                 f"got {len(given)}")
+        most, limit = ((limits.max_arity, "max_arity") if part.name == "inputs"
+                       else (limits.max_units, "max_units"))
+        if given and len(given[0].values) > most:
+            raise InvalidRequest(f"{field}.{part.name}",
+                                 f"at most {most} values a row (limit {limit}), got "
+                                 f"{len(given[0].values)}")
 
 
 def check_training_size(checked: Checked, limits: Limits) -> None:
@@ -200,7 +226,7 @@ def _check_answers(request: pb.TrainRequest, checked: Checked, limits: Limits) -
     """Refuse a training whose model could not be read back in one message."""
     sizes = checked.sizes
     check_fits("Evaluate", evaluate_bytes(checked.rows, sizes[0], sizes[-1]), "task", limits)
-    source = request.table if request.HasField("table") else request.task
+    source = getattr(request, request.WhichOneof("source"))
     parts = (source.ByteSize() + sum(ref.ByteSize() for ref in request.activations)
              + SLACK)
     check_fits("ExportModel", layers_bytes(sizes, checked.recipe.bias) + parts,
@@ -216,13 +242,15 @@ _OPTIONS = frozenset(pb.TrainOptions.DESCRIPTOR.fields_by_name)
 
 def _request_field(param: str, request: pb.TrainRequest) -> str:
     """The TrainRequest field a recipe parameter came from: `margin` is `options.margin`,
-    an inline table's `task.outputs` is `table.outputs`, explicit `initializer.weights[0]`
-    given in `weights` is `weights.weights[0]`."""
+    an inline table's `task.outputs` is `table.outputs` (and data's `task.targets` is
+    `data.targets`), explicit `initializer.weights[0]` given in `weights` is
+    `weights.weights[0]`."""
     if param in _OPTIONS:
         return f"options.{param}"
     head, _, rest = param.partition(".")
-    if head == "task" and request.HasField("table"):
-        return f"table.{rest}" if rest else "table"
+    inline = request.WhichOneof("source")
+    if head == "task" and inline in ("table", "data"):
+        return f"{inline}.{rest}" if rest else inline
     if head == "initializer" and request.HasField("weights") and rest:
         return f"weights.{rest}"
     return param

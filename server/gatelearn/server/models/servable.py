@@ -50,6 +50,14 @@ def best_member(result: TrainResult) -> int:
     return int(np.argmax(np.where(usable, result.min_margin, -np.inf)))
 
 
+def _held_out_metrics(result: TrainResult, member: int) -> dict[str, float]:
+    """The kept member's loss and accuracy on the held-out rows; none without any."""
+    if result.validation_loss is None or result.validation_accuracy is None:
+        return {}
+    return {"validation_loss": float(result.validation_loss[member]),
+            "validation_accuracy": float(result.validation_accuracy[member])}
+
+
 def record_from_training(name: str, prepared: Prepared, result: TrainResult,
                          task: dict[str, Any], request: bytes | None) -> ModelRecord:
     """A record of the best member of a finished run."""
@@ -75,6 +83,7 @@ def record_from_training(name: str, prepared: Prepared, result: TrainResult,
             min_margin=float(result.min_margin[member]),
             solved=bool(result.min_margin[member] > 0),
             solved_epoch=int(result.solved_epoch[member]),
+            **_held_out_metrics(result, member),
         ),
         history=History(
             epochs=tuple(result.history.epochs.tolist()),

@@ -165,7 +165,7 @@ class ModelService:
                                  f"{inputs.shape[1]} and {targets.shape[1]}")
         measured = score(model, inputs, targets)
         metrics = measured.metrics()
-        if not all(np.isfinite(v) for v in (*dataclasses.astuple(metrics),
+        if not all(np.isfinite(v) for v in (metrics.loss, metrics.accuracy, metrics.min_margin,
                                              *measured.outputs.ravel())):
             raise InvalidRequest("model.layers",
                                  "the network's outputs on its task are not finite")

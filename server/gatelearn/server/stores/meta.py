@@ -27,8 +27,9 @@ class ComponentMeta:
 
 @dataclass(frozen=True)
 class TaskMeta:
-    """The task a model computes: a registered task with its parameters, or an inline truth
-    table (`table`, its rows in `params`); `seed` made its rows."""
+    """The task a model computes: a registered task with its parameters, or rows sent inline
+    (`table`: a truth table named "table" or a dataset named "data", its rows in `params`);
+    `seed` made its rows."""
 
     name: str
     params: dict[str, Any] = field(default_factory=dict)
@@ -45,6 +46,8 @@ class Metrics:
     min_margin: float = 0.0
     solved: bool = False
     solved_epoch: int = -1  # -1: never solved (or not trained here)
+    validation_loss: float | None = None  # on the held-out rows; None: none held out
+    validation_accuracy: float | None = None
 
 
 @dataclass(frozen=True)

@@ -37,11 +37,15 @@ CANCEL_POLL = 0.05  # seconds: how often a running training looks at its cancel 
 
 
 def progress_message(progress: Progress, population: int) -> pb.TrainProgress:
-    """A progress event reporting the best member."""
-    return pb.TrainProgress(epoch=progress.epoch, epochs=progress.epochs,
-                            loss=float(progress.loss.min()),
-                            accuracy=float(progress.accuracy.max()),
-                            solved_members=progress.solved, population=population)
+    """A progress event reporting the best member (and the best on held-out rows, if any)."""
+    message = pb.TrainProgress(epoch=progress.epoch, epochs=progress.epochs,
+                               loss=float(progress.loss.min()),
+                               accuracy=float(progress.accuracy.max()),
+                               solved_members=progress.solved, population=population)
+    if progress.validation_loss is not None and progress.validation_accuracy is not None:
+        message.validation_loss = float(progress.validation_loss.min())
+        message.validation_accuracy = float(progress.validation_accuracy.max())
+    return message
 
 
 def _failed(error: DomainError) -> tuple[Kind, bytes]:
