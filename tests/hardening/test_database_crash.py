@@ -60,7 +60,8 @@ class Ledger:
 
 def _saver(address: str, ledger: Ledger, rng: random.Random, thread: int,
            down: threading.Event, done: threading.Event) -> None:
-    with Client(address, timeout=10.0) as client:
+    # No client retries: the ledger counts what the server answers to each attempt.
+    with Client(address, timeout=10.0, retries=0) as client:
         while not done.is_set():
             key = rng.choice(list(TASKS))
             model, inputs = _handmade(rng, key)
