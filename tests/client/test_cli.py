@@ -163,9 +163,14 @@ def test_train_with_settings_is_recorded(gatelearn: Run) -> None:
     assert detail["activations"] == ["tanh", "leaky_relu", "sigmoid"]
     request = detail["request"]
     assert request["task"] == {"name": "parity", "params": {"n": 3}}
-    assert request["optimizer"] == {"name": "adam", "params": {"lr": 0.1}}
+    assert request["optimizer"] == {"params": {"lr": 0.1}}  # to the default optimizer
     assert request["options"]["epochs"] == 3000
     assert request["seed"] == "7"  # uint64 in proto JSON
+    recipe = detail["recipe"]  # every setting used, defaults filled in
+    assert recipe["optimizer"] == {"name": "adam", "params": {
+        "lr": 0.1, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}}
+    assert recipe["activations"][1] == {"name": "leaky_relu", "params": {"alpha": 0.1}}
+    assert (recipe["options"]["epochs"], recipe["seed"]) == (3000, 7)
 
 
 def test_train_on_a_csv_table(gatelearn: Run, tmp_path: Path) -> None:
@@ -228,7 +233,9 @@ def test_models_show_delete(gatelearn: Run, in_process: Run, client: Client) -> 
     assert "gate:1" in shown
     assert "2 -> 8 -> 1" in shown
     assert "tanh, sigmoid" in shown
-    assert 'task: {"name": "and"}' in shown  # the training request
+    assert re.search(r"^  task +and$", shown, re.MULTILINE)  # the recipe it trained with
+    adam = r"^  optimizer +adam beta1=0.9 beta2=0.999 eps=1e-08 lr=0.05$"
+    assert re.search(adam, shown, re.MULTILINE)
 
     assert gatelearn("delete", "gate:1").stdout.strip() == "deleted gate:1"
     assert [m.version for m in client.models("gate")] == [2]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import train_prepared
 
-from gatelearn.core import TrainConfig
+from gatelearn.core import AUTO_RECORDS, TrainConfig
 from gatelearn.plugins import Registry
 from gatelearn.plugins.recipe import Recipe, prepare
 
@@ -31,3 +31,20 @@ def test_a_long_history_is_thinned_evenly_keeping_the_final_epoch(
     # The kept points are the same epochs' values, not averages or a different run.
     np.testing.assert_array_equal(thinned.loss, full.loss[thinned.epochs])
     np.testing.assert_array_equal(thinned.accuracy, full.accuracy[thinned.epochs])
+
+
+def test_by_default_a_short_run_records_every_epoch(registry: Registry) -> None:
+    result = train_prepared(prepare(Recipe(), registry))  # XOR, solved within a few dozen
+    assert result.stop_reason == "solved" and result.epochs < AUTO_RECORDS
+    assert result.history.epochs.tolist() == list(range(result.epochs + 1))
+
+
+def test_by_default_a_long_run_keeps_a_thinned_evenly_spaced_curve(registry: Registry) -> None:
+    config = TrainConfig(epochs=EPOCHS, stop_when_solved=False)
+    history = train_prepared(prepare(Recipe(config=config), registry)).history
+    assert AUTO_RECORDS // 2 <= len(history.epochs) <= AUTO_RECORDS
+    assert history.epochs[0] == 0 and history.epochs[-1] == EPOCHS
+    assert len(set(np.diff(history.epochs[:-1]).tolist())) == 1
+    # Under a server limit lower than the default's, the limit wins.
+    limited = replace(config, max_records=40)
+    assert 20 <= len(train_prepared(prepare(Recipe(config=limited), registry)).history.epochs) <= 40

@@ -135,7 +135,8 @@ INVALID_CASES: dict[str, tuple[Case, str]] = {
     "str param not a choice": (lambda c, s: c.describe_task("region", {"labels": "maybe"}),
                                "labels"),
     "param wrong type": (lambda c, s: c.describe_task("parity", {"n": "four"}), "n"),
-    "params without a name": (lambda c, s: _train_raw(s, loss=_ref("", eps=0.1)), "loss.name"),
+    # Params without a name tune the default component: its own checks apply.
+    "params without a name": (lambda c, s: _train_raw(s, loss=_ref("", speed=1)), "loss.speed"),
     "bce on sign labels": (lambda c, s: c.train("x", ("region", {"labels": "sign"})), "loss"),
     "region high below low": (lambda c, s: c.describe_task("region", {"low": 1, "high": 0}),
                               "high"),

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 from store_test_support import record
 
 from gatelearn.server.stores import ModelMeta
-from gatelearn.server.stores.meta import LAYOUT
+from gatelearn.server.stores.meta import LAYOUT, ComponentMeta
 
 
 def test_written_metadata_is_plain_json_that_reads_back_equal() -> None:
@@ -31,3 +32,12 @@ def test_a_layout_this_gatelearn_does_not_know_is_refused_naming_it(layout: obje
     data = {**record("m").meta.to_json(), "layout": layout}
     with pytest.raises(ValueError, match=rf"metadata layout {layout!r}; this gatelearn reads"):
         ModelMeta.from_json(data)
+
+
+def test_a_layout_1_row_reads_without_recipe_and_loss() -> None:
+    data = {**record("m").meta.to_json(), "layout": 1}
+    meta = ModelMeta.from_json(data)
+    assert (meta.recipe, meta.loss) == (None, None)
+    recipe = {"task": {"name": "xor", "params": {}}, "seed": 3}
+    with_recipe = dataclasses.replace(meta, recipe=recipe, loss=ComponentMeta("mse"))
+    assert ModelMeta.from_json(json.loads(json.dumps(with_recipe.to_json()))) == with_recipe

@@ -1,4 +1,5 @@
-"""A data directory written before model metadata had a layout number still opens and serves.
+"""A data directory written before model metadata had a layout number (or before layout 2 added
+the recipe) still opens and serves.
 
 The rows below are byte for byte what the store wrote then (its `meta` and `summary` JSON, keys
 in the order that code wrote them), for a trained model and an imported one; a real server on
@@ -69,12 +70,13 @@ def old_client(tmp_path: Path) -> Iterator[Client]:
     blob = pack_arrays([W0, W1], [B0, B1])
     with sqlite3.connect(data_dir / SQLiteStore.FILENAME) as db:
         db.executemany("INSERT INTO names (name, last_version) VALUES (?, 1)",
-                       [("trained",), ("imported",)])
+                       [("trained",), ("imported",), ("layout1",)])
         db.executemany(
             "INSERT INTO models (name, version, created_at, meta, request, weights, summary) "
             "VALUES (?, 1, 1790000000.5, ?, ?, ?, ?)",
             [("trained", TRAINED_META, TRAIN_REQUEST.SerializeToString(), blob,
               TRAINED_SUMMARY),
+             ("layout1", '{"layout": 1, ' + TRAINED_META[1:], None, blob, TRAINED_SUMMARY),
              ("imported", IMPORTED_META, None, blob, IMPORTED_SUMMARY)])
     db.close()
     running = start_server(data_dir)
@@ -93,6 +95,7 @@ def test_an_old_trained_row_is_described_and_serves(old_client: Client) -> None:
     assert detail.member_seed == 9
     assert (detail.history.epochs, detail.history.loss) == ([0, 60, 120], [0.3, 0.1, 0.01])
     assert detail.request is not None and detail.request["modelName"] == "trained"
+    assert (detail.recipe, detail.loss) == (None, None)  # recorded only since layout 2
     predicted = old_client.predict("trained", XOR_IN)
     assert np.ravel(predicted.outputs).tolist() == pytest.approx(expected_outputs(XOR_IN),
                                                                  abs=1e-12)
@@ -115,4 +118,13 @@ def test_an_old_imported_row_is_described_serves_and_exports(old_client: Client)
 
 def test_old_rows_list_with_their_summaries(old_client: Client) -> None:
     listed = {(m.name, m.task, m.metrics.loss) for m in old_client.models()}
-    assert listed == {("trained", "xor", 0.01), ("imported", "table", 0.02)}
+    assert listed == {("trained", "xor", 0.01), ("imported", "table", 0.02),
+                      ("layout1", "xor", 0.01)}
+
+
+def test_a_layout_1_row_reads_without_a_recipe_and_exports(old_client: Client) -> None:
+    detail = old_client.model("layout1")
+    assert (detail.recipe, detail.loss, detail.member_seed) == (None, None, 9)
+    exported = old_client.export_model("layout1")
+    assert "recipe" not in exported and "loss" not in exported
+    assert exported["history"]["epochs"] == [0, 60, 120]

@@ -32,6 +32,7 @@ from gatelearn.client.types import (
     Progress,
     TaskDescription,
     TrainOutcome,
+    recipe_dict,
 )
 from gatelearn.v1 import gatelearn_pb2 as pb
 from gatelearn.v1 import gatelearn_pb2_grpc
@@ -226,6 +227,12 @@ class Client:
         """Every registered component (of one kind, if given)."""
         response = self._call("ListPlugins", pb.ListPluginsRequest(kind=kind))
         return [Component.from_pb(c) for c in response.components]
+
+    def default_recipe(self) -> dict[str, Any]:
+        """The settings a training that names only its task gets, every default filled in (the
+        shape of `ModelDetail.recipe`, without the task)."""
+        response = self._call("ListPlugins", pb.ListPluginsRequest())
+        return recipe_dict(response.default_recipe)  # its task unset, so absent
 
     def tasks(self) -> list[Component]:
         return [Component.from_pb(t) for t in

@@ -24,6 +24,7 @@ __all__ = [
     "Progress",
     "TaskDescription",
     "TrainOutcome",
+    "recipe_dict",
 ]
 
 
@@ -225,6 +226,15 @@ class History:
     accuracy: list[float] = field(default_factory=list)
 
 
+def recipe_dict(message: pb.Recipe) -> dict[str, Any]:
+    """A Recipe as plain data keyed by the proto's field names, every field present."""
+    data = json_format.MessageToDict(message, preserving_proto_field_name=True,
+                                     always_print_fields_with_no_presence=True)
+    data["seed"] = int(data["seed"])  # proto JSON writes 64-bit integers as strings
+    del data["options"]["progress_interval_ms"]  # never part of a recipe
+    return data
+
+
 @dataclass(frozen=True)
 class ModelDetail:
     summary: ModelSummary
@@ -234,6 +244,10 @@ class ModelDetail:
     member_seed: int
     dtype: str
     request: dict[str, Any] | None  # the Train request as JSON-style data; None if imported
+    # Every setting the training used, defaults filled in (see `recipe_dict`); None when the
+    # model records none (imported without one, or trained before recipes were recorded).
+    recipe: dict[str, Any] | None = None
+    loss: dict[str, Any] | None = None  # what metrics.loss is measured with; None: mse
 
     @classmethod
     def from_pb(cls, m: pb.ModelDetail) -> ModelDetail:
@@ -241,4 +255,7 @@ class ModelDetail:
         return cls(ModelSummary.from_pb(m.summary), list(m.activations), m.bias,
                    History(list(m.history.epochs), list(m.history.loss),
                            list(m.history.accuracy)),
-                   m.member_seed, m.dtype, request)
+                   m.member_seed, m.dtype, request,
+                   recipe_dict(m.recipe) if m.HasField("recipe") else None,
+                   ({"name": m.loss.name, "params": json_format.MessageToDict(m.loss.params)}
+                    if m.HasField("loss") else None))

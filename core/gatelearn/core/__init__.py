@@ -19,6 +19,7 @@ from gatelearn.core.forward import ForwardPass
 from gatelearn.core.network import Layer, Network, initialize
 from gatelearn.core.params import Param, ParamError, resolve
 from gatelearn.core.training import (
+    AUTO_RECORDS,
     History,
     Progress,
     ProgressCallback,
@@ -30,6 +31,7 @@ from gatelearn.core.training import (
 )
 
 __all__ = [
+    "AUTO_RECORDS",
     "Activation",
     "Component",
     "Dataset",

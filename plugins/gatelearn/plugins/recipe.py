@@ -1,7 +1,9 @@
 """A training recipe: components named as data, turned into core objects through the registry.
 
 `Recipe` is what a request describes (task, layers, activations, loss, optimizer, initializer,
-loop settings, seed); its defaults are the ones that make gates train reliably. `check` checks
+loop settings, seed); its defaults are the ones that make gates train reliably. Its components
+are named without parameters, so their own declared defaults are the recipe's: naming a default
+explicitly never changes a run. `check` checks
 the whole recipe and builds its components, so a bad value is reported by its field name
 (`optimizer.lr`, `hidden[1]`) before anything runs; `prepare` also builds the task's rows and
 draws the initial weights, the costly parts.
@@ -9,6 +11,7 @@ draws the initial weights, the costly parts.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,7 +57,7 @@ class Recipe:
     output_activation: str = "sigmoid"  # the default for the output layer
     bias: bool = True
     loss: Choice = Choice("bce")
-    optimizer: Choice = Choice("adam", {"lr": 0.05})
+    optimizer: Choice = Choice("adam")
     initializer: Choice = Choice("xavier")
     config: TrainConfig = TrainConfig()
     seed: int = 0
@@ -105,6 +108,16 @@ def _check_config(config: TrainConfig) -> None:
         raise ParamError("validation_share", f"must be 0 to 0.5, got {config.validation_share}")
 
 
+# The loop settings a recipe reports: those that change the model a run makes.
+_OPTIONS = ("epochs", "batch_size", "shuffle", "weight_decay", "stop_when_solved", "margin",
+            "loss_target", "patience", "min_delta", "record_every")
+
+
+def _ref(component: Component) -> dict[str, Any]:
+    """A built component as a reference: its name and every parameter's value."""
+    return {"name": component.name, "params": dict(component.values)}
+
+
 @dataclass(frozen=True)
 class Checked:
     """A recipe checked through, with its components built: all but the rows and the weights.
@@ -126,6 +139,27 @@ class Checked:
     def sizes(self) -> list[int]:
         """Units per layer, inputs first."""
         return [self.sample.n_inputs, *self.recipe.hidden, self.sample.n_outputs]
+
+    def settings(self) -> dict[str, Any]:
+        """Every setting of the run, each component with all its parameters (defaults filled
+        in), as plain JSON shaped like the proto's `Recipe` message."""
+        recipe, config = self.recipe, self.recipe.config
+        options = {name: getattr(config, name) for name in _OPTIONS}
+        if config.loss_target is None:
+            del options["loss_target"]
+        return json.loads(json.dumps({
+            "task": _ref(self.task),
+            "hidden": list(recipe.hidden),
+            "activations": [_ref(activation) for activation in self.activations],
+            "bias": recipe.bias,
+            "loss": _ref(self.loss),
+            "optimizer": _ref(self.optimizer),
+            "initializer": _ref(self.initializer),
+            "options": options,
+            "seed": recipe.seed,
+            "population": recipe.population,
+            "dtype": recipe.dtype,
+        }))
 
     def prepared(self) -> Prepared:
         """Build the task's rows and draw the initial weights of every population member."""

@@ -83,10 +83,12 @@ class ListPluginsRequest(_message.Message):
     def __init__(self, kind: _Optional[str] = ...) -> None: ...
 
 class ListPluginsResponse(_message.Message):
-    __slots__ = ("components",)
+    __slots__ = ("components", "default_recipe")
     COMPONENTS_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_RECIPE_FIELD_NUMBER: _ClassVar[int]
     components: _containers.RepeatedCompositeFieldContainer[Component]
-    def __init__(self, components: _Optional[_Iterable[_Union[Component, _Mapping]]] = ...) -> None: ...
+    default_recipe: Recipe
+    def __init__(self, components: _Optional[_Iterable[_Union[Component, _Mapping]]] = ..., default_recipe: _Optional[_Union[Recipe, _Mapping]] = ...) -> None: ...
 
 class Component(_message.Message):
     __slots__ = ("kind", "name", "plugin", "version", "description", "params")
@@ -399,7 +401,7 @@ class GetModelRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
 
 class ModelDetail(_message.Message):
-    __slots__ = ("summary", "activations", "bias", "request", "history", "member_seed", "dtype")
+    __slots__ = ("summary", "activations", "bias", "request", "history", "member_seed", "dtype", "recipe", "loss")
     SUMMARY_FIELD_NUMBER: _ClassVar[int]
     ACTIVATIONS_FIELD_NUMBER: _ClassVar[int]
     BIAS_FIELD_NUMBER: _ClassVar[int]
@@ -407,6 +409,8 @@ class ModelDetail(_message.Message):
     HISTORY_FIELD_NUMBER: _ClassVar[int]
     MEMBER_SEED_FIELD_NUMBER: _ClassVar[int]
     DTYPE_FIELD_NUMBER: _ClassVar[int]
+    RECIPE_FIELD_NUMBER: _ClassVar[int]
+    LOSS_FIELD_NUMBER: _ClassVar[int]
     summary: ModelSummary
     activations: _containers.RepeatedScalarFieldContainer[str]
     bias: bool
@@ -414,7 +418,9 @@ class ModelDetail(_message.Message):
     history: History
     member_seed: int
     dtype: str
-    def __init__(self, summary: _Optional[_Union[ModelSummary, _Mapping]] = ..., activations: _Optional[_Iterable[str]] = ..., bias: _Optional[bool] = ..., request: _Optional[_Union[TrainRequest, _Mapping]] = ..., history: _Optional[_Union[History, _Mapping]] = ..., member_seed: _Optional[int] = ..., dtype: _Optional[str] = ...) -> None: ...
+    recipe: Recipe
+    loss: ComponentRef
+    def __init__(self, summary: _Optional[_Union[ModelSummary, _Mapping]] = ..., activations: _Optional[_Iterable[str]] = ..., bias: _Optional[bool] = ..., request: _Optional[_Union[TrainRequest, _Mapping]] = ..., history: _Optional[_Union[History, _Mapping]] = ..., member_seed: _Optional[int] = ..., dtype: _Optional[str] = ..., recipe: _Optional[_Union[Recipe, _Mapping]] = ..., loss: _Optional[_Union[ComponentRef, _Mapping]] = ...) -> None: ...
 
 class History(_message.Message):
     __slots__ = ("epochs", "loss", "accuracy")
@@ -449,7 +455,7 @@ class ExportModelRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
 
 class ExportedModel(_message.Message):
-    __slots__ = ("format_version", "name", "version", "layers", "task", "table", "data", "low", "high", "dtype", "seed")
+    __slots__ = ("format_version", "name", "version", "layers", "task", "table", "data", "low", "high", "dtype", "seed", "loss", "recipe", "history")
     FORMAT_VERSION_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -461,6 +467,9 @@ class ExportedModel(_message.Message):
     HIGH_FIELD_NUMBER: _ClassVar[int]
     DTYPE_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
+    LOSS_FIELD_NUMBER: _ClassVar[int]
+    RECIPE_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_FIELD_NUMBER: _ClassVar[int]
     format_version: int
     name: str
     version: int
@@ -472,7 +481,10 @@ class ExportedModel(_message.Message):
     high: float
     dtype: str
     seed: int
-    def __init__(self, format_version: _Optional[int] = ..., name: _Optional[str] = ..., version: _Optional[int] = ..., layers: _Optional[_Iterable[_Union[ExportedLayer, _Mapping]]] = ..., task: _Optional[_Union[ComponentRef, _Mapping]] = ..., table: _Optional[_Union[TruthTable, _Mapping]] = ..., data: _Optional[_Union[DataRows, _Mapping]] = ..., low: _Optional[float] = ..., high: _Optional[float] = ..., dtype: _Optional[str] = ..., seed: _Optional[int] = ...) -> None: ...
+    loss: ComponentRef
+    recipe: Recipe
+    history: History
+    def __init__(self, format_version: _Optional[int] = ..., name: _Optional[str] = ..., version: _Optional[int] = ..., layers: _Optional[_Iterable[_Union[ExportedLayer, _Mapping]]] = ..., task: _Optional[_Union[ComponentRef, _Mapping]] = ..., table: _Optional[_Union[TruthTable, _Mapping]] = ..., data: _Optional[_Union[DataRows, _Mapping]] = ..., low: _Optional[float] = ..., high: _Optional[float] = ..., dtype: _Optional[str] = ..., seed: _Optional[int] = ..., loss: _Optional[_Union[ComponentRef, _Mapping]] = ..., recipe: _Optional[_Union[Recipe, _Mapping]] = ..., history: _Optional[_Union[History, _Mapping]] = ...) -> None: ...
 
 class ExportedLayer(_message.Message):
     __slots__ = ("weights", "bias", "activation")
@@ -501,3 +513,29 @@ class DataRows(_message.Message):
     inputs: _containers.RepeatedCompositeFieldContainer[Row]
     targets: _containers.RepeatedCompositeFieldContainer[Row]
     def __init__(self, inputs: _Optional[_Iterable[_Union[Row, _Mapping]]] = ..., targets: _Optional[_Iterable[_Union[Row, _Mapping]]] = ...) -> None: ...
+
+class Recipe(_message.Message):
+    __slots__ = ("task", "hidden", "activations", "bias", "loss", "optimizer", "initializer", "options", "seed", "population", "dtype")
+    TASK_FIELD_NUMBER: _ClassVar[int]
+    HIDDEN_FIELD_NUMBER: _ClassVar[int]
+    ACTIVATIONS_FIELD_NUMBER: _ClassVar[int]
+    BIAS_FIELD_NUMBER: _ClassVar[int]
+    LOSS_FIELD_NUMBER: _ClassVar[int]
+    OPTIMIZER_FIELD_NUMBER: _ClassVar[int]
+    INITIALIZER_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    POPULATION_FIELD_NUMBER: _ClassVar[int]
+    DTYPE_FIELD_NUMBER: _ClassVar[int]
+    task: ComponentRef
+    hidden: _containers.RepeatedScalarFieldContainer[int]
+    activations: _containers.RepeatedCompositeFieldContainer[ComponentRef]
+    bias: bool
+    loss: ComponentRef
+    optimizer: ComponentRef
+    initializer: ComponentRef
+    options: TrainOptions
+    seed: int
+    population: int
+    dtype: str
+    def __init__(self, task: _Optional[_Union[ComponentRef, _Mapping]] = ..., hidden: _Optional[_Iterable[int]] = ..., activations: _Optional[_Iterable[_Union[ComponentRef, _Mapping]]] = ..., bias: _Optional[bool] = ..., loss: _Optional[_Union[ComponentRef, _Mapping]] = ..., optimizer: _Optional[_Union[ComponentRef, _Mapping]] = ..., initializer: _Optional[_Union[ComponentRef, _Mapping]] = ..., options: _Optional[_Union[TrainOptions, _Mapping]] = ..., seed: _Optional[int] = ..., population: _Optional[int] = ..., dtype: _Optional[str] = ...) -> None: ...

@@ -199,7 +199,8 @@ class GateLearnServicer:
 
     def ImportModel(self, request, context):
         """Stores an exported (or hand-written) model as a new version under a name. The model's
-        metrics are measured on its task or table at import.
+        metrics are measured on its task or table at import, with the loss the export names
+        (mse if none); its recipe and history are kept.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -17,6 +17,8 @@ __all__ = [
     "numbers",
     "outcome_line",
     "params_summary",
+    "recipe_lines",
+    "ref_text",
     "solved_text",
     "table",
     "to_json",
@@ -152,3 +154,25 @@ def component_lines(components: Sequence[Component]) -> list[str]:
             lines.extend(params[:len(component.params)])
             params = params[len(component.params):]
     return lines
+
+
+def ref_text(ref: dict[str, Any]) -> str:
+    """`adam beta1=0.9 ... lr=0.05`: a component and every parameter it was built with, sorted
+    (a Struct keeps no order)."""
+    params = ref.get("params") or {}
+    return " ".join([ref["name"], *(f"{k}={value_text(params[k])}" for k in sorted(params))])
+
+
+def recipe_lines(recipe: dict[str, Any], indent: str = "") -> list[str]:
+    """A recipe (`ModelDetail.recipe`, `Client.default_recipe`), one setting a line."""
+    options = recipe["options"]
+    rows = [
+        *([("task", ref_text(recipe["task"]))] if "task" in recipe else []),
+        ("hidden", ",".join(map(str, recipe["hidden"])) or "none"),
+        ("activations", ", ".join(ref_text(a) for a in recipe["activations"])),
+        ("bias", value_text(recipe["bias"])),
+        *((kind, ref_text(recipe[kind])) for kind in ("loss", "optimizer", "initializer")),
+        ("options", " ".join(f"{k}={value_text(v)}" for k, v in options.items())),
+        *((key, str(recipe[key])) for key in ("seed", "population", "dtype")),
+    ]
+    return table(["", ""], rows, indent=indent)[1:]

@@ -13,8 +13,16 @@ __all__ = ["add_plugins", "add_tasks", "cmd_plugins", "cmd_tasks"]
 
 def cmd_plugins(args: argparse.Namespace, ctx: Context) -> int:
     with ctx.client() as client:
+        if args.default_recipe:
+            recipe = client.default_recipe()
+            ctx.emit(recipe, show.recipe_lines(recipe))
+            return EXIT_OK
         components = client.plugins(args.kind or "")
-    ctx.emit(components, show.component_lines(components) or ["no components"])
+        lines = show.component_lines(components) or ["no components"]
+        if not args.kind:
+            lines += ["", "default recipe (a training that names only its task)",
+                      *show.recipe_lines(client.default_recipe(), indent="  ")]
+    ctx.emit(components, lines)
     return EXIT_OK
 
 
@@ -32,6 +40,8 @@ def cmd_tasks(args: argparse.Namespace, ctx: Context) -> int:
 def add_plugins(add: AddCommand) -> None:
     plugins = add("plugins", cmd_plugins, "list the server's components and their parameters")
     plugins.add_argument("--kind", choices=COMPONENT_KINDS, help="only components of this kind")
+    plugins.add_argument("--default-recipe", action="store_true",
+                         help="only the settings a training that names only its task gets")
 
 
 def add_tasks(add: AddCommand) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from gatelearn.client.cli import _input as read
 from gatelearn.client.cli import _output as show
 from gatelearn.client.cli._context import EXIT_OK, AddCommand, Context
+from gatelearn.client.types import ModelDetail
 
 __all__ = [
     "add_delete",
@@ -81,15 +82,25 @@ def cmd_show(args: argparse.Namespace, ctx: Context) -> int:
         )
     else:
         lines.append("history      none (imported)")
-    if detail.request is None:
-        lines.append("request      none (imported)")
-    else:
-        fields = [f"{key}: {show.value_text(value)}" for key, value in detail.request.items()]
-        lines += [
-            f"{('request' if i == 0 else '').ljust(12)} {field}" for i, field in enumerate(fields)
-        ]
+    lines += _settings_lines(detail)
     ctx.emit(detail, lines)
     return EXIT_OK
+
+
+def _settings_lines(detail: ModelDetail) -> list[str]:
+    """What trained the model: every setting it used, or for a model stored before recipes
+    were recorded, the request as sent; an import's loss when it has no recipe."""
+    if detail.recipe is not None:
+        recipe = show.recipe_lines(detail.recipe, indent="  ")
+        return ["recipe       every setting used, defaults filled in", *recipe]
+    lines = []
+    if detail.loss is not None:
+        lines.append(f"loss         {show.ref_text(detail.loss)}")
+    if detail.request is None:
+        return [*lines, "recipe       none (imported)"]
+    fields = [f"{key}: {show.value_text(value)}" for key, value in detail.request.items()]
+    return lines + [f"{('request' if i == 0 else '').ljust(12)} {field}"
+                    for i, field in enumerate(fields)]
 
 
 def cmd_delete(args: argparse.Namespace, ctx: Context) -> int:
@@ -136,7 +147,7 @@ def add_models(add: AddCommand) -> None:
 
 
 def add_show(add: AddCommand) -> None:
-    summary = "describe a model: architecture, metrics, history and the request that trained it"
+    summary = "describe a model: architecture, metrics, history and every setting that trained it"
     read.add_model_argument(add("show", cmd_show, summary))
 
 

@@ -68,11 +68,12 @@ def _train_source(args: argparse.Namespace) -> tuple[ComponentSpec | None, dict[
     return None, {kind: rows}
 
 
-def _with_params(name: str | None, params: dict[str, Any], default: str) -> ComponentSpec | None:
-    """A component spec; parameters without a name go to the server's default component."""
+def _with_params(name: str | None, params: dict[str, Any]) -> ComponentSpec | None:
+    """A component spec; parameters without a name go to the server's default component
+    (sent with an empty name, so the server's defaults stay their one source)."""
     if name is None and not params:
         return None
-    return (name or default, params)
+    return (name or "", params)
 
 
 def cmd_train(args: argparse.Namespace, ctx: Context) -> int:
@@ -91,6 +92,7 @@ def cmd_train(args: argparse.Namespace, ctx: Context) -> int:
         patience=args.patience or 0,
         min_delta=args.min_delta or 0.0,
         validation_share=args.validation_share or 0.0,
+        record_every=args.record_every or 0,
     )
     settings: dict[str, Any] = dict(
         **rows,
@@ -98,8 +100,8 @@ def cmd_train(args: argparse.Namespace, ctx: Context) -> int:
         activations=args.activation or (),
         bias=False if args.no_bias else None,
         loss=args.loss,
-        optimizer=_with_params(args.optimizer, opt_params, "adam"),
-        initializer=_with_params(args.init, dict(args.init_param or []), "xavier"),
+        optimizer=_with_params(args.optimizer, opt_params),
+        initializer=_with_params(args.init, dict(args.init_param or [])),
         options=None if options == TrainOptions() else options,  # keep the record minimal
         seed=args.seed or 0,
         population=args.population or 1,
@@ -132,7 +134,8 @@ def add_train(add: AddCommand) -> None:
         epilog=TRAIN_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Train a network on a task and save it as the next version of NAME.\n"
-        "Options left out take the server's defaults.",
+        "Options left out take the server's defaults: 'gatelearn plugins' lists the default\n"
+        "recipe and every component's parameters, 'gatelearn show' what a model used.",
     )
     p.add_argument(
         "task",
@@ -164,42 +167,39 @@ def add_train(add: AddCommand) -> None:
         "--hidden",
         type=read.hidden_units,
         metavar="8,8|none",
-        help="hidden layer widths, or 'none' for no hidden layer (default: 8)",
+        help="hidden layer widths, or 'none' for no hidden layer",
     )
     net.add_argument(
         "--activation",
         action="append",
         type=read.component,
         metavar="NAME[:KEY=VALUE...]",
-        help="one per layer after the inputs, hidden layers then the output "
-        "(repeat it; default: tanh ... sigmoid)",
+        help="one per layer after the inputs, hidden layers then the output (repeat it)",
     )
     net.add_argument("--no-bias", action="store_true", help="layers without bias vectors")
     net.add_argument("--float32", action="store_true", help="compute in 32-bit floats")
     fit = p.add_argument_group("fitting")
     fit.add_argument(
-        "--loss", type=read.component, metavar="NAME", help="the loss function (default: bce)"
+        "--loss", type=read.component, metavar="NAME", help="the loss function"
     )
-    fit.add_argument(
-        "--optimizer", metavar="NAME", help="the optimizer (default: adam with lr 0.05)"
-    )
+    fit.add_argument("--optimizer", metavar="NAME", help="the optimizer")
     fit.add_argument(
         "--opt",
-        help="an optimizer parameter (repeatable; without --optimizer: adam's)",
+        help="an optimizer parameter (repeatable; without --optimizer: the default's)",
         **KEY_VALUES,
     )
     fit.add_argument("--lr", type=float, metavar="X", help="learning rate: --opt lr=X")
-    fit.add_argument("--init", metavar="NAME", help="the weight initializer (default: xavier)")
+    fit.add_argument("--init", metavar="NAME", help="the weight initializer")
     fit.add_argument(
         "--init-param",
-        help="an initializer parameter (repeatable; without --init: xavier's)",
+        help="an initializer parameter (repeatable; without --init: the default's)",
         **KEY_VALUES,
     )
     fit.add_argument(
         "--seed",
         type=read.count(0),
         metavar="N",
-        help="seed of the initial weights and sampling (default: 0)",
+        help="seed of the initial weights and sampling",
     )
     fit.add_argument(
         "--population",
@@ -209,13 +209,13 @@ def add_train(add: AddCommand) -> None:
     )
     loop = p.add_argument_group("training loop")
     loop.add_argument(
-        "--epochs", type=read.count(0), metavar="N", help="most updates to apply (default: 5000)"
+        "--epochs", type=read.count(0), metavar="N", help="most updates to apply"
     )
     loop.add_argument(
         "--batch-size",
         type=read.count(0),
         metavar="N",
-        help="rows per update (default: all rows)",
+        help="rows per update (0: all rows)",
     )
     loop.add_argument("--no-shuffle", action="store_true", help="keep the row order of minibatches")
     loop.add_argument("--weight-decay", type=float, metavar="X", help="L2 weight decay")
@@ -223,8 +223,7 @@ def add_train(add: AddCommand) -> None:
         "--margin",
         type=float,
         metavar="X",
-        help="margin past the threshold that counts as solved, as a fraction "
-        "of high - low (default: 0.25)",
+        help="margin past the threshold that counts as solved, as a fraction of high - low",
     )
     loop.add_argument(
         "--no-stop-when-solved", action="store_true", help="keep training once solved"
@@ -242,7 +241,14 @@ def add_train(add: AddCommand) -> None:
         "--min-delta",
         type=float,
         metavar="X",
-        help="the improvement --patience asks for (default: 0)",
+        help="the improvement --patience asks for",
+    )
+    loop.add_argument(
+        "--record-every",
+        type=read.count(1),
+        metavar="N",
+        help="record loss and accuracy into the model's history every N epochs "
+        "(left out: every epoch, thinned evenly as the history grows)",
     )
     loop.add_argument(
         "--validation-share",

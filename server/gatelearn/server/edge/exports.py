@@ -1,5 +1,9 @@
 """Exported models: a stored record as an ExportedModel, and an ExportedModel (exported or
-written by hand) checked layer by layer into a record to import."""
+written by hand) checked layer by layer into a record to import.
+
+An export carries the loss, the recipe and the history when the record has them; an import
+keeps them, and an export made before those fields existed imports without them.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,18 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gatelearn.plugins.recipe import DTYPES
-from gatelearn.server.edge.messages import params_dict, rows, task_json, tensor_array
+from gatelearn.server.edge.messages import (
+    component_ref,
+    params_dict,
+    recipe_json,
+    recipe_message,
+    rows,
+    task_json,
+    tensor_array,
+)
 from gatelearn.server.errors import InvalidRequest
 from gatelearn.server.limits import Limits
-from gatelearn.server.stores.meta import ComponentMeta, ModelMeta, TaskMeta
+from gatelearn.server.stores.meta import ComponentMeta, History, ModelMeta, TaskMeta
 from gatelearn.server.stores.records import ModelRecord
 from gatelearn.v1 import gatelearn_pb2 as pb
 
@@ -82,8 +94,33 @@ def record_from_export(model: pb.ExportedModel, name: str, limits: Limits) -> Mo
         high=float(high),
         task=TaskMeta(**task, seed=model.seed),
         member_seed=model.seed,
+        history=_history(model.history, limits) if model.HasField("history") else History(),
+        recipe=recipe_json(model.recipe, "model.recipe") if model.HasField("recipe") else None,
+        loss=(ComponentMeta(model.loss.name, params_dict(model.loss.params))
+              if model.HasField("loss") else None),
     )
     return ModelRecord(name, meta, weights, biases or None)
+
+
+def _history(history: pb.History, limits: Limits) -> History:
+    """An export's training history, checked: equal lengths, epochs ascending, within the
+    history limit, values finite."""
+    points = len(history.epochs)
+    if not points == len(history.loss) == len(history.accuracy):
+        raise InvalidRequest("model.history", f"epochs, loss and accuracy need the same length, "
+                                              f"got {points}, {len(history.loss)} and "
+                                              f"{len(history.accuracy)}")
+    if points > limits.max_history_points:
+        raise InvalidRequest("model.history.epochs",
+                             f"at most {limits.max_history_points} points (limit "
+                             f"max_history_points), got {points}")
+    epochs = list(history.epochs)
+    if any(later <= earlier for earlier, later in zip(epochs, epochs[1:], strict=False)):
+        raise InvalidRequest("model.history.epochs", "must be strictly ascending")
+    values = (*history.loss, *history.accuracy)
+    if not all(math.isfinite(value) for value in values):
+        raise InvalidRequest("model.history", "loss and accuracy must be finite")
+    return History(tuple(epochs), tuple(history.loss), tuple(history.accuracy))
 
 
 def _task_source(task: TaskMeta, target: pb.ExportedModel) -> None:
@@ -98,7 +135,8 @@ def _task_source(task: TaskMeta, target: pb.ExportedModel) -> None:
 
 
 def exported(record: ModelRecord) -> pb.ExportedModel:
-    """A stored record as an ExportedModel: its layers, label values and task."""
+    """A stored record as an ExportedModel: its layers, label values, task, loss, recipe and
+    history."""
     meta = record.meta
     exported = pb.ExportedModel(format_version=EXPORT_FORMAT, name=record.name,
                                 version=record.version, low=meta.low, high=meta.high,
@@ -115,4 +153,12 @@ def exported(record: ModelRecord) -> pb.ExportedModel:
         layer.activation.params.update(activation.params)
     if meta.task:
         _task_source(meta.task, exported)
+    if meta.loss:
+        exported.loss.CopyFrom(component_ref(meta.loss.name, meta.loss.params))
+    if meta.recipe:
+        exported.recipe.CopyFrom(recipe_message(meta.recipe))
+    if meta.history.epochs:
+        exported.history.CopyFrom(pb.History(epochs=meta.history.epochs,
+                                             loss=meta.history.loss,
+                                             accuracy=meta.history.accuracy))
     return exported

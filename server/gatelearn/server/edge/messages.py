@@ -21,10 +21,13 @@ from gatelearn.v1 import gatelearn_pb2 as pb
 
 __all__ = [
     "choice",
+    "component_ref",
     "in_packed_dtype",
     "pack",
     "packed_array",
     "params_dict",
+    "recipe_json",
+    "recipe_message",
     "rows",
     "rows_array",
     "inline_params",
@@ -58,13 +61,12 @@ def params_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
     return {key: _plain(value) for key, value in struct.fields.items()}
 
 
-def choice(ref: pb.ComponentRef, default: Choice, field: str) -> Choice:
-    """The component a request names, or `default` when it names none."""
-    if not ref.name:
-        if ref.params.fields:
-            raise InvalidRequest(f"{field}.name", "required when params are given")
-        return default
-    return Choice(ref.name, params_dict(ref.params))
+def choice(ref: pb.ComponentRef, default: Choice) -> Choice:
+    """The component a request names; when it names none, `default` with the params given
+    on top (so `{"params": {"lr": 0.1}}` tunes the default optimizer)."""
+    if ref.name:
+        return Choice(ref.name, params_dict(ref.params))
+    return Choice(default.name, {**default.params, **params_dict(ref.params)})
 
 
 def tensor_array(tensor: pb.Tensor, field: str, ndim: int) -> NDArray[np.float64]:
@@ -167,3 +169,27 @@ def task_json(source: pb.ComponentRef | InlineRows) -> dict[str, Any]:
 
 def rows(array: NDArray[Any]) -> list[pb.Row]:
     return [pb.Row(values=row) for row in np.asarray(array, dtype=np.float64).tolist()]
+
+
+def component_ref(name: str, params: dict[str, Any]) -> pb.ComponentRef:
+    ref = pb.ComponentRef(name=name)
+    ref.params.update(params)
+    return ref
+
+
+def recipe_message(settings: dict[str, Any]) -> pb.Recipe:
+    """A recipe's plain JSON (`Checked.settings`) as the proto's Recipe."""
+    return json_format.ParseDict(settings, pb.Recipe())
+
+
+def recipe_json(message: pb.Recipe, field: str) -> dict[str, Any]:
+    """A Recipe message as the plain JSON a model stores; every number must be finite."""
+    data = json_format.MessageToDict(message, preserving_proto_field_name=True,
+                                     always_print_fields_with_no_presence=True)
+    data["seed"] = int(data["seed"])  # proto JSON writes 64-bit integers as strings
+    del data["options"]["progress_interval_ms"]  # changes no model, so no recipe records it
+    try:
+        json.dumps(data, allow_nan=False)
+    except ValueError:
+        raise InvalidRequest(field, "numbers must be finite (no NaN or infinity)") from None
+    return data

@@ -93,7 +93,7 @@ def _config(options: pb.TrainOptions, seed: int, limits: Limits) -> TrainConfig:
 
 def _initializer(request: pb.TrainRequest) -> Choice:
     default = Choice("explicit") if request.HasField("weights") else _DEFAULTS.initializer
-    picked = choice(request.initializer, default, "initializer")
+    picked = choice(request.initializer, default)
     if picked.name != "explicit":
         if request.HasField("weights"):
             raise InvalidRequest("weights", "only used with initializer 'explicit'")
@@ -155,8 +155,8 @@ def recipe_from_request(request: pb.TrainRequest, limits: Limits) -> tuple[Recip
         hidden=hidden,
         activations=tuple(activations),
         bias=request.bias if request.HasField("bias") else _DEFAULTS.bias,
-        loss=choice(request.loss, _DEFAULTS.loss, "loss"),
-        optimizer=choice(request.optimizer, _DEFAULTS.optimizer, "optimizer"),
+        loss=choice(request.loss, _DEFAULTS.loss),
+        optimizer=choice(request.optimizer, _DEFAULTS.optimizer),
         initializer=_initializer(request),
         config=_config(request.options, request.seed, limits),
         seed=request.seed,
@@ -227,14 +227,14 @@ def _check_answers(request: pb.TrainRequest, checked: Checked, limits: Limits) -
     sizes = checked.sizes
     check_fits("Evaluate", evaluate_bytes(checked.rows, sizes[0], sizes[-1]), "task", limits)
     source = getattr(request, request.WhichOneof("source"))
+    # Both answers carry the history and the recipe: what the request gave, plus defaults.
+    recipe = request.ByteSize() + SLACK
+    history = history_bytes(checked.recipe.config.history_points)
     parts = (source.ByteSize() + sum(ref.ByteSize() for ref in request.activations)
-             + SLACK)
+             + SLACK + recipe + history)
     check_fits("ExportModel", layers_bytes(sizes, checked.recipe.bias) + parts,
                "hidden.units", limits)
-    config = checked.recipe.config
-    points = min(limits.max_history_points, config.epochs // config.history_interval + 2)
-    check_fits("GetModel", request.ByteSize() + history_bytes(points) + SLACK, "request",
-               limits)
+    check_fits("GetModel", request.ByteSize() + recipe + history + SLACK, "request", limits)
 
 
 _OPTIONS = frozenset(pb.TrainOptions.DESCRIPTOR.fields_by_name)

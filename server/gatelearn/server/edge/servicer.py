@@ -104,7 +104,9 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                 raise InvalidRequest("kind", f"unknown kind {reprlib.repr(request.kind)} "
                                              f"(known: {', '.join(KINDS)})")
         entries = self.registry.entries(request.kind or None)
-        return pb.ListPluginsResponse(components=[_component(e) for e in entries])
+        return pb.ListPluginsResponse(components=[_component(e) for e in entries],
+                                      default_recipe=messages.recipe_message(
+                                          self.models.default_recipe()))
 
     def ListTasks(self, request: pb.ListTasksRequest,
                   context: grpc.ServicerContext) -> pb.ListTasksResponse:
@@ -217,6 +219,10 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                 history=pb.History(**dataclasses.asdict(meta.history)))
             if record.request:
                 detail.request.ParseFromString(record.request)
+            if meta.recipe:
+                detail.recipe.CopyFrom(messages.recipe_message(meta.recipe))
+            if meta.loss:
+                detail.loss.CopyFrom(messages.component_ref(meta.loss.name, meta.loss.params))
             return detail
 
     def DeleteModel(self, request: pb.DeleteModelRequest,

@@ -59,8 +59,10 @@ def _held_out_metrics(result: TrainResult, member: int) -> dict[str, float]:
 
 
 def record_from_training(name: str, prepared: Prepared, result: TrainResult,
-                         task: dict[str, Any], request: bytes | None) -> ModelRecord:
-    """A record of the best member of a finished run."""
+                         task: dict[str, Any], request: bytes | None,
+                         settings: dict[str, Any]) -> ModelRecord:
+    """A record of the best member of a finished run; `settings` is its whole recipe
+    (`Checked.settings`)."""
     member = best_member(result)
     network = result.network.member(member)
     recipe = prepared.recipe
@@ -92,6 +94,8 @@ def record_from_training(name: str, prepared: Prepared, result: TrainResult,
         ),
         solved_members=int((result.min_margin > 0).sum()),
         member_solved_epochs=tuple(result.solved_epoch.tolist()),
+        recipe=settings,
+        loss=ComponentMeta(**settings["loss"]),
     )
     weights = [layer.weights[..., 0].astype(np.float64) for layer in network.layers]
     biases = ([layer.bias[..., 0].astype(np.float64) for layer in network.layers

@@ -1,4 +1,5 @@
-"""The model service: resolve a stored model, describe and score against tasks, import.
+"""The model service: resolve a stored model, describe and score against tasks, import, and
+the default recipe.
 
 It knows no gRPC. A reference is a name and a version (0: the latest); errors are domain
 errors naming the request field they are about.
@@ -14,8 +15,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gatelearn.core import Dataset, ParamError, Task
+from gatelearn.core import Dataset, Loss, ParamError, Task
 from gatelearn.plugins import Registry, UnknownComponentError
+from gatelearn.plugins.recipe import Recipe, check
 from gatelearn.server.checks import (
     check_task_size,
     first_nonfinite_row,
@@ -54,6 +56,12 @@ class ModelService:
         self.cache = cache
 
     # ------------------------------------------------------------ tasks
+    def default_recipe(self) -> dict[str, Any]:
+        """The settings a Train request naming only its task gets, task left out."""
+        settings = check(Recipe(), self.registry).settings()
+        del settings["task"]
+        return settings
+
     def describe_task(self, name: str, params: dict[str, Any], seed: int,
                       preview: int) -> tuple[int, Dataset]:
         """A task's row count and its first `preview` rows."""
@@ -134,6 +142,26 @@ class ModelService:
             raise InvalidRequest("name", "required")
         return self.store.delete(name, version)
 
+    def _own_loss(self, record: ModelRecord) -> Loss | None:
+        """The loss an imported record names, built and checked against its labels."""
+        named = record.meta.loss
+        if named is None:
+            return None
+        try:
+            loss: Loss = self.registry.build("loss", named.name, named.params)
+        except UnknownComponentError as error:
+            raise InvalidRequest("model.loss.name", str(error)) from None
+        except ParamError as error:
+            raise InvalidRequest(f"model.loss.params.{error.param}", error.message) from None
+        meta = record.meta
+        if loss.label_range is not None:
+            low, high = loss.label_range
+            if not low <= meta.low < meta.high <= high:
+                raise InvalidRequest("model.loss", f"{named.name} needs labels within "
+                                                   f"{low:g}/{high:g}; this model's are "
+                                                   f"{meta.low:g}/{meta.high:g}")
+        return loss
+
     def import_record(self, record: ModelRecord, export_bytes: int,
                       request_id: str = "") -> tuple[str, int]:
         """Check an imported record against the plugins installed and its own task, measure
@@ -165,6 +193,9 @@ class ModelService:
                                  f"{inputs.shape[1]} and {targets.shape[1]}")
         measured = score(model, inputs, targets)
         metrics = measured.metrics()
+        if (loss := self._own_loss(record)) is not None:
+            value = loss.value(measured.outputs[..., None], targets[..., None])
+            metrics = dataclasses.replace(metrics, loss=float(value[0]))
         if not all(np.isfinite(v) for v in (metrics.loss, metrics.accuracy, metrics.min_margin,
                                              *measured.outputs.ravel())):
             raise InvalidRequest("model.layers",

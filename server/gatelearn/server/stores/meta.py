@@ -3,7 +3,8 @@
 `ModelMeta.to_json()` is the one writer and `ModelMeta.from_json()` the one reader. The JSON is
 plain (it crosses the training worker's pipe and rests in the store's `meta` column) and carries
 a `layout` number. Layout 0 is the one written before the number existed: the same keys, no
-`layout`. An imported model has no training, so its training fields take the defaults below.
+`layout`; layout 2 added `recipe` and `loss`, which rows of layouts 0 and 1 lack. An imported
+model has no training, so its training fields take the defaults below.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 __all__ = ["LAYOUT", "ComponentMeta", "History", "Metrics", "ModelMeta", "TaskMeta"]
 
-LAYOUT = 1  # the layout `to_json` writes; `from_json` reads it and every earlier one
+LAYOUT = 2  # the layout `to_json` writes; `from_json` reads it and every earlier one
 
 
 @dataclass(frozen=True)
@@ -78,12 +79,17 @@ class ModelMeta:
     history: History = History()
     solved_members: int = 0
     member_solved_epochs: tuple[int, ...] = ()
+    # Every setting of the training, defaults filled in (plain JSON shaped like the proto's
+    # Recipe); an import's when its export carried one, else None.
+    recipe: dict[str, Any] | None = None
+    loss: ComponentMeta | None = None  # what metrics.loss is measured with; None: mse
 
     def to_json(self) -> dict[str, Any]:
         """The metadata as plain JSON data, in the current layout."""
         data = asdict(self)
-        if self.task is None:
-            del data["task"]
+        for key in ("task", "recipe", "loss"):
+            if data[key] is None:
+                del data[key]
         return {"layout": LAYOUT, **data}
 
     @classmethod
@@ -128,4 +134,6 @@ _OPTIONAL: dict[str, Callable[[Any], Any]] = {
     "history": _history,
     "solved_members": int,
     "member_solved_epochs": tuple,
+    "recipe": dict,
+    "loss": lambda data: ComponentMeta(**data),
 }

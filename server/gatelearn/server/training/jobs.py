@@ -117,6 +117,7 @@ def run_job(payload: bytes, registry: Registry, limits: Limits, cancel: threadin
             hint = "try a smaller learning rate"
         return _failed(FailedPrecondition(
             f"{what}; components: {components}; nothing was saved ({hint})"))
-    record = record_from_training(request.model_name, prepared, result, task, payload)
+    record = record_from_training(request.model_name, prepared, result, task, payload,
+                                  checked.settings())
     return Kind.DONE, pack_record(record.meta.to_json(),
                                   pack_arrays(record.weights, record.biases))

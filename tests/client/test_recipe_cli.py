@@ -1,0 +1,50 @@
+"""The defaults and the recipe through the command line, run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from test_cli import Run, gatelearn  # noqa: F401  (the fixture)
+
+from gatelearn.client import Client
+
+
+def test_naming_the_default_optimizer_or_its_lr_trains_the_same_model(
+    gatelearn: Run,  # noqa: F811
+    client: Client,
+) -> None:
+    defaults = json.loads(gatelearn("--json", "plugins", "--default-recipe").stdout)
+    lr = defaults["optimizer"]["params"]["lr"]
+    runs = {
+        "plain": [],
+        "adam": ["--optimizer", "adam"],
+        "lr": ["--opt", f"lr={lr}"],
+        "beta1": ["--opt", "beta1=0.9"],
+    }
+    for name, flags in runs.items():
+        line = gatelearn("train", "xor", "--name", name, "--quiet", *flags).stdout
+        assert line.startswith(f"saved {name}:1  solved at epoch ")
+    layers = {name: client.export_model(name)["layers"] for name in runs}
+    assert all(layers[name] == layers["plain"] for name in runs), "a default changed the run"
+    listing = gatelearn("plugins").stdout
+    assert re.search(r"^default recipe ", listing, re.MULTILINE)
+    assert re.search(rf"^  optimizer +adam .*lr={lr}$", listing, re.MULTILINE)
+
+
+def test_show_reports_every_setting_and_the_history(gatelearn: Run) -> None:  # noqa: F811
+    gatelearn("train", "xor", "--name", "r", "--quiet", "--record-every", "3", "--epochs", "30",
+              "--no-stop-when-solved", "--activation", "elu", "--activation", "sigmoid")
+    shown = gatelearn("show", "r").stdout
+    assert re.search(r"^history +11 points, epochs 0 to 30$", shown, re.MULTILINE)
+    assert re.search(r"^  activations +elu alpha=1, sigmoid$", shown, re.MULTILINE)
+    assert re.search(r"^  options .*record_every=3", shown, re.MULTILINE)
+    recipe = json.loads(gatelearn("--json", "show", "r").stdout)["recipe"]
+    assert recipe["loss"] == {"name": "bce", "params": {"eps": 1e-12}}
+    assert recipe["options"]["stop_when_solved"] is False
+
+
+def test_train_help_restates_no_server_default(gatelearn: Run) -> None:  # noqa: F811
+    text = gatelearn("train", "--help").stdout
+    for default in ("0.05", "5000", "0.25", "xavier", "bce", "(default: 8)", "tanh"):
+        assert default not in text, default
