@@ -20,6 +20,7 @@ from gatelearn.core.network import Network
 
 __all__ = [
     "MAX_TABLE_VALUES",
+    "REGION_MAX_UNITS",
     "OutputReading",
     "TableReading",
     "UnitReading",
@@ -32,6 +33,8 @@ __all__ = [
 
 MAX_TABLE_VALUES = 1 << 18  # rows x outputs of a table read back (16 inputs, 4 outputs)
 UNIT_FORMULA_MAX_INPUTS = EXACT_MAX_INPUTS  # first-layer units get a formula up to this many
+REGION_MAX_UNITS = EXACT_MAX_INPUTS  # first-layer units a region is read over, at most
+UNIT_BLOCK = 4096  # rows whose unit values are computed at once
 
 Array = NDArray[np.float64]
 Bits = NDArray[np.bool_]
@@ -93,51 +96,61 @@ def read_table(network: Network, threshold: float) -> TableReading:
 def read_region(network: Network, points: Array, threshold: float) -> TableReading:
     """A real-input network over `points` (a task's rows): its units as half-spaces and each
     output as a formula over them, when the units' on/off pattern decides it on every point and
-    that formula is a conjunction or a disjunction (patterns never seen may go either way)."""
+    that formula is a conjunction or a disjunction (patterns never seen may go either way).
+    Regions are read for up to REGION_MAX_UNITS units (2^units patterns to minimise over)."""
     units = _units(network, points, with_formulas=False)
-    patterns = _patterns(_unit_values(network, points))
+    patterns = None
+    if len(units) <= REGION_MAX_UNITS:
+        values = np.unpackbits(_unit_values(network, points), axis=0, count=len(points))
+        patterns = _patterns(values.astype(bool))
     outputs = network.predict(points)[..., 0].astype(np.float64)
     readings = []
     for column in outputs.T:
-        values = column > threshold
-        readings.append(
-            OutputReading(
-                values, np.abs(column - threshold), None, _region(patterns, values, units)
-            )
-        )
+        on = column > threshold
+        region = "" if patterns is None else _region(patterns, on, units)
+        readings.append(OutputReading(on, np.abs(column - threshold), None, region))
     return TableReading(readings, units)
 
 
 # ---------------------------------------------------------------- first-layer units
-def _unit_values(network: Network, rows: Array) -> Bits:
-    """Each first-layer unit on or off on each row: (rows, units)."""
+def _unit_values(network: Network, rows: Array) -> NDArray[np.uint8]:
+    """Each first-layer unit on or off on each row, packed 8 rows a byte: (bytes, units).
+
+    Computed `UNIT_BLOCK` rows at a time, so a 16-input table of 1024 units takes 8 MB."""
     layer = network.layers[0]
-    z = rows @ layer.weights[..., 0].astype(np.float64)
-    if layer.bias is not None:
-        z += layer.bias[:, 0]
-    return np.asarray(z > layer.activation.midpoint_z)
+    weights = layer.weights[..., 0].astype(np.float64)
+    packed = []
+    for start in range(0, len(rows), UNIT_BLOCK):
+        z = rows[start : start + UNIT_BLOCK] @ weights
+        if layer.bias is not None:
+            z += layer.bias[:, 0]
+        packed.append(np.packbits(z > layer.activation.midpoint_z, axis=0))
+    return np.concatenate(packed)
 
 
 def _units(network: Network, rows: Array, with_formulas: bool) -> list[UnitReading]:
     layer = network.layers[0]
     weights = layer.weights[..., 0].astype(np.float64)
     biases = np.zeros(layer.fan_out) if layer.bias is None else layer.bias[:, 0].astype(float)
-    values = _unit_values(network, rows)
+    packed = _unit_values(network, rows)
     names = input_names(network.sizes[0])
     readings: list[UnitReading] = []
     seen: dict[bytes, int] = {}
     for unit in range(layer.fan_out):
-        column = values[:, unit]
-        key = np.packbits(column).tobytes()
+        column = np.unpackbits(packed[:, unit], count=len(rows)).astype(bool)
+        key = packed[:, unit].tobytes()
+        duplicate_of = seen.get(key)
+        seen.setdefault(key, unit)
+        inequality = half_space(
+            weights[:, unit], float(biases[unit]), layer.activation.midpoint_z, names
+        )
         readings.append(
             UnitReading(
                 weights[:, unit],
                 float(biases[unit]),
-                half_space(
-                    weights[:, unit], float(biases[unit]), layer.activation.midpoint_z, names
-                ),
+                inequality,
                 dead=bool(column.all() or not column.any()),
-                duplicate_of=seen.setdefault(key, unit) if key in seen else None,
+                duplicate_of=duplicate_of,
                 sop=minimal_sop(column) if with_formulas else None,
             )
         )
@@ -145,7 +158,8 @@ def _units(network: Network, rows: Array, with_formulas: bool) -> list[UnitReadi
 
 
 def _number(value: float) -> str:
-    return f"{value:.3g}".replace("-0", "0") if abs(value) >= 5e-4 else "0"
+    """Three significant digits; "0" for what would print as 0 or -0."""
+    return f"{value:.3g}" if abs(value) >= 5e-4 else "0"
 
 
 def half_space(weights: Array, bias: float, midpoint: float, names: Sequence[str]) -> str:
@@ -176,8 +190,6 @@ def _patterns(values: Bits) -> NDArray[np.int64]:
 
 def _region(patterns: NDArray[np.int64], values: Bits, units: list[UnitReading]) -> str:
     """The output as a conjunction or disjunction of the units' half-spaces, or ""."""
-    if len(units) > EXACT_MAX_INPUTS:
-        return ""
     size = 1 << len(units)
     seen_on = np.bincount(patterns[values], minlength=size) > 0
     seen_off = np.bincount(patterns[~values], minlength=size) > 0
