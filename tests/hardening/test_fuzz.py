@@ -907,6 +907,11 @@ def name_version(draw: st.DrawFn, message: type[Message]) -> Message:
 
 
 @st.composite
+def explain_requests(draw: st.DrawFn) -> pb.ExplainRequest:
+    return pb.ExplainRequest(model=draw(model_names), version=draw(versions))
+
+
+@st.composite
 def list_models_requests(draw: st.DrawFn) -> pb.ListModelsRequest:
     return pb.ListModelsRequest(name=draw(st.one_of(st.just(""), model_names)))
 
@@ -1008,6 +1013,7 @@ REQUESTS: dict[str, st.SearchStrategy[Message]] = {
     "DeleteModel": delete_model_requests(),
     "ExportModel": name_version(pb.ExportModelRequest),
     "ImportModel": import_model_requests(),
+    "Explain": explain_requests(),
 }
 if "PredictStream" in SERVICE.methods_by_name:  # newer protos
     REQUESTS["PredictStream"] = predict_streams()
@@ -1061,6 +1067,7 @@ test_fuzz_list_models = _rpc_test("ListModels")
 test_fuzz_get_model = _rpc_test("GetModel")
 test_fuzz_export_model = _rpc_test("ExportModel")
 test_fuzz_import_model = _rpc_test("ImportModel")
+test_fuzz_explain = _rpc_test("Explain")
 test_fuzz_delete_model = _rpc_test("DeleteModel")
 if "PredictStream" in REQUESTS:  # after DeleteModel: it resolves models that may be gone
     test_fuzz_predict_stream = _rpc_test("PredictStream")

@@ -257,6 +257,7 @@ def every_rpc(client: Client, exported: dict[str, Any]) -> dict[str, Callable[[]
         "DeleteModel": lambda: client.delete("kept"),
         "ExportModel": lambda: client.export_model("kept"),
         "ImportModel": lambda: client.import_model("imported", exported),
+        "Explain": lambda: client.explain("kept"),
     }
 
 

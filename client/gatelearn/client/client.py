@@ -25,6 +25,7 @@ from gatelearn.client._request_ids import new_request_id, request_id_problem
 from gatelearn.client.types import (
     Component,
     Evaluation,
+    Explanation,
     ModelDetail,
     ModelRef,
     ModelSummary,
@@ -436,3 +437,11 @@ class Client:
         ref = self._call("ImportModel", pb.ImportModelRequest(name=name, model=exported,
                                                               request_id=request_id))
         return ModelRef.from_pb(ref)
+
+    # ------------------------------------------------------------ explaining
+    def explain(self, name: str, *, version: int = 0) -> Explanation:
+        """What a model computes: its truth table and minimal formula per output, its
+        first-layer units, the tasks it equals (or for real inputs its half-planes and region).
+        """
+        return Explanation.from_pb(self._call("Explain", pb.ExplainRequest(model=name,
+                                                                           version=version)))

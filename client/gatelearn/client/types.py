@@ -14,6 +14,9 @@ __all__ = [
     "Component",
     "Evaluation",
     "EvaluatedRow",
+    "ExplainedOutput",
+    "Explanation",
+    "HiddenUnit",
     "History",
     "Metrics",
     "ModelDetail",
@@ -259,3 +262,59 @@ class ModelDetail:
                    recipe_dict(m.recipe) if m.HasField("recipe") else None,
                    ({"name": m.loss.name, "params": json_format.MessageToDict(m.loss.params)}
                     if m.HasField("loss") else None))
+
+
+@dataclass(frozen=True)
+class ExplainedOutput:
+    """One output read back: its values and margins on the first rows, its minimal formula
+    (boolean inputs) or its region (real inputs), and the tasks it equals."""
+
+    values: list[bool]
+    margins: list[float]
+    formula: str
+    exact: bool
+    products: int
+    literals: int
+    equals: list[str]
+    region: str
+
+
+@dataclass(frozen=True)
+class HiddenUnit:
+    """A first-layer unit: where it is on, and what it computes on the truth table."""
+
+    weights: list[float]
+    bias: float
+    inequality: str
+    formula: str
+    exact: bool
+    dead: bool
+    duplicate_of: int | None
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """What a model computes (see the Explain RPC in gatelearn.proto)."""
+
+    model: ModelRef
+    boolean_inputs: bool
+    input_names: list[str]
+    threshold: float
+    total_rows: int
+    outputs: list[ExplainedOutput]
+    hidden_units: list[HiddenUnit]
+    equals: list[str]
+    trained_task: str
+    matches_trained_task: bool
+
+    @classmethod
+    def from_pb(cls, m: pb.Explanation) -> Explanation:
+        outputs = [ExplainedOutput(list(o.values), list(o.margins), o.formula, o.exact,
+                                   o.products, o.literals, list(o.equals), o.region)
+                   for o in m.outputs]
+        units = [HiddenUnit(list(u.weights), u.bias, u.inequality, u.formula, u.exact, u.dead,
+                            u.duplicate_of if u.HasField("duplicate_of") else None)
+                 for u in m.hidden_units]
+        return cls(ModelRef.from_pb(m.model), m.boolean_inputs, list(m.input_names),
+                   m.threshold, m.total_rows, outputs, units, list(m.equals), m.trained_task,
+                   m.matches_trained_task)

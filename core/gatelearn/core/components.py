@@ -58,7 +58,14 @@ class Component(ABC):
 
 # ---------------------------------------------------------------- activations
 class Activation(Component):
-    """An elementwise function f and its derivative f'."""
+    """An elementwise function f and its derivative f'.
+
+    `midpoint_z` is the pre-activation at which a unit reads as switching from off to on
+    (reading a network back calls a unit on when z > midpoint_z): 0 for every built-in, where
+    sigmoid crosses 0.5, tanh and sign cross 0, and relu becomes active.
+    """
+
+    midpoint_z: ClassVar[float] = 0.0
 
     @abstractmethod
     def forward(self, z: Array, out: Array) -> None:

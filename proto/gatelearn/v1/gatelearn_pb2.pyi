@@ -539,3 +539,73 @@ class Recipe(_message.Message):
     population: int
     dtype: str
     def __init__(self, task: _Optional[_Union[ComponentRef, _Mapping]] = ..., hidden: _Optional[_Iterable[int]] = ..., activations: _Optional[_Iterable[_Union[ComponentRef, _Mapping]]] = ..., bias: _Optional[bool] = ..., loss: _Optional[_Union[ComponentRef, _Mapping]] = ..., optimizer: _Optional[_Union[ComponentRef, _Mapping]] = ..., initializer: _Optional[_Union[ComponentRef, _Mapping]] = ..., options: _Optional[_Union[TrainOptions, _Mapping]] = ..., seed: _Optional[int] = ..., population: _Optional[int] = ..., dtype: _Optional[str] = ...) -> None: ...
+
+class ExplainRequest(_message.Message):
+    __slots__ = ("model", "version")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    version: int
+    def __init__(self, model: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
+
+class Explanation(_message.Message):
+    __slots__ = ("model", "boolean_inputs", "input_names", "threshold", "total_rows", "outputs", "hidden_units", "equals", "trained_task", "matches_trained_task")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    BOOLEAN_INPUTS_FIELD_NUMBER: _ClassVar[int]
+    INPUT_NAMES_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_ROWS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    HIDDEN_UNITS_FIELD_NUMBER: _ClassVar[int]
+    EQUALS_FIELD_NUMBER: _ClassVar[int]
+    TRAINED_TASK_FIELD_NUMBER: _ClassVar[int]
+    MATCHES_TRAINED_TASK_FIELD_NUMBER: _ClassVar[int]
+    model: ModelRef
+    boolean_inputs: bool
+    input_names: _containers.RepeatedScalarFieldContainer[str]
+    threshold: float
+    total_rows: int
+    outputs: _containers.RepeatedCompositeFieldContainer[ExplainedOutput]
+    hidden_units: _containers.RepeatedCompositeFieldContainer[HiddenUnit]
+    equals: _containers.RepeatedScalarFieldContainer[str]
+    trained_task: str
+    matches_trained_task: bool
+    def __init__(self, model: _Optional[_Union[ModelRef, _Mapping]] = ..., boolean_inputs: _Optional[bool] = ..., input_names: _Optional[_Iterable[str]] = ..., threshold: _Optional[float] = ..., total_rows: _Optional[int] = ..., outputs: _Optional[_Iterable[_Union[ExplainedOutput, _Mapping]]] = ..., hidden_units: _Optional[_Iterable[_Union[HiddenUnit, _Mapping]]] = ..., equals: _Optional[_Iterable[str]] = ..., trained_task: _Optional[str] = ..., matches_trained_task: _Optional[bool] = ...) -> None: ...
+
+class ExplainedOutput(_message.Message):
+    __slots__ = ("values", "margins", "formula", "exact", "products", "literals", "equals", "region")
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    MARGINS_FIELD_NUMBER: _ClassVar[int]
+    FORMULA_FIELD_NUMBER: _ClassVar[int]
+    EXACT_FIELD_NUMBER: _ClassVar[int]
+    PRODUCTS_FIELD_NUMBER: _ClassVar[int]
+    LITERALS_FIELD_NUMBER: _ClassVar[int]
+    EQUALS_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    values: _containers.RepeatedScalarFieldContainer[bool]
+    margins: _containers.RepeatedScalarFieldContainer[float]
+    formula: str
+    exact: bool
+    products: int
+    literals: int
+    equals: _containers.RepeatedScalarFieldContainer[str]
+    region: str
+    def __init__(self, values: _Optional[_Iterable[bool]] = ..., margins: _Optional[_Iterable[float]] = ..., formula: _Optional[str] = ..., exact: _Optional[bool] = ..., products: _Optional[int] = ..., literals: _Optional[int] = ..., equals: _Optional[_Iterable[str]] = ..., region: _Optional[str] = ...) -> None: ...
+
+class HiddenUnit(_message.Message):
+    __slots__ = ("weights", "bias", "inequality", "formula", "exact", "dead", "duplicate_of")
+    WEIGHTS_FIELD_NUMBER: _ClassVar[int]
+    BIAS_FIELD_NUMBER: _ClassVar[int]
+    INEQUALITY_FIELD_NUMBER: _ClassVar[int]
+    FORMULA_FIELD_NUMBER: _ClassVar[int]
+    EXACT_FIELD_NUMBER: _ClassVar[int]
+    DEAD_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_OF_FIELD_NUMBER: _ClassVar[int]
+    weights: _containers.RepeatedScalarFieldContainer[float]
+    bias: float
+    inequality: str
+    formula: str
+    exact: bool
+    dead: bool
+    duplicate_of: int
+    def __init__(self, weights: _Optional[_Iterable[float]] = ..., bias: _Optional[float] = ..., inequality: _Optional[str] = ..., formula: _Optional[str] = ..., exact: _Optional[bool] = ..., dead: _Optional[bool] = ..., duplicate_of: _Optional[int] = ...) -> None: ...

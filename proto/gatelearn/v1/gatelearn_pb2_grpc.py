@@ -95,6 +95,11 @@ class GateLearnStub:
                 request_serializer=gatelearn_dot_v1_dot_gatelearn__pb2.ImportModelRequest.SerializeToString,
                 response_deserializer=gatelearn_dot_v1_dot_gatelearn__pb2.ModelRef.FromString,
                 _registered_method=True)
+        self.Explain = channel.unary_unary(
+                '/gatelearn.v1.GateLearn/Explain',
+                request_serializer=gatelearn_dot_v1_dot_gatelearn__pb2.ExplainRequest.SerializeToString,
+                response_deserializer=gatelearn_dot_v1_dot_gatelearn__pb2.Explanation.FromString,
+                _registered_method=True)
 
 
 class GateLearnServicer:
@@ -206,6 +211,18 @@ class GateLearnServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Explain(self, request, context):
+        """Reads a stored model back in its task's terms: for boolean inputs (its task's rows all
+        0/1, at most 16 inputs) the function it computes over its whole truth table with a minimal
+        formula per output and the built-in tasks it equals; for real-valued inputs its first-layer
+        units as half-spaces and its outputs as a region over them. Changes nothing stored.
+        INVALID_ARGUMENT naming "model" when the table would hold more than 262144 values
+        (2^inputs rows x outputs); NOT_FOUND for an unknown model or version.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_GateLearnServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -268,6 +285,11 @@ def add_GateLearnServicer_to_server(servicer, server):
                     servicer.ImportModel,
                     request_deserializer=gatelearn_dot_v1_dot_gatelearn__pb2.ImportModelRequest.FromString,
                     response_serializer=gatelearn_dot_v1_dot_gatelearn__pb2.ModelRef.SerializeToString,
+            ),
+            'Explain': grpc.unary_unary_rpc_method_handler(
+                    servicer.Explain,
+                    request_deserializer=gatelearn_dot_v1_dot_gatelearn__pb2.ExplainRequest.FromString,
+                    response_serializer=gatelearn_dot_v1_dot_gatelearn__pb2.Explanation.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -595,6 +617,33 @@ class GateLearn:
             '/gatelearn.v1.GateLearn/ImportModel',
             gatelearn_dot_v1_dot_gatelearn__pb2.ImportModelRequest.SerializeToString,
             gatelearn_dot_v1_dot_gatelearn__pb2.ModelRef.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Explain(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gatelearn.v1.GateLearn/Explain',
+            gatelearn_dot_v1_dot_gatelearn__pb2.ExplainRequest.SerializeToString,
+            gatelearn_dot_v1_dot_gatelearn__pb2.Explanation.FromString,
             options,
             channel_credentials,
             insecure,

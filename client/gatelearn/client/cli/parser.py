@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from gatelearn.client.cli import _input as read
-from gatelearn.client.cli import components, models, predict, serve, train
+from gatelearn.client.cli import components, explain, models, predict, serve, train
 from gatelearn.client.cli._context import PROG, Handler
 from gatelearn.client.client import (
     ADDRESS_ENV,
@@ -25,6 +25,7 @@ examples:
   {PROG} predict xor-demo 0,0 0,1 1,0 1,1
   {PROG} train parity -p n=3 --name parity3 --hidden 8,8 --lr 0.1
   {PROG} show xor-demo:1
+  {PROG} explain xor-demo
 
 The server address comes from --address, else ${ADDRESS_ENV}, else {DEFAULT_ADDRESS}.
 """
@@ -37,6 +38,7 @@ COMMANDS = (
     predict.add_eval,
     models.add_models,
     models.add_show,
+    explain.add_explain,
     models.add_delete,
     components.add_plugins,
     components.add_tasks,

@@ -17,13 +17,14 @@ from google.protobuf import timestamp_pb2
 from gatelearn.plugins import KINDS, Registry
 from gatelearn.server.checks import first_nonfinite_row, overflowed
 from gatelearn.server.edge import messages
+from gatelearn.server.edge.explanations import explanation
 from gatelearn.server.edge.exports import exported, record_from_export
 from gatelearn.server.edge.messages import rows
 from gatelearn.server.edge.requests import check_name, check_request, check_request_id
 from gatelearn.server.edge.statuses import statuses
 from gatelearn.server.errors import InvalidRequest
 from gatelearn.server.limits import Limits
-from gatelearn.server.models.answers import SLACK
+from gatelearn.server.models.answers import SLACK, check_fits
 from gatelearn.server.models.servable import ServableModel
 from gatelearn.server.models.service import Evaluation, ModelService
 from gatelearn.server.stores.meta import Metrics
@@ -245,3 +246,11 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             name, version = self.models.import_record(record, request.model.ByteSize() + SLACK,
                                                       request_id)
             return pb.ModelRef(name=name, version=version)
+
+    # ------------------------------------------------------------ explaining
+    def Explain(self, request: pb.ExplainRequest,
+                context: grpc.ServicerContext) -> pb.Explanation:
+        with statuses(context):
+            answer = explanation(self.models.explain(request.model, request.version))
+            check_fits("Explain", answer.ByteSize(), "model", self.limits)
+            return answer

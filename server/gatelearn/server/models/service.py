@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gatelearn.core import Dataset, Loss, ParamError, Task
+from gatelearn.core.readback import MAX_TABLE_VALUES, read_region, read_table
 from gatelearn.plugins import Registry, UnknownComponentError
 from gatelearn.plugins.recipe import Recipe, check
 from gatelearn.server.checks import (
@@ -28,6 +29,7 @@ from gatelearn.server.errors import FailedPrecondition, InvalidRequest
 from gatelearn.server.limits import Limits
 from gatelearn.server.models.answers import check_fits, evaluate_bytes
 from gatelearn.server.models.cache import ModelCache
+from gatelearn.server.models.explain import Explained, equal_tasks, task_tables
 from gatelearn.server.models.servable import Score, ServableModel, score, servable
 from gatelearn.server.stores.base import Store
 from gatelearn.server.stores.errors import RequestSavedError
@@ -125,6 +127,39 @@ class ModelService:
             raise FailedPrecondition(f"the model's output on row {bad} of its own task is not "
                                      f"finite; send a table")
         return Evaluation(inputs, targets, result)
+
+    # ------------------------------------------------------------ explaining
+    def explain(self, name: str, version: int) -> Explained:
+        """What the model `name` at `version` computes, read from its weights (stores nothing).
+
+        Its inputs are boolean when every row of its own task is 0/1 (and there are at most
+        max_arity of them): then it is read over its whole truth table."""
+        model = self.servable(name, version)
+        own = self.evaluate_own_task(model)
+        n, outputs = model.n_inputs, model.record.meta.sizes[-1]
+        boolean = n <= self.limits.max_arity and bool(np.isin(own.inputs, (0.0, 1.0)).all())
+        equals: list[str] = []
+        output_equals: list[list[str]] = [[] for _ in range(outputs)]
+        if boolean:
+            if (1 << n) * outputs > MAX_TABLE_VALUES:
+                raise InvalidRequest("model", f"its truth table holds 2^{n} rows x {outputs} "
+                                              f"outputs = {(1 << n) * outputs} values; "
+                                              f"Explain reads at most {MAX_TABLE_VALUES}")
+            reading = read_table(model.network, model.threshold)
+            values = np.stack([o.values for o in reading.outputs], axis=1)
+            tables = task_tables(self.registry, n)
+            equals = equal_tasks(tables, values)
+            output_equals = [equal_tasks(tables, values[:, [i]]) for i in range(outputs)]
+        else:
+            reading = read_region(model.network, own.inputs, model.threshold)
+        task = model.record.meta.task
+        return Explained(
+            name=model.record.name, version=model.record.version, inputs=n, boolean=boolean,
+            threshold=model.threshold,
+            total_rows=len(reading.outputs[0].values),
+            reading=reading, equals=equals, output_equals=output_equals,
+            trained_task="" if task is None else task.name,
+            matches_trained_task=bool(own.score.correct.all()))
 
     # ------------------------------------------------------------ the store
     def stored(self, name: str, version: int) -> ModelRecord:
