@@ -95,6 +95,16 @@ class GateLearnStub:
                 request_serializer=gatelearn_dot_v1_dot_gatelearn__pb2.ImportModelRequest.SerializeToString,
                 response_deserializer=gatelearn_dot_v1_dot_gatelearn__pb2.ModelRef.FromString,
                 _registered_method=True)
+        self.SetAlias = channel.unary_unary(
+                '/gatelearn.v1.GateLearn/SetAlias',
+                request_serializer=gatelearn_dot_v1_dot_gatelearn__pb2.SetAliasRequest.SerializeToString,
+                response_deserializer=gatelearn_dot_v1_dot_gatelearn__pb2.SetAliasResponse.FromString,
+                _registered_method=True)
+        self.DeleteAlias = channel.unary_unary(
+                '/gatelearn.v1.GateLearn/DeleteAlias',
+                request_serializer=gatelearn_dot_v1_dot_gatelearn__pb2.DeleteAliasRequest.SerializeToString,
+                response_deserializer=gatelearn_dot_v1_dot_gatelearn__pb2.DeleteAliasResponse.FromString,
+                _registered_method=True)
 
 
 class GateLearnServicer:
@@ -183,7 +193,9 @@ class GateLearnServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DeleteModel(self, request, context):
-        """Deletes one version of a model, or all of them. NOT_FOUND if nothing matched.
+        """Deletes one version of a model, or all of them. NOT_FOUND if nothing matched;
+        FAILED_PRECONDITION, naming the aliases, when an alias names a version it would delete
+        (move or delete the alias first); nothing is deleted then.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -200,6 +212,24 @@ class GateLearnServicer:
     def ImportModel(self, request, context):
         """Stores an exported (or hand-written) model as a new version under a name. The model's
         metrics are measured on its task or table at import.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetAlias(self, request, context):
+        """Points an alias of a model at one of its versions, creating it or moving it there. A move
+        is one write: a call naming "NAME@ALIAS" while it happens uses the old version or the new
+        one, and every call after the answer (on any server sharing the store) uses the new one.
+        NOT_FOUND if the version is not stored; INVALID_ARGUMENT for a malformed name or alias;
+        RESOURCE_EXHAUSTED when the store already holds max_aliases aliases.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteAlias(self, request, context):
+        """Removes an alias (the version it named stays). NOT_FOUND if the model has no such alias.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -267,6 +297,16 @@ def add_GateLearnServicer_to_server(servicer, server):
                     servicer.ImportModel,
                     request_deserializer=gatelearn_dot_v1_dot_gatelearn__pb2.ImportModelRequest.FromString,
                     response_serializer=gatelearn_dot_v1_dot_gatelearn__pb2.ModelRef.SerializeToString,
+            ),
+            'SetAlias': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetAlias,
+                    request_deserializer=gatelearn_dot_v1_dot_gatelearn__pb2.SetAliasRequest.FromString,
+                    response_serializer=gatelearn_dot_v1_dot_gatelearn__pb2.SetAliasResponse.SerializeToString,
+            ),
+            'DeleteAlias': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteAlias,
+                    request_deserializer=gatelearn_dot_v1_dot_gatelearn__pb2.DeleteAliasRequest.FromString,
+                    response_serializer=gatelearn_dot_v1_dot_gatelearn__pb2.DeleteAliasResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -594,6 +634,60 @@ class GateLearn:
             '/gatelearn.v1.GateLearn/ImportModel',
             gatelearn_dot_v1_dot_gatelearn__pb2.ImportModelRequest.SerializeToString,
             gatelearn_dot_v1_dot_gatelearn__pb2.ModelRef.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetAlias(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gatelearn.v1.GateLearn/SetAlias',
+            gatelearn_dot_v1_dot_gatelearn__pb2.SetAliasRequest.SerializeToString,
+            gatelearn_dot_v1_dot_gatelearn__pb2.SetAliasResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteAlias(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gatelearn.v1.GateLearn/DeleteAlias',
+            gatelearn_dot_v1_dot_gatelearn__pb2.DeleteAliasRequest.SerializeToString,
+            gatelearn_dot_v1_dot_gatelearn__pb2.DeleteAliasResponse.FromString,
             options,
             channel_credentials,
             insecure,
