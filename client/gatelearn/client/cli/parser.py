@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from gatelearn.client.cli import _input as read
-from gatelearn.client.cli import components, models, predict, serve, train
+from gatelearn.client.cli import aliases, components, models, predict, serve, train
 from gatelearn.client.cli._context import PROG, Handler
 from gatelearn.client.client import (
     ADDRESS_ENV,
@@ -25,6 +25,8 @@ examples:
   {PROG} predict xor-demo 0,0 0,1 1,0 1,1
   {PROG} train parity -p n=3 --name parity3 --hidden 8,8 --lr 0.1
   {PROG} show xor-demo:1
+  {PROG} alias xor-demo stable 1
+  {PROG} predict xor-demo@stable 0,1
 
 The server address comes from --address, else ${ADDRESS_ENV}, else {DEFAULT_ADDRESS}.
 """
@@ -38,6 +40,7 @@ COMMANDS = (
     models.add_models,
     models.add_show,
     models.add_delete,
+    aliases.add_alias,
     components.add_plugins,
     components.add_tasks,
     models.add_export,
