@@ -1,4 +1,5 @@
-"""Fixtures shared by every test folder: the registry, a real server on loopback, polling."""
+"""Fixtures shared by every test folder: the registry, a real server on loopback, polling,
+an importable model."""
 
 from __future__ import annotations
 
@@ -48,6 +49,15 @@ def poll(predicate: Callable[[], T | None], timeout: float = 10.0, what: str = "
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(interval)
+
+
+def linear_model(bias: float) -> dict[str, object]:
+    """An importable one-layer XOR model; its output on (0, 0) is `bias`, telling versions apart."""
+    return {
+        "layers": [{"weights": {"shape": [2, 1], "values": [1, 1]},
+                    "bias": {"shape": [1], "values": [bias]}, "activation": {"name": "linear"}}],
+        "task": {"name": "xor"}, "low": 0, "high": 1,
+    }
 
 
 def start_server(data_dir: Path, **settings: object) -> RunningServer:

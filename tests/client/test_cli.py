@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO
 
 import pytest
+from conftest import linear_model
 
 from gatelearn.client import Client, GateLearnError
 from gatelearn.client.cli import main
@@ -245,6 +246,27 @@ def test_models_show_delete(gatelearn: Run, in_process: Run, client: Client) -> 
     assert in_process("models", "gate").stdout.strip() == "no models named 'gate'"
 
 
+def test_alias_set_move_use_and_delete(gatelearn: Run, in_process: Run, client: Client) -> None:
+    for bias in (0.1, 0.2):
+        client.import_model("lin", linear_model(bias))
+    assert gatelearn("alias", "lin", "stable", "1").stdout == "lin@stable -> lin:1\n"
+    assert in_process("alias", "lin", "stable", "2").stdout == "lin@stable -> lin:2 (was lin:1)\n"
+    assert predicted(gatelearn("predict", "lin@stable", "0,0").stdout) == [([0, 0], [0.2], [0])]
+    shown = in_process("show", "lin@stable").stdout.splitlines()
+    assert shown[:2] == ["model        lin:2", "aliases      stable"]
+    listed = in_process("models", "lin").stdout.splitlines()
+    assert listed[0].split()[-1] == "ALIASES"
+    assert [(line.split()[0], line.endswith("  stable")) for line in listed[1:]] == [
+        ("lin:1", False), ("lin:2", True)]
+    failed = in_process("delete", "lin:2", ok=False)
+    assert_error(failed, "FAILED_PRECONDITION")
+    assert "alias 'stable' (version 2)" in failed.stderr
+    assert json.loads(in_process("--json", "alias", "lin", "stable", "--delete").stdout) == {
+        "name": "lin", "alias": "stable", "version": 2}
+    assert_error(in_process("predict", "lin@stable", "0,0", ok=False), "NOT_FOUND")
+    assert_error(in_process("alias", "lin", "bad alias", "1", ok=False), "INVALID_ARGUMENT")
+
+
 def test_plugins_and_tasks_list_the_builtins(gatelearn: Run) -> None:
     listing = gatelearn("plugins").stdout
     for kind in ("activation", "loss", "optimizer", "initializer", "task"):
@@ -327,6 +349,10 @@ def test_usage_error_in_a_subprocess(gatelearn: Run) -> None:
 @pytest.mark.parametrize("args", [
     ["predict", "m", "a,b"],  # not a number
     ["predict", "m:zero", "0,1"],  # not a version
+    ["predict", "m@", "0,1"],  # no alias
+    ["alias", "m", "stable"],  # neither VERSION nor --delete
+    ["alias", "m", "stable", "1", "--delete"],  # both
+    ["alias", "m", "stable", "0"],
     ["train", "xor", "--table", "-", "--name", "x"],  # TASK and --table disagree
     ["train", "xor", "--name", "x", "--outputs", "2"],  # --outputs without --table
     ["train", "xor", "--name", "x", "--hidden", "8,0"],

@@ -536,10 +536,16 @@ def tensors(draw: st.DrawFn, shape: list[int] | None = None) -> pb.Tensor:
     return pb.Tensor(shape=shape, values=values)
 
 
+alias_names = st.one_of(st.sampled_from(["stable", "fz-alias"]), weird_text)
+# "NAME:VERSION" and "NAME@ALIAS" references, well formed or not (see gatelearn.proto).
+model_references = st.builds(
+    lambda name, mark, tail: f"{name}{mark}{tail}", st.sampled_from([*SEEDED, ""]),
+    st.sampled_from(["@", ":", "@@", "::", ":@"]),
+    st.one_of(alias_names, st.sampled_from(["1", "0", "01", "4294967295", "4294967296", "-1"])))
 model_names = st.one_of(st.sampled_from(SEEDED), st.sampled_from(SEEDED),
                         st.sampled_from(SEEDED),
                         st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,12}", fullmatch=True),
-                        weird_text)
+                        weird_text, model_references)
 unit_sizes = st.one_of(st.sampled_from([0, 1, 2, 3, LIMITS.max_units, LIMITS.max_units + 1,
                                         U32]), st.integers(1, 8))
 
@@ -924,6 +930,17 @@ def delete_model_requests(draw: st.DrawFn) -> pb.DeleteModelRequest:
 
 
 @st.composite
+def set_alias_requests(draw: st.DrawFn) -> pb.SetAliasRequest:
+    return pb.SetAliasRequest(name=draw(model_names), alias=draw(alias_names),
+                              version=draw(versions))
+
+
+@st.composite
+def delete_alias_requests(draw: st.DrawFn) -> pb.DeleteAliasRequest:
+    return pb.DeleteAliasRequest(name=draw(model_names), alias=draw(alias_names))
+
+
+@st.composite
 def exported_layers(draw: st.DrawFn) -> pb.ExportedLayer:
     layer = pb.ExportedLayer(weights=draw(tensors()))
     if draw(st.booleans()):
@@ -1014,6 +1031,8 @@ REQUESTS: dict[str, st.SearchStrategy[Message]] = {
     "ExportModel": name_version(pb.ExportModelRequest),
     "ImportModel": import_model_requests(),
     "Explain": explain_requests(),
+    "SetAlias": set_alias_requests(),
+    "DeleteAlias": delete_alias_requests(),
 }
 if "PredictStream" in SERVICE.methods_by_name:  # newer protos
     REQUESTS["PredictStream"] = predict_streams()
@@ -1068,6 +1087,8 @@ test_fuzz_get_model = _rpc_test("GetModel")
 test_fuzz_export_model = _rpc_test("ExportModel")
 test_fuzz_import_model = _rpc_test("ImportModel")
 test_fuzz_explain = _rpc_test("Explain")
+test_fuzz_set_alias = _rpc_test("SetAlias")  # before DeleteModel: aliases that refuse it
+test_fuzz_delete_alias = _rpc_test("DeleteAlias")
 test_fuzz_delete_model = _rpc_test("DeleteModel")
 if "PredictStream" in REQUESTS:  # after DeleteModel: it resolves models that may be gone
     test_fuzz_predict_stream = _rpc_test("PredictStream")

@@ -258,6 +258,8 @@ def every_rpc(client: Client, exported: dict[str, Any]) -> dict[str, Callable[[]
         "ExportModel": lambda: client.export_model("kept"),
         "ImportModel": lambda: client.import_model("imported", exported),
         "Explain": lambda: client.explain("kept"),
+        "SetAlias": lambda: client.set_alias("kept", "stable", 1),
+        "DeleteAlias": lambda: client.delete_alias("kept", "stable"),
     }
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import grpc
 import pytest
-from conftest import start_server
+from conftest import linear_model, start_server
 from google.protobuf import json_format
 
 from gatelearn.client import Client, GateLearnError, TrainOptions, TrainOutcome
@@ -30,15 +30,6 @@ def not_found(call: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
         call(*args, **kwargs)
     assert failed.value.code == grpc.StatusCode.NOT_FOUND, failed.value
     return failed.value.details
-
-
-def linear_model(bias: float) -> dict[str, object]:
-    """An importable one-layer XOR model; its output on (0, 0) is `bias`, telling versions apart."""
-    return {
-        "layers": [{"weights": {"shape": [2, 1], "values": [1, 1]},
-                    "bias": {"shape": [1], "values": [bias]}, "activation": {"name": "linear"}}],
-        "task": {"name": "xor"}, "low": 0, "high": 1,
-    }
 
 
 @pytest.fixture(params=["postgres", "sqlite"])
@@ -97,6 +88,23 @@ def test_a_delete_on_one_replica_is_not_found_on_the_other_at_once(
     assert a.delete("sh") == [1, 2]
     not_found(b.predict, "sh", [[0, 0]])
     not_found(b.evaluate, "sh", version=2)
+
+
+def test_an_alias_moved_on_one_replica_is_followed_by_the_others_next_predict(
+    replicas: tuple[Client, Client],
+) -> None:
+    a, b = replicas
+    for bias in (0.1, 0.2):
+        a.import_model("sh", linear_model(bias))
+    a.set_alias("sh", "stable", 1)
+    assert str(b.predict("sh@stable", [[0, 0]]).model) == "sh:1"  # B now remembers the alias
+    a.set_alias("sh", "stable", 2)
+    prediction = b.predict("sh@stable", [[0, 0]])
+    assert (str(prediction.model), prediction.outputs) == ("sh:2", [[pytest.approx(0.2)]])
+    assert str(b.evaluate("sh@stable").model) == "sh:2"
+    assert a.delete_alias("sh", "stable") == 2
+    assert "has no alias 'stable'" in not_found(b.predict, "sh@stable", [[0, 0]])
+    assert b.delete("sh", version=2) == [2]  # no alias holds it any more
 
 
 def test_concurrent_trainings_of_one_name_on_both_replicas_get_distinct_consecutive_versions(

@@ -20,6 +20,8 @@ import pytest
 from store_test_support import record, run_together
 
 from gatelearn.server.stores import (
+    AliasInUseError,
+    AliasNotFoundError,
     ComponentMeta,
     CorruptModelError,
     ModelMeta,
@@ -330,3 +332,102 @@ def test_deleting_a_version_frees_its_request_id(store: Store) -> None:
     assert store.saved_for("r") is None
     assert store.save(record("m"), request_id="r").version == 2
     assert store.saved_for("r") == ("m", 2)
+
+
+# ---------------------------------------------------------------- aliases
+
+
+def test_an_alias_names_a_version_and_moves_to_another(open_store: OpenStore) -> None:
+    store, other = open_store(), open_store()
+    for seed in range(2):
+        store.save(record("m", seed=seed))
+    assert store.set_alias("m", "stable", 1) == 0  # new
+    assert other.aliases("m") == {"stable": 1}
+    assert store.set_alias("m", "stable", 2) == 1  # moved from version 1
+    assert store.set_alias("m", "prod", 2) == 0
+    assert other.aliases("m") == {"stable": 2, "prod": 2}
+    assert [(s.version, s.aliases) for s in other.list("m")] == [(1, ()), (2, ("prod", "stable"))]
+    assert [(s.name, s.aliases) for s in other.list()] == [("m", ("prod", "stable"))]
+    assert other.aliases("none") == {}
+
+
+def test_an_alias_of_a_version_not_stored_is_not_found_and_changes_nothing(store: Store) -> None:
+    store.save(record("m"))
+    before = store.generation()
+    with pytest.raises(ModelNotFoundError, match="^model 'm' version 9 not found$"):
+        store.set_alias("m", "stable", 9)
+    with pytest.raises(ModelNotFoundError):
+        store.set_alias("none", "stable", 1)
+    with pytest.raises(AliasNotFoundError, match="^model 'm' has no alias 'stable'$"):
+        store.delete_alias("m", "stable")
+    assert store.aliases("m") == {}
+    assert store.changes_since(before) == (before, frozenset())
+
+
+def test_a_version_an_alias_names_is_not_deleted(store: Store) -> None:
+    for seed in range(2):
+        store.save(record("m", seed=seed))
+    store.set_alias("m", "stable", 1)
+    with pytest.raises(AliasInUseError, match=r"alias 'stable' \(version 1\)"):
+        store.delete("m", 1)
+    with pytest.raises(AliasInUseError, match="'stable'"):
+        store.delete("m")  # every version, one of them named
+    assert [s.version for s in store.list("m")] == [1, 2]
+    assert store.delete("m", 2) == [2]
+    assert store.delete_alias("m", "stable") == 1
+    assert store.delete("m") == [1]
+
+
+def test_every_alias_write_is_in_the_change_log(open_store: OpenStore) -> None:
+    writer, reader = open_store(), open_store()
+    for name in ("m", "m", "n"):
+        writer.save(record(name))
+    for write in (partial(writer.set_alias, "m", "a", 1), partial(writer.set_alias, "m", "a", 2),
+                  partial(writer.delete_alias, "m", "a")):
+        start = reader.generation()
+        write()
+        assert reader.changes_since(start) == (reader.generation(), frozenset({"m"}))
+    writer.set_alias("n", "a", 1)
+    start = reader.generation()
+    writer.set_alias("n", "a", 1)  # already so: nothing written
+    assert reader.changes_since(start) == (start, frozenset())
+
+
+def test_max_aliases_is_exact_under_concurrent_sets(open_store: OpenStore) -> None:
+    replicas = [open_store(), open_store()]
+    replicas[0].save(record("m"))
+
+    def set_one(store: Store, alias: str) -> bool:
+        try:
+            store.set_alias("m", alias, 1, max_aliases=3)
+        except StoreFullError as error:
+            assert "limit max_aliases" in str(error)
+            return False
+        return True
+
+    done = run_together([partial(set_one, replicas[i % 2], f"a{i}") for i in range(8)])
+    assert sum(done) == 3
+    kept = replicas[1].aliases("m")
+    assert len(kept) == 3
+    assert replicas[0].set_alias("m", min(kept), 1, max_aliases=3) == 1  # not a new one
+
+
+def test_an_alias_set_racing_a_delete_never_names_a_missing_version(
+    open_store: OpenStore,
+) -> None:
+    setter, deleter = open_store(), open_store()
+    for _ in range(8):
+        version = setter.save(record("m")).version
+
+        def set_alias(at: int = version) -> None:
+            with contextlib.suppress(ModelNotFoundError):
+                setter.set_alias("m", "a", at)
+
+        def delete(at: int = version) -> None:
+            with contextlib.suppress(AliasInUseError):
+                deleter.delete("m", at)
+
+        run_together([set_alias, delete])
+        named = deleter.aliases("m").get("a")
+        if named is not None:
+            assert deleter.load("m", named).version == named

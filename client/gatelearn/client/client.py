@@ -4,7 +4,9 @@
         outcome = client.train("my-xor", "xor")
         print(client.predict("my-xor", [[0, 1]]).labels)
 
-It needs no NumPy: everything goes over the wire as the generated protobuf messages.
+It needs no NumPy: everything goes over the wire as the generated protobuf messages. Wherever
+a method takes a model `name` and a `version`, the name may also be "NAME:VERSION" or
+"NAME@ALIAS" (an alias set with `set_alias`), e.g. `client.predict("my-xor@stable", rows)`.
 """
 
 from __future__ import annotations
@@ -421,6 +423,18 @@ class Client:
         """A model's weights, activations and task as JSON-ready data."""
         exported = self._call("ExportModel", pb.ExportModelRequest(name=name, version=version))
         return json_format.MessageToDict(exported)
+
+    def set_alias(self, name: str, alias: str, version: int) -> int:
+        """Point `alias` of model `name` at `version`, creating or moving it; return the
+        version it named before (0 when it is new)."""
+        request = pb.SetAliasRequest(name=name, alias=alias, version=version)
+        return int(self._call("SetAlias", request).previous_version)
+
+    def delete_alias(self, name: str, alias: str) -> int:
+        """Remove `alias` of model `name`; return the version it named. A retry whose first
+        attempt removed it answers NOT_FOUND."""
+        request = pb.DeleteAliasRequest(name=name, alias=alias)
+        return int(self._call("DeleteAlias", request).model.version)
 
     def import_model(self, name: str, model: Mapping[str, Any], *,
                      request_id: str | None = None) -> ModelRef:

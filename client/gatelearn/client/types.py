@@ -211,6 +211,7 @@ class ModelSummary:
     sizes: list[int]
     created_at: datetime
     metrics: Metrics
+    aliases: list[str] = field(default_factory=list)  # the aliases naming this version
 
     @property
     def ref(self) -> ModelRef:
@@ -219,7 +220,8 @@ class ModelSummary:
     @classmethod
     def from_pb(cls, m: pb.ModelSummary) -> ModelSummary:
         return cls(m.name, m.version, m.task, list(m.sizes),
-                   m.created_at.ToDatetime(tzinfo=UTC), Metrics.from_pb(m.metrics))
+                   m.created_at.ToDatetime(tzinfo=UTC), Metrics.from_pb(m.metrics),
+                   list(m.aliases))
 
 
 @dataclass(frozen=True)

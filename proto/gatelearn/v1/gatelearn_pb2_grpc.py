@@ -100,6 +100,16 @@ class GateLearnStub:
                 request_serializer=gatelearn_dot_v1_dot_gatelearn__pb2.ExplainRequest.SerializeToString,
                 response_deserializer=gatelearn_dot_v1_dot_gatelearn__pb2.Explanation.FromString,
                 _registered_method=True)
+        self.SetAlias = channel.unary_unary(
+                '/gatelearn.v1.GateLearn/SetAlias',
+                request_serializer=gatelearn_dot_v1_dot_gatelearn__pb2.SetAliasRequest.SerializeToString,
+                response_deserializer=gatelearn_dot_v1_dot_gatelearn__pb2.SetAliasResponse.FromString,
+                _registered_method=True)
+        self.DeleteAlias = channel.unary_unary(
+                '/gatelearn.v1.GateLearn/DeleteAlias',
+                request_serializer=gatelearn_dot_v1_dot_gatelearn__pb2.DeleteAliasRequest.SerializeToString,
+                response_deserializer=gatelearn_dot_v1_dot_gatelearn__pb2.DeleteAliasResponse.FromString,
+                _registered_method=True)
 
 
 class GateLearnServicer:
@@ -188,7 +198,9 @@ class GateLearnServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DeleteModel(self, request, context):
-        """Deletes one version of a model, or all of them. NOT_FOUND if nothing matched.
+        """Deletes one version of a model, or all of them. NOT_FOUND if nothing matched;
+        FAILED_PRECONDITION, naming the aliases, when an alias names a version it would delete
+        (move or delete the alias first); nothing is deleted then.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -218,6 +230,24 @@ class GateLearnServicer:
         units as half-spaces and its outputs as a region over them. Changes nothing stored.
         INVALID_ARGUMENT naming "model" when the table would hold more than 262144 values
         (2^inputs rows x outputs); NOT_FOUND for an unknown model or version.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetAlias(self, request, context):
+        """Points an alias of a model at one of its versions, creating it or moving it there. A move
+        is one write: a call naming "NAME@ALIAS" while it happens uses the old version or the new
+        one, and every call after the answer (on any server sharing the store) uses the new one.
+        NOT_FOUND if the version is not stored; INVALID_ARGUMENT for a malformed name or alias;
+        RESOURCE_EXHAUSTED when the store already holds max_aliases aliases.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteAlias(self, request, context):
+        """Removes an alias (the version it named stays). NOT_FOUND if the model has no such alias.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -290,6 +320,16 @@ def add_GateLearnServicer_to_server(servicer, server):
                     servicer.Explain,
                     request_deserializer=gatelearn_dot_v1_dot_gatelearn__pb2.ExplainRequest.FromString,
                     response_serializer=gatelearn_dot_v1_dot_gatelearn__pb2.Explanation.SerializeToString,
+            ),
+            'SetAlias': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetAlias,
+                    request_deserializer=gatelearn_dot_v1_dot_gatelearn__pb2.SetAliasRequest.FromString,
+                    response_serializer=gatelearn_dot_v1_dot_gatelearn__pb2.SetAliasResponse.SerializeToString,
+            ),
+            'DeleteAlias': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteAlias,
+                    request_deserializer=gatelearn_dot_v1_dot_gatelearn__pb2.DeleteAliasRequest.FromString,
+                    response_serializer=gatelearn_dot_v1_dot_gatelearn__pb2.DeleteAliasResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -644,6 +684,60 @@ class GateLearn:
             '/gatelearn.v1.GateLearn/Explain',
             gatelearn_dot_v1_dot_gatelearn__pb2.ExplainRequest.SerializeToString,
             gatelearn_dot_v1_dot_gatelearn__pb2.Explanation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetAlias(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gatelearn.v1.GateLearn/SetAlias',
+            gatelearn_dot_v1_dot_gatelearn__pb2.SetAliasRequest.SerializeToString,
+            gatelearn_dot_v1_dot_gatelearn__pb2.SetAliasResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteAlias(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gatelearn.v1.GateLearn/DeleteAlias',
+            gatelearn_dot_v1_dot_gatelearn__pb2.DeleteAliasRequest.SerializeToString,
+            gatelearn_dot_v1_dot_gatelearn__pb2.DeleteAliasResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,8 +1,10 @@
-"""Checks the edge and the services share: a task is installed and not over the limits, rows
-are finite, the store has room. Each failure is a domain error naming the field it is about."""
+"""Checks the edge and the services share: a name is well formed, a task is installed and not
+over the limits, rows are finite, the store has room. Each failure is a domain error naming the
+field it is about."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -13,7 +15,24 @@ from gatelearn.plugins import Registry, UnknownComponentError
 from gatelearn.server.errors import InvalidRequest, NotFound
 from gatelearn.server.limits import Limits
 
-__all__ = ["check_task_size", "first_nonfinite_row", "overflowed", "task_exists"]
+__all__ = ["check_name", "check_task_size", "first_nonfinite_row", "overflowed", "task_exists"]
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def check_name(name: str, limits: Limits, field: str = "name") -> str:
+    """A model or alias name: letters, digits, '.', '_' and '-', starting with a letter or
+    digit (so ':' and '@' can mark a version or an alias after it)."""
+    if not name:
+        raise InvalidRequest(field, "required")
+    if len(name) > limits.max_name_length:
+        raise InvalidRequest(field, f"at most {limits.max_name_length} characters (limit "
+                                    f"max_name_length), got {len(name)}")
+    if not _NAME.fullmatch(name):
+        raise InvalidRequest(field,
+                             "may hold only letters, digits, '.', '_' and '-', and must start "
+                             "with a letter or digit")
+    return name
 
 
 def task_exists(registry: Registry, name: str, field: str = "task") -> None:

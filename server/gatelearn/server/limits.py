@@ -28,6 +28,7 @@ class Limits:
     max_concurrent_trainings: int = 2
     max_training_seconds: int = 3600  # a training still running then is stopped
     max_models: int = 10_000  # stored model versions
+    max_aliases: int = 1000  # stored aliases, all models together
     max_name_length: int = 128
     cached_models: int = 64  # loaded models kept in memory for Predict
     cached_bytes: int = 256 * 1024 * 1024  # memory those models may hold together

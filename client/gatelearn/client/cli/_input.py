@@ -65,23 +65,30 @@ def component(text: str) -> ComponentSpec:
 
 
 def model_ref(text: str) -> tuple[str, int]:
-    """`NAME` (version 0, the latest) or `NAME:VERSION` with VERSION >= 1."""
+    """`NAME` (version 0, the latest), `NAME:VERSION` with VERSION >= 1, or `NAME@ALIAS`,
+    which is sent as it is (the server resolves the alias) with version 0."""
+    name, at, alias = text.partition("@")
+    if at:
+        if not name or not alias:
+            raise argparse.ArgumentTypeError(f"expected NAME@ALIAS, got {text!r}")
+        return text, 0
     name, sep, version = text.rpartition(":")
     if not sep:
         return text, 0
-    if not name or not version.isdigit() or int(version) < 1:
+    if not name or not version.isascii() or not version.isdigit() or int(version) < 1:
         raise argparse.ArgumentTypeError(
-            f"expected NAME or NAME:VERSION (VERSION a whole number >= 1), got {text!r}")
+            f"expected NAME, NAME:VERSION (VERSION a whole number >= 1) or NAME@ALIAS, "
+            f"got {text!r}")
     return name, int(version)
 
 
 def add_model_argument(parser: argparse.ArgumentParser, what: str = "the latest") -> None:
-    """The `NAME[:VERSION]` positional of the commands that act on one model."""
+    """The `NAME[:VERSION|@ALIAS]` positional of the commands that act on one model."""
     parser.add_argument(
         "model",
         type=model_ref,
-        metavar="NAME[:VERSION]",
-        help=f"the model, and its version (default: {what})",
+        metavar="NAME[:VERSION|@ALIAS]",
+        help=f"the model, and its version or an alias naming one (default: {what})",
     )
 
 

@@ -31,7 +31,17 @@ def cmd_models(args: argparse.Namespace, ctx: Context) -> int:
         lines = ["no models" + (f" named {args.name!r}" if args.name else "")]
     else:
         lines = show.table(
-            ["MODEL", "TASK", "SIZES", "CREATED (UTC)", "LOSS", "ACCURACY", "MIN MARGIN", "SOLVED"],
+            [
+                "MODEL",
+                "TASK",
+                "SIZES",
+                "CREATED (UTC)",
+                "LOSS",
+                "ACCURACY",
+                "MIN MARGIN",
+                "SOLVED",
+                "ALIASES",
+            ],
             [
                 (
                     m.ref,
@@ -42,6 +52,7 @@ def cmd_models(args: argparse.Namespace, ctx: Context) -> int:
                     f"{m.metrics.accuracy:.2f}",
                     f"{m.metrics.min_margin:.3g}",
                     show.solved_text(m.metrics),
+                    ", ".join(m.aliases),
                 )
                 for m in models
             ],
@@ -59,6 +70,7 @@ def cmd_show(args: argparse.Namespace, ctx: Context) -> int:
     layers = " -> ".join(map(str, s.sizes))
     lines = [
         f"model        {s.ref}",
+        f"aliases      {', '.join(s.aliases) or 'none'}",
         f"task         {s.task}",
         f"created      {show.created(s)} UTC",
         f"layers       {layers}  ({', '.join(detail.activations)}; "

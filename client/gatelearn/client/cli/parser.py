@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from gatelearn.client.cli import _input as read
-from gatelearn.client.cli import components, explain, models, predict, serve, train
+from gatelearn.client.cli import aliases, components, explain, models, predict, serve, train
 from gatelearn.client.cli._context import PROG, Handler
 from gatelearn.client.client import (
     ADDRESS_ENV,
@@ -26,6 +26,8 @@ examples:
   {PROG} train parity -p n=3 --name parity3 --hidden 8,8 --lr 0.1
   {PROG} show xor-demo:1
   {PROG} explain xor-demo
+  {PROG} alias xor-demo stable 1
+  {PROG} predict xor-demo@stable 0,1
 
 The server address comes from --address, else ${ADDRESS_ENV}, else {DEFAULT_ADDRESS}.
 """
@@ -40,6 +42,7 @@ COMMANDS = (
     models.add_show,
     explain.add_explain,
     models.add_delete,
+    aliases.add_alias,
     components.add_plugins,
     components.add_tasks,
     models.add_export,

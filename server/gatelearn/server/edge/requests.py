@@ -13,7 +13,7 @@ from typing import Any
 from gatelearn.core import ParamError, TrainConfig
 from gatelearn.plugins import Registry
 from gatelearn.plugins.recipe import Checked, Choice, Recipe, check
-from gatelearn.server.checks import check_task_size, task_exists
+from gatelearn.server.checks import check_name, check_task_size, task_exists
 from gatelearn.server.edge.messages import (
     InlineRows,
     choice,
@@ -32,27 +32,12 @@ from gatelearn.server.models.answers import (
 )
 from gatelearn.v1 import gatelearn_pb2 as pb
 
-__all__ = ["MAX_REQUEST_ID", "check_name", "check_request", "check_request_id",
+__all__ = ["MAX_REQUEST_ID", "check_request", "check_request_id",
            "check_training_size", "recipe_from_request"]
 
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]*")
 MAX_REQUEST_ID = 128  # characters in a request id
 _DEFAULTS = Recipe()
-
-
-def check_name(name: str, limits: Limits, field: str = "name") -> str:
-    """A model name: letters, digits, '.', '_' and '-', starting with a letter or digit."""
-    if not name:
-        raise InvalidRequest(field, "required")
-    if len(name) > limits.max_name_length:
-        raise InvalidRequest(field, f"at most {limits.max_name_length} characters (limit "
-                                    f"max_name_length), got {len(name)}")
-    if not _NAME.fullmatch(name):
-        raise InvalidRequest(field,
-                             "may hold only letters, digits, '.', '_' and '-', and must start "
-                             "with a letter or digit")
-    return name
 
 
 def check_request_id(request_id: str) -> str:

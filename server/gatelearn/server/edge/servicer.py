@@ -15,12 +15,12 @@ import grpc
 from google.protobuf import timestamp_pb2
 
 from gatelearn.plugins import KINDS, Registry
-from gatelearn.server.checks import first_nonfinite_row, overflowed
+from gatelearn.server.checks import check_name, first_nonfinite_row, overflowed
 from gatelearn.server.edge import messages
 from gatelearn.server.edge.explanations import explanation
 from gatelearn.server.edge.exports import exported, record_from_export
 from gatelearn.server.edge.messages import rows
-from gatelearn.server.edge.requests import check_name, check_request, check_request_id
+from gatelearn.server.edge.requests import check_request, check_request_id
 from gatelearn.server.edge.statuses import statuses
 from gatelearn.server.errors import InvalidRequest
 from gatelearn.server.limits import Limits
@@ -64,7 +64,7 @@ def _summary(summary: ModelSummary) -> pb.ModelSummary:
     created.FromNanoseconds(int(summary.created_at * 1e9))
     return pb.ModelSummary(name=summary.name, version=summary.version, task=summary.task,
                            sizes=summary.sizes, created_at=created,
-                           metrics=_metrics(summary.metrics))
+                           metrics=_metrics(summary.metrics), aliases=summary.aliases)
 
 
 def _train_done(trained: Trained, request: pb.TrainRequest) -> pb.TrainDone:
@@ -177,15 +177,18 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                       context: grpc.ServicerContext) -> Iterator[pb.PredictResponse]:
         with statuses(context):
             model: ServableModel | None = None
+            first = ("", 0)
             for index, request in enumerate(requests):
                 where = f"requests[{index}]."
+                named = (request.model, request.version)
                 if model is None:
-                    model = self.models.servable(request.model, request.version,
-                                                 f"{where}model")
-                elif request.model and (request.model, request.version or model.record.version) \
-                        != (model.record.name, model.record.version):
-                    raise InvalidRequest(f"{where}model", "a stream serves one model: "
-                                         f"{model.record.name}:{model.record.version}")
+                    model, first = self.models.servable(*named, f"{where}model"), named
+                elif request.model and named != first:
+                    # Resolved again only when written differently; version 0: the stream's.
+                    name, version = self.models.resolve(*named, f"{where}model")
+                    if name != model.record.name or version not in (0, model.record.version):
+                        raise InvalidRequest(f"{where}model", "a stream serves one model: "
+                                             f"{model.record.name}:{model.record.version}")
                 yield self._predict(model, request, where)
 
     def Evaluate(self, request: pb.EvaluateRequest,
@@ -215,7 +218,8 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             record = self.models.stored(request.name, request.version)
             meta = record.meta
             detail = pb.ModelDetail(
-                summary=_summary(record.summary()), activations=[a.name for a in meta.activations],
+                summary=_summary(self.models.summary(record)),
+                activations=[a.name for a in meta.activations],
                 bias=meta.bias, member_seed=meta.member_seed, dtype=meta.dtype,
                 history=pb.History(**dataclasses.asdict(meta.history)))
             if record.request:
@@ -254,3 +258,18 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             answer = explanation(self.models.explain(request.model, request.version))
             check_fits("Explain", answer.ByteSize(), "model", self.limits)
             return answer
+
+    # ------------------------------------------------------------ aliases
+    def SetAlias(self, request: pb.SetAliasRequest,
+                 context: grpc.ServicerContext) -> pb.SetAliasResponse:
+        with statuses(context):
+            previous = self.models.set_alias(request.name, request.alias, request.version)
+            return pb.SetAliasResponse(model=pb.ModelRef(name=request.name,
+                                                         version=request.version),
+                                       previous_version=previous)
+
+    def DeleteAlias(self, request: pb.DeleteAliasRequest,
+                    context: grpc.ServicerContext) -> pb.DeleteAliasResponse:
+        with statuses(context):
+            version = self.models.delete_alias(request.name, request.alias)
+            return pb.DeleteAliasResponse(model=pb.ModelRef(name=request.name, version=version))

@@ -15,6 +15,8 @@ from gatelearn.core import ParamError
 from gatelearn.plugins import UnknownComponentError
 from gatelearn.server import errors
 from gatelearn.server.stores.errors import (
+    AliasInUseError,
+    AliasNotFoundError,
     CorruptModelError,
     ModelNotFoundError,
     StoreFullError,
@@ -30,11 +32,14 @@ STATUSES: dict[type[Exception], grpc.StatusCode] = {
     ParamError: grpc.StatusCode.INVALID_ARGUMENT,
     errors.NotFound: grpc.StatusCode.NOT_FOUND,
     ModelNotFoundError: grpc.StatusCode.NOT_FOUND,
+    AliasNotFoundError: grpc.StatusCode.NOT_FOUND,
     errors.AtCapacity: grpc.StatusCode.RESOURCE_EXHAUSTED,
     StoreFullError: grpc.StatusCode.RESOURCE_EXHAUSTED,
     errors.FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
     # A stored model needs a plugin that is no longer installed.
     UnknownComponentError: grpc.StatusCode.FAILED_PRECONDITION,
+    # A delete of a version an alias names.
+    AliasInUseError: grpc.StatusCode.FAILED_PRECONDITION,
     errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
     StoreUnavailableError: grpc.StatusCode.UNAVAILABLE,
     errors.Cancelled: grpc.StatusCode.CANCELLED,

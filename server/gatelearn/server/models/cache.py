@@ -1,10 +1,11 @@
 """Loaded models kept in memory, so Predict does not rebuild a network on every call.
 
-Entries are keyed by (name, version), and the latest version of each name is remembered, so an
-unpinned Predict does not load anything. Writes by this server or any other sharing the store
-reach the cache through the store's change log (stores.changes): every `get` first reads the
-log's generation, one indexed single-row read, and forgets the names written since, so a save or
-delete acknowledged anywhere before the call is seen by it (read-your-writes across replicas).
+Entries are keyed by (name, version), and the latest version and the aliases of each name are
+remembered, so an unpinned Predict, or one naming an alias, does not load anything. Writes by
+this server or any other sharing the store (aliases included) reach the cache through the
+store's change log (stores.changes): every `get` first reads the log's generation, one indexed
+single-row read, and forgets the names written since, so a save, delete or alias move
+acknowledged anywhere before the call is seen by it (read-your-writes across replicas).
 The cache holds at most `size` models and `max_bytes` of them (arrays and metadata counted as
 Python holds them).
 """
@@ -15,16 +16,19 @@ import dataclasses
 import sys
 import threading
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from gatelearn.plugins import Registry
 from gatelearn.server.models.servable import ServableModel, servable
 from gatelearn.server.stores.base import Store
-from gatelearn.server.stores.errors import StoreUnavailableError
+from gatelearn.server.stores.errors import AliasNotFoundError, StoreUnavailableError
 from gatelearn.server.stores.meta import History
 from gatelearn.server.stores.records import ModelRecord
 
 __all__ = ["ModelCache", "footprint"]
+
+T = TypeVar("T")
 
 
 def _data_bytes(value: Any) -> int:
@@ -66,6 +70,7 @@ class ModelCache:
         self._models: OrderedDict[tuple[str, int], tuple[ServableModel, int]] = OrderedDict()
         self._bytes = 0
         self._latest: dict[str, int] = {}  # name -> latest version
+        self._aliases: dict[str, dict[str, int]] = {}  # name -> its aliases and their versions
         self._generation = store.generation()  # the change log's entry last applied
         self._forgets = 0  # counts invalidations, so a load racing one is not kept
         self._lock = threading.Lock()
@@ -100,16 +105,30 @@ class ModelCache:
         _, size = self._models.pop(key)
         self._bytes -= size
 
+    def alias_version(self, name: str, alias: str) -> int:
+        """The version `alias` of `name` names now; AliasNotFoundError if it names none."""
+        self._catch_up()
+        version = self._remembered(self._aliases, name, self._store.aliases).get(alias)
+        if version is None:
+            raise AliasNotFoundError(name, alias)
+        return version
+
     def _latest_version(self, name: str) -> int:
+        return self._remembered(self._latest, name, self._store.latest_version)
+
+    def _remembered(self, memo: dict[str, T], name: str, load: Callable[[str], T]) -> T:
+        """`memo[name]`, loaded from the store when missing. Kept only when nothing was
+        forgotten while it loaded, and only when not empty: names without aliases, which
+        anyone can ask about, take no memory."""
         with self._lock:
-            latest = self._latest.get(name)
+            if name in memo:
+                return memo[name]
             forgets = self._forgets
-        if latest is None:
-            latest = self._store.latest_version(name)
-            with self._lock:
-                if forgets == self._forgets:
-                    self._latest.setdefault(name, latest)
-        return latest
+        value = load(name)
+        with self._lock:
+            if forgets == self._forgets and value:
+                memo.setdefault(name, value)
+        return value
 
     def _catch_up(self) -> None:
         """Forget the names written since the change log was last read, here or elsewhere.
@@ -132,11 +151,13 @@ class ModelCache:
             self._forgets += 1
             if names is None:  # the log no longer reaches back: anything may have changed
                 self._latest.clear()
+                self._aliases.clear()
                 self._models.clear()
                 self._bytes = 0
                 return
             for name in names:
                 self._latest.pop(name, None)
+                self._aliases.pop(name, None)
             for key in [key for key in self._models if key[0] in names]:
                 self._drop(key)
 

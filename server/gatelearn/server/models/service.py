@@ -1,8 +1,9 @@
 """The model service: resolve a stored model, describe and score against tasks, import, and
 the default recipe.
 
-It knows no gRPC. A reference is a name and a version (0: the latest); errors are domain
-errors naming the request field they are about.
+It knows no gRPC. A reference is "NAME", "NAME:VERSION" or "NAME@ALIAS" with a version field
+(0: the latest), resolved in one place (`resolve`) for every call that names a stored model;
+errors are domain errors naming the request field they are about.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from gatelearn.core.readback import MAX_TABLE_VALUES, read_region, read_table
 from gatelearn.plugins import Registry, UnknownComponentError
 from gatelearn.plugins.recipe import Recipe, check
 from gatelearn.server.checks import (
+    check_name,
     check_task_size,
     first_nonfinite_row,
     overflowed,
@@ -30,10 +32,11 @@ from gatelearn.server.limits import Limits
 from gatelearn.server.models.answers import check_fits, evaluate_bytes
 from gatelearn.server.models.cache import ModelCache
 from gatelearn.server.models.explain import Explained, equal_tasks, task_tables
+from gatelearn.server.models.references import parse_reference
 from gatelearn.server.models.servable import Score, ServableModel, score, servable
 from gatelearn.server.stores.base import Store
 from gatelearn.server.stores.errors import RequestSavedError
-from gatelearn.server.stores.records import ModelRecord, ModelSummary
+from gatelearn.server.stores.records import ModelRecord, ModelSummary, with_aliases
 
 __all__ = ["Evaluation", "ModelService"]
 
@@ -92,12 +95,17 @@ class ModelService:
         data = built.dataset(np.random.default_rng(task.seed))
         return data.inputs, data.targets
 
+    # ------------------------------------------------------------ references
+    def resolve(self, reference: str, version: int = 0, field: str = "model") -> tuple[str, int]:
+        """The (name, version) that request field `field` names with the request's `version`:
+        an alias is looked up now (version 0 stays: the latest, or every version to delete)."""
+        name, number, alias = parse_reference(reference, version, field)
+        return name, self.cache.alias_version(name, alias) if alias else number
+
     # ------------------------------------------------------------ serving
-    def servable(self, name: str, version: int, field: str = "model") -> ServableModel:
-        """The model `name` at `version` (0: the latest), ready to predict."""
-        if not name:
-            raise InvalidRequest(field, "required")
-        return self.cache.get(name, version)
+    def servable(self, reference: str, version: int, field: str = "model") -> ServableModel:
+        """The model version `reference` names, ready to predict."""
+        return self.cache.get(*self.resolve(reference, version, field))
 
     def evaluate_table(self, model: ServableModel, inputs: NDArray[np.float64],
                        bits: NDArray[np.float64]) -> Evaluation:
@@ -162,20 +170,37 @@ class ModelService:
             matches_trained_task=bool(own.score.correct.all()))
 
     # ------------------------------------------------------------ the store
-    def stored(self, name: str, version: int) -> ModelRecord:
-        """A stored version, weights included; `name` is required."""
-        if not name:
-            raise InvalidRequest("name", "required")
-        return self.store.load(name, version)
+    def stored(self, reference: str, version: int, field: str = "name") -> ModelRecord:
+        """The stored version `reference` names, weights included."""
+        return self.store.load(*self.resolve(reference, version, field))
+
+    def summary(self, record: ModelRecord) -> ModelSummary:
+        """A stored version's summary, with the aliases naming it."""
+        named = ((record.name, version, alias)
+                 for alias, version in self.store.aliases(record.name).items())
+        return with_aliases([record.summary()], named)[0]
 
     def list(self, name: str) -> builtins.list[ModelSummary]:
         return self.store.list(name)
 
-    def delete(self, name: str, version: int) -> builtins.list[int]:
-        """Delete a version (0: every version) of `name`; the versions deleted."""
-        if not name:
-            raise InvalidRequest("name", "required")
-        return self.store.delete(name, version)
+    def delete(self, reference: str, version: int) -> builtins.list[int]:
+        """Delete the version `reference` names (version 0: every version); those deleted.
+        Refused (the store's AliasInUseError) while an alias names one of them."""
+        return self.store.delete(*self.resolve(reference, version, "name"))
+
+    def set_alias(self, name: str, alias: str, version: int) -> int:
+        """Point `alias` of `name` at `version`; the version it named before (0: none)."""
+        check_name(name, self.limits, "name")
+        check_name(alias, self.limits, "alias")
+        if version < 1:
+            raise InvalidRequest("version", "required: the version the alias is to name")
+        return self.store.set_alias(name, alias, version, max_aliases=self.limits.max_aliases)
+
+    def delete_alias(self, name: str, alias: str) -> int:
+        """Remove `alias` of `name`; the version it named."""
+        check_name(name, self.limits, "name")
+        check_name(alias, self.limits, "alias")
+        return self.store.delete_alias(name, alias)
 
     def _own_loss(self, record: ModelRecord) -> Loss | None:
         """The loss an imported record names, built and checked against its labels."""

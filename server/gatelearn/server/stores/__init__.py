@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from gatelearn.server.stores.base import Store
 from gatelearn.server.stores.errors import (
+    AliasInUseError,
+    AliasNotFoundError,
     CorruptModelError,
     ModelNotFoundError,
     RequestSavedError,
@@ -20,6 +22,8 @@ from gatelearn.server.stores.records import ModelRecord, ModelSummary, pack_arra
 from gatelearn.server.stores.sqlite import SQLiteStore
 
 __all__ = [
+    "AliasInUseError",
+    "AliasNotFoundError",
     "ComponentMeta",
     "CorruptModelError",
     "History",

@@ -5,7 +5,9 @@ one transaction and visible only complete; a name's version numbers only ever in
 after deletes; weights are `pack_arrays` bytes read back without pickle; a listing reads only
 each version's summary; every write is in the change log (`changes`) when it commits; a
 save's request id is kept with its version for REQUEST_RETENTION seconds (and while the version
-exists), so a retried save returns that version instead of storing another.
+exists), so a retried save returns that version instead of storing another. An alias names one
+version of a name; moving it is one write, so a reader sees the old or the new version, and no
+delete removes a version an alias names.
 """
 
 from __future__ import annotations
@@ -66,14 +68,27 @@ class Store(Protocol):
 
     def list(self, name: str = "") -> builtins.list[ModelSummary]:
         """Every version of `name`, or the latest version of every name, by name then version:
-        only their summaries are read."""
+        only their summaries are read, each with the aliases naming that version."""
 
     def count(self) -> int:
         """How many versions are stored, all names together."""
 
     def delete(self, name: str, version: int = 0) -> builtins.list[int]:
         """Delete one version, or every version when `version` is 0; the versions deleted, or
-        ModelNotFoundError when there were none."""
+        ModelNotFoundError when there were none. AliasInUseError, and nothing deleted, when
+        an alias names one of them (checked in the delete's transaction)."""
+
+    def set_alias(self, name: str, alias: str, version: int, *,
+                  max_aliases: int | None = None) -> int:
+        """Point `alias` of `name` at `version`, creating or moving it in one transaction; the
+        version it named before (0: it is new). ModelNotFoundError when that version is not
+        stored; with `max_aliases`, StoreFullError when a new alias would pass that many."""
+
+    def delete_alias(self, name: str, alias: str) -> int:
+        """Remove an alias; the version it named, or AliasNotFoundError."""
+
+    def aliases(self, name: str) -> dict[str, int]:
+        """Every alias of `name` and the version it names."""
 
     def generation(self) -> int:
         """The change log's newest generation: cheap, read before every cached Predict."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import reprlib
 
 __all__ = [
+    "AliasInUseError",
+    "AliasNotFoundError",
     "CorruptModelError",
     "ModelNotFoundError",
     "RequestSavedError",
@@ -32,6 +34,25 @@ class RequestSavedError(LookupError):
         self.version = version
 
 
+class AliasNotFoundError(LookupError):
+    """A model has no alias of that name."""
+
+    def __init__(self, name: str, alias: str) -> None:
+        super().__init__(f"model {reprlib.repr(name)} has no alias {reprlib.repr(alias)}")
+
+
+class AliasInUseError(RuntimeError):
+    """A delete was refused: aliases still name versions it would remove."""
+
+    def __init__(self, name: str, aliases: dict[str, int]) -> None:
+        named = ", ".join(f"{reprlib.repr(alias)} (version {version})"
+                          for alias, version in sorted(aliases.items()))
+        kind = "alias" if len(aliases) == 1 else "aliases"
+        super().__init__(f"model {reprlib.repr(name)} has {kind} {named} naming what this "
+                         f"would delete; move or delete the {kind} first")
+        self.aliases = aliases
+
+
 class CorruptModelError(RuntimeError):
     """A stored version cannot be read back as plain arrays and JSON."""
 
@@ -42,11 +63,13 @@ class CorruptModelError(RuntimeError):
 
 
 class StoreFullError(RuntimeError):
-    """A save was refused because the store already holds `limit` model versions."""
+    """A save was refused because the store already holds `limit` model versions (or aliases,
+    limit max_aliases)."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, what: str = "model versions",
+                 limit_name: str = "max_models") -> None:
         super().__init__(
-            f"the store holds {limit} model versions (limit max_models); delete some first"
+            f"the store holds {limit} {what} (limit {limit_name}); delete some first"
         )
         self.limit = limit
 

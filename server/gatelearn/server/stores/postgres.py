@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 from gatelearn.server.stores.base import REQUEST_RETENTION
 from gatelearn.server.stores.changes import Changes, changes_after
 from gatelearn.server.stores.errors import (
+    AliasInUseError,
+    AliasNotFoundError,
     ModelNotFoundError,
     RequestSavedError,
     SchemaVersionError,
@@ -42,6 +44,7 @@ from gatelearn.server.stores.records import (
     pack_arrays,
     stored_summary,
     summary_text,
+    with_aliases,
 )
 
 if TYPE_CHECKING:
@@ -117,6 +120,13 @@ _MIGRATIONS: tuple[tuple[_Step, ...], ...] = (
         "REFERENCES gatelearn_models (name, version) ON DELETE CASCADE)",
         "CREATE INDEX gatelearn_requests_by_age ON gatelearn_requests (created_at)",
         "CREATE INDEX gatelearn_requests_by_model ON gatelearn_requests (name, version)",
+    ),
+    # Aliases naming versions; each write is logged like a model's, so caches forget the name.
+    (
+        'CREATE TABLE gatelearn_aliases (name text COLLATE "C" NOT NULL, '
+        'alias text COLLATE "C" NOT NULL, version integer NOT NULL, PRIMARY KEY (name, alias))',
+        "CREATE TRIGGER gatelearn_aliases_changed AFTER INSERT OR UPDATE OR DELETE ON "
+        "gatelearn_aliases FOR EACH ROW EXECUTE FUNCTION gatelearn_log_change()",
     ),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -402,6 +412,11 @@ class PostgresStore:
                     f"DELETE FROM gatelearn_models WHERE {condition} RETURNING version", args
                 )
             )
+            # Read after the rows are locked by the delete: an alias set on one of them
+            # meanwhile (set_alias locks the row it names) has committed by now and is seen.
+            if named := dict(connection.execute(
+                    f"SELECT alias, version FROM gatelearn_aliases WHERE {condition}", args)):
+                raise AliasInUseError(name, named)
             if deleted:
                 connection.execute(
                     "UPDATE gatelearn_model_count SET versions = versions - %s", (len(deleted),)
@@ -409,6 +424,47 @@ class PostgresStore:
         if not deleted:
             raise ModelNotFoundError(name, version)
         return deleted
+
+    def set_alias(self, name: str, alias: str, version: int, *,
+                  max_aliases: int | None = None) -> int:
+        """Point `alias` of `name` at `version`; the version it named before (0: it is new).
+        The table lock serialises alias writes (reads go on), so the count is exact; the
+        named version's row is locked so a concurrent delete of it waits and then sees the
+        alias."""
+        with self._transaction(f"setting alias {alias!r} of {name!r}") as connection:
+            connection.execute("LOCK TABLE gatelearn_aliases IN SHARE ROW EXCLUSIVE MODE")
+            if connection.execute(
+                    "SELECT 1 FROM gatelearn_models WHERE name = %s AND version = %s "
+                    "FOR KEY SHARE", (name, version)).fetchone() is None:
+                raise ModelNotFoundError(name, version)
+            row = connection.execute(
+                "SELECT version FROM gatelearn_aliases WHERE name = %s AND alias = %s",
+                (name, alias)).fetchone()
+            if row is None and max_aliases is not None and _one(connection.execute(
+                    "SELECT COUNT(*) FROM gatelearn_aliases"))[0] >= max_aliases:
+                raise StoreFullError(max_aliases, "aliases", "max_aliases")
+            if row is None or row[0] != version:
+                connection.execute(
+                    "INSERT INTO gatelearn_aliases (name, alias, version) VALUES (%s, %s, %s) "
+                    "ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version",
+                    (name, alias, version))
+        return 0 if row is None else int(row[0])
+
+    def delete_alias(self, name: str, alias: str) -> int:
+        """Remove an alias; the version it named."""
+        with self._transaction(f"deleting alias {alias!r} of {name!r}") as connection:
+            row = connection.execute(
+                "DELETE FROM gatelearn_aliases WHERE name = %s AND alias = %s RETURNING version",
+                (name, alias)).fetchone()
+        if row is None:
+            raise AliasNotFoundError(name, alias)
+        return int(row[0])
+
+    def aliases(self, name: str) -> dict[str, int]:
+        """Every alias of `name` and the version it names."""
+        with self._connection() as connection:
+            return dict(connection.execute(
+                "SELECT alias, version FROM gatelearn_aliases WHERE name = %s", (name,)))
 
     def generation(self) -> int:
         """The change log's newest generation (0 before any write): one single-row read."""
@@ -438,6 +494,11 @@ class PostgresStore:
                 "FROM gatelearn_models ORDER BY name, version DESC"
             )
             args = ()
-        with self._connection() as connection:
+        aliases = "SELECT name, version, alias FROM gatelearn_aliases"
+        with self._connection() as connection, connection.transaction():
+            # One snapshot for both reads, so an alias never names a version not listed.
+            connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             rows = connection.execute(query, args).fetchall()
-        return [ModelSummary.from_row(*row) for row in rows]
+            named = connection.execute(aliases + (" WHERE name = %s" if name else ""),
+                                       args).fetchall()
+        return with_aliases([ModelSummary.from_row(*row) for row in rows], named)

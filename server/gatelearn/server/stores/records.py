@@ -14,7 +14,8 @@ import io
 import json
 import time
 import zipfile
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,7 @@ __all__ = [
     "stored_summary",
     "summary_text",
     "unpack_arrays",
+    "with_aliases",
 ]
 
 
@@ -44,6 +46,7 @@ class ModelSummary:
     task: str  # the task's name; empty when the row records none
     sizes: tuple[int, ...]
     metrics: Metrics
+    aliases: tuple[str, ...] = ()  # the aliases naming this version, sorted
 
     @classmethod
     def from_row(cls, name: str, version: int, created_at: float, text: str | None
@@ -74,6 +77,16 @@ class ModelRecord:
         return ModelSummary(self.name, self.version, self.created_at,
                             self.meta.task.name if self.meta.task else "", self.meta.sizes,
                             self.meta.metrics)
+
+
+def with_aliases(summaries: list[ModelSummary], aliases: Iterable[tuple[str, int, str]]
+                 ) -> list[ModelSummary]:
+    """The summaries, each given the aliases (rows of name, version, alias) naming it."""
+    named: dict[tuple[str, int], list[str]] = {}
+    for name, version, alias in aliases:
+        named.setdefault((name, version), []).append(alias)
+    return [replace(s, aliases=tuple(sorted(named.get((s.name, s.version), ()))))
+            for s in summaries]
 
 
 def summary_text(meta: ModelMeta) -> str:

@@ -22,7 +22,13 @@ from typing import Any
 from gatelearn.server.paths import make_private_dir, make_private_file
 from gatelearn.server.stores.base import REQUEST_RETENTION
 from gatelearn.server.stores.changes import CHANGES_KEPT, Changes, changes_after
-from gatelearn.server.stores.errors import ModelNotFoundError, RequestSavedError, StoreFullError
+from gatelearn.server.stores.errors import (
+    AliasInUseError,
+    AliasNotFoundError,
+    ModelNotFoundError,
+    RequestSavedError,
+    StoreFullError,
+)
 from gatelearn.server.stores.meta import ModelMeta
 from gatelearn.server.stores.records import (
     ModelRecord,
@@ -31,6 +37,7 @@ from gatelearn.server.stores.records import (
     pack_arrays,
     stored_summary,
     summary_text,
+    with_aliases,
 )
 
 __all__ = ["SQLiteStore"]
@@ -38,7 +45,7 @@ __all__ = ["SQLiteStore"]
 _GENERATION = "SELECT COALESCE(MAX(generation), 0) FROM changes"
 _SAVED_FOR = "SELECT name, version FROM requests WHERE request_id = ? AND created_at >= ?"
 
-_SCHEMA = f"""
+_SCHEMA = """
 CREATE TABLE IF NOT EXISTS names (
     name TEXT PRIMARY KEY,
     last_version INTEGER NOT NULL
@@ -66,15 +73,32 @@ CREATE TABLE IF NOT EXISTS changes (
     generation INTEGER PRIMARY KEY AUTOINCREMENT,
     name TEXT NOT NULL
 );
-CREATE TRIGGER IF NOT EXISTS models_inserted AFTER INSERT ON models BEGIN
-    INSERT INTO changes (name) VALUES (NEW.name);
-    DELETE FROM changes WHERE generation <= (SELECT MAX(generation) FROM changes) - {CHANGES_KEPT};
-END;
-CREATE TRIGGER IF NOT EXISTS models_deleted AFTER DELETE ON models BEGIN
-    INSERT INTO changes (name) VALUES (OLD.name);
-    DELETE FROM changes WHERE generation <= (SELECT MAX(generation) FROM changes) - {CHANGES_KEPT};
-END;
+CREATE TABLE IF NOT EXISTS aliases (
+    name TEXT NOT NULL,
+    alias TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (name, alias)
+);
 """
+
+
+def _logged(trigger: str, event: str, table: str, row: str) -> str:
+    """A trigger appending the name of each `row` (NEW or OLD) that `event` writes in `table`
+    to the change log, keeping its last CHANGES_KEPT entries."""
+    return f"""
+CREATE TRIGGER IF NOT EXISTS {trigger} AFTER {event} ON {table} BEGIN
+    INSERT INTO changes (name) VALUES ({row}.name);
+    DELETE FROM changes WHERE generation <= (SELECT MAX(generation) FROM changes) - {CHANGES_KEPT};
+END;"""
+
+
+_TRIGGERS = "".join((
+    _logged("models_inserted", "INSERT", "models", "NEW"),
+    _logged("models_deleted", "DELETE", "models", "OLD"),
+    _logged("aliases_inserted", "INSERT", "aliases", "NEW"),
+    _logged("aliases_updated", "UPDATE", "aliases", "NEW"),
+    _logged("aliases_deleted", "DELETE", "aliases", "OLD"),
+))
 
 
 @contextlib.contextmanager
@@ -123,7 +147,7 @@ class SQLiteStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")  # a deleted version takes its request ids
-        self._db.executescript(_SCHEMA)
+        self._db.executescript(_SCHEMA + _TRIGGERS)
         _add_summaries(self._db)
         # Reads of the change log, on every Predict, go through their own connection: in WAL
         # mode it reads while the other one writes, so they never wait for a save's fsync.
@@ -250,7 +274,10 @@ class SQLiteStore:
                      "models.name)"
         with self._lock:
             rows = self._db.execute(query + " ORDER BY name, version", args).fetchall()
-        return [ModelSummary.from_row(*row) for row in rows]
+            aliases = self._db.execute(
+                "SELECT name, version, alias FROM aliases" + (" WHERE name = ?" if name else ""),
+                args).fetchall()
+        return with_aliases([ModelSummary.from_row(*row) for row in rows], aliases)
 
     def count(self) -> int:
         with self._lock:
@@ -263,7 +290,43 @@ class SQLiteStore:
         with self._lock, _transaction(self._db) as db:
             deleted = [row[0] for row in db.execute(
                 f"SELECT version FROM models WHERE {condition} ORDER BY version", args)]
+            if named := dict(db.execute(f"SELECT alias, version FROM aliases WHERE {condition}",
+                                        args).fetchall()):
+                raise AliasInUseError(name, named)
             db.execute(f"DELETE FROM models WHERE {condition}", args)
         if not deleted:
             raise ModelNotFoundError(name, version)
         return deleted
+
+    def set_alias(self, name: str, alias: str, version: int, *,
+                  max_aliases: int | None = None) -> int:
+        """Point `alias` of `name` at `version`; the version it named before (0: it is new)."""
+        with self._lock, _transaction(self._db) as db:
+            if db.execute("SELECT 1 FROM models WHERE name = ? AND version = ?",
+                          (name, version)).fetchone() is None:
+                raise ModelNotFoundError(name, version)
+            row = db.execute("SELECT version FROM aliases WHERE name = ? AND alias = ?",
+                             (name, alias)).fetchone()
+            if row is None and max_aliases is not None and \
+                    db.execute("SELECT COUNT(*) FROM aliases").fetchone()[0] >= max_aliases:
+                raise StoreFullError(max_aliases, "aliases", "max_aliases")
+            if row is None or row[0] != version:
+                db.execute("INSERT INTO aliases (name, alias, version) VALUES (?, ?, ?) "
+                           "ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version",
+                           (name, alias, version))
+        return 0 if row is None else int(row[0])
+
+    def delete_alias(self, name: str, alias: str) -> int:
+        """Remove an alias; the version it named."""
+        with self._lock, _transaction(self._db) as db:
+            rows = db.execute("DELETE FROM aliases WHERE name = ? AND alias = ? "
+                              "RETURNING version", (name, alias)).fetchall()
+        if not rows:
+            raise AliasNotFoundError(name, alias)
+        return int(rows[0][0])
+
+    def aliases(self, name: str) -> dict[str, int]:
+        """Every alias of `name` and the version it names."""
+        with self._lock:
+            return dict(self._db.execute("SELECT alias, version FROM aliases WHERE name = ?",
+                                         (name,)).fetchall())
