@@ -157,12 +157,14 @@ class TrainOutcome:
     solved_members: int
     population: int
     member_solved_epochs: list[int]  # per member: first epoch solved, -1 if never
+    parent: str = ""  # "NAME:VERSION" a warm start continued
+    fresh_optimizer_state: bool = False  # a warm start whose parent kept no optimizer state
 
     @classmethod
     def from_pb(cls, m: pb.TrainDone) -> TrainOutcome:
         return cls(ModelRef.from_pb(m.model), Metrics.from_pb(m.metrics), m.stop_reason,
                    m.epochs, m.member, m.solved_members, m.population,
-                   list(m.member_solved_epochs))
+                   list(m.member_solved_epochs), m.parent, m.fresh_optimizer_state)
 
 
 @dataclass(frozen=True)
@@ -234,6 +236,7 @@ class ModelDetail:
     member_seed: int
     dtype: str
     request: dict[str, Any] | None  # the Train request as JSON-style data; None if imported
+    parent: str = ""  # "NAME:VERSION" it was warm-started from
 
     @classmethod
     def from_pb(cls, m: pb.ModelDetail) -> ModelDetail:
@@ -241,4 +244,4 @@ class ModelDetail:
         return cls(ModelSummary.from_pb(m.summary), list(m.activations), m.bias,
                    History(list(m.history.epochs), list(m.history.loss),
                            list(m.history.accuracy)),
-                   m.member_seed, m.dtype, request)
+                   m.member_seed, m.dtype, request, m.parent)

@@ -1,5 +1,5 @@
 """Exported models: a stored record as an ExportedModel, and an ExportedModel (exported or
-written by hand) checked layer by layer into a record to import."""
+written by hand) checked layer by layer into a record to import, training state included."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ from numpy.typing import NDArray
 
 from gatelearn.plugins.recipe import DTYPES
 from gatelearn.server.edge.messages import params_dict, rows, task_json, tensor_array
+from gatelearn.server.edge.training_states import state_from_message, state_message
 from gatelearn.server.errors import InvalidRequest
 from gatelearn.server.limits import Limits
 from gatelearn.server.stores.meta import ComponentMeta, ModelMeta, TaskMeta
 from gatelearn.server.stores.records import ModelRecord
 from gatelearn.v1 import gatelearn_pb2 as pb
 
-__all__ = ["EXPORT_FORMAT", "exported", "record_from_export"]
+__all__ = ["EXPORT_FORMAT", "exported", "fill_task_source", "record_from_export"]
 
 EXPORT_FORMAT = 1
 
@@ -73,6 +74,10 @@ def record_from_export(model: pb.ExportedModel, name: str, limits: Limits) -> Mo
         raise InvalidRequest("model.task",
                              "required: the task, table or data the model computes")
     task = task_json(getattr(model, source))
+    optimizer, state = None, None
+    if model.HasField("training_state"):
+        optimizer, state = state_from_message(model.training_state, weights, biases or None,
+                                              limits.max_task_rows)
     meta = ModelMeta(
         sizes=(int(weights[0].shape[0]), *(int(w.shape[1]) for w in weights)),
         activations=tuple(activations),
@@ -82,12 +87,13 @@ def record_from_export(model: pb.ExportedModel, name: str, limits: Limits) -> Mo
         high=float(high),
         task=TaskMeta(**task, seed=model.seed),
         member_seed=model.seed,
+        optimizer=optimizer,
     )
-    return ModelRecord(name, meta, weights, biases or None)
+    return ModelRecord(name, meta, weights, biases or None, state=state)
 
 
-def _task_source(task: TaskMeta, target: pb.ExportedModel) -> None:
-    """Fill an export's task oneof from a record's task."""
+def fill_task_source(task: TaskMeta, target: pb.ExportedModel | pb.TrainRequest) -> None:
+    """Fill an export's (or a request's) task oneof from a record's task."""
     if task.table:  # inline rows: the oneof field is named as the task, its fields as params
         inline = getattr(target, task.name)
         for part, values in task.params.items():
@@ -114,5 +120,7 @@ def exported(record: ModelRecord) -> pb.ExportedModel:
         layer.activation.name = activation.name
         layer.activation.params.update(activation.params)
     if meta.task:
-        _task_source(meta.task, exported)
+        fill_task_source(meta.task, exported)
+    if (state := state_message(record)) is not None:
+        exported.training_state.CopyFrom(state)
     return exported

@@ -59,9 +59,12 @@ def _held_out_metrics(result: TrainResult, member: int) -> dict[str, float]:
 
 
 def record_from_training(name: str, prepared: Prepared, result: TrainResult,
-                         task: dict[str, Any], request: bytes | None) -> ModelRecord:
-    """A record of the best member of a finished run."""
+                         task: dict[str, Any], request: bytes | None, parent: str = "",
+                         fresh_optimizer_state: bool = False) -> ModelRecord:
+    """A record of the best member of a finished run, with where its run left off; `parent`
+    is the version a warm start continued."""
     member = best_member(result)
+    state = result.state.member(member)
     network = result.network.member(member)
     recipe = prepared.recipe
     meta = ModelMeta(
@@ -92,11 +95,15 @@ def record_from_training(name: str, prepared: Prepared, result: TrainResult,
         ),
         solved_members=int((result.min_margin > 0).sum()),
         member_solved_epochs=tuple(result.solved_epoch.tolist()),
+        optimizer=(None if state.optimizer is None else
+                   ComponentMeta(recipe.optimizer.name, dict(recipe.optimizer.params))),
+        parent=parent,
+        fresh_optimizer_state=fresh_optimizer_state,
     )
     weights = [layer.weights[..., 0].astype(np.float64) for layer in network.layers]
     biases = ([layer.bias[..., 0].astype(np.float64) for layer in network.layers
                if layer.bias is not None] if recipe.bias else None)
-    return ModelRecord(name, meta, weights, biases, request)
+    return ModelRecord(name, meta, weights, biases, request, state=state)
 
 
 @dataclass(frozen=True)

@@ -78,12 +78,16 @@ class ModelMeta:
     history: History = History()
     solved_members: int = 0
     member_solved_epochs: tuple[int, ...] = ()
+    optimizer: ComponentMeta | None = None  # whose state the version keeps; None: it keeps none
+    parent: str = ""  # "NAME:VERSION" a warm start continued; empty for a cold start
+    fresh_optimizer_state: bool = False  # a warm start whose parent kept no optimizer state
 
     def to_json(self) -> dict[str, Any]:
         """The metadata as plain JSON data, in the current layout."""
         data = asdict(self)
-        if self.task is None:
-            del data["task"]
+        for optional in ("task", "optimizer"):
+            if data[optional] is None:
+                del data[optional]
         return {"layout": LAYOUT, **data}
 
     @classmethod
@@ -128,4 +132,7 @@ _OPTIONAL: dict[str, Callable[[Any], Any]] = {
     "history": _history,
     "solved_members": int,
     "member_solved_epochs": tuple,
+    "optimizer": lambda data: ComponentMeta(**data),
+    "parent": str,
+    "fresh_optimizer_state": bool,
 }
