@@ -45,28 +45,37 @@ def state_message(record: ModelRecord) -> pb.TrainingState | None:
     return message
 
 
-def _slot_arrays(slot: pb.OptimizerSlot, field: str, weights: list[NDArray[np.float64]],
-                 biases: list[NDArray[np.float64]] | None) -> list[NDArray[np.floating[Any]]]:
+def _slot_arrays(
+    slot: pb.OptimizerSlot,
+    field: str,
+    weights: list[NDArray[np.float64]],
+    biases: list[NDArray[np.float64]] | None,
+) -> list[NDArray[np.floating[Any]]]:
     """A slot's tensors, each shaped like its parameter (population axis added)."""
     arrays: list[NDArray[np.floating[Any]]] = []
     for part, params, ndim in (("weights", weights, 2), ("biases", biases or [], 1)):
         given = getattr(slot, part)
         if len(given) != len(params):
-            raise InvalidRequest(f"{field}.{part}", f"needs {len(params)} tensors (one per "
-                                                    f"layer), got {len(given)}")
+            raise InvalidRequest(
+                f"{field}.{part}", f"needs {len(params)} tensors (one per layer), got {len(given)}"
+            )
         for index, (tensor, param) in enumerate(zip(given, params, strict=True)):
             array = tensor_array(tensor, f"{field}.{part}[{index}]", ndim)
             if array.shape != param.shape:
-                raise InvalidRequest(f"{field}.{part}[{index}]",
-                                     f"shape {list(array.shape)}; the layer's is "
-                                     f"{list(param.shape)}")
+                raise InvalidRequest(
+                    f"{field}.{part}[{index}]",
+                    f"shape {list(array.shape)}; the layer's is {list(param.shape)}",
+                )
             arrays.append(array[..., None])
     return arrays
 
 
-def state_from_message(message: pb.TrainingState, weights: list[NDArray[np.float64]],
-                       biases: list[NDArray[np.float64]] | None,
-                       max_rows: int) -> tuple[ComponentMeta, RunState]:
+def state_from_message(
+    message: pb.TrainingState,
+    weights: list[NDArray[np.float64]],
+    biases: list[NDArray[np.float64]] | None,
+    max_rows: int,
+) -> tuple[ComponentMeta, RunState]:
     """An imported training state, checked against the model's layers: its optimizer and the
     run state to store."""
     if not message.optimizer.name:
@@ -75,20 +84,26 @@ def state_from_message(message: pb.TrainingState, weights: list[NDArray[np.float
     for index, slot in enumerate(message.slots):
         field = f"{_FIELD}.slots[{index}]"
         if not slot.name or slot.name in arrays:
-            raise InvalidRequest(f"{field}.name", f"must be a name not given before, got "
-                                                  f"{slot.name!r}")
+            raise InvalidRequest(
+                f"{field}.name", f"must be a name not given before, got {slot.name!r}"
+            )
         arrays[slot.name] = _slot_arrays(slot, field, weights, biases)
     shuffle = None
     if message.row_order or message.shuffle_generator:
         order = np.asarray(message.row_order, dtype=np.int64)
         if len(order) > max_rows or not np.array_equal(np.sort(order), np.arange(len(order))):
-            raise InvalidRequest(f"{_FIELD}.row_order", f"must be a permutation of 0..rows-1 "
-                                                        f"with at most {max_rows} rows (limit "
-                                                        f"max_task_rows)")
+            raise InvalidRequest(
+                f"{_FIELD}.row_order",
+                f"must be a permutation of 0..rows-1 "
+                f"with at most {max_rows} rows (limit "
+                f"max_task_rows)",
+            )
         if len(message.shuffle_generator) != _GENERATOR_WORDS:
-            raise InvalidRequest(f"{_FIELD}.shuffle_generator",
-                                 f"needs {_GENERATOR_WORDS} values with row_order, got "
-                                 f"{len(message.shuffle_generator)}")
+            raise InvalidRequest(
+                f"{_FIELD}.shuffle_generator",
+                f"needs {_GENERATOR_WORDS} values with row_order, got "
+                f"{len(message.shuffle_generator)}",
+            )
         shuffle = ShuffleState(order, np.asarray(message.shuffle_generator, dtype=np.uint64))
     optimizer = ComponentMeta(message.optimizer.name, params_dict(message.optimizer.params))
     return optimizer, RunState(OptimizerState(arrays, message.steps), shuffle)

@@ -21,19 +21,19 @@ from gatelearn.server.errors import FailedPrecondition, InvalidRequest
 from gatelearn.server.stores.records import ModelRecord, pack_arrays, unpack_arrays, unpack_state
 from gatelearn.v1 import gatelearn_pb2 as pb
 
-__all__ = ["check_same_network", "parse_reference", "start_blob", "start_network",
-           "warm_request"]
+__all__ = ["check_same_network", "parse_reference", "start_blob", "start_network", "warm_request"]
 
 _REFERENCE = re.compile(r"(?P<name>[^:@]+)(:(?P<version>[1-9][0-9]{0,9}))?")
 _DEFAULT_OPTIMIZER = Recipe().optimizer
 
 
 def parse_reference(text: str, field: str = "start_from") -> tuple[str, int]:
-    """"NAME" (the latest version, 0) or "NAME:VERSION" as (name, version)."""
+    """ "NAME" (the latest version, 0) or "NAME:VERSION" as (name, version)."""
     match = _REFERENCE.fullmatch(text)
     if match is None:
-        raise InvalidRequest(field, f"must be NAME or NAME:VERSION (a version from 1), got "
-                                    f"{text[:160]!r}")
+        raise InvalidRequest(
+            field, f"must be NAME or NAME:VERSION (a version from 1), got {text[:160]!r}"
+        )
     return match["name"], int(match["version"] or 0)
 
 
@@ -69,9 +69,12 @@ def _refuse_other_network(request: pb.TrainRequest, parent: ModelRecord) -> None
     the initial weights, the population or the rows a warm start continues on)."""
     meta, why = parent.meta, f"differs from the start-from version {parent.name}:{parent.version}"
     if request.HasField("hidden") and tuple(request.hidden.units) != meta.sizes[1:-1]:
-        raise InvalidRequest("hidden.units", f"{list(request.hidden.units)} {why} "
-                                             f"({list(meta.sizes[1:-1])}); a warm start keeps "
-                                             f"the network")
+        raise InvalidRequest(
+            "hidden.units",
+            f"{list(request.hidden.units)} {why} "
+            f"({list(meta.sizes[1:-1])}); a warm start keeps "
+            f"the network",
+        )
     given = [(a.name, params_dict(a.params)) for a in request.activations]
     stored = [(a.name, a.params) for a in meta.activations]
     if given and given != stored:
@@ -83,40 +86,52 @@ def _refuse_other_network(request: pb.TrainRequest, parent: ModelRecord) -> None
         raise InvalidRequest("dtype", f"{dtype} {why} ({meta.dtype})")
     for field in ("initializer", "weights"):
         if request.HasField(field):
-            raise InvalidRequest(field, "not used with start_from: the weights are the "
-                                        "start-from version's")
+            raise InvalidRequest(
+                field, "not used with start_from: the weights are the start-from version's"
+            )
     if request.population > 1:
-        raise InvalidRequest("population", f"a warm start continues one network, got "
-                                           f"{request.population}")
+        raise InvalidRequest(
+            "population", f"a warm start continues one network, got {request.population}"
+        )
 
 
-def warm_request(request: pb.TrainRequest, parent: ModelRecord,
-                 registry: Registry) -> pb.TrainRequest:
+def warm_request(
+    request: pb.TrainRequest, parent: ModelRecord, registry: Registry
+) -> pb.TrainRequest:
     """The complete request a warm start runs: `parent`'s recipe with `request`'s settings on
     top, `start_from` naming the parent's exact version."""
     _refuse_other_network(request, parent)
     merged = _base_request(parent)
     if request.seed and request.seed != merged.seed:
-        raise InvalidRequest("seed", f"a warm start keeps the start-from version's seed "
-                                     f"({merged.seed}: its rows and minibatch order go on), got "
-                                     f"{request.seed}")
+        raise InvalidRequest(
+            "seed",
+            f"a warm start keeps the start-from version's seed "
+            f"({merged.seed}: its rows and minibatch order go on), got "
+            f"{request.seed}",
+        )
     keeps_state = parent.state is not None and parent.state.optimizer is not None
     if request.HasField("optimizer"):  # an empty name keeps the stored optimizer
         other = request.optimizer.name not in ("", merged.optimizer.name)
         if other and keeps_state:
-            raise InvalidRequest("optimizer.name",
-                                 f"{request.optimizer.name!r}: the start-from version's state "
-                                 f"is {merged.optimizer.name!r}'s; a warm start keeps the "
-                                 f"optimizer (its params may change)")
+            raise InvalidRequest(
+                "optimizer.name",
+                f"{request.optimizer.name!r}: the start-from version's state "
+                f"is {merged.optimizer.name!r}'s; a warm start keeps the "
+                f"optimizer (its params may change)",
+            )
         if other:
             merged.optimizer.Clear()
         merged.optimizer.MergeFrom(request.optimizer)
     name = merged.optimizer.name
-    if name in registry.names("optimizer") and getattr(
-            registry.entry("optimizer", name).component, "state_names", None) is None:
-        raise FailedPrecondition(f"optimizer {name!r} declares no state "
-                                 f"(Optimizer.state_names), so a run with it cannot be "
-                                 f"continued; warm-start with a built-in optimizer")
+    if (
+        name in registry.names("optimizer")
+        and getattr(registry.entry("optimizer", name).component, "state_names", None) is None
+    ):
+        raise FailedPrecondition(
+            f"optimizer {name!r} declares no state "
+            f"(Optimizer.state_names), so a run with it cannot be "
+            f"continued; warm-start with a built-in optimizer"
+        )
     merged.options.MergeFrom(request.options)
     if request.HasField("loss"):
         merged.loss.CopyFrom(request.loss)
@@ -129,15 +144,16 @@ def warm_request(request: pb.TrainRequest, parent: ModelRecord,
     return merged
 
 
-def check_same_network(checked: Checked, request: pb.TrainRequest,
-                       parent: ModelRecord) -> None:
+def check_same_network(checked: Checked, request: pb.TrainRequest, parent: ModelRecord) -> None:
     """Refuse a warm start whose task has another width than the parent's network."""
     if tuple(checked.sizes) != parent.meta.sizes:
         inputs, outputs = checked.sizes[0], checked.sizes[-1]
-        raise InvalidRequest(request.WhichOneof("source") or "task",
-                             f"has {inputs} inputs and {outputs} outputs; the start-from "
-                             f"version {parent.name}:{parent.version} maps "
-                             f"{parent.meta.sizes[0]} to {parent.meta.sizes[-1]}")
+        raise InvalidRequest(
+            request.WhichOneof("source") or "task",
+            f"has {inputs} inputs and {outputs} outputs; the start-from "
+            f"version {parent.name}:{parent.version} maps "
+            f"{parent.meta.sizes[0]} to {parent.meta.sizes[-1]}",
+        )
 
 
 def start_blob(parent: ModelRecord, same_rows: bool) -> bytes:
