@@ -13,6 +13,7 @@ from gatelearn.server.edge.messages import params_dict, rows, task_json, tensor_
 from gatelearn.server.edge.training_states import state_from_message, state_message
 from gatelearn.server.errors import InvalidRequest
 from gatelearn.server.limits import Limits
+from gatelearn.server.models.answers import SLACK
 from gatelearn.server.stores.meta import ComponentMeta, ModelMeta, TaskMeta
 from gatelearn.server.stores.records import ModelRecord
 from gatelearn.v1 import gatelearn_pb2 as pb
@@ -103,8 +104,9 @@ def fill_task_source(task: TaskMeta, target: pb.ExportedModel | pb.TrainRequest)
         target.task.params.update(task.params)
 
 
-def exported(record: ModelRecord) -> pb.ExportedModel:
-    """A stored record as an ExportedModel: its layers, label values and task."""
+def exported(record: ModelRecord, max_bytes: int) -> pb.ExportedModel:
+    """A stored record as an ExportedModel: its layers, label values and task, and its
+    training state when the answer with it stays within `max_bytes` (the layers always do)."""
     meta = record.meta
     exported = pb.ExportedModel(format_version=EXPORT_FORMAT, name=record.name,
                                 version=record.version, low=meta.low, high=meta.high,
@@ -121,6 +123,7 @@ def exported(record: ModelRecord) -> pb.ExportedModel:
         layer.activation.params.update(activation.params)
     if meta.task:
         fill_task_source(meta.task, exported)
-    if (state := state_message(record)) is not None:
+    state = state_message(record)
+    if state is not None and exported.ByteSize() + state.ByteSize() + SLACK <= max_bytes:
         exported.training_state.CopyFrom(state)
     return exported

@@ -229,11 +229,8 @@ def _check_answers(request: pb.TrainRequest, checked: Checked, limits: Limits) -
     source = getattr(request, request.WhichOneof("source"))
     parts = (source.ByteSize() + sum(ref.ByteSize() for ref in request.activations)
              + SLACK)
-    # The export carries the optimizer's state arrays (each the size of the layers) and, with
-    # minibatches, the row order (a varint of at most 5 bytes a row).
-    slots = len(checked.optimizer.state_names or ())
-    check_fits("ExportModel", layers_bytes(sizes, checked.recipe.bias) * (1 + slots)
-               + 5 * checked.rows + parts, "hidden.units", limits)
+    check_fits("ExportModel", layers_bytes(sizes, checked.recipe.bias) + parts,
+               "hidden.units", limits)
     config = checked.recipe.config
     points = min(limits.max_history_points, config.epochs // config.history_interval + 2)
     check_fits("GetModel", request.ByteSize() + history_bytes(points) + SLACK, "request",

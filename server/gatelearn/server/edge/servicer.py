@@ -231,7 +231,8 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
     def ExportModel(self, request: pb.ExportModelRequest,
                     context: grpc.ServicerContext) -> pb.ExportedModel:
         with statuses(context):
-            return exported(self.models.stored(request.name, request.version))
+            return exported(self.models.stored(request.name, request.version),
+                            self.limits.max_message_bytes)
 
     def ImportModel(self, request: pb.ImportModelRequest,
                     context: grpc.ServicerContext) -> pb.ModelRef:
