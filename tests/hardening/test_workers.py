@@ -25,7 +25,7 @@ from test_shutdown import GRACE, children, end, serve, still_running
 from gatelearn.client import Client, GateLearnError, Progress, TrainOptions
 from gatelearn.server import Limits
 from gatelearn.server.app import RunningServer
-from gatelearn.server.training.frames import Kind, read_frame, write_frame
+from gatelearn.server.training.frames import Kind, pack_job, read_frame, write_frame
 from gatelearn.v1 import gatelearn_pb2 as pb
 
 LONG = TrainOptions(epochs=10**6, stop_when_solved=False, progress_interval_ms=1)
@@ -96,7 +96,7 @@ def test_a_worker_whose_output_breaks_exits_quietly(tmp_path: Path) -> None:
         request = pb.TrainRequest(model_name="long", task=pb.ComponentRef(name="xor"),
                                   options=pb.TrainOptions(epochs=10**6, stop_when_solved=False,
                                                           progress_interval_ms=1))
-        write_frame(worker.stdin, Kind.TRAIN, request.SerializeToString())
+        write_frame(worker.stdin, Kind.TRAIN, pack_job(request.SerializeToString(), b""))
         frame = read_frame(worker.stdout)
         assert frame is not None and frame[0] == Kind.PROGRESS
         worker.stdout.close()

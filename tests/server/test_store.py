@@ -86,8 +86,13 @@ def test_weights_load_without_pickle(tmp_path: Path) -> None:
     assert len(archives) == 1
     (arrays,) = archives
     for array in arrays.values():
-        assert array.dtype == np.float64  # plain numbers, never objects
-    stored = sorted((a for a in arrays.values()), key=lambda a: (a.shape, a.ravel().tolist()))
+        assert array.dtype.kind in "fiu"  # plain numbers, never objects
+    # Beside the weights (w0, b0, ...): Adam's state, one array per weight or bias array.
+    assert {key for key in arrays if key.startswith("opt")} == {
+        "opt_steps", *(f"opt/{name}/{index}" for name in "mv" for index in range(4))}
+    weights = [array for key, array in arrays.items() if not key.startswith("opt")]
+    assert all(array.dtype == np.float64 for array in weights)
+    stored = sorted(weights, key=lambda a: (a.shape, a.ravel().tolist()))
     wanted = sorted(expected, key=lambda a: (a.shape, a.ravel().tolist()))
     assert len(stored) == len(wanted)
     for got, want in zip(stored, wanted, strict=True):

@@ -120,6 +120,9 @@ def _check_depth(value: Any, path: str) -> None:
                              f"levels deep (limit max_struct_depth)")
 
 
+_DTYPES = {"float64": pb.FLOAT64, "float32": pb.FLOAT32}
+
+
 def _request_id(given: str | None) -> str:
     """`given` if the server would take it as a request id; a new one when it is None."""
     if given is None:
@@ -266,18 +269,20 @@ class Client:
         options: TrainOptions | None = None,
         seed: int = 0,
         population: int = 1,
-        dtype: str = "float64",
+        dtype: str | None = None,
         request_id: str | None = None,
+        start_from: str = "",
     ) -> pb.TrainRequest:
         """The TrainRequest that `train` sends; see `train` for the arguments.
 
         It carries `request_id`, or a new random one: send the same request again to retry
-        it, build a new one for a new training."""
+        it, build a new one for a new training. `dtype` None leaves it to the server (float64,
+        or a warm start's stored one)."""
         request = pb.TrainRequest(model_name=name, seed=seed, population=population,
-                                  request_id=_request_id(request_id),
+                                  request_id=_request_id(request_id), start_from=start_from,
                                   activations=[_ref(a, f"activations[{i}]")
                                                for i, a in enumerate(activations)],
-                                  dtype=pb.FLOAT32 if dtype == "float32" else pb.FLOAT64)
+                                  dtype=_DTYPES.get(dtype or "", pb.DTYPE_UNSPECIFIED))
         if table is not None:
             request.table.CopyFrom(_table(*table))
         elif data is not None:
@@ -328,7 +333,9 @@ class Client:
 
         `task` is a task name or (name, params); or give `table=(inputs, outputs)`, or
         `data=(X, y)`: real-valued rows X and labels y (NumPy arrays or lists; y one label a
-        row, or one row of labels a row; all 0/1 or all -1/+1). Other
+        row, or one row of labels a row; all 0/1 or all -1/+1). `start_from="NAME:VERSION"`
+        (or "NAME" for the latest) continues that stored version, its optimizer state
+        included, with the settings given here on top (no task needed). Other
         settings are those of `train_request`. `on_progress` sees each progress event;
         returning True cancels the training (GateLearnError with code CANCELLED).
         """

@@ -161,12 +161,14 @@ class TrainOutcome:
     solved_members: int
     population: int
     member_solved_epochs: list[int]  # per member: first epoch solved, -1 if never
+    parent: str = ""  # "NAME:VERSION" a warm start continued
+    fresh_optimizer_state: bool = False  # a warm start whose parent kept no optimizer state
 
     @classmethod
     def from_pb(cls, m: pb.TrainDone) -> TrainOutcome:
         return cls(ModelRef.from_pb(m.model), Metrics.from_pb(m.metrics), m.stop_reason,
                    m.epochs, m.member, m.solved_members, m.population,
-                   list(m.member_solved_epochs))
+                   list(m.member_solved_epochs), m.parent, m.fresh_optimizer_state)
 
 
 @dataclass(frozen=True)
@@ -253,6 +255,7 @@ class ModelDetail:
     # model records none (imported without one, or trained before recipes were recorded).
     recipe: dict[str, Any] | None = None
     loss: dict[str, Any] | None = None  # what metrics.loss is measured with; None: mse
+    parent: str = ""  # "NAME:VERSION" it was warm-started from
 
     @classmethod
     def from_pb(cls, m: pb.ModelDetail) -> ModelDetail:
@@ -263,7 +266,8 @@ class ModelDetail:
                    m.member_seed, m.dtype, request,
                    recipe_dict(m.recipe) if m.HasField("recipe") else None,
                    ({"name": m.loss.name, "params": json_format.MessageToDict(m.loss.params)}
-                    if m.HasField("loss") else None))
+                    if m.HasField("loss") else None),
+                   m.parent)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from gatelearn.core.components import (
 from gatelearn.core.forward import ForwardPass
 from gatelearn.core.network import Layer, Network, initialize
 from gatelearn.core.params import Param, ParamError, resolve
+from gatelearn.core.state import OptimizerState, RunState, ShuffleState
 from gatelearn.core.training import (
     AUTO_RECORDS,
     History,
@@ -43,10 +44,13 @@ __all__ = [
     "Loss",
     "Network",
     "Optimizer",
+    "OptimizerState",
     "Param",
     "ParamError",
     "Progress",
     "ProgressCallback",
+    "RunState",
+    "ShuffleState",
     "Step",
     "StopReason",
     "Task",

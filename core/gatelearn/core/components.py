@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gatelearn.core.params import Param, resolve
+from gatelearn.core.state import OptimizerState
 
 __all__ = [
     "Activation",
@@ -107,13 +108,38 @@ class Optimizer(Component):
     """
 
     elementwise: ClassVar[bool] = False
+    # The state arrays `bind` keeps for each parameter array (Adam: "m", "v"); () for none.
+    # None means undeclared: such an optimizer's runs cannot be continued by a warm start.
+    state_names: ClassVar[tuple[str, ...] | None] = None
+    resume: OptimizerState | None = None  # set before `bind` to continue a stored run
+    state: OptimizerState | None = None  # this run's state, once `start_state` made it
 
     @abstractmethod
     def bind(self, params: Sequence[Array], grads: Sequence[Array]) -> Step:
         """Create this run's state and return a function applying one update in place.
 
-        The returned step reads `grads` (which it may overwrite) and changes `params`.
+        The returned step reads `grads` (which it may overwrite) and changes `params`. An
+        optimizer declaring `state_names` takes its state from `start_state(params)`.
         """
+
+    def start_state(self, params: Sequence[Array]) -> OptimizerState:
+        """This run's state for `params`: a copy of `resume` when continuing a run, zeros
+        otherwise. It stays readable as `self.state`, which is how the trainer stores it."""
+        names = self.state_names or ()
+        if self.resume is None:
+            self.state = OptimizerState({name: [np.zeros_like(p) for p in params]
+                                         for name in names})
+            return self.state
+        shapes = [p.shape for p in params]
+        if sorted(self.resume.arrays) != sorted(names) or any(
+                [a.shape for a in arrays] != shapes for arrays in self.resume.arrays.values()):
+            raise ValueError(f"optimizer {self.name!r}: the state to resume does not fit this "
+                             f"run (names {sorted(self.resume.arrays)}, expected {list(names)})")
+        self.state = OptimizerState(
+            {name: [np.array(a, dtype=p.dtype) for a, p in zip(self.resume.arrays[name], params,
+                                                                strict=True)]
+             for name in names}, self.resume.steps)
+        return self.state
 
 
 # ---------------------------------------------------------------- initializers

@@ -7,6 +7,11 @@ final metrics describe, and `epochs` counts the updates applied.
 
 With a validation share, a seeded share of the rows is held out: the run trains on the rest,
 measures the held-out rows' loss and accuracy alongside, and `patience` watches their loss.
+
+A run hands on its `RunState` (the optimizer's state, the minibatch order), and a run given one
+as `start` continues from it: N epochs and then M more from the state give the very weights of
+one N + M epoch run, bit for bit (the stop conditions' own counters, such as patience's, start
+afresh).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from gatelearn.core._calls import Call, calls_of, run_calls
 from gatelearn.core.components import Dataset, Loss, Optimizer
 from gatelearn.core.forward import ForwardPass, flat, matrices
 from gatelearn.core.network import Network
+from gatelearn.core.state import OptimizerState, RunState, ShuffleState
 
 __all__ = [
     "AUTO_RECORDS",
@@ -132,6 +138,7 @@ class TrainResult:
     history: History = field(repr=False)
     validation_loss: NDArray[np.float64] | None = None  # (P,) on the held-out rows, if any
     validation_accuracy: NDArray[np.float64] | None = None  # (P,)
+    state: RunState = field(default_factory=RunState, repr=False)  # to continue the run
 
 
 ProgressCallback = Callable[[Progress], bool | None]
@@ -199,6 +206,12 @@ class _HeldOut:
         loss = self.loss_now()
         return loss, _share_right(self.forward.output, self.threshold, self.target_sign,
                                   self.signed)
+
+
+def _flattened(state: OptimizerState) -> OptimizerState:
+    """`state` in the layout of an elementwise binding: each name's arrays as one flat array."""
+    return OptimizerState({name: [np.concatenate([a.ravel() for a in arrays])]
+                           for name, arrays in state.arrays.items()}, state.steps)
 
 
 def _views(buffer: Array, shapes: list[tuple[int, ...]]) -> list[Array]:
@@ -270,7 +283,8 @@ class _Trainer:
     """One run: the network's arrays, the gradients, and the prepared passes."""
 
     def __init__(self, network: Network, data: Dataset, loss: Loss, optimizer: Optimizer,
-                 config: TrainConfig, held: Dataset | None = None) -> None:
+                 config: TrainConfig, held: Dataset | None = None,
+                 start: RunState | None = None) -> None:
         self.network = network
         self.loss = loss
         self.config = config
@@ -283,6 +297,7 @@ class _Trainer:
         shapes = [array.shape for array in arrays]
         self.params = np.concatenate([array.ravel() for array in arrays])
         self.grads = np.zeros_like(self.params)
+        self.shapes = shapes
         param_views, grad_views = _views(self.params, shapes), _views(self.grads, shapes)
         self.grad_w = grad_views[:len(layers)]
         self.grad_b: list[Array | None] = []
@@ -302,10 +317,20 @@ class _Trainer:
                     partial(np.multiply, layer.weights, config.weight_decay, scratch),
                     partial(np.add, grad, scratch, grad),
                 ]
+        self.optimizer = optimizer
+        resume = None if start is None else start.optimizer
+        if resume is not None and optimizer.state_names is None:
+            raise ValueError(f"optimizer {optimizer.name!r} declares no state, so a run with it "
+                             f"cannot be continued")
         if optimizer.elementwise:  # a few calls over all parameters, not a few per array
+            optimizer.resume = None if resume is None else _flattened(resume)
             self.step = [optimizer.bind([self.params], [self.grads])]
         else:
+            optimizer.resume = resume
             self.step = [optimizer.bind(param_views, grad_views)]
+        if optimizer.state_names is not None and optimizer.state is None:
+            raise ValueError(f"optimizer {optimizer.name!r} declares state {optimizer.state_names}"
+                             f" but its bind did not take it from start_state")
 
         self.rows = len(data.inputs)
         self.batch = min(config.batch_size or self.rows, self.rows)
@@ -318,6 +343,10 @@ class _Trainer:
                 self.passes[size] = _Pass(self, size)
         self.order = np.arange(self.rows)
         self.rng = np.random.default_rng(config.shuffle_seed)
+        shuffle = None if start is None else start.shuffle
+        if shuffle is not None and len(shuffle.order) == self.rows:
+            self.order[...] = shuffle.order
+            self.rng.bit_generator.state = shuffle.generator_state()
 
         # Signed distance past the threshold: positive when an output is on its label's side.
         self.threshold = data.threshold
@@ -348,6 +377,19 @@ class _Trainer:
             if bias is not None and layer.bias is not None:
                 bias[...] = layer.bias
                 layer.bias = bias
+
+    def run_state(self) -> RunState:
+        """The optimizer's state in the stored layout and, with minibatches, the row order."""
+        optimizer = self.optimizer
+        state = optimizer.state if optimizer.state_names is not None else None
+        if state is not None and optimizer.elementwise:
+            state = OptimizerState({name: [view.copy() for view in _views(flat, self.shapes)]
+                                    for name, (flat,) in state.arrays.items()}, state.steps)
+        elif state is not None:
+            state = OptimizerState({name: [a.copy() for a in arrays]
+                                    for name, arrays in state.arrays.items()}, state.steps)
+        shuffle = ShuffleState.of(self.order, self.rng) if self.batch < self.rows else None
+        return RunState(state, shuffle)
 
     def update_minibatches(self) -> None:
         """One epoch of updates on batches of `self.batch` rows."""
@@ -511,6 +553,7 @@ class _Trainer:
             history=history,
             validation_loss=None if held_loss is None else held_loss.astype(np.float64),
             validation_accuracy=held_accuracy,
+            state=self.run_state(),
         )
 
 
@@ -521,6 +564,7 @@ def train(
     optimizer: Optimizer,
     config: TrainConfig | None = None,
     on_progress: ProgressCallback | None = None,
+    start: RunState | None = None,
 ) -> TrainResult:
     """Train `network` in place on `data`; see `TrainConfig` for the knobs. Its layers keep
     their weight and bias arrays, which hold the trained values afterwards.
@@ -528,6 +572,9 @@ def train(
     `on_progress` is called at most every `config.progress_interval` seconds; returning True
     cancels the run, which then ends with `StopReason.CANCELLED` and the weights reached so far.
     With `config.validation_share`, the held-out rows are those `split_validation` picks.
+    `start` continues a run from the state it handed on (`TrainResult.state`): its optimizer
+    state (a ValueError for an optimizer declaring none) and its minibatch order, when the rows
+    are as many.
     """
     config = config or TrainConfig()
     if data.n_inputs != network.sizes[0] or data.n_outputs != network.sizes[-1]:
@@ -536,7 +583,7 @@ def train(
             f"has {data.n_inputs} and {data.n_outputs}"
         )
     data, held = split_validation(data, config.validation_share, config.shuffle_seed)
-    trainer = _Trainer(network, data, loss, optimizer, config, held)
+    trainer = _Trainer(network, data, loss, optimizer, config, held, start)
     try:
         with np.errstate(over="ignore", under="ignore"):
             return trainer.run(on_progress)

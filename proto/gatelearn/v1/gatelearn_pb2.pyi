@@ -181,7 +181,7 @@ class ExplicitWeights(_message.Message):
     def __init__(self, weights: _Optional[_Iterable[_Union[Tensor, _Mapping]]] = ..., biases: _Optional[_Iterable[_Union[Tensor, _Mapping]]] = ...) -> None: ...
 
 class TrainRequest(_message.Message):
-    __slots__ = ("model_name", "task", "table", "data", "hidden", "activations", "bias", "loss", "optimizer", "initializer", "weights", "options", "seed", "population", "dtype", "request_id")
+    __slots__ = ("model_name", "task", "table", "data", "hidden", "activations", "bias", "loss", "optimizer", "initializer", "weights", "options", "seed", "population", "dtype", "request_id", "start_from")
     MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
     TASK_FIELD_NUMBER: _ClassVar[int]
     TABLE_FIELD_NUMBER: _ClassVar[int]
@@ -198,6 +198,7 @@ class TrainRequest(_message.Message):
     POPULATION_FIELD_NUMBER: _ClassVar[int]
     DTYPE_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    START_FROM_FIELD_NUMBER: _ClassVar[int]
     model_name: str
     task: ComponentRef
     table: TruthTable
@@ -214,7 +215,8 @@ class TrainRequest(_message.Message):
     population: int
     dtype: Dtype
     request_id: str
-    def __init__(self, model_name: _Optional[str] = ..., task: _Optional[_Union[ComponentRef, _Mapping]] = ..., table: _Optional[_Union[TruthTable, _Mapping]] = ..., data: _Optional[_Union[DataRows, _Mapping]] = ..., hidden: _Optional[_Union[Layers, _Mapping]] = ..., activations: _Optional[_Iterable[_Union[ComponentRef, _Mapping]]] = ..., bias: _Optional[bool] = ..., loss: _Optional[_Union[ComponentRef, _Mapping]] = ..., optimizer: _Optional[_Union[ComponentRef, _Mapping]] = ..., initializer: _Optional[_Union[ComponentRef, _Mapping]] = ..., weights: _Optional[_Union[ExplicitWeights, _Mapping]] = ..., options: _Optional[_Union[TrainOptions, _Mapping]] = ..., seed: _Optional[int] = ..., population: _Optional[int] = ..., dtype: _Optional[_Union[Dtype, str]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    start_from: str
+    def __init__(self, model_name: _Optional[str] = ..., task: _Optional[_Union[ComponentRef, _Mapping]] = ..., table: _Optional[_Union[TruthTable, _Mapping]] = ..., data: _Optional[_Union[DataRows, _Mapping]] = ..., hidden: _Optional[_Union[Layers, _Mapping]] = ..., activations: _Optional[_Iterable[_Union[ComponentRef, _Mapping]]] = ..., bias: _Optional[bool] = ..., loss: _Optional[_Union[ComponentRef, _Mapping]] = ..., optimizer: _Optional[_Union[ComponentRef, _Mapping]] = ..., initializer: _Optional[_Union[ComponentRef, _Mapping]] = ..., weights: _Optional[_Union[ExplicitWeights, _Mapping]] = ..., options: _Optional[_Union[TrainOptions, _Mapping]] = ..., seed: _Optional[int] = ..., population: _Optional[int] = ..., dtype: _Optional[_Union[Dtype, str]] = ..., request_id: _Optional[str] = ..., start_from: _Optional[str] = ...) -> None: ...
 
 class TrainOptions(_message.Message):
     __slots__ = ("epochs", "batch_size", "shuffle", "weight_decay", "stop_when_solved", "margin", "loss_target", "patience", "min_delta", "progress_interval_ms", "record_every", "validation_share")
@@ -273,7 +275,7 @@ class TrainProgress(_message.Message):
     def __init__(self, epoch: _Optional[int] = ..., epochs: _Optional[int] = ..., loss: _Optional[float] = ..., accuracy: _Optional[float] = ..., solved_members: _Optional[int] = ..., population: _Optional[int] = ..., validation_loss: _Optional[float] = ..., validation_accuracy: _Optional[float] = ...) -> None: ...
 
 class TrainDone(_message.Message):
-    __slots__ = ("model", "metrics", "stop_reason", "epochs", "member", "solved_members", "population", "member_solved_epochs")
+    __slots__ = ("model", "metrics", "stop_reason", "epochs", "member", "solved_members", "population", "member_solved_epochs", "parent", "fresh_optimizer_state")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     METRICS_FIELD_NUMBER: _ClassVar[int]
     STOP_REASON_FIELD_NUMBER: _ClassVar[int]
@@ -282,6 +284,8 @@ class TrainDone(_message.Message):
     SOLVED_MEMBERS_FIELD_NUMBER: _ClassVar[int]
     POPULATION_FIELD_NUMBER: _ClassVar[int]
     MEMBER_SOLVED_EPOCHS_FIELD_NUMBER: _ClassVar[int]
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    FRESH_OPTIMIZER_STATE_FIELD_NUMBER: _ClassVar[int]
     model: ModelRef
     metrics: Metrics
     stop_reason: str
@@ -290,7 +294,9 @@ class TrainDone(_message.Message):
     solved_members: int
     population: int
     member_solved_epochs: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, model: _Optional[_Union[ModelRef, _Mapping]] = ..., metrics: _Optional[_Union[Metrics, _Mapping]] = ..., stop_reason: _Optional[str] = ..., epochs: _Optional[int] = ..., member: _Optional[int] = ..., solved_members: _Optional[int] = ..., population: _Optional[int] = ..., member_solved_epochs: _Optional[_Iterable[int]] = ...) -> None: ...
+    parent: str
+    fresh_optimizer_state: bool
+    def __init__(self, model: _Optional[_Union[ModelRef, _Mapping]] = ..., metrics: _Optional[_Union[Metrics, _Mapping]] = ..., stop_reason: _Optional[str] = ..., epochs: _Optional[int] = ..., member: _Optional[int] = ..., solved_members: _Optional[int] = ..., population: _Optional[int] = ..., member_solved_epochs: _Optional[_Iterable[int]] = ..., parent: _Optional[str] = ..., fresh_optimizer_state: _Optional[bool] = ...) -> None: ...
 
 class PredictRequest(_message.Message):
     __slots__ = ("model", "version", "rows", "packed")
@@ -403,7 +409,7 @@ class GetModelRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
 
 class ModelDetail(_message.Message):
-    __slots__ = ("summary", "activations", "bias", "request", "history", "member_seed", "dtype", "recipe", "loss")
+    __slots__ = ("summary", "activations", "bias", "request", "history", "member_seed", "dtype", "recipe", "loss", "parent")
     SUMMARY_FIELD_NUMBER: _ClassVar[int]
     ACTIVATIONS_FIELD_NUMBER: _ClassVar[int]
     BIAS_FIELD_NUMBER: _ClassVar[int]
@@ -413,6 +419,7 @@ class ModelDetail(_message.Message):
     DTYPE_FIELD_NUMBER: _ClassVar[int]
     RECIPE_FIELD_NUMBER: _ClassVar[int]
     LOSS_FIELD_NUMBER: _ClassVar[int]
+    PARENT_FIELD_NUMBER: _ClassVar[int]
     summary: ModelSummary
     activations: _containers.RepeatedScalarFieldContainer[str]
     bias: bool
@@ -422,7 +429,8 @@ class ModelDetail(_message.Message):
     dtype: str
     recipe: Recipe
     loss: ComponentRef
-    def __init__(self, summary: _Optional[_Union[ModelSummary, _Mapping]] = ..., activations: _Optional[_Iterable[str]] = ..., bias: _Optional[bool] = ..., request: _Optional[_Union[TrainRequest, _Mapping]] = ..., history: _Optional[_Union[History, _Mapping]] = ..., member_seed: _Optional[int] = ..., dtype: _Optional[str] = ..., recipe: _Optional[_Union[Recipe, _Mapping]] = ..., loss: _Optional[_Union[ComponentRef, _Mapping]] = ...) -> None: ...
+    parent: str
+    def __init__(self, summary: _Optional[_Union[ModelSummary, _Mapping]] = ..., activations: _Optional[_Iterable[str]] = ..., bias: _Optional[bool] = ..., request: _Optional[_Union[TrainRequest, _Mapping]] = ..., history: _Optional[_Union[History, _Mapping]] = ..., member_seed: _Optional[int] = ..., dtype: _Optional[str] = ..., recipe: _Optional[_Union[Recipe, _Mapping]] = ..., loss: _Optional[_Union[ComponentRef, _Mapping]] = ..., parent: _Optional[str] = ...) -> None: ...
 
 class History(_message.Message):
     __slots__ = ("epochs", "loss", "accuracy")
@@ -457,7 +465,7 @@ class ExportModelRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
 
 class ExportedModel(_message.Message):
-    __slots__ = ("format_version", "name", "version", "layers", "task", "table", "data", "low", "high", "dtype", "seed", "loss", "recipe", "history")
+    __slots__ = ("format_version", "name", "version", "layers", "task", "table", "data", "low", "high", "dtype", "seed", "loss", "recipe", "history", "training_state")
     FORMAT_VERSION_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -472,6 +480,7 @@ class ExportedModel(_message.Message):
     LOSS_FIELD_NUMBER: _ClassVar[int]
     RECIPE_FIELD_NUMBER: _ClassVar[int]
     HISTORY_FIELD_NUMBER: _ClassVar[int]
+    TRAINING_STATE_FIELD_NUMBER: _ClassVar[int]
     format_version: int
     name: str
     version: int
@@ -486,7 +495,8 @@ class ExportedModel(_message.Message):
     loss: ComponentRef
     recipe: Recipe
     history: History
-    def __init__(self, format_version: _Optional[int] = ..., name: _Optional[str] = ..., version: _Optional[int] = ..., layers: _Optional[_Iterable[_Union[ExportedLayer, _Mapping]]] = ..., task: _Optional[_Union[ComponentRef, _Mapping]] = ..., table: _Optional[_Union[TruthTable, _Mapping]] = ..., data: _Optional[_Union[DataRows, _Mapping]] = ..., low: _Optional[float] = ..., high: _Optional[float] = ..., dtype: _Optional[str] = ..., seed: _Optional[int] = ..., loss: _Optional[_Union[ComponentRef, _Mapping]] = ..., recipe: _Optional[_Union[Recipe, _Mapping]] = ..., history: _Optional[_Union[History, _Mapping]] = ...) -> None: ...
+    training_state: TrainingState
+    def __init__(self, format_version: _Optional[int] = ..., name: _Optional[str] = ..., version: _Optional[int] = ..., layers: _Optional[_Iterable[_Union[ExportedLayer, _Mapping]]] = ..., task: _Optional[_Union[ComponentRef, _Mapping]] = ..., table: _Optional[_Union[TruthTable, _Mapping]] = ..., data: _Optional[_Union[DataRows, _Mapping]] = ..., low: _Optional[float] = ..., high: _Optional[float] = ..., dtype: _Optional[str] = ..., seed: _Optional[int] = ..., loss: _Optional[_Union[ComponentRef, _Mapping]] = ..., recipe: _Optional[_Union[Recipe, _Mapping]] = ..., history: _Optional[_Union[History, _Mapping]] = ..., training_state: _Optional[_Union[TrainingState, _Mapping]] = ...) -> None: ...
 
 class ExportedLayer(_message.Message):
     __slots__ = ("weights", "bias", "activation")
@@ -643,3 +653,27 @@ class DeleteAliasResponse(_message.Message):
     MODEL_FIELD_NUMBER: _ClassVar[int]
     model: ModelRef
     def __init__(self, model: _Optional[_Union[ModelRef, _Mapping]] = ...) -> None: ...
+
+class TrainingState(_message.Message):
+    __slots__ = ("optimizer", "steps", "slots", "row_order", "shuffle_generator")
+    OPTIMIZER_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    SLOTS_FIELD_NUMBER: _ClassVar[int]
+    ROW_ORDER_FIELD_NUMBER: _ClassVar[int]
+    SHUFFLE_GENERATOR_FIELD_NUMBER: _ClassVar[int]
+    optimizer: ComponentRef
+    steps: int
+    slots: _containers.RepeatedCompositeFieldContainer[OptimizerSlot]
+    row_order: _containers.RepeatedScalarFieldContainer[int]
+    shuffle_generator: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, optimizer: _Optional[_Union[ComponentRef, _Mapping]] = ..., steps: _Optional[int] = ..., slots: _Optional[_Iterable[_Union[OptimizerSlot, _Mapping]]] = ..., row_order: _Optional[_Iterable[int]] = ..., shuffle_generator: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class OptimizerSlot(_message.Message):
+    __slots__ = ("name", "weights", "biases")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    WEIGHTS_FIELD_NUMBER: _ClassVar[int]
+    BIASES_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    weights: _containers.RepeatedCompositeFieldContainer[Tensor]
+    biases: _containers.RepeatedCompositeFieldContainer[Tensor]
+    def __init__(self, name: _Optional[str] = ..., weights: _Optional[_Iterable[_Union[Tensor, _Mapping]]] = ..., biases: _Optional[_Iterable[_Union[Tensor, _Mapping]]] = ...) -> None: ...

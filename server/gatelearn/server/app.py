@@ -135,7 +135,7 @@ def create_server(config: ServerConfig) -> RunningServer:
                                                      config.plugins, config.limits)
     limits = config.limits
     cache = ModelCache(store, registry, limits.cached_models, limits.cached_bytes)
-    service = GateLearnService(registry, limits, TrainingService(store, limits, pool),
+    service = GateLearnService(registry, limits, TrainingService(store, limits, pool, registry),
                                ModelService(registry, store, limits, cache))
     if metrics:
         metrics.watch(pool, cache)

@@ -93,6 +93,10 @@ def outcome_line(outcome: TrainOutcome) -> str:
     if outcome.population > 1:
         line += (f"  member {outcome.member} of {outcome.population} "
                  f"({outcome.solved_members} solved)")
+    if outcome.parent:
+        line += f"  from {outcome.parent}"
+    if outcome.fresh_optimizer_state:
+        line += " (which kept no optimizer state: started with fresh state)"
     return line
 
 

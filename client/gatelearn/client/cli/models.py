@@ -77,6 +77,7 @@ def cmd_show(args: argparse.Namespace, ctx: Context) -> int:
         f"{'with' if detail.bias else 'no'} bias)",
         f"dtype        {detail.dtype}",
         f"member seed  {detail.member_seed}",
+        f"parent       {detail.parent or 'none'}",
         f"metrics      {show.metrics_text(s.metrics)}  solved: {show.solved_text(s.metrics)}",
     ]
     if history.epochs:

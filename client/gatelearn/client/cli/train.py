@@ -53,6 +53,8 @@ def _train_source(args: argparse.Namespace) -> tuple[ComponentSpec | None, dict[
     if not given:
         if args.outputs is not None:
             raise UsageError("--outputs only applies with --table or --data")
+        if args.task is None and args.start_from:
+            return None, {}  # the stored version's task
         if args.task is None:
             raise UsageError("give a TASK (see 'gatelearn tasks'), --table FILE or --data FILE")
         params = dict(args.param or [])
@@ -105,7 +107,8 @@ def cmd_train(args: argparse.Namespace, ctx: Context) -> int:
         options=None if options == TrainOptions() else options,  # keep the record minimal
         seed=args.seed or 0,
         population=args.population or 1,
-        dtype="float32" if args.float32 else "float64",
+        dtype="float32" if args.float32 else None,
+        start_from=args.start_from or "",
     )
     bar = None if args.quiet else ProgressBar(sys.stderr)
     with ctx.client() as client:
@@ -145,6 +148,13 @@ def add_train(add: AddCommand) -> None:
         "'data' or left out with --data",
     )
     p.add_argument("--name", required=True, help="the model's name")
+    p.add_argument(
+        "--from",
+        dest="start_from",
+        metavar="NAME[:VERSION]",
+        help="warm start: continue this stored version (default: its latest) with its "
+        "weights, optimizer state and settings; options given here replace its settings",
+    )
     p.add_argument("-p", "--param", help="a task parameter (repeatable)", **KEY_VALUES)
     p.add_argument(
         "--table",

@@ -1,6 +1,7 @@
-"""Built-in optimizers. `bind` allocates the run's state once; the step it returns updates the
-parameters in place and allocates no arrays. The step may overwrite the gradients. All are
-elementwise, so the trainer binds each once to all parameters as one flat array."""
+"""Built-in optimizers. `bind` takes the run's state once (`start_state`: zeros, or a stored
+run's to continue it); the step it returns updates the parameters in place and allocates no
+arrays. The step may overwrite the gradients. All are elementwise, so the trainer binds each
+once to all parameters as one flat array, and all declare their state."""
 
 from __future__ import annotations
 
@@ -25,11 +26,12 @@ _EPS = Param("eps", "float", 1e-8, "added to the denominator", minimum=0.0, maxi
 Update = Callable[[Array, Array, Array, Array], None]  # (param, grad, state, scratch)
 
 
-def _each_array(params: Sequence[Array], grads: Sequence[Array], update: Update) -> Step:
-    """A step running `update` on each parameter array, with one state array (starting at
-    zero) and one scratch array of its own."""
-    arrays = [(p, g, np.zeros_like(p), np.empty_like(p)) for p, g in zip(params, grads,
-                                                                         strict=True)]
+def _each_array(optimizer: Optimizer, params: Sequence[Array], grads: Sequence[Array],
+                update: Update) -> Step:
+    """A step running `update` on each parameter array, with its array of the optimizer's one
+    declared state and one scratch array of its own."""
+    (states,) = optimizer.start_state(params).arrays.values()
+    arrays = [(p, g, s, np.empty_like(p)) for p, g, s in zip(params, grads, states, strict=True)]
 
     def step() -> None:
         for p, g, state, tmp in arrays:
@@ -44,10 +46,12 @@ class GradientDescent(Optimizer):
     name = "gd"
     description = "plain gradient descent"
     elementwise = True
+    state_names = ()
     params = (_lr(0.1),)
     lr: float
 
     def bind(self, params: Sequence[Array], grads: Sequence[Array]) -> Step:
+        self.start_state(params)
         lr = np.array(self.lr)
         calls: list[Call] = []
         for p, g in zip(params, grads, strict=True):
@@ -64,6 +68,7 @@ class Momentum(Optimizer):
     name = "momentum"
     description = "gradient descent with (optionally Nesterov) momentum"
     elementwise = True
+    state_names = ("velocity",)
     params = (
         _lr(0.1),
         Param("momentum", "float", 0.9, "velocity decay mu", minimum=0.0, maximum=0.999),
@@ -87,7 +92,7 @@ class Momentum(Optimizer):
             else:
                 p += v
 
-        return _each_array(params, grads, update)
+        return _each_array(self, params, grads, update)
 
 
 class Adam(Optimizer):
@@ -99,6 +104,7 @@ class Adam(Optimizer):
     elementwise = True
     # lr 0.05, not the usual 0.01: it is the default recipe's optimizer, and small gate
     # networks solve about four times sooner with it (tests/core/test_defaults.py).
+    state_names = ("m", "v")
     params = (
         _lr(0.05),
         Param("beta1", "float", 0.9, "first-moment decay", minimum=0.0, maximum=0.9999),
@@ -117,17 +123,17 @@ class Adam(Optimizer):
         eps = np.array(self.eps, dtype)
         # The bias corrections change every step: two 0-d arrays updated in place.
         m_scale, v_correction = np.zeros((), dtype), np.zeros((), dtype)
-        t = 0
+        state = self.start_state(params)
 
         def advance() -> None:
-            nonlocal t
-            t += 1
+            state.steps += 1
+            t = state.steps
             m_scale[...] = self.lr / (1.0 - self.beta1**t)
             v_correction[...] = 1.0 - self.beta2**t
 
         calls: list[Call] = [advance]
-        for p, g in zip(params, grads, strict=True):
-            m, v, tmp = np.zeros_like(p), np.zeros_like(p), np.empty_like(p)
+        for p, g, m, v in zip(params, grads, state.arrays["m"], state.arrays["v"], strict=True):
+            tmp = np.empty_like(p)
             calls += [
                 partial(np.multiply, m, b1, m),
                 partial(np.multiply, g, rest1, tmp),
@@ -161,6 +167,7 @@ class RmsProp(Optimizer):
     name = "rmsprop"
     description = "RMSProp: steps scaled by a running mean of squared gradients"
     elementwise = True
+    state_names = ("mean_square",)
     params = (
         _lr(0.01),
         Param("rho", "float", 0.9, "decay of the squared-gradient average", minimum=0.0,
@@ -181,7 +188,7 @@ class RmsProp(Optimizer):
             s += tmp
             _scaled_step(p, g, s, tmp, lr, eps)
 
-        return _each_array(params, grads, update)
+        return _each_array(self, params, grads, update)
 
 
 class AdaGrad(Optimizer):
@@ -190,6 +197,7 @@ class AdaGrad(Optimizer):
     name = "adagrad"
     description = "AdaGrad: steps scaled by accumulated squared gradients"
     elementwise = True
+    state_names = ("sum_square",)
     params = (_lr(0.1), _EPS)
     lr: float
     eps: float
@@ -202,7 +210,7 @@ class AdaGrad(Optimizer):
             s += tmp
             _scaled_step(p, g, s, tmp, lr, eps)
 
-        return _each_array(params, grads, update)
+        return _each_array(self, params, grads, update)
 
 
 @hookimpl

@@ -1,5 +1,5 @@
 """Exported models: a stored record as an ExportedModel, and an ExportedModel (exported or
-written by hand) checked layer by layer into a record to import.
+written by hand) checked layer by layer into a record to import, training state included.
 
 An export carries the loss, the recipe and the history when the record has them; an import
 keeps them, and an export made before those fields existed imports without them.
@@ -22,13 +22,15 @@ from gatelearn.server.edge.messages import (
     task_json,
     tensor_array,
 )
+from gatelearn.server.edge.training_states import state_from_message, state_message
 from gatelearn.server.errors import InvalidRequest
 from gatelearn.server.limits import Limits
+from gatelearn.server.models.answers import SLACK
 from gatelearn.server.stores.meta import ComponentMeta, History, ModelMeta, TaskMeta
 from gatelearn.server.stores.records import ModelRecord
 from gatelearn.v1 import gatelearn_pb2 as pb
 
-__all__ = ["EXPORT_FORMAT", "exported", "record_from_export"]
+__all__ = ["EXPORT_FORMAT", "exported", "fill_task_source", "record_from_export"]
 
 EXPORT_FORMAT = 1
 
@@ -85,6 +87,10 @@ def record_from_export(model: pb.ExportedModel, name: str, limits: Limits) -> Mo
         raise InvalidRequest("model.task",
                              "required: the task, table or data the model computes")
     task = task_json(getattr(model, source))
+    optimizer, state = None, None
+    if model.HasField("training_state"):
+        optimizer, state = state_from_message(model.training_state, weights, biases or None,
+                                              limits.max_task_rows)
     meta = ModelMeta(
         sizes=(int(weights[0].shape[0]), *(int(w.shape[1]) for w in weights)),
         activations=tuple(activations),
@@ -98,8 +104,9 @@ def record_from_export(model: pb.ExportedModel, name: str, limits: Limits) -> Mo
         recipe=recipe_json(model.recipe, "model.recipe") if model.HasField("recipe") else None,
         loss=(ComponentMeta(model.loss.name, params_dict(model.loss.params))
               if model.HasField("loss") else None),
+        optimizer=optimizer,
     )
-    return ModelRecord(name, meta, weights, biases or None)
+    return ModelRecord(name, meta, weights, biases or None, state=state)
 
 
 def _history(history: pb.History, limits: Limits) -> History:
@@ -123,8 +130,8 @@ def _history(history: pb.History, limits: Limits) -> History:
     return History(tuple(epochs), tuple(history.loss), tuple(history.accuracy))
 
 
-def _task_source(task: TaskMeta, target: pb.ExportedModel) -> None:
-    """Fill an export's task oneof from a record's task."""
+def fill_task_source(task: TaskMeta, target: pb.ExportedModel | pb.TrainRequest) -> None:
+    """Fill an export's (or a request's) task oneof from a record's task."""
     if task.table:  # inline rows: the oneof field is named as the task, its fields as params
         inline = getattr(target, task.name)
         for part, values in task.params.items():
@@ -134,9 +141,10 @@ def _task_source(task: TaskMeta, target: pb.ExportedModel) -> None:
         target.task.params.update(task.params)
 
 
-def exported(record: ModelRecord) -> pb.ExportedModel:
+def exported(record: ModelRecord, max_bytes: int) -> pb.ExportedModel:
     """A stored record as an ExportedModel: its layers, label values, task, loss, recipe and
-    history."""
+    history, and its training state when the answer with it stays within `max_bytes` (the
+    layers always do)."""
     meta = record.meta
     exported = pb.ExportedModel(format_version=EXPORT_FORMAT, name=record.name,
                                 version=record.version, low=meta.low, high=meta.high,
@@ -152,7 +160,7 @@ def exported(record: ModelRecord) -> pb.ExportedModel:
         layer.activation.name = activation.name
         layer.activation.params.update(activation.params)
     if meta.task:
-        _task_source(meta.task, exported)
+        fill_task_source(meta.task, exported)
     if meta.loss:
         exported.loss.CopyFrom(component_ref(meta.loss.name, meta.loss.params))
     if meta.recipe:
@@ -161,4 +169,7 @@ def exported(record: ModelRecord) -> pb.ExportedModel:
         exported.history.CopyFrom(pb.History(epochs=meta.history.epochs,
                                              loss=meta.history.loss,
                                              accuracy=meta.history.accuracy))
+    state = state_message(record)
+    if state is not None and exported.ByteSize() + state.ByteSize() + SLACK <= max_bytes:
+        exported.training_state.CopyFrom(state)
     return exported

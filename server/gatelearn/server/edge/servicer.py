@@ -20,7 +20,7 @@ from gatelearn.server.edge import messages
 from gatelearn.server.edge.explanations import explanation
 from gatelearn.server.edge.exports import exported, record_from_export
 from gatelearn.server.edge.messages import rows
-from gatelearn.server.edge.requests import check_request, check_request_id
+from gatelearn.server.edge.requests import check_request_id
 from gatelearn.server.edge.statuses import statuses
 from gatelearn.server.errors import InvalidRequest
 from gatelearn.server.limits import Limits
@@ -73,7 +73,8 @@ def _train_done(trained: Trained, request: pb.TrainRequest) -> pb.TrainDone:
         model=pb.ModelRef(name=trained.name, version=trained.version),
         metrics=_metrics(meta.metrics), stop_reason=meta.stop_reason, epochs=meta.epochs,
         member=meta.member_seed - request.seed, solved_members=meta.solved_members,
-        population=meta.population, member_solved_epochs=meta.member_solved_epochs)
+        population=meta.population, member_solved_epochs=meta.member_solved_epochs,
+        parent=meta.parent, fresh_optimizer_state=meta.fresh_optimizer_state)
 
 
 def _evaluated(model: ServableModel, evaluation: Evaluation) -> pb.EvaluateResponse:
@@ -131,8 +132,9 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
     def Train(self, request: pb.TrainRequest,
               context: grpc.ServicerContext) -> Iterator[pb.TrainEvent]:
         with statuses(context):
-            check_request(request, self.registry, self.limits)  # refuse bad requests now
-            for event in self.training.train(request, context.is_active):
+            # Refuse bad requests now; a warm start becomes its complete request.
+            request, start = self.training.checked_request(request)
+            for event in self.training.train(request, context.is_active, start):
                 if isinstance(event, Trained):
                     yield pb.TrainEvent(done=_train_done(event, request))
                 else:
@@ -221,6 +223,7 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                 summary=_summary(self.models.summary(record)),
                 activations=[a.name for a in meta.activations],
                 bias=meta.bias, member_seed=meta.member_seed, dtype=meta.dtype,
+                parent=meta.parent,
                 history=pb.History(**dataclasses.asdict(meta.history)))
             if record.request:
                 detail.request.ParseFromString(record.request)
@@ -239,7 +242,8 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
     def ExportModel(self, request: pb.ExportModelRequest,
                     context: grpc.ServicerContext) -> pb.ExportedModel:
         with statuses(context):
-            return exported(self.models.stored(request.name, request.version))
+            return exported(self.models.stored(request.name, request.version),
+                            self.limits.max_message_bytes)
 
     def ImportModel(self, request: pb.ImportModelRequest,
                     context: grpc.ServicerContext) -> pb.ModelRef:

@@ -52,9 +52,11 @@ def footprint(model: ServableModel) -> int:
 
 
 def _for_serving(record: ModelRecord) -> ModelRecord:
-    """The record without what serving never reads (its history and training request)."""
+    """The record without what serving never reads (its history, training request and the
+    state its training left off in)."""
     record.meta = dataclasses.replace(record.meta, history=History())
     record.request = None
+    record.state = None
     return record
 
 

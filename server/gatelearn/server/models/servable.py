@@ -59,11 +59,13 @@ def _held_out_metrics(result: TrainResult, member: int) -> dict[str, float]:
 
 
 def record_from_training(name: str, prepared: Prepared, result: TrainResult,
-                         task: dict[str, Any], request: bytes | None,
-                         settings: dict[str, Any]) -> ModelRecord:
-    """A record of the best member of a finished run; `settings` is its whole recipe
+                         task: dict[str, Any], request: bytes | None, parent: str,
+                         fresh_optimizer_state: bool, settings: dict[str, Any]) -> ModelRecord:
+    """A record of the best member of a finished run, with where its run left off; `parent`
+    is the version a warm start continued, `settings` the run's whole recipe
     (`Checked.settings`)."""
     member = best_member(result)
+    state = result.state.member(member)
     network = result.network.member(member)
     recipe = prepared.recipe
     meta = ModelMeta(
@@ -96,11 +98,14 @@ def record_from_training(name: str, prepared: Prepared, result: TrainResult,
         member_solved_epochs=tuple(result.solved_epoch.tolist()),
         recipe=settings,
         loss=ComponentMeta(**settings["loss"]),
+        optimizer=None if state.optimizer is None else ComponentMeta(**settings["optimizer"]),
+        parent=parent,
+        fresh_optimizer_state=fresh_optimizer_state,
     )
     weights = [layer.weights[..., 0].astype(np.float64) for layer in network.layers]
     biases = ([layer.bias[..., 0].astype(np.float64) for layer in network.layers
                if layer.bias is not None] if recipe.bias else None)
-    return ModelRecord(name, meta, weights, biases, request)
+    return ModelRecord(name, meta, weights, biases, request, state=state)
 
 
 @dataclass(frozen=True)

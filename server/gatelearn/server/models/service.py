@@ -222,6 +222,24 @@ class ModelService:
                                                    f"{meta.low:g}/{meta.high:g}")
         return loss
 
+    def _check_optimizer_state(self, record: ModelRecord) -> None:
+        """Refuse imported optimizer state that its optimizer, as installed, would not take."""
+        optimizer, state = record.meta.optimizer, record.state
+        if optimizer is None or state is None or state.optimizer is None:
+            return
+        field = "model.training_state"
+        try:
+            built = self.registry.build("optimizer", optimizer.name, optimizer.params)
+        except UnknownComponentError as error:
+            raise InvalidRequest(f"{field}.optimizer.name", str(error)) from None
+        except ParamError as error:
+            raise InvalidRequest(f"{field}.optimizer.params.{error.param}",
+                                 error.message) from None
+        if sorted(built.state_names or ()) != sorted(state.optimizer.arrays):
+            raise InvalidRequest(f"{field}.slots",
+                                 f"{optimizer.name!r} keeps {list(built.state_names or ())}, "
+                                 f"got {sorted(state.optimizer.arrays)}")
+
     def import_record(self, record: ModelRecord, export_bytes: int,
                       request_id: str = "") -> tuple[str, int]:
         """Check an imported record against the plugins installed and its own task, measure
@@ -237,6 +255,7 @@ class ModelService:
                 raise InvalidRequest(f"{field}.name", str(error)) from None
             except ParamError as error:
                 raise InvalidRequest(f"{field}.params.{error.param}", error.message) from None
+        self._check_optimizer_state(record)
         model = servable(record, self.registry)
         task = record.meta.task
         if task is not None and not task.table:

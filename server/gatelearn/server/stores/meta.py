@@ -83,11 +83,14 @@ class ModelMeta:
     # Recipe); an import's when its export carried one, else None.
     recipe: dict[str, Any] | None = None
     loss: ComponentMeta | None = None  # what metrics.loss is measured with; None: mse
+    optimizer: ComponentMeta | None = None  # whose state the version keeps; None: it keeps none
+    parent: str = ""  # "NAME:VERSION" a warm start continued; empty for a cold start
+    fresh_optimizer_state: bool = False  # a warm start whose parent kept no optimizer state
 
     def to_json(self) -> dict[str, Any]:
         """The metadata as plain JSON data, in the current layout."""
         data = asdict(self)
-        for key in ("task", "recipe", "loss"):
+        for key in ("task", "recipe", "loss", "optimizer"):
             if data[key] is None:
                 del data[key]
         return {"layout": LAYOUT, **data}
@@ -136,4 +139,7 @@ _OPTIONAL: dict[str, Callable[[Any], Any]] = {
     "member_solved_epochs": tuple,
     "recipe": dict,
     "loss": lambda data: ComponentMeta(**data),
+    "optimizer": lambda data: ComponentMeta(**data),
+    "parent": str,
+    "fresh_optimizer_state": bool,
 }

@@ -321,7 +321,7 @@ class PostgresStore:
         record.version = self.save_packed(
             record.name,
             record.meta,
-            pack_arrays(record.weights, record.biases),
+            pack_arrays(record.weights, record.biases, record.state),
             record.request,
             record.created_at,
             max_models=max_models,

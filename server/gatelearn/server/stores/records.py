@@ -1,7 +1,8 @@
 """Stored model versions as every backend and the training worker hand them around.
 
-A record is a network's matrices plus its typed metadata (`meta.ModelMeta`); its weights
-travel and rest as `.npz` bytes of plain float arrays, read back with `allow_pickle=False`, so
+A record is a network's matrices plus its typed metadata (`meta.ModelMeta`) and, for a trained
+version, where its training left off (`RunState`: optimizer state, minibatch order); all of
+them travel and rest as `.npz` bytes of plain arrays, read back with `allow_pickle=False`, so
 nothing is ever unpickled.
 `decode_record` turns a stored row back into a record, the same way for every backend; a
 summary is the small part of the metadata a listing shows, stored apart so listing reads no
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from gatelearn.core import OptimizerState, RunState, ShuffleState
 from gatelearn.server.stores.errors import CorruptModelError
 from gatelearn.server.stores.meta import Metrics, ModelMeta
 
@@ -32,6 +34,7 @@ __all__ = [
     "stored_summary",
     "summary_text",
     "unpack_arrays",
+    "unpack_state",
     "with_aliases",
 ]
 
@@ -62,7 +65,9 @@ class ModelSummary:
 class ModelRecord:
     """One stored model version: its arrays and everything known about it.
 
-    `request` is the serialized request that trained it (None for imports).
+    `request` is the serialized request that trained it (None for imports); `state` is where
+    its training left off (None when nothing was kept: an optimizer declaring no state, an
+    import without it).
     """
 
     name: str
@@ -72,6 +77,7 @@ class ModelRecord:
     request: bytes | None = None
     version: int = 0
     created_at: float = field(default_factory=time.time)
+    state: RunState | None = None
 
     def summary(self) -> ModelSummary:
         return ModelSummary(self.name, self.version, self.created_at,
@@ -106,11 +112,23 @@ def stored_summary(meta_text: str) -> str | None:
         return None
 
 
-def pack_arrays(weights: list[NDArray[Any]], biases: list[NDArray[Any]] | None) -> bytes:
-    """A model's matrices as `.npz` bytes: w0, w1, ... and b0, b1, ... when it has biases."""
-    arrays = {f"w{index}": np.asarray(w, dtype=np.float64) for index, w in enumerate(weights)}
+def pack_arrays(weights: list[NDArray[Any]], biases: list[NDArray[Any]] | None,
+                state: RunState | None = None) -> bytes:
+    """A model's matrices as `.npz` bytes: w0, w1, ... and b0, b1, ... when it has biases;
+    with a run state, `opt/NAME/I` for each optimizer state array (I counts the weights, then
+    the biases), `opt_steps`, and `shuffle/order` and `shuffle/generator` for minibatches."""
+    arrays: dict[str, NDArray[Any]] = {f"w{index}": np.asarray(w, dtype=np.float64)
+                                       for index, w in enumerate(weights)}
     for index, b in enumerate(biases or []):
         arrays[f"b{index}"] = np.asarray(b, dtype=np.float64)
+    if state is not None and state.optimizer is not None:
+        arrays["opt_steps"] = np.array(state.optimizer.steps, dtype=np.int64)
+        for name, values in state.optimizer.arrays.items():
+            for index, value in enumerate(values):
+                arrays[f"opt/{name}/{index}"] = np.asarray(value, dtype=np.float64)
+    if state is not None and state.shuffle is not None:
+        arrays["shuffle/order"] = state.shuffle.order
+        arrays["shuffle/generator"] = state.shuffle.generator
     buffer = io.BytesIO()
     np.savez(buffer, allow_pickle=False, **arrays)
     return buffer.getvalue()
@@ -126,6 +144,26 @@ def unpack_arrays(
     return weights, biases
 
 
+def unpack_state(blob: bytes) -> RunState | None:
+    """The run state in `pack_arrays` bytes, None when they hold none (plain arrays only)."""
+    with np.load(io.BytesIO(blob), allow_pickle=False) as arrays:
+        names = sorted({key.split("/")[1] for key in arrays.files if key.startswith("opt/")})
+        optimizer = None
+        if "opt_steps" in arrays.files:
+            counts = {name: sum(key.startswith(f"opt/{name}/") for key in arrays.files)
+                      for name in names}
+            optimizer = OptimizerState(
+                {name: [arrays[f"opt/{name}/{index}"] for index in range(counts[name])]
+                 for name in names}, int(arrays["opt_steps"]))
+        shuffle = None
+        if "shuffle/order" in arrays.files:
+            shuffle = ShuffleState(arrays["shuffle/order"].astype(np.int64),
+                                   arrays["shuffle/generator"].astype(np.uint64))
+    if optimizer is None and shuffle is None:
+        return None
+    return RunState(optimizer, shuffle)
+
+
 def decode_record(
     name: str,
     version: int,
@@ -138,7 +176,8 @@ def decode_record(
     try:
         meta = ModelMeta.from_json(json.loads(meta_text))
         weights, biases = unpack_arrays(blob, len(meta.sizes) - 1, meta.bias)
+        state = unpack_state(blob)
     except (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile) as error:
         # Not written by a store (object arrays are refused, never unpickled).
         raise CorruptModelError(name, version, error) from None
-    return ModelRecord(name, meta, weights, biases, request, version, created_at)
+    return ModelRecord(name, meta, weights, biases, request, version, created_at, state)

@@ -184,7 +184,7 @@ class SQLiteStore:
              request_id: str = "") -> ModelRecord:
         """Store `record` as the next version of its name; return it with that version."""
         record.version = self.save_packed(record.name, record.meta,
-                                          pack_arrays(record.weights, record.biases),
+                                          pack_arrays(record.weights, record.biases, record.state),
                                           record.request, record.created_at,
                                           max_models=max_models, request_id=request_id)
         return record

@@ -13,14 +13,15 @@ import struct
 import threading
 from typing import IO, Any
 
-__all__ = ["Kind", "pack_record", "read_frame", "unpack_record", "write_frame"]
+__all__ = ["Kind", "pack_job", "pack_record", "read_frame", "unpack_job", "unpack_record",
+           "write_frame"]
 
 _HEADER = struct.Struct("!IB")
 MAX_FRAME = 1 << 30
 
 
 class Kind(enum.IntEnum):
-    TRAIN = 1  # server -> worker: a TrainRequest
+    TRAIN = 1  # server -> worker: a TrainRequest and its start (see pack_job)
     CANCEL = 2  # server -> worker: stop the running training
     PROGRESS = 4  # worker -> server: a TrainProgress
     DONE = 5  # worker -> server: the model record (see pack_record)
@@ -69,6 +70,17 @@ def pack_record(meta: dict[str, Any], weights: bytes) -> bytes:
     """A model's JSON metadata and its `.npz` weight bytes as one payload."""
     meta_bytes = json.dumps(meta, allow_nan=False).encode()
     return struct.pack("!I", len(meta_bytes)) + meta_bytes + weights
+
+
+def pack_job(request: bytes, start: bytes) -> bytes:
+    """A serialized TrainRequest and the `.npz` bytes a warm start begins from (empty for a
+    cold start) as one payload."""
+    return struct.pack("!I", len(request)) + request + start
+
+
+def unpack_job(payload: bytes) -> tuple[bytes, bytes]:
+    (size,) = struct.unpack_from("!I", payload)
+    return payload[4:4 + size], payload[4 + size:]
 
 
 def unpack_record(payload: bytes) -> tuple[dict[str, Any], bytes]:

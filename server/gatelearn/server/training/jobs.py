@@ -28,7 +28,8 @@ from gatelearn.server.errors import (
 from gatelearn.server.limits import Limits
 from gatelearn.server.models.servable import record_from_training
 from gatelearn.server.stores.records import pack_arrays
-from gatelearn.server.training.frames import Kind, pack_record
+from gatelearn.server.training.frames import Kind, pack_record, unpack_job
+from gatelearn.server.training.warm import start_network
 from gatelearn.v1 import gatelearn_pb2 as pb
 
 __all__ = ["CANCEL_POLL", "progress_message", "run_job"]
@@ -70,8 +71,9 @@ def _culprit(error: BaseException, registry: Registry) -> str:
 
 def run_job(payload: bytes, registry: Registry, limits: Limits, cancel: threading.Event,
             send_progress: Callable[[pb.TrainProgress], None]) -> tuple[Kind, bytes]:
-    """Train the serialized TrainRequest `payload`; return the frame that ends the job."""
-    request = pb.TrainRequest.FromString(payload)
+    """Train the TRAIN frame `payload` (`pack_job`); return the frame that ends the job."""
+    request_bytes, start_bytes = unpack_job(payload)
+    request = pb.TrainRequest.FromString(request_bytes)
     try:
         checked, task = check_request(request, registry, limits)
     except DomainError as error:
@@ -96,8 +98,9 @@ def run_job(payload: bytes, registry: Registry, limits: Limits, cancel: threadin
     config = dataclasses.replace(recipe.config, progress_interval=min(interval, CANCEL_POLL))
     try:
         prepared = checked.prepared()
+        start = start_network(prepared.network, start_bytes) if start_bytes else None
         result = train(prepared.network, prepared.data, prepared.loss, prepared.optimizer,
-                       config, on_progress)
+                       config, on_progress, start)
     except Exception as error:
         return _failed(FailedPrecondition(
             f"training failed: {_culprit(error, registry)}; nothing was saved"))
@@ -117,7 +120,10 @@ def run_job(payload: bytes, registry: Registry, limits: Limits, cancel: threadin
             hint = "try a smaller learning rate"
         return _failed(FailedPrecondition(
             f"{what}; components: {components}; nothing was saved ({hint})"))
-    record = record_from_training(request.model_name, prepared, result, task, payload,
+    record = record_from_training(request.model_name, prepared, result, task, request_bytes,
+                                  request.start_from,
+                                  start is not None and start.optimizer is None,
                                   checked.settings())
     return Kind.DONE, pack_record(record.meta.to_json(),
-                                  pack_arrays(record.weights, record.biases))
+                                  pack_arrays(record.weights, record.biases,
+                                              record.state))

@@ -1,7 +1,9 @@
 """The training service: a checked Train request run on a worker process until it ends.
 
-It knows no gRPC. `train` yields the worker's progress messages as they come and, when the job
-completed, the saved model; it notices a caller gone (`is_active()` false), a passed deadline
+It knows no gRPC. `checked_request` checks a request completely and, for a warm start, makes it
+the stored version's recipe with the request's settings on top (`warm`). `train` yields the
+worker's progress messages as they come and, when the job completed, the saved model; it
+notices a caller gone (`is_active()` false), a passed deadline
 or a shutdown within `CANCEL_POLL` seconds, and saves the model only when the job completed.
 """
 
@@ -13,6 +15,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from gatelearn.plugins import Registry
+from gatelearn.server.edge.requests import check_request
 from gatelearn.server.errors import (
     AtCapacity,
     Cancelled,
@@ -22,12 +26,18 @@ from gatelearn.server.errors import (
     from_json,
 )
 from gatelearn.server.limits import Limits
+from gatelearn.server.models.references import parse_reference
 from gatelearn.server.stores.base import Store
-from gatelearn.server.stores.errors import RequestSavedError, StoreFullError
+from gatelearn.server.stores.errors import AliasNotFoundError, RequestSavedError, StoreFullError
 from gatelearn.server.stores.meta import ModelMeta
-from gatelearn.server.training.frames import Kind, unpack_record
+from gatelearn.server.training.frames import Kind, pack_job, unpack_record
 from gatelearn.server.training.jobs import CANCEL_POLL
 from gatelearn.server.training.pool import Worker, WorkerPool
+from gatelearn.server.training.warm import (
+    check_same_network,
+    start_blob,
+    warm_request,
+)
 from gatelearn.v1 import gatelearn_pb2 as pb
 
 __all__ = ["CANCEL_GRACE", "Trained", "TrainingService"]
@@ -67,6 +77,7 @@ class _Job:
 
     worker: Worker
     request: pb.TrainRequest
+    start: bytes = b""  # the weights and run state a warm start begins from
     reusable: bool = False
     released: bool = False
 
@@ -84,8 +95,10 @@ class _Job:
 class TrainingService:
     """Runs trainings on the worker pool and saves what they make in the store."""
 
-    def __init__(self, store: Store, limits: Limits, pool: WorkerPool) -> None:
+    def __init__(self, store: Store, limits: Limits, pool: WorkerPool,
+                 registry: Registry) -> None:
         self.store = store
+        self.registry = registry
         self.limits = limits
         self.pool = pool
         self._shutdown_at = float("inf")  # monotonic time at which running trainings stop
@@ -94,9 +107,33 @@ class TrainingService:
         """Let running trainings go on for `grace` seconds more, then cancel them."""
         self._shutdown_at = time.monotonic() + grace
 
-    def train(self, request: pb.TrainRequest,
-              is_active: Callable[[], bool]) -> Iterator[pb.TrainProgress | Trained]:
-        """Run a checked request (`edge.requests.check_request`) on a worker; `is_active`
+    def _start_version(self, reference: str) -> tuple[str, int]:
+        """The (name, version) `start_from` names: NAME (the latest), NAME:VERSION or
+        NAME@ALIAS (looked up now)."""
+        name, version, alias = parse_reference(reference, 0, "start_from")
+        if not alias:
+            return name, version
+        aliases = self.store.aliases(name)
+        if alias not in aliases:
+            raise AliasNotFoundError(name, alias)
+        return name, aliases[alias]
+
+    def checked_request(self, request: pb.TrainRequest) -> tuple[pb.TrainRequest, bytes]:
+        """The request to run, checked completely, and the bytes its worker starts from: for a
+        warm start the stored version's recipe with `request`'s settings on top, and that
+        version's weights and run state; `request` itself and nothing otherwise."""
+        if not request.start_from:
+            check_request(request, self.registry, self.limits)
+            return request, b""
+        parent = self.store.load(*self._start_version(request.start_from))
+        merged = warm_request(request, parent, self.registry)
+        checked, _ = check_request(merged, self.registry, self.limits)
+        check_same_network(checked, merged, parent)
+        return merged, start_blob(parent, same_rows=request.WhichOneof("source") is None)
+
+    def train(self, request: pb.TrainRequest, is_active: Callable[[], bool],
+              start: bytes = b"") -> Iterator[pb.TrainProgress | Trained]:
+        """Run a request from `checked_request` (with its `start`) on a worker; `is_active`
         says whether anyone still waits for the result. A retry of a request id already saved
         yields that version at once, without taking a worker."""
         if request.request_id and (saved := self.store.saved_for(request.request_id)):
@@ -108,7 +145,7 @@ class TrainingService:
         if worker is None:
             raise AtCapacity(f"{self.limits.max_concurrent_trainings} trainings are "
                              f"running (limit max_concurrent_trainings); try again later")
-        job = _Job(worker, request)
+        job = _Job(worker, request, start)
         try:
             yield from self._run(job, is_active)
         except GeneratorExit:
@@ -123,7 +160,7 @@ class TrainingService:
     def _run(self, job: _Job,
              is_active: Callable[[], bool]) -> Iterator[pb.TrainProgress | Trained]:
         """Hand the job to its worker and relay what comes back until the job ends."""
-        if not job.worker.send(Kind.TRAIN, job.payload):
+        if not job.worker.send(Kind.TRAIN, pack_job(job.payload, job.start)):
             raise Unavailable("a training worker was restarting; try again")
         give_up = time.monotonic() + self.limits.max_training_seconds
         while True:
