@@ -99,6 +99,9 @@ def _check_config(config: TrainConfig) -> None:
         value = getattr(config, name)
         if not (np.isfinite(value) and value >= 0):
             raise ParamError(name, f"must be a finite number >= 0, got {value}")
+    if config.margin > 0.5:  # the threshold is mid-span: a label is 0.5 of the span past it
+        raise ParamError("margin", f"must be at most 0.5 (half the label span, which no label "
+                         f"reaches past the threshold), got {config.margin}")
     if config.loss_target is not None and not np.isfinite(config.loss_target):
         raise ParamError("loss_target", "must be finite")
     if not 0 <= config.validation_share <= 0.5:  # NaN fails this too
