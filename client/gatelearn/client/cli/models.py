@@ -38,8 +38,8 @@ def cmd_models(args: argparse.Namespace, ctx: Context) -> int:
                     "-".join(map(str, m.sizes)),
                     show.created(m),
                     f"{m.metrics.loss:.4g}",
-                    f"{m.metrics.accuracy:.2f}",
-                    f"{m.metrics.min_margin:.3g}",
+                    show.share(m.metrics.accuracy),
+                    f"{m.metrics.min_margin + 0.0:.3g}",  # + 0.0: never -0
                     show.solved_text(m.metrics),
                 )
                 for m in models
@@ -73,7 +73,7 @@ def cmd_show(args: argparse.Namespace, ctx: Context) -> int:
         lines += show.table(
             ["EPOCH", "LOSS", "ACCURACY"],
             [
-                (history.epochs[i], f"{history.loss[i]:.4g}", f"{history.accuracy[i]:.2f}")
+                (history.epochs[i], f"{history.loss[i]:.4g}", show.share(history.accuracy[i]))
                 for i in picks
             ],
             right=(0, 1, 2),

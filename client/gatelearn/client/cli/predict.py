@@ -51,7 +51,8 @@ def cmd_eval(args: argparse.Namespace, ctx: Context) -> int:
     )
     lines.append(
         f"{evaluation.model}  {right}/{len(evaluation.rows)} rows right  "
-        f"accuracy {evaluation.accuracy:.2f}  min margin {evaluation.min_margin:.3g}"
+        f"accuracy {show.share(evaluation.accuracy)}  "
+        f"min margin {show.margin_text(evaluation.min_margin)}"
     )
     ctx.emit(evaluation, lines)
     return EXIT_OK

@@ -42,12 +42,16 @@ class UnservableModelError(FailedPrecondition):
 
 
 def best_member(result: TrainResult) -> int:
-    """The member to keep: the widest margin (so a solved one if any), ties to the lowest index.
+    """The member to keep: the most rows right, then the widest margin (so a solved one if
+    any), ties to the lowest index. A member whose loss or margin is not finite never wins.
 
-    A member whose loss or margin is not finite never wins.
+    Accuracy comes first so that a member with every output stuck on the threshold (margin 0,
+    no row right) never beats one that gets most rows right by a negative margin.
     """
     usable = np.isfinite(result.min_margin) & np.isfinite(result.loss)
-    return int(np.argmax(np.where(usable, result.min_margin, -np.inf)))
+    accuracy = np.where(usable, result.accuracy, -np.inf)
+    most_right = usable & (accuracy == accuracy.max())
+    return int(np.argmax(np.where(most_right, result.min_margin, -np.inf)))
 
 
 def _held_out_metrics(result: TrainResult, member: int) -> dict[str, float]:
