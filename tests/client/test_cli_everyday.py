@@ -6,6 +6,7 @@ server."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,45 @@ def test_the_progress_line_keeps_the_digits_too() -> None:
     line = render(Progress(epoch=10, epochs=100, loss=0.5, accuracy=255 / 256,
                            solved_members=0, population=1))
     assert line.endswith("  10%  loss 0.5  accuracy 0.996")
+
+
+# ---------------------------------------------------------------- typos caught and explained
+
+
+def test_a_misspelt_option_shows_the_commands_usage_and_the_closest_flag(in_process: Run
+                                                                         ) -> None:
+    typo = in_process("train", "xor", "--name", "t", "--hiden", "4", ok=False)
+    assert typo.returncode == 2
+    assert typo.stderr.startswith("usage: gatelearn train ")
+    assert typo.stderr.strip().endswith(
+        "gatelearn train: error: unrecognized arguments: --hiden 4 (did you mean --hidden?)")
+    # No silent abbreviation: --epoch is not taken for --epochs.
+    short = in_process("train", "xor", "--name", "t", "--epoch", "10", ok=False)
+    assert short.returncode == 2 and "(did you mean --epochs?)" in short.stderr
+    assert "no models" in in_process("models").stdout
+
+
+def test_version(in_process: Run) -> None:
+    assert re.fullmatch(r"gatelearn \d+\.\d+\S*\n", in_process("--version").stdout)
+
+
+def test_an_unknown_activation_is_reported_before_the_count(in_process: Run) -> None:
+    typo = in_process("train", "xor", "--name", "t", "--activation", "sigmod", ok=False)
+    assert_error(typo, "INVALID_ARGUMENT")
+    assert "activations[0]: unknown activation 'sigmod'" in typo.stderr
+
+
+def test_one_activation_is_every_hidden_layers(in_process: Run) -> None:
+    in_process("train", "xor", "--name", "relu", "--hidden", "4,4", "--activation", "relu",
+               "--epochs", "5", "--quiet")
+    assert "2 -> 4 -> 4 -> 1  (relu, relu, sigmoid; with bias)" in in_process(
+        "show", "relu").stdout
+
+
+def test_a_parameter_of_the_wrong_kind_is_named_in_json_terms(in_process: Run) -> None:
+    for given, received in [("null", "null"), ('"fast"', 'string "fast"'), ("[1]", "list"),
+                            ("{}", "object"), ("true", "bool true")]:
+        wrong = in_process("train", "xor", "--name", "t", "--opt", f"lr={given}", "--quiet",
+                           ok=False)
+        assert_error(wrong, "INVALID_ARGUMENT")
+        assert f"optimizer.lr: expected float, got {received}" in wrong.stderr

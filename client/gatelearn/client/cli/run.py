@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import difflib
 import os
 import sys
 from collections.abc import Sequence
@@ -26,13 +28,29 @@ def _error(message: str) -> int:
     return EXIT_FAILED
 
 
+def _unrecognized(command: argparse.ArgumentParser, unknown: list[str]) -> int:
+    """Report arguments `command` does not take with its own usage (not the top level's),
+    suggesting the closest option for a misspelt one."""
+    command.print_usage(sys.stderr)
+    message = f"unrecognized arguments: {' '.join(unknown)}"
+    flags = [flag for action in command._actions for flag in action.option_strings]
+    for given in (arg.split("=", 1)[0] for arg in unknown if arg.startswith("--")):
+        if close := difflib.get_close_matches(given, flags, n=1):
+            message += f" (did you mean {close[0]}?)"
+            break
+    print(f"{command.prog}: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
     except SystemExit as stop:  # --help, or a usage error already reported by argparse
         return stop.code if isinstance(stop.code, int) else EXIT_USAGE
+    if unknown:
+        return _unrecognized(args.subparser, unknown)
     try:
         ctx = Context.from_args(args)
         return int(args.handler(args, ctx))

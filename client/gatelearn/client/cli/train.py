@@ -171,8 +171,8 @@ def add_train(add: AddCommand) -> None:
         action="append",
         type=read.component,
         metavar="NAME[:KEY=VALUE...]",
-        help="one per layer after the inputs, hidden layers then the output "
-        "(repeat it; default: tanh ... sigmoid)",
+        help="given once: every hidden layer's (the output keeps sigmoid); or repeated, one "
+        "per layer after the inputs, hidden layers then the output (default: tanh ... sigmoid)",
     )
     net.add_argument("--no-bias", action="store_true", help="layers without bias vectors")
     net.add_argument("--float32", action="store_true", help="compute in 32-bit floats")
