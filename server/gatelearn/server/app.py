@@ -33,6 +33,7 @@ from gatelearn.server.observe.metrics import (
     start_endpoint,
 )
 from gatelearn.server.paths import default_data_dir
+from gatelearn.server.ports import check_free
 from gatelearn.server.security import TokenInterceptor, is_loopback, server_credentials
 from gatelearn.server.store_health import StoreHealth
 from gatelearn.server.stores import Store
@@ -154,16 +155,18 @@ def create_server(config: ServerConfig) -> RunningServer:
     add_decoding_servicer(service, server, SERVICE)  # undecodable bytes: INVALID_ARGUMENT
     add_decoding_servicer(health_servicer, server, health_pb2.DESCRIPTOR.services_by_name["Health"])
     add_reflection(server, (SERVICE_NAME, health.SERVICE_NAME))
-    if config.tls_cert and config.tls_key:
-        credentials = server_credentials(config.tls_cert, config.tls_key, config.tls_client_ca)
-        port = server.add_secure_port(config.address, credentials)
-    else:
-        port = server.add_insecure_port(config.address)
     try:
+        check_free(config.address)
+        if config.tls_cert and config.tls_key:
+            credentials = server_credentials(config.tls_cert, config.tls_key,
+                                             config.tls_client_ca)
+            port = server.add_secure_port(config.address, credentials)
+        else:
+            port = server.add_insecure_port(config.address)
         if port == 0:
             raise OSError(f"cannot listen on {config.address}")
         endpoint = start_endpoint(metrics_at, metrics) if metrics and metrics_at else None
-    except OSError:
+    except (OSError, RuntimeError):  # grpc raises RuntimeError when it cannot bind
         pool.close()
         store.close()
         raise

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 
 from gatelearn.api.constants import COMPONENT_KINDS
+from gatelearn.client.cli import _input as read
 from gatelearn.client.cli import _output as show
-from gatelearn.client.cli._context import EXIT_OK, AddCommand, Context
+from gatelearn.client.cli._context import EXIT_OK, AddCommand, Context, UsageError
 
 __all__ = ["add_plugins", "add_tasks", "cmd_plugins", "cmd_tasks"]
 
@@ -18,7 +19,27 @@ def cmd_plugins(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_OK
 
 
+def _preview(args: argparse.Namespace, ctx: Context) -> int:
+    """One task's shape and its first rows, as the parameters and seed given make them."""
+    with ctx.client() as client:
+        task = client.describe_task(args.name, dict(args.param or []), seed=args.seed or 0,
+                                    preview_rows=args.rows)
+    lines = [f"{task.name}: {task.inputs} inputs -> {task.outputs} outputs, labels "
+             f"{task.low:g}/{task.high:g}, {task.total_rows} rows"]
+    lines += show.table(["INPUTS", "TARGETS"],
+                        [(show.numbers(i), show.numbers(t))
+                         for i, t in zip(task.rows_inputs, task.rows_targets, strict=True)])
+    if (more := task.total_rows - len(task.rows_inputs)) > 0:
+        lines.append(f"    ... ({more} more rows; --rows N shows more)")
+    ctx.emit(task, lines)
+    return EXIT_OK
+
+
 def cmd_tasks(args: argparse.Namespace, ctx: Context) -> int:
+    if args.name is not None:
+        return _preview(args, ctx)
+    if args.param:
+        raise UsageError("-p/--param needs a TASK to preview")
     with ctx.client() as client:
         tasks = client.tasks()
     lines = show.table(
@@ -35,4 +56,11 @@ def add_plugins(add: AddCommand) -> None:
 
 
 def add_tasks(add: AddCommand) -> None:
-    add("tasks", cmd_tasks, "list the tasks the server can train on")
+    tasks = add("tasks", cmd_tasks, "list the tasks the server can train on, or preview one")
+    tasks.add_argument("name", nargs="?", metavar="TASK", help="preview this task's rows")
+    tasks.add_argument("-p", "--param", action="append", type=read.key_value,
+                       metavar="KEY=VALUE", help="a task parameter (repeatable)")
+    tasks.add_argument("--seed", type=read.count(0), metavar="N",
+                       help="seed of a sampled task's points (default: 0)")
+    tasks.add_argument("--rows", type=read.count(1), default=16, metavar="N",
+                       help="rows to show at most (default: 16)")

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+
+import grpc
 
 from gatelearn.client.cli import _input as read
 from gatelearn.client.cli import _output as show
-from gatelearn.client.cli._context import EXIT_OK, AddCommand, Context
+from gatelearn.client.cli._context import (
+    EXIT_FAILED,
+    EXIT_OK,
+    PROG,
+    AddCommand,
+    Context,
+    UsageError,
+)
+from gatelearn.client.client import Client, GateLearnError
 
 __all__ = [
     "add_delete",
@@ -26,8 +37,10 @@ __all__ = [
 def cmd_models(args: argparse.Namespace, ctx: Context) -> int:
     with ctx.client() as client:
         models = client.models(args.name or "")
+    if not models and args.name:  # a name that is not there fails, as in show and predict
+        raise GateLearnError(grpc.StatusCode.NOT_FOUND, f"model {args.name!r} not found")
     if not models:
-        lines = ["no models" + (f" named {args.name!r}" if args.name else "")]
+        lines = ["no models"]
     else:
         lines = show.table(
             ["MODEL", "TASK", "SIZES", "CREATED (UTC)", "LOSS", "ACCURACY", "MIN MARGIN", "SOLVED"],
@@ -92,9 +105,25 @@ def cmd_show(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_OK
 
 
+def _confirmed(client: Client, name: str) -> bool:
+    """Whether the person at the terminal agrees to delete every version of `name`."""
+    if not sys.stdin.isatty():
+        raise UsageError(f"deleting every version of {name!r} asks for confirmation on a "
+                         f"terminal; add --yes to delete without asking")
+    versions = [str(m.version) for m in client.models(name)]
+    if not versions:
+        raise GateLearnError(grpc.StatusCode.NOT_FOUND, f"model {name!r} not found")
+    print(f"delete every version of {name} ({', '.join(versions)})? [y/N] ", end="",
+          file=sys.stderr, flush=True)
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+
 def cmd_delete(args: argparse.Namespace, ctx: Context) -> int:
     name, version = args.model
     with ctx.client() as client:
+        if version == 0 and not args.yes and not _confirmed(client, name):
+            print(f"{PROG}: nothing deleted", file=sys.stderr)
+            return EXIT_FAILED
         deleted = client.delete(name, version=version)
     ctx.emit(
         {"name": name, "deleted_versions": deleted},
@@ -143,6 +172,8 @@ def add_show(add: AddCommand) -> None:
 def add_delete(add: AddCommand) -> None:
     delete = add("delete", cmd_delete, "delete a model version, or every version")
     read.add_model_argument(delete, "every version")
+    delete.add_argument("--yes", action="store_true",
+                        help="delete every version without asking (needed without a terminal)")
 
 
 def add_export(add: AddCommand) -> None:

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from gatelearn.client.cli import _input as read
+from gatelearn.client.cli import _output as show
 from gatelearn.client.cli._context import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -23,8 +24,14 @@ from gatelearn.client.client import GateLearnError
 __all__ = ["main"]
 
 
-def _error(message: str) -> int:
-    print(f"{PROG}: error: {' '.join(message.split())}", file=sys.stderr)
+def _error(message: str, as_json: bool, code: str | None = None) -> int:
+    """Report a failure on stderr: one line, or with --json one JSON document
+    `{"error": {"code": "NOT_FOUND", "message": "..."}}` (code null for local failures)."""
+    message = " ".join(message.split())
+    if as_json:
+        print(show.to_json({"error": {"code": code, "message": message}}), file=sys.stderr)
+    else:
+        print(f"{PROG}: error: {f'{code}: ' if code else ''}{message}", file=sys.stderr)
     return EXIT_FAILED
 
 
@@ -51,20 +58,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return stop.code if isinstance(stop.code, int) else EXIT_USAGE
     if unknown:
         return _unrecognized(args.subparser, unknown)
+    as_json = getattr(args, "json", False)
     try:
         ctx = Context.from_args(args)
         return int(args.handler(args, ctx))
     except UsageError as error:
-        args.subparser.print_usage(sys.stderr)
-        print(f"{args.subparser.prog}: error: {error}", file=sys.stderr)
+        if as_json:
+            _error(str(error), as_json, "USAGE")
+        else:
+            args.subparser.print_usage(sys.stderr)
+            print(f"{args.subparser.prog}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except GateLearnError as error:
-        message = f"{error.code.name}: {error.details}"
+        message = error.details
         if error.code.name == "UNAVAILABLE":
             message += f" (is the server running at {ctx.address}?)"
-        return _error(message)
+        return _error(message, as_json, error.code.name)
     except read.InputError as error:
-        return _error(str(error))
+        return _error(str(error), as_json)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
@@ -74,4 +85,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except OSError as error:
         where = f"{error.filename}: " if error.filename else ""
-        return _error(f"{where}{error.strerror or error}")
+        return _error(f"{where}{error.strerror or error}", as_json)
