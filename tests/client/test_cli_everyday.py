@@ -10,7 +10,9 @@ import os
 import pty
 import re
 import select
+import signal
 import subprocess
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -19,8 +21,10 @@ from test_cli import (  # noqa: F401  (fixtures)
     Run,
     assert_error,
     clean_env,
+    free_port,
     gatelearn,
     in_process,
+    lines_of,
     run,
 )
 
@@ -28,6 +32,7 @@ from gatelearn.client import Client, TrainOptions
 from gatelearn.client.cli import _output as show
 from gatelearn.client.cli._progress import render
 from gatelearn.client.types import Progress
+from gatelearn.plugins import load_registry
 
 # ---------------------------------------------------------------- "solved" means one thing
 
@@ -357,3 +362,93 @@ def test_a_second_server_on_a_used_port_says_so_in_one_line(address: str, tmp_pa
         f"gatelearn: error: cannot start the server: {address} is already "
         "in use (another server listens there; pick another --address)\n"
     )
+
+
+# ---------------------------------------------------------------- docs that match
+
+PLUGIN_MODULE = """
+import numpy as np
+from gatelearn.core import Activation
+from gatelearn.plugins import hookimpl
+
+
+class Softsign(Activation):
+    name = "softsign"
+    description = "z / (1 + |z|)"
+
+    def forward(self, z, out):
+        np.divide(z, 1.0 + np.abs(z), out=out)
+
+    def derivative(self, z, a, out):
+        np.divide(1.0, np.square(1.0 + np.abs(z)), out=out)
+
+
+@hookimpl
+def gatelearn_activations():
+    return [Softsign]
+"""
+
+
+def test_serve_lists_its_plugins_with_their_own_versions(tmp_path: Path) -> None:
+    (tmp_path / "unversioned_plugin.py").write_text(PLUGIN_MODULE)
+    address = f"127.0.0.1:{free_port()}"
+    env = clean_env(PYTHONPATH=str(tmp_path))
+    serving = subprocess.Popen(
+        [
+            *CLI,
+            "serve",
+            "--address",
+            address,
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--plugin",
+            "unversioned_plugin",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert serving.stdout is not None
+        lines = lines_of(serving.stdout)
+        said = [lines.get(timeout=30) for _ in range(3)]
+        listed = run("--address", address, "plugins", "--kind", "activation", "--json", env=env)
+    finally:
+        serving.send_signal(signal.SIGTERM)
+        serving.communicate(timeout=15)
+    assert said[0].startswith(f"gatelearn serving on {address}")
+    assert said[1].startswith("built-in plugins: 9, ")
+    assert said[2] == "plugin unversioned_plugin unknown: activation softsign\n"
+    (softsign,) = [c for c in json.loads(listed.stdout) if c["name"] == "softsign"]
+    assert softsign["version"] == "unknown"  # not gatelearn's: the module says none
+
+
+def test_a_plugin_module_reports_its_own_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "versioned_plugin.py").write_text('__version__ = "2.5.0"\n' + PLUGIN_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registry = load_registry(("versioned_plugin",))
+    assert registry.entry("activation", "softsign").version == "2.5.0"
+    assert registry.entry("activation", "tanh").version == metadata.version("gatelearn")
+
+
+def test_the_tours_perceptron_file_is_shipped(in_process: Run) -> None:
+    shipped = Path(__file__).parents[2] / "examples" / "perceptron.json"
+    assert in_process("import", "perceptron", str(shipped)).stdout == "imported perceptron:1\n"
+    assert in_process("predict", "perceptron", "2,0", "0,0").stdout.splitlines() == [
+        "2 0  ->  1.0000  (1)",
+        "0 0  ->  -1.0000  (-1)",
+    ]
+    tail = in_process("eval", "perceptron").stdout.splitlines()[-1]
+    assert tail == "perceptron:1  200/200 rows right  accuracy 1.00  min margin 1"
+
+
+def test_list_plugins_order_is_the_documented_one(client: Client) -> None:
+    components = client.plugins()
+    kinds = list(dict.fromkeys(c.kind for c in components))
+    assert kinds == ["activation", "loss", "optimizer", "initializer", "task"]
+    for kind in kinds:
+        names = [c.name for c in components if c.kind == kind]
+        assert names == sorted(names)

@@ -17,7 +17,13 @@ import grpc
 from grpc_health.v1 import health, health_pb2
 
 from gatelearn.api.constants import DEFAULT_ADDRESS
-from gatelearn.plugins import build_registry, create_manager
+from gatelearn.plugins import (
+    DEFAULT_PLUGINS,
+    Entry,
+    Registry,
+    build_registry,
+    create_manager,
+)
 from gatelearn.server.edge.decoding import add_decoding_servicer
 from gatelearn.server.edge.reflection import add_reflection
 from gatelearn.server.edge.servicer import GateLearnService
@@ -178,6 +184,22 @@ def create_server(config: ServerConfig) -> RunningServer:
                          endpoint)
 
 
+def plugin_lines(registry: Registry) -> list[str]:
+    """What `serve` says it loaded: the built-ins in one line, then each other plugin with its
+    version and components, e.g. `plugin example 0.1.0: task mux, activation softsign`."""
+    by_plugin: dict[str, list[Entry]] = {}
+    for entry in registry.entries():
+        by_plugin.setdefault(entry.plugin, []).append(entry)
+    builtin = [name for name in by_plugin if name in DEFAULT_PLUGINS]
+    lines = [f"built-in plugins: {len(builtin)}, "
+             f"{sum(len(by_plugin[name]) for name in builtin)} components"]
+    for name, entries in by_plugin.items():
+        if name not in DEFAULT_PLUGINS:
+            components = ", ".join(f"{e.kind} {e.name}" for e in entries)
+            lines.append(f"plugin {name} {entries[0].version}: {components}")
+    return lines
+
+
 def serve(config: ServerConfig) -> bool:
     """Run a server until SIGTERM or SIGINT, then shut it down within `config.grace` (plus a
     backstop); True when every training ended cleanly."""
@@ -189,6 +211,8 @@ def serve(config: ServerConfig) -> bool:
     where = f"store {redacted(config.store)}" if config.store else f"data in {config.data_dir}"
     log.info("gatelearn serving on %s:%d (%s)", host, running.port, where)
     print(f"gatelearn serving on {host}:{running.port}, {where}", flush=True)
+    for line in plugin_lines(running.service.registry):
+        print(line, flush=True)
     while not stop.wait(0.5):  # a timed wait: the main thread must get to run the handler
         pass
     log.info("shutting down")
