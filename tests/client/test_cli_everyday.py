@@ -16,6 +16,7 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+from conftest import start_server
 from test_cli import (  # noqa: F401  (fixtures)
     CLI,
     Run,
@@ -30,6 +31,7 @@ from test_cli import (  # noqa: F401  (fixtures)
 
 from gatelearn.client import Client, TrainOptions
 from gatelearn.client.cli import _output as show
+from gatelearn.client.cli import main
 from gatelearn.client.cli._progress import render
 from gatelearn.client.types import Progress
 from gatelearn.plugins import load_registry
@@ -452,3 +454,58 @@ def test_list_plugins_order_is_the_documented_one(client: Client) -> None:
     for kind in kinds:
         names = [c.name for c in components if c.kind == kind]
         assert names == sorted(names)
+
+
+# ---------------------------------------------------------------- plugins, the datasette way
+
+GATE_TOO = """
+from gatelearn.core import Gate
+
+
+class Mux(Gate):
+    name = "mux"
+    description = "2:1 multiplexer: a if select is 0, else b"
+    arity = 3
+
+    def evaluate(self, bits):
+        select, a, b = bits.T
+        return np.where(select == 0, a, b)
+
+
+@hookimpl
+def gatelearn_tasks():
+    return [Mux]
+"""
+
+
+def test_plugins_lists_each_plugin_once_with_version_and_hooks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "two_hooks_plugin.py").write_text(
+        '__version__ = "1.2.3"\n' + PLUGIN_MODULE + GATE_TOO
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    running = start_server(tmp_path / "data", plugins=("two_hooks_plugin",))
+    try:
+        address = f"127.0.0.1:{running.port}"
+        assert main(["--address", address, "plugins", "--plugins"]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        assert main(["--address", address, "plugins", "--plugins", "--json"]) == 0
+        listed = json.loads(capsys.readouterr().out)
+    finally:
+        running.stop(0)
+    assert lines[0].split() == ["PLUGIN", "VERSION", "COMPONENTS", "HOOKS"]
+    assert ["two_hooks_plugin", "1.2.3", "2", "gatelearn_activations,", "gatelearn_tasks"] in [
+        line.split() for line in lines
+    ]
+    names = [p["name"] for p in listed]
+    assert names == sorted(set(names))  # each plugin once
+    (mine,) = [p for p in listed if p["name"] == "two_hooks_plugin"]
+    assert mine == {
+        "name": "two_hooks_plugin",
+        "version": "1.2.3",
+        "components": 2,
+        "hooks": ["gatelearn_activations", "gatelearn_tasks"],
+    }
+    (gates,) = [p for p in listed if p["name"] == "gatelearn.plugins.builtin.gates"]
+    assert gates["hooks"] == ["gatelearn_tasks"] and gates["components"] > 1

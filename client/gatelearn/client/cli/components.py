@@ -3,18 +3,46 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from gatelearn.api.constants import COMPONENT_KINDS
 from gatelearn.client.cli import _input as read
 from gatelearn.client.cli import _output as show
 from gatelearn.client.cli._context import EXIT_OK, AddCommand, Context, UsageError
+from gatelearn.client.types import Component
 
 __all__ = ["add_plugins", "add_tasks", "cmd_plugins", "cmd_tasks"]
+
+
+def _hook(kind: str) -> str:
+    """The registration hook of a component kind: gatelearn_ and the kind's plural
+    (activations, losses, optimizers, initializers, tasks)."""
+    return f"gatelearn_{kind}{'es' if kind.endswith('s') else 's'}"
+
+
+def _by_plugin(components: list[Component]) -> list[dict[str, Any]]:
+    """Each plugin once, as `datasette plugins` lists them: name, version, the hooks it
+    implements (those that registered a component) and how many components it added."""
+    plugins: dict[str, dict[str, Any]] = {}
+    for c in components:
+        plugin = plugins.setdefault(c.plugin, {"name": c.plugin, "version": c.version,
+                                               "hooks": [], "components": 0})
+        plugin["components"] += 1
+        if _hook(c.kind) not in plugin["hooks"]:
+            plugin["hooks"].append(_hook(c.kind))
+    return sorted(plugins.values(), key=lambda p: p["name"])
 
 
 def cmd_plugins(args: argparse.Namespace, ctx: Context) -> int:
     with ctx.client() as client:
         components = client.plugins(args.kind or "")
+    if args.plugins:
+        plugins = _by_plugin(components)
+        lines = show.table(["PLUGIN", "VERSION", "COMPONENTS", "HOOKS"],
+                           [(p["name"], p["version"], p["components"], ", ".join(p["hooks"]))
+                            for p in plugins], right=(2,))
+        ctx.emit(plugins, lines if plugins else ["no plugins"])
+        return EXIT_OK
     ctx.emit(components, show.component_lines(components) or ["no components"])
     return EXIT_OK
 
@@ -53,6 +81,9 @@ def cmd_tasks(args: argparse.Namespace, ctx: Context) -> int:
 def add_plugins(add: AddCommand) -> None:
     plugins = add("plugins", cmd_plugins, "list the server's components and their parameters")
     plugins.add_argument("--kind", choices=COMPONENT_KINDS, help="only components of this kind")
+    plugins.add_argument("--plugins", action="store_true",
+                         help="list each plugin once: its version, how many components it "
+                         "registered and the hooks it implements")
 
 
 def add_tasks(add: AddCommand) -> None:
