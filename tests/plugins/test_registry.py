@@ -289,21 +289,21 @@ def test_builtins_without_data_params_build_from_their_defaults(registry: Regist
             "leaky_relu",
             {"alpha": "0.1"},
             "alpha",
-            "expected float, got str",
+            "expected float, got string \"0.1\"",
             id="str-for-float",
         ),
         pytest.param(
-            "task", "parity", {"n": 3.5}, "n", "expected int, got float", id="float-for-int"
+            "task", "parity", {"n": 3.5}, "n", "expected int, got number 3.5", id="float-for-int"
         ),
         pytest.param(
-            "task", "parity", {"n": True}, "n", "expected int, got bool", id="bool-for-int"
+            "task", "parity", {"n": True}, "n", "expected int, got bool true", id="bool-for-int"
         ),
         pytest.param(
             "optimizer",
             "momentum",
             {"nesterov": 1},
             "nesterov",
-            "expected bool, got int",
+            "expected bool, got number 1",
             id="int-for-bool",
         ),
         pytest.param("optimizer", "adam", {"lr": float("nan")}, "lr", "finite", id="nan"),

@@ -106,7 +106,7 @@ INVALID_CASES: dict[str, tuple[Case, str]] = {
     "zero hidden units": (lambda c, s: c.train("x", "xor", hidden=[0]), "hidden.units[0]"),
     "zero units in 2nd layer": (lambda c, s: c.train("x", "xor", hidden=[4, 0]),
                                 "hidden.units[1]"),
-    "activation count": (lambda c, s: c.train("x", "xor", activations=["sigmoid"]),
+    "activation count": (lambda c, s: c.train("x", "xor", activations=["sigmoid"] * 3),
                          "activations"),
     "no task": (lambda c, s: list(s.Train(pb.TrainRequest(model_name="x"))), "task"),
     "unknown dtype": (lambda c, s: _train_raw(s, dtype=7), "dtype"),

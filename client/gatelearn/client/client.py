@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -103,12 +103,25 @@ class TrainOptions:
         return pb.TrainOptions(**given)
 
 
+def _plain(value: Any) -> Any:
+    """`value` with NumPy arrays and scalars (anything with `tolist`) turned into Python
+    lists and numbers, inside dicts, lists and tuples too, as protobuf wants them."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
+
+
 def _ref(spec: ComponentSpec, field: str) -> pb.ComponentRef:
     """The ComponentRef for `spec`, sent as the request's `field`."""
     name, params = (spec, {}) if isinstance(spec, str) else spec
+    params = _plain(dict(params))
     _check_depth({"params": params}, field)
     ref = pb.ComponentRef(name=name)
-    ref.params.update(dict(params))
+    ref.params.update(params)
     return ref
 
 
@@ -141,11 +154,14 @@ def _with_new_request_id(request: pb.TrainRequest) -> pb.TrainRequest:
 
 
 def _rows(rows: Rows) -> list[pb.Row]:
-    return [pb.Row(values=list(row)) for row in rows]
+    """Rows of numbers (lists, or a NumPy array) as Row messages."""
+    rows = rows.tolist() if hasattr(rows, "tolist") else rows  # one call, not one a number
+    return [pb.Row(values=row.tolist() if hasattr(row, "tolist") else row) for row in rows]
 
 
-def _tensor(array: Sequence[Any]) -> pb.Tensor:
-    """A nested list (a vector or a matrix) as a row-major Tensor."""
+def _tensor(array: Any) -> pb.Tensor:
+    """A vector or a matrix (nested lists or a NumPy array) as a row-major Tensor."""
+    array = _plain(array)
     if array and isinstance(array[0], Sequence):
         return pb.Tensor(shape=[len(array), len(array[0])],
                          values=[v for row in array for v in row])
@@ -158,7 +174,7 @@ def _table(inputs: Rows, outputs: Rows) -> pb.TruthTable:
 
 def _data(inputs: Any, targets: Any) -> pb.DataRows:
     """X and y as DataRows: NumPy arrays or nested lists; y may be one label a row."""
-    inputs, targets = (a.tolist() if hasattr(a, "tolist") else a for a in (inputs, targets))
+    inputs, targets = _plain(inputs), _plain(targets)
     columns = [row if isinstance(row, Sequence) else [row] for row in targets]
     return pb.DataRows(inputs=_rows(inputs), targets=_rows(columns))
 
@@ -272,12 +288,25 @@ class Client:
         dtype: str | None = None,
         request_id: str | None = None,
         start_from: str = "",
+        lr: float | None = None,
+        **loop: Any,
     ) -> pb.TrainRequest:
         """The TrainRequest that `train` sends; see `train` for the arguments.
 
+        Rows, weights, biases and parameter values may be NumPy arrays or lists. `lr` is the
+        optimizer's learning rate (of adam when no optimizer is named); any field of
+        `TrainOptions` may be given as a keyword too (`epochs=20000`), over `options`.
         It carries `request_id`, or a new random one: send the same request again to retry
         it, build a new one for a new training. `dtype` None leaves it to the server (float64,
         or a warm start's stored one)."""
+        if unknown := sorted(set(loop) - set(TrainOptions.__dataclass_fields__)):
+            raise TypeError(f"train() got unexpected keyword arguments: {', '.join(unknown)}")
+        if loop:
+            options = replace(options or TrainOptions(), **loop)
+        if lr is not None:
+            chosen, params = ((optimizer, {}) if isinstance(optimizer, str)
+                              else optimizer or ("", {}))
+            optimizer = (chosen, {**params, "lr": lr})
         request = pb.TrainRequest(model_name=name, seed=seed, population=population,
                                   request_id=_request_id(request_id), start_from=start_from,
                                   activations=[_ref(a, f"activations[{i}]")
@@ -300,7 +329,7 @@ class Client:
                 getattr(request, field).CopyFrom(_ref(spec, field))
         if weights is not None:
             request.weights.weights.extend(_tensor(w) for w in weights)
-            request.weights.biases.extend(_tensor(b) for b in biases or [])
+            request.weights.biases.extend(_tensor(b) for b in (() if biases is None else biases))
         if options is not None:
             request.options.CopyFrom(options.to_pb())
         return request
@@ -336,8 +365,12 @@ class Client:
         row, or one row of labels a row; all 0/1 or all -1/+1). `start_from="NAME:VERSION"`
         (or "NAME" for the latest) continues that stored version, its optimizer state
         included, with the settings given here on top (no task needed). Other
-        settings are those of `train_request`. `on_progress` sees each progress event;
-        returning True cancels the training (GateLearnError with code CANCELLED).
+        settings are those of `train_request`, e.g. `epochs=20000, lr=0.1`.
+
+        `on_progress` sees each progress event; returning True cancels the training
+        (GateLearnError with code CANCELLED). Events are time-based: the server sends one at
+        most every TrainOptions.progress_interval_ms (default 100 ms) of training, so a run
+        shorter than that (XOR with the defaults takes a few ms) may send none.
         """
         events = self.train_events(self.train_request(name, task, **settings))
         outcome = None
@@ -449,10 +482,11 @@ class Client:
 
         The request carries `request_id`, or a new random one."""
         request_id = _request_id(request_id)
-        _check_depth(model, "model")
+        plain = _plain(dict(model))
+        _check_depth(plain, "model")
         exported = pb.ExportedModel()
         try:
-            json_format.ParseDict(dict(model), exported)
+            json_format.ParseDict(plain, exported)
         except json_format.ParseError as error:
             raise GateLearnError(grpc.StatusCode.INVALID_ARGUMENT, f"model: {error}") from None
         ref = self._call("ImportModel", pb.ImportModelRequest(name=name, model=exported,

@@ -7,6 +7,7 @@ naming the parameter and the rule it broke.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,6 +21,20 @@ _SCALAR_TYPES: dict[str, type | tuple[type, ...]] = {
     "bool": bool,
     "str": str,
 }
+
+
+def _received(value: Any) -> str:
+    """What a caller sent, in JSON and protobuf Struct terms (a caller never sees Python's
+    types): `null`, `number 3.5`, `string "0.1"`, `bool true`, `list`, `object`."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"bool {json.dumps(value)}"
+    if isinstance(value, int | float):
+        return f"number {value:g}"
+    if isinstance(value, str):
+        return f"string {json.dumps(value[:40])}"
+    return "object" if isinstance(value, Mapping) else "list"
 
 
 class ParamError(ValueError):
@@ -59,7 +74,7 @@ class Param:
             value = int(value)
         # bool is an int subclass; a flag is never a number and a number never a flag.
         if isinstance(value, bool) != (self.type == "bool") or not isinstance(value, expected):
-            raise ParamError(self.name, f"expected {self.type}, got {type(value).__name__}")
+            raise ParamError(self.name, f"expected {self.type}, got {_received(value)}")
         if self.type == "float" and isinstance(value, int | float):  # narrowed for the checker
             value = float(value)
             if not math.isfinite(value):

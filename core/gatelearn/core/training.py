@@ -135,6 +135,7 @@ class TrainResult:
     accuracy: NDArray[np.float64]  # (P,)
     min_margin: NDArray[np.float64]  # (P,) smallest signed distance past the threshold
     solved_epoch: NDArray[np.int64]  # (P,) first epoch each member was solved, -1 if never
+    solved: NDArray[np.bool_]  # (P,) at the end, every output past the threshold by the margin
     history: History = field(repr=False)
     validation_loss: NDArray[np.float64] | None = None  # (P,) on the held-out rows, if any
     validation_accuracy: NDArray[np.float64] | None = None  # (P,)
@@ -406,7 +407,8 @@ class _Trainer:
             run_calls(self.step)
 
     def check_solved(self) -> bool:
-        """Compute each member's smallest signed margin; True when all clear the margin."""
+        """Compute each member's smallest signed margin and whether it clears the requested
+        margin (the one meaning of "solved"); True when every member does."""
         run_calls(self.margin_calls)
         return bool(_all(self.solved_now))
 
@@ -550,6 +552,7 @@ class _Trainer:
             accuracy=history.accuracy[-1],
             min_margin=self.min_margin.astype(np.float64),
             solved_epoch=solved_epoch,
+            solved=self.solved_now.copy(),
             history=history,
             validation_loss=None if held_loss is None else held_loss.astype(np.float64),
             validation_accuracy=held_accuracy,

@@ -65,7 +65,10 @@ class Recipe:
     dtype: str = "float64"
 
     def layer_activations(self) -> tuple[Choice, ...]:
-        """The activation of every layer, defaults filled in."""
+        """The activation of every layer, defaults filled in; a single activation with hidden
+        layers is every hidden layer's (the output keeps its default), as in Keras."""
+        if len(self.activations) == 1 and self.hidden:
+            return (*self.activations * len(self.hidden), Choice(self.output_activation))
         if self.activations:
             return self.activations
         return (*(Choice(self.hidden_activation) for _ in self.hidden),
@@ -102,6 +105,9 @@ def _check_config(config: TrainConfig) -> None:
         value = getattr(config, name)
         if not (np.isfinite(value) and value >= 0):
             raise ParamError(name, f"must be a finite number >= 0, got {value}")
+    if config.margin > 0.5:  # the threshold is mid-span: a label is 0.5 of the span past it
+        raise ParamError("margin", f"must be at most 0.5 (half the label span, which no label "
+                         f"reaches past the threshold), got {config.margin}")
     if config.loss_target is not None and not np.isfinite(config.loss_target):
         raise ParamError("loss_target", "must be finite")
     if not 0 <= config.validation_share <= 0.5:  # NaN fails this too
@@ -196,11 +202,13 @@ def check(recipe: Recipe, registry: Registry) -> Checked:
     optimizer = _build(registry, "optimizer", recipe.optimizer, "optimizer")
     initializer = _build(registry, "initializer", recipe.initializer, "initializer")
     choices = recipe.layer_activations()
-    layers = len(recipe.hidden) + 1
-    if len(choices) != layers:
-        raise ParamError("activations", f"need one per layer ({layers}), got {len(choices)}")
+    # Built before the count is checked, so a misspelt name is the error reported.
     activations = [_build(registry, "activation", choice, f"activations[{index}]")
                    for index, choice in enumerate(choices)]
+    layers = len(recipe.hidden) + 1
+    if len(choices) != layers:
+        raise ParamError("activations", f"need one per layer ({layers}), or one for every "
+                                        f"hidden layer; got {len(choices)}")
     checked = Checked(recipe, task, task.row_count(), sample, loss, optimizer, initializer,
                       activations)
     if recipe.config.validation_share and checked.rows < 2:

@@ -15,6 +15,7 @@ from typing import Any
 import pluggy
 
 from gatelearn.core import Activation, Component, Initializer, Loss, Optimizer, Task
+from gatelearn.plugins.manager import DEFAULT_PLUGINS
 
 __all__ = [
     "KINDS",
@@ -100,15 +101,21 @@ class Registry:
 
 
 def _plugin_versions(pm: pluggy.PluginManager) -> dict[str, str]:
-    """Version of each entry-point plugin's distribution; built-ins get gatelearn's."""
+    """Version of each plugin: its distribution's for an installed package, gatelearn's for
+    the built-ins, and for a module loaded by name (--plugin) its `__version__`, or
+    "unknown" (never gatelearn's: it is not part of gatelearn)."""
     versions = {pm.get_name(plugin) or "": dist.version for plugin, dist in
                 pm.list_plugin_distinfo()}
     try:
         own = metadata.version("gatelearn")
     except metadata.PackageNotFoundError:
         own = "unknown"
-    return {name: versions.get(name, own) for name in
-            (pm.get_name(p) or "" for p in pm.get_plugins())}
+    for plugin in pm.get_plugins():
+        name = pm.get_name(plugin) or ""
+        if name not in versions:
+            versions[name] = own if name in DEFAULT_PLUGINS else str(
+                getattr(plugin, "__version__", "unknown"))
+    return versions
 
 
 def build_registry(pm: pluggy.PluginManager) -> Registry:

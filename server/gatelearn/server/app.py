@@ -17,7 +17,13 @@ import grpc
 from grpc_health.v1 import health, health_pb2
 
 from gatelearn.api.constants import DEFAULT_ADDRESS
-from gatelearn.plugins import build_registry, create_manager
+from gatelearn.plugins import (
+    DEFAULT_PLUGINS,
+    Entry,
+    Registry,
+    build_registry,
+    create_manager,
+)
 from gatelearn.server.edge.decoding import add_decoding_servicer
 from gatelearn.server.edge.reflection import add_reflection
 from gatelearn.server.edge.servicer import GateLearnService
@@ -33,6 +39,7 @@ from gatelearn.server.observe.metrics import (
     start_endpoint,
 )
 from gatelearn.server.paths import default_data_dir
+from gatelearn.server.ports import check_free
 from gatelearn.server.security import TokenInterceptor, is_loopback, server_credentials
 from gatelearn.server.store_health import StoreHealth
 from gatelearn.server.stores import Store
@@ -154,16 +161,18 @@ def create_server(config: ServerConfig) -> RunningServer:
     add_decoding_servicer(service, server, SERVICE)  # undecodable bytes: INVALID_ARGUMENT
     add_decoding_servicer(health_servicer, server, health_pb2.DESCRIPTOR.services_by_name["Health"])
     add_reflection(server, (SERVICE_NAME, health.SERVICE_NAME))
-    if config.tls_cert and config.tls_key:
-        credentials = server_credentials(config.tls_cert, config.tls_key, config.tls_client_ca)
-        port = server.add_secure_port(config.address, credentials)
-    else:
-        port = server.add_insecure_port(config.address)
     try:
+        check_free(config.address)
+        if config.tls_cert and config.tls_key:
+            credentials = server_credentials(config.tls_cert, config.tls_key,
+                                             config.tls_client_ca)
+            port = server.add_secure_port(config.address, credentials)
+        else:
+            port = server.add_insecure_port(config.address)
         if port == 0:
             raise OSError(f"cannot listen on {config.address}")
         endpoint = start_endpoint(metrics_at, metrics) if metrics and metrics_at else None
-    except OSError:
+    except (OSError, RuntimeError):  # grpc raises RuntimeError when it cannot bind
         pool.close()
         store.close()
         raise
@@ -173,6 +182,22 @@ def create_server(config: ServerConfig) -> RunningServer:
     store_health.start(store)  # NOT_SERVING while the store cannot be reached
     return RunningServer(server, port, service, health_servicer, store, pool, store_health,
                          endpoint)
+
+
+def plugin_lines(registry: Registry) -> list[str]:
+    """What `serve` says it loaded: the built-ins in one line, then each other plugin with its
+    version and components, e.g. `plugin example 0.1.0: task mux, activation softsign`."""
+    by_plugin: dict[str, list[Entry]] = {}
+    for entry in registry.entries():
+        by_plugin.setdefault(entry.plugin, []).append(entry)
+    builtin = [name for name in by_plugin if name in DEFAULT_PLUGINS]
+    lines = [f"built-in plugins: {len(builtin)}, "
+             f"{sum(len(by_plugin[name]) for name in builtin)} components"]
+    for name, entries in by_plugin.items():
+        if name not in DEFAULT_PLUGINS:
+            components = ", ".join(f"{e.kind} {e.name}" for e in entries)
+            lines.append(f"plugin {name} {entries[0].version}: {components}")
+    return lines
 
 
 def serve(config: ServerConfig) -> bool:
@@ -186,6 +211,8 @@ def serve(config: ServerConfig) -> bool:
     where = f"store {redacted(config.store)}" if config.store else f"data in {config.data_dir}"
     log.info("gatelearn serving on %s:%d (%s)", host, running.port, where)
     print(f"gatelearn serving on {host}:{running.port}, {where}", flush=True)
+    for line in plugin_lines(running.service.registry):
+        print(line, flush=True)
     while not stop.wait(0.5):  # a timed wait: the main thread must get to run the handler
         pass
     log.info("shutting down")

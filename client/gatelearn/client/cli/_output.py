@@ -13,12 +13,15 @@ from gatelearn.client.types import Component, Metrics, ModelSummary, Param, Trai
 __all__ = [
     "component_lines",
     "created",
+    "held_out_text",
+    "margin_text",
     "metrics_text",
     "numbers",
     "outcome_line",
     "params_summary",
     "recipe_lines",
     "ref_text",
+    "share",
     "solved_text",
     "table",
     "to_json",
@@ -61,6 +64,25 @@ def created(summary: ModelSummary) -> str:
     return summary.created_at.strftime("%Y-%m-%d %H:%M:%S")
 
 
+def share(value: float) -> str:
+    """A share of rows, 0 to 1, with two decimals, or more where two would round a share
+    short of 1 up to 1.00 or one above 0 down to 0.00 (255/256 is 0.996, never 1.00)."""
+    text = f"{value:.2f}"
+    for digits in range(3, 10):
+        if (float(text) == 1) == (value == 1) and (float(text) == 0) == (value == 0):
+            break
+        text = f"{value:.{digits}f}"
+    return text
+
+
+def margin_text(margin: float) -> str:
+    """A min margin, 3 significant digits; 0 (never -0) says an output sits on the threshold,
+    which counts as wrong."""
+    if margin == 0:
+        return "0 (an output on the threshold)"
+    return f"{margin:.3g}"
+
+
 def solved_text(metrics: Metrics) -> str:
     if not metrics.solved:
         return "no"
@@ -71,12 +93,12 @@ def held_out_text(loss: float | None, accuracy: float | None) -> str:
     """`  validation loss 0.2  accuracy 0.90`, or nothing when no rows were held out."""
     if loss is None or accuracy is None:
         return ""
-    return f"  validation loss {loss:.4g}  accuracy {accuracy:.2f}"
+    return f"  validation loss {loss:.4g}  accuracy {share(accuracy)}"
 
 
 def metrics_text(metrics: Metrics) -> str:
-    return (f"loss {metrics.loss:.4g}  accuracy {metrics.accuracy:.2f}  "
-            f"min margin {metrics.min_margin:.3g}"
+    return (f"loss {metrics.loss:.4g}  accuracy {share(metrics.accuracy)}  "
+            f"min margin {margin_text(metrics.min_margin)}"
             f"{held_out_text(metrics.validation_loss, metrics.validation_accuracy)}")
 
 

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from gatelearn.client.cli._output import held_out_text
+from gatelearn.client.cli._output import held_out_text, share
 from gatelearn.client.types import Progress
 
 __all__ = ["ProgressBar", "render"]
@@ -18,12 +18,12 @@ __all__ = ["ProgressBar", "render"]
 
 def render(progress: Progress, width: int = 24) -> str:
     """`epoch  1200/5000 [#####...............]  24%  loss 0.1234  accuracy 0.75`."""
-    share = min(1.0, progress.epoch / progress.epochs) if progress.epochs else 1.0
-    filled = round(share * width)
+    done = min(1.0, progress.epoch / progress.epochs) if progress.epochs else 1.0
+    filled = round(done * width)
     digits = len(str(progress.epochs))
     line = (f"epoch {progress.epoch:>{digits}}/{progress.epochs} "
-            f"[{'#' * filled}{'.' * (width - filled)}] {share:4.0%}  "
-            f"loss {progress.loss:.4g}  accuracy {progress.accuracy:.2f}"
+            f"[{'#' * filled}{'.' * (width - filled)}] {done:4.0%}  "
+            f"loss {progress.loss:.4g}  accuracy {share(progress.accuracy)}"
             f"{held_out_text(progress.validation_loss, progress.validation_accuracy)}")
     if progress.population > 1:
         line += f"  solved {progress.solved_members}/{progress.population}"

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+
+import grpc
 
 from gatelearn.client.cli import _input as read
 from gatelearn.client.cli import _output as show
-from gatelearn.client.cli._context import EXIT_OK, AddCommand, Context
+from gatelearn.client.cli._context import (
+    EXIT_FAILED,
+    EXIT_OK,
+    PROG,
+    AddCommand,
+    Context,
+    UsageError,
+)
+from gatelearn.client.client import Client, GateLearnError
 from gatelearn.client.types import ModelDetail
 
 __all__ = [
@@ -27,8 +38,10 @@ __all__ = [
 def cmd_models(args: argparse.Namespace, ctx: Context) -> int:
     with ctx.client() as client:
         models = client.models(args.name or "")
+    if not models and args.name:  # a name that is not there fails, as in show and predict
+        raise GateLearnError(grpc.StatusCode.NOT_FOUND, f"model {args.name!r} not found")
     if not models:
-        lines = ["no models" + (f" named {args.name!r}" if args.name else "")]
+        lines = ["no models"]
     else:
         lines = show.table(
             [
@@ -49,8 +62,8 @@ def cmd_models(args: argparse.Namespace, ctx: Context) -> int:
                     "-".join(map(str, m.sizes)),
                     show.created(m),
                     f"{m.metrics.loss:.4g}",
-                    f"{m.metrics.accuracy:.2f}",
-                    f"{m.metrics.min_margin:.3g}",
+                    show.share(m.metrics.accuracy),
+                    f"{m.metrics.min_margin + 0.0:.3g}",  # + 0.0: never -0
                     show.solved_text(m.metrics),
                     ", ".join(m.aliases),
                 )
@@ -87,7 +100,7 @@ def cmd_show(args: argparse.Namespace, ctx: Context) -> int:
         lines += show.table(
             ["EPOCH", "LOSS", "ACCURACY"],
             [
-                (history.epochs[i], f"{history.loss[i]:.4g}", f"{history.accuracy[i]:.2f}")
+                (history.epochs[i], f"{history.loss[i]:.4g}", show.share(history.accuracy[i]))
                 for i in picks
             ],
             right=(0, 1, 2),
@@ -116,9 +129,25 @@ def _settings_lines(detail: ModelDetail) -> list[str]:
                     for i, field in enumerate(fields)]
 
 
+def _confirmed(client: Client, name: str) -> bool:
+    """Whether the person at the terminal agrees to delete every version of `name`."""
+    if not sys.stdin.isatty():
+        raise UsageError(f"deleting every version of {name!r} asks for confirmation on a "
+                         f"terminal; add --yes to delete without asking")
+    versions = [str(m.version) for m in client.models(name)]
+    if not versions:
+        raise GateLearnError(grpc.StatusCode.NOT_FOUND, f"model {name!r} not found")
+    print(f"delete every version of {name} ({', '.join(versions)})? [y/N] ", end="",
+          file=sys.stderr, flush=True)
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+
 def cmd_delete(args: argparse.Namespace, ctx: Context) -> int:
     name, version = args.model
     with ctx.client() as client:
+        if version == 0 and not args.yes and not _confirmed(client, name):
+            print(f"{PROG}: nothing deleted", file=sys.stderr)
+            return EXIT_FAILED
         deleted = client.delete(name, version=version)
     ctx.emit(
         {"name": name, "deleted_versions": deleted},
@@ -167,6 +196,8 @@ def add_show(add: AddCommand) -> None:
 def add_delete(add: AddCommand) -> None:
     delete = add("delete", cmd_delete, "delete a model version, or every version")
     read.add_model_argument(delete, "every version")
+    delete.add_argument("--yes", action="store_true",
+                        help="delete every version without asking (needed without a terminal)")
 
 
 def add_export(add: AddCommand) -> None:

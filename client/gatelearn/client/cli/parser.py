@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from importlib import metadata
 from typing import Any
 
 from gatelearn.client.cli import _input as read
@@ -95,23 +96,33 @@ def _common_options() -> argparse.ArgumentParser:
     return common
 
 
+def _version() -> str:
+    """The installed gatelearn's version."""
+    try:
+        return metadata.version("gatelearn")
+    except metadata.PackageNotFoundError:  # run from a source tree that is not installed
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line: the global options and every subcommand."""
     common = _common_options()
     parser = argparse.ArgumentParser(
         prog=PROG,
         parents=[common],
+        allow_abbrev=False,  # --epoch is a typo, not --epochs
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Train small neural networks on truth tables, and use them, on a "
         "gatelearn server.",
     )
+    parser.add_argument("--version", action="version", version=f"{PROG} {_version()}")
     commands = parser.add_subparsers(metavar="COMMAND", required=True)
 
     def add(name: str, handler: Handler, summary: str, **kwargs: Any) -> argparse.ArgumentParser:
         kwargs.setdefault("description", summary[0].upper() + summary[1:] + ".")
         sub: argparse.ArgumentParser = commands.add_parser(
-            name, parents=[common], help=summary, **kwargs
+            name, parents=[common], help=summary, allow_abbrev=False, **kwargs
         )
         sub.set_defaults(handler=handler, subparser=sub)
         return sub

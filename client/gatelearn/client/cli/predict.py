@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict
+from dataclasses import asdict, replace
+from typing import Any
 
 from gatelearn.client.cli import _input as read
 from gatelearn.client.cli import _output as show
@@ -16,17 +17,37 @@ def cmd_predict(args: argparse.Namespace, ctx: Context) -> int:
     name, version = args.model
     if args.rows and args.csv:
         raise UsageError("give rows as arguments or with --csv, not both")
-    rows = args.rows or read.read_rows(args.csv or "-")
-    with ctx.client() as client:
-        prediction = client.predict(name, rows, version=version)
+    if args.rows:
+        rows = args.rows
+        with ctx.client() as client:
+            prediction = client.predict(name, rows, version=version)
+        result, outputs, labels = asdict(prediction), prediction.outputs, prediction.labels
+    else:  # a file of any size: packed rows, streamed in chunks (needs NumPy)
+        rows = read.read_rows(args.csv or "-")
+        with ctx.client() as client:
+            packed_outputs, packed_labels = client.predict_array(name, _matrix(rows),
+                                                                 version=version)
+        outputs, labels = packed_outputs.tolist(), packed_labels.tolist()
+        result = {"model": {"name": name, "version": version}, "outputs": outputs,
+                  "labels": labels}
     inputs = [show.numbers(r) for r in rows]
     width = max(len(i) for i in inputs)
     lines = [
         f"{i.ljust(width)}  ->  {show.numbers(out, '.4f')}  ({show.numbers(label)})"
-        for i, out, label in zip(inputs, prediction.outputs, prediction.labels, strict=True)
+        for i, out, label in zip(inputs, outputs, labels, strict=True)
     ]
-    ctx.emit({**asdict(prediction), "inputs": rows}, lines)
+    ctx.emit({**result, "inputs": rows}, lines)
     return EXIT_OK
+
+
+def _matrix(rows: list[list[float]]) -> Any:
+    """The rows of a file as one float64 array; they must all be as long as the first."""
+    import numpy as np  # only here: the rest of the command line runs without NumPy
+
+    if (widths := {len(r) for r in rows}) != {len(rows[0])}:
+        raise read.InputError(f"rows of different lengths ({', '.join(map(str, sorted(widths)))}"
+                              " values)")
+    return np.array(rows, dtype=np.float64)
 
 
 def cmd_eval(args: argparse.Namespace, ctx: Context) -> int:
@@ -37,6 +58,8 @@ def cmd_eval(args: argparse.Namespace, ctx: Context) -> int:
     with ctx.client() as client:
         evaluation = client.evaluate(name, version=version, table=table)
     right = sum(r.correct for r in evaluation.rows)
+    rows = [r for r in evaluation.rows if not (args.wrong and r.correct)]
+    shown = rows[: args.limit]
     lines = show.table(
         ["INPUTS", "TARGETS", "OUTPUTS", "OK"],
         [
@@ -46,14 +69,18 @@ def cmd_eval(args: argparse.Namespace, ctx: Context) -> int:
                 show.numbers(r.outputs, ".4f"),
                 "yes" if r.correct else "NO",
             )
-            for r in evaluation.rows
+            for r in shown
         ],
     )
+    if len(shown) < len(rows):
+        lines.append(f"    ... ({len(rows) - len(shown)} more{' wrong' if args.wrong else ''} "
+                     f"rows)")
     lines.append(
         f"{evaluation.model}  {right}/{len(evaluation.rows)} rows right  "
-        f"accuracy {evaluation.accuracy:.2f}  min margin {evaluation.min_margin:.3g}"
+        f"accuracy {show.share(evaluation.accuracy)}  "
+        f"min margin {show.margin_text(evaluation.min_margin)}"
     )
-    ctx.emit(evaluation, lines)
+    ctx.emit(replace(evaluation, rows=shown), lines)
     return EXIT_OK
 
 
@@ -73,7 +100,12 @@ def add_predict(add: AddCommand) -> None:
         metavar="ROW",
         help="input values separated by commas, e.g. 0,1",
     )
-    predict.add_argument("--csv", metavar="FILE", help="read rows from a CSV file (- = stdin)")
+    predict.add_argument(
+        "--csv",
+        metavar="FILE",
+        help="read rows from a CSV file (- = stdin), of any size: they travel packed, "
+        "streamed in chunks",
+    )
 
 
 def add_eval(add: AddCommand) -> None:
@@ -82,6 +114,9 @@ def add_eval(add: AddCommand) -> None:
     evaluate.add_argument(
         "--csv", metavar="FILE", help="a table: inputs then outputs on each row (- = stdin)"
     )
+    evaluate.add_argument("--limit", type=read.count(0), metavar="N",
+                          help="show at most N rows (the summary counts them all)")
+    evaluate.add_argument("--wrong", action="store_true", help="show only the wrong rows")
     evaluate.add_argument(
         "--outputs",
         type=read.count(1),

@@ -7,18 +7,21 @@ import argparse
 import sys
 from typing import Any
 
+import grpc
+
 from gatelearn.client.cli import _input as read
 from gatelearn.client.cli import _output as show
 from gatelearn.client.cli._context import (
     EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_UNSOLVED,
     PROG,
     AddCommand,
     Context,
     UsageError,
 )
 from gatelearn.client.cli._progress import ProgressBar
-from gatelearn.client.client import ComponentSpec, TrainOptions
+from gatelearn.client.client import ComponentSpec, GateLearnError, TrainOptions
 
 __all__ = ["add_train", "cmd_train"]
 
@@ -116,6 +119,11 @@ def cmd_train(args: argparse.Namespace, ctx: Context) -> int:
             outcome = client.train(
                 args.name, task, on_progress=bar.update if bar else None, **settings
             )
+        except GateLearnError as error:
+            if error.code == grpc.StatusCode.DEADLINE_EXCEEDED:
+                raise GateLearnError(error.code, f"{error.details}; the training ran out of "
+                                     "time (--timeout) and nothing was saved") from None
+            raise
         except KeyboardInterrupt:
             # Leaving client.train closed the stream, which cancels the run on the server.
             if bar:
@@ -126,6 +134,9 @@ def cmd_train(args: argparse.Namespace, ctx: Context) -> int:
             if bar:
                 bar.close()
     ctx.emit(outcome, [show.outcome_line(outcome)])
+    if args.require_solved and not outcome.metrics.solved:
+        print(f"{PROG}: {outcome.model} is saved but not solved", file=sys.stderr)
+        return EXIT_UNSOLVED
     return EXIT_OK
 
 
@@ -184,7 +195,8 @@ def add_train(add: AddCommand) -> None:
         action="append",
         type=read.component,
         metavar="NAME[:KEY=VALUE...]",
-        help="one per layer after the inputs, hidden layers then the output (repeat it)",
+        help="given once: every hidden layer's (the output keeps its default); or repeated, "
+        "one per layer after the inputs, hidden layers then the output",
     )
     net.add_argument("--no-bias", action="store_true", help="layers without bias vectors")
     net.add_argument("--float32", action="store_true", help="compute in 32-bit floats")
@@ -268,3 +280,8 @@ def add_train(add: AddCommand) -> None:
         "--patience then watches their loss",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
+    p.add_argument(
+        "--require-solved",
+        action="store_true",
+        help="exit with status 3 when the saved model is not solved (it is still saved)",
+    )

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gatelearn.core import ForwardPass, Layer, Network, TrainResult
+from gatelearn.core import ForwardPass, Layer, Network, TrainConfig, TrainResult
 from gatelearn.plugins import Registry, UnknownComponentError
 from gatelearn.plugins.recipe import DTYPES, Prepared
 from gatelearn.server.errors import FailedPrecondition
@@ -42,12 +42,16 @@ class UnservableModelError(FailedPrecondition):
 
 
 def best_member(result: TrainResult) -> int:
-    """The member to keep: the widest margin (so a solved one if any), ties to the lowest index.
+    """The member to keep: the most rows right, then the widest margin (so a solved one if
+    any), ties to the lowest index. A member whose loss or margin is not finite never wins.
 
-    A member whose loss or margin is not finite never wins.
+    Accuracy comes first so that a member with every output stuck on the threshold (margin 0,
+    no row right) never beats one that gets most rows right by a negative margin.
     """
     usable = np.isfinite(result.min_margin) & np.isfinite(result.loss)
-    return int(np.argmax(np.where(usable, result.min_margin, -np.inf)))
+    accuracy = np.where(usable, result.accuracy, -np.inf)
+    most_right = usable & (accuracy == accuracy.max())
+    return int(np.argmax(np.where(most_right, result.min_margin, -np.inf)))
 
 
 def _held_out_metrics(result: TrainResult, member: int) -> dict[str, float]:
@@ -85,7 +89,7 @@ def record_from_training(name: str, prepared: Prepared, result: TrainResult,
             loss=float(result.loss[member]),
             accuracy=float(result.accuracy[member]),
             min_margin=float(result.min_margin[member]),
-            solved=bool(result.min_margin[member] > 0),
+            solved=bool(result.solved[member]),
             solved_epoch=int(result.solved_epoch[member]),
             **_held_out_metrics(result, member),
         ),
@@ -94,7 +98,7 @@ def record_from_training(name: str, prepared: Prepared, result: TrainResult,
             loss=tuple(result.history.loss[:, member].tolist()),
             accuracy=tuple(result.history.accuracy[:, member].tolist()),
         ),
-        solved_members=int((result.min_margin > 0).sum()),
+        solved_members=int(result.solved.sum()),
         member_solved_epochs=tuple(result.solved_epoch.tolist()),
         recipe=settings,
         loss=ComponentMeta(**settings["loss"]),
@@ -172,10 +176,11 @@ class Score:
     min_margin: float  # smallest signed distance past the threshold
     accuracy: float
     mse: float
+    solved: bool  # every output past the threshold by the default training margin
 
     def metrics(self) -> Metrics:
         return Metrics(loss=self.mse, accuracy=self.accuracy, min_margin=self.min_margin,
-                       solved=self.min_margin > 0)
+                       solved=self.solved)
 
 
 def score(model: ServableModel, inputs: NDArray[np.float64],
@@ -185,8 +190,9 @@ def score(model: ServableModel, inputs: NDArray[np.float64],
     side = np.where(targets > model.threshold, 1.0, -1.0)
     signed = (outputs - model.threshold) * side
     correct = np.asarray((signed > 0).all(axis=1))
+    solved = float(signed.min()) > TrainConfig.margin * (model.high - model.low)
     return Score(outputs, correct, float(signed.min()), float(correct.mean()),
-                 float(np.mean((outputs - targets) ** 2)))
+                 float(np.mean((outputs - targets) ** 2)), solved)
 
 
 def servable(record: ModelRecord, registry: Registry) -> ServableModel:
