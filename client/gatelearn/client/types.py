@@ -251,6 +251,8 @@ class ModelDetail:
     # model records none (imported without one, or trained before recipes were recorded).
     recipe: dict[str, Any] | None = None
     loss: dict[str, Any] | None = None  # what metrics.loss is measured with; None: mse
+    # Per member of the population: the first epoch solved, -1 if never; empty if imported.
+    member_solved_epochs: list[int] = field(default_factory=list)
 
     @classmethod
     def from_pb(cls, m: pb.ModelDetail) -> ModelDetail:
@@ -261,7 +263,8 @@ class ModelDetail:
                    m.member_seed, m.dtype, request,
                    recipe_dict(m.recipe) if m.HasField("recipe") else None,
                    ({"name": m.loss.name, "params": json_format.MessageToDict(m.loss.params)}
-                    if m.HasField("loss") else None))
+                    if m.HasField("loss") else None),
+                   list(m.member_solved_epochs))
 
 
 @dataclass(frozen=True)

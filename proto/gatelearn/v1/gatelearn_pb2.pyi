@@ -401,7 +401,7 @@ class GetModelRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
 
 class ModelDetail(_message.Message):
-    __slots__ = ("summary", "activations", "bias", "request", "history", "member_seed", "dtype", "recipe", "loss")
+    __slots__ = ("summary", "activations", "bias", "request", "history", "member_seed", "dtype", "recipe", "loss", "member_solved_epochs")
     SUMMARY_FIELD_NUMBER: _ClassVar[int]
     ACTIVATIONS_FIELD_NUMBER: _ClassVar[int]
     BIAS_FIELD_NUMBER: _ClassVar[int]
@@ -411,6 +411,7 @@ class ModelDetail(_message.Message):
     DTYPE_FIELD_NUMBER: _ClassVar[int]
     RECIPE_FIELD_NUMBER: _ClassVar[int]
     LOSS_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_SOLVED_EPOCHS_FIELD_NUMBER: _ClassVar[int]
     summary: ModelSummary
     activations: _containers.RepeatedScalarFieldContainer[str]
     bias: bool
@@ -420,7 +421,8 @@ class ModelDetail(_message.Message):
     dtype: str
     recipe: Recipe
     loss: ComponentRef
-    def __init__(self, summary: _Optional[_Union[ModelSummary, _Mapping]] = ..., activations: _Optional[_Iterable[str]] = ..., bias: _Optional[bool] = ..., request: _Optional[_Union[TrainRequest, _Mapping]] = ..., history: _Optional[_Union[History, _Mapping]] = ..., member_seed: _Optional[int] = ..., dtype: _Optional[str] = ..., recipe: _Optional[_Union[Recipe, _Mapping]] = ..., loss: _Optional[_Union[ComponentRef, _Mapping]] = ...) -> None: ...
+    member_solved_epochs: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, summary: _Optional[_Union[ModelSummary, _Mapping]] = ..., activations: _Optional[_Iterable[str]] = ..., bias: _Optional[bool] = ..., request: _Optional[_Union[TrainRequest, _Mapping]] = ..., history: _Optional[_Union[History, _Mapping]] = ..., member_seed: _Optional[int] = ..., dtype: _Optional[str] = ..., recipe: _Optional[_Union[Recipe, _Mapping]] = ..., loss: _Optional[_Union[ComponentRef, _Mapping]] = ..., member_solved_epochs: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class History(_message.Message):
     __slots__ = ("epochs", "loss", "accuracy")
