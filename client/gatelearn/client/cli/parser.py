@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from gatelearn.client.cli import _input as read
-from gatelearn.client.cli import components, explain, models, predict, serve, train
+from gatelearn.client.cli import components, explain, models, plot, predict, serve, train
 from gatelearn.client.cli._context import PROG, Handler
 from gatelearn.client.client import (
     ADDRESS_ENV,
@@ -26,6 +26,7 @@ examples:
   {PROG} train parity -p n=3 --name parity3 --hidden 8,8 --lr 0.1
   {PROG} show xor-demo:1
   {PROG} explain xor-demo
+  {PROG} plot xor-demo --kind all --out xor.png
 
 The server address comes from --address, else ${ADDRESS_ENV}, else {DEFAULT_ADDRESS}.
 """
@@ -39,6 +40,7 @@ COMMANDS = (
     models.add_models,
     models.add_show,
     explain.add_explain,
+    plot.add_plot,
     models.add_delete,
     components.add_plugins,
     components.add_tasks,

@@ -17,6 +17,7 @@ from gatelearn.client.cli._context import (
 )
 from gatelearn.client.cli.parser import build_parser
 from gatelearn.client.client import GateLearnError
+from gatelearn.client.plots import CannotPlot, MissingExtra
 
 __all__ = ["main"]
 
@@ -45,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if error.code.name == "UNAVAILABLE":
             message += f" (is the server running at {ctx.address}?)"
         return _error(message)
-    except read.InputError as error:
+    except (read.InputError, MissingExtra, CannotPlot) as error:
         return _error(str(error))
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
