@@ -140,7 +140,9 @@ def _unit_lines(axes: Any, explanation: Explanation, box: tuple[Any, Any]) -> No
         if not inside.any():
             continue
         axes.plot(xs, ys, color="dimgray", linestyle="--", linewidth=0.9)
-        middle = np.flatnonzero(inside)[inside.sum() // 2]
+        # Labels spread along their lines, so lines that meet do not stack their labels.
+        share = (index + 1) / (len(explanation.hidden_units) + 1)
+        middle = np.flatnonzero(inside)[int(inside.sum() * share)]
         axes.annotate(
             f"h{index + 1}",
             (xs[middle], ys[middle]),
@@ -148,6 +150,8 @@ def _unit_lines(axes: Any, explanation: Explanation, box: tuple[Any, Any]) -> No
             color="dimgray",
             xytext=(3, 3),
             textcoords="offset points",
+            bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "alpha": 0.7, "lw": 0},
+            zorder=5,
         )
 
 
