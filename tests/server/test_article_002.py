@@ -8,22 +8,9 @@ p1 = sign(x1 - 1) and p2 = sign(1 - x2) come from the matrix [[1, 0], [0, -1], [
 from __future__ import annotations
 
 import pytest
+from perceptron_support import PERCEPTRON
 
 from gatelearn.client import Client
-
-PERCEPTRON = {
-    "layers": [
-        {"weights": {"shape": [2, 2], "values": [1, 0, 0, -1]},
-         "bias": {"shape": [2], "values": [-1, 1]},
-         "activation": {"name": "sign"}},
-        {"weights": {"shape": [2, 1], "values": [1, 1]},
-         "bias": {"shape": [1], "values": [0]},
-         "activation": {"name": "sign"}},
-    ],
-    "task": {"name": "region", "params": {"labels": "sign"}},
-    "low": -1,
-    "high": 1,
-}
 
 
 def article_label(x1: float, x2: float) -> float:

@@ -100,6 +100,16 @@ def test_a_default_training_keeps_a_useful_history(client: Client) -> None:
     assert epochs[0] == 0 and epochs[-1] == long.epochs == 3001
 
 
+def test_get_model_keeps_each_members_epochs_to_solve(client: Client) -> None:
+    outcome = client.train("seeds", "xor", population=6, options=TrainOptions(epochs=300))
+    detail = client.model("seeds")
+    assert detail.member_solved_epochs == outcome.member_solved_epochs
+    assert len(detail.member_solved_epochs) == 6
+    assert client.model("seeds").recipe["population"] == 6  # type: ignore[index]
+    client.import_model("copied", client.export_model("seeds"))
+    assert client.model("copied").member_solved_epochs == []  # trained elsewhere: unknown
+
+
 def test_export_then_import_keeps_loss_recipe_and_history(client: Client) -> None:
     client.train("source", "xor", loss="mse", options=TrainOptions(epochs=40))
     exported = client.export_model("source")

@@ -256,6 +256,8 @@ class ModelDetail:
     recipe: dict[str, Any] | None = None
     loss: dict[str, Any] | None = None  # what metrics.loss is measured with; None: mse
     parent: str = ""  # "NAME:VERSION" it was warm-started from
+    # Per member of the population: the first epoch solved, -1 if never; empty if imported.
+    member_solved_epochs: list[int] = field(default_factory=list)
 
     @classmethod
     def from_pb(cls, m: pb.ModelDetail) -> ModelDetail:
@@ -267,7 +269,8 @@ class ModelDetail:
                    recipe_dict(m.recipe) if m.HasField("recipe") else None,
                    ({"name": m.loss.name, "params": json_format.MessageToDict(m.loss.params)}
                     if m.HasField("loss") else None),
-                   m.parent)
+                   m.parent,
+                   list(m.member_solved_epochs))
 
 
 @dataclass(frozen=True)

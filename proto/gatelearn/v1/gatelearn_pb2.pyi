@@ -409,7 +409,7 @@ class GetModelRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
 
 class ModelDetail(_message.Message):
-    __slots__ = ("summary", "activations", "bias", "request", "history", "member_seed", "dtype", "recipe", "loss", "parent")
+    __slots__ = ("summary", "activations", "bias", "request", "history", "member_seed", "dtype", "recipe", "loss", "member_solved_epochs", "parent")
     SUMMARY_FIELD_NUMBER: _ClassVar[int]
     ACTIVATIONS_FIELD_NUMBER: _ClassVar[int]
     BIAS_FIELD_NUMBER: _ClassVar[int]
@@ -419,6 +419,7 @@ class ModelDetail(_message.Message):
     DTYPE_FIELD_NUMBER: _ClassVar[int]
     RECIPE_FIELD_NUMBER: _ClassVar[int]
     LOSS_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_SOLVED_EPOCHS_FIELD_NUMBER: _ClassVar[int]
     PARENT_FIELD_NUMBER: _ClassVar[int]
     summary: ModelSummary
     activations: _containers.RepeatedScalarFieldContainer[str]
@@ -429,8 +430,9 @@ class ModelDetail(_message.Message):
     dtype: str
     recipe: Recipe
     loss: ComponentRef
+    member_solved_epochs: _containers.RepeatedScalarFieldContainer[int]
     parent: str
-    def __init__(self, summary: _Optional[_Union[ModelSummary, _Mapping]] = ..., activations: _Optional[_Iterable[str]] = ..., bias: _Optional[bool] = ..., request: _Optional[_Union[TrainRequest, _Mapping]] = ..., history: _Optional[_Union[History, _Mapping]] = ..., member_seed: _Optional[int] = ..., dtype: _Optional[str] = ..., recipe: _Optional[_Union[Recipe, _Mapping]] = ..., loss: _Optional[_Union[ComponentRef, _Mapping]] = ..., parent: _Optional[str] = ...) -> None: ...
+    def __init__(self, summary: _Optional[_Union[ModelSummary, _Mapping]] = ..., activations: _Optional[_Iterable[str]] = ..., bias: _Optional[bool] = ..., request: _Optional[_Union[TrainRequest, _Mapping]] = ..., history: _Optional[_Union[History, _Mapping]] = ..., member_seed: _Optional[int] = ..., dtype: _Optional[str] = ..., recipe: _Optional[_Union[Recipe, _Mapping]] = ..., loss: _Optional[_Union[ComponentRef, _Mapping]] = ..., member_solved_epochs: _Optional[_Iterable[int]] = ..., parent: _Optional[str] = ...) -> None: ...
 
 class History(_message.Message):
     __slots__ = ("epochs", "loss", "accuracy")

@@ -7,7 +7,16 @@ from importlib import metadata
 from typing import Any
 
 from gatelearn.client.cli import _input as read
-from gatelearn.client.cli import aliases, components, explain, models, predict, serve, train
+from gatelearn.client.cli import (
+    aliases,
+    components,
+    explain,
+    models,
+    plot,
+    predict,
+    serve,
+    train,
+)
 from gatelearn.client.cli._context import PROG, Handler
 from gatelearn.client.client import (
     ADDRESS_ENV,
@@ -29,6 +38,7 @@ examples:
   {PROG} explain xor-demo
   {PROG} alias xor-demo stable 1
   {PROG} predict xor-demo@stable 0,1
+  {PROG} plot xor-demo --kind all --out xor.png
 
 The server address comes from --address, else ${ADDRESS_ENV}, else {DEFAULT_ADDRESS}.
 """
@@ -42,6 +52,7 @@ COMMANDS = (
     models.add_models,
     models.add_show,
     explain.add_explain,
+    plot.add_plot,
     models.add_delete,
     aliases.add_alias,
     components.add_plugins,

@@ -20,6 +20,7 @@ from gatelearn.client.cli._context import (
 )
 from gatelearn.client.cli.parser import build_parser
 from gatelearn.client.client import GateLearnError
+from gatelearn.client.plots import CannotPlot, MissingExtra
 
 __all__ = ["main"]
 
@@ -74,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if error.code.name == "UNAVAILABLE":
             message += f" (is the server running at {ctx.address}?)"
         return _error(message, as_json, error.code.name)
-    except read.InputError as error:
+    except (read.InputError, MissingExtra, CannotPlot) as error:
         return _error(str(error), as_json)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED

@@ -224,7 +224,8 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                 activations=[a.name for a in meta.activations],
                 bias=meta.bias, member_seed=meta.member_seed, dtype=meta.dtype,
                 parent=meta.parent,
-                history=pb.History(**dataclasses.asdict(meta.history)))
+                history=pb.History(**dataclasses.asdict(meta.history)),
+                member_solved_epochs=meta.member_solved_epochs)
             if record.request:
                 detail.request.ParseFromString(record.request)
             if meta.recipe:
