@@ -34,8 +34,10 @@ DEFAULT_SEEDS = 100
 DEFAULT_TARGET = 0.95
 _DEFAULTS = Recipe()
 
-# The fields of `base` a search sets itself, or cannot use.
-_SET_BY_SEARCH = ("hidden", "activations", "population", "weights", "request_id")
+# The fields of `base` a search sets itself, and those it cannot use: it tries many networks
+# (one set of initial weights fits one) and keeps no request id.
+_SET_BY_SEARCH = ("hidden", "activations", "population")
+_NOT_USED = ("weights", "request_id")
 
 
 def _renamed(field: str, renames: Mapping[str, str]) -> str:
@@ -61,10 +63,11 @@ def _checked_sizes(
 
 
 def _check_base(base: pb.TrainRequest) -> None:
-    for name in _SET_BY_SEARCH:
+    for name in (*_SET_BY_SEARCH, *_NOT_USED):
         given = base.HasField(name) if name in ("hidden", "weights") else getattr(base, name)
         if given:
-            raise InvalidRequest(f"base.{name}", "set by the search itself; leave it unset")
+            why = "set by the search itself" if name in _SET_BY_SEARCH else "not used by Search"
+            raise InvalidRequest(f"base.{name}", f"{why}; leave it unset")
     if base.options.HasField("stop_when_solved") and not base.options.stop_when_solved:
         raise InvalidRequest(
             "base.options.stop_when_solved",
