@@ -258,6 +258,7 @@ def every_rpc(client: Client, exported: dict[str, Any]) -> dict[str, Callable[[]
         "ExportModel": lambda: client.export_model("kept"),
         "ImportModel": lambda: client.import_model("imported", exported),
         "Explain": lambda: client.explain("kept"),
+        "Search": lambda: list(client.search("intruder", "and", seeds=2)),
     }
 
 

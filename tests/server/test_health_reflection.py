@@ -94,7 +94,8 @@ def test_reflection_describes_gatelearn(channel: grpc.Channel, version: str) -> 
     (service,) = [s for s in gatelearn.service if s.name == "GateLearn"]
     assert {m.name for m in service.method} == {
         "ListPlugins", "ListTasks", "DescribeTask", "Train", "Predict", "PredictStream", "Evaluate",
-        "ListModels", "GetModel", "DeleteModel", "ExportModel", "ImportModel", "Explain"}
+        "ListModels", "GetModel", "DeleteModel", "ExportModel", "ImportModel", "Explain",
+        "Search"}
     train = next(m for m in service.method if m.name == "Train")
     assert train.server_streaming and not train.client_streaming
 

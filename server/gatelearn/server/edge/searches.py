@@ -107,13 +107,18 @@ def _target(request: pb.SearchRequest) -> float:
     return target
 
 
-def _check_work(count: int, seeds: int, epochs: int, limits: Limits) -> None:
+def _check_count(count: int) -> None:
+    """Refuse a space too large to list (its candidates are listed before any training)."""
     if count > MAX_CANDIDATES:
         raise InvalidRequest(
             "widths",
-            f"the space holds {count} candidates (max_depth, widths "
-            f"and activations together); at most {MAX_CANDIDATES}",
+            f"the space holds {count} candidates (max_depth, widths and activations "
+            f"together); at most {MAX_CANDIDATES}",
         )
+
+
+def _check_work(count: int, seeds: int, epochs: int, limits: Limits) -> None:
+    """Refuse a search whose whole space would be more work than the limit allows."""
     work = count * seeds * max(epochs, 1)
     if work > limits.max_search_network_epochs:
         raise InvalidRequest(
@@ -145,6 +150,8 @@ def check_search(request: pb.SearchRequest, registry: Registry, limits: Limits) 
     )
     if not output.name:
         raise InvalidRequest("output_activation.name", "required")
+    count = candidate_count(max_depth, len(widths), len(hidden))
+    _check_count(count)  # before the checks below, which take a moment per activation
     seeds = request.seeds or DEFAULT_SEEDS
     shared = pb.TrainRequest()
     shared.CopyFrom(base)
@@ -169,7 +176,7 @@ def check_search(request: pb.SearchRequest, registry: Registry, limits: Limits) 
             {**renames, "activations[0]": f"activations[{index}]"},
         )
     epochs = base.options.epochs if base.options.HasField("epochs") else _DEFAULTS.config.epochs
-    _check_work(candidate_count(max_depth, len(widths), len(hidden)), seeds, epochs, limits)
+    _check_work(count, seeds, epochs, limits)
     space = candidates(
         sizes[0],
         sizes[-1],
