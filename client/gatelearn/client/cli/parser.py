@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from gatelearn.client.cli import _input as read
-from gatelearn.client.cli import components, explain, models, predict, serve, train
+from gatelearn.client.cli import components, explain, models, predict, search, serve, train
 from gatelearn.client.cli._context import PROG, Handler
 from gatelearn.client.client import (
     ADDRESS_ENV,
@@ -26,6 +26,7 @@ examples:
   {PROG} train parity -p n=3 --name parity3 --hidden 8,8 --lr 0.1
   {PROG} show xor-demo:1
   {PROG} explain xor-demo
+  {PROG} search xor --name xor-small
 
 The server address comes from --address, else ${ADDRESS_ENV}, else {DEFAULT_ADDRESS}.
 """
@@ -34,6 +35,7 @@ The server address comes from --address, else ${ADDRESS_ENV}, else {DEFAULT_ADDR
 COMMANDS = (
     serve.add_serve,
     train.add_train,
+    search.add_search,
     predict.add_predict,
     predict.add_eval,
     models.add_models,
@@ -65,7 +67,7 @@ def _common_options() -> argparse.ArgumentParser:
     option(
         "--timeout",
         f"deadline of each call (default: {DEFAULT_TIMEOUT:g}, and {DEFAULT_TRAIN_TIMEOUT:g} "
-        "for train)",
+        "for train and search)",
         metavar="SECONDS",
         type=read.positive_float,
     )
