@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import grpc
 import pytest
 from conftest import start_server
 from server_test_support import expect_error, store_snapshot, train_when_slot_free
+from test_train_stream import one_slot, one_slot_client  # noqa: F401  (fixtures)
 
 from gatelearn.client import (
     Client,
@@ -19,7 +19,6 @@ from gatelearn.client import (
     SearchResult,
     TrainOptions,
 )
-from gatelearn.server import Limits
 from gatelearn.server.app import RunningServer
 from gatelearn.v1 import gatelearn_pb2 as pb
 from gatelearn.v1 import gatelearn_pb2_grpc
@@ -39,20 +38,6 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
 @pytest.fixture(scope="module")
 def shared_client(shared: RunningServer) -> Iterator[Client]:
     with Client(f"127.0.0.1:{shared.port}") as client:
-        yield client
-
-
-@pytest.fixture
-def one_slot(tmp_path: Path) -> Iterator[RunningServer]:
-    """A server that allows one training at a time, so a freed slot shows a search ended."""
-    running = start_server(tmp_path / "one-slot", limits=Limits(max_concurrent_trainings=1))
-    yield running
-    running.stop(0)
-
-
-@pytest.fixture
-def one_slot_client(one_slot: RunningServer) -> Iterator[Client]:
-    with Client(f"127.0.0.1:{one_slot.port}") as client:
         yield client
 
 
@@ -140,7 +125,9 @@ def test_no_candidate_reaching_the_target_answers_the_whole_table_and_saves_noth
     assert shared_client.models("never") == []
 
 
-def test_cancel_stops_a_search_promptly_and_saves_nothing(one_slot_client: Client) -> None:
+def test_cancel_stops_a_search_promptly_and_saves_nothing(
+    one_slot_client: Client,  # noqa: F811
+) -> None:
     events = one_slot_client.search("long", "xor", max_depth=1, widths=[1], seeds=20, options=LONG)
     assert isinstance(next(events), SearchProgress)
     started = time.monotonic()
@@ -152,7 +139,8 @@ def test_cancel_stops_a_search_promptly_and_saves_nothing(one_slot_client: Clien
 
 
 def test_deadline_stops_a_search_and_saves_nothing(
-    one_slot: RunningServer, one_slot_client: Client
+    one_slot: RunningServer,  # noqa: F811
+    one_slot_client: Client,  # noqa: F811
 ) -> None:
     request = one_slot_client.search_request(
         "late", "xor", max_depth=1, widths=[1], seeds=20, options=LONG

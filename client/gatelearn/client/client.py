@@ -9,6 +9,7 @@ It needs no NumPy: everything goes over the wire as the generated protobuf messa
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -310,13 +311,20 @@ class Client:
         UNAVAILABLE only until the first event arrives; a stream broken later fails."""
         if not request.request_id:
             request = _with_new_request_id(request)
-        call = self._stub.Train(request, timeout=self.train_timeout, metadata=self._metadata)
-        try:
-            for event in call:
+        with contextlib.closing(self._stream("Train", request)) as events:
+            for event in events:
                 if event.HasField("progress"):
                     yield Progress.from_pb(event.progress)
                 else:
                     yield TrainOutcome.from_pb(event.done)
+
+    def _stream(self, method: str, request: Any) -> Generator[Any, None, None]:
+        """The messages of a server-streaming call with the training timeout; closing it
+        cancels the call."""
+        call = getattr(self._stub, method)(request, timeout=self.train_timeout,
+                                           metadata=self._metadata)
+        try:
+            yield from call
         except grpc.RpcError as error:
             raise GateLearnError.from_rpc(error) from None
         finally:
@@ -377,9 +385,8 @@ class Client:
         """Stream a search: the running candidate's progress and each finished candidate's
         row, then the result. Closing the iterator early cancels the search (nothing saved).
         It has the training timeout."""
-        call = self._stub.Search(request, timeout=self.train_timeout, metadata=self._metadata)
-        try:
-            for event in call:
+        with contextlib.closing(self._stream("Search", request)) as events:
+            for event in events:
                 kind = event.WhichOneof("event")
                 if kind == "progress":
                     yield SearchProgress.from_pb(event.progress)
@@ -387,10 +394,6 @@ class Client:
                     yield SearchCandidate.from_pb(event.candidate)
                 else:
                     yield SearchResult.from_pb(event.done)
-        except grpc.RpcError as error:
-            raise GateLearnError.from_rpc(error) from None
-        finally:
-            call.cancel()
 
     def search(self, name: str, task: ComponentSpec | None = None, **settings: Any
                ) -> Generator[SearchProgress | SearchCandidate | SearchResult, None, None]:
