@@ -37,7 +37,7 @@ A data file (--data FILE) is CSV the same way, with real-valued inputs and label
 all 0/1 or all -1/+1 (--outputs K trailing label columns, default 1); its first line may name
 the columns, e.g.:
   x1,x2,label
-  0.25,-1.5,1
+  0.3,-1.5,1
   -0.75,0.5,0
 Ctrl-C cancels the training; the server then saves nothing.
 """
