@@ -82,6 +82,7 @@ def test_get_model_reports_every_setting_including_those_never_sent(client: Clie
         "patience": 0,
         "min_delta": 0.0,
         "record_every": 7,
+        "validation_share": 0.0,
     }
     assert (recipe["seed"], recipe["population"], recipe["dtype"]) == (5, 1, "float64")
     assert detail.loss == recipe["loss"]
