@@ -68,7 +68,8 @@ FUZZ = settings(
 )
 
 LIMITS = Limits(max_epochs=2000, max_population=16, max_units=32, max_predict_rows=1000,
-                max_task_rows=5000, max_concurrent_trainings=2, max_models=10000)
+                max_task_rows=5000, max_concurrent_trainings=2, max_models=10000,
+                max_search_network_epochs=20_000)
 
 FORBIDDEN = (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN)
 TRAIN_TIMEOUT = 15.0  # a training may legitimately outlast this: DEADLINE_EXCEEDED is fine
@@ -191,7 +192,7 @@ class Fuzz:
         """
         method_descriptor = SERVICE.methods_by_name[rpc]
         streaming = method_descriptor.server_streaming
-        timeout = TRAIN_TIMEOUT if rpc == "Train" else CALL_TIMEOUT
+        timeout = TRAIN_TIMEOUT if rpc in ("Train", "Search") else CALL_TIMEOUT
         method = self.raw_method(rpc) if raw is not None else getattr(self.stub, rpc)
         payload = raw if raw is not None else request
         if method_descriptor.client_streaming:
@@ -1018,6 +1019,26 @@ def import_model_requests(draw: st.DrawFn) -> pb.ImportModelRequest:
     return request
 
 
+@st.composite
+def search_requests(draw: st.DrawFn) -> pb.SearchRequest:
+    """A fuzzed Train request as the base (mostly without the fields a search sets, so it goes
+    on to its own checks), and search fields in range, at the limits and past them."""
+    base = draw(train_requests())
+    for name in ("hidden", "activations", "population", "request_id"):
+        if draw(st.integers(0, 4)):
+            base.ClearField(name)
+    request = pb.SearchRequest(base=base, widths=draw(st.lists(unit_sizes, max_size=4)),
+                               seeds=draw(st.sampled_from([0, 1, 4, 16, 17, U32])))
+    request.activations.extend(draw(st.lists(component_refs("activation"), max_size=3)))
+    if draw(st.booleans()):
+        request.max_depth = draw(st.sampled_from([0, 1, 2, 7, 8, U32]))
+    if draw(st.booleans()):
+        request.target = draw(numbers)
+    if draw(st.booleans()):
+        request.output_activation.CopyFrom(draw(component_refs("activation")))
+    return request
+
+
 REQUESTS: dict[str, st.SearchStrategy[Message]] = {
     "ListPlugins": list_plugins_requests(),
     "ListTasks": list_tasks_requests(),
@@ -1033,6 +1054,7 @@ REQUESTS: dict[str, st.SearchStrategy[Message]] = {
     "Explain": explain_requests(),
     "SetAlias": set_alias_requests(),
     "DeleteAlias": delete_alias_requests(),
+    "Search": search_requests(),
 }
 if "PredictStream" in SERVICE.methods_by_name:  # newer protos
     REQUESTS["PredictStream"] = predict_streams()
@@ -1089,6 +1111,7 @@ test_fuzz_import_model = _rpc_test("ImportModel")
 test_fuzz_explain = _rpc_test("Explain")
 test_fuzz_set_alias = _rpc_test("SetAlias")  # before DeleteModel: aliases that refuse it
 test_fuzz_delete_alias = _rpc_test("DeleteAlias")
+test_fuzz_search = _rpc_test("Search")
 test_fuzz_delete_model = _rpc_test("DeleteModel")
 if "PredictStream" in REQUESTS:  # after DeleteModel: it resolves models that may be gone
     test_fuzz_predict_stream = _rpc_test("PredictStream")

@@ -260,6 +260,7 @@ def every_rpc(client: Client, exported: dict[str, Any]) -> dict[str, Callable[[]
         "Explain": lambda: client.explain("kept"),
         "SetAlias": lambda: client.set_alias("kept", "stable", 1),
         "DeleteAlias": lambda: client.delete_alias("kept", "stable"),
+        "Search": lambda: list(client.search("intruder", "and", seeds=2)),
     }
 
 

@@ -95,7 +95,7 @@ def test_reflection_describes_gatelearn(channel: grpc.Channel, version: str) -> 
     assert {m.name for m in service.method} == {
         "ListPlugins", "ListTasks", "DescribeTask", "Train", "Predict", "PredictStream", "Evaluate",
         "ListModels", "GetModel", "DeleteModel", "ExportModel", "ImportModel", "Explain",
-        "SetAlias", "DeleteAlias"}
+        "SetAlias", "DeleteAlias", "Search"}
     train = next(m for m in service.method if m.name == "Train")
     assert train.server_streaming and not train.client_streaming
 

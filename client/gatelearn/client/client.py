@@ -11,6 +11,7 @@ a method takes a model `name` and a `version`, the name may also be "NAME:VERSIO
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -33,6 +34,9 @@ from gatelearn.client.types import (
     ModelSummary,
     Prediction,
     Progress,
+    SearchCandidate,
+    SearchProgress,
+    SearchResult,
     TaskDescription,
     TrainOutcome,
     recipe_dict,
@@ -343,13 +347,20 @@ class Client:
         UNAVAILABLE only until the first event arrives; a stream broken later fails."""
         if not request.request_id:
             request = _with_new_request_id(request)
-        call = self._stub.Train(request, timeout=self.train_timeout, metadata=self._metadata)
-        try:
-            for event in call:
+        with contextlib.closing(self._stream("Train", request)) as events:
+            for event in events:
                 if event.HasField("progress"):
                     yield Progress.from_pb(event.progress)
                 else:
                     yield TrainOutcome.from_pb(event.done)
+
+    def _stream(self, method: str, request: Any) -> Generator[Any, None, None]:
+        """The messages of a server-streaming call with the training timeout; closing it
+        cancels the call."""
+        call = getattr(self._stub, method)(request, timeout=self.train_timeout,
+                                           metadata=self._metadata)
+        try:
+            yield from call
         except grpc.RpcError as error:
             raise GateLearnError.from_rpc(error) from None
         finally:
@@ -385,6 +396,53 @@ class Client:
         if outcome is None:
             raise GateLearnError(grpc.StatusCode.CANCELLED, "training cancelled by the client")
         return outcome
+
+    # ------------------------------------------------------------ searching
+    def search_request(self, name: str, task: ComponentSpec | None = None, *,
+                       max_depth: int | None = None, widths: Sequence[int] = (),
+                       activations: Sequence[ComponentSpec] = (),
+                       output_activation: ComponentSpec | None = None, seeds: int = 0,
+                       target: float | None = None, **settings: Any) -> pb.SearchRequest:
+        """The SearchRequest that `search` sends: candidates of 0 to `max_depth` (default 2)
+        hidden layers of `widths` (default 1, 2, 3, 4, 6, 8, 12, 16) with each of the hidden
+        `activations` (default tanh), `seeds` networks each (0 = 100), answer the first to
+        solve a `target` share (default 0.95) of them. Other settings (the task, table or
+        data, loss, optimizer, options with the epoch budget, seed, dtype) are `train`'s."""
+        base = self.train_request(name, task, **settings)
+        for field in ("request_id", "population"):  # the search sets them itself
+            base.ClearField(field)
+        request = pb.SearchRequest(base=base, widths=list(widths), seeds=seeds,
+                                   activations=[_ref(a, f"activations[{i}]")
+                                                for i, a in enumerate(activations)])
+        if max_depth is not None:
+            request.max_depth = max_depth
+        if target is not None:
+            request.target = target
+        if output_activation is not None:
+            request.output_activation.CopyFrom(_ref(output_activation, "output_activation"))
+        return request
+
+    def search_events(self, request: pb.SearchRequest
+                      ) -> Generator[SearchProgress | SearchCandidate | SearchResult, None, None]:
+        """Stream a search: the running candidate's progress and each finished candidate's
+        row, then the result. Closing the iterator early cancels the search (nothing saved).
+        It has the training timeout."""
+        with contextlib.closing(self._stream("Search", request)) as events:
+            for event in events:
+                kind = event.WhichOneof("event")
+                if kind == "progress":
+                    yield SearchProgress.from_pb(event.progress)
+                elif kind == "candidate":
+                    yield SearchCandidate.from_pb(event.candidate)
+                else:
+                    yield SearchResult.from_pb(event.done)
+
+    def search(self, name: str, task: ComponentSpec | None = None, **settings: Any
+               ) -> Generator[SearchProgress | SearchCandidate | SearchResult, None, None]:
+        """Search for the smallest network that solves `task` and save it under `name`: the
+        events of `search_events` for `search_request(name, task, **settings)`; the last one
+        is the SearchResult."""
+        return self.search_events(self.search_request(name, task, **settings))
 
     # ------------------------------------------------------------ serving
     def predict(self, name: str, rows: Rows, *, version: int = 0) -> Prediction:

@@ -25,6 +25,9 @@ __all__ = [
     "Param",
     "Prediction",
     "Progress",
+    "SearchCandidate",
+    "SearchProgress",
+    "SearchResult",
     "TaskDescription",
     "TrainOutcome",
     "recipe_dict",
@@ -172,6 +175,61 @@ class TrainOutcome:
 
 
 @dataclass(frozen=True)
+class SearchCandidate:
+    """A row of a search table: one candidate network and how its seeds did."""
+
+    index: int  # place in size order
+    hidden: list[int]  # units of each hidden layer; empty: none
+    activation: str  # of the hidden layers; "" without any
+    parameters: int  # weights and biases of one network
+    seeds: int
+    solved: int
+    solved_share: float
+    median_epochs: int | None  # over the solved seeds (nearest rank); None: none solved
+    p90_epochs: int | None
+    epochs: int  # epochs the population ran
+
+    @classmethod
+    def from_pb(cls, m: pb.SearchCandidate) -> SearchCandidate:
+        median, p90 = (getattr(m, name) if m.HasField(name) else None
+                       for name in ("median_epochs", "p90_epochs"))
+        return cls(m.index, list(m.hidden), m.activation, m.parameters, m.seeds, m.solved,
+                   m.solved_share, median, p90, m.epochs)
+
+
+@dataclass(frozen=True)
+class SearchProgress:
+    """How the population of the candidate being trained is doing."""
+
+    index: int
+    candidates: int  # in the search space
+    training: Progress
+
+    @classmethod
+    def from_pb(cls, m: pb.SearchProgress) -> SearchProgress:
+        return cls(m.index, m.candidates, Progress.from_pb(m.training))
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """A finished search: the table in size order, its answer (the smallest candidate that
+    reached the target, None if none did) and the version saved for it."""
+
+    table: list[SearchCandidate]
+    answer: SearchCandidate | None
+    model: ModelRef | None  # None: no answer, nothing saved
+    candidates: int  # in the search space; the table stops at the answer
+    target: float
+
+    @classmethod
+    def from_pb(cls, m: pb.SearchDone) -> SearchResult:
+        table = [SearchCandidate.from_pb(row) for row in m.table]
+        return cls(table, table[m.answer] if m.HasField("answer") else None,
+                   ModelRef.from_pb(m.model) if m.HasField("model") else None, m.candidates,
+                   m.target)
+
+
+@dataclass(frozen=True)
 class Prediction:
     model: ModelRef
     outputs: list[list[float]]
@@ -258,6 +316,7 @@ class ModelDetail:
     parent: str = ""  # "NAME:VERSION" it was warm-started from
     # Per member of the population: the first epoch solved, -1 if never; empty if imported.
     member_solved_epochs: list[int] = field(default_factory=list)
+    search: SearchResult | None = None  # the search that chose it, if one did
 
     @classmethod
     def from_pb(cls, m: pb.ModelDetail) -> ModelDetail:
@@ -270,7 +329,8 @@ class ModelDetail:
                    ({"name": m.loss.name, "params": json_format.MessageToDict(m.loss.params)}
                     if m.HasField("loss") else None),
                    m.parent,
-                   list(m.member_solved_epochs))
+                   list(m.member_solved_epochs),
+                   SearchResult.from_pb(m.search) if m.HasField("search") else None)
 
 
 @dataclass(frozen=True)

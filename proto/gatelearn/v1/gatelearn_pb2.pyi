@@ -409,7 +409,7 @@ class GetModelRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
 
 class ModelDetail(_message.Message):
-    __slots__ = ("summary", "activations", "bias", "request", "history", "member_seed", "dtype", "recipe", "loss", "member_solved_epochs", "parent")
+    __slots__ = ("summary", "activations", "bias", "request", "history", "member_seed", "dtype", "recipe", "loss", "member_solved_epochs", "parent", "search")
     SUMMARY_FIELD_NUMBER: _ClassVar[int]
     ACTIVATIONS_FIELD_NUMBER: _ClassVar[int]
     BIAS_FIELD_NUMBER: _ClassVar[int]
@@ -421,6 +421,7 @@ class ModelDetail(_message.Message):
     LOSS_FIELD_NUMBER: _ClassVar[int]
     MEMBER_SOLVED_EPOCHS_FIELD_NUMBER: _ClassVar[int]
     PARENT_FIELD_NUMBER: _ClassVar[int]
+    SEARCH_FIELD_NUMBER: _ClassVar[int]
     summary: ModelSummary
     activations: _containers.RepeatedScalarFieldContainer[str]
     bias: bool
@@ -432,7 +433,8 @@ class ModelDetail(_message.Message):
     loss: ComponentRef
     member_solved_epochs: _containers.RepeatedScalarFieldContainer[int]
     parent: str
-    def __init__(self, summary: _Optional[_Union[ModelSummary, _Mapping]] = ..., activations: _Optional[_Iterable[str]] = ..., bias: _Optional[bool] = ..., request: _Optional[_Union[TrainRequest, _Mapping]] = ..., history: _Optional[_Union[History, _Mapping]] = ..., member_seed: _Optional[int] = ..., dtype: _Optional[str] = ..., recipe: _Optional[_Union[Recipe, _Mapping]] = ..., loss: _Optional[_Union[ComponentRef, _Mapping]] = ..., member_solved_epochs: _Optional[_Iterable[int]] = ..., parent: _Optional[str] = ...) -> None: ...
+    search: SearchDone
+    def __init__(self, summary: _Optional[_Union[ModelSummary, _Mapping]] = ..., activations: _Optional[_Iterable[str]] = ..., bias: _Optional[bool] = ..., request: _Optional[_Union[TrainRequest, _Mapping]] = ..., history: _Optional[_Union[History, _Mapping]] = ..., member_seed: _Optional[int] = ..., dtype: _Optional[str] = ..., recipe: _Optional[_Union[Recipe, _Mapping]] = ..., loss: _Optional[_Union[ComponentRef, _Mapping]] = ..., member_solved_epochs: _Optional[_Iterable[int]] = ..., parent: _Optional[str] = ..., search: _Optional[_Union[SearchDone, _Mapping]] = ...) -> None: ...
 
 class History(_message.Message):
     __slots__ = ("epochs", "loss", "accuracy")
@@ -679,3 +681,79 @@ class OptimizerSlot(_message.Message):
     weights: _containers.RepeatedCompositeFieldContainer[Tensor]
     biases: _containers.RepeatedCompositeFieldContainer[Tensor]
     def __init__(self, name: _Optional[str] = ..., weights: _Optional[_Iterable[_Union[Tensor, _Mapping]]] = ..., biases: _Optional[_Iterable[_Union[Tensor, _Mapping]]] = ...) -> None: ...
+
+class SearchRequest(_message.Message):
+    __slots__ = ("base", "max_depth", "widths", "activations", "output_activation", "seeds", "target")
+    BASE_FIELD_NUMBER: _ClassVar[int]
+    MAX_DEPTH_FIELD_NUMBER: _ClassVar[int]
+    WIDTHS_FIELD_NUMBER: _ClassVar[int]
+    ACTIVATIONS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_ACTIVATION_FIELD_NUMBER: _ClassVar[int]
+    SEEDS_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    base: TrainRequest
+    max_depth: int
+    widths: _containers.RepeatedScalarFieldContainer[int]
+    activations: _containers.RepeatedCompositeFieldContainer[ComponentRef]
+    output_activation: ComponentRef
+    seeds: int
+    target: float
+    def __init__(self, base: _Optional[_Union[TrainRequest, _Mapping]] = ..., max_depth: _Optional[int] = ..., widths: _Optional[_Iterable[int]] = ..., activations: _Optional[_Iterable[_Union[ComponentRef, _Mapping]]] = ..., output_activation: _Optional[_Union[ComponentRef, _Mapping]] = ..., seeds: _Optional[int] = ..., target: _Optional[float] = ...) -> None: ...
+
+class SearchEvent(_message.Message):
+    __slots__ = ("progress", "candidate", "done")
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATE_FIELD_NUMBER: _ClassVar[int]
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    progress: SearchProgress
+    candidate: SearchCandidate
+    done: SearchDone
+    def __init__(self, progress: _Optional[_Union[SearchProgress, _Mapping]] = ..., candidate: _Optional[_Union[SearchCandidate, _Mapping]] = ..., done: _Optional[_Union[SearchDone, _Mapping]] = ...) -> None: ...
+
+class SearchProgress(_message.Message):
+    __slots__ = ("index", "candidates", "training")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    TRAINING_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    candidates: int
+    training: TrainProgress
+    def __init__(self, index: _Optional[int] = ..., candidates: _Optional[int] = ..., training: _Optional[_Union[TrainProgress, _Mapping]] = ...) -> None: ...
+
+class SearchCandidate(_message.Message):
+    __slots__ = ("index", "hidden", "activation", "parameters", "seeds", "solved", "solved_share", "median_epochs", "p90_epochs", "epochs")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    HIDDEN_FIELD_NUMBER: _ClassVar[int]
+    ACTIVATION_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    SEEDS_FIELD_NUMBER: _ClassVar[int]
+    SOLVED_FIELD_NUMBER: _ClassVar[int]
+    SOLVED_SHARE_FIELD_NUMBER: _ClassVar[int]
+    MEDIAN_EPOCHS_FIELD_NUMBER: _ClassVar[int]
+    P90_EPOCHS_FIELD_NUMBER: _ClassVar[int]
+    EPOCHS_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    hidden: _containers.RepeatedScalarFieldContainer[int]
+    activation: str
+    parameters: int
+    seeds: int
+    solved: int
+    solved_share: float
+    median_epochs: int
+    p90_epochs: int
+    epochs: int
+    def __init__(self, index: _Optional[int] = ..., hidden: _Optional[_Iterable[int]] = ..., activation: _Optional[str] = ..., parameters: _Optional[int] = ..., seeds: _Optional[int] = ..., solved: _Optional[int] = ..., solved_share: _Optional[float] = ..., median_epochs: _Optional[int] = ..., p90_epochs: _Optional[int] = ..., epochs: _Optional[int] = ...) -> None: ...
+
+class SearchDone(_message.Message):
+    __slots__ = ("table", "answer", "model", "candidates", "target")
+    TABLE_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    table: _containers.RepeatedCompositeFieldContainer[SearchCandidate]
+    answer: int
+    model: ModelRef
+    candidates: int
+    target: float
+    def __init__(self, table: _Optional[_Iterable[_Union[SearchCandidate, _Mapping]]] = ..., answer: _Optional[int] = ..., model: _Optional[_Union[ModelRef, _Mapping]] = ..., candidates: _Optional[int] = ..., target: _Optional[float] = ...) -> None: ...

@@ -110,6 +110,11 @@ class GateLearnStub:
                 request_serializer=gatelearn_dot_v1_dot_gatelearn__pb2.DeleteAliasRequest.SerializeToString,
                 response_deserializer=gatelearn_dot_v1_dot_gatelearn__pb2.DeleteAliasResponse.FromString,
                 _registered_method=True)
+        self.Search = channel.unary_stream(
+                '/gatelearn.v1.GateLearn/Search',
+                request_serializer=gatelearn_dot_v1_dot_gatelearn__pb2.SearchRequest.SerializeToString,
+                response_deserializer=gatelearn_dot_v1_dot_gatelearn__pb2.SearchEvent.FromString,
+                _registered_method=True)
 
 
 class GateLearnServicer:
@@ -253,6 +258,23 @@ class GateLearnServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Search(self, request, context):
+        """Searches for the smallest network that solves a task. Candidates (0 to max_depth hidden
+        layers of the given widths and activations) are trained in increasing size, each as one
+        population of `seeds` networks within the epoch budget, until the first whose solved
+        share reaches `target`: the answer. Since every smaller candidate has run by then, the
+        search stops there. Streams the running candidate's progress and each finished
+        candidate's row, then exactly one `done` event with the whole table; the answer's best
+        member is saved, with the table, as a new version of base.model_name before `done` is
+        sent. The whole request is checked before any training starts, its total work (seeds x
+        epochs over every candidate of the space) against the limit max_search_network_epochs.
+        Cancelling the call, letting its deadline pass or the server's max_training_seconds
+        (for the whole search) stops it and saves nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_GateLearnServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -330,6 +352,11 @@ def add_GateLearnServicer_to_server(servicer, server):
                     servicer.DeleteAlias,
                     request_deserializer=gatelearn_dot_v1_dot_gatelearn__pb2.DeleteAliasRequest.FromString,
                     response_serializer=gatelearn_dot_v1_dot_gatelearn__pb2.DeleteAliasResponse.SerializeToString,
+            ),
+            'Search': grpc.unary_stream_rpc_method_handler(
+                    servicer.Search,
+                    request_deserializer=gatelearn_dot_v1_dot_gatelearn__pb2.SearchRequest.FromString,
+                    response_serializer=gatelearn_dot_v1_dot_gatelearn__pb2.SearchEvent.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -738,6 +765,33 @@ class GateLearn:
             '/gatelearn.v1.GateLearn/DeleteAlias',
             gatelearn_dot_v1_dot_gatelearn__pb2.DeleteAliasRequest.SerializeToString,
             gatelearn_dot_v1_dot_gatelearn__pb2.DeleteAliasResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Search(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/gatelearn.v1.GateLearn/Search',
+            gatelearn_dot_v1_dot_gatelearn__pb2.SearchRequest.SerializeToString,
+            gatelearn_dot_v1_dot_gatelearn__pb2.SearchEvent.FromString,
             options,
             channel_credentials,
             insecure,

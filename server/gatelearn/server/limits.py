@@ -27,6 +27,8 @@ class Limits:
     max_history_points: int = 10_000  # recorded epochs a model keeps; more are thinned evenly
     max_concurrent_trainings: int = 2
     max_training_seconds: int = 3600  # a training still running then is stopped
+    # A Search's work: seeds x epochs summed over every candidate of its space
+    max_search_network_epochs: int = 100_000_000
     max_models: int = 10_000  # stored model versions
     max_aliases: int = 1000  # stored aliases, all models together
     max_name_length: int = 128

@@ -10,6 +10,7 @@ import grpc
 
 from gatelearn.client.cli import _input as read
 from gatelearn.client.cli import _output as show
+from gatelearn.client.cli import search
 from gatelearn.client.cli._context import (
     EXIT_FAILED,
     EXIT_OK,
@@ -109,6 +110,11 @@ def cmd_show(args: argparse.Namespace, ctx: Context) -> int:
     else:
         lines.append("history      none (imported)")
     lines += _settings_lines(detail)
+    if detail.search is not None:
+        searched = detail.search
+        lines.append(f"search       chosen as the smallest candidate to solve {searched.target:g} "
+                     f"of its seeds ({len(searched.table)} of {searched.candidates} trained)")
+        lines += [f"  {line}" for line in (search.HEADER, *map(search.row_line, searched.table))]
     ctx.emit(detail, lines)
     return EXIT_OK
 

@@ -14,6 +14,7 @@ from gatelearn.client.cli import (
     models,
     plot,
     predict,
+    search,
     serve,
     train,
 )
@@ -39,6 +40,7 @@ examples:
   {PROG} alias xor-demo stable 1
   {PROG} predict xor-demo@stable 0,1
   {PROG} plot xor-demo --kind all --out xor.png
+  {PROG} search xor --name xor-small
 
 The server address comes from --address, else ${ADDRESS_ENV}, else {DEFAULT_ADDRESS}.
 """
@@ -47,6 +49,7 @@ The server address comes from --address, else ${ADDRESS_ENV}, else {DEFAULT_ADDR
 COMMANDS = (
     serve.add_serve,
     train.add_train,
+    search.add_search,
     predict.add_predict,
     predict.add_eval,
     models.add_models,
@@ -80,7 +83,7 @@ def _common_options() -> argparse.ArgumentParser:
     option(
         "--timeout",
         f"deadline of each call (default: {DEFAULT_TIMEOUT:g}, and {DEFAULT_TRAIN_TIMEOUT:g} "
-        "for train)",
+        "for train and search)",
         metavar="SECONDS",
         type=read.positive_float,
     )

@@ -21,6 +21,7 @@ from gatelearn.server.edge.explanations import explanation
 from gatelearn.server.edge.exports import exported, record_from_export
 from gatelearn.server.edge.messages import rows
 from gatelearn.server.edge.requests import check_request_id
+from gatelearn.server.edge.searches import check_search, search_candidate, search_done
 from gatelearn.server.edge.statuses import statuses
 from gatelearn.server.errors import InvalidRequest
 from gatelearn.server.limits import Limits
@@ -29,7 +30,8 @@ from gatelearn.server.models.servable import ServableModel
 from gatelearn.server.models.service import Evaluation, ModelService
 from gatelearn.server.stores.meta import Metrics
 from gatelearn.server.stores.records import ModelSummary
-from gatelearn.server.training.service import Trained, TrainingService
+from gatelearn.server.training.search import CandidateProgress
+from gatelearn.server.training.service import Searched, Trained, TrainingService
 from gatelearn.v1 import gatelearn_pb2 as pb
 from gatelearn.v1 import gatelearn_pb2_grpc
 
@@ -140,6 +142,22 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                 else:
                     yield pb.TrainEvent(progress=event)
 
+    def Search(self, request: pb.SearchRequest,
+               context: grpc.ServicerContext) -> Iterator[pb.SearchEvent]:
+        with statuses(context):
+            plan = check_search(request, self.registry, self.limits)  # refuse bad requests now
+            for event in self.training.search(plan, context.is_active):
+                if isinstance(event, CandidateProgress):
+                    yield pb.SearchEvent(progress=pb.SearchProgress(
+                        index=event.index, candidates=len(plan.candidates),
+                        training=event.training))
+                elif isinstance(event, Searched):
+                    ref = (pb.ModelRef(name=event.trained.name, version=event.trained.version)
+                           if event.trained else None)
+                    yield pb.SearchEvent(done=search_done(event.search, ref))
+                else:
+                    yield pb.SearchEvent(candidate=search_candidate(event))
+
     # ------------------------------------------------------------ serving
     def _predict(self, model: ServableModel, request: pb.PredictRequest,
                  where: str = "") -> pb.PredictResponse:
@@ -232,6 +250,9 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                 detail.recipe.CopyFrom(messages.recipe_message(meta.recipe))
             if meta.loss:
                 detail.loss.CopyFrom(messages.component_ref(meta.loss.name, meta.loss.params))
+            if meta.search:
+                detail.search.CopyFrom(search_done(meta.search, pb.ModelRef(
+                    name=record.name, version=record.version)))
             return detail
 
     def DeleteModel(self, request: pb.DeleteModelRequest,

@@ -3,8 +3,9 @@
 `ModelMeta.to_json()` is the one writer and `ModelMeta.from_json()` the one reader. The JSON is
 plain (it crosses the training worker's pipe and rests in the store's `meta` column) and carries
 a `layout` number. Layout 0 is the one written before the number existed: the same keys, no
-`layout`; layout 2 added `recipe` and `loss`, which rows of layouts 0 and 1 lack. An imported
-model has no training, so its training fields take the defaults below.
+`layout`; layout 2 added `recipe` and `loss`, which rows of layouts 0 and 1 lack. Keys added since
+(`search`) are optional and need no new layout: a reader ignores keys it does not know. An
+imported model has no training, so its training fields take the defaults below.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["LAYOUT", "ComponentMeta", "History", "Metrics", "ModelMeta", "TaskMeta"]
+__all__ = ["LAYOUT", "ComponentMeta", "History", "Metrics", "ModelMeta", "SearchMeta",
+           "SearchRow", "TaskMeta"]
 
 LAYOUT = 2  # the layout `to_json` writes; `from_json` reads it and every earlier one
 
@@ -61,6 +63,39 @@ class History:
 
 
 @dataclass(frozen=True)
+class SearchRow:
+    """One candidate of a search and how its seeds did (the proto's SearchCandidate)."""
+
+    index: int  # place in size order
+    hidden: tuple[int, ...]
+    activation: str  # of the hidden layers; "" without any
+    parameters: int  # weights and biases of one network
+    seeds: int
+    solved: int
+    epochs: int  # epochs the population ran
+    median_epochs: int | None = None  # over the solved seeds, nearest rank; None: none solved
+    p90_epochs: int | None = None
+
+
+@dataclass(frozen=True)
+class SearchMeta:
+    """The search that chose a model: its table in size order, which row is the answer, how
+    many candidates its space held and the solved share it required."""
+
+    rows: tuple[SearchRow, ...]
+    answer: int | None
+    candidates: int
+    target: float
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SearchMeta:
+        rows = tuple(SearchRow(**{**row, "hidden": tuple(row["hidden"])})
+                     for row in data["rows"])
+        return cls(rows=rows, answer=data["answer"], candidates=int(data["candidates"]),
+                   target=float(data["target"]))
+
+
+@dataclass(frozen=True)
 class ModelMeta:
     """Everything stored about a model version besides its arrays."""
 
@@ -86,11 +121,12 @@ class ModelMeta:
     optimizer: ComponentMeta | None = None  # whose state the version keeps; None: it keeps none
     parent: str = ""  # "NAME:VERSION" a warm start continued; empty for a cold start
     fresh_optimizer_state: bool = False  # a warm start whose parent kept no optimizer state
+    search: SearchMeta | None = None  # the search that chose it, if one did
 
     def to_json(self) -> dict[str, Any]:
         """The metadata as plain JSON data, in the current layout."""
         data = asdict(self)
-        for key in ("task", "recipe", "loss", "optimizer"):
+        for key in ("task", "recipe", "loss", "optimizer", "search"):
             if data[key] is None:
                 del data[key]
         return {"layout": LAYOUT, **data}
@@ -142,4 +178,5 @@ _OPTIONAL: dict[str, Callable[[Any], Any]] = {
     "optimizer": lambda data: ComponentMeta(**data),
     "parent": str,
     "fresh_optimizer_state": bool,
+    "search": SearchMeta.from_json,
 }

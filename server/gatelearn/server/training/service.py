@@ -5,15 +5,19 @@ the stored version's recipe with the request's settings on top (`warm`). `train`
 worker's progress messages as they come and, when the job completed, the saved model; it
 notices a caller gone (`is_active()` false), a passed deadline
 or a shutdown within `CANCEL_POLL` seconds, and saves the model only when the job completed.
+`search` runs a search's candidate trainings one after another on one worker the same way.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import queue
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 from gatelearn.plugins import Registry
 from gatelearn.server.edge.requests import check_request
@@ -29,10 +33,11 @@ from gatelearn.server.limits import Limits
 from gatelearn.server.models.references import parse_reference
 from gatelearn.server.stores.base import Store
 from gatelearn.server.stores.errors import AliasNotFoundError, RequestSavedError, StoreFullError
-from gatelearn.server.stores.meta import ModelMeta
+from gatelearn.server.stores.meta import ModelMeta, SearchMeta, SearchRow
 from gatelearn.server.training.frames import Kind, pack_job, unpack_record
 from gatelearn.server.training.jobs import CANCEL_POLL
 from gatelearn.server.training.pool import Worker, WorkerPool
+from gatelearn.server.training.search import CandidateProgress, SearchPlan, search_row
 from gatelearn.server.training.warm import (
     check_same_network,
     start_blob,
@@ -40,9 +45,10 @@ from gatelearn.server.training.warm import (
 )
 from gatelearn.v1 import gatelearn_pb2 as pb
 
-__all__ = ["CANCEL_GRACE", "Trained", "TrainingService"]
+__all__ = ["CANCEL_GRACE", "SearchEvent", "Searched", "Trained", "TrainingService"]
 
 CANCEL_GRACE = 0.3  # seconds a worker gets to stop a cancelled job before it is killed
+_Event = TypeVar("_Event")
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,18 @@ class Trained:
     name: str
     version: int
     meta: ModelMeta
+
+
+@dataclass(frozen=True)
+class Searched:
+    """A finished search: its table and answer, and the answer's saved model (None: no
+    candidate reached the target, nothing saved)."""
+
+    search: SearchMeta
+    trained: Trained | None
+
+
+SearchEvent = CandidateProgress | SearchRow | Searched  # what `search` yields
 
 
 def _cancel(worker: Worker) -> bool:
@@ -139,6 +157,21 @@ class TrainingService:
         if request.request_id and (saved := self.store.saved_for(request.request_id)):
             yield self._trained(*saved)
             return
+        yield from self._on_worker(request, lambda job: self._run(job, is_active), start)
+
+    def search(self, plan: SearchPlan,
+               is_active: Callable[[], bool]) -> Iterator[SearchEvent]:
+        """Run a checked search (`edge.searches.check_search`): its candidates in size order on
+        one worker, each as one population, until one reaches the target; save its best member
+        with the table."""
+        first = plan.request(plan.candidates[0])
+        yield from self._on_worker(first, lambda job: self._search(job, plan, is_active))
+
+    def _on_worker(self, request: pb.TrainRequest, work: Callable[[_Job], Iterator[_Event]],
+                   start: bytes = b"") -> Iterator[_Event]:
+        """Take a worker for `work` on a job starting with `request` (and a warm start's
+        `start`); a job the caller drops is stopped cleanly, and the worker always goes back to
+        the pool."""
         if self.store.count() >= self.limits.max_models:  # early, not to waste a training;
             raise StoreFullError(self.limits.max_models)  # the save checks exactly
         worker = self.pool.acquire()
@@ -147,7 +180,7 @@ class TrainingService:
                              f"running (limit max_concurrent_trainings); try again later")
         job = _Job(worker, request, start)
         try:
-            yield from self._run(job, is_active)
+            yield from work(job)
         except GeneratorExit:
             # The caller dropped the stream (the client cancelled between events): stop the
             # job cleanly so the worker can be reused.
@@ -159,10 +192,45 @@ class TrainingService:
 
     def _run(self, job: _Job,
              is_active: Callable[[], bool]) -> Iterator[pb.TrainProgress | Trained]:
-        """Hand the job to its worker and relay what comes back until the job ends."""
+        """Train the job's request, relaying its progress, and save what it makes."""
+        give_up = time.monotonic() + self.limits.max_training_seconds
+        payload = yield from self._relay(job, is_active, give_up, lambda progress: progress)
+        meta_json, blob = unpack_record(payload)
+        trained = self._save(job, ModelMeta.from_json(meta_json), blob, is_active)
+        job.release(self.pool)  # free the slot before the client can ask for the next
+        yield trained
+
+    def _search(self, job: _Job, plan: SearchPlan,
+                is_active: Callable[[], bool]) -> Iterator[SearchEvent]:
+        """Train the plan's candidates one after another until one reaches its target."""
+        give_up = time.monotonic() + self.limits.max_training_seconds  # the whole search
+        rows: list[SearchRow] = []
+        for index, candidate in enumerate(plan.candidates):
+            job.request = plan.request(candidate)
+            payload = yield from self._relay(job, is_active, give_up,
+                                             functools.partial(CandidateProgress, index))
+            meta_json, blob = unpack_record(payload)
+            meta = ModelMeta.from_json(meta_json)
+            rows.append(search_row(index, candidate, meta.member_solved_epochs, meta.epochs))
+            yield rows[-1]
+            if rows[-1].solved / rows[-1].seeds >= plan.target:
+                search = plan.meta(rows, answer=index)
+                trained = self._save(job, dataclasses.replace(meta, search=search), blob,
+                                     is_active)
+                job.release(self.pool)
+                yield Searched(search, trained)
+                return
+        job.release(self.pool)
+        yield Searched(plan.meta(rows, answer=None), None)
+
+    def _relay(self, job: _Job, is_active: Callable[[], bool], give_up: float,
+               wrap: Callable[[pb.TrainProgress], _Event]) -> Generator[_Event, None, bytes]:
+        """Hand the job's request to its worker and relay its progress (through `wrap`) until
+        it ends; return the DONE frame's payload. Stops the job at `give_up` (monotonic), at
+        shutdown, or when nobody waits any more."""
+        job.reusable = False
         if not job.worker.send(Kind.TRAIN, pack_job(job.payload, job.start)):
             raise Unavailable("a training worker was restarting; try again")
-        give_up = time.monotonic() + self.limits.max_training_seconds
         while True:
             now = time.monotonic()
             if now > give_up:
@@ -186,19 +254,16 @@ class TrainingService:
                                          f"nothing was saved")
             kind, payload = frame
             if kind == Kind.PROGRESS:
-                yield pb.TrainProgress.FromString(payload)
+                yield wrap(pb.TrainProgress.FromString(payload))
                 continue
             job.reusable = True
             if kind == Kind.FAILED:
                 raise from_json(json.loads(payload))
-            trained = self._save(job, payload, is_active)
-            job.release(self.pool)  # free the slot before the client can ask for the next
-            yield trained
-            return
+            return payload
 
-    def _save(self, job: _Job, payload: bytes, is_active: Callable[[], bool]) -> Trained:
-        meta_json, blob = unpack_record(payload)
-        meta = ModelMeta.from_json(meta_json)
+    def _save(self, job: _Job, meta: ModelMeta, blob: bytes,
+              is_active: Callable[[], bool]) -> Trained:
+        """Save the job's model (its request's name, request id and request bytes)."""
         if not is_active():
             raise Cancelled("training cancelled; nothing was saved")
         name = job.request.model_name
