@@ -22,11 +22,16 @@ import numpy as np
 
 from gatelearn.core import train
 from gatelearn.plugins import load_registry
-from gatelearn.plugins.recipe import Choice, Recipe, prepare
+from gatelearn.plugins.recipe import Choice, Recipe, check
 
 GATES = ("and", "or", "nand", "nor", "implies", "xor", "xnor", "not")
-TASKS = (*GATES, *(f"parity:n={n}" for n in range(3, 9)),
-         *(f"majority:n={n}" for n in (3, 5, 7)), "half_adder", "full_adder")
+TASKS = (
+    *GATES,
+    *(f"parity:n={n}" for n in range(3, 9)),
+    *(f"majority:n={n}" for n in (3, 5, 7)),
+    "half_adder",
+    "full_adder",
+)
 
 
 def task_choice(text: str) -> Choice:
@@ -41,16 +46,20 @@ def measure(text: str, seeds: int, hidden: tuple[int, ...] | None) -> str:
     recipe = Recipe(task=task_choice(text), population=seeds)
     if hidden is not None:
         recipe = dataclasses.replace(recipe, hidden=hidden)
-    prepared = prepare(recipe, load_registry())
+    checked = check(recipe, load_registry())
+    prepared = checked.prepared()
     started = time.perf_counter()
-    result = train(prepared.network, prepared.data, prepared.loss, prepared.optimizer,
-                   prepared.recipe.config)
+    result = train(
+        prepared.network, prepared.data, prepared.loss, prepared.optimizer, prepared.recipe.config
+    )
     seconds = time.perf_counter() - started
     epochs = result.solved_epoch[result.solved_epoch >= 0]
-    median, p90 = (np.percentile(epochs, (50, 90)) if epochs.size else (np.nan, np.nan))
-    width = ",".join(map(str, prepared.recipe.hidden))
-    return (f"| {text} | {width} | {result.solved.sum()}/{seeds} "
-            f"({100 * result.solved.mean():.1f}%) | {median:.0f} | {p90:.0f} | {seconds:.1f} |")
+    median, p90 = np.percentile(epochs, (50, 90)) if epochs.size else (np.nan, np.nan)
+    width = ",".join(map(str, checked.hidden))
+    return (
+        f"| {text} | {width} | {result.solved.sum()}/{seeds} "
+        f"({100 * result.solved.mean():.1f}%) | {median:.0f} | {p90:.0f} | {seconds:.2f} |"
+    )
 
 
 def main() -> None:
@@ -60,8 +69,10 @@ def main() -> None:
     parser.add_argument("--hidden", help="widths instead of the rule's, e.g. 32 or 16,8")
     args = parser.parse_args()
     hidden = None if args.hidden is None else tuple(int(u) for u in args.hidden.split(",") if u)
-    print(f"{args.seeds} seeds a task; {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores, numpy {np.__version__}")
+    print(
+        f"{args.seeds} seeds a task; {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores, numpy {np.__version__}"
+    )
     print("| task | hidden | solved | median epochs | p90 epochs | seconds |")
     print("| --- | --- | --- | --- | --- | --- |")
     for text in args.tasks:
