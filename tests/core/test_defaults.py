@@ -1,4 +1,5 @@
-"""The default recipe trains the basic gates reliably: only the task is changed.
+"""The default recipe trains the basic gates reliably: only the task is changed. Its hidden
+width is chosen from the task by one rule (an explicit width wins), which makes parity-6 solve.
 
 200 seeds train at once as a population (seed 0, so member p is seed p; test_population shows
 a member trains as it would alone, to rounding) and a few seeds are then trained alone to confirm
