@@ -47,6 +47,7 @@ def test_the_default_recipe_is_listed_and_is_what_a_bare_training_uses(client: C
     client.train("bare", "xor")
     recipe = client.model("bare").recipe
     assert recipe is not None and recipe.pop("task") == {"name": "xor", "params": {}}
+    assert "hidden" not in defaults and recipe.pop("hidden") == [8]  # the task decides it
     assert recipe == defaults
 
 

@@ -229,7 +229,7 @@ def test_train_inline_table(client: Client) -> None:
     outcome = client.train("maj", table=(inputs, outputs))
     assert outcome.metrics.solved and str(outcome.model) == "maj:1"
     (summary,) = client.models("maj")
-    assert summary.task == "table" and summary.sizes == [3, 8, 1]
+    assert summary.task == "table" and summary.sizes == [3, 12, 1]  # max(8, 4 x 3 inputs)
     evaluation = client.evaluate("maj")
     assert [row.inputs for row in evaluation.rows] == inputs
     assert [row.targets for row in evaluation.rows] == outputs

@@ -256,9 +256,12 @@ class Client:
 
     def default_recipe(self) -> dict[str, Any]:
         """The settings a training that names only its task gets, every default filled in (the
-        shape of `ModelDetail.recipe`, without the task)."""
+        shape of `ModelDetail.recipe`, without the task, and without hidden, which the server
+        chooses from the task: one layer of max(8, 4 x the task's inputs) units)."""
         response = self._call("ListPlugins", pb.ListPluginsRequest())
-        return recipe_dict(response.default_recipe)  # its task unset, so absent
+        recipe = recipe_dict(response.default_recipe)  # its task unset, so absent
+        del recipe["hidden"]  # unset too, though a repeated field reads as []
+        return recipe
 
     def tasks(self) -> list[Component]:
         return [Component.from_pb(t) for t in

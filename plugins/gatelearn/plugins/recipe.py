@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -33,7 +33,8 @@ from gatelearn.core import (
 )
 from gatelearn.plugins.registry import Registry, UnknownComponentError
 
-__all__ = ["DTYPES", "Checked", "Choice", "Prepared", "Recipe", "check", "prepare"]
+__all__ = ["DTYPES", "WIDTH_RULE", "Checked", "Choice", "Prepared", "Recipe", "check",
+           "default_width", "prepare"]
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
 
@@ -51,7 +52,7 @@ class Recipe:
     """Everything that determines a trained model. Same recipe, same model."""
 
     task: Choice = Choice("xor")
-    hidden: tuple[int, ...] = (8,)
+    hidden: tuple[int, ...] | None = None  # None = one layer, `default_width` of the task
     activations: tuple[Choice, ...] = ()  # one per layer after the inputs; () = the defaults
     hidden_activation: str = "tanh"  # the default for hidden layers
     output_activation: str = "sigmoid"  # the default for the output layer
@@ -67,12 +68,23 @@ class Recipe:
     def layer_activations(self) -> tuple[Choice, ...]:
         """The activation of every layer, defaults filled in; a single activation with hidden
         layers is every hidden layer's (the output keeps its default), as in Keras."""
-        if len(self.activations) == 1 and self.hidden:
-            return (*self.activations * len(self.hidden), Choice(self.output_activation))
+        hidden = self.hidden or ()
+        if len(self.activations) == 1 and hidden:
+            return (*self.activations * len(hidden), Choice(self.output_activation))
         if self.activations:
             return self.activations
-        return (*(Choice(self.hidden_activation) for _ in self.hidden),
+        return (*(Choice(self.hidden_activation) for _ in hidden),
                 Choice(self.output_activation))
+
+
+# The rule for a recipe that leaves `hidden` out, in words (ListPlugins' default recipe says it).
+WIDTH_RULE = "one hidden layer of max(8, 4 x task inputs) units"
+
+
+def default_width(arity: int) -> int:
+    """The hidden width for a task of `arity` inputs: 8 keeps the 2-input gates as fast as
+    ever; 4 per input lets parity-n (the hardest built-in) solve reliably up to n = 8."""
+    return max(8, 4 * arity)
 
 
 @dataclass
@@ -142,9 +154,15 @@ class Checked:
     activations: list[Activation]
 
     @property
+    def hidden(self) -> tuple[int, ...]:
+        """The hidden widths, resolved: `check` always fills them in."""
+        assert self.recipe.hidden is not None
+        return self.recipe.hidden
+
+    @property
     def sizes(self) -> list[int]:
         """Units per layer, inputs first."""
-        return [self.sample.n_inputs, *self.recipe.hidden, self.sample.n_outputs]
+        return [self.sample.n_inputs, *self.hidden, self.sample.n_outputs]
 
     def settings(self) -> dict[str, Any]:
         """Every setting of the run, each component with all its parameters (defaults filled
@@ -155,7 +173,7 @@ class Checked:
             del options["loss_target"]
         return json.loads(json.dumps({
             "task": _ref(self.task),
-            "hidden": list(recipe.hidden),
+            "hidden": list(self.hidden),
             "activations": [_ref(activation) for activation in self.activations],
             "bias": recipe.bias,
             "loss": _ref(self.loss),
@@ -186,12 +204,14 @@ def check(recipe: Recipe, registry: Registry) -> Checked:
         raise ParamError("population", f"must be >= 1, got {recipe.population}")
     if recipe.seed < 0:
         raise ParamError("seed", f"must be >= 0, got {recipe.seed}")
-    for index, units in enumerate(recipe.hidden):
+    for index, units in enumerate(recipe.hidden or ()):
         if units < 1:
             raise ParamError(f"hidden[{index}]", f"must be >= 1 unit, got {units}")
     _check_config(recipe.config)
     task: Task = _build(registry, "task", recipe.task, "task")
     sample = task.preview(np.random.default_rng(recipe.seed), 1)
+    hidden = recipe.hidden if recipe.hidden is not None else (default_width(sample.n_inputs),)
+    recipe = replace(recipe, hidden=hidden)  # the resolved recipe, as the model records it
     loss = _build(registry, "loss", recipe.loss, "loss")
     if loss.label_range is not None:
         low, high = loss.label_range
@@ -205,7 +225,7 @@ def check(recipe: Recipe, registry: Registry) -> Checked:
     # Built before the count is checked, so a misspelt name is the error reported.
     activations = [_build(registry, "activation", choice, f"activations[{index}]")
                    for index, choice in enumerate(choices)]
-    layers = len(recipe.hidden) + 1
+    layers = len(hidden) + 1
     if len(choices) != layers:
         raise ParamError("activations", f"need one per layer ({layers}), or one for every "
                                         f"hidden layer; got {len(choices)}")

@@ -194,7 +194,8 @@ def recipe_lines(recipe: dict[str, Any], indent: str = "") -> list[str]:
     options = recipe["options"]
     rows = [
         *([("task", ref_text(recipe["task"]))] if "task" in recipe else []),
-        ("hidden", ",".join(map(str, recipe["hidden"])) or "none"),
+        ("hidden", (",".join(map(str, recipe["hidden"])) or "none") if "hidden" in recipe
+         else "chosen from the task: max(8, 4 x inputs) units"),
         ("activations", ", ".join(ref_text(a) for a in recipe["activations"])),
         ("bias", value_text(recipe["bias"])),
         *((kind, ref_text(recipe[kind])) for kind in ("loss", "optimizer", "initializer")),

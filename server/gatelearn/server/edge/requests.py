@@ -109,12 +109,12 @@ def recipe_from_request(request: pb.TrainRequest, limits: Limits) -> tuple[Recip
     if source != "task":
         _check_inline_size(task_source, source, limits)
     task = task_json(task_source)
-    hidden = tuple(request.hidden.units) if request.HasField("hidden") else _DEFAULTS.hidden
-    if len(hidden) + 1 > limits.max_layers:
+    hidden = tuple(request.hidden.units) if request.HasField("hidden") else None
+    if hidden is not None and len(hidden) + 1 > limits.max_layers:
         raise InvalidRequest("hidden.units",
                              f"at most {limits.max_layers - 1} hidden layers (limit "
                              f"max_layers = {limits.max_layers}), got {len(hidden)}")
-    for index, units in enumerate(hidden):
+    for index, units in enumerate(hidden or ()):
         if not 1 <= units <= limits.max_units:
             raise InvalidRequest(f"hidden.units[{index}]", f"must be 1 to {limits.max_units} "
                                                            f"(limit max_units), got {units}")

@@ -62,9 +62,10 @@ class ModelService:
 
     # ------------------------------------------------------------ tasks
     def default_recipe(self) -> dict[str, Any]:
-        """The settings a Train request naming only its task gets, task left out."""
+        """The settings a Train request naming only its task gets, task and hidden left out:
+        the hidden width is chosen from the task (`recipe.WIDTH_RULE`)."""
         settings = check(Recipe(), self.registry).settings()
-        del settings["task"]
+        del settings["task"], settings["hidden"]
         return settings
 
     def describe_task(self, name: str, params: dict[str, Any], seed: int,
