@@ -42,8 +42,9 @@ def sigmoid_(x: Any) -> Any:
     return x * (1 - x)  # derivative of sigmoid
 
 
-def article_loop(Wh: np.ndarray, Wz: np.ndarray, X: np.ndarray, Y: np.ndarray,
-                 epochs: int) -> np.ndarray | None:
+def article_loop(
+    Wh: np.ndarray, Wz: np.ndarray, X: np.ndarray, Y: np.ndarray, epochs: int
+) -> np.ndarray | None:
     """Article 000's training loop; updates Wh and Wz in place and returns the last Z."""
     Z = None
     for _ in range(epochs):
@@ -75,16 +76,24 @@ class Core:
         self.optimizer = registry.build("optimizer", "gd", {"lr": 1.0})
 
     def network(self, population: int) -> Network:
-        return initialize([2, 3, 1], [self.sigmoid, self.sigmoid], self.uniform, bias=False,
-                          seed=SEED, population=population)
+        return initialize(
+            [2, 3, 1],
+            [self.sigmoid, self.sigmoid],
+            self.uniform,
+            bias=False,
+            seed=SEED,
+            population=population,
+        )
 
     def train(self, network: Network, epochs: int) -> None:
-        config = TrainConfig(epochs=epochs, batch_size=0, stop_when_solved=False,
-                             record_every=NO_RECORDS)
+        config = TrainConfig(
+            epochs=epochs, batch_size=0, stop_when_solved=False, record_every=NO_RECORDS
+        )
         result = train(network, self.data, self.loss, self.optimizer, config)
         if result.epochs != epochs:
-            raise RuntimeError(f"core stopped after {result.epochs} of {epochs} epochs "
-                               f"({result.stop_reason})")
+            raise RuntimeError(
+                f"core stopped after {result.epochs} of {epochs} epochs ({result.stop_reason})"
+            )
 
 
 # ------------------------------------------------------------------ equality check
@@ -103,8 +112,10 @@ def check_equal(core: Core) -> list[str]:
 
     for population, members in ((1, [0]), (POPULATION, [0, 1, POPULATION // 2, POPULATION - 1])):
         net = core.network(population)
-        start = [(net.layers[0].weights[..., m].copy(), net.layers[1].weights[..., m].copy())
-                 for m in members]
+        start = [
+            (net.layers[0].weights[..., m].copy(), net.layers[1].weights[..., m].copy())
+            for m in members
+        ]
         core.train(net, CHECK_EPOCHS)
         outputs = net.predict(X)
         worst = 0.0
@@ -119,8 +130,10 @@ def check_equal(core: Core) -> list[str]:
                 worst = max(worst, float(diff))
                 if not diff <= CHECK_TOLERANCE:
                     failures.append(f"P={population} member {m}: {what} differ by {diff:.3g}")
-        lines.append(f"P={population}: members {members} after {CHECK_EPOCHS} epochs, "
-                     f"max |core - article| over weights and outputs = {worst:.3g}")
+        lines.append(
+            f"P={population}: members {members} after {CHECK_EPOCHS} epochs, "
+            f"max |core - article| over weights and outputs = {worst:.3g}"
+        )
     if failures:
         print(f"EQUALITY CHECK FAILED (tolerance {CHECK_TOLERANCE:g}):", file=sys.stderr)
         for failure in failures:
@@ -161,8 +174,9 @@ class Side:
         self.rates = []
 
 
-def compare(reference: Side, candidate: Side, rounds: int, seconds: float,
-            probes: tuple[int, int]) -> tuple[float, float]:
+def compare(
+    reference: Side, candidate: Side, rounds: int, seconds: float, probes: tuple[int, int]
+) -> tuple[float, float]:
     """Interleave the two sides for `rounds` rounds; return each side's median rate."""
     reference.calibrate(seconds, probes[0])
     candidate.calibrate(seconds, probes[1])

@@ -77,9 +77,21 @@ def replica(store: str) -> Iterator[str]:
     """`gatelearn serve --store STORE` in a subprocess; its address once it serves."""
     address = f"127.0.0.1:{_free_port()}"
     process = subprocess.Popen(
-        [sys.executable, "-m", "gatelearn.client.cli", "serve", "--address", address,
-         "--store", store], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        stdin=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "gatelearn.client.cli",
+            "serve",
+            "--address",
+            address,
+            "--store",
+            store,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     lines: queue.Queue[str] = queue.Queue()
     assert process.stdout is not None
     stdout = process.stdout
@@ -113,15 +125,20 @@ def nginx_front(replicas: tuple[str, str]) -> Iterator[str]:
         for folder in ("logs", "temp"):
             Path(prefix, folder).mkdir()
         Path(prefix, "nginx.conf").write_text(config)
-        process = subprocess.Popen([binary, "-p", prefix, "-c", f"{prefix}/nginx.conf",
-                                    "-g", "daemon off;"], stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [binary, "-p", prefix, "-c", f"{prefix}/nginx.conf", "-g", "daemon off;"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             host, port = front.rsplit(":", 1)
             deadline = time.monotonic() + 10
             while True:
-                with contextlib.suppress(OSError), socket.create_connection((host, int(port)),
-                                                                            timeout=0.2):
+                with (
+                    contextlib.suppress(OSError),
+                    socket.create_connection((host, int(port)), timeout=0.2),
+                ):
                     break
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("nginx did not start (is it installed?)")
@@ -132,18 +149,25 @@ def nginx_front(replicas: tuple[str, str]) -> Iterator[str]:
             process.wait(timeout=10)
 
 
-def save_seconds(stores: dict[str, Any], blob: bytes, meta: ModelMeta, saves: int,
-                 rounds: int, interleave: Callable[..., dict[str, list[float]]]
-                 ) -> dict[str, float]:
+def save_seconds(
+    stores: dict[str, Any],
+    blob: bytes,
+    meta: ModelMeta,
+    saves: int,
+    rounds: int,
+    interleave: Callable[..., dict[str, list[float]]],
+) -> dict[str, float]:
     """Median seconds of one `save_packed` per store, `saves` in a row, rounds interleaved."""
+
     def run(store: Any) -> float:
         start = time.perf_counter()
         for _ in range(saves):
             store.save_packed("bench-save", meta, blob, None)
         return (time.perf_counter() - start) / saves
 
-    times = interleave({name: functools.partial(run, store) for name, store in stores.items()},
-                       rounds)
+    times = interleave(
+        {name: functools.partial(run, store) for name, store in stores.items()}, rounds
+    )
     return {name: statistics.median(values) for name, values in times.items()}
 
 

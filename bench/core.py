@@ -50,8 +50,9 @@ from _common import (
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="short runs and 3 rounds: a smoke run of a few seconds")
+    parser.add_argument(
+        "--quick", action="store_true", help="short runs and 3 rounds: a smoke run of a few seconds"
+    )
     args = parser.parse_args()
     seconds, rounds = (0.08, 3) if args.quick else (0.7, 5)
 
@@ -77,15 +78,27 @@ def main() -> int:
         candidate = core_side(core, population)
         ref_rate, cand_rate = compare(reference, candidate, rounds, seconds, probes)
         ratio = cand_rate / ref_rate
-        rows.append((label, rate(ref_rate), rate(cand_rate), f"{ratio:.2f}x", f"{floor:g}x",
-                     f"{target:g}x", verdict(ratio, floor, target)))
+        rows.append(
+            (
+                label,
+                rate(ref_rate),
+                rate(cand_rate),
+                f"{ratio:.2f}x",
+                f"{floor:g}x",
+                f"{target:g}x",
+                verdict(ratio, floor, target),
+            )
+        )
         assert reference.rates is not None and candidate.rates is not None
-        notes.append(f"{label}: {reference.epochs} reference epochs and {candidate.epochs} "
-                     f"candidate epochs per run; spread (max/min - 1) reference "
-                     f"{spread(reference.rates)}, candidate {spread(candidate.rates)}; "
-                     f"per-round ratios "
-                     + " ".join(f"{c / r:.2f}" for r, c in
-                                zip(reference.rates, candidate.rates, strict=True)))
+        notes.append(
+            f"{label}: {reference.epochs} reference epochs and {candidate.epochs} "
+            f"candidate epochs per run; spread (max/min - 1) reference "
+            f"{spread(reference.rates)}, candidate {spread(candidate.rates)}; "
+            f"per-round ratios "
+            + " ".join(
+                f"{c / r:.2f}" for r, c in zip(reference.rates, candidate.rates, strict=True)
+            )
+        )
 
     header = ("figure", "reference", "candidate", "ratio", "floor", "target", "verdict")
     for line in table(header, rows):

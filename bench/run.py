@@ -127,12 +127,36 @@ class Mode:
     sklearn_budget: float  # seconds scikit-learn fits may take in the share figure
 
 
-QUICK = Mode(rounds=3, seconds=0.08, train_calls=5, seeds=40, alone_seeds=20, window=0.4,
-             rows=200_000, parity_n=range(2, 15), parity_fit_from=8, parity_seconds=0.04,
-             stored_models=1000, used_models=100, sklearn_budget=10.0)
-FULL = Mode(rounds=5, seconds=0.7, train_calls=21, seeds=200, alone_seeds=200, window=2.0,
-            rows=1_000_000, parity_n=range(2, 17), parity_fit_from=8, parity_seconds=0.3,
-            stored_models=1000, used_models=100, sklearn_budget=120.0)
+QUICK = Mode(
+    rounds=3,
+    seconds=0.08,
+    train_calls=5,
+    seeds=40,
+    alone_seeds=20,
+    window=0.4,
+    rows=200_000,
+    parity_n=range(2, 15),
+    parity_fit_from=8,
+    parity_seconds=0.04,
+    stored_models=1000,
+    used_models=100,
+    sklearn_budget=10.0,
+)
+FULL = Mode(
+    rounds=5,
+    seconds=0.7,
+    train_calls=21,
+    seeds=200,
+    alone_seeds=200,
+    window=2.0,
+    rows=1_000_000,
+    parity_n=range(2, 17),
+    parity_fit_from=8,
+    parity_seconds=0.3,
+    stored_models=1000,
+    used_models=100,
+    sklearn_budget=120.0,
+)
 
 
 @dataclass
@@ -178,11 +202,25 @@ class Bench:
 
 
 # ------------------------------------------------------------------ helpers
-def ratio_row(figure: str, reference: str, gatelearn: str, ratio: float, floor: float,
-              target: float, extra: str = "") -> Row:
+def ratio_row(
+    figure: str,
+    reference: str,
+    gatelearn: str,
+    ratio: float,
+    floor: float,
+    target: float,
+    extra: str = "",
+) -> Row:
     judged = verdict(ratio, floor, target) if math.isfinite(ratio) else "BELOW FLOOR"
-    return Row(figure, reference, gatelearn, f"{ratio:.2f}x", f"{floor:.3g}x", f"{target:.3g}x",
-               judged + extra)
+    return Row(
+        figure,
+        reference,
+        gatelearn,
+        f"{ratio:.2f}x",
+        f"{floor:.3g}x",
+        f"{target:.3g}x",
+        judged + extra,
+    )
 
 
 def seconds_text(value: float) -> str:
@@ -232,21 +270,30 @@ def percentile(values: list[float], q: float) -> float:
 
 
 # ------------------------------------------------------------------ core figures (bench/core.py)
-def fig_core(bench: Bench, population: int, floor: float, target: float,
-             probes: tuple[int, int], figure: str) -> Row:
+def fig_core(
+    bench: Bench, population: int, floor: float, target: float, probes: tuple[int, int], figure: str
+) -> Row:
     reference = article_side(bench.core)
     candidate = core_side(bench.core, population)
-    ref_rate, cand_rate = compare(reference, candidate, bench.mode.rounds, bench.mode.seconds,
-                                  probes)
+    ref_rate, cand_rate = compare(
+        reference, candidate, bench.mode.rounds, bench.mode.seconds, probes
+    )
     assert reference.rates is not None and candidate.rates is not None
-    bench.note(figure, f"{reference.epochs} article epochs and {candidate.epochs} core epochs "
-                       f"per run; spread article {spread(reference.rates)}, core "
-                       f"{spread(candidate.rates)}; per-round ratios "
-                       + " ".join(f"{c / r:.2f}" for r, c in
-                                  zip(reference.rates, candidate.rates, strict=True)))
-    return ratio_row(figure, rate(ref_rate, " ep/s"),
-                     rate(cand_rate, " net-ep/s" if population > 1 else " ep/s"),
-                     cand_rate / ref_rate, floor, target)
+    bench.note(
+        figure,
+        f"{reference.epochs} article epochs and {candidate.epochs} core epochs "
+        f"per run; spread article {spread(reference.rates)}, core "
+        f"{spread(candidate.rates)}; per-round ratios "
+        + " ".join(f"{c / r:.2f}" for r, c in zip(reference.rates, candidate.rates, strict=True)),
+    )
+    return ratio_row(
+        figure,
+        rate(ref_rate, " ep/s"),
+        rate(cand_rate, " net-ep/s" if population > 1 else " ep/s"),
+        cand_rate / ref_rate,
+        floor,
+        target,
+    )
 
 
 # ------------------------------------------------------------------ Train and seeds
@@ -285,17 +332,20 @@ def fig_train_time(bench: Bench, figure: str) -> Row:
         sklearn_fit(seed)
         default_threads.append(time.perf_counter() - start)
     sk_unsolved = [seed for seed in range(calls + 1) if not bench.sklearn_solved.get(seed, True)]
-    bench.note(figure, f"median of {calls} calls per side after one warm-up (seeds 0..{calls}, "
-                       f"the warm-up taking seed 0); gatelearn min/max "
-                       f"{seconds_text(min(times['gatelearn']))}/"
-                       f"{seconds_text(max(times['gatelearn']))}, scikit-learn min/max "
-                       f"{seconds_text(min(times['sklearn']))}/"
-                       f"{seconds_text(max(times['sklearn']))}; seeds not solving XOR: "
-                       f"gatelearn {unsolved or 'none'}, scikit-learn {sk_unsolved or 'none'}; "
-                       f"scikit-learn runs with BLAS/OpenMP limited to 1 thread "
-                       f"(threadpoolctl), its fastest setting here; with the default threads 5 "
-                       f"more fits took a median "
-                       f"{seconds_text(statistics.median(default_threads))}")
+    bench.note(
+        figure,
+        f"median of {calls} calls per side after one warm-up (seeds 0..{calls}, "
+        f"the warm-up taking seed 0); gatelearn min/max "
+        f"{seconds_text(min(times['gatelearn']))}/"
+        f"{seconds_text(max(times['gatelearn']))}, scikit-learn min/max "
+        f"{seconds_text(min(times['sklearn']))}/"
+        f"{seconds_text(max(times['sklearn']))}; seeds not solving XOR: "
+        f"gatelearn {unsolved or 'none'}, scikit-learn {sk_unsolved or 'none'}; "
+        f"scikit-learn runs with BLAS/OpenMP limited to 1 thread "
+        f"(threadpoolctl), its fastest setting here; with the default threads 5 "
+        f"more fits took a median "
+        f"{seconds_text(statistics.median(default_threads))}",
+    )
     return ratio_row(figure, seconds_text(s), seconds_text(g), s / g, 1.0, 2.0)
 
 
@@ -319,19 +369,25 @@ def fig_seed_share(bench: Bench, figure: str) -> Row:
         checked += 1
         alone_solved += alone.metrics.solved
         if alone.metrics.solved_epoch != outcome.member_solved_epochs[seed]:
-            mismatches.append((seed, alone.metrics.solved_epoch,
-                               outcome.member_solved_epochs[seed]))
-    alone_note = (f"{alone_solved}/{checked} solved alone" if checked < n else
-                  f"alone {alone_solved}/{n} solved vs population {outcome.solved_members}/{n}")
-    bench.note(figure, f"gatelearn: one Train with population={n}, seed=0 "
-                       f"({seconds_text(population_time)}, {outcome.solved_members} members "
-                       f"predict all 4 rows right); member p == seed p alone: seeds "
-                       f"0..{checked - 1} trained by separate Train calls reach the margin at "
-                       f"the same epoch as "
-                       f"their member in {checked - len(mismatches)}/{checked} cases; "
-                       f"{alone_note}"
-                       + (f"; MISMATCHES (seed, alone, member): {mismatches[:10]}"
-                          if mismatches else ""))
+            mismatches.append(
+                (seed, alone.metrics.solved_epoch, outcome.member_solved_epochs[seed])
+            )
+    alone_note = (
+        f"{alone_solved}/{checked} solved alone"
+        if checked < n
+        else f"alone {alone_solved}/{n} solved vs population {outcome.solved_members}/{n}"
+    )
+    bench.note(
+        figure,
+        f"gatelearn: one Train with population={n}, seed=0 "
+        f"({seconds_text(population_time)}, {outcome.solved_members} members "
+        f"predict all 4 rows right); member p == seed p alone: seeds "
+        f"0..{checked - 1} trained by separate Train calls reach the margin at "
+        f"the same epoch as "
+        f"their member in {checked - len(mismatches)}/{checked} cases; "
+        f"{alone_note}"
+        + (f"; MISMATCHES (seed, alone, member): {mismatches[:10]}" if mismatches else ""),
+    )
 
     deadline = time.monotonic() + mode.sklearn_budget
     with threadpool_limits(limits=1):
@@ -343,14 +399,23 @@ def fig_seed_share(bench: Bench, figure: str) -> Row:
     fitted = [seed for seed in range(n) if seed in bench.sklearn_solved]
     s_share = sum(bench.sklearn_solved[seed] for seed in fitted) / len(fitted)
     failed = [seed for seed in fitted if not bench.sklearn_solved[seed]]
-    bench.note(figure, f"scikit-learn: MLPClassifier(solver='lbfgs', random_state=seed), "
-                       f"hidden (100,), seeds 0..{len(fitted) - 1}"
-                       + (f" (of {n}: time budget {mode.sklearn_budget:g} s ran out)"
-                          if len(fitted) < n else "")
-                       + f"; seeds not solving: {failed[:20] or 'none'}")
+    bench.note(
+        figure,
+        f"scikit-learn: MLPClassifier(solver='lbfgs', random_state=seed), "
+        f"hidden (100,), seeds 0..{len(fitted) - 1}"
+        + (f" (of {n}: time budget {mode.sklearn_budget:g} s ran out)" if len(fitted) < n else "")
+        + f"; seeds not solving: {failed[:20] or 'none'}",
+    )
     extra = f"; {len(mismatches)} member/seed MISMATCHES" if mismatches else ""
-    return ratio_row(figure, f"{s_share:.3f} of {len(fitted)}", f"{g_share:.3f} of {n}",
-                     g_share / s_share if s_share else math.inf, 1.0, 1.0, extra)
+    return ratio_row(
+        figure,
+        f"{s_share:.3f} of {len(fitted)}",
+        f"{g_share:.3f} of {n}",
+        g_share / s_share if s_share else math.inf,
+        1.0,
+        1.0,
+        extra,
+    )
 
 
 # ------------------------------------------------------------------ Predict throughput
@@ -362,9 +427,13 @@ def echo_server(response: bytes, workers: int) -> Iterator[str]:
         return response
 
     handler = grpc.method_handlers_generic_handler(
-        "bench.Echo", {"Echo": grpc.unary_unary_rpc_method_handler(echo)})
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers), handlers=(handler,),
-                         options=[("grpc.so_reuseport", 0)])
+        "bench.Echo", {"Echo": grpc.unary_unary_rpc_method_handler(echo)}
+    )
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=workers),
+        handlers=(handler,),
+        options=[("grpc.so_reuseport", 0)],
+    )
     port = server.add_insecure_port("127.0.0.1:0")
     if port == 0:
         raise OSError("echo server: cannot listen on 127.0.0.1")
@@ -375,8 +444,11 @@ def echo_server(response: bytes, workers: int) -> Iterator[str]:
         server.stop(0).wait()
 
 
-def hammer(connect: Callable[[], tuple[Callable[[], Any], Callable[[], None]]], threads: int,
-           seconds: float) -> float:
+def hammer(
+    connect: Callable[[], tuple[Callable[[], Any], Callable[[], None]]],
+    threads: int,
+    seconds: float,
+) -> float:
     """`threads` threads, each with its own connection, calling as fast as they can for
     `seconds`; returns the seconds per call overall (1 / calls per second)."""
     ready = threading.Barrier(threads + 1)
@@ -436,27 +508,38 @@ def fig_unary(bench: Bench, figure: str) -> Row:
         return (lambda: stub.Predict(request, timeout=30)), channel.close
 
     with echo_server(response_bytes, workers) as echo_address:
+
         def echo_client() -> tuple[Callable[[], Any], Callable[[], None]]:
             channel = grpc.insecure_channel(echo_address)
             call = channel.unary_unary("/bench.Echo/Echo")  # no (de)serializers: raw bytes
             return (lambda: call(request_bytes, timeout=30)), channel.close
 
-        times = interleave({
-            name: functools.partial(hammer, connect, CLIENT_THREADS, mode.window)
-            for name, connect in (("echo", echo_client), ("client", gatelearn_client),
-                                  ("stub", gatelearn_stub))
-        }, mode.rounds)
+        times = interleave(
+            {
+                name: functools.partial(hammer, connect, CLIENT_THREADS, mode.window)
+                for name, connect in (
+                    ("echo", echo_client),
+                    ("client", gatelearn_client),
+                    ("stub", gatelearn_stub),
+                )
+            },
+            mode.rounds,
+        )
     echo = 1 / statistics.median(times["echo"])
     client = 1 / statistics.median(times["client"])
     stub = 1 / statistics.median(times["stub"])
-    bench.note(figure, f"{CLIENT_THREADS} threads x {mode.window:g} s per run, {mode.rounds} "
-                       f"rounds, medians; request {len(request_bytes)} B, response "
-                       f"{len(response_bytes)} B; server pools {workers} threads; client and "
-                       f"servers share this process (and its GIL). Without the Client wrapper "
-                       f"(a generated stub sending a prebuilt request) gatelearn does "
-                       f"{rate(stub, ' calls/s')} = {stub / echo:.2f}x echo")
-    return ratio_row(figure, rate(echo, " calls/s"), rate(client, " calls/s"), client / echo,
-                     0.6, 0.8)
+    bench.note(
+        figure,
+        f"{CLIENT_THREADS} threads x {mode.window:g} s per run, {mode.rounds} "
+        f"rounds, medians; request {len(request_bytes)} B, response "
+        f"{len(response_bytes)} B; server pools {workers} threads; client and "
+        f"servers share this process (and its GIL). Without the Client wrapper "
+        f"(a generated stub sending a prebuilt request) gatelearn does "
+        f"{rate(stub, ' calls/s')} = {stub / echo:.2f}x echo",
+    )
+    return ratio_row(
+        figure, rate(echo, " calls/s"), rate(client, " calls/s"), client / echo, 0.6, 0.8
+    )
 
 
 def fig_packed(bench: Bench, figure: str) -> Row:
@@ -468,16 +551,22 @@ def fig_packed(bench: Bench, figure: str) -> Row:
     if not np.allclose(got, expected, rtol=1e-12, atol=1e-12):
         raise AssertionError("packed Predict and Network.predict disagree")
 
-    times = interleave({
-        "network": stopwatch(functools.partial(model.network.predict, inputs)),
-        "packed": stopwatch(functools.partial(bench.client.predict_array, MODEL, inputs)),
-    }, bench.mode.rounds)
+    times = interleave(
+        {
+            "network": stopwatch(functools.partial(model.network.predict, inputs)),
+            "packed": stopwatch(functools.partial(bench.client.predict_array, MODEL, inputs)),
+        },
+        bench.mode.rounds,
+    )
     ref = rows / statistics.median(times["network"])
     cand = rows / statistics.median(times["packed"])
-    bench.note(figure, f"{rows} rows of 2 float64 inputs, model {MODEL} (2-8-1 tanh/sigmoid, "
-                       f"defaults); Client.predict_array sends 65536-row chunks over "
-                       f"PredictStream; outputs checked equal to Network.predict; medians of "
-                       f"{bench.mode.rounds} rounds")
+    bench.note(
+        figure,
+        f"{rows} rows of 2 float64 inputs, model {MODEL} (2-8-1 tanh/sigmoid, "
+        f"defaults); Client.predict_array sends 65536-row chunks over "
+        f"PredictStream; outputs checked equal to Network.predict; medians of "
+        f"{bench.mode.rounds} rounds",
+    )
     return ratio_row(figure, rate(ref, " rows/s"), rate(cand, " rows/s"), cand / ref, 0.3, 0.5)
 
 
@@ -486,12 +575,20 @@ def fig_forward(bench: Bench, figure: str) -> Row:
     classifier = sklearn_fit(0, hidden_layer_sizes=(4,), activation="tanh")
     tanh = bench.registry.build("activation", "tanh")
     sigmoid = bench.registry.build("activation", "sigmoid")
-    network = Network([
-        Layer(np.ascontiguousarray(classifier.coefs_[0][:, :, None]),
-              np.ascontiguousarray(classifier.intercepts_[0][:, None]), tanh),
-        Layer(np.ascontiguousarray(classifier.coefs_[1][:, :, None]),
-              np.ascontiguousarray(classifier.intercepts_[1][:, None]), sigmoid),
-    ])
+    network = Network(
+        [
+            Layer(
+                np.ascontiguousarray(classifier.coefs_[0][:, :, None]),
+                np.ascontiguousarray(classifier.intercepts_[0][:, None]),
+                tanh,
+            ),
+            Layer(
+                np.ascontiguousarray(classifier.coefs_[1][:, :, None]),
+                np.ascontiguousarray(classifier.intercepts_[1][:, None]),
+                sigmoid,
+            ),
+        ]
+    )
     inputs = np.random.default_rng(2).random((rows, 2))
     ours = network.predict(inputs)[:, 0, 0]
     theirs = classifier.predict_proba(inputs)[:, 1]
@@ -499,15 +596,21 @@ def fig_forward(bench: Bench, figure: str) -> Row:
     if not worst <= 1e-9:
         raise AssertionError(f"Network.predict and predict_proba differ by {worst:.3g}")
 
-    times = interleave({
-        "sklearn": stopwatch(functools.partial(classifier.predict_proba, inputs)),
-        "gatelearn": stopwatch(functools.partial(network.predict, inputs)),
-    }, bench.mode.rounds)
+    times = interleave(
+        {
+            "sklearn": stopwatch(functools.partial(classifier.predict_proba, inputs)),
+            "gatelearn": stopwatch(functools.partial(network.predict, inputs)),
+        },
+        bench.mode.rounds,
+    )
     ref = rows / statistics.median(times["sklearn"])
     cand = rows / statistics.median(times["gatelearn"])
-    bench.note(figure, f"{rows} rows; scikit-learn's fitted 2-4-1 weights copied into a "
-                       f"gatelearn Network (tanh, sigmoid); outputs agree within {worst:.2g}; "
-                       f"medians of {bench.mode.rounds} rounds")
+    bench.note(
+        figure,
+        f"{rows} rows; scikit-learn's fitted 2-4-1 weights copied into a "
+        f"gatelearn Network (tanh, sigmoid); outputs agree within {worst:.2g}; "
+        f"medians of {bench.mode.rounds} rounds",
+    )
     return ratio_row(figure, rate(ref, " rows/s"), rate(cand, " rows/s"), cand / ref, 1.0, 1.5)
 
 
@@ -538,9 +641,13 @@ def fig_latency(bench: Bench, figure: str) -> Row:
         # The deadline bounds the run even if the cancel were lost.
         with Client(bench.address, train_timeout=window * 4 + 60) as client:
             try:
-                client.train(f"bench-busy-{index}", ("parity", {"n": 10}), seed=index,
-                             options=TrainOptions(epochs=1_000_000, stop_when_solved=False),
-                             on_progress=on_progress)
+                client.train(
+                    f"bench-busy-{index}",
+                    ("parity", {"n": 10}),
+                    seed=index,
+                    options=TrainOptions(epochs=1_000_000, stop_when_solved=False),
+                    on_progress=on_progress,
+                )
                 outcomes[index] = "finished"
             except GateLearnError as error:
                 outcomes[index] = error.code.name
@@ -570,15 +677,24 @@ def fig_latency(bench: Bench, figure: str) -> Row:
         time.sleep(0.02)
     idle += latencies(bench.client, window / 2)
     p99_idle, p99_busy = percentile(idle, 99), percentile(busy, 99)
-    bench.note(figure, f"sequential Client.predict calls (4 rows): {len(idle)} idle over "
-                       f"{window:g} s (half before, half after), {len(busy)} during {load} "
-                       f"trainings (parity n=10, defaults, 10^6 epochs, cancelled after; "
-                       f"{busy_during}->{still} workers busy; ended {outcomes}); p50 idle "
-                       f"{seconds_text(percentile(idle, 50))} busy "
-                       f"{seconds_text(percentile(busy, 50))}; busy/idle p99 = "
-                       f"{p99_busy / p99_idle:.2f} (issue's floor <= 3, target <= 1.5)")
-    return ratio_row(figure, f"idle {seconds_text(p99_idle)}", f"busy {seconds_text(p99_busy)}",
-                     p99_idle / p99_busy, 1 / 3, 1 / 1.5)
+    bench.note(
+        figure,
+        f"sequential Client.predict calls (4 rows): {len(idle)} idle over "
+        f"{window:g} s (half before, half after), {len(busy)} during {load} "
+        f"trainings (parity n=10, defaults, 10^6 epochs, cancelled after; "
+        f"{busy_during}->{still} workers busy; ended {outcomes}); p50 idle "
+        f"{seconds_text(percentile(idle, 50))} busy "
+        f"{seconds_text(percentile(busy, 50))}; busy/idle p99 = "
+        f"{p99_busy / p99_idle:.2f} (issue's floor <= 3, target <= 1.5)",
+    )
+    return ratio_row(
+        figure,
+        f"idle {seconds_text(p99_idle)}",
+        f"busy {seconds_text(p99_busy)}",
+        p99_idle / p99_busy,
+        1 / 3,
+        1 / 1.5,
+    )
 
 
 # ------------------------------------------------------------------ parity scaling
@@ -586,8 +702,10 @@ def fig_parity(bench: Bench, figure: str) -> Row:
     mode = bench.mode
     per_epoch: dict[int, float] = {}
     for n in mode.parity_n:
-        base = Recipe(task=Choice("parity", {"n": n}),
-                      config=TrainConfig(stop_when_solved=False, record_every=NO_RECORDS))
+        base = Recipe(
+            task=Choice("parity", {"n": n}),
+            config=TrainConfig(stop_when_solved=False, record_every=NO_RECORDS),
+        )
         prepared = prepare(base, bench.registry)
 
         def run(epochs: int, prepared: Any = prepared, base: Recipe = base) -> float:
@@ -603,9 +721,13 @@ def fig_parity(bench: Bench, figure: str) -> Row:
         for _ in range(mode.rounds):
             side.rates.append(side.timed(side.epochs))
         per_epoch[n] = 1 / statistics.median(side.rates)
+
     def log_slope(times: dict[int, float]) -> float:
-        return float(np.polyfit([n * math.log(2) for n in times],
-                                [math.log(t) for t in times.values()], 1)[0])
+        return float(
+            np.polyfit([n * math.log(2) for n in times], [math.log(t) for t in times.values()], 1)[
+                0
+            ]
+        )
 
     fit = [n for n in per_epoch if n >= mode.parity_fit_from]
     slope = log_slope({n: per_epoch[n] for n in fit})
@@ -615,23 +737,36 @@ def fig_parity(bench: Bench, figure: str) -> Row:
     fixed = min(t for n, t in per_epoch.items() if n <= 5) if min(per_epoch) <= 5 else 0.0
     beyond = {n: per_epoch[n] - fixed for n in fit if per_epoch[n] > 1.5 * fixed}
     steps = " ".join(f"{per_epoch[n] / per_epoch[n - 1]:.2f}" for n in fit[1:])
-    bench.note(figure, "core train() in-process, server defaults (8 tanh, sigmoid, bce, adam), "
-                       "full batch, no stop; time per epoch by n: "
-                       + ", ".join(f"{n}:{seconds_text(t)}" for n, t in per_epoch.items())
-                       + f"; time ratio per added input, n={low + 1}..{high}: {steps}; slope "
-                         f"over n={top[0]}..{top[-1]} alone: "
-                         f"{log_slope({n: per_epoch[n] for n in top}):.2f}"
-                       + (f"; slope of (time - fixed {seconds_text(fixed)}) over "
-                          f"n={min(beyond)}..{max(beyond)}: {log_slope(beyond):.2f}"
-                          if len(beyond) >= 2 else ""))
+    bench.note(
+        figure,
+        "core train() in-process, server defaults (8 tanh, sigmoid, bce, adam), "
+        "full batch, no stop; time per epoch by n: "
+        + ", ".join(f"{n}:{seconds_text(t)}" for n, t in per_epoch.items())
+        + f"; time ratio per added input, n={low + 1}..{high}: {steps}; slope "
+        f"over n={top[0]}..{top[-1]} alone: "
+        f"{log_slope({n: per_epoch[n] for n in top}):.2f}"
+        + (
+            f"; slope of (time - fixed {seconds_text(fixed)}) over "
+            f"n={min(beyond)}..{max(beyond)}: {log_slope(beyond):.2f}"
+            if len(beyond) >= 2
+            else ""
+        ),
+    )
     if 0.8 <= slope <= 1.2:
         judged = "report: about linear in rows"
     elif slope > 1.2:
         judged = "report: FASTER than linear growth"
     else:
         judged = "report: below linear (fixed costs still weigh)"
-    return Row(figure, "2^n rows", f"n={high}: {seconds_text(per_epoch[high])}/epoch",
-               f"slope {slope:.2f} (n={low}..{high})", "-", "~1", judged)
+    return Row(
+        figure,
+        "2^n rows",
+        f"n={high}: {seconds_text(per_epoch[high])}/epoch",
+        f"slope {slope:.2f} (n={low}..{high})",
+        "-",
+        "~1",
+        judged,
+    )
 
 
 # ------------------------------------------------------------------ memory of a server process
@@ -645,13 +780,17 @@ def rss_mb(pid: int) -> float:
 
 def small_model(rng: np.random.Generator) -> dict[str, Any]:
     """A 2-8-1 tanh/sigmoid XOR network with random weights, in the export format."""
+
     def tensor(*shape: int) -> dict[str, Any]:
         return {"shape": list(shape), "values": rng.normal(size=shape).ravel().tolist()}
 
-    return {"layers": [
-        {"weights": tensor(2, 8), "bias": tensor(8), "activation": {"name": "tanh"}},
-        {"weights": tensor(8, 1), "bias": tensor(1), "activation": {"name": "sigmoid"}},
-    ], "task": {"name": "xor"}}
+    return {
+        "layers": [
+            {"weights": tensor(2, 8), "bias": tensor(8), "activation": {"name": "tanh"}},
+            {"weights": tensor(8, 1), "bias": tensor(1), "activation": {"name": "sigmoid"}},
+        ],
+        "task": {"name": "xor"},
+    }
 
 
 def fig_memory(bench: Bench, figure: str) -> Row:
@@ -660,9 +799,21 @@ def fig_memory(bench: Bench, figure: str) -> Row:
     cache = Limits().cached_models
     with tempfile.TemporaryDirectory(prefix="gatelearn-bench-") as data_dir:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gatelearn.client.cli", "serve", "--address", "127.0.0.1:0",
-             "--data-dir", data_dir],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+            [
+                sys.executable,
+                "-m",
+                "gatelearn.client.cli",
+                "serve",
+                "--address",
+                "127.0.0.1:0",
+                "--data-dir",
+                data_dir,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
         try:
             lines: queue.Queue[str] = queue.Queue()
             assert process.stdout is not None
@@ -679,8 +830,9 @@ def fig_memory(bench: Bench, figure: str) -> Row:
                 try:
                     seen.append(lines.get(timeout=max(0.0, deadline - time.monotonic())))
                 except queue.Empty:
-                    raise RuntimeError(f"the server subprocess did not start in 30 s: "
-                                       f"{''.join(seen)[-500:]!r}") from None
+                    raise RuntimeError(
+                        f"the server subprocess did not start in 30 s: {''.join(seen)[-500:]!r}"
+                    ) from None
             first = next(line for line in seen if "serving on 127.0.0.1:" in line)
             port = int(first.split("serving on 127.0.0.1:", 1)[1].split(",", 1)[0])
             with Client(f"127.0.0.1:{port}") as client:
@@ -710,16 +862,27 @@ def fig_memory(bench: Bench, figure: str) -> Row:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-    bench.note(figure, f"`gatelearn serve` subprocess (default limits, its 2 training workers "
-                       f"not counted): VmRSS {before:.1f} MB after start, {after_import:.1f} MB "
-                       f"after {stored} ImportModel calls ({seconds_text(import_time)}), "
-                       f"{after_use:.1f} MB after Predict on {used} of them, {after_more:.1f} MB "
-                       f"after Predict on {more - used} more (cache limit cached_models={cache})")
+    bench.note(
+        figure,
+        f"`gatelearn serve` subprocess (default limits, its 2 training workers "
+        f"not counted): VmRSS {before:.1f} MB after start, {after_import:.1f} MB "
+        f"after {stored} ImportModel calls ({seconds_text(import_time)}), "
+        f"{after_use:.1f} MB after Predict on {used} of them, {after_more:.1f} MB "
+        f"after Predict on {more - used} more (cache limit cached_models={cache})",
+    )
     growth = after_more - after_use
-    judged = (f"report; {more - used} more models used: {growth:+.1f} MB"
-              + (" (bounded)" if growth < 5 else " (GROWING)"))
-    return Row(figure, "-", f"{before:.0f} -> {after_use:.0f} MB",
-               f"+{after_use - before:.1f} MB", "-", f"cache {cache} models", judged)
+    judged = f"report; {more - used} more models used: {growth:+.1f} MB" + (
+        " (bounded)" if growth < 5 else " (GROWING)"
+    )
+    return Row(
+        figure,
+        "-",
+        f"{before:.0f} -> {after_use:.0f} MB",
+        f"+{after_use - before:.1f} MB",
+        "-",
+        f"cache {cache} models",
+        judged,
+    )
 
 
 # ------------------------------------------------------------------ several servers
@@ -729,18 +892,27 @@ def fig_save_latency(bench: Bench, figure: str) -> Row:
     with cluster() as pg, tempfile.TemporaryDirectory(prefix="gatelearn-bench-") as data_dir:
         stores = {"sqlite": SQLiteStore(Path(data_dir)), "postgresql": PostgresStore(pg.database())}
         try:
-            seconds = save_seconds(stores, blob, record.meta, saves, bench.mode.rounds,
-                                   interleave)
+            seconds = save_seconds(stores, blob, record.meta, saves, bench.mode.rounds, interleave)
         finally:
             for store in stores.values():
                 store.close()
     sqlite, postgres = seconds["sqlite"], seconds["postgresql"]
-    bench.note(figure, f"save_packed of {MODEL}'s {len(blob)} B of weights, {saves} in a row "
-                       f"per round, {bench.mode.rounds} rounds interleaved, medians; SQLite "
-                       f"in WAL mode with synchronous=FULL (an fsync per save), PostgreSQL 16 "
-                       f"from pgserver over its Unix socket with its default fsync")
-    return Row(figure, f"SQLite {seconds_text(sqlite)}", f"PostgreSQL {seconds_text(postgres)}",
-               f"{sqlite / postgres:.2f}x", "-", "-", "report")
+    bench.note(
+        figure,
+        f"save_packed of {MODEL}'s {len(blob)} B of weights, {saves} in a row "
+        f"per round, {bench.mode.rounds} rounds interleaved, medians; SQLite "
+        f"in WAL mode with synchronous=FULL (an fsync per save), PostgreSQL 16 "
+        f"from pgserver over its Unix socket with its default fsync",
+    )
+    return Row(
+        figure,
+        f"SQLite {seconds_text(sqlite)}",
+        f"PostgreSQL {seconds_text(postgres)}",
+        f"{sqlite / postgres:.2f}x",
+        "-",
+        "-",
+        "report",
+    )
 
 
 def fig_nginx_predict(bench: Bench, figure: str) -> Row:
@@ -752,21 +924,34 @@ def fig_nginx_predict(bench: Bench, figure: str) -> Row:
         def connect() -> tuple[Callable[[], Any], Callable[[], None]]:
             client = Client(address)
             return (lambda: client.predict(MODEL, ROWS4)), client.close
+
         return connect
 
-    times = interleave({
-        name: functools.partial(hammer, predicting(address), CLIENT_THREADS, mode.window)
-        for name, address in (("direct", running.a), ("nginx", running.front))
-    }, mode.rounds)
+    times = interleave(
+        {
+            name: functools.partial(hammer, predicting(address), CLIENT_THREADS, mode.window)
+            for name, address in (("direct", running.a), ("nginx", running.front))
+        },
+        mode.rounds,
+    )
     direct = 1 / statistics.median(times["direct"])
     through = 1 / statistics.median(times["nginx"])
-    bench.note(figure, f"{CLIENT_THREADS} client threads in this process; replicas are "
-                       f"`gatelearn serve` subprocesses on one PostgreSQL. On 2 cores the two "
-                       f"replicas, nginx and the clients share the same two CPUs, so it cannot "
-                       f"double: the replicas' second core is the clients' and nginx's")
-    return Row(figure, f"1 replica {rate(direct, ' calls/s')}",
-               f"nginx+2 {rate(through, ' calls/s')}", f"{through / direct:.2f}x", "-", "-",
-               "report")
+    bench.note(
+        figure,
+        f"{CLIENT_THREADS} client threads in this process; replicas are "
+        f"`gatelearn serve` subprocesses on one PostgreSQL. On 2 cores the two "
+        f"replicas, nginx and the clients share the same two CPUs, so it cannot "
+        f"double: the replicas' second core is the clients' and nginx's",
+    )
+    return Row(
+        figure,
+        f"1 replica {rate(direct, ' calls/s')}",
+        f"nginx+2 {rate(through, ' calls/s')}",
+        f"{through / direct:.2f}x",
+        "-",
+        "-",
+        "report",
+    )
 
 
 def trainings_per_second(address: str, clients: int, seconds: float) -> float:
@@ -794,18 +979,33 @@ def trainings_per_second(address: str, clients: int, seconds: float) -> float:
 def fig_replica_trainings(bench: Bench, figure: str) -> Row:
     running, clients = bench.replicas(), 16
     seconds = max(2.0, bench.mode.window * 3)
-    times = interleave({name: functools.partial(lambda a: 1 / trainings_per_second(
-        a, clients, seconds), address) for name, address in (("direct", running.a),
-                                                              ("nginx", running.front))},
-        max(1, bench.mode.rounds - 2))
+    times = interleave(
+        {
+            name: functools.partial(
+                lambda a: 1 / trainings_per_second(a, clients, seconds), address
+            )
+            for name, address in (("direct", running.a), ("nginx", running.front))
+        },
+        max(1, bench.mode.rounds - 2),
+    )
     direct = 1 / statistics.median(times["direct"])
     through = 1 / statistics.median(times["nginx"])
-    bench.note(figure, f"{clients} client threads each training XOR (defaults) in a loop for "
-                       f"{seconds:g} s; each replica runs 2 trainings at once "
-                       f"(max_concurrent_trainings) and answers RESOURCE_EXHAUSTED beyond, which "
-                       f"the clients retry; 2 replicas have 4 workers on the same 2 cores")
-    return Row(figure, f"1 replica {rate(direct, '/s')}",
-               f"nginx+2 {rate(through, '/s')}", f"{through / direct:.2f}x", "-", "-", "report")
+    bench.note(
+        figure,
+        f"{clients} client threads each training XOR (defaults) in a loop for "
+        f"{seconds:g} s; each replica runs 2 trainings at once "
+        f"(max_concurrent_trainings) and answers RESOURCE_EXHAUSTED beyond, which "
+        f"the clients retry; 2 replicas have 4 workers on the same 2 cores",
+    )
+    return Row(
+        figure,
+        f"1 replica {rate(direct, '/s')}",
+        f"nginx+2 {rate(through, '/s')}",
+        f"{through / direct:.2f}x",
+        "-",
+        "-",
+        "report",
+    )
 
 
 def fig_visibility(bench: Bench, figure: str) -> Row:
@@ -822,47 +1022,78 @@ def fig_visibility(bench: Bench, figure: str) -> Row:
             version = on_b.predict("bench-visible", ROWS4).model.version
             latency.append(time.perf_counter() - start)
             seen += version == saved
-    bench.note(figure, f"{rounds} rounds: Predict on replica B (which caches the latest "
-                       f"version), ImportModel of a new version on replica A, then at once "
-                       f"Predict (latest) on B; B answered with the version A had just saved "
-                       f"{seen}/{rounds} times; B's call took median "
-                       f"{seconds_text(statistics.median(latency))}, p99 "
-                       f"{seconds_text(percentile(latency, 99))}")
-    return Row(figure, "A's acknowledgement", f"seen {seen}/{rounds}",
-               f"p50 {seconds_text(statistics.median(latency))}", "-", "-",
-               f"p99 {seconds_text(percentile(latency, 99))}; report")
+    bench.note(
+        figure,
+        f"{rounds} rounds: Predict on replica B (which caches the latest "
+        f"version), ImportModel of a new version on replica A, then at once "
+        f"Predict (latest) on B; B answered with the version A had just saved "
+        f"{seen}/{rounds} times; B's call took median "
+        f"{seconds_text(statistics.median(latency))}, p99 "
+        f"{seconds_text(percentile(latency, 99))}",
+    )
+    return Row(
+        figure,
+        "A's acknowledgement",
+        f"seen {seen}/{rounds}",
+        f"p50 {seconds_text(statistics.median(latency))}",
+        "-",
+        "-",
+        f"p99 {seconds_text(percentile(latency, 99))}; report",
+    )
 
 
 # ------------------------------------------------------------------ main
 FIGURES: list[tuple[str, str, bool, Callable[[Bench, str], Row]]] = [
     # (figure, reference, needs scikit-learn, measure)
-    ("one-net epochs/s (2-3-1 sigmoid)", "article 000 loop", False,
-     lambda b, f: fig_core(b, 1, 1.0, 1.5, (200, 200), f)),
-    (f"population P={POPULATION} network-epochs/s", "article 000 loop", False,
-     lambda b, f: fig_core(b, POPULATION, 50.0, 100.0, (200, 20), f)),
-    ("Train -> saved XOR model, defaults, gRPC (sklearn s / gatelearn s)",
-     "sklearn lbfgs fit", True, fig_train_time),
+    (
+        "one-net epochs/s (2-3-1 sigmoid)",
+        "article 000 loop",
+        False,
+        lambda b, f: fig_core(b, 1, 1.0, 1.5, (200, 200), f),
+    ),
+    (
+        f"population P={POPULATION} network-epochs/s",
+        "article 000 loop",
+        False,
+        lambda b, f: fig_core(b, POPULATION, 50.0, 100.0, (200, 20), f),
+    ),
+    (
+        "Train -> saved XOR model, defaults, gRPC (sklearn s / gatelearn s)",
+        "sklearn lbfgs fit",
+        True,
+        fig_train_time,
+    ),
     ("share of seeds solving XOR, defaults", "sklearn lbfgs share", True, fig_seed_share),
-    (f"unary Predict calls/s, {CLIENT_THREADS} client threads", "grpcio echo", False,
-     fig_unary),
+    (f"unary Predict calls/s, {CLIENT_THREADS} client threads", "grpcio echo", False, fig_unary),
     ("Predict rows/s, packed path", "Network.predict", False, fig_packed),
     ("in-process forward rows/s, 2-4-1", "sklearn predict_proba", True, fig_forward),
     ("Predict p99 with 2 trainings (idle p99 / busy p99)", "p99 idle", False, fig_latency),
     ("parity-n time per epoch: growth exponent", "2^n rows", False, fig_parity),
     ("server RSS, 1000 stored models, 100 used", "-", False, fig_memory),
     ("save latency, one version (SQLite s / PostgreSQL s)", "SQLite", False, fig_save_latency),
-    (f"Predict calls/s, {CLIENT_THREADS} threads: nginx + 2 replicas / 1 replica", "1 replica",
-     False, fig_nginx_predict),
-    ("trainings/s, 16 Train clients: nginx + 2 replicas / 1 replica", "1 replica", False,
-     fig_replica_trainings),
+    (
+        f"Predict calls/s, {CLIENT_THREADS} threads: nginx + 2 replicas / 1 replica",
+        "1 replica",
+        False,
+        fig_nginx_predict,
+    ),
+    (
+        "trainings/s, 16 Train clients: nginx + 2 replicas / 1 replica",
+        "1 replica",
+        False,
+        fig_replica_trainings,
+    ),
     ("replica B sees a version A saved: on B's next call", "A's ack", False, fig_visibility),
 ]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="fewer rows, seeds and rounds: well under a minute (for CI)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="fewer rows, seeds and rounds: well under a minute (for CI)",
+    )
     args = parser.parse_args()
     mode = QUICK if args.quick else FULL
     began = time.perf_counter()
@@ -870,10 +1101,14 @@ def main() -> int:
     print("gatelearn benchmark" + (" (--quick)" if args.quick else ""))
     for line in machine_info():
         print("  " + line)
-    print(f"  grpcio   : {grpc.__version__}; scikit-learn: "
-          + (sklearn.__version__ if sklearn is not None else "not installed"))
-    print(f"  method   : {mode.rounds} interleaved rounds per comparison, median per side; "
-          f"every ratio: higher is better")
+    print(
+        f"  grpcio   : {grpc.__version__}; scikit-learn: "
+        + (sklearn.__version__ if sklearn is not None else "not installed")
+    )
+    print(
+        f"  method   : {mode.rounds} interleaved rounds per comparison, median per side; "
+        f"every ratio: higher is better"
+    )
     print(flush=True)
 
     core = Core()
@@ -890,10 +1125,12 @@ def main() -> int:
             bench = Bench(mode, core, load_registry(), server, client)
             start = time.perf_counter()
             first = client.train(MODEL, "xor")  # the model Predict figures serve
-            bench.notes.append(f"start-up: the first Train call of a fresh server took "
-                               f"{seconds_text(time.perf_counter() - start)} (a training "
-                               f"worker's imports; later calls reuse the worker); {MODEL} "
-                               f"solved at epoch {first.metrics.solved_epoch}")
+            bench.notes.append(
+                f"start-up: the first Train call of a fresh server took "
+                f"{seconds_text(time.perf_counter() - start)} (a training "
+                f"worker's imports; later calls reuse the worker); {MODEL} "
+                f"solved at epoch {first.metrics.solved_epoch}"
+            )
             for figure, reference, needs_sklearn, measure in FIGURES:
                 if needs_sklearn and sklearn is None:
                     rows.append(Row(figure, reference, "-", "-", "-", "-", SKIPPED))
@@ -902,11 +1139,23 @@ def main() -> int:
                     rows.append(measure(bench, figure))
                 except Exception as error:  # noqa: BLE001 - shown in the table, exit 1
                     errors += 1
-                    rows.append(Row(figure, reference, "-", "-", "-", "-",
-                                    f"ERROR {type(error).__name__}: {error}"))
+                    rows.append(
+                        Row(
+                            figure,
+                            reference,
+                            "-",
+                            "-",
+                            "-",
+                            "-",
+                            f"ERROR {type(error).__name__}: {error}",
+                        )
+                    )
                     bench.notes.append(f"{figure}: " + traceback.format_exc().strip())
-                print(f"[bench] {time.perf_counter() - began:4.0f} s  measured: {figure}",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"[bench] {time.perf_counter() - began:4.0f} s  measured: {figure}",
+                    file=sys.stderr,
+                    flush=True,
+                )
         finally:
             bench.resources.close()
             client.close()

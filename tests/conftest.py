@@ -31,15 +31,24 @@ def registry() -> Registry:
     return load_registry()
 
 
-def train_prepared(prepared: Prepared, on_progress: ProgressCallback | None = None
-                   ) -> TrainResult:
+def train_prepared(prepared: Prepared, on_progress: ProgressCallback | None = None) -> TrainResult:
     """Train a prepared recipe through the core's public `train`, as a training worker does."""
-    return train(prepared.network, prepared.data, prepared.loss, prepared.optimizer,
-                 prepared.recipe.config, on_progress)
+    return train(
+        prepared.network,
+        prepared.data,
+        prepared.loss,
+        prepared.optimizer,
+        prepared.recipe.config,
+        on_progress,
+    )
 
 
-def poll(predicate: Callable[[], T | None], timeout: float = 10.0, what: str = "condition",
-         interval: float = 0.01) -> T:
+def poll(
+    predicate: Callable[[], T | None],
+    timeout: float = 10.0,
+    what: str = "condition",
+    interval: float = 0.01,
+) -> T:
     """Call `predicate` until it returns something truthy, or fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
@@ -54,9 +63,16 @@ def poll(predicate: Callable[[], T | None], timeout: float = 10.0, what: str = "
 def linear_model(bias: float) -> dict[str, object]:
     """An importable one-layer XOR model; its output on (0, 0) is `bias`, telling versions apart."""
     return {
-        "layers": [{"weights": {"shape": [2, 1], "values": [1, 1]},
-                    "bias": {"shape": [1], "values": [bias]}, "activation": {"name": "linear"}}],
-        "task": {"name": "xor"}, "low": 0, "high": 1,
+        "layers": [
+            {
+                "weights": {"shape": [2, 1], "values": [1, 1]},
+                "bias": {"shape": [1], "values": [bias]},
+                "activation": {"name": "linear"},
+            }
+        ],
+        "task": {"name": "xor"},
+        "low": 0,
+        "high": 1,
     }
 
 

@@ -29,7 +29,8 @@ REPLICAS = ("127.0.0.1:50061", "127.0.0.1:50062")  # ... and the replicas it for
 def nginx_binary() -> str:
     """nginx's path; fails under CI=true when it is missing, else skips."""
     found = shutil.which("nginx") or next(
-        (p for p in ("/usr/sbin/nginx", "/sbin/nginx") if os.access(p, os.X_OK)), None)
+        (p for p in ("/usr/sbin/nginx", "/sbin/nginx") if os.access(p, os.X_OK)), None
+    )
     if found is None:
         if os.environ.get("CI") == "true":
             pytest.fail("nginx is required under CI=true (.ci/run installs it)", pytrace=False)
@@ -78,9 +79,13 @@ def nginx_in_front(prefix: Path, replicas: Sequence[str]) -> Iterator[Nginx]:
     (prefix / "logs").mkdir(parents=True)
     (prefix / "temp").mkdir()
     (prefix / "nginx.conf").write_text(config)
-    process = subprocess.Popen([binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf"),
-                                "-g", "daemon off;"], stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 10
         while not _accepts(front):
@@ -88,8 +93,9 @@ def nginx_in_front(prefix: Path, replicas: Sequence[str]) -> Iterator[Nginx]:
                 process.kill()
                 output, _ = process.communicate()
                 errors = prefix / "logs" / "error.log"
-                raise AssertionError(f"nginx did not start: {output}"
-                                     f"{errors.read_text() if errors.exists() else ''}")
+                raise AssertionError(
+                    f"nginx did not start: {output}{errors.read_text() if errors.exists() else ''}"
+                )
             time.sleep(0.05)
         yield Nginx(front, prefix / "logs" / "access.log")
     finally:

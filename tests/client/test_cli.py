@@ -38,33 +38,49 @@ Run = Callable[..., Result]
 
 def clean_env(**extra: str) -> dict[str, str]:
     """The test's environment without gatelearn's variables, plus `extra`."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("GATELEARN_ADDRESS", "GATELEARN_DATA_DIR", "GATELEARN_AUTH_TOKEN")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("GATELEARN_ADDRESS", "GATELEARN_DATA_DIR", "GATELEARN_AUTH_TOKEN")
+    }
     env.update(extra)
     return env
 
 
-def run(*args: str, stdin: str | None = None, env: dict[str, str] | None = None,
-        command: Sequence[str] = CLI) -> Result:
-    return subprocess.run([*command, *args], input=stdin, capture_output=True, text=True,
-                          env=env if env is not None else clean_env(), timeout=60)
+def run(
+    *args: str,
+    stdin: str | None = None,
+    env: dict[str, str] | None = None,
+    command: Sequence[str] = CLI,
+) -> Result:
+    return subprocess.run(
+        [*command, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env if env is not None else clean_env(),
+        timeout=60,
+    )
 
 
 @pytest.fixture
 def gatelearn(address: str) -> Run:
     """Runs the command line against the `server` fixture; checks success unless ok=False."""
+
     def call(*args: str, stdin: str | None = None, ok: bool = True) -> Result:
         result = run("--address", address, *args, stdin=stdin)
         if ok:
             assert result.returncode == 0, result.stderr
             assert result.stderr.count("Traceback") == 0
         return result
+
     return call
 
 
 @pytest.fixture
 def in_process(address: str, capsys: pytest.CaptureFixture[str]) -> Run:
     """Runs `main` in this process (faster, for the cases a subprocess adds nothing to)."""
+
     def call(*args: str, stdin: str | None = None, ok: bool = True) -> Result:
         assert stdin is None
         code = main(["--address", address, *args])
@@ -72,6 +88,7 @@ def in_process(address: str, capsys: pytest.CaptureFixture[str]) -> Run:
         if ok:
             assert code == 0, err
         return subprocess.CompletedProcess(["gatelearn", *args], code, out, err)
+
     return call
 
 
@@ -129,8 +146,11 @@ def lines_of(stream: IO[str]) -> queue.Queue[str]:
 def test_train_xor_then_predict(gatelearn: Run) -> None:
     trained = gatelearn("train", "xor", "--name", "xor-demo")
     line = trained.stdout.strip()
-    assert re.fullmatch(r"saved xor-demo:1  solved at epoch \d+ \(stop: solved\)  loss \S+  "
-                        r"accuracy 1\.00  min margin \S+", line), line
+    assert re.fullmatch(
+        r"saved xor-demo:1  solved at epoch \d+ \(stop: solved\)  loss \S+  "
+        r"accuracy 1\.00  min margin \S+",
+        line,
+    ), line
 
     result = gatelearn("predict", "xor-demo", *XOR_ROWS)
     rows = predicted(result.stdout)
@@ -156,9 +176,29 @@ def test_json_output_parses(gatelearn: Run) -> None:
 
 
 def test_train_with_settings_is_recorded(gatelearn: Run) -> None:
-    gatelearn("train", "parity", "-p", "n=3", "--name", "p3", "--hidden", "8,8", "--lr", "0.1",
-              "--activation", "tanh", "--activation", "leaky_relu:alpha=0.1",
-              "--activation", "sigmoid", "--epochs", "3000", "--seed", "7", "--quiet")
+    gatelearn(
+        "train",
+        "parity",
+        "-p",
+        "n=3",
+        "--name",
+        "p3",
+        "--hidden",
+        "8,8",
+        "--lr",
+        "0.1",
+        "--activation",
+        "tanh",
+        "--activation",
+        "leaky_relu:alpha=0.1",
+        "--activation",
+        "sigmoid",
+        "--epochs",
+        "3000",
+        "--seed",
+        "7",
+        "--quiet",
+    )
     detail = json.loads(gatelearn("--json", "show", "p3").stdout)
     assert detail["summary"]["sizes"] == [3, 8, 8, 1]
     assert detail["activations"] == ["tanh", "leaky_relu", "sigmoid"]
@@ -168,8 +208,10 @@ def test_train_with_settings_is_recorded(gatelearn: Run) -> None:
     assert request["options"]["epochs"] == 3000
     assert request["seed"] == "7"  # uint64 in proto JSON
     recipe = detail["recipe"]  # every setting used, defaults filled in
-    assert recipe["optimizer"] == {"name": "adam", "params": {
-        "lr": 0.1, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}}
+    assert recipe["optimizer"] == {
+        "name": "adam",
+        "params": {"lr": 0.1, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
+    }
     assert recipe["activations"][1] == {"name": "leaky_relu", "params": {"alpha": 0.1}}
     assert (recipe["options"]["epochs"], recipe["seed"]) == (3000, 7)
 
@@ -177,8 +219,9 @@ def test_train_with_settings_is_recorded(gatelearn: Run) -> None:
 def test_train_on_a_csv_table(gatelearn: Run, tmp_path: Path) -> None:
     half_adder = "# a, b, sum, carry\n0,0,0,0\n0,1,1,0\n\n1,0,1,0\n1,1,0,1\n"
     (tmp_path / "ha.csv").write_text(half_adder)
-    gatelearn("train", "--table", str(tmp_path / "ha.csv"), "--outputs", "2", "--name", "ha",
-              "--quiet")
+    gatelearn(
+        "train", "--table", str(tmp_path / "ha.csv"), "--outputs", "2", "--name", "ha", "--quiet"
+    )
     result = gatelearn("predict", "ha", "1,1", "0,1")
     assert [label for _, _, label in predicted(result.stdout)] == [[0, 1], [1, 0]]
 
@@ -190,8 +233,7 @@ def test_train_on_a_csv_table(gatelearn: Run, tmp_path: Path) -> None:
 # ---------------------------------------------------------------- predict and eval inputs
 
 
-def test_predict_rows_from_stdin_and_csv(gatelearn: Run, xor_model: str,
-                                         tmp_path: Path) -> None:
+def test_predict_rows_from_stdin_and_csv(gatelearn: Run, xor_model: str, tmp_path: Path) -> None:
     from_stdin = gatelearn("predict", xor_model, stdin="0,0\n0,1\n# a comment\n\n1,0\n1,1\n")
     assert labels(from_stdin.stdout) == XOR_LABELS
 
@@ -209,8 +251,11 @@ def test_eval_on_own_task_and_on_csv(gatelearn: Run, xor_model: str) -> None:
     assert "accuracy 1.00" in report
 
     # a table with the first row's target flipped: the model gets 3 of 4 right
-    wrong = json.loads(gatelearn("--json", "eval", f"{xor_model}:1", "--csv", "-",
-                                 stdin="0,0,1\n0,1,1\n1,0,1\n1,1,0\n").stdout)
+    wrong = json.loads(
+        gatelearn(
+            "--json", "eval", f"{xor_model}:1", "--csv", "-", stdin="0,0,1\n0,1,1\n1,0,1\n1,1,0\n"
+        ).stdout
+    )
     assert wrong["accuracy"] == 0.75
     assert [row["correct"] for row in wrong["rows"]] == [False, True, True, True]
     assert wrong["min_margin"] < 0
@@ -241,7 +286,9 @@ def test_models_show_delete(gatelearn: Run, in_process: Run, client: Client) -> 
     assert gatelearn("delete", "gate:1").stdout.strip() == "deleted gate:1"
     assert [m.version for m in client.models("gate")] == [2]
     assert json.loads(in_process("--json", "delete", "gate", "--yes").stdout) == {
-        "name": "gate", "deleted_versions": [2]}
+        "name": "gate",
+        "deleted_versions": [2],
+    }
     assert_error(in_process("show", "gate", ok=False), "NOT_FOUND")
     assert_error(in_process("models", "gate", ok=False), "NOT_FOUND")
 
@@ -257,12 +304,17 @@ def test_alias_set_move_use_and_delete(gatelearn: Run, in_process: Run, client: 
     listed = in_process("models", "lin").stdout.splitlines()
     assert listed[0].split()[-1] == "ALIASES"
     assert [(line.split()[0], line.endswith("  stable")) for line in listed[1:]] == [
-        ("lin:1", False), ("lin:2", True)]
+        ("lin:1", False),
+        ("lin:2", True),
+    ]
     failed = in_process("delete", "lin:2", ok=False)
     assert_error(failed, "FAILED_PRECONDITION")
     assert "alias 'stable' (version 2)" in failed.stderr
     assert json.loads(in_process("--json", "alias", "lin", "stable", "--delete").stdout) == {
-        "name": "lin", "alias": "stable", "version": 2}
+        "name": "lin",
+        "alias": "stable",
+        "version": 2,
+    }
     assert_error(in_process("predict", "lin@stable", "0,0", ok=False), "NOT_FOUND")
     assert_error(in_process("alias", "lin", "bad alias", "1", ok=False), "INVALID_ARGUMENT")
 
@@ -271,8 +323,19 @@ def test_plugins_and_tasks_list_the_builtins(gatelearn: Run) -> None:
     listing = gatelearn("plugins").stdout
     for kind in ("activation", "loss", "optimizer", "initializer", "task"):
         assert re.search(rf"^{kind} \(\d+\)$", listing, re.MULTILINE), kind
-    for name in ("sigmoid", "tanh", "bce", "mse", "adam", "momentum", "xavier", "explicit",
-                 "xor", "parity", "table"):
+    for name in (
+        "sigmoid",
+        "tanh",
+        "bce",
+        "mse",
+        "adam",
+        "momentum",
+        "xavier",
+        "explicit",
+        "xor",
+        "parity",
+        "table",
+    ):
         assert re.search(rf"^  {name} ", listing, re.MULTILINE), name
     assert re.search(r"^\s+lr\s+float\s+= 0\.01\s+\[0, 1000\]", listing, re.MULTILINE)
 
@@ -284,16 +347,18 @@ def test_plugins_and_tasks_list_the_builtins(gatelearn: Run) -> None:
 
     tasks = gatelearn("tasks").stdout.splitlines()
     names = [line.split()[0] for line in tasks[1:]]
-    assert {"and", "or", "xor", "parity", "majority", "full_adder", "region", "table"} <= set(
-        names)
+    assert {"and", "or", "xor", "parity", "majority", "full_adder", "region", "table"} <= set(names)
     assert any(line.split()[:2] == ["parity", "n=3"] for line in tasks)
 
 
-def test_export_then_import_predicts_identically(gatelearn: Run, xor_model: str,
-                                                 client: Client, tmp_path: Path) -> None:
+def test_export_then_import_predicts_identically(
+    gatelearn: Run, xor_model: str, client: Client, tmp_path: Path
+) -> None:
     target = tmp_path / "xor.json"
-    assert gatelearn("export", xor_model, "-o", str(target)).stdout.strip() == \
-        f"exported {xor_model}:1 to {target}"
+    assert (
+        gatelearn("export", xor_model, "-o", str(target)).stdout.strip()
+        == f"exported {xor_model}:1 to {target}"
+    )
     exported = json.loads(target.read_text())
     assert exported["name"] == xor_model
     assert exported["task"] == {"name": "xor"}
@@ -302,13 +367,16 @@ def test_export_then_import_predicts_identically(gatelearn: Run, xor_model: str,
     to_stdout = gatelearn("export", xor_model).stdout
     assert json.loads(to_stdout) == exported
     assert json.loads(gatelearn("--json", "import", "copy", "-", stdin=to_stdout).stdout) == {
-        "name": "copy", "version": 2}
+        "name": "copy",
+        "version": 2,
+    }
 
     original = gatelearn("predict", xor_model, *XOR_ROWS).stdout
     assert gatelearn("predict", "copy:2", *XOR_ROWS).stdout == original
     rows = [[0, 0], [0, 1], [1, 0], [1, 1]]
-    assert client.predict("copy", rows, version=1).outputs == \
-        client.predict(xor_model, rows).outputs
+    assert (
+        client.predict("copy", rows, version=1).outputs == client.predict(xor_model, rows).outputs
+    )
 
 
 # ---------------------------------------------------------------- errors
@@ -322,10 +390,13 @@ def test_failed_calls_print_one_line(gatelearn: Run, xor_model: str) -> None:
 
 
 def test_more_failures_print_one_line(in_process: Run, tmp_path: Path) -> None:
-    assert_error(in_process("train", "no-such-task", "--name", "x", "--quiet", ok=False),
-                 "NOT_FOUND")
-    assert_error(in_process("train", "xor", "--name", "x", "--opt", "lr=5000", "--quiet",
-                            ok=False), "INVALID_ARGUMENT")
+    assert_error(
+        in_process("train", "no-such-task", "--name", "x", "--quiet", ok=False), "NOT_FOUND"
+    )
+    assert_error(
+        in_process("train", "xor", "--name", "x", "--opt", "lr=5000", "--quiet", ok=False),
+        "INVALID_ARGUMENT",
+    )
     assert_error(in_process("eval", "nope", ok=False), "NOT_FOUND")
     (tmp_path / "bad.json").write_text("{not json")
     bad_file = in_process("import", "x", str(tmp_path / "bad.json"), ok=False)
@@ -346,20 +417,23 @@ def test_usage_error_in_a_subprocess(gatelearn: Run) -> None:
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("args", [
-    ["predict", "m", "a,b"],  # not a number
-    ["predict", "m:zero", "0,1"],  # not a version
-    ["predict", "m@", "0,1"],  # no alias
-    ["alias", "m", "stable"],  # neither VERSION nor --delete
-    ["alias", "m", "stable", "1", "--delete"],  # both
-    ["alias", "m", "stable", "0"],
-    ["train", "xor", "--table", "-", "--name", "x"],  # TASK and --table disagree
-    ["train", "xor", "--name", "x", "--outputs", "2"],  # --outputs without --table
-    ["train", "xor", "--name", "x", "--hidden", "8,0"],
-    ["train", "xor", "--name", "x", "-p", "n"],  # not key=value
-    ["predict", "m", "0,1", "--csv", "-"],  # rows twice
-    ["frobnicate"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["predict", "m", "a,b"],  # not a number
+        ["predict", "m:zero", "0,1"],  # not a version
+        ["predict", "m@", "0,1"],  # no alias
+        ["alias", "m", "stable"],  # neither VERSION nor --delete
+        ["alias", "m", "stable", "1", "--delete"],  # both
+        ["alias", "m", "stable", "0"],
+        ["train", "xor", "--table", "-", "--name", "x"],  # TASK and --table disagree
+        ["train", "xor", "--name", "x", "--outputs", "2"],  # --outputs without --table
+        ["train", "xor", "--name", "x", "--hidden", "8,0"],
+        ["train", "xor", "--name", "x", "-p", "n"],  # not key=value
+        ["predict", "m", "0,1", "--csv", "-"],  # rows twice
+        ["frobnicate"],
+    ],
+)
 def test_usage_errors_exit_2(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     # caught before any call, so no server is needed
     assert main(["--address", f"127.0.0.1:{free_port()}", *args]) == 2
@@ -379,18 +453,23 @@ def test_help_and_no_numpy() -> None:
     result = run("train", "--help")
     assert result.returncode == 0
     assert "--table CSV" in result.stdout
-    probe = ("import sys, gatelearn.client.cli as cli; cli.build_parser(); "
-             "sys.exit('numpy' in sys.modules)")
+    probe = (
+        "import sys, gatelearn.client.cli as cli; cli.build_parser(); "
+        "sys.exit('numpy' in sys.modules)"
+    )
     assert subprocess.run([sys.executable, "-c", probe], timeout=30).returncode == 0
 
 
 def test_cli_imports_neither_server_nor_core() -> None:
     """The client depends on the API only; `serve` alone imports the server, when it runs."""
-    probe = ("import sys, gatelearn.client.cli as cli; cli.build_parser(); "
-             "sys.exit(sorted(m for m in sys.modules if m.startswith(('gatelearn.server', "
-             "'gatelearn.core', 'gatelearn.plugins'))) or None)")
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                            timeout=30)
+    probe = (
+        "import sys, gatelearn.client.cli as cli; cli.build_parser(); "
+        "sys.exit(sorted(m for m in sys.modules if m.startswith(('gatelearn.server', "
+        "'gatelearn.core', 'gatelearn.plugins'))) or None)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=30
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -401,8 +480,7 @@ def test_address_from_environment(address: str) -> None:
     assert "xor" in run("tasks", env=clean_env(GATELEARN_ADDRESS=address)).stdout
     # the flag wins over the environment
     dead = f"127.0.0.1:{free_port()}"
-    assert run("--address", address, "tasks", env=clean_env(GATELEARN_ADDRESS=dead)
-               ).returncode == 0
+    assert run("--address", address, "tasks", env=clean_env(GATELEARN_ADDRESS=dead)).returncode == 0
     assert_error(run("tasks", env=clean_env(GATELEARN_ADDRESS=dead)), "UNAVAILABLE")
 
 
@@ -424,19 +502,49 @@ def guarded(tmp_path: Path) -> Iterator[RunningServer]:
     if shutil.which("openssl"):
         cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
         subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-             "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-             "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-            check=True, capture_output=True, timeout=30)
-    running = create_server(ServerConfig(address="127.0.0.1:0", data_dir=tmp_path / "data",
-                                         auth_token="s3cret", tls_cert=cert, tls_key=key))
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=localhost",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1",
+                "-keyout",
+                str(key),
+                "-out",
+                str(cert),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+    running = create_server(
+        ServerConfig(
+            address="127.0.0.1:0",
+            data_dir=tmp_path / "data",
+            auth_token="s3cret",
+            tls_cert=cert,
+            tls_key=key,
+        )
+    )
     yield running
     running.stop(0)
 
 
-def test_token_and_tls(guarded: RunningServer, tmp_path: Path,
-                       monkeypatch: pytest.MonkeyPatch,
-                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_token_and_tls(
+    guarded: RunningServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     monkeypatch.delenv("GATELEARN_AUTH_TOKEN", raising=False)
     tls = ["--tls-ca", str(tmp_path / "cert.pem")] if (tmp_path / "cert.pem").exists() else []
     address = ["--address", f"127.0.0.1:{guarded.port}", *tls]
@@ -449,8 +557,9 @@ def test_token_and_tls(guarded: RunningServer, tmp_path: Path,
     result = run(*address, "tasks", env=clean_env(GATELEARN_AUTH_TOKEN="s3cret"))
     assert result.returncode == 0, result.stderr
     if tls:
-        assert main(["--address", f"127.0.0.1:{guarded.port}", "--auth-token", "s3cret",
-                     "tasks"]) == 1  # plain text to a TLS server
+        assert (
+            main(["--address", f"127.0.0.1:{guarded.port}", "--auth-token", "s3cret", "tasks"]) == 1
+        )  # plain text to a TLS server
         assert capsys.readouterr().err.startswith("gatelearn: error: UNAVAILABLE: ")
 
 
@@ -459,9 +568,23 @@ def test_token_and_tls(guarded: RunningServer, tmp_path: Path,
 
 def test_ctrl_c_cancels_training(gatelearn: Run, address: str) -> None:
     training = subprocess.Popen(
-        [*CLI, "--address", address, "train", "xor", "--name", "long", "--epochs", "1000000",
-         "--no-stop-when-solved"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env())
+        [
+            *CLI,
+            "--address",
+            address,
+            "train",
+            "xor",
+            "--name",
+            "long",
+            "--epochs",
+            "1000000",
+            "--no-stop-when-solved",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(),
+    )
     try:
         assert training.stderr is not None
         first = lines_of(training.stderr).get(timeout=20)  # the first progress line
@@ -485,8 +608,9 @@ def test_serve_answers_and_stops_on_sigterm(tmp_path: Path, configure: str) -> N
     else:
         args = []
         env = clean_env(GATELEARN_ADDRESS=address, GATELEARN_DATA_DIR=str(data_dir))
-    serving = subprocess.Popen([*CLI, "serve", *args], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=env)
+    serving = subprocess.Popen(
+        [*CLI, "serve", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
     try:
         deadline = time.monotonic() + 20
         with Client(address, timeout=1) as probe:
@@ -502,8 +626,7 @@ def test_serve_answers_and_stops_on_sigterm(tmp_path: Path, configure: str) -> N
         tasks = run("--address", address, "tasks")
         assert tasks.returncode == 0, tasks.stderr
         assert "xor" in tasks.stdout
-        assert run("--address", address, "train", "and", "--name", "a", "--quiet"
-                   ).returncode == 0
+        assert run("--address", address, "train", "and", "--name", "a", "--quiet").returncode == 0
         assert any(data_dir.iterdir())  # the store is where it was told to be
 
         started = time.monotonic()

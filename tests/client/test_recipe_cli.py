@@ -33,8 +33,22 @@ def test_naming_the_default_optimizer_or_its_lr_trains_the_same_model(
 
 
 def test_show_reports_every_setting_and_the_history(gatelearn: Run) -> None:  # noqa: F811
-    gatelearn("train", "xor", "--name", "r", "--quiet", "--record-every", "3", "--epochs", "30",
-              "--no-stop-when-solved", "--activation", "elu", "--activation", "sigmoid")
+    gatelearn(
+        "train",
+        "xor",
+        "--name",
+        "r",
+        "--quiet",
+        "--record-every",
+        "3",
+        "--epochs",
+        "30",
+        "--no-stop-when-solved",
+        "--activation",
+        "elu",
+        "--activation",
+        "sigmoid",
+    )
     shown = gatelearn("show", "r").stdout
     assert re.search(r"^history +11 points, epochs 0 to 30$", shown, re.MULTILINE)
     assert re.search(r"^  activations +elu alpha=1, sigmoid$", shown, re.MULTILINE)

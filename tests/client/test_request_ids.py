@@ -33,9 +33,12 @@ def test_a_given_request_id_is_kept(offline_client: Client) -> None:
 
 @pytest.mark.parametrize("bad", ["", "has space", "slash/", "x" * 129, "é"])
 def test_a_request_id_the_server_would_refuse_is_refused_before_sending(
-        offline_client: Client, bad: str) -> None:
-    for build in (lambda: offline_client.train_request("m", "xor", request_id=bad),
-                  lambda: offline_client.import_model("m", {}, request_id=bad)):
+    offline_client: Client, bad: str
+) -> None:
+    for build in (
+        lambda: offline_client.train_request("m", "xor", request_id=bad),
+        lambda: offline_client.import_model("m", {}, request_id=bad),
+    ):
         with pytest.raises(GateLearnError) as failure:
             build()
         assert failure.value.code == grpc.StatusCode.INVALID_ARGUMENT

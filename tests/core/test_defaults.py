@@ -79,11 +79,17 @@ def test_seeds_alone_agree_with_the_population(
         assert alone.rows_right()[0] == solved[seed], f"seed {seed}"
 
 
-@pytest.mark.parametrize(("task", "width"), [
-    (Choice("not"), 8), (Choice("xor"), 8), (Choice("half_adder"), 8),
-    (Choice("full_adder"), 12), (Choice("parity", {"n": 8}), 32),
-    (Choice("majority", {"n": 9}), 36),
-])
+@pytest.mark.parametrize(
+    ("task", "width"),
+    [
+        (Choice("not"), 8),
+        (Choice("xor"), 8),
+        (Choice("half_adder"), 8),
+        (Choice("full_adder"), 12),
+        (Choice("parity", {"n": 8}), 32),
+        (Choice("majority", {"n": 9}), 36),
+    ],
+)
 def test_a_recipe_without_hidden_gets_the_rules_width(
     registry: Registry, task: Choice, width: int
 ) -> None:

@@ -74,12 +74,18 @@ class GradientRecorder(Optimizer):
         return step
 
 
-def engine_gradients(network: Network, data: Dataset, loss: Loss,
-                     weight_decay: float = 0.0) -> list[tuple[Array, Array]]:
+def engine_gradients(
+    network: Network, data: Dataset, loss: Loss, weight_decay: float = 0.0
+) -> list[tuple[Array, Array]]:
     """Each parameter array of `network` with the gradient the engine computes for it."""
     recorder = GradientRecorder()
-    result = train(network, data, loss, recorder,
-                   TrainConfig(epochs=1, stop_when_solved=False, weight_decay=weight_decay))
+    result = train(
+        network,
+        data,
+        loss,
+        recorder,
+        TrainConfig(epochs=1, stop_when_solved=False, weight_decay=weight_decay),
+    )
     assert result.epochs == 1
     assert len(recorder.steps) == 1
     layers = network.layers
@@ -91,8 +97,12 @@ def engine_gradients(network: Network, data: Dataset, loss: Loss,
     for bound, param in zip(recorder.bound, params, strict=True):
         np.testing.assert_array_equal(bound, param)
     grads = dict(zip(map(id, params), recorder.steps[0], strict=True))
-    return [(array, grads[id(array)]) for layer in layers
-            for array in (layer.weights, layer.bias) if array is not None]
+    return [
+        (array, grads[id(array)])
+        for layer in layers
+        for array in (layer.weights, layer.bias)
+        if array is not None
+    ]
 
 
 def pre_activations(network: Network, inputs: Array) -> list[Array]:

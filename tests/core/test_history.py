@@ -18,9 +18,11 @@ EPOCHS = 3001  # odd, so the final epoch is off the thinned grid
 
 @pytest.mark.parametrize("batch_size", [0, 3], ids=["full_batch", "minibatch"])
 def test_a_long_history_is_thinned_evenly_keeping_the_final_epoch(
-        registry: Registry, batch_size: int) -> None:
-    config = TrainConfig(epochs=EPOCHS, record_every=1, stop_when_solved=False,
-                         batch_size=batch_size)
+    registry: Registry, batch_size: int
+) -> None:
+    config = TrainConfig(
+        epochs=EPOCHS, record_every=1, stop_when_solved=False, batch_size=batch_size
+    )
     full = train_prepared(prepare(Recipe(config=config), registry)).history
     thin_config = replace(config, max_records=100)
     thinned = train_prepared(prepare(Recipe(config=thin_config), registry)).history

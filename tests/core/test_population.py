@@ -157,15 +157,18 @@ def test_weights_in_any_memory_layout_train_the_same(registry: Registry, populat
         train_prepared(prepared)
     for got, want in zip(arrays(strided.network), arrays(contiguous.network), strict=True):
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
-    assert not np.allclose(arrays(strided.network)[0], arrays(prepare(
-        parity_recipe(population=population), registry).network)[0])
+    assert not np.allclose(
+        arrays(strided.network)[0],
+        arrays(prepare(parity_recipe(population=population), registry).network)[0],
+    )
 
 
 def test_arrays_held_before_training_hold_the_trained_weights(registry: Registry) -> None:
     """Training works on views of one flat buffer, then hands the values back: the layers
     keep the very arrays they had, so references taken before training stay live."""
-    prepared = prepare(parity_recipe(config=TrainConfig(epochs=50, stop_when_solved=False)),
-                       registry)
+    prepared = prepare(
+        parity_recipe(config=TrainConfig(epochs=50, stop_when_solved=False)), registry
+    )
     held = arrays(prepared.network)
     initial = [a.copy() for a in held]
     train_prepared(prepared)
@@ -195,8 +198,11 @@ def test_flat_binding_of_elementwise_optimizers_changes_no_bit(
 ) -> None:
     """Built-ins are bound once to all parameters as one flat array; bound to each layer's
     weights and biases instead, as a plugin that is not elementwise is, they train the same."""
-    recipe = parity_recipe(optimizer=Choice(name), population=population,
-                           config=TrainConfig(epochs=300, stop_when_solved=False))
+    recipe = parity_recipe(
+        optimizer=Choice(name),
+        population=population,
+        config=TrainConfig(epochs=300, stop_when_solved=False),
+    )
     flat = prepare(recipe, registry)
     assert flat.optimizer.elementwise
     prepared = prepare(recipe, registry)
@@ -205,6 +211,7 @@ def test_flat_binding_of_elementwise_optimizers_changes_no_bit(
     train_prepared(per_array)
     layers = per_array.network.layers
     assert per_array.optimizer.bound == [layer.weights.shape for layer in layers] + [
-        layer.bias.shape for layer in layers if layer.bias is not None]
+        layer.bias.shape for layer in layers if layer.bias is not None
+    ]
     for mine, its in zip(arrays(flat.network), arrays(per_array.network), strict=True):
         np.testing.assert_array_equal(mine, its)

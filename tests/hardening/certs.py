@@ -45,8 +45,9 @@ class Pki:
 
 
 def _openssl(*args: str | Path) -> None:
-    result = subprocess.run(["openssl", *map(str, args)], capture_output=True, text=True,
-                            timeout=30)
+    result = subprocess.run(
+        ["openssl", *map(str, args)], capture_output=True, text=True, timeout=30
+    )
     if result.returncode != 0:
         raise RuntimeError(f"openssl {' '.join(map(str, args))} failed:\n{result.stderr}")
 
@@ -56,10 +57,23 @@ _EC_KEY = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"
 
 def make_ca(directory: Path, stem: str, subject: str) -> KeyPair:
     pair = KeyPair(directory / f"{stem}.pem", directory / f"{stem}.key")
-    _openssl("req", "-x509", *_EC_KEY, "-days", "1", "-subj", subject,
-             "-addext", "basicConstraints=critical,CA:TRUE",
-             "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-             "-keyout", pair.key, "-out", pair.cert)
+    _openssl(
+        "req",
+        "-x509",
+        *_EC_KEY,
+        "-days",
+        "1",
+        "-subj",
+        subject,
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+        "-keyout",
+        pair.key,
+        "-out",
+        pair.cert,
+    )
     return pair
 
 
@@ -69,9 +83,24 @@ def make_leaf(directory: Path, stem: str, subject: str, ca: KeyPair, extensions:
     request, ext_file = directory / f"{stem}.csr", directory / f"{stem}.ext"
     ext_file.write_text(extensions)
     _openssl("req", "-new", *_EC_KEY, "-subj", subject, "-keyout", pair.key, "-out", request)
-    _openssl("x509", "-req", "-in", request, "-CA", ca.cert, "-CAkey", ca.key,
-             "-set_serial", str(secrets.randbits(63)), "-days", "1", "-extfile", ext_file,
-             "-out", pair.cert)
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        request,
+        "-CA",
+        ca.cert,
+        "-CAkey",
+        ca.key,
+        "-set_serial",
+        str(secrets.randbits(63)),
+        "-days",
+        "1",
+        "-extfile",
+        ext_file,
+        "-out",
+        pair.cert,
+    )
     return pair
 
 
@@ -85,9 +114,9 @@ def make_pki(directory: Path) -> Pki:
     return Pki(
         ca=ca,
         server=make_leaf(directory, "server", "/CN=localhost", ca, SERVER_EXTENSIONS),
-        client=make_leaf(directory, "client", "/CN=gatelearn test client", ca,
-                         CLIENT_EXTENSIONS),
+        client=make_leaf(directory, "client", "/CN=gatelearn test client", ca, CLIENT_EXTENSIONS),
         other_ca=other_ca,
-        other_client=make_leaf(directory, "other-client", "/CN=gatelearn test client",
-                               other_ca, CLIENT_EXTENSIONS),
+        other_client=make_leaf(
+            directory, "other-client", "/CN=gatelearn test client", other_ca, CLIENT_EXTENSIONS
+        ),
     )

@@ -41,8 +41,9 @@ LATENCIES: dict[str, list[float]] = {}
 
 
 # ---------------------------------------------------------------- helpers
-def wait_until_free(pool: WorkerPool, t0: float, timeout: float = 5.0,
-                    settle: bool = True) -> float:
+def wait_until_free(
+    pool: WorkerPool, t0: float, timeout: float = 5.0, settle: bool = True
+) -> float:
     """Poll `pool.busy` every millisecond until it is 0; return the seconds since `t0`.
 
     Then, with `settle`, wait (no longer timed) until the worker is back in the pool's idle
@@ -73,8 +74,13 @@ def worker_pids(pool: WorkerPool) -> set[int]:
 
 
 def long_request(client: Client, name: str, progress_interval_ms: int) -> pb.TrainRequest:
-    return client.train_request(name, "xor", options=TrainOptions(
-        epochs=LONG_EPOCHS, stop_when_solved=False, progress_interval_ms=progress_interval_ms))
+    return client.train_request(
+        name,
+        "xor",
+        options=TrainOptions(
+            epochs=LONG_EPOCHS, stop_when_solved=False, progress_interval_ms=progress_interval_ms
+        ),
+    )
 
 
 def first_event(call: grpc.Call) -> pb.TrainEvent:
@@ -104,15 +110,19 @@ def latency_table() -> Iterator[None]:
     print(f"{'path':<34} {'n':>3} {'min ms':>8} {'median ms':>10} {'max ms':>8}")
     for path, values in LATENCIES.items():
         ms = [1000 * x for x in values]
-        print(f"{path:<34} {len(ms):>3} {min(ms):>8.1f} {statistics.median(ms):>10.1f} "
-              f"{max(ms):>8.1f}")
+        print(
+            f"{path:<34} {len(ms):>3} {min(ms):>8.1f} {statistics.median(ms):>10.1f} "
+            f"{max(ms):>8.1f}"
+        )
 
 
 @pytest.fixture(scope="module")
 def one_slot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """One training at a time, and room for 10^6-epoch runs."""
-    running = start_server(tmp_path_factory.mktemp("cancel") / "data",
-                           limits=Limits(max_epochs=10**7, max_concurrent_trainings=SLOTS))
+    running = start_server(
+        tmp_path_factory.mktemp("cancel") / "data",
+        limits=Limits(max_epochs=10**7, max_concurrent_trainings=SLOTS),
+    )
     yield running
     running.stop(0)
 
@@ -147,6 +157,7 @@ def finish_checks(one_slot: RunningServer, client: Client, name: str) -> None:
 # it (tell the worker, which stops and is reused). A cancel that lands while the server is still
 # sending an event takes another path (the worker is killed): see the streaming tests below.
 SETTLE = 0.05
+
 
 def test_closing_train_events_stops_the_run_frees_the_slot_saves_nothing(
     one_slot: RunningServer, client: Client
@@ -268,8 +279,9 @@ def test_train_is_accepted_as_soon_as_the_slot_reads_free(
     assert refused == 0, f"{refused} of 3 trainings refused right after pool.busy read 0"
 
 
-def _start_when_accepted(stub: gatelearn_pb2_grpc.GateLearnStub,
-                         request: pb.TrainRequest, timeout: float = 5.0) -> grpc.Call:
+def _start_when_accepted(
+    stub: gatelearn_pb2_grpc.GateLearnStub, request: pb.TrainRequest, timeout: float = 5.0
+) -> grpc.Call:
     """Start a Train stream, retrying briefly while a previous run is still stopping; return
     the call once its first event has arrived."""
     limit = time.monotonic() + timeout
@@ -284,8 +296,9 @@ def _start_when_accepted(stub: gatelearn_pb2_grpc.GateLearnStub,
         time.sleep(0.01)
 
 
-def _train_when_accepted(client: Client, name: str, timeout: float = 5.0,
-                         check_version: bool = True) -> None:
+def _train_when_accepted(
+    client: Client, name: str, timeout: float = 5.0, check_version: bool = True
+) -> None:
     limit = time.monotonic() + timeout
     while True:
         try:

@@ -58,8 +58,14 @@ class Ledger:
                 self.errors.append(f"{what}: {error.code.name} {error.details}")
 
 
-def _saver(address: str, ledger: Ledger, rng: random.Random, thread: int,
-           down: threading.Event, done: threading.Event) -> None:
+def _saver(
+    address: str,
+    ledger: Ledger,
+    rng: random.Random,
+    thread: int,
+    down: threading.Event,
+    done: threading.Event,
+) -> None:
     # No client retries: the ledger counts what the server answers to each attempt.
     with Client(address, timeout=10.0, retries=0) as client:
         while not done.is_set():
@@ -74,7 +80,8 @@ def _saver(address: str, ledger: Ledger, rng: random.Random, thread: int,
                 continue
             try:
                 outputs: list[list[str]] | None = _bits(
-                    client.predict(name, _rows(inputs), version=ref.version).outputs)
+                    client.predict(name, _rows(inputs), version=ref.version).outputs
+                )
             except GateLearnError as error:
                 ledger.failed(f"predict {name}:{ref.version}", error, down)
                 outputs = None
@@ -91,13 +98,18 @@ def _serving(running: RunningServer) -> bool:
     return True
 
 
-def _run_round(cluster: PostgresCluster, running: RunningServer, ledger: Ledger,
-               rng: random.Random) -> None:
+def _run_round(
+    cluster: PostgresCluster, running: RunningServer, ledger: Ledger, rng: random.Random
+) -> None:
     down, done = threading.Event(), threading.Event()
-    threads = [threading.Thread(target=_saver, daemon=True,
-                                args=(f"127.0.0.1:{running.port}", ledger,
-                                      random.Random(rng.random()), i, down, done))
-               for i in range(SAVERS)]
+    threads = [
+        threading.Thread(
+            target=_saver,
+            daemon=True,
+            args=(f"127.0.0.1:{running.port}", ledger, random.Random(rng.random()), i, down, done),
+        )
+        for i in range(SAVERS)
+    ]
     for thread in threads:
         thread.start()
     try:
@@ -111,19 +123,27 @@ def _run_round(cluster: PostgresCluster, running: RunningServer, ledger: Ledger,
             thread.join(30.0)
         cluster.start_again()
     assert not any(thread.is_alive() for thread in threads), "a client hung"
-    poll(lambda: _serving(running), RECOVERY_TIMEOUT, "the server to reach the store again",
-         interval=0.1)
+    poll(
+        lambda: _serving(running),
+        RECOVERY_TIMEOUT,
+        "the server to reach the store again",
+        interval=0.1,
+    )
 
 
 def _same_weights(exported: dict[str, Any], sent: dict[str, Any]) -> bool:
     def bits(model: dict[str, Any]) -> list[list[str]]:
-        return [[float(v).hex() for part in ("weights", "bias")
-                 for v in layer[part]["values"]] for layer in model["layers"]]
+        return [
+            [float(v).hex() for part in ("weights", "bias") for v in layer[part]["values"]]
+            for layer in model["layers"]
+        ]
+
     return bits(exported) == bits(sent)
 
 
 def test_an_immediate_database_shutdown_during_saves_loses_nothing_acknowledged(
-        tmp_path: Path, own_postgres_cluster: PostgresCluster) -> None:
+    tmp_path: Path, own_postgres_cluster: PostgresCluster
+) -> None:
     url = own_postgres_cluster.new_database()
     rng = random.Random(SEED)
     ledger = Ledger()
@@ -141,12 +161,13 @@ def test_an_immediate_database_shutdown_during_saves_loses_nothing_acknowledged(
                 exported = client.export_model(name, version=version)
                 assert _same_weights(exported, saved.model), f"{name}:{version} changed"
                 if saved.outputs is not None:
-                    now = _bits(client.predict(name, _rows(saved.inputs), version=version)
-                                .outputs)
+                    now = _bits(client.predict(name, _rows(saved.inputs), version=version).outputs)
                     assert now == saved.outputs, f"{name}:{version} predicts differently"
     finally:
         fresh.stop(0)
-    print(f"\ndatabase crash: {ROUNDS} immediate shutdowns during saves, {len(ledger.saved)} "
-          f"acknowledged versions verified bitwise, {ledger.refused} calls answered UNAVAILABLE "
-          f"({ledger.unsure} of them saying the save may or may not have completed)")
+    print(
+        f"\ndatabase crash: {ROUNDS} immediate shutdowns during saves, {len(ledger.saved)} "
+        f"acknowledged versions verified bitwise, {ledger.refused} calls answered UNAVAILABLE "
+        f"({ledger.unsure} of them saying the save may or may not have completed)"
+    )
     assert ledger.saved and ledger.refused >= ROUNDS  # every shutdown met calls in flight

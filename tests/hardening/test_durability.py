@@ -91,7 +91,7 @@ def _stat(pid: int) -> tuple[str, int] | None:
         text = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    fields = text[text.rindex(")") + 2:].split()
+    fields = text[text.rindex(")") + 2 :].split()
     return fields[0], int(fields[1])
 
 
@@ -115,9 +115,14 @@ def _pids() -> Iterator[int]:
 
 def _workers_of(server_pid: int) -> set[int]:
     """The live training workers whose parent is `server_pid`."""
-    return {pid for pid in _pids()
-            if (stat := _stat(pid)) and stat[1] == server_pid and stat[0] not in ("Z", "X")
-            and "gatelearn.server.training.worker" in _cmdline(pid)}
+    return {
+        pid
+        for pid in _pids()
+        if (stat := _stat(pid))
+        and stat[1] == server_pid
+        and stat[0] not in ("Z", "X")
+        and "gatelearn.server.training.worker" in _cmdline(pid)
+    }
 
 
 def _marked(mark: str) -> set[int]:
@@ -154,9 +159,12 @@ def _start(store: list[str], log: Path) -> ServerProcess:
     env = {**os.environ, MARK_ENV: mark}
     with log.open("wb") as out:  # the workers inherit stderr: a file, never a pipe to drain
         process = subprocess.Popen(
-            [sys.executable, "-m", "gatelearn.client.cli", "serve", "--address", address,
-             *store],
-            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env)
+            [sys.executable, "-m", "gatelearn.client.cli", "serve", "--address", address, *store],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
     server = ServerProcess(process, address, mark, log)
     channel = grpc.insecure_channel(address)
     try:
@@ -164,8 +172,10 @@ def _start(store: list[str], log: Path) -> ServerProcess:
 
         def serving() -> bool:
             if process.poll() is not None:
-                raise AssertionError(f"the server exited with {process.returncode} during "
-                                     f"start-up:\n{server.output()}")
+                raise AssertionError(
+                    f"the server exited with {process.returncode} during "
+                    f"start-up:\n{server.output()}"
+                )
             try:
                 reply = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1.0)
             except grpc.RpcError:
@@ -187,12 +197,18 @@ def _kill(server: ServerProcess, workers: Collection[int] = ()) -> None:
     if server.process.poll() is None:
         os.kill(server.process.pid, signal.SIGKILL)
     server.process.wait(timeout=EXIT_TIMEOUT)
-    poll(lambda: not any(map(_alive, workers)), EXIT_TIMEOUT,
-          f"workers {sorted(workers)} of server {server.process.pid} to exit (alive: "
-          f"{sorted(filter(_alive, workers))})")
-    poll(lambda: not _marked(server.mark), EXIT_TIMEOUT,
-          f"the workers of server {server.process.pid} to exit (orphans: "
-          f"{sorted(_marked(server.mark))})")
+    poll(
+        lambda: not any(map(_alive, workers)),
+        EXIT_TIMEOUT,
+        f"workers {sorted(workers)} of server {server.process.pid} to exit (alive: "
+        f"{sorted(filter(_alive, workers))})",
+    )
+    poll(
+        lambda: not _marked(server.mark),
+        EXIT_TIMEOUT,
+        f"the workers of server {server.process.pid} to exit (orphans: "
+        f"{sorted(_marked(server.mark))})",
+    )
 
 
 # ---------------------------------------------------------------- the store file
@@ -268,8 +284,9 @@ class RoundLog:
                 self.errors.append(f"{what}: {error}")
 
 
-def _predicted(client: Client, name: str, version: int, inputs: int,
-               log: RoundLog | None = None) -> list[list[str]] | None:
+def _predicted(
+    client: Client, name: str, version: int, inputs: int, log: RoundLog | None = None
+) -> list[list[str]] | None:
     """What a model predicts on every row of its inputs, bit for bit. With a round's `log`,
     None when the call fails (after the kill, the server died between reply and Predict)."""
     try:
@@ -294,18 +311,25 @@ def _trainer(address: str, log: RoundLog, rng: random.Random, thread: int) -> No
             task, params = TASKS[key]
             inputs = 3 if key == "parity3" else 2
             name = f"{key}-{rng.randrange(2)}"  # shared by threads and rounds
-            options = TrainOptions(epochs=rng.choice((200, 500, 1000, 2000, 3000)),
-                                   stop_when_solved=rng.random() < 0.6,
-                                   progress_interval_ms=20)
+            options = TrainOptions(
+                epochs=rng.choice((200, 500, 1000, 2000, 3000)),
+                stop_when_solved=rng.random() < 0.6,
+                progress_interval_ms=20,
+            )
 
             def on_progress(_: object) -> None:
                 with log.lock:
                     log.training.add(thread)
 
             try:
-                outcome = client.train(name, (task, params), seed=rng.randrange(1000),
-                                       options=options, on_progress=on_progress,
-                                       dtype="float32" if rng.random() < 0.2 else "float64")
+                outcome = client.train(
+                    name,
+                    (task, params),
+                    seed=rng.randrange(1000),
+                    options=options,
+                    on_progress=on_progress,
+                    dtype="float32" if rng.random() < 0.2 else "float64",
+                )
             except GateLearnError as error:
                 if error.code == grpc.StatusCode.RESOURCE_EXHAUSTED:  # both slots busy
                     with log.lock:
@@ -318,8 +342,16 @@ def _trainer(address: str, log: RoundLog, rng: random.Random, thread: int) -> No
                 with log.lock:
                     log.training.discard(thread)
             assert outcome.model.name == name
-            log.record(Saved(name, outcome.model.version, "train", log.number, inputs,
-                             _predicted(client, name, outcome.model.version, inputs, log)))
+            log.record(
+                Saved(
+                    name,
+                    outcome.model.version,
+                    "train",
+                    log.number,
+                    inputs,
+                    _predicted(client, name, outcome.model.version, inputs, log),
+                )
+            )
 
 
 def _handmade(rng: random.Random, key: str) -> tuple[dict[str, Any], int]:
@@ -334,8 +366,11 @@ def _handmade(rng: random.Random, key: str) -> tuple[dict[str, Any], int]:
 
     model = {
         "layers": [
-            {"weights": tensor(inputs, hidden), "bias": tensor(hidden),
-             "activation": {"name": "tanh"}},
+            {
+                "weights": tensor(inputs, hidden),
+                "bias": tensor(hidden),
+                "activation": {"name": "tanh"},
+            },
             {"weights": tensor(hidden, 1), "bias": tensor(1), "activation": {"name": "sigmoid"}},
         ],
         "task": {"name": task, "params": params},
@@ -345,8 +380,7 @@ def _handmade(rng: random.Random, key: str) -> tuple[dict[str, Any], int]:
     return model, inputs
 
 
-def _importer(address: str, log: RoundLog, rng: random.Random,
-              earlier: list[Saved]) -> None:
+def _importer(address: str, log: RoundLog, rng: random.Random, earlier: list[Saved]) -> None:
     with Client(address, timeout=CALL_TIMEOUT, retries=0) as client:  # as in _trainer
         for _ in range(MAX_IMPORTS_PER_ROUND):
             if log.killed.wait(rng.uniform(0.0, 0.05)):
@@ -355,8 +389,7 @@ def _importer(address: str, log: RoundLog, rng: random.Random,
                 source = rng.choice(earlier)
                 name, inputs = f"copy-{rng.randrange(2)}", source.inputs
                 try:
-                    model: dict[str, Any] = client.export_model(source.name,
-                                                                version=source.version)
+                    model: dict[str, Any] = client.export_model(source.name, version=source.version)
                 except GateLearnError as error:
                     log.failed(f"export {source.name}:{source.version}", error)
                     return
@@ -370,8 +403,16 @@ def _importer(address: str, log: RoundLog, rng: random.Random,
                 log.failed(f"import {name}", error)
                 return
             assert ref.name == name
-            log.record(Saved(name, ref.version, "import", log.number, inputs,
-                             _predicted(client, name, ref.version, inputs, log)))
+            log.record(
+                Saved(
+                    name,
+                    ref.version,
+                    "import",
+                    log.number,
+                    inputs,
+                    _predicted(client, name, ref.version, inputs, log),
+                )
+            )
 
 
 # ---------------------------------------------------------------- checks after a restart
@@ -396,8 +437,10 @@ def _check_saved(client: Client, saved: Saved) -> None:
     now = _predicted(client, saved.name, saved.version, saved.inputs)
     if saved.outputs is None:
         saved.outputs = now  # acknowledged, then the kill came before Predict: use it from now
-    assert now == saved.outputs, (f"{saved.name}:{saved.version} ({saved.kind}, round "
-                                  f"{saved.round}) predicts differently after the restart")
+    assert now == saved.outputs, (
+        f"{saved.name}:{saved.version} ({saved.kind}, round "
+        f"{saved.round}) predicts differently after the restart"
+    )
 
 
 def _check_loads(client: Client, name: str, version: int, inputs: int) -> None:
@@ -405,14 +448,19 @@ def _check_loads(client: Client, name: str, version: int, inputs: int) -> None:
     detail = client.model(name, version=version)
     assert detail.summary.version == version
     prediction = client.predict(name, _rows(inputs), version=version)
-    assert prediction.model.version == version and len(prediction.outputs) == 2 ** inputs
+    assert prediction.model.version == version and len(prediction.outputs) == 2**inputs
     exported = client.export_model(name, version=version)
     assert exported["name"] == name and int(exported["version"]) == version
     assert len(exported["layers"]) == len(detail.summary.sizes) - 1
 
 
-def _check_store(client: Client, ledger: Ledger, on_disk: dict[str, set[int]],
-                 round_log: RoundLog | None, everything: bool = False) -> int:
+def _check_store(
+    client: Client,
+    ledger: Ledger,
+    on_disk: dict[str, set[int]],
+    round_log: RoundLog | None,
+    everything: bool = False,
+) -> int:
     """Check a restarted server against the ledger; return how many acknowledged models were
     checked. Updates the ledger's listing."""
     listed: dict[str, set[int]] = {}
@@ -434,7 +482,8 @@ def _check_store(client: Client, ledger: Ledger, on_disk: dict[str, set[int]],
             assert len(set(replied)) == len(replied), (name, sorted(replied))
             assert min(replied) > ledger.highest(name), (
                 f"{name}: round {round_log.number} got versions {sorted(replied)}, not above "
-                f"{ledger.highest(name)} seen before")
+                f"{ledger.highest(name)} seen before"
+            )
         for name, versions in listed.items():
             fresh = versions - ledger.listed.get(name, set())
             assert not fresh or min(fresh) > ledger.highest(name), (name, sorted(fresh))
@@ -450,7 +499,8 @@ def _check_store(client: Client, ledger: Ledger, on_disk: dict[str, set[int]],
         if everything or (round_log is not None and saved.round == round_log.number):
             assert (saved.name, saved.version) in sizes, (
                 f"{saved.name}:{saved.version} was acknowledged in round {saved.round} "
-                f"and is missing after the restart")
+                f"and is missing after the restart"
+            )
             _check_saved(client, saved)
             checked += 1
     ledger.listed = listed
@@ -460,8 +510,9 @@ def _check_store(client: Client, ledger: Ledger, on_disk: dict[str, set[int]],
 # ---------------------------------------------------------------- the test
 
 
-def _run_round(server: ServerProcess, number: int, rng: random.Random,
-               earlier: list[Saved]) -> tuple[RoundLog, int]:
+def _run_round(
+    server: ServerProcess, number: int, rng: random.Random, earlier: list[Saved]
+) -> tuple[RoundLog, int]:
     """Clients against `server` until a random SIGKILL; return the round's log and how many
     Train streams were mid-training (progress seen, no outcome yet) at the kill."""
     log = RoundLog(number)
@@ -473,15 +524,27 @@ def _run_round(server: ServerProcess, number: int, rng: random.Random,
                 target(*args)
             except BaseException as error:  # an assertion in a client thread fails the test
                 failures.append(error)
+
         return run
 
-    threads = [threading.Thread(target=guarded(_trainer), name=f"trainer-{i}", daemon=True,
-                                args=(server.address, log, random.Random(rng.random()), i))
-               for i in range(TRAINERS)]
-    threads += [threading.Thread(target=guarded(_importer), name=f"importer-{i}", daemon=True,
-                                 args=(server.address, log, random.Random(rng.random()),
-                                       list(earlier)))
-                for i in range(IMPORTERS)]
+    threads = [
+        threading.Thread(
+            target=guarded(_trainer),
+            name=f"trainer-{i}",
+            daemon=True,
+            args=(server.address, log, random.Random(rng.random()), i),
+        )
+        for i in range(TRAINERS)
+    ]
+    threads += [
+        threading.Thread(
+            target=guarded(_importer),
+            name=f"importer-{i}",
+            daemon=True,
+            args=(server.address, log, random.Random(rng.random()), list(earlier)),
+        )
+        for i in range(IMPORTERS)
+    ]
     for thread in threads:
         thread.start()
     time.sleep(rng.uniform(*KILL_DELAY))  # the kill moment itself is what is random
@@ -510,14 +573,17 @@ def test_sigkill_loses_nothing_acknowledged(tmp_path: Path) -> None:
     survive_kills(ROUNDS, tmp_path, ["--data-dir", str(data_dir)], stored)
 
 
-def test_sigkill_loses_nothing_acknowledged_on_postgresql(tmp_path: Path,
-                                                         postgres_url: str) -> None:
-    survive_kills(POSTGRES_ROUNDS, tmp_path, ["--store", postgres_url],
-                  lambda: _check_database(postgres_url))
+def test_sigkill_loses_nothing_acknowledged_on_postgresql(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    survive_kills(
+        POSTGRES_ROUNDS, tmp_path, ["--store", postgres_url], lambda: _check_database(postgres_url)
+    )
 
 
-def survive_kills(rounds: int, tmp_path: Path, store: list[str],
-                  stored: Callable[[], dict[str, set[int]]]) -> None:
+def survive_kills(
+    rounds: int, tmp_path: Path, store: list[str], stored: Callable[[], dict[str, set[int]]]
+) -> None:
     """`rounds` rounds of clients and SIGKILL against servers on `store`; `stored` reads every
     committed version by name straight from the store while no server runs."""
     started = time.monotonic()
@@ -546,8 +612,7 @@ def survive_kills(rounds: int, tmp_path: Path, store: list[str],
                 if last:
                     verified = checked
                     break
-            previous, mid_training = _run_round(server, number, rng,
-                                                list(ledger.saved.values()))
+            previous, mid_training = _run_round(server, number, rng, list(ledger.saved.values()))
             kills_during_training += mid_training > 0
             full_pool += previous.full_pool
             server = None
@@ -563,13 +628,15 @@ def survive_kills(rounds: int, tmp_path: Path, store: list[str],
         if server is not None:
             _kill(server)
     elapsed = time.monotonic() - started
-    print(f"\ndurability: {rounds} SIGKILL rounds survived, {verified} acknowledged models "
-          f"verified bitwise ({sum(s.kind == 'train' for s in ledger.saved.values())} trained, "
-          f"{sum(s.kind == 'import' for s in ledger.saved.values())} imported), "
-          f"{len(ledger.loaded)} stored versions loaded, {kills_during_training} kills during "
-          f"training, {unacknowledged} committed without a delivered reply, "
-          f"{acknowledged_before_predict} acknowledged but killed before Predict, "
-          f"{full_pool} trainings retried on a full pool, "
-          f"seed {SEED}, {elapsed:.1f}s")
+    print(
+        f"\ndurability: {rounds} SIGKILL rounds survived, {verified} acknowledged models "
+        f"verified bitwise ({sum(s.kind == 'train' for s in ledger.saved.values())} trained, "
+        f"{sum(s.kind == 'import' for s in ledger.saved.values())} imported), "
+        f"{len(ledger.loaded)} stored versions loaded, {kills_during_training} kills during "
+        f"training, {unacknowledged} committed without a delivered reply, "
+        f"{acknowledged_before_predict} acknowledged but killed before Predict, "
+        f"{full_pool} trainings retried on a full pool, "
+        f"seed {SEED}, {elapsed:.1f}s"
+    )
     assert verified == len(ledger.saved) > 0
     assert kills_during_training >= 1, "no kill landed during a training: the test is too tame"

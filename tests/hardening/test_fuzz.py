@@ -63,13 +63,23 @@ FUZZ = settings(
     derandomize=bool(os.environ.get("CI")),
     database=None,  # nothing written into the working tree
     print_blob=False,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
-                           HealthCheck.data_too_large],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+        HealthCheck.data_too_large,
+    ],
 )
 
-LIMITS = Limits(max_epochs=2000, max_population=16, max_units=32, max_predict_rows=1000,
-                max_task_rows=5000, max_concurrent_trainings=2, max_models=10000,
-                max_search_network_epochs=20_000)
+LIMITS = Limits(
+    max_epochs=2000,
+    max_population=16,
+    max_units=32,
+    max_predict_rows=1000,
+    max_task_rows=5000,
+    max_concurrent_trainings=2,
+    max_models=10000,
+    max_search_network_epochs=20_000,
+)
 
 FORBIDDEN = (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN)
 TRAIN_TIMEOUT = 15.0  # a training may legitimately outlast this: DEADLINE_EXCEEDED is fine
@@ -93,10 +103,12 @@ def _tensor(shape: list[int], values: list[float]) -> pb.Tensor:
     return pb.Tensor(shape=shape, values=values)
 
 
-def _layer(shape: list[int], weights: list[float], bias: list[float] | None,
-           activation: str) -> pb.ExportedLayer:
-    layer = pb.ExportedLayer(weights=_tensor(shape, weights),
-                             activation=pb.ComponentRef(name=activation))
+def _layer(
+    shape: list[int], weights: list[float], bias: list[float] | None, activation: str
+) -> pb.ExportedLayer:
+    layer = pb.ExportedLayer(
+        weights=_tensor(shape, weights), activation=pb.ComponentRef(name=activation)
+    )
     if bias is not None:
         layer.bias.CopyFrom(_tensor([shape[1]], bias))
     return layer
@@ -104,10 +116,14 @@ def _layer(shape: list[int], weights: list[float], bias: list[float] | None,
 
 def _perceptron() -> pb.ExportedModel:
     """Article 002's hand-written sign network (see README.md)."""
-    model = pb.ExportedModel(low=-1, high=1, layers=[
-        _layer([2, 2], [1, 0, 0, -1], [-1, 1], "sign"),
-        _layer([2, 1], [1, 1], [0], "sign"),
-    ])
+    model = pb.ExportedModel(
+        low=-1,
+        high=1,
+        layers=[
+            _layer([2, 2], [1, 0, 0, -1], [-1, 1], "sign"),
+            _layer([2, 1], [1, 1], [0], "sign"),
+        ],
+    )
     model.task.name = "region"
     model.task.params.update({"labels": "sign"})
     return model
@@ -115,25 +131,35 @@ def _perceptron() -> pb.ExportedModel:
 
 def _half_adder_table() -> pb.TruthTable:
     bits = [[0, 0], [0, 1], [1, 0], [1, 1]]
-    return pb.TruthTable(inputs=[pb.Row(values=r) for r in bits],
-                         outputs=[pb.Row(values=[a ^ b, a & b]) for a, b in bits])
+    return pb.TruthTable(
+        inputs=[pb.Row(values=r) for r in bits],
+        outputs=[pb.Row(values=[a ^ b, a & b]) for a, b in bits],
+    )
 
 
 def _table_model() -> pb.ExportedModel:
     """A 2-2 sigmoid layer on the half-adder table (not necessarily right on it)."""
-    model = pb.ExportedModel(format_version=1, low=0, high=1, dtype="float64", layers=[
-        _layer([2, 2], [6, 6, 6, 6], [-3, -9], "sigmoid"),
-    ])
+    model = pb.ExportedModel(
+        format_version=1,
+        low=0,
+        high=1,
+        dtype="float64",
+        layers=[
+            _layer([2, 2], [6, 6, 6, 6], [-3, -9], "sigmoid"),
+        ],
+    )
     model.table.CopyFrom(_half_adder_table())
     return model
 
 
 def _xor_model() -> pb.ExportedModel:
     """A 2-2-1 tanh/sigmoid network on xor by name."""
-    model = pb.ExportedModel(layers=[
-        _layer([2, 2], [4, -4, 4, -4], [-2, 6], "tanh"),
-        _layer([2, 1], [4, 4], [-4], "sigmoid"),
-    ])
+    model = pb.ExportedModel(
+        layers=[
+            _layer([2, 2], [4, -4, 4, -4], [-2, 6], "tanh"),
+            _layer([2, 1], [4, 4], [-4], "sigmoid"),
+        ]
+    )
     model.task.name = "xor"
     return model
 
@@ -168,19 +194,20 @@ class Fuzz:
 
     def assert_serving(self) -> None:
         for service in ("", SERVICE.full_name):
-            reply = self.health.Check(health_pb2.HealthCheckRequest(service=service),
-                                      timeout=10)
+            reply = self.health.Check(health_pb2.HealthCheckRequest(service=service), timeout=10)
             assert reply.status == health_pb2.HealthCheckResponse.SERVING, (
-                f"health of {service!r} after {self.total} fuzz calls: {reply}")
+                f"health of {service!r} after {self.total} fuzz calls: {reply}"
+            )
 
     def raw_method(self, rpc: str) -> Callable[..., Any]:
         method = SERVICE.methods_by_name[rpc]
         path = f"/{SERVICE.full_name}/{rpc}"
-        make = {(False, False): self.channel.unary_unary,
-                (False, True): self.channel.unary_stream,
-                (True, False): self.channel.stream_unary,
-                (True, True): self.channel.stream_stream}[
-            (method.client_streaming, method.server_streaming)]
+        make = {
+            (False, False): self.channel.unary_unary,
+            (False, True): self.channel.unary_stream,
+            (True, False): self.channel.stream_unary,
+            (True, True): self.channel.stream_stream,
+        }[(method.client_streaming, method.server_streaming)]
         return make(path, request_serializer=lambda b: b, response_deserializer=lambda b: b)
 
     def call(self, test: str, rpc: str, request: Any, *, raw: Any = None) -> tuple[str, Any]:
@@ -213,13 +240,16 @@ class Fuzz:
         if VERBOSE:
             self.details[(rpc, code.name, details[:110])] += 1
             if len(self.slowest) < 5 or elapsed > self.slowest[-1][0]:
-                self.slowest = sorted([*self.slowest, (elapsed, rpc, code.name,
-                                                       _show(request)[:600])], reverse=True)[:5]
+                self.slowest = sorted(
+                    [*self.slowest, (elapsed, rpc, code.name, _show(request)[:600])], reverse=True
+                )[:5]
 
         def where() -> str:
-            return (f"{rpc} ({'raw bytes ' + _hex(raw) if raw is not None else 'stub'}) "
-                    f"answered {code.name} after {elapsed:.2f}s: {details}\n"
-                    f"request: {_show(request)}\nserver log:\n" + "\n".join(self.log))
+            return (
+                f"{rpc} ({'raw bytes ' + _hex(raw) if raw is not None else 'stub'}) "
+                f"answered {code.name} after {elapsed:.2f}s: {details}\n"
+                f"request: {_show(request)}\nserver log:\n" + "\n".join(self.log)
+            )
 
         if code in FORBIDDEN:
             raise AssertionError(where())
@@ -229,7 +259,8 @@ class Fuzz:
             events = [pb.TrainEvent.FromString(e) if raw is not None else e for e in result]
             kinds = [e.WhichOneof("event") for e in events]
             assert kinds and kinds[-1] == "done" and kinds.count("done") == 1, (
-                f"Train ended OK with events {kinds}: {where()}")
+                f"Train ended OK with events {kinds}: {where()}"
+            )
         if code == grpc.StatusCode.OK and rpc == "PredictStream":  # one answer per chunk
             assert len(result) == len(request), f"{len(result)} responses: {where()}"
         if self.total % HEALTH_EVERY == 0:
@@ -259,11 +290,27 @@ class _Collect(logging.Handler):
 
 
 def _seed(stub: gatelearn_pb2_grpc.GateLearnStub) -> None:
-    done = list(stub.Train(pb.TrainRequest(model_name=XOR, task=pb.ComponentRef(name="xor"),
-                                           options=pb.TrainOptions(epochs=2000)), timeout=60))
+    done = list(
+        stub.Train(
+            pb.TrainRequest(
+                model_name=XOR,
+                task=pb.ComponentRef(name="xor"),
+                options=pb.TrainOptions(epochs=2000),
+            ),
+            timeout=60,
+        )
+    )
     assert done[-1].done.metrics.solved, done[-1]
-    list(stub.Train(pb.TrainRequest(model_name=HALF, task=pb.ComponentRef(name="half_adder"),
-                                    options=pb.TrainOptions(epochs=0)), timeout=60))
+    list(
+        stub.Train(
+            pb.TrainRequest(
+                model_name=HALF,
+                task=pb.ComponentRef(name="half_adder"),
+                options=pb.TrainOptions(epochs=0),
+            ),
+            timeout=60,
+        )
+    )
     assert stub.ImportModel(pb.ImportModelRequest(name=PERCEPTRON, model=_perceptron())).version
     assert stub.ImportModel(pb.ImportModelRequest(name=TABLE, model=_table_model())).version
     for victim in VICTIMS:
@@ -272,18 +319,20 @@ def _seed(stub: gatelearn_pb2_grpc.GateLearnStub) -> None:
 
 
 @pytest.fixture(scope="module")
-def fuzz(tmp_path_factory: pytest.TempPathFactory,
-         pytestconfig: pytest.Config) -> Iterator[Fuzz]:
+def fuzz(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Iterator[Fuzz]:
     log: list[str] = []
     handler = _Collect(log)
     loggers = [logging.getLogger(name) for name in ("grpc._server", "gatelearn.server")]
     for logger in loggers:
         logger.addHandler(handler)
     running = start_server(tmp_path_factory.mktemp("fuzz") / "data", limits=LIMITS)
-    channel = grpc.insecure_channel(f"127.0.0.1:{running.port}", options=[
-        ("grpc.max_receive_message_length", 64 * 1024 * 1024),
-        ("grpc.max_send_message_length", 64 * 1024 * 1024),
-    ])
+    channel = grpc.insecure_channel(
+        f"127.0.0.1:{running.port}",
+        options=[
+            ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+            ("grpc.max_send_message_length", 64 * 1024 * 1024),
+        ],
+    )
     stub = gatelearn_pb2_grpc.GateLearnStub(channel)
     _seed(stub)
     state = Fuzz(running, channel, stub, health_pb2_grpc.HealthStub(channel), log)
@@ -299,17 +348,23 @@ def fuzz(tmp_path_factory: pytest.TempPathFactory,
 
 def _report(config: pytest.Config, state: Fuzz) -> None:
     """Print the fuzz summary to the terminal, past output capturing."""
-    lines = [f"gatelearn fuzz: {state.total} fuzz examples run "
-             f"({', '.join(f'{t} {n}' for t, n in state.calls.items())})"]
+    lines = [
+        f"gatelearn fuzz: {state.total} fuzz examples run "
+        f"({', '.join(f'{t} {n}' for t, n in state.calls.items())})"
+    ]
     by_rpc: dict[str, list[str]] = {}
     for (rpc, code), count in sorted(state.codes.items()):
         by_rpc.setdefault(rpc, []).append(f"{code} {count}")
     lines += [f"  {rpc}: {', '.join(codes)}" for rpc, codes in by_rpc.items()]
     if VERBOSE:
-        lines += [f"    {n:4d} {rpc} {code} {text!r}"
-                  for (rpc, code, text), n in sorted(state.details.items())]
-        lines += [f"  slow: {elapsed:.2f}s {rpc} {code} {text!r}"
-                  for elapsed, rpc, code, text in state.slowest]
+        lines += [
+            f"    {n:4d} {rpc} {code} {text!r}"
+            for (rpc, code, text), n in sorted(state.details.items())
+        ]
+        lines += [
+            f"  slow: {elapsed:.2f}s {rpc} {code} {text!r}"
+            for elapsed, rpc, code, text in state.slowest
+        ]
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     capture = config.pluginmanager.get_plugin("capturemanager")
     if reporter is None:
@@ -331,48 +386,92 @@ NAMES = {kind: REGISTRY.names(kind) for kind in KINDS}
 ALL_NAMES = sorted({name for names in NAMES.values() for name in names})
 PARAMS = {(entry.kind, entry.name): entry.component.params for entry in REGISTRY.entries()}
 
-EDGE_FLOATS = [0.0, -0.0, 1.0, -1.0, 0.5, 2.0, 1e-300, 5e-324, -5e-324, 1e308, -1e308,
-               1.7976931348623157e308, -1.7976931348623157e308, INF, -INF, NAN, 2.0**53,
-               2.0**53 + 2, 2.0**64, -(2.0**63), 1e6, 1e6 + 1, 4294967296.0]
-numbers = st.one_of(st.floats(), st.sampled_from(EDGE_FLOATS),
-                    st.integers(-10, 10).map(float))
+EDGE_FLOATS = [
+    0.0,
+    -0.0,
+    1.0,
+    -1.0,
+    0.5,
+    2.0,
+    1e-300,
+    5e-324,
+    -5e-324,
+    1e308,
+    -1e308,
+    1.7976931348623157e308,
+    -1.7976931348623157e308,
+    INF,
+    -INF,
+    NAN,
+    2.0**53,
+    2.0**53 + 2,
+    2.0**64,
+    -(2.0**63),
+    1e6,
+    1e6 + 1,
+    4294967296.0,
+]
+numbers = st.one_of(st.floats(), st.sampled_from(EDGE_FLOATS), st.integers(-10, 10).map(float))
 safe_text = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=24)  # UTF-8
 weird_text = st.one_of(
     safe_text,
-    st.sampled_from(["", " ", "xor ", " xor", "XOR", "x\x00or", "xor\n", "\u202exor", "../x",
-                     "é", "\U0001f642" * 3, "%s%n", "'; DROP TABLE models;--", "a" * 129,
-                     "tanh\t", "null", "None"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "xor ",
+            " xor",
+            "XOR",
+            "x\x00or",
+            "xor\n",
+            "\u202exor",
+            "../x",
+            "é",
+            "\U0001f642" * 3,
+            "%s%n",
+            "'; DROP TABLE models;--",
+            "a" * 129,
+            "tanh\t",
+            "null",
+            "None",
+        ]
+    ),
     st.sampled_from([128, 129, 1000, 100_000]).map(lambda n: "n" * n),
 )
 json_values = st.recursive(
     st.none() | st.booleans() | numbers | safe_text,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(safe_text, children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(safe_text, children, max_size=3)
+    ),
     max_leaves=12,
 )
-u64 = st.one_of(st.sampled_from([0, 1, 2, 2**63, U64 - 16, U64 - 15, U64 - 1, U64]),
-                st.integers(0, U64))
+u64 = st.one_of(
+    st.sampled_from([0, 1, 2, 2**63, U64 - 16, U64 - 15, U64 - 1, U64]), st.integers(0, U64)
+)
 u32 = st.one_of(st.sampled_from([0, 1, 2, 3, 2**31, U32 - 1, U32]), st.integers(0, U32))
-versions = st.one_of(st.just(0), st.just(1), st.sampled_from([2, 3, 4, U32]),
-                     st.integers(0, U32))
-bit_value = st.one_of(st.sampled_from([0.0, 1.0]), st.sampled_from([0.0, 1.0]),
-                      st.sampled_from([0.5, 2.0, -1.0, -0.0, NAN, INF, 1e308,
-                                       1.0000000000000002]))
+versions = st.one_of(st.just(0), st.just(1), st.sampled_from([2, 3, 4, U32]), st.integers(0, U32))
+bit_value = st.one_of(
+    st.sampled_from([0.0, 1.0]),
+    st.sampled_from([0.0, 1.0]),
+    st.sampled_from([0.5, 2.0, -1.0, -0.0, NAN, INF, 1e308, 1.0000000000000002]),
+)
 bit_json = st.one_of(bit_value, st.sampled_from([True, False, None, "1", [1.0], {"0": 1.0}]))
 
 
 def bit_rows(values: st.SearchStrategy[Any] = bit_json) -> st.SearchStrategy[Any]:
     """Rows of (mostly) bits: a common width, ragged, empty, or not rows at all."""
     width = st.sampled_from([0, 1, 2, 3, 16, 17])
-    common = width.flatmap(lambda w: st.lists(st.lists(values, min_size=w, max_size=w),
-                                              min_size=1, max_size=6))
+    common = width.flatmap(
+        lambda w: st.lists(st.lists(values, min_size=w, max_size=w), min_size=1, max_size=6)
+    )
     ragged = st.lists(st.lists(values, max_size=4), max_size=6)
     return st.one_of(common, ragged, json_values)
 
 
 def number_rows(width: st.SearchStrategy[int], max_rows: int = 4) -> st.SearchStrategy[Any]:
-    return width.flatmap(lambda w: st.lists(st.lists(numbers, min_size=w, max_size=w),
-                                            max_size=max_rows))
+    return width.flatmap(
+        lambda w: st.lists(st.lists(numbers, min_size=w, max_size=w), max_size=max_rows)
+    )
 
 
 def param_value(kind: str, param: Any) -> st.SearchStrategy[Any]:
@@ -380,14 +479,16 @@ def param_value(kind: str, param: Any) -> st.SearchStrategy[Any]:
     options: list[st.SearchStrategy[Any]] = [json_values, st.just(param.default)]
     if param.type in ("int", "float"):
         bounds = [b for b in (param.minimum, param.maximum) if b is not None]
-        edges = [v for b in bounds for v in (b, b - 1, b + 1, math.nextafter(b, -INF),
-                                             math.nextafter(b, INF), b + 0.5)]
+        edges = [
+            v
+            for b in bounds
+            for v in (b, b - 1, b + 1, math.nextafter(b, -INF), math.nextafter(b, INF), b + 0.5)
+        ]
         options.append(st.sampled_from(edges or [0.0]))
         low = param.minimum if param.minimum is not None else -1e6
         high = param.maximum if param.maximum is not None else 1e6
         if param.type == "int":
-            options.append(st.integers(int(low) - 2, min(int(high) + 2, int(low) + 40))
-                           .map(float))
+            options.append(st.integers(int(low) - 2, min(int(high) + 2, int(low) + 40)).map(float))
         else:
             options.append(st.floats(low, high))
     elif param.type == "bool":
@@ -400,8 +501,10 @@ def param_value(kind: str, param: Any) -> st.SearchStrategy[Any]:
     elif param.name == "planes":
         options.append(number_rows(st.sampled_from([0, 2, 3, 4])))
     elif param.name in ("weights", "biases"):
-        options += [st.lists(number_rows(st.sampled_from([0, 1, 2, 8])), max_size=3),
-                    st.lists(st.lists(numbers, max_size=8), max_size=3)]
+        options += [
+            st.lists(number_rows(st.sampled_from([0, 1, 2, 8])), max_size=3),
+            st.lists(st.lists(numbers, max_size=8), max_size=3),
+        ]
     return st.one_of(*options)
 
 
@@ -409,8 +512,9 @@ def param_value(kind: str, param: Any) -> st.SearchStrategy[Any]:
 def params_for(draw: st.DrawFn, kind: str, name: str) -> dict[str, Any]:
     """Params for a component: some of its declared ones, maybe an unknown key."""
     declared = PARAMS.get((kind, name), ())
-    chosen = draw(st.lists(st.sampled_from(declared), unique_by=lambda p: p.name)
-                  if declared else st.just([]))
+    chosen = draw(
+        st.lists(st.sampled_from(declared), unique_by=lambda p: p.name) if declared else st.just([])
+    )
     values = {p.name: draw(param_value(kind, p)) for p in chosen}
     if draw(st.integers(0, 5)) == 0:
         values[draw(safe_text)] = draw(json_values)
@@ -439,16 +543,20 @@ def valid_value(param: Any) -> st.SearchStrategy[Any]:
         return number_rows(st.just(3)).filter(bool)
     width = 2  # "inputs"/"outputs" of a table; other data params get their default
     if param.name in ("inputs", "outputs"):
-        return st.lists(st.lists(st.sampled_from([0.0, 1.0]), min_size=width, max_size=width),
-                        min_size=1, max_size=4)
+        return st.lists(
+            st.lists(st.sampled_from([0.0, 1.0]), min_size=width, max_size=width),
+            min_size=1,
+            max_size=4,
+        )
     return st.just(param.default)
 
 
 @st.composite
 def valid_params(draw: st.DrawFn, kind: str, name: str) -> dict[str, Any]:
     declared = [p for p in PARAMS.get((kind, name), ()) if p.default is not None]
-    chosen = draw(st.lists(st.sampled_from(declared), unique_by=lambda p: p.name)
-                  if declared else st.just([]))
+    chosen = draw(
+        st.lists(st.sampled_from(declared), unique_by=lambda p: p.name) if declared else st.just([])
+    )
     return {p.name: draw(valid_value(p)) for p in chosen}
 
 
@@ -459,18 +567,19 @@ def component_refs(draw: st.DrawFn, kind: str, *, valid: bool = False) -> pb.Com
     if valid:
         name = draw(st.sampled_from(NAMES[kind]))
     else:
-        name = draw(st.one_of(st.sampled_from(NAMES[kind]), st.sampled_from(ALL_NAMES),
-                              weird_text))
+        name = draw(st.one_of(st.sampled_from(NAMES[kind]), st.sampled_from(ALL_NAMES), weird_text))
     ref = pb.ComponentRef(name=name)
-    how = draw(st.sampled_from(["none", "declared", "declared", "random"] if not valid
-                               else ["none", "valid", "valid"]))
+    how = draw(
+        st.sampled_from(
+            ["none", "declared", "declared", "random"] if not valid else ["none", "valid", "valid"]
+        )
+    )
     if how == "valid":
         ref.params.CopyFrom(_struct(draw(valid_params(kind, name))))
     elif how == "declared":
         ref.params.CopyFrom(_struct(draw(params_for(kind, name))))
     elif how == "random":
-        ref.params.CopyFrom(_struct(draw(st.dictionaries(safe_text, json_values,
-                                                         max_size=3))))
+        ref.params.CopyFrom(_struct(draw(st.dictionaries(safe_text, json_values, max_size=3))))
     return ref
 
 
@@ -483,9 +592,12 @@ def cap_sampled_rows(ref: pb.ComponentRef) -> pb.ComponentRef:
     which refuse such tasks at once, still get every value.
     """
     points = ref.params.fields.get("points")
-    if (ref.name == "region" and points is not None
-            and points.WhichOneof("kind") == "number_value"
-            and points.number_value > LIMITS.max_task_rows + 1):
+    if (
+        ref.name == "region"
+        and points is not None
+        and points.WhichOneof("kind") == "number_value"
+        and points.number_value > LIMITS.max_task_rows + 1
+    ):
         ref.params["points"] = float(LIMITS.max_task_rows + 1)
     return ref
 
@@ -500,12 +612,19 @@ def truth_tables(draw: st.DrawFn) -> pb.TruthTable:
     how = draw(st.sampled_from(["valid", "valid", "random", "contradictory", "large"]))
     if how == "valid":
         width = draw(st.sampled_from([1, 2, 2, 3, 16]))
-        inputs = draw(st.lists(st.lists(st.sampled_from([0.0, 1.0]), min_size=width,
-                                        max_size=width), min_size=1, max_size=8,
-                               unique_by=tuple))
+        inputs = draw(
+            st.lists(
+                st.lists(st.sampled_from([0.0, 1.0]), min_size=width, max_size=width),
+                min_size=1,
+                max_size=8,
+                unique_by=tuple,
+            )
+        )
         n_out = draw(st.sampled_from([1, 2, 3]))
-        outputs = [draw(st.lists(st.sampled_from([0.0, 1.0]), min_size=n_out, max_size=n_out))
-                   for _ in inputs]
+        outputs = [
+            draw(st.lists(st.sampled_from([0.0, 1.0]), min_size=n_out, max_size=n_out))
+            for _ in inputs
+        ]
     elif how == "contradictory":
         inputs = [[0.0, 1.0], [1.0, 1.0], [0.0, 1.0]]
         outputs = [[0.0], [1.0], [1.0]]
@@ -540,15 +659,22 @@ def tensors(draw: st.DrawFn, shape: list[int] | None = None) -> pb.Tensor:
 alias_names = st.one_of(st.sampled_from(["stable", "fz-alias"]), weird_text)
 # "NAME:VERSION" and "NAME@ALIAS" references, well formed or not (see gatelearn.proto).
 model_references = st.builds(
-    lambda name, mark, tail: f"{name}{mark}{tail}", st.sampled_from([*SEEDED, ""]),
+    lambda name, mark, tail: f"{name}{mark}{tail}",
+    st.sampled_from([*SEEDED, ""]),
     st.sampled_from(["@", ":", "@@", "::", ":@"]),
-    st.one_of(alias_names, st.sampled_from(["1", "0", "01", "4294967295", "4294967296", "-1"])))
-model_names = st.one_of(st.sampled_from(SEEDED), st.sampled_from(SEEDED),
-                        st.sampled_from(SEEDED),
-                        st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,12}", fullmatch=True),
-                        weird_text, model_references)
-unit_sizes = st.one_of(st.sampled_from([0, 1, 2, 3, LIMITS.max_units, LIMITS.max_units + 1,
-                                        U32]), st.integers(1, 8))
+    st.one_of(alias_names, st.sampled_from(["1", "0", "01", "4294967295", "4294967296", "-1"])),
+)
+model_names = st.one_of(
+    st.sampled_from(SEEDED),
+    st.sampled_from(SEEDED),
+    st.sampled_from(SEEDED),
+    st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,12}", fullmatch=True),
+    weird_text,
+    model_references,
+)
+unit_sizes = st.one_of(
+    st.sampled_from([0, 1, 2, 3, LIMITS.max_units, LIMITS.max_units + 1, U32]), st.integers(1, 8)
+)
 
 
 def _varint(value: int) -> bytes:
@@ -561,8 +687,9 @@ def _varint(value: int) -> bytes:
 
 
 @st.composite
-def wire_fields(draw: st.DrawFn, numbers_from: st.SearchStrategy[int],
-                wire_types: st.SearchStrategy[int]) -> bytes:
+def wire_fields(
+    draw: st.DrawFn, numbers_from: st.SearchStrategy[int], wire_types: st.SearchStrategy[int]
+) -> bytes:
     """Wire-format fields: a tag and a payload of the wire type, or junk after the tag."""
     out = b""
     for _ in range(draw(st.integers(1, 4))):
@@ -601,8 +728,7 @@ def with_unknown(draw: st.DrawFn, messages: st.SearchStrategy[Any]) -> Any:
 
 @st.composite
 def list_plugins_requests(draw: st.DrawFn) -> pb.ListPluginsRequest:
-    return pb.ListPluginsRequest(kind=draw(st.one_of(st.sampled_from(["", *KINDS]),
-                                                     weird_text)))
+    return pb.ListPluginsRequest(kind=draw(st.one_of(st.sampled_from(["", *KINDS]), weird_text)))
 
 
 @st.composite
@@ -614,11 +740,14 @@ def list_tasks_requests(draw: st.DrawFn) -> pb.ListTasksRequest:
 
 @st.composite
 def describe_task_requests(draw: st.DrawFn) -> pb.DescribeTaskRequest:
-    request = pb.DescribeTaskRequest(seed=draw(u64), preview_rows=draw(st.one_of(
-        st.sampled_from([0, 1, 16, 1024, 1025, U32]), u32)))
+    request = pb.DescribeTaskRequest(
+        seed=draw(u64),
+        preview_rows=draw(st.one_of(st.sampled_from([0, 1, 16, 1024, 1025, U32]), u32)),
+    )
     if draw(st.integers(0, 9)):
-        request.task.CopyFrom(draw(st.one_of(component_refs("task", valid=True),
-                                             component_refs("task"))))
+        request.task.CopyFrom(
+            draw(st.one_of(component_refs("task", valid=True), component_refs("task")))
+        )
     return request
 
 
@@ -652,8 +781,14 @@ def valid_train_options(draw: st.DrawFn) -> pb.TrainOptions:
 def train_options(draw: st.DrawFn) -> pb.TrainOptions:
     """Loop settings with any values; epochs at most 50 unless at the limit or past it."""
     options = pb.TrainOptions()
-    epochs = draw(st.one_of(st.integers(0, 50), st.integers(0, 50), st.integers(0, 50),
-                            st.sampled_from([LIMITS.max_epochs, LIMITS.max_epochs + 1, U32])))
+    epochs = draw(
+        st.one_of(
+            st.integers(0, 50),
+            st.integers(0, 50),
+            st.integers(0, 50),
+            st.sampled_from([LIMITS.max_epochs, LIMITS.max_epochs + 1, U32]),
+        )
+    )
     options.epochs = epochs
     if draw(st.booleans()):
         options.batch_size = draw(st.sampled_from([1, 2, 3, 4, 1000, U32]))
@@ -680,9 +815,19 @@ def train_options(draw: st.DrawFn) -> pb.TrainOptions:
 
 def _layer_sizes(request: pb.TrainRequest) -> list[int] | None:
     """Layer sizes of a request on a named gate with a known arity, else None."""
-    arity = {"xor": (2, 1), "and": (2, 1), "or": (2, 1), "nand": (2, 1), "nor": (2, 1),
-             "xnor": (2, 1), "implies": (2, 1), "not": (1, 1), "half_adder": (2, 2),
-             "full_adder": (3, 2), "region": (2, 1)}.get(request.task.name)
+    arity = {
+        "xor": (2, 1),
+        "and": (2, 1),
+        "or": (2, 1),
+        "nand": (2, 1),
+        "nor": (2, 1),
+        "xnor": (2, 1),
+        "implies": (2, 1),
+        "not": (1, 1),
+        "half_adder": (2, 2),
+        "full_adder": (3, 2),
+        "region": (2, 1),
+    }.get(request.task.name)
     if arity is None or request.WhichOneof("source") != "task":
         return None
     hidden = list(request.hidden.units) if request.HasField("hidden") else [8]
@@ -709,8 +854,11 @@ def valid_train_requests(draw: st.DrawFn) -> pb.TrainRequest:
         request.hidden.units.extend(draw(st.lists(st.integers(1, 4), max_size=3)))
     layers = len(request.hidden.units) + 1 if request.HasField("hidden") else 2
     if draw(st.booleans()):
-        request.activations.extend(draw(st.lists(component_refs("activation", valid=True),
-                                                 min_size=layers, max_size=layers)))
+        request.activations.extend(
+            draw(
+                st.lists(component_refs("activation", valid=True), min_size=layers, max_size=layers)
+            )
+        )
     if draw(st.booleans()):
         request.bias = draw(st.booleans())
     if draw(st.booleans()):
@@ -723,12 +871,16 @@ def valid_train_requests(draw: st.DrawFn) -> pb.TrainRequest:
             pairs = list(zip(sizes[:-1], sizes[1:], strict=True))
             with_bias = not request.HasField("bias") or request.bias
             request.weights.weights.extend(
-                pb.Tensor(shape=[i, o], values=draw(st.lists(st.floats(-3, 3), min_size=i * o,
-                                                             max_size=i * o)))
-                for i, o in pairs)
+                pb.Tensor(
+                    shape=[i, o],
+                    values=draw(st.lists(st.floats(-3, 3), min_size=i * o, max_size=i * o)),
+                )
+                for i, o in pairs
+            )
             if with_bias:
-                request.weights.biases.extend(pb.Tensor(shape=[o], values=[0.0] * o)
-                                              for _, o in pairs)
+                request.weights.biases.extend(
+                    pb.Tensor(shape=[o], values=[0.0] * o) for _, o in pairs
+                )
         else:
             name = draw(st.sampled_from([n for n in NAMES["initializer"] if n != "explicit"]))
             request.initializer.name = name
@@ -750,9 +902,23 @@ def random_train_requests(draw: st.DrawFn) -> pb.TrainRequest:
         request.task.CopyFrom(draw(component_refs("task")))
     elif source == "table":
         request.table.CopyFrom(draw(truth_tables()))
-    _randomize(draw, request, ["hidden", "activations", "bias", "loss", "optimizer",
-                               "initializer", "weights", "options", "seed", "population",
-                               "dtype"])
+    _randomize(
+        draw,
+        request,
+        [
+            "hidden",
+            "activations",
+            "bias",
+            "loss",
+            "optimizer",
+            "initializer",
+            "weights",
+            "options",
+            "seed",
+            "population",
+            "dtype",
+        ],
+    )
     return request
 
 
@@ -776,8 +942,7 @@ def _randomize(draw: st.DrawFn, request: pb.TrainRequest, fields: list[str]) -> 
             request.hidden.units.extend(draw(st.lists(unit_sizes, max_size=8)))
         elif name == "activations":
             del request.activations[:]
-            request.activations.extend(draw(st.lists(component_refs("activation"),
-                                                     max_size=4)))
+            request.activations.extend(draw(st.lists(component_refs("activation"), max_size=4)))
         elif name == "bias" and draw(st.booleans()):
             request.bias = draw(st.booleans())
         elif name in ("loss", "optimizer", "initializer") and draw(st.booleans()):
@@ -791,17 +956,36 @@ def _randomize(draw: st.DrawFn, request: pb.TrainRequest, fields: list[str]) -> 
         elif name == "seed":
             request.seed = draw(u64)
         elif name == "population":
-            request.population = draw(st.one_of(
-                st.sampled_from([0, 1, 2, LIMITS.max_population, LIMITS.max_population + 1,
-                                 U32]), st.integers(0, 4)))
+            request.population = draw(
+                st.one_of(
+                    st.sampled_from(
+                        [0, 1, 2, LIMITS.max_population, LIMITS.max_population + 1, U32]
+                    ),
+                    st.integers(0, 4),
+                )
+            )
         elif name == "dtype":
             # Raw ints, out-of-range ones included: proto3 enums are open.
-            request.dtype = cast(pb.Dtype, draw(st.sampled_from([0, 1, 2, 3, -1, 2**31 - 1,
-                                                                 -(2**31)])))
+            request.dtype = cast(
+                pb.Dtype, draw(st.sampled_from([0, 1, 2, 3, -1, 2**31 - 1, -(2**31)]))
+            )
 
 
-TRAIN_FIELDS = ["model_name", "source", "hidden", "activations", "bias", "loss", "optimizer",
-                "initializer", "weights", "options", "seed", "population", "dtype"]
+TRAIN_FIELDS = [
+    "model_name",
+    "source",
+    "hidden",
+    "activations",
+    "bias",
+    "loss",
+    "optimizer",
+    "initializer",
+    "weights",
+    "options",
+    "seed",
+    "population",
+    "dtype",
+]
 
 
 @st.composite
@@ -812,22 +996,26 @@ def train_requests(draw: st.DrawFn) -> pb.TrainRequest:
         return draw(random_train_requests())
     request = draw(valid_train_requests())
     if how == "broken":
-        _randomize(draw, request, draw(st.lists(st.sampled_from(TRAIN_FIELDS), min_size=1,
-                                                max_size=2, unique=True)))
+        _randomize(
+            draw,
+            request,
+            draw(st.lists(st.sampled_from(TRAIN_FIELDS), min_size=1, max_size=2, unique=True)),
+        )
     return request
 
 
 def predict_rows(width: int) -> st.SearchStrategy[list[pb.Row]]:
     """Rows of the model's width or not, any values, and row counts at the limit and past."""
-    fitting = st.lists(st.lists(numbers, min_size=width, max_size=width), min_size=1,
-                       max_size=6)
-    clean = st.lists(st.lists(st.floats(-10, 10), min_size=width, max_size=width),
-                     min_size=1, max_size=6)
+    fitting = st.lists(st.lists(numbers, min_size=width, max_size=width), min_size=1, max_size=6)
+    clean = st.lists(
+        st.lists(st.floats(-10, 10), min_size=width, max_size=width), min_size=1, max_size=6
+    )
     any_width = number_rows(st.sampled_from([0, 1, 2, 3, 17]), max_rows=5)
     mixed = st.tuples(fitting, any_width).map(lambda t: t[0] + t[1])
-    many = st.tuples(st.sampled_from([LIMITS.max_predict_rows, LIMITS.max_predict_rows + 1]),
-                     st.sampled_from([0.0, 1.0, NAN, 1e308])).map(
-        lambda t: [[t[1]] * width] * t[0])
+    many = st.tuples(
+        st.sampled_from([LIMITS.max_predict_rows, LIMITS.max_predict_rows + 1]),
+        st.sampled_from([0.0, 1.0, NAN, 1e308]),
+    ).map(lambda t: [[t[1]] * width] * t[0])
     return st.one_of(clean, clean, fitting, any_width, mixed, many).map(_rows)
 
 
@@ -837,25 +1025,40 @@ HAS_PACKED = "packed" in pb.PredictRequest.DESCRIPTOR.fields_by_name  # newer pr
 @st.composite
 def packed_rows(draw: st.DrawFn, width: int) -> Message:
     """PackedRows: data that fits its shape and dtype or not, shapes at and past the limits."""
-    dtype = draw(st.one_of(st.sampled_from(["", "float64", "float32"]),
-                           st.sampled_from(["float16", "FLOAT64", "<f8", "f4", "int64"]),
-                           weird_text))
-    count = draw(st.one_of(st.integers(1, 4), st.sampled_from(
-        [0, LIMITS.max_predict_rows, LIMITS.max_predict_rows + 1, U32])))
+    dtype = draw(
+        st.one_of(
+            st.sampled_from(["", "float64", "float32"]),
+            st.sampled_from(["float16", "FLOAT64", "<f8", "f4", "int64"]),
+            weird_text,
+        )
+    )
+    count = draw(
+        st.one_of(
+            st.integers(1, 4),
+            st.sampled_from([0, LIMITS.max_predict_rows, LIMITS.max_predict_rows + 1, U32]),
+        )
+    )
     columns = draw(st.sampled_from([width, width, width, 0, 1, 3, U32]))
-    shape = draw(st.one_of(st.just([count, columns]), st.just([count, columns]),
-                           st.lists(st.sampled_from([0, 1, 2, U32]), max_size=3)))
+    shape = draw(
+        st.one_of(
+            st.just([count, columns]),
+            st.just([count, columns]),
+            st.lists(st.sampled_from([0, 1, 2, U32]), max_size=3),
+        )
+    )
     itemsize = 4 if dtype == "float32" else 8
     size = math.prod(shape) if len(shape) == 2 else 0
     code = "<f4" if itemsize == 4 else "<f8"
     if 0 < size <= 8 and draw(st.integers(0, 3)):
         with np.errstate(over="ignore"):  # float32 from huge doubles: infinity, on purpose
-            data = np.array(draw(st.lists(numbers, min_size=size, max_size=size)),
-                            dtype=code).tobytes()
+            data = np.array(
+                draw(st.lists(numbers, min_size=size, max_size=size)), dtype=code
+            ).tobytes()
     elif 0 < size <= 2 * LIMITS.max_predict_rows * 4 and draw(st.booleans()):
         with np.errstate(over="ignore"):
-            data = np.full(size, draw(st.sampled_from([0.0, 1.0, NAN, 1e308])),
-                           dtype=code).tobytes()
+            data = np.full(
+                size, draw(st.sampled_from([0.0, 1.0, NAN, 1e308])), dtype=code
+            ).tobytes()
     else:
         data = draw(st.binary(max_size=40))
     if draw(st.integers(0, 4)) == 0:  # one byte too many or too few
@@ -869,8 +1072,9 @@ def predict_requests(draw: st.DrawFn, model: str | None = None) -> pb.PredictReq
         model = draw(st.one_of(st.sampled_from(SEEDED), model_names))
     width = 2 if model in SEEDED or not model else draw(st.integers(0, 3))
     request = pb.PredictRequest(model=model, version=draw(versions) if model else 0)
-    how = draw(st.sampled_from(["rows", "rows", "packed", "packed", "both"] if HAS_PACKED
-                               else ["rows"]))
+    how = draw(
+        st.sampled_from(["rows", "rows", "packed", "packed", "both"] if HAS_PACKED else ["rows"])
+    )
     if how in ("rows", "both"):
         request.rows.extend(draw(predict_rows(width)))
     if how in ("packed", "both"):
@@ -882,9 +1086,17 @@ def predict_requests(draw: st.DrawFn, model: str | None = None) -> pb.PredictReq
 def predict_streams(draw: st.DrawFn) -> list[pb.PredictRequest]:
     """A first request naming a model, then chunks naming none, the same or another one."""
     first = draw(predict_requests())
-    later = draw(st.lists(st.one_of(predict_requests(model=""), predict_requests(model=""),
-                                    predict_requests(model=first.model),
-                                    predict_requests()), max_size=3))
+    later = draw(
+        st.lists(
+            st.one_of(
+                predict_requests(model=""),
+                predict_requests(model=""),
+                predict_requests(model=first.model),
+                predict_requests(),
+            ),
+            max_size=3,
+        )
+    )
     return draw(st.sampled_from([[first], [first, *later], [first, *later], []]))
 
 
@@ -897,8 +1109,13 @@ def evaluate_requests(draw: st.DrawFn) -> pb.EvaluateRequest:
     elif how == "fitting":
         n_out = 2 if request.model in (TABLE, HALF) else 1
         inputs = draw(predict_rows(2))
-        outputs = draw(st.lists(st.lists(bit_value, min_size=n_out, max_size=n_out),
-                                min_size=len(inputs), max_size=len(inputs)))
+        outputs = draw(
+            st.lists(
+                st.lists(bit_value, min_size=n_out, max_size=n_out),
+                min_size=len(inputs),
+                max_size=len(inputs),
+            )
+        )
         request.table.inputs.extend(inputs)
         request.table.outputs.extend(_rows(outputs))
     elif how == "many":
@@ -925,15 +1142,17 @@ def list_models_requests(draw: st.DrawFn) -> pb.ListModelsRequest:
 
 @st.composite
 def delete_model_requests(draw: st.DrawFn) -> pb.DeleteModelRequest:
-    name = draw(st.one_of(st.sampled_from(VICTIMS), st.sampled_from(["fz-new", "Fz.new_2"]),
-                          weird_text))
+    name = draw(
+        st.one_of(st.sampled_from(VICTIMS), st.sampled_from(["fz-new", "Fz.new_2"]), weird_text)
+    )
     return pb.DeleteModelRequest(name=name, version=draw(versions))
 
 
 @st.composite
 def set_alias_requests(draw: st.DrawFn) -> pb.SetAliasRequest:
-    return pb.SetAliasRequest(name=draw(model_names), alias=draw(alias_names),
-                              version=draw(versions))
+    return pb.SetAliasRequest(
+        name=draw(model_names), alias=draw(alias_names), version=draw(versions)
+    )
 
 
 @st.composite
@@ -955,8 +1174,7 @@ def exported_layers(draw: st.DrawFn) -> pb.ExportedLayer:
 def exported_models(draw: st.DrawFn) -> pb.ExportedModel:
     """A real model with some fields broken, or a model built from random parts."""
     if draw(st.integers(0, 4)) == 0:
-        model = pb.ExportedModel(layers=draw(st.lists(exported_layers(), min_size=1,
-                                                      max_size=3)))
+        model = pb.ExportedModel(layers=draw(st.lists(exported_layers(), min_size=1, max_size=3)))
         source = draw(st.sampled_from(["task", "table", "none"]))
         if source == "task":
             model.task.CopyFrom(cap_sampled_rows(draw(component_refs("task"))))
@@ -966,21 +1184,44 @@ def exported_models(draw: st.DrawFn) -> pb.ExportedModel:
         return model
     model = draw(st.sampled_from(BASE_EXPORTS))()
     model.name = "fz-imported"
-    label_edges = st.sampled_from([0.0, 1.0, -1.0, 1e308, 1.7e308, -1e308, -1.7e308, INF,
-                                   -INF, NAN, 5e-324])
+    label_edges = st.sampled_from(
+        [0.0, 1.0, -1.0, 1e308, 1.7e308, -1e308, -1.7e308, INF, -INF, NAN, 5e-324]
+    )
     for _ in range(draw(st.sampled_from([0, 0, 1, 1, 2, 3]))):
-        change = draw(st.sampled_from(["format", "labels", "dtype", "seed", "weights", "bias",
-                                       "drop_bias", "activation", "no_layers", "extra_layer",
-                                       "task", "table", "no_source", "name"]))
+        change = draw(
+            st.sampled_from(
+                [
+                    "format",
+                    "labels",
+                    "dtype",
+                    "seed",
+                    "weights",
+                    "bias",
+                    "drop_bias",
+                    "activation",
+                    "no_layers",
+                    "extra_layer",
+                    "task",
+                    "table",
+                    "no_source",
+                    "name",
+                ]
+            )
+        )
         if change == "format":
             model.format_version = draw(st.sampled_from([0, 1, 2, U32]))
         elif change == "labels":
             model.low = draw(st.one_of(label_edges, numbers))
             model.high = draw(st.one_of(label_edges, numbers))
         elif change == "dtype":
-            model.dtype = draw(st.one_of(st.sampled_from(["", "float64", "float32", "float16",
-                                                          "FLOAT64", "int8", "object"]),
-                                         weird_text))
+            model.dtype = draw(
+                st.one_of(
+                    st.sampled_from(
+                        ["", "float64", "float32", "float16", "FLOAT64", "int8", "object"]
+                    ),
+                    weird_text,
+                )
+            )
         elif change == "seed":
             model.seed = draw(u64)
         elif change in ("weights", "bias") and model.layers:
@@ -1012,8 +1253,9 @@ def exported_models(draw: st.DrawFn) -> pb.ExportedModel:
 
 @st.composite
 def import_model_requests(draw: st.DrawFn) -> pb.ImportModelRequest:
-    request = pb.ImportModelRequest(name=draw(st.one_of(
-        st.just(""), st.sampled_from(["fz-imported", PERCEPTRON]), model_names)))
+    request = pb.ImportModelRequest(
+        name=draw(st.one_of(st.just(""), st.sampled_from(["fz-imported", PERCEPTRON]), model_names))
+    )
     if draw(st.integers(0, 9)):
         request.model.CopyFrom(draw(exported_models()))
     return request
@@ -1027,8 +1269,11 @@ def search_requests(draw: st.DrawFn) -> pb.SearchRequest:
     for name in ("hidden", "activations", "population", "request_id"):
         if draw(st.integers(0, 4)):
             base.ClearField(name)
-    request = pb.SearchRequest(base=base, widths=draw(st.lists(unit_sizes, max_size=4)),
-                               seeds=draw(st.sampled_from([0, 1, 4, 16, 17, U32])))
+    request = pb.SearchRequest(
+        base=base,
+        widths=draw(st.lists(unit_sizes, max_size=4)),
+        seeds=draw(st.sampled_from([0, 1, 4, 16, 17, U32])),
+    )
     request.activations.extend(draw(st.lists(component_refs("activation"), max_size=3)))
     if draw(st.booleans()):
         request.max_depth = draw(st.sampled_from([0, 1, 2, 7, 8, U32]))
@@ -1070,7 +1315,8 @@ def _finish(fuzz: Fuzz, test: str, expected: int) -> None:
     fuzz.assert_serving()
     fuzz.tests_done.add(test)
     assert fuzz.calls[test] >= expected, (
-        f"{test}: only {fuzz.calls[test]} of {expected} examples ran")
+        f"{test}: only {fuzz.calls[test]} of {expected} examples ran"
+    )
 
 
 def _rpc_test(rpc: str) -> Callable[..., None]:
@@ -1081,8 +1327,9 @@ def _rpc_test(rpc: str) -> Callable[..., None]:
     def run(fuzz: Fuzz, request: Message) -> None:
         code, response = fuzz.call(test_name, rpc, request)
         if rpc == "ExportModel" and code == "OK":  # what ExportModel gives, ImportModel takes
-            code, _ = fuzz.call(test_name, "ImportModel",
-                                pb.ImportModelRequest(name="fz-roundtrip", model=response))
+            code, _ = fuzz.call(
+                test_name, "ImportModel", pb.ImportModelRequest(name="fz-roundtrip", model=response)
+            )
             assert code == "OK", f"the export of {request.name}:{request.version} is refused"
 
     def test(fuzz: Fuzz) -> None:
@@ -1123,8 +1370,9 @@ def test_every_rpc_has_a_fuzz_strategy() -> None:
 
 
 RPC_NAMES = sorted(SERVICE.methods_by_name)
-REQUEST_TYPES = {name: getattr(pb, method.input_type.name)
-                 for name, method in SERVICE.methods_by_name.items()}
+REQUEST_TYPES = {
+    name: getattr(pb, method.input_type.name) for name, method in SERVICE.methods_by_name.items()
+}
 
 
 def _decode(rpc: str, data: bytes) -> Message | None:
@@ -1153,7 +1401,7 @@ def mutated(draw: st.DrawFn, rpc: str) -> bytes:
         elif how == "insert":
             data[position:position] = draw(st.binary(min_size=1, max_size=6))
         elif how == "delete":
-            del data[position:position + draw(st.integers(1, 4))]
+            del data[position : position + draw(st.integers(1, 4))]
         elif how == "truncate":
             del data[position:]
     return bytes(data)
@@ -1162,8 +1410,7 @@ def mutated(draw: st.DrawFn, rpc: str) -> bytes:
 def _raw_messages(rpc: str) -> st.SearchStrategy[bytes]:
     return st.one_of(
         st.binary(max_size=64),
-        wire_fields(st.one_of(st.integers(1, 16), st.integers(1, 2**29 - 1)),
-                    st.integers(0, 7)),
+        wire_fields(st.one_of(st.integers(1, 16), st.integers(1, 2**29 - 1)), st.integers(0, 7)),
         mutated(rpc),
     )
 
@@ -1194,18 +1441,20 @@ def test_fuzz_raw_bytes(fuzz: Fuzz) -> None:
 # a varint that never ends, a length running past the end.
 breakers = st.one_of(
     st.tuples(st.integers(1, 2**29 - 1), st.sampled_from([6, 7])).map(
-        lambda tag: _varint(tag[0] << 3 | tag[1])),
+        lambda tag: _varint(tag[0] << 3 | tag[1])
+    ),
     st.integers(1, 10).map(lambda count: b"\xff" * count),
     st.tuples(st.integers(1, 2**29 - 1), st.integers(1, 2**32)).map(
-        lambda field: _varint(field[0] << 3 | 2) + _varint(field[1])),
+        lambda field: _varint(field[0] << 3 | 2) + _varint(field[1])
+    ),
 )
 
 
 def undecodable(rpc: str) -> st.SearchStrategy[bytes]:
     """Bytes that do not decode as the request message of `rpc`."""
-    return st.one_of(_raw_messages(rpc),
-                     st.tuples(_raw_messages(rpc), breakers).map(b"".join)).filter(
-        lambda data: _decode(rpc, data) is None)
+    return st.one_of(
+        _raw_messages(rpc), st.tuples(_raw_messages(rpc), breakers).map(b"".join)
+    ).filter(lambda data: _decode(rpc, data) is None)
 
 
 def check_undecodable(fuzz: Fuzz, test: str, rpc: str, payload: Any, field: str) -> None:
@@ -1214,8 +1463,10 @@ def check_undecodable(fuzz: Fuzz, test: str, rpc: str, payload: Any, field: str)
     code, _ = fuzz.call(test, rpc, None, raw=payload)
     details = fuzz.last_details
     type_name = SERVICE.methods_by_name[rpc].input_type.full_name
-    assert (code, details) == ("INVALID_ARGUMENT", f"{field}: could not be decoded as "
-                                                   f"{type_name}"), (code, details)
+    assert (code, details) == (
+        "INVALID_ARGUMENT",
+        f"{field}: could not be decoded as {type_name}",
+    ), (code, details)
     assert len(fuzz.log) <= 1 and "Traceback" not in "".join(fuzz.log), fuzz.log
 
 
@@ -1253,15 +1504,17 @@ def test_undecodable_stream_message_is_named_by_its_index(fuzz: Fuzz) -> None:
     name = "fz-stream-index"
     fuzz.stub.ImportModel(pb.ImportModelRequest(name=name, model=_xor_model()))
     good = pb.PredictRequest(model=name, rows=[pb.Row(values=[0, 1])]).SerializeToString()
-    call = fuzz.raw_method("PredictStream")(iter([good, good, b"\xff\xff\xff", good]),
-                                            timeout=CALL_TIMEOUT)
+    call = fuzz.raw_method("PredictStream")(
+        iter([good, good, b"\xff\xff\xff", good]), timeout=CALL_TIMEOUT
+    )
     answered = []
     with pytest.raises(grpc.RpcError) as raised:
         answered.extend(call)
     assert len(answered) == 2
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert raised.value.details() == \
-        "requests[2]: could not be decoded as gatelearn.v1.PredictRequest"
+    assert (
+        raised.value.details() == "requests[2]: could not be decoded as gatelearn.v1.PredictRequest"
+    )
 
 
 def test_fuzz_examples_run(fuzz: Fuzz) -> None:
@@ -1269,8 +1522,7 @@ def test_fuzz_examples_run(fuzz: Fuzz) -> None:
     UNDECODABLE_EXAMPLES in all."""
     if len(fuzz.tests_done) < FUZZ_TESTS:
         pytest.skip("only some fuzz tests ran")
-    assert fuzz.total >= len(REQUESTS) * EXAMPLES + RAW_EXAMPLES + UNDECODABLE_EXAMPLES, \
-        fuzz.calls
+    assert fuzz.total >= len(REQUESTS) * EXAMPLES + RAW_EXAMPLES + UNDECODABLE_EXAMPLES, fuzz.calls
 
 
 # ---------------------------------------------------------------- reproducers of found bugs
@@ -1286,21 +1538,35 @@ def _status(call: Callable[[], Any]) -> tuple[grpc.StatusCode, str]:
     return grpc.StatusCode.OK, ""
 
 
-@pytest.mark.parametrize(("initializer", "params"), [
-    ("explicit", {"weights": 5.0}),
-    ("explicit", {"weights": True}),
-    ("explicit", {"weights": {"a": 1.0, "b": 2.0}, "biases": {"a": 1.0, "b": 2.0}}),
-    ("uniform", {"low": 1.0, "high": 0.0}),
-    ("uniform", {"low": 2.0}),
-    ("uniform", {"high": -1.0}),
-], ids=["explicit-number", "explicit-bool", "explicit-object", "uniform-low-1-high-0",
-        "uniform-low-2", "uniform-high-minus-1"])
+@pytest.mark.parametrize(
+    ("initializer", "params"),
+    [
+        ("explicit", {"weights": 5.0}),
+        ("explicit", {"weights": True}),
+        ("explicit", {"weights": {"a": 1.0, "b": 2.0}, "biases": {"a": 1.0, "b": 2.0}}),
+        ("uniform", {"low": 1.0, "high": 0.0}),
+        ("uniform", {"low": 2.0}),
+        ("uniform", {"high": -1.0}),
+    ],
+    ids=[
+        "explicit-number",
+        "explicit-bool",
+        "explicit-object",
+        "uniform-low-1-high-0",
+        "uniform-low-2",
+        "uniform-high-minus-1",
+    ],
+)
 def test_regression_train_initializer_params_the_initializer_refuses(
-        fuzz: Fuzz, initializer: str, params: dict[str, Any]) -> None:
+    fuzz: Fuzz, initializer: str, params: dict[str, Any]
+) -> None:
     """Explicit weights that are not lists, and uniform bounds the wrong way round."""
-    request = pb.TrainRequest(model_name="bug", task=pb.ComponentRef(name="xor"),
-                              options=pb.TrainOptions(epochs=1),
-                              initializer=pb.ComponentRef(name=initializer))
+    request = pb.TrainRequest(
+        model_name="bug",
+        task=pb.ComponentRef(name="xor"),
+        options=pb.TrainOptions(epochs=1),
+        initializer=pb.ComponentRef(name=initializer),
+    )
     request.initializer.params.update(params)
     code, details = _status(lambda: fuzz.stub.Train(request, timeout=TRAIN_TIMEOUT))
     assert code == grpc.StatusCode.INVALID_ARGUMENT, f"{code.name}: {details}"
@@ -1315,16 +1581,21 @@ def test_regression_import_threshold_overflow(fuzz: Fuzz) -> None:
     assert code == grpc.StatusCode.INVALID_ARGUMENT, f"{code.name}: {details}"
 
 
-@pytest.mark.parametrize("task", [{"name": "region", "params": {"points": 5001.0}},
-                                  {"name": "parity", "params": {"n": 13.0}}],
-                         ids=["region-5001-points", "parity-8192-rows"])
+@pytest.mark.parametrize(
+    "task",
+    [{"name": "region", "params": {"points": 5001.0}}, {"name": "parity", "params": {"n": 13.0}}],
+    ids=["region-5001-points", "parity-8192-rows"],
+)
 def test_regression_import_ignores_max_task_rows(fuzz: Fuzz, task: dict[str, Any]) -> None:
     inputs = 2 if task["name"] == "region" else 13
     model = pb.ExportedModel(layers=[_layer([inputs, 1], [1.0] * inputs, [0.0], "sigmoid")])
     model.task.name = task["name"]
     model.task.params.update(task["params"])
-    code, details = _status(lambda: fuzz.stub.ImportModel(
-        pb.ImportModelRequest(name="bug-rows", model=model), timeout=CALL_TIMEOUT))
+    code, details = _status(
+        lambda: fuzz.stub.ImportModel(
+            pb.ImportModelRequest(name="bug-rows", model=model), timeout=CALL_TIMEOUT
+        )
+    )
     assert code == grpc.StatusCode.INVALID_ARGUMENT, f"{code.name}: {details}"
     assert "max_task_rows" in details, details
 
@@ -1332,8 +1603,9 @@ def test_regression_import_ignores_max_task_rows(fuzz: Fuzz, task: dict[str, Any
 LONG = "n" * 20_000  # a value whose echo in a status message is over 16 KiB of metadata
 
 
-@pytest.mark.parametrize("rpc", ["ListPlugins", "DescribeTask", "GetModel", "Predict",
-                                 "DeleteModel"])
+@pytest.mark.parametrize(
+    "rpc", ["ListPlugins", "DescribeTask", "GetModel", "Predict", "DeleteModel"]
+)
 def test_regression_long_input_echoed_in_status(fuzz: Fuzz, rpc: str) -> None:
     request_message = {
         "ListPlugins": pb.ListPluginsRequest(kind=LONG),
@@ -1342,7 +1614,7 @@ def test_regression_long_input_echoed_in_status(fuzz: Fuzz, rpc: str) -> None:
         "Predict": pb.PredictRequest(model=LONG, rows=[pb.Row(values=[0, 1])]),
         "DeleteModel": pb.DeleteModelRequest(name=LONG),
     }[rpc]
-    code, details = _status(lambda: getattr(fuzz.stub, rpc)(request_message,
-                                                             timeout=CALL_TIMEOUT))
+    code, details = _status(lambda: getattr(fuzz.stub, rpc)(request_message, timeout=CALL_TIMEOUT))
     assert code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND), (
-        f"{code.name}: {details[:200]}")
+        f"{code.name}: {details[:200]}"
+    )

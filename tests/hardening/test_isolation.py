@@ -55,6 +55,7 @@ def pids(pool: WorkerPool) -> tuple[set[int], set[int]]:
 
 def settled(pool: WorkerPool) -> set[int]:
     """Wait until every worker is idle; return their pids."""
+
     def all_idle() -> set[int] | None:
         idle = pids(pool)[0]
         return idle if len(idle) == SLOTS else None
@@ -96,8 +97,7 @@ class Background:
         return any(at > moment and event.HasField("progress") for at, event in self.events)
 
     def last_epoch(self) -> int:
-        return max(event.progress.epoch for _, event in self.events
-                   if event.HasField("progress"))
+        return max(event.progress.epoch for _, event in self.events if event.HasField("progress"))
 
     def wait_running(self, since: float = 0.0, timeout: float = 10.0) -> None:
         poll(lambda: self.progress_after(since), timeout, "a progress event")
@@ -124,10 +124,14 @@ def bad_plugins() -> Iterator[ModuleType]:
 
 
 @pytest.fixture(scope="module")
-def running(bad_plugins: ModuleType,
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    server = start_server(tmp_path_factory.mktemp("isolation") / "data", plugins=(PLUGIN,),
-                          limits=Limits(max_epochs=10**7, max_concurrent_trainings=SLOTS))
+def running(
+    bad_plugins: ModuleType, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
+    server = start_server(
+        tmp_path_factory.mktemp("isolation") / "data",
+        plugins=(PLUGIN,),
+        limits=Limits(max_epochs=10**7, max_concurrent_trainings=SLOTS),
+    )
     yield server
     server.stop(0)
 
@@ -179,8 +183,10 @@ def test_predict_keeps_answering_while_both_slots_train(
     timed_predicts(client, 20)  # warm the channel and the code paths
     idle = timed_predicts(client, PREDICTS)
 
-    runs = [Background(stub, client.train_request(f"long-{i}", "xor", options=LONG))
-            for i in range(SLOTS)]
+    runs = [
+        Background(stub, client.train_request(f"long-{i}", "xor", options=LONG))
+        for i in range(SLOTS)
+    ]
     try:
         for run in runs:
             run.wait_running()
@@ -208,10 +214,14 @@ def test_predict_keeps_answering_while_both_slots_train(
     print(f"\n\nPredict latency, {PREDICTS} sequential calls (ms):")
     print(f"{'':<28} {'p50':>7} {'p99':>7} {'max':>7}")
     for label, values in (("idle", idle), (f"{SLOTS} trainings running", busy)):
-        print(f"{label:<28} {1000 * statistics.median(values):>7.2f} "
-              f"{1000 * percentile(values, 0.99):>7.2f} {1000 * max(values):>7.2f}")
-    print(f"training workers' CPU use during the busy calls ({wall:.2f} s; /proc, 10 ms "
-          f"ticks): " + ", ".join(f"{seconds / wall:.0%} of a core" for seconds in cpu.values()))
+        print(
+            f"{label:<28} {1000 * statistics.median(values):>7.2f} "
+            f"{1000 * percentile(values, 0.99):>7.2f} {1000 * max(values):>7.2f}"
+        )
+    print(
+        f"training workers' CPU use during the busy calls ({wall:.2f} s; /proc, 10 ms "
+        f"ticks): " + ", ".join(f"{seconds / wall:.0%} of a core" for seconds in cpu.values())
+    )
     print(f"training epochs over the busy calls: {epochs_before} -> {epochs_after}")
     assert percentile(busy, 0.99) < 0.5, busy
     assert max(busy) < 2.0, busy
@@ -221,8 +231,9 @@ def test_predict_keeps_answering_while_both_slots_train(
 
 # ---------------------------------------------------------------- (b) misbehaving plugins
 @pytest.fixture
-def bystander(running: RunningServer, client: Client,
-              stub: gatelearn_pb2_grpc.GateLearnStub) -> Iterator[tuple[Background, int]]:
+def bystander(
+    running: RunningServer, client: Client, stub: gatelearn_pb2_grpc.GateLearnStub
+) -> Iterator[tuple[Background, int]]:
     """A long normal training in one slot, with the pid of the worker running it."""
     settled(running.pool)
     run = Background(stub, client.train_request("bystander", "xor", options=LONG))
@@ -242,8 +253,9 @@ def check_bystander_unharmed(running: RunningServer, run: Background, pid: int) 
     assert pid in pids(running.pool)[1]
 
 
-def assert_training_fails(client: Client, name: str, parts: tuple[str, ...],
-                          **settings: Any) -> None:
+def assert_training_fails(
+    client: Client, name: str, parts: tuple[str, ...], **settings: Any
+) -> None:
     """Training `name` on XOR with `settings` ends FAILED_PRECONDITION, its details naming
     every one of `parts`, and saves nothing."""
     with pytest.raises(GateLearnError) as raised:
@@ -257,15 +269,26 @@ def assert_training_fails(client: Client, name: str, parts: tuple[str, ...],
 
 
 def test_raising_activation_fails_only_its_training(
-    running: RunningServer, client: Client, health: health_pb2_grpc.HealthStub,
-    bad_plugins: ModuleType, bystander: tuple[Background, int]
+    running: RunningServer,
+    client: Client,
+    health: health_pb2_grpc.HealthStub,
+    bad_plugins: ModuleType,
+    bystander: tuple[Background, int],
 ) -> None:
     run, bystander_pid = bystander
     (worker,) = pids(running.pool)[0]
-    assert_training_fails(client, "boom", (f"plugin {PLUGIN!r}", "activation 'boom'",
-                                           "RuntimeError", bad_plugins.BOOM_MESSAGE,
-                                           "nothing was saved"),
-                          activations=["boom", "sigmoid"])
+    assert_training_fails(
+        client,
+        "boom",
+        (
+            f"plugin {PLUGIN!r}",
+            "activation 'boom'",
+            "RuntimeError",
+            bad_plugins.BOOM_MESSAGE,
+            "nothing was saved",
+        ),
+        activations=["boom", "sigmoid"],
+    )
     check_bystander_unharmed(running, run, bystander_pid)
     # The worker caught the exception and reported it: it is reused, not replaced.
     assert worker in pids(running.pool)[0]
@@ -273,36 +296,62 @@ def test_raising_activation_fails_only_its_training(
 
 
 def test_raising_initializer_fails_its_training_naming_it(
-    running: RunningServer, client: Client, health: health_pb2_grpc.HealthStub,
-    bad_plugins: ModuleType
+    running: RunningServer,
+    client: Client,
+    health: health_pb2_grpc.HealthStub,
+    bad_plugins: ModuleType,
 ) -> None:
     """Weights are drawn in the worker, so a plugin raising there is a training failure."""
     workers = settled(running.pool)
-    assert_training_fails(client, "boom-init", (f"plugin {PLUGIN!r}", "initializer 'boom_init'",
-                                                "RuntimeError", bad_plugins.BOOM_INIT_MESSAGE,
-                                                "nothing was saved"),
-                          initializer="boom_init")
+    assert_training_fails(
+        client,
+        "boom-init",
+        (
+            f"plugin {PLUGIN!r}",
+            "initializer 'boom_init'",
+            "RuntimeError",
+            bad_plugins.BOOM_INIT_MESSAGE,
+            "nothing was saved",
+        ),
+        initializer="boom_init",
+    )
     assert settled(running.pool) == workers  # reported, not crashed: no worker replaced
     assert_still_serving(client, health, "after-boom-init")
 
 
 def test_nan_activation_is_reported_as_divergence(
-    running: RunningServer, client: Client, health: health_pb2_grpc.HealthStub,
-    bystander: tuple[Background, int]
+    running: RunningServer,
+    client: Client,
+    health: health_pb2_grpc.HealthStub,
+    bystander: tuple[Background, int],
 ) -> None:
     run, bystander_pid = bystander
     (worker,) = pids(running.pool)[0]
-    assert_training_fails(client, "nan", ("diverged", "NaN", "'nan_out'", "'sigmoid'",
-                                          "loss 'bce'", "optimizer 'adam'", "nothing was saved"),
-                          activations=["nan_out", "sigmoid"])
+    assert_training_fails(
+        client,
+        "nan",
+        (
+            "diverged",
+            "NaN",
+            "'nan_out'",
+            "'sigmoid'",
+            "loss 'bce'",
+            "optimizer 'adam'",
+            "nothing was saved",
+        ),
+        activations=["nan_out", "sigmoid"],
+    )
     check_bystander_unharmed(running, run, bystander_pid)
     assert worker in pids(running.pool)[0]
     assert_still_serving(client, health, "after-nan")
 
 
 def test_hanging_activation_hits_the_deadline_and_its_worker_is_replaced(
-    running: RunningServer, client: Client, stub: gatelearn_pb2_grpc.GateLearnStub,
-    health: health_pb2_grpc.HealthStub, bystander: tuple[Background, int]
+    running: RunningServer,
+    client: Client,
+    stub: gatelearn_pb2_grpc.GateLearnStub,
+    health: health_pb2_grpc.HealthStub,
+    bystander: tuple[Background, int],
 ) -> None:
     run, bystander_pid = bystander
     (worker,) = pids(running.pool)[0]

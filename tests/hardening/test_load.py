@@ -35,8 +35,10 @@ SLOTS = 2
 SECONDS = float(os.environ.get("GATELEARN_LOAD_SECONDS", "8"))
 SANITY_P99 = 5.0  # seconds; a correctness test, not a benchmark
 ROWS = [[0, 0], [0, 1], [1, 0], [1, 1]]
-BASE = {"base-xor": ("xor", [[0.0], [1.0], [1.0], [0.0]]),
-        "base-and": ("and", [[0.0], [0.0], [0.0], [1.0]])}
+BASE = {
+    "base-xor": ("xor", [[0.0], [1.0], [1.0], [0.0]]),
+    "base-and": ("and", [[0.0], [0.0], [0.0], [1.0]]),
+}
 REFUSED = "Train (RESOURCE_EXHAUSTED)"
 
 T = TypeVar("T")
@@ -70,8 +72,9 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def client_thread(address: str, index: int, tally: Tally, start: threading.Barrier,
-                  stop: threading.Event) -> None:
+def client_thread(
+    address: str, index: int, tally: Tally, start: threading.Barrier, stop: threading.Event
+) -> None:
     rng = random.Random(index)
     own = f"load-{index}"  # only this thread trains under this name
 
@@ -145,9 +148,15 @@ def test_mixed_load_from_32_clients(running: RunningServer) -> None:
 
     tallies = [Tally() for _ in range(THREADS)]
     start, stop = threading.Barrier(THREADS + 1), threading.Event()
-    threads = [threading.Thread(target=client_thread, name=f"load-{i}",
-                                args=(address, i, tallies[i], start, stop), daemon=True)
-               for i in range(THREADS)]
+    threads = [
+        threading.Thread(
+            target=client_thread,
+            name=f"load-{i}",
+            args=(address, i, tallies[i], start, stop),
+            daemon=True,
+        )
+        for i in range(THREADS)
+    ]
     for thread in threads:
         thread.start()
     start.wait(30)  # every client connected: go
@@ -170,8 +179,10 @@ def test_mixed_load_from_32_clients(running: RunningServer) -> None:
     for rpc in ("Predict", "Train", REFUSED, "ListModels", "GetModel"):
         values = latencies.get(rpc, [])
         if values:
-            print(f"{rpc:<28} {len(values):>6} {1000 * statistics.median(values):>8.1f} "
-                  f"{1000 * percentile(values, 0.99):>8.1f} {1000 * max(values):>8.1f}")
+            print(
+                f"{rpc:<28} {len(values):>6} {1000 * statistics.median(values):>8.1f} "
+                f"{1000 * percentile(values, 0.99):>8.1f} {1000 * max(values):>8.1f}"
+            )
     total = sum(len(v) for v in latencies.values())
     print(f"{'all':<28} {total:>6}   ({total / wall:.0f} calls/s)   failures: {len(failures)}")
 

@@ -59,8 +59,10 @@ def test_oversized_tasks_sent_at_once_are_refused_before_their_rows_exist(served
         def refuse(call: Any, *args: Any) -> None:
             details.append(refusal(call, *args))
 
-        calls = [(client.describe_task, "region", MANY_POINTS),
-                 (client.train, "m", ("region", MANY_POINTS))] * 2
+        calls = [
+            (client.describe_task, "region", MANY_POINTS),
+            (client.train, "m", ("region", MANY_POINTS)),
+        ] * 2
         threads = [threading.Thread(target=refuse, args=call) for call in calls]
         for thread in threads:
             thread.start()
@@ -73,10 +75,13 @@ def test_oversized_tasks_sent_at_once_are_refused_before_their_rows_exist(served
 
 
 def test_a_region_with_more_half_planes_than_it_accepts_is_refused_naming_them(
-        client: Client) -> None:
+    client: Client,
+) -> None:
     planes = {"planes": [[1, 0, -1]] * 20_000}
-    for call, args in ((client.describe_task, ("region", planes)),
-                       (client.train, ("m", ("region", planes)))):
+    for call, args in (
+        (client.describe_task, ("region", planes)),
+        (client.train, ("m", ("region", planes))),
+    ):
         text = refusal(call, *args)
         assert "planes" in text and "at most 64" in text, text
     assert client.models() == []

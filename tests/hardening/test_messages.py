@@ -26,8 +26,9 @@ XOR_ROWS = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """A server holding the trained model `gate` (xor)."""
-    server = start_server(tmp_path_factory.mktemp("messages") / "data",
-                          limits=Limits(max_concurrent_trainings=1))
+    server = start_server(
+        tmp_path_factory.mktemp("messages") / "data", limits=Limits(max_concurrent_trainings=1)
+    )
     with Client(f"127.0.0.1:{server.port}") as client:
         client.train("gate", "xor")
     yield server
@@ -55,37 +56,58 @@ def packed(values: list[list[float]]) -> pb.PackedRows:
 # ---------------------------------------------------------------- stream messages by index
 
 
-@pytest.mark.parametrize(("bad", "field"), [
-    (pb.PredictRequest(rows=[pb.Row(values=[float("nan"), 0.0])]), "requests[2].rows[0]"),
-    (pb.PredictRequest(rows=[pb.Row(values=[0.0, 1.0]), pb.Row(values=[1.0])]),
-     "requests[2].rows[1]"),
-    (pb.PredictRequest(packed=packed([[0.0, 1.0], [float("inf"), 0.0]])),
-     "requests[2].packed.data"),
-    (pb.PredictRequest(rows=[pb.Row(values=[0.0, 1.0])], packed=packed(XOR_ROWS)),
-     "requests[2].rows"),
-], ids=["nan-row", "short-row", "infinite-packed", "rows-and-packed"])
+@pytest.mark.parametrize(
+    ("bad", "field"),
+    [
+        (pb.PredictRequest(rows=[pb.Row(values=[float("nan"), 0.0])]), "requests[2].rows[0]"),
+        (
+            pb.PredictRequest(rows=[pb.Row(values=[0.0, 1.0]), pb.Row(values=[1.0])]),
+            "requests[2].rows[1]",
+        ),
+        (
+            pb.PredictRequest(packed=packed([[0.0, 1.0], [float("inf"), 0.0]])),
+            "requests[2].packed.data",
+        ),
+        (
+            pb.PredictRequest(rows=[pb.Row(values=[0.0, 1.0])], packed=packed(XOR_ROWS)),
+            "requests[2].rows",
+        ),
+    ],
+    ids=["nan-row", "short-row", "infinite-packed", "rows-and-packed"],
+)
 def test_a_bad_stream_message_is_named_by_its_index(
-        stub: gatelearn_pb2_grpc.GateLearnStub, bad: pb.PredictRequest, field: str) -> None:
+    stub: gatelearn_pb2_grpc.GateLearnStub, bad: pb.PredictRequest, field: str
+) -> None:
     good = pb.PredictRequest(model="gate", rows=[pb.Row(values=row) for row in XOR_ROWS])
-    code, details = failure(stub.PredictStream(iter([good, pb.PredictRequest(packed=packed(
-        XOR_ROWS)), bad]), timeout=10))
+    code, details = failure(
+        stub.PredictStream(
+            iter([good, pb.PredictRequest(packed=packed(XOR_ROWS)), bad]), timeout=10
+        )
+    )
     assert code == grpc.StatusCode.INVALID_ARGUMENT, details
     assert details.startswith(f"{field}:"), details
 
 
 def test_a_stream_without_a_model_names_its_first_message(
-        stub: gatelearn_pb2_grpc.GateLearnStub) -> None:
-    code, details = failure(stub.PredictStream(iter([pb.PredictRequest(
-        rows=[pb.Row(values=[0.0, 1.0])])]), timeout=10))
+    stub: gatelearn_pb2_grpc.GateLearnStub,
+) -> None:
+    code, details = failure(
+        stub.PredictStream(iter([pb.PredictRequest(rows=[pb.Row(values=[0.0, 1.0])])]), timeout=10)
+    )
     assert code == grpc.StatusCode.INVALID_ARGUMENT, details
     assert details.startswith("requests[0].model: required"), details
 
 
 def test_unary_predict_names_the_row_without_an_index(
-        stub: gatelearn_pb2_grpc.GateLearnStub) -> None:
+    stub: gatelearn_pb2_grpc.GateLearnStub,
+) -> None:
     with pytest.raises(grpc.RpcError) as raised:
-        stub.Predict(pb.PredictRequest(model="gate", rows=[
-            pb.Row(values=[0.0, 1.0]), pb.Row(values=[float("nan"), 1.0])]), timeout=10)
+        stub.Predict(
+            pb.PredictRequest(
+                model="gate", rows=[pb.Row(values=[0.0, 1.0]), pb.Row(values=[float("nan"), 1.0])]
+            ),
+            timeout=10,
+        )
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert (raised.value.details() or "").startswith("rows[1]:"), raised.value.details()
 
@@ -99,20 +121,32 @@ def tensor(shape: list[int], values: list[float]) -> pb.Tensor:
 
 XOR_WEIGHTS = pb.ExplicitWeights(  # a 2-2-1 network
     weights=[tensor([2, 2], [1.0, -1.0, 1.0, -1.0]), tensor([2, 1], [1.0, 1.0])],
-    biases=[tensor([2], [-0.5, 1.5]), tensor([1], [-1.5])])
+    biases=[tensor([2], [-0.5, 1.5]), tensor([1], [-1.5])],
+)
 
 
-@pytest.mark.parametrize(("params", "named"), [
-    ({"weights": [[[1.0, -1.0], [1.0, -1.0]], [[1.0], [1.0]]]}, "initializer.params.weights"),
-    ({"biases": [[-0.5, 1.5], [-1.5]]}, "initializer.params.biases"),
-], ids=["weights", "biases"])
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"weights": [[[1.0, -1.0], [1.0, -1.0]], [[1.0], [1.0]]]}, "initializer.params.weights"),
+        ({"biases": [[-0.5, 1.5], [-1.5]]}, "initializer.params.biases"),
+    ],
+    ids=["weights", "biases"],
+)
 def test_weights_given_twice_are_refused_naming_both_fields(
-        running: RunningServer, stub: gatelearn_pb2_grpc.GateLearnStub,
-        params: dict[str, object], named: str) -> None:
+    running: RunningServer,
+    stub: gatelearn_pb2_grpc.GateLearnStub,
+    params: dict[str, object],
+    named: str,
+) -> None:
     name = f"twice-{named.rsplit('.', 1)[1]}"
-    request = pb.TrainRequest(model_name=name, task=pb.ComponentRef(name="xor"),
-                              hidden=pb.Layers(units=[2]), weights=XOR_WEIGHTS,
-                              initializer=pb.ComponentRef(name="explicit"))
+    request = pb.TrainRequest(
+        model_name=name,
+        task=pb.ComponentRef(name="xor"),
+        hidden=pb.Layers(units=[2]),
+        weights=XOR_WEIGHTS,
+        initializer=pb.ComponentRef(name="explicit"),
+    )
     request.initializer.params.update(params)
     code, details = failure(stub.Train(request, timeout=30))
     assert code == grpc.StatusCode.INVALID_ARGUMENT, details

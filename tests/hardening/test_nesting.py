@@ -35,8 +35,9 @@ def nested(levels: int) -> Any:
 
 def train(params_field: str, value: Any) -> pb.TrainRequest:
     """An xor TrainRequest with `value` under `params_field` (e.g. optimizer.params.lr)."""
-    request = pb.TrainRequest(model_name="deep", task=pb.ComponentRef(name="xor"),
-                              options=pb.TrainOptions(epochs=1))
+    request = pb.TrainRequest(
+        model_name="deep", task=pb.ComponentRef(name="xor"), options=pb.TrainOptions(epochs=1)
+    )
     component, _, key = params_field.split(".")
     ref = getattr(request, component)
     ref.name = ref.name or {"optimizer": "adam", "task": "region"}[component]
@@ -78,18 +79,17 @@ def stub(address: str) -> Iterator[gatelearn_pb2_grpc.GateLearnStub]:
 
 CASES: dict[str, tuple[str, Callable[[Any], Any], str]] = {
     "train-task": ("Train", lambda v: train("task.params.planes", v), "task.params.planes"),
-    "train-optimizer": ("Train", lambda v: train("optimizer.params.lr", v),
-                        "optimizer.params.lr"),
+    "train-optimizer": ("Train", lambda v: train("optimizer.params.lr", v), "optimizer.params.lr"),
     "describe-task": ("DescribeTask", describe, "task.params.planes"),
-    "import-activation": ("ImportModel", import_model,
-                          "model.layers[0].activation.params.alpha"),
+    "import-activation": ("ImportModel", import_model, "model.layers[0].activation.params.alpha"),
 }
 
 
 @pytest.mark.parametrize("levels", [48, MAX_STRUCT_DEPTH], ids=["past-the-parser", "limit+1"])
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_too_deep_params_are_invalid_argument_naming_them(
-        stub: gatelearn_pb2_grpc.GateLearnStub, client: Client, case: str, levels: int) -> None:
+    stub: gatelearn_pb2_grpc.GateLearnStub, client: Client, case: str, levels: int
+) -> None:
     """49 Struct levels the parser cannot read (INTERNAL before), and one level over the limit,
     which it could: both refused the same way, nothing stored."""
     rpc, build, field = CASES[case]
@@ -99,8 +99,9 @@ def test_too_deep_params_are_invalid_argument_naming_them(
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_params_at_the_depth_limit_get_past_decoding(stub: gatelearn_pb2_grpc.GateLearnStub,
-                                                     case: str) -> None:
+def test_params_at_the_depth_limit_get_past_decoding(
+    stub: gatelearn_pb2_grpc.GateLearnStub, case: str
+) -> None:
     """At the limit the request is read and checked as usual (these values are wrong for
     their parameters, so INVALID_ARGUMENT names the parameter's type instead)."""
     rpc, build, field = CASES[case]
@@ -124,12 +125,23 @@ def test_client_refuses_too_deep_params_before_sending(call: str) -> None:
         elif call == "describe_task":
             client.describe_task("region", {"planes": deep})
         else:
-            client.import_model("deep", {"layers": [{
-                "weights": {"shape": [2, 1], "values": [1, 1]},
-                "activation": {"name": "leaky_relu", "params": {"alpha": deep}}}],
-                "task": {"name": "and"}})
-    field = {"train": "optimizer.params.lr", "describe_task": "task.params.planes",
-             "import_model": "model.layers[0].activation.params.alpha"}[call]
+            client.import_model(
+                "deep",
+                {
+                    "layers": [
+                        {
+                            "weights": {"shape": [2, 1], "values": [1, 1]},
+                            "activation": {"name": "leaky_relu", "params": {"alpha": deep}},
+                        }
+                    ],
+                    "task": {"name": "and"},
+                },
+            )
+    field = {
+        "train": "optimizer.params.lr",
+        "describe_task": "task.params.planes",
+        "import_model": "model.layers[0].activation.params.alpha",
+    }[call]
     assert raised.value.code == grpc.StatusCode.INVALID_ARGUMENT
     assert raised.value.details == f"{field}: Struct and list values {LIMIT_TEXT}"
 

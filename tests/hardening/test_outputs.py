@@ -36,15 +36,19 @@ def packed(values: list[list[float]], dtype: str) -> pb.PackedRows:
 
 
 @pytest.fixture(scope="module")
-def stub(tmp_path_factory: pytest.TempPathFactory
-         ) -> Iterator[gatelearn_pb2_grpc.GateLearnStub]:
+def stub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[gatelearn_pb2_grpc.GateLearnStub]:
     """A stub on a server holding `huge`: output = 1e150 * (x0 + x1), the OR of two bits."""
-    running: RunningServer = start_server(tmp_path_factory.mktemp("outputs") / "data",
-                                          limits=Limits(max_concurrent_trainings=1))
-    layer = pb.ExportedLayer(weights=pb.Tensor(shape=[2, 1], values=[HUGE, HUGE]),
-                             activation=pb.ComponentRef(name="linear"))
-    model = pb.ExportedModel(layers=[layer], table=pb.TruthTable(
-        inputs=rows(ORDINARY), outputs=rows([[0.0], [1.0], [1.0], [1.0]])))
+    running: RunningServer = start_server(
+        tmp_path_factory.mktemp("outputs") / "data", limits=Limits(max_concurrent_trainings=1)
+    )
+    layer = pb.ExportedLayer(
+        weights=pb.Tensor(shape=[2, 1], values=[HUGE, HUGE]),
+        activation=pb.ComponentRef(name="linear"),
+    )
+    model = pb.ExportedModel(
+        layers=[layer],
+        table=pb.TruthTable(inputs=rows(ORDINARY), outputs=rows([[0.0], [1.0], [1.0], [1.0]])),
+    )
     with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
         connected = gatelearn_pb2_grpc.GateLearnStub(channel)
         connected.ImportModel(pb.ImportModelRequest(name="huge", model=model), timeout=10)
@@ -69,36 +73,50 @@ def test_finite_outputs_are_answered(stub: gatelearn_pb2_grpc.GateLearnStub) -> 
 
 
 def test_predict_rows_overflowing_is_refused_naming_the_first(
-        stub: gatelearn_pb2_grpc.GateLearnStub) -> None:
-    details = refusal(lambda: stub.Predict(pb.PredictRequest(
-        model="huge", rows=rows(OVERFLOWING)), timeout=10))
+    stub: gatelearn_pb2_grpc.GateLearnStub,
+) -> None:
+    details = refusal(
+        lambda: stub.Predict(pb.PredictRequest(model="huge", rows=rows(OVERFLOWING)), timeout=10)
+    )
     assert details.startswith("rows[1]: output is not finite"), details
 
 
-@pytest.mark.parametrize(("values", "dtype", "row"), [
-    (OVERFLOWING, "float64", 1),
-    ([[0.0, 0.0], [0.0, 0.0], [1.0, 0.0]], "float32", 2),  # 1e150 is finite only in float64
-], ids=["float64", "float32"])
+@pytest.mark.parametrize(
+    ("values", "dtype", "row"),
+    [
+        (OVERFLOWING, "float64", 1),
+        ([[0.0, 0.0], [0.0, 0.0], [1.0, 0.0]], "float32", 2),  # 1e150 is finite only in float64
+    ],
+    ids=["float64", "float32"],
+)
 def test_packed_predict_overflowing_is_refused_naming_the_first(
-        stub: gatelearn_pb2_grpc.GateLearnStub, values: list[list[float]], dtype: str,
-        row: int) -> None:
-    details = refusal(lambda: stub.Predict(pb.PredictRequest(
-        model="huge", packed=packed(values, dtype)), timeout=10))
+    stub: gatelearn_pb2_grpc.GateLearnStub, values: list[list[float]], dtype: str, row: int
+) -> None:
+    details = refusal(
+        lambda: stub.Predict(
+            pb.PredictRequest(model="huge", packed=packed(values, dtype)), timeout=10
+        )
+    )
     assert details.startswith(f"packed.data: row {row}: output is not finite"), details
     assert dtype in details, details
 
 
 def test_stream_overflowing_is_refused_naming_the_message(
-        stub: gatelearn_pb2_grpc.GateLearnStub) -> None:
-    messages = [pb.PredictRequest(model="huge", rows=rows(ORDINARY)),
-                pb.PredictRequest(rows=rows(OVERFLOWING))]
+    stub: gatelearn_pb2_grpc.GateLearnStub,
+) -> None:
+    messages = [
+        pb.PredictRequest(model="huge", rows=rows(ORDINARY)),
+        pb.PredictRequest(rows=rows(OVERFLOWING)),
+    ]
     details = refusal(lambda: stub.PredictStream(iter(messages), timeout=10))
     assert details.startswith("requests[1].rows[1]: output is not finite"), details
 
 
 def test_evaluate_table_overflowing_is_refused_naming_the_row(
-        stub: gatelearn_pb2_grpc.GateLearnStub) -> None:
+    stub: gatelearn_pb2_grpc.GateLearnStub,
+) -> None:
     table = pb.TruthTable(inputs=rows(OVERFLOWING), outputs=rows([[1.0], [1.0], [1.0]]))
-    details = refusal(lambda: stub.Evaluate(pb.EvaluateRequest(model="huge", table=table),
-                                            timeout=10))
+    details = refusal(
+        lambda: stub.Evaluate(pb.EvaluateRequest(model="huge", table=table), timeout=10)
+    )
     assert details.startswith("table.inputs[1]: output is not finite"), details

@@ -32,8 +32,7 @@ def test_a_history_longer_than_the_limit_is_thinned_and_reads_back(client: Clien
     assert client.export_model("long")["layers"]
 
 
-def test_model_listing_reads_only_the_summary_column(server: RunningServer,
-                                                     client: Client) -> None:
+def test_model_listing_reads_only_the_summary_column(server: RunningServer, client: Client) -> None:
     outcome = client.train("listed", "xor")
     with sqlite3.connect(server.store.path) as db:  # damage everything but the summary
         db.execute("UPDATE models SET meta = 'not json', weights = x'00', request = x'00'")
@@ -58,8 +57,11 @@ def test_a_store_from_before_the_summary_column_still_opens_and_lists(tmp_path: 
     try:
         with Client(f"127.0.0.1:{migrated.port}") as client:
             [summary] = client.models()
-            assert (summary.task, summary.sizes, summary.metrics) == ("xor", [2, 8, 1],
-                                                                      trained.metrics)
+            assert (summary.task, summary.sizes, summary.metrics) == (
+                "xor",
+                [2, 8, 1],
+                trained.metrics,
+            )
             assert client.model("old").summary == summary
             assert client.predict("old", [[0, 1]]).labels == [[1.0]]
     finally:
@@ -69,11 +71,18 @@ def test_a_store_from_before_the_summary_column_still_opens_and_lists(tmp_path: 
 def table_model(inputs: int, outputs: int) -> dict[str, Any]:
     """An importable one-layer model of a full `inputs`-bit truth table (all-zero weights)."""
     rows = [[(number >> shift) & 1 for shift in range(inputs)] for number in range(2**inputs)]
-    return {"layers": [{"weights": {"shape": [inputs, outputs],
-                                    "values": [0.0] * (inputs * outputs)},
-                        "activation": {"name": "sigmoid"}}],
-            "table": {"inputs": [{"values": row} for row in rows],
-                      "outputs": [{"values": row[:outputs]} for row in rows]}}
+    return {
+        "layers": [
+            {
+                "weights": {"shape": [inputs, outputs], "values": [0.0] * (inputs * outputs)},
+                "activation": {"name": "sigmoid"},
+            }
+        ],
+        "table": {
+            "inputs": [{"values": row} for row in rows],
+            "outputs": [{"values": row[:outputs]} for row in rows],
+        },
+    }
 
 
 def test_the_model_cache_stays_under_its_byte_limit(tmp_path: Path) -> None:
@@ -95,7 +104,8 @@ def test_the_model_cache_stays_under_its_byte_limit(tmp_path: Path) -> None:
 
 
 def test_a_table_model_whose_evaluation_could_not_be_answered_is_refused_at_import(
-        client: Client) -> None:
+    client: Client,
+) -> None:
     with pytest.raises(GateLearnError) as caught:
         client.import_model("wide", table_model(16, 8))
     assert caught.value.code == grpc.StatusCode.INVALID_ARGUMENT
@@ -107,7 +117,8 @@ def test_a_table_model_whose_evaluation_could_not_be_answered_is_refused_at_impo
 
 
 def test_a_training_whose_export_could_not_be_answered_is_refused_before_it_runs(
-        client: Client) -> None:
+    client: Client,
+) -> None:
     with pytest.raises(GateLearnError) as caught:
         client.train("huge", "xor", hidden=[1024] * 5)
     assert caught.value.code == grpc.StatusCode.INVALID_ARGUMENT
@@ -116,7 +127,10 @@ def test_a_training_whose_export_could_not_be_answered_is_refused_before_it_runs
     client.train("big", "xor", hidden=[1024, 1024], options=TrainOptions(epochs=1))
     exported = client.export_model("big")
     assert [layer["weights"]["shape"] for layer in exported["layers"]] == [
-        [2, 1024], [1024, 1024], [1024, 1]]
+        [2, 1024],
+        [1024, 1024],
+        [1024, 1],
+    ]
     # Adam's state would triple the answer past max_message_bytes: the export leaves it out.
     assert "trainingState" not in exported
     assert client.model("big").summary.sizes == [2, 1024, 1024, 1]

@@ -47,8 +47,12 @@ CLI = [sys.executable, "-m", "gatelearn.client.cli"]
 XOR_ROWS = [[0, 0], [0, 1], [1, 0], [1, 1]]
 ONE_WORKER = Limits(max_concurrent_trainings=1)  # fewer worker processes to start
 WARNING_TEXT = "without TLS and a token"
-SQLITE_FILES = {SQLiteStore.FILENAME, f"{SQLiteStore.FILENAME}-wal", f"{SQLiteStore.FILENAME}-shm",
-                f"{SQLiteStore.FILENAME}-journal"}
+SQLITE_FILES = {
+    SQLiteStore.FILENAME,
+    f"{SQLiteStore.FILENAME}-wal",
+    f"{SQLiteStore.FILENAME}-shm",
+    f"{SQLiteStore.FILENAME}-journal",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -98,39 +102,56 @@ def test_default_address_is_loopback() -> None:
     assert is_loopback(ServerConfig().address)
 
 
-@pytest.mark.parametrize(("address_", "loopback"), [
-    ("127.0.0.1:50051", True), ("127.8.9.10:1", True), ("localhost:1", True),
-    ("[::1]:1", True), ("0.0.0.0:1", False), ("[::]:1", False), (":50051", False),
-    ("192.168.1.10:1", False), ("example.com:1", False), ("127.0.0.1.example.com:1", False),
-])
+@pytest.mark.parametrize(
+    ("address_", "loopback"),
+    [
+        ("127.0.0.1:50051", True),
+        ("127.8.9.10:1", True),
+        ("localhost:1", True),
+        ("[::1]:1", True),
+        ("0.0.0.0:1", False),
+        ("[::]:1", False),
+        (":50051", False),
+        ("192.168.1.10:1", False),
+        ("example.com:1", False),
+        ("127.0.0.1.example.com:1", False),
+    ],
+)
 def test_is_loopback(address_: str, loopback: bool) -> None:
     assert is_loopback(address_) is loopback
 
 
-@pytest.mark.parametrize(("tls", "token", "warns"), [
-    (False, False, True), (True, False, True), (False, True, True), (True, True, False)])
+@pytest.mark.parametrize(
+    ("tls", "token", "warns"),
+    [(False, False, True), (True, False, True), (False, True, True), (True, True, False)],
+)
 def test_non_loopback_address_warns_unless_tls_and_token(
-        tls: bool, token: bool, warns: bool, pki: Pki, tmp_path: Path,
-        caplog: pytest.LogCaptureFixture) -> None:
+    tls: bool, token: bool, warns: bool, pki: Pki, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     settings: dict[str, Any] = {}
     if tls:
         settings.update(tls_cert=pki.server.cert, tls_key=pki.server.key)
     if token:
         settings["auth_token"] = "t0ken"
     with caplog.at_level(logging.WARNING, logger="gatelearn.server"):
-        running = gatelearn.server.create_server(ServerConfig(
-            address="0.0.0.0:0", data_dir=tmp_path / "data", limits=ONE_WORKER, **settings))
+        running = gatelearn.server.create_server(
+            ServerConfig(
+                address="0.0.0.0:0", data_dir=tmp_path / "data", limits=ONE_WORKER, **settings
+            )
+        )
         running.stop(0)  # it listened on every interface: stop right away
-    warnings = [r for r in caplog.records
-                if r.name == "gatelearn.server" and WARNING_TEXT in r.getMessage()]
+    warnings = [
+        r for r in caplog.records if r.name == "gatelearn.server" and WARNING_TEXT in r.getMessage()
+    ]
     assert bool(warnings) is warns, caplog.text
     if warns:
         assert warnings[0].levelno == logging.WARNING
         assert "0.0.0.0:0" in warnings[0].getMessage()
 
 
-def test_loopback_address_does_not_warn(serving: Callable[..., RunningServer],
-                                        caplog: pytest.LogCaptureFixture) -> None:
+def test_loopback_address_does_not_warn(
+    serving: Callable[..., RunningServer], caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.WARNING, logger="gatelearn.server"):
         serving()
     assert WARNING_TEXT not in caplog.text
@@ -141,14 +162,19 @@ def test_loopback_address_does_not_warn(serving: Callable[..., RunningServer],
 
 @pytest.fixture(scope="module")
 def tls_server(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = start_server(tmp_path_factory.mktemp("tls") / "data", limits=ONE_WORKER,
-                           tls_cert=pki.server.cert, tls_key=pki.server.key)
+    running = start_server(
+        tmp_path_factory.mktemp("tls") / "data",
+        limits=ONE_WORKER,
+        tls_cert=pki.server.cert,
+        tls_key=pki.server.key,
+    )
     yield running
     running.stop(0)
 
 
-def test_tls_client_trusting_the_ca_trains_and_predicts(tls_server: RunningServer,
-                                                        pki: Pki) -> None:
+def test_tls_client_trusting_the_ca_trains_and_predicts(
+    tls_server: RunningServer, pki: Pki
+) -> None:
     with Client(address(tls_server), tls_ca=pki.ca.cert) as client:
         outcome = client.train("tls-xor", "xor")
         assert outcome.metrics.solved
@@ -159,7 +185,8 @@ def test_tls_client_trusting_the_ca_trains_and_predicts(tls_server: RunningServe
 
 
 def test_tls_client_over_several_replicas_checks_each_certificate(
-        serving: Callable[..., RunningServer], pki: Pki) -> None:
+    serving: Callable[..., RunningServer], pki: Pki
+) -> None:
     replicas = [serving(tls_cert=pki.server.cert, tls_key=pki.server.key) for _ in range(2)]
     both = ",".join(address(running) for running in replicas)
     with Client(both, tls_ca=pki.ca.cert) as client:
@@ -187,32 +214,45 @@ def test_client_trusting_another_ca_is_refused(tls_server: RunningServer, pki: P
 
 @pytest.fixture(scope="module")
 def mtls_server(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = start_server(tmp_path_factory.mktemp("mtls") / "data", limits=ONE_WORKER,
-                           tls_cert=pki.server.cert, tls_key=pki.server.key,
-                           tls_client_ca=pki.ca.cert)
+    running = start_server(
+        tmp_path_factory.mktemp("mtls") / "data",
+        limits=ONE_WORKER,
+        tls_cert=pki.server.cert,
+        tls_key=pki.server.key,
+        tls_client_ca=pki.ca.cert,
+    )
     yield running
     running.stop(0)
 
 
 def test_client_certificate_from_the_ca_works(mtls_server: RunningServer, pki: Pki) -> None:
-    with Client(address(mtls_server), tls_ca=pki.ca.cert, tls_cert=pki.client.cert,
-                tls_key=pki.client.key) as client:
+    with Client(
+        address(mtls_server), tls_ca=pki.ca.cert, tls_cert=pki.client.cert, tls_key=pki.client.key
+    ) as client:
         client.train("mtls-xor", "xor")
         assert client.predict("mtls-xor", XOR_ROWS).labels == [[0.0], [1.0], [1.0], [0.0]]
 
 
 @pytest.mark.parametrize("presented", ["none", "other-ca"])
 def test_missing_or_foreign_client_certificate_is_refused(
-        presented: str, mtls_server: RunningServer, pki: Pki) -> None:
+    presented: str, mtls_server: RunningServer, pki: Pki
+) -> None:
     pair = {"none": None, "other-ca": pki.other_client}[presented]
-    with Client(address(mtls_server), timeout=5, tls_ca=pki.ca.cert,
-                tls_cert=pair.cert if pair else None,
-                tls_key=pair.key if pair else None) as client:
+    with Client(
+        address(mtls_server),
+        timeout=5,
+        tls_ca=pki.ca.cert,
+        tls_cert=pair.cert if pair else None,
+        tls_key=pair.key if pair else None,
+    ) as client:
         assert code_of(client.models) == grpc.StatusCode.UNAVAILABLE
-        assert code_of(lambda: client.train(f"refused-{presented}", "xor")
-                       ) == grpc.StatusCode.UNAVAILABLE
-    with Client(address(mtls_server), tls_ca=pki.ca.cert, tls_cert=pki.client.cert,
-                tls_key=pki.client.key) as client:
+        assert (
+            code_of(lambda: client.train(f"refused-{presented}", "xor"))
+            == grpc.StatusCode.UNAVAILABLE
+        )
+    with Client(
+        address(mtls_server), tls_ca=pki.ca.cert, tls_cert=pki.client.cert, tls_key=pki.client.key
+    ) as client:
         assert f"refused-{presented}" not in [m.name for m in client.models()]
 
 
@@ -232,8 +272,9 @@ WRONG_TOKENS = {
 
 @pytest.fixture(scope="module")
 def token_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = start_server(tmp_path_factory.mktemp("token") / "data", limits=ONE_WORKER,
-                           auth_token=TOKEN)
+    running = start_server(
+        tmp_path_factory.mktemp("token") / "data", limits=ONE_WORKER, auth_token=TOKEN
+    )
     with Client(address(running), token=TOKEN) as client:
         client.train("kept", "xor")
     yield running
@@ -266,7 +307,8 @@ def every_rpc(client: Client, exported: dict[str, Any]) -> dict[str, Callable[[]
 
 @pytest.mark.parametrize("which", list(WRONG_TOKENS))
 def test_missing_or_wrong_token_is_unauthenticated_on_every_rpc(
-        which: str, token_server: RunningServer) -> None:
+    which: str, token_server: RunningServer
+) -> None:
     # security.TokenInterceptor compares the whole `authorization` value with
     # hmac.compare_digest, so the time taken does not reveal how much of a guess is right;
     # that cannot be measured reliably here, so these cases check the behaviour only.
@@ -289,16 +331,25 @@ def list_models_with(running: RunningServer, *authorization: str) -> grpc.Status
     with grpc.insecure_channel(address(running)) as channel:
         stub = gatelearn_pb2_grpc.GateLearnStub(channel)
         try:
-            stub.ListModels(pb.ListModelsRequest(), timeout=5,
-                            metadata=[("authorization", value) for value in authorization])
+            stub.ListModels(
+                pb.ListModelsRequest(),
+                timeout=5,
+                metadata=[("authorization", value) for value in authorization],
+            )
         except grpc.RpcError as error:
             return error.code()
     return grpc.StatusCode.OK
 
 
 def test_token_without_the_bearer_scheme_is_refused(token_server: RunningServer) -> None:
-    for value in (TOKEN, f"Bearer  {TOKEN}", f"Bearer {TOKEN} ", f"Bearer{TOKEN}",
-                  f"Basic {TOKEN}", f"Bearer {LAST_CHARACTER_WRONG}"):
+    for value in (
+        TOKEN,
+        f"Bearer  {TOKEN}",
+        f"Bearer {TOKEN} ",
+        f"Bearer{TOKEN}",
+        f"Basic {TOKEN}",
+        f"Bearer {LAST_CHARACTER_WRONG}",
+    ):
         assert list_models_with(token_server, value) == grpc.StatusCode.UNAUTHENTICATED, value
 
 
@@ -307,19 +358,27 @@ def test_bearer_scheme_name_is_case_insensitive(token_server: RunningServer) -> 
         assert list_models_with(token_server, f"{scheme} {TOKEN}") == grpc.StatusCode.OK, scheme
 
 
-@pytest.mark.parametrize("entries", [
-    ("wrong, right", (f"Bearer {LAST_CHARACTER_WRONG}", f"Bearer {TOKEN}")),
-    ("right, wrong", (f"Bearer {TOKEN}", f"Bearer {LAST_CHARACTER_WRONG}")),
-    ("right twice", (f"Bearer {TOKEN}", f"Bearer {TOKEN}")),
-], ids=lambda entries: entries[0])
-def test_two_authorization_entries_are_refused(entries: tuple[str, tuple[str, str]],
-                                               token_server: RunningServer) -> None:
+@pytest.mark.parametrize(
+    "entries",
+    [
+        ("wrong, right", (f"Bearer {LAST_CHARACTER_WRONG}", f"Bearer {TOKEN}")),
+        ("right, wrong", (f"Bearer {TOKEN}", f"Bearer {LAST_CHARACTER_WRONG}")),
+        ("right twice", (f"Bearer {TOKEN}", f"Bearer {TOKEN}")),
+    ],
+    ids=lambda entries: entries[0],
+)
+def test_two_authorization_entries_are_refused(
+    entries: tuple[str, tuple[str, str]], token_server: RunningServer
+) -> None:
     assert list_models_with(token_server, *entries[1]) == grpc.StatusCode.UNAUTHENTICATED
     # what a Train call with them would do: refused before any work, nothing saved
     with grpc.insecure_channel(address(token_server)) as channel:
         stub = gatelearn_pb2_grpc.GateLearnStub(channel)
-        call = stub.Train(pb.TrainRequest(model_name="twice", task=pb.ComponentRef(name="xor")),
-                          timeout=10, metadata=[("authorization", v) for v in entries[1]])
+        call = stub.Train(
+            pb.TrainRequest(model_name="twice", task=pb.ComponentRef(name="xor")),
+            timeout=10,
+            metadata=[("authorization", v) for v in entries[1]],
+        )
         with pytest.raises(grpc.RpcError) as failure:
             list(call)
         assert failure.value.code() == grpc.StatusCode.UNAUTHENTICATED
@@ -347,8 +406,10 @@ def list_services(channel: grpc.Channel, token: str | None) -> list[str]:
     stub = reflection_pb2_grpc.ServerReflectionStub(channel)
     metadata = (("authorization", f"Bearer {token}"),) if token else ()
     replies = stub.ServerReflectionInfo(
-        iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5,
-        metadata=metadata)
+        iter([reflection_pb2.ServerReflectionRequest(list_services="")]),
+        timeout=5,
+        metadata=metadata,
+    )
     return [s.name for s in next(replies).list_services_response.service]
 
 
@@ -365,8 +426,11 @@ def test_reflection_needs_the_token(token_server: RunningServer) -> None:
 
 
 def clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items()
-            if k not in ("GATELEARN_ADDRESS", "GATELEARN_DATA_DIR", "GATELEARN_AUTH_TOKEN")}
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("GATELEARN_ADDRESS", "GATELEARN_DATA_DIR", "GATELEARN_AUTH_TOKEN")
+    }
 
 
 def free_port() -> int:
@@ -376,8 +440,9 @@ def free_port() -> int:
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, env=clean_env(),
-                          timeout=60)
+    return subprocess.run(
+        [*CLI, *args], capture_output=True, text=True, env=clean_env(), timeout=60
+    )
 
 
 def wait_serving(target: str, process: subprocess.Popen[str], seconds: float = 20) -> bool:
@@ -390,8 +455,10 @@ def wait_serving(target: str, process: subprocess.Popen[str], seconds: float = 2
             if process.poll() is not None:
                 return False
             try:
-                if stub.Check(health_pb2.HealthCheckRequest(), timeout=0.5).status == \
-                        health_pb2.HealthCheckResponse.SERVING:
+                if (
+                    stub.Check(health_pb2.HealthCheckRequest(), timeout=0.5).status
+                    == health_pb2.HealthCheckResponse.SERVING
+                ):
                     return True
             except grpc.RpcError:
                 pass
@@ -424,27 +491,41 @@ def test_cli_serve_and_call_with_token_file(tmp_path: Path) -> None:
     wrong_file = tmp_path / "wrong"
     wrong_file.write_text(LAST_CHARACTER_WRONG)
     target = f"127.0.0.1:{free_port()}"
-    argv = [*CLI, "serve", "--address", target, "--data-dir", str(tmp_path / "data"),
-            "--auth-token-file", str(token_file), "--limit", "max_concurrent_trainings=1"]
+    argv = [
+        *CLI,
+        "serve",
+        "--address",
+        target,
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--auth-token-file",
+        str(token_file),
+        "--limit",
+        "max_concurrent_trainings=1",
+    ]
     assert TOKEN not in " ".join(argv)  # the secret stays out of `ps`
-    server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              text=True, env=clean_env())
+    server = subprocess.Popen(
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True, env=clean_env()
+    )
     try:
         assert wait_serving(target, server), "the server exited during start-up"
         ok = run_cli("--address", target, "--auth-token-file", str(token_file), "tasks")
         assert ok.returncode == 0, ok.stderr
         assert "xor" in ok.stdout
         assert_one_line_error(run_cli("--address", target, "tasks"), "UNAUTHENTICATED")
-        assert_one_line_error(run_cli("--address", target, "--auth-token-file",
-                                      str(wrong_file), "models"), "UNAUTHENTICATED")
+        assert_one_line_error(
+            run_cli("--address", target, "--auth-token-file", str(wrong_file), "models"),
+            "UNAUTHENTICATED",
+        )
     finally:
         stop(server)
     assert server.returncode == 0
 
 
 def test_cli_unreadable_token_file_is_a_usage_error(tmp_path: Path) -> None:
-    result = run_cli("--address", "127.0.0.1:1", "--auth-token-file",
-                     str(tmp_path / "missing"), "tasks")
+    result = run_cli(
+        "--address", "127.0.0.1:1", "--auth-token-file", str(tmp_path / "missing"), "tasks"
+    )
     assert "Traceback" not in result.stderr, result.stderr
     assert result.returncode == 2
     assert "--auth-token-file" in result.stderr
@@ -455,16 +536,29 @@ def test_cli_serve_refuses_an_empty_token_file(tmp_path: Path) -> None:
     token_file.write_text("\n")
     target = f"127.0.0.1:{free_port()}"
     server = subprocess.Popen(
-        [*CLI, "serve", "--address", target, "--data-dir", str(tmp_path / "data"),
-         "--auth-token-file", str(token_file), "--limit", "max_concurrent_trainings=1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=clean_env())
+        [
+            *CLI,
+            "serve",
+            "--address",
+            target,
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--auth-token-file",
+            str(token_file),
+            "--limit",
+            "max_concurrent_trainings=1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(),
+    )
     try:
         # Either it exits (refusing the file), or it starts serving: whichever comes first.
         if wait_serving(target, server):
             with Client(target, timeout=5) as client:  # no token at all
                 open_to_all = bool(client.tasks())
-            pytest.fail(f"serving without authentication (tasks without a token: "
-                        f"{open_to_all})")
+            pytest.fail(f"serving without authentication (tasks without a token: {open_to_all})")
         code = server.wait(timeout=10)
     finally:
         stop(server)
@@ -489,7 +583,8 @@ def modes_under(root: Path) -> dict[str, int]:
 
 
 def test_data_dir_and_store_files_are_created_private(
-        serving: Callable[..., RunningServer], tmp_path: Path, usual_umask: None) -> None:
+    serving: Callable[..., RunningServer], tmp_path: Path, usual_umask: None
+) -> None:
     root = tmp_path / "fresh"  # the server creates this, its child and the data directory
     data_dir = root / "nested" / "data"
     running = serving(data_dir)
@@ -497,15 +592,21 @@ def test_data_dir_and_store_files_are_created_private(
         client.train("one", "xor")
         client.predict("one", XOR_ROWS)
         modes = modes_under(root)  # while the server runs: -wal and -shm exist now
-    assert {Path(f).name for f in modes} >= {SQLiteStore.FILENAME, f"{SQLiteStore.FILENAME}-wal",
-                                             f"{SQLiteStore.FILENAME}-shm"}, modes
+    assert {Path(f).name for f in modes} >= {
+        SQLiteStore.FILENAME,
+        f"{SQLiteStore.FILENAME}-wal",
+        f"{SQLiteStore.FILENAME}-shm",
+    }, modes
     expected = {f: 0o600 if (root / f).is_file() else 0o700 for f in modes}
     assert modes == expected
 
 
 def test_existing_open_data_dir_and_files_are_tightened(
-        serving: Callable[..., RunningServer], tmp_path: Path, usual_umask: None,
-        caplog: pytest.LogCaptureFixture) -> None:
+    serving: Callable[..., RunningServer],
+    tmp_path: Path,
+    usual_umask: None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     shared = tmp_path / "shared"  # a parent the server did not create: left as it is
     shared.mkdir(mode=0o755)
     data_dir = shared / "data"
@@ -515,8 +616,7 @@ def test_existing_open_data_dir_and_files_are_tightened(
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("CREATE TABLE t (x)")
     try:
-        files = (SQLiteStore.FILENAME, f"{SQLiteStore.FILENAME}-wal",
-                 f"{SQLiteStore.FILENAME}-shm")
+        files = (SQLiteStore.FILENAME, f"{SQLiteStore.FILENAME}-wal", f"{SQLiteStore.FILENAME}-shm")
         assert modes_under(data_dir) == {".": 0o755, **dict.fromkeys(files, 0o644)}
         with caplog.at_level(logging.WARNING, logger="gatelearn.server"):
             running = serving(data_dir)
@@ -534,8 +634,20 @@ def test_existing_open_data_dir_and_files_are_tightened(
 
 # ---------------------------------------------------------------- model names
 
-BAD_NAMES = ["../x", "a/b", "a\\b", "x\n", "x\x00", "", "a" * 129, ".hidden", "-dash",
-             "a b", "\u00e9t\u00e9", "../../../../tmp/escape"]
+BAD_NAMES = [
+    "../x",
+    "a/b",
+    "a\\b",
+    "x\n",
+    "x\x00",
+    "",
+    "a" * 129,
+    ".hidden",
+    "-dash",
+    "a b",
+    "\u00e9t\u00e9",
+    "../../../../tmp/escape",
+]
 
 
 def files_under(root: Path) -> set[str]:
@@ -543,7 +655,8 @@ def files_under(root: Path) -> set[str]:
 
 
 def test_bad_model_names_are_refused_and_nothing_is_written(
-        serving: Callable[..., RunningServer], tmp_path: Path) -> None:
+    serving: Callable[..., RunningServer], tmp_path: Path
+) -> None:
     root = tmp_path / "root"
     data_dir = root / "data"
     running = serving(data_dir)
@@ -554,11 +667,14 @@ def test_bad_model_names_are_refused_and_nothing_is_written(
         before_models, before_files = client.models(), files_under(root)
         assert {Path(f).name for f in before_files} - {"data"} <= SQLITE_FILES
         for bad in BAD_NAMES:
-            calls = {"Train": lambda b=bad: client.train(b, "xor"),
-                     "ImportModel": lambda b=bad: client.import_model(b, anonymous)}
+            calls = {
+                "Train": lambda b=bad: client.train(b, "xor"),
+                "ImportModel": lambda b=bad: client.import_model(b, anonymous),
+            }
             if bad:  # the name inside the exported model, when the request gives none
                 calls["ImportModel model.name"] = lambda b=bad: client.import_model(
-                    "", {**exported, "name": b})
+                    "", {**exported, "name": b}
+                )
             for rpc, call in calls.items():
                 assert code_of(call) == grpc.StatusCode.INVALID_ARGUMENT, (rpc, bad)
         assert client.models() == before_models
@@ -592,8 +708,7 @@ def trapped_blob(good_blob: bytes, marker: Path) -> bytes:
 
 
 @pytest.fixture
-def poisoned(serving: Callable[..., RunningServer], tmp_path: Path
-             ) -> tuple[RunningServer, Path]:
+def poisoned(serving: Callable[..., RunningServer], tmp_path: Path) -> tuple[RunningServer, Path]:
     """A server whose store holds 'good' and 'evil'; evil's weights need pickle to load."""
     data_dir = tmp_path / "data"
     first = serving(data_dir)
@@ -614,9 +729,11 @@ def poisoned(serving: Callable[..., RunningServer], tmp_path: Path
     db = sqlite3.connect(data_dir / SQLiteStore.FILENAME)
     with db:
         db.execute("INSERT INTO names (name, last_version) VALUES ('evil', 1)")
-        db.execute("INSERT INTO models (name, version, created_at, meta, request, weights) "
-                   "VALUES ('evil', 1, ?, ?, NULL, ?)",
-                   (time.time(), meta, trapped_blob(blob, marker)))
+        db.execute(
+            "INSERT INTO models (name, version, created_at, meta, request, weights) "
+            "VALUES ('evil', 1, ?, ?, NULL, ?)",
+            (time.time(), meta, trapped_blob(blob, marker)),
+        )
     db.close()
     return serving(data_dir), marker
 
@@ -630,8 +747,7 @@ def reading_calls(client: Client) -> dict[str, Callable[[], object]]:
     }
 
 
-def test_object_array_weights_are_never_unpickled(poisoned: tuple[RunningServer, Path]
-                                                  ) -> None:
+def test_object_array_weights_are_never_unpickled(poisoned: tuple[RunningServer, Path]) -> None:
     running, marker = poisoned
     with Client(address(running)) as client:
         assert [m.name for m in client.models()] == ["evil", "good"]
@@ -643,8 +759,7 @@ def test_object_array_weights_are_never_unpickled(poisoned: tuple[RunningServer,
     assert not marker.exists()
 
 
-def test_object_array_weights_get_a_meaningful_status(poisoned: tuple[RunningServer, Path]
-                                                      ) -> None:
+def test_object_array_weights_get_a_meaningful_status(poisoned: tuple[RunningServer, Path]) -> None:
     running, marker = poisoned
     with Client(address(running)) as client:
         codes = {name: code_of(call) for name, call in reading_calls(client).items()}
@@ -652,31 +767,50 @@ def test_object_array_weights_get_a_meaningful_status(poisoned: tuple[RunningSer
     assert not {grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL} & set(codes.values()), codes
 
 
-BANNED_MODULES = {"pickle", "cPickle", "_pickle", "dill", "cloudpickle", "shelve", "marshal",
-                  "joblib", "multiprocessing"}
+BANNED_MODULES = {
+    "pickle",
+    "cPickle",
+    "_pickle",
+    "dill",
+    "cloudpickle",
+    "shelve",
+    "marshal",
+    "joblib",
+    "multiprocessing",
+}
 
 
 def test_no_pickle_in_the_sources() -> None:
     """No gatelearn module imports a pickle-based serializer (multiprocessing pickles what it
     sends between processes), and every np.load / numpy.load says allow_pickle=False."""
-    sources = [path for package in (gatelearn.server, gatelearn.client, gatelearn.core,
-                                    gatelearn.plugins)
-               for path in Path(str(package.__file__)).parent.rglob("*.py")]
+    sources = [
+        path
+        for package in (gatelearn.server, gatelearn.client, gatelearn.core, gatelearn.plugins)
+        for path in Path(str(package.__file__)).parent.rglob("*.py")
+    ]
     assert len(sources) > 10
     loads = 0
     for path in sources:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
             if isinstance(node, ast.Import | ast.ImportFrom):
-                names = [a.name for a in node.names] if isinstance(node, ast.Import) else [
-                    node.module or ""]
+                names = (
+                    [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module or ""]
+                )
                 for name in names:
                     assert name.split(".")[0] not in BANNED_MODULES, f"{path}: imports {name}"
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and node.func.attr == "load" and isinstance(node.func.value, ast.Name)
-                    and node.func.value.id in ("np", "numpy")):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "load"
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id in ("np", "numpy")
+            ):
                 loads += 1
                 flags = {k.arg: k.value for k in node.keywords}
                 flag = flags.get("allow_pickle")
-                assert isinstance(flag, ast.Constant) and flag.value is False, \
+                assert isinstance(flag, ast.Constant) and flag.value is False, (
                     f"{path}:{node.lineno}: np.load without allow_pickle=False"
+                )
     assert loads >= 1  # the store's; the check above is not vacuous

@@ -50,9 +50,17 @@ def free_port() -> int:
 
 
 def clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items()
-            if k not in ("GATELEARN_ADDRESS", "GATELEARN_DATA_DIR", "GATELEARN_AUTH_TOKEN",
-                         "GATELEARN_LIMITS")}
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in (
+            "GATELEARN_ADDRESS",
+            "GATELEARN_DATA_DIR",
+            "GATELEARN_AUTH_TOKEN",
+            "GATELEARN_LIMITS",
+        )
+    }
 
 
 def health(target: str, timeout: float = 0.5) -> int | grpc.StatusCode:
@@ -62,8 +70,11 @@ def health(target: str, timeout: float = 0.5) -> int | grpc.StatusCode:
     options = [("grpc.use_local_subchannel_pool", 1)]
     with grpc.insecure_channel(target, options=options) as channel:
         try:
-            return health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(), timeout=timeout).status
+            return (
+                health_pb2_grpc.HealthStub(channel)
+                .Check(health_pb2.HealthCheckRequest(), timeout=timeout)
+                .status
+            )
         except grpc.RpcError as error:
             return error.code()
 
@@ -138,12 +149,12 @@ class Training:
         return last if isinstance(last, TrainOutcome) else None
 
     def start(self, target: str) -> None:
-        threading.Thread(target=self._run, args=(target,), daemon=True,
-                         name=f"train-{self.name}").start()
+        threading.Thread(
+            target=self._run, args=(target,), daemon=True, name=f"train-{self.name}"
+        ).start()
 
     def _run(self, target: str) -> None:
-        options = TrainOptions(epochs=self.epochs, stop_when_solved=False,
-                               progress_interval_ms=50)
+        options = TrainOptions(epochs=self.epochs, stop_when_solved=False, progress_interval_ms=50)
         try:
             with Client(target, train_timeout=60) as client:
                 request = client.train_request(self.name, "xor", options=options)
@@ -165,11 +176,28 @@ def serve(data_dir: Path, log_path: Path) -> tuple[subprocess.Popen[str], str, i
     tag = 20_000 + secrets.randbelow(10**9)
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [*CLI, "serve", "--address", target, "--data-dir", str(data_dir), "--grace",
-             str(GRACE), "--limit", "max_epochs=10000000", "--limit", f"max_models={tag}",
-             "--log-level", "INFO"],
-            stdout=log, stderr=subprocess.STDOUT, text=True, env=clean_env(),
-            process_group=0)  # as a terminal's job: its own group, apart from pytest's
+            [
+                *CLI,
+                "serve",
+                "--address",
+                target,
+                "--data-dir",
+                str(data_dir),
+                "--grace",
+                str(GRACE),
+                "--limit",
+                "max_epochs=10000000",
+                "--limit",
+                f"max_models={tag}",
+                "--log-level",
+                "INFO",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=clean_env(),
+            process_group=0,
+        )  # as a terminal's job: its own group, apart from pytest's
     deadline = time.monotonic() + 20
     while health(target) != health_pb2.HealthCheckResponse.SERVING:
         if process.poll() is not None or time.monotonic() > deadline:
@@ -237,7 +265,8 @@ def shutdown(tmp_path_factory: pytest.TempPathFactory) -> Shutdown:
         long_ended_after = long.ended_at - t0 if long.ended.is_set() else None
         try:
             exit_code: int | None = process.wait(
-                timeout=max(GRACE + 3 - (time.monotonic() - t0), 0.1))
+                timeout=max(GRACE + 3 - (time.monotonic() - t0), 0.1)
+            )
             exit_after: float | None = time.monotonic() - t0
         except subprocess.TimeoutExpired:
             exit_code = exit_after = None
@@ -256,34 +285,55 @@ def shutdown(tmp_path_factory: pytest.TempPathFactory) -> Shutdown:
             names = [m.name for m in client.models()]
             short_after = None
             if "short" in names:
-                short_after = (client.model("short").summary.version,
-                               client.predict("short", XOR_ROWS).labels)
+                short_after = (
+                    client.model("short").summary.version,
+                    client.predict("short", XOR_ROWS).labels,
+                )
         with sqlite3.connect(data_dir / SQLiteStore.FILENAME) as db:
             integrity_after = db.execute("PRAGMA integrity_check").fetchall()
         db.close()
     finally:
         restarted.stop(0)
-    observed = Shutdown(seen, refused_after, late, short, long, long_ended_after, exit_code,
-                        exit_after, log_path.read_text(), workers, workers_left, tagged_left,
-                        integrity,
-                        names, short_after, integrity_after)
+    observed = Shutdown(
+        seen,
+        refused_after,
+        late,
+        short,
+        long,
+        long_ended_after,
+        exit_code,
+        exit_after,
+        log_path.read_text(),
+        workers,
+        workers_left,
+        tagged_left,
+        integrity,
+        names,
+        short_after,
+        integrity_after,
+    )
     # The figures the report quotes (run with -s to see them).
-    print(f"\nSIGTERM: health {seen[-1]!r} after {refused_after} s ({len(seen)} polls); late "
-          f"Train {late.error}; long training {long.error or long.outcome} after "
-          f"{long_ended_after} s; short {short.outcome or short.error}; exit {exit_code} "
-          f"after {exit_after} s")
+    print(
+        f"\nSIGTERM: health {seen[-1]!r} after {refused_after} s ({len(seen)} polls); late "
+        f"Train {late.error}; long training {long.error or long.outcome} after "
+        f"{long_ended_after} s; short {short.outcome or short.error}; exit {exit_code} "
+        f"after {exit_after} s"
+    )
     return observed
 
 
 def test_new_work_is_refused_at_once(shutdown: Shutdown) -> None:
     # Observed: a new connection is refused (UNAVAILABLE) rather than answered NOT_SERVING,
     # since grpc stops listening as soon as the server stops.
-    assert shutdown.refused_after is not None, f"still SERVING 1 s after SIGTERM: " \
-                                               f"{shutdown.health_seen}"
+    assert shutdown.refused_after is not None, (
+        f"still SERVING 1 s after SIGTERM: {shutdown.health_seen}"
+    )
     # A check that reaches the server just as gRPC stops is cancelled by it: refused too.
-    assert shutdown.health_seen[-1] in (health_pb2.HealthCheckResponse.NOT_SERVING,
-                                        grpc.StatusCode.UNAVAILABLE,
-                                        grpc.StatusCode.CANCELLED), shutdown.health_seen
+    assert shutdown.health_seen[-1] in (
+        health_pb2.HealthCheckResponse.NOT_SERVING,
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.CANCELLED,
+    ), shutdown.health_seen
     late = shutdown.late
     assert late.ended.is_set(), "a Train call after SIGTERM was neither refused nor ran"
     assert late.outcome is None and late.error is not None, "a Train call after SIGTERM ran"
@@ -292,21 +342,24 @@ def test_new_work_is_refused_at_once(shutdown: Shutdown) -> None:
 
 def test_running_training_gets_the_grace_period_then_stops(shutdown: Shutdown) -> None:
     long = shutdown.long
-    assert shutdown.long_ended_after is not None, \
+    assert shutdown.long_ended_after is not None, (
         f"the long training still ran {GRACE + 1.5} s after SIGTERM"
+    )
     assert shutdown.long_ended_after <= GRACE + 1.5
     if long.outcome is None:  # (it cannot finish: 10^6 epochs)
         assert long.error is not None
         assert shutdown.long_ended_after >= GRACE - 0.2, "cancelled before the grace period"
         sigterm = long.ended_at - shutdown.long_ended_after
-        assert [at for at, e in long.events if isinstance(e, Progress) and at > sigterm], \
+        assert [at for at, e in long.events if isinstance(e, Progress) and at > sigterm], (
             "no progress during the grace period"
+        )
 
 
 def test_stopped_training_ends_with_cancelled(shutdown: Shutdown) -> None:
     long = shutdown.long
     assert long.outcome is not None or (
-        long.error is not None and long.error.code == grpc.StatusCode.CANCELLED), long.error
+        long.error is not None and long.error.code == grpc.StatusCode.CANCELLED
+    ), long.error
 
 
 def test_short_training_finishing_in_the_grace_period_is_saved(shutdown: Shutdown) -> None:
@@ -319,16 +372,19 @@ def test_short_training_finishing_in_the_grace_period_is_saved(shutdown: Shutdow
 
 
 def test_process_exits_0_and_leaves_no_worker(shutdown: Shutdown) -> None:
-    assert shutdown.exit_after is not None, \
+    assert shutdown.exit_after is not None, (
         f"the server still ran {GRACE + 3} s after SIGTERM; its log:\n{shutdown.log}"
+    )
     assert shutdown.exit_code == 0, shutdown.log
     assert shutdown.exit_after <= GRACE + 3
     assert "Traceback" not in shutdown.log, shutdown.log
     assert len(shutdown.workers) >= 2, shutdown.workers  # one per training slot
-    assert not shutdown.workers_left, f"worker processes outlived the server: " \
-                                      f"{shutdown.workers_left}"
-    assert not shutdown.tagged_left, f"workers started during shutdown outlived the server: " \
-                                     f"{shutdown.tagged_left}"
+    assert not shutdown.workers_left, (
+        f"worker processes outlived the server: {shutdown.workers_left}"
+    )
+    assert not shutdown.tagged_left, (
+        f"workers started during shutdown outlived the server: {shutdown.tagged_left}"
+    )
 
 
 def test_store_is_sound_and_holds_no_cancelled_model(shutdown: Shutdown) -> None:
@@ -367,20 +423,24 @@ def test_sigterm_when_idle_exits_at_once(tmp_path: Path) -> None:
 SYS_TGKILL = {"x86_64": 234, "aarch64": 131}.get(os.uname().machine)
 
 
-@pytest.mark.skipif(sys.platform != "linux" or SYS_TGKILL is None,
-                    reason="needs Linux tgkill to aim a signal at one thread")
+@pytest.mark.skipif(
+    sys.platform != "linux" or SYS_TGKILL is None,
+    reason="needs Linux tgkill to aim a signal at one thread",
+)
 def test_sigterm_taken_by_another_thread_still_stops_the_server(tmp_path: Path) -> None:
     """The kernel may deliver a process-directed SIGTERM to any thread that does not block it
     (gRPC's, the worker readers', the RPC pool's). Aiming it at one with tgkill makes that
     case certain; it is what made the scenario above hang now and then on a loaded machine."""
     process, _, _ = serve(tmp_path / "data", tmp_path / "serve.log")
     try:
-        other = sorted(int(t) for t in os.listdir(f"/proc/{process.pid}/task")
-                       if int(t) != process.pid)
+        other = sorted(
+            int(t) for t in os.listdir(f"/proc/{process.pid}/task") if int(t) != process.pid
+        )
         assert other, "the server runs no other thread"
         libc = ctypes.CDLL(None, use_errno=True)
-        assert libc.syscall(SYS_TGKILL, process.pid, other[0], signal.SIGTERM) == 0, \
-            os.strerror(ctypes.get_errno())
+        assert libc.syscall(SYS_TGKILL, process.pid, other[0], signal.SIGTERM) == 0, os.strerror(
+            ctypes.get_errno()
+        )
         try:
             code: int | None = process.wait(timeout=3)  # idle: no grace period to wait out
         except subprocess.TimeoutExpired:
@@ -397,8 +457,11 @@ def test_sigterm_after_undecodable_stream_messages_still_ends(tmp_path: Path) ->
     process, target, _ = serve(tmp_path / "data", log_path)
     try:
         with grpc.insecure_channel(target) as channel:
-            raw = channel.stream_stream("/gatelearn.v1.GateLearn/PredictStream",
-                                        request_serializer=None, response_deserializer=None)
+            raw = channel.stream_stream(
+                "/gatelearn.v1.GateLearn/PredictStream",
+                request_serializer=None,
+                response_deserializer=None,
+            )
             for _ in range(10):
                 with pytest.raises(grpc.RpcError):
                     list(raw(iter([b"\xff\xff\xff", b"\xff\xff\xff"]), timeout=10))

@@ -40,12 +40,17 @@ def one_slot(tmp_path: Path) -> Iterator[RunningServer]:
     running.stop(0)
 
 
-@pytest.mark.parametrize(("signum", "said"), [
-    (signal.SIGKILL, "was killed by signal SIGKILL (possibly out of memory)"),
-    (signal.SIGSEGV, "was killed by signal SIGSEGV (a plugin may have crashed it)"),
-], ids=["SIGKILL", "SIGSEGV"])
+@pytest.mark.parametrize(
+    ("signum", "said"),
+    [
+        (signal.SIGKILL, "was killed by signal SIGKILL (possibly out of memory)"),
+        (signal.SIGSEGV, "was killed by signal SIGSEGV (a plugin may have crashed it)"),
+    ],
+    ids=["SIGKILL", "SIGSEGV"],
+)
 def test_a_killed_worker_is_reported_with_its_signal(
-        one_slot: RunningServer, signum: signal.Signals, said: str) -> None:
+    one_slot: RunningServer, signum: signal.Signals, said: str
+) -> None:
     with Client(f"127.0.0.1:{one_slot.port}") as client:
         events = client.train_events(client.train_request("killed", "xor", options=LONG))
         assert isinstance(next(events), Progress)
@@ -88,14 +93,19 @@ def test_workers_exit_quietly_when_their_server_is_killed(tmp_path: Path) -> Non
 def test_a_worker_whose_output_breaks_exits_quietly(tmp_path: Path) -> None:
     """The race above made certain: the worker's stdout is closed while its stdin stays open,
     so its next progress frame meets a broken pipe before it can see the server is gone."""
-    worker = subprocess.Popen([sys.executable, "-m", "gatelearn.server.training.worker"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "gatelearn.server.training.worker"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert worker.stdin is not None and worker.stdout is not None
     try:
-        request = pb.TrainRequest(model_name="long", task=pb.ComponentRef(name="xor"),
-                                  options=pb.TrainOptions(epochs=10**6, stop_when_solved=False,
-                                                          progress_interval_ms=1))
+        request = pb.TrainRequest(
+            model_name="long",
+            task=pb.ComponentRef(name="xor"),
+            options=pb.TrainOptions(epochs=10**6, stop_when_solved=False, progress_interval_ms=1),
+        )
         write_frame(worker.stdin, Kind.TRAIN, pack_job(request.SerializeToString(), b""))
         frame = read_frame(worker.stdout)
         assert frame is not None and frame[0] == Kind.PROGRESS

@@ -78,8 +78,9 @@ class ShiftedUniform(Uniform):
     name = "shifted_uniform"
     description = "uniform plus 0.5 on the weights, overriding fill only"
 
-    def fill(self, rng: np.random.Generator, layer: int, weights: Array,
-             bias: Array | None) -> None:
+    def fill(
+        self, rng: np.random.Generator, layer: int, weights: Array, bias: Array | None
+    ) -> None:
         super().fill(rng, layer, weights, bias)
         weights += 0.5
 

@@ -41,8 +41,9 @@ TOLERANCE = {np.float64: 4e-16, np.float32: 4e-7}
 @pytest.mark.parametrize("name", sorted(REFERENCES))
 @pytest.mark.parametrize("shape", [(len(Z), 1, 1), (len(Z) // 2, 2, 3)])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_forward_matches_the_definition(registry: Registry, name: str,
-                                        shape: tuple[int, ...], dtype: type) -> None:
+def test_forward_matches_the_definition(
+    registry: Registry, name: str, shape: tuple[int, ...], dtype: type
+) -> None:
     params, reference = REFERENCES[name]
     activation = registry.build("activation", name, params)
     with np.errstate(over="ignore"):
@@ -58,6 +59,9 @@ def test_forward_matches_the_definition(registry: Registry, name: str,
 
 
 def test_every_builtin_activation_has_a_reference(registry: Registry) -> None:
-    builtin = {entry.name for entry in registry.entries("activation")
-               if entry.plugin == "gatelearn.plugins.builtin.activations"}
+    builtin = {
+        entry.name
+        for entry in registry.entries("activation")
+        if entry.plugin == "gatelearn.plugins.builtin.activations"
+    }
     assert builtin == set(REFERENCES)

@@ -31,10 +31,14 @@ HERE = Path(__file__).parent
 EPOCHS = 150
 POPULATION = 3
 BASE = Recipe(
-    task=Choice("xor"), hidden=(3,), activations=(Choice("tanh"), Choice("sigmoid")),
-    loss=Choice("sse_half"), optimizer=Choice("gd", {"lr": 0.5}),
+    task=Choice("xor"),
+    hidden=(3,),
+    activations=(Choice("tanh"), Choice("sigmoid")),
+    loss=Choice("sse_half"),
+    optimizer=Choice("gd", {"lr": 0.5}),
     initializer=Choice("uniform", {"low": -1.0, "high": 1.0}),
-    config=TrainConfig(epochs=EPOCHS, stop_when_solved=False), seed=3,
+    config=TrainConfig(epochs=EPOCHS, stop_when_solved=False),
+    seed=3,
 )
 # override -> (the recipe field it replaces, the built-in it overrides one method of)
 OVERRIDES: dict[str, tuple[str, Any]] = {
@@ -68,29 +72,35 @@ def weights(network: Network) -> list[np.ndarray]:
 
 
 @pytest.mark.parametrize("override", OVERRIDES)
-def test_an_override_runs_on_every_training_and_prediction_path(plugged: Registry,
-                                                                override: str) -> None:
+def test_an_override_runs_on_every_training_and_prediction_path(
+    plugged: Registry, override: str
+) -> None:
     alone, alone_result = trained(recipe_for(override), plugged)
     together, together_result = trained(recipe_for(override, population=POPULATION), plugged)
     # Member 0 of a population is the seed's network alone: same training, same predictions.
-    for mine, its in zip(weights(together.network.member(0)), weights(alone.network),
-                         strict=True):
+    for mine, its in zip(weights(together.network.member(0)), weights(alone.network), strict=True):
         np.testing.assert_allclose(mine, its, rtol=0, atol=1e-12)
     np.testing.assert_allclose(together_result.loss[0], alone_result.loss[0], rtol=1e-10)
-    np.testing.assert_allclose(together.network.predict(ROWS)[..., 0],
-                               alone.network.predict(ROWS)[..., 0], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        together.network.predict(ROWS)[..., 0],
+        alone.network.predict(ROWS)[..., 0],
+        rtol=0,
+        atol=1e-12,
+    )
     # ... and not the built-in's: the override ran.
     builtin, _ = trained(BASE, plugged)
-    assert not np.allclose(alone.network.predict(ROWS), builtin.network.predict(ROWS),
-                           rtol=0, atol=1e-6)
+    assert not np.allclose(
+        alone.network.predict(ROWS), builtin.network.predict(ROWS), rtol=0, atol=1e-6
+    )
 
 
 @pytest.fixture(scope="module")
 def plugged_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """A server with the fixture plugin, in its training workers too (through PYTHONPATH)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PYTHONPATH", os.pathsep.join(filter(None, (str(HERE),
-                                                                 os.environ.get("PYTHONPATH")))))
+        patch.setenv(
+            "PYTHONPATH", os.pathsep.join(filter(None, (str(HERE), os.environ.get("PYTHONPATH"))))
+        )
         running = start_server(tmp_path_factory.mktemp("data"), plugins=(PLUGIN,))
         try:
             yield running
@@ -105,16 +115,23 @@ def spec(choice: Choice) -> tuple[str, dict[str, Any]]:
 @pytest.mark.parametrize("population", [1, POPULATION])
 @pytest.mark.parametrize("override", OVERRIDES)
 def test_the_server_trains_and_predicts_with_an_override(
-        plugged_server: RunningServer, plugged: Registry, override: str, population: int) -> None:
+    plugged_server: RunningServer, plugged: Registry, override: str, population: int
+) -> None:
     recipe = recipe_for(override, population=population)
     name = f"{override.replace('.', '-')}-{population}"
     with Client(f"127.0.0.1:{plugged_server.port}") as client:
         outcome = client.train(
-            name, spec(recipe.task), hidden=recipe.hidden,
-            activations=[spec(c) for c in recipe.activations], loss=spec(recipe.loss),
-            optimizer=spec(recipe.optimizer), initializer=spec(recipe.initializer),
-            seed=recipe.seed, population=population,
-            options=TrainOptions(epochs=EPOCHS, stop_when_solved=False))
+            name,
+            spec(recipe.task),
+            hidden=recipe.hidden,
+            activations=[spec(c) for c in recipe.activations],
+            loss=spec(recipe.loss),
+            optimizer=spec(recipe.optimizer),
+            initializer=spec(recipe.initializer),
+            seed=recipe.seed,
+            population=population,
+            options=TrainOptions(epochs=EPOCHS, stop_when_solved=False),
+        )
         one = [client.predict(name, [row]).outputs[0] for row in ROWS[:3].tolist()]
         many = client.predict(name, ROWS.tolist()).outputs
 

@@ -229,7 +229,13 @@ def test_blocking_a_builtin_module_removes_its_components(
     blocked = (GATES, ACTIVATIONS) if how == "argument" else ()
     registry = _registry(blocked=blocked)
     assert registry.names("task") == [
-        "circle", "data", "gauss", "region", "spiral", "table", "xor_quadrants"
+        "circle",
+        "data",
+        "gauss",
+        "region",
+        "spiral",
+        "table",
+        "xor_quadrants",
     ]
     assert registry.names("activation") == []
     assert "adam" in registry.names("optimizer")
@@ -289,7 +295,7 @@ def test_builtins_without_data_params_build_from_their_defaults(registry: Regist
             "leaky_relu",
             {"alpha": "0.1"},
             "alpha",
-            "expected float, got string \"0.1\"",
+            'expected float, got string "0.1"',
             id="str-for-float",
         ),
         pytest.param(
@@ -551,12 +557,14 @@ def test_not_gate(registry: Registry) -> None:
     [
         pytest.param("region", {"points": 300, "labels": "sign"}, id="region"),
         pytest.param("parity", {"n": 5}, id="gate"),
-        pytest.param("table", {"inputs": [[0, 0], [0, 1], [1, 1]], "outputs": [[1], [0], [1]]},
-                     id="table"),
+        pytest.param(
+            "table", {"inputs": [[0, 0], [0, 1], [1, 1]], "outputs": [[1], [0], [1]]}, id="table"
+        ),
     ],
 )
 def test_a_task_counts_and_previews_its_rows_as_its_dataset_has_them(
-        registry: Registry, name: str, params: dict[str, Any]) -> None:
+    registry: Registry, name: str, params: dict[str, Any]
+) -> None:
     task = registry.build("task", name, params)
     data = task.dataset(np.random.default_rng(3))
     assert task.row_count() == len(data.inputs)

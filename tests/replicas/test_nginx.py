@@ -28,17 +28,27 @@ def replicas(tmp_path: Path, postgres_url: str) -> Iterator[list[RunningServer]]
 
 @pytest.fixture
 def nginx(tmp_path: Path, replicas: list[RunningServer]) -> Iterator[Nginx]:
-    with nginx_in_front(tmp_path / "nginx",
-                        [f"127.0.0.1:{server.port}" for server in replicas]) as running:
+    with nginx_in_front(
+        tmp_path / "nginx", [f"127.0.0.1:{server.port}" for server in replicas]
+    ) as running:
         yield running
 
 
-def test_calls_through_nginx_reach_both_replicas(nginx: Nginx,
-                                                 replicas: list[RunningServer]) -> None:
+def test_calls_through_nginx_reach_both_replicas(
+    nginx: Nginx, replicas: list[RunningServer]
+) -> None:
     with Client(nginx.address) as client:
-        events = list(client.train_events(client.train_request(
-            "xor", "xor", options=TrainOptions(epochs=20000, stop_when_solved=False,
-                                               progress_interval_ms=1))))
+        events = list(
+            client.train_events(
+                client.train_request(
+                    "xor",
+                    "xor",
+                    options=TrainOptions(
+                        epochs=20000, stop_when_solved=False, progress_interval_ms=1
+                    ),
+                )
+            )
+        )
         assert any(isinstance(event, Progress) for event in events[:-1])  # streamed through
         trained = client.model("xor").summary.version
         for _ in range(10):  # unary calls, spread over the replicas
@@ -52,8 +62,9 @@ def test_calls_through_nginx_reach_both_replicas(nginx: Nginx,
     assert {f"127.0.0.1:{server.port}" for server in replicas} <= set(answered), answered
 
 
-def test_a_replica_going_away_moves_calls_to_the_other(nginx: Nginx,
-                                                       replicas: list[RunningServer]) -> None:
+def test_a_replica_going_away_moves_calls_to_the_other(
+    nginx: Nginx, replicas: list[RunningServer]
+) -> None:
     with Client(nginx.address) as client:
         client.train("xor", "xor", options=TrainOptions(epochs=3000))
         replicas[0].stop(0)

@@ -108,7 +108,8 @@ def test_an_alias_moved_on_one_replica_is_followed_by_the_others_next_predict(
 
 
 def test_concurrent_trainings_of_one_name_on_both_replicas_get_distinct_consecutive_versions(
-    postgres_url: str, tmp_path: Path,
+    postgres_url: str,
+    tmp_path: Path,
 ) -> None:
     servers = [start_server(tmp_path / "unused", store=postgres_url) for _ in range(2)]
     start = threading.Barrier(4)  # two trainings at once per server (max_concurrent_trainings)
@@ -116,8 +117,12 @@ def test_concurrent_trainings_of_one_name_on_both_replicas_get_distinct_consecut
     def train_three(port: int) -> list[int]:
         with Client(f"127.0.0.1:{port}") as client:
             start.wait()
-            return [client.train("shared", "xor", options=TrainOptions(epochs=100),
-                                 seed=seed).model.version for seed in range(3)]
+            return [
+                client.train(
+                    "shared", "xor", options=TrainOptions(epochs=100), seed=seed
+                ).model.version
+                for seed in range(3)
+            ]
 
     try:
         with ThreadPoolExecutor(4) as pool:
@@ -149,7 +154,11 @@ def test_a_train_retried_on_the_other_replica_returns_the_saved_version(
     progress, again = _train_with_id(b, "retry-1")
     assert progress == 0  # nothing trained: only the TrainDone of the saved version
     assert (again.model, again.metrics, again.stop_reason, again.epochs) == (
-        first.model, first.metrics, first.stop_reason, first.epochs)
+        first.model,
+        first.metrics,
+        first.stop_reason,
+        first.epochs,
+    )
     assert [m.version for m in b.models("r")] == [first.model.version]
     assert _train_with_id(b, "retry-2")[1].model.version == first.model.version + 1
 
@@ -172,22 +181,32 @@ def test_an_import_retried_on_the_other_replica_returns_the_saved_version(
     assert _import_with_id(b, "import-2", 0.1) == "imp:2"
 
 
-@pytest.mark.parametrize(("request_id", "says"), [
-    ("x" * 129, "at most 128 characters, got 129"),
-    ("has space", "may hold only letters, digits"),
-    ("é", "may hold only letters, digits"),
-])
+@pytest.mark.parametrize(
+    ("request_id", "says"),
+    [
+        ("x" * 129, "at most 128 characters, got 129"),
+        ("has space", "may hold only letters, digits"),
+        ("é", "may hold only letters, digits"),
+    ],
+)
 def test_a_bad_request_id_is_refused_naming_it_and_nothing_is_saved(
-    replicas: tuple[Client, Client], request_id: str, says: str,
+    replicas: tuple[Client, Client],
+    request_id: str,
+    says: str,
 ) -> None:
     a, _ = replicas
-    for call in (partial(_train_with_id, a, request_id), partial(_import_with_id, a, request_id,
-                                                                  0.1)):
+    for call in (
+        partial(_train_with_id, a, request_id),
+        partial(_import_with_id, a, request_id, 0.1),
+    ):
         with pytest.raises((GateLearnError, grpc.RpcError)) as refused:
             call()
         error = refused.value
-        code, details = ((error.code, error.details) if isinstance(error, GateLearnError)
-                         else (error.code(), error.details()))
+        code, details = (
+            (error.code, error.details)
+            if isinstance(error, GateLearnError)
+            else (error.code(), error.details())
+        )
         assert code == grpc.StatusCode.INVALID_ARGUMENT
         assert details.startswith("request_id: ") and says in details
     assert a.models() == []

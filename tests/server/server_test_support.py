@@ -39,8 +39,7 @@ def call_error(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[grpc.
     raise AssertionError(f"expected the call to fail, it returned {result!r}")
 
 
-def expect_error(code: grpc.StatusCode, fn: Callable[..., Any], *args: Any,
-                 **kwargs: Any) -> str:
+def expect_error(code: grpc.StatusCode, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
     """Assert that `fn(*args, **kwargs)` fails with `code` (never INTERNAL/UNKNOWN); return
     the details."""
     got, details = call_error(fn, *args, **kwargs)
@@ -54,13 +53,15 @@ def store_snapshot(client: Client) -> list[tuple[str, int, float, float]]:
     versions = []
     for latest in client.models():
         for summary in client.models(latest.name):
-            versions.append((summary.name, summary.version, summary.metrics.loss,
-                             summary.metrics.accuracy))
+            versions.append(
+                (summary.name, summary.version, summary.metrics.loss, summary.metrics.accuracy)
+            )
     return versions
 
 
-def train_when_slot_free(client: Client, name: str, task: str = "xor",
-                         timeout: float = 10.0, **settings: Any) -> Any:
+def train_when_slot_free(
+    client: Client, name: str, task: str = "xor", timeout: float = 10.0, **settings: Any
+) -> Any:
     """Train, retrying while the server answers RESOURCE_EXHAUSTED (a slot still held by a run
     that is being cancelled); fail if no slot frees within `timeout`."""
 

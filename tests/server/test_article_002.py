@@ -78,7 +78,8 @@ def test_perceptron_detail_and_export(perceptron: Client) -> None:
     exported = perceptron.export_model("perceptron")
     assert [layer["weights"] for layer in exported["layers"]] == [
         {"shape": [2, 2], "values": [1.0, 0.0, 0.0, -1.0]},
-        {"shape": [2, 1], "values": [1.0, 1.0]}]
+        {"shape": [2, 1], "values": [1.0, 1.0]},
+    ]
     assert [layer["bias"]["values"] for layer in exported["layers"]] == [[-1.0, 1.0], [0.0]]
     assert (exported["low"], exported["high"]) == (-1.0, 1.0)
     assert exported["task"] == PERCEPTRON["task"]

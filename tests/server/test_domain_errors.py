@@ -10,13 +10,25 @@ import pytest
 from gatelearn.server import errors
 from gatelearn.server.edge.statuses import STATUSES
 
-KINDS = [errors.NotFound, errors.AtCapacity, errors.FailedPrecondition, errors.Unavailable,
-         errors.Cancelled, errors.DeadlineExceeded, errors.DataLoss]
+KINDS = [
+    errors.NotFound,
+    errors.AtCapacity,
+    errors.FailedPrecondition,
+    errors.Unavailable,
+    errors.Cancelled,
+    errors.DeadlineExceeded,
+    errors.DataLoss,
+]
 
 
-@pytest.mark.parametrize("error", [errors.InvalidRequest("options.patience", "must be >= 0"),
-                                   *(kind("training cancelled") for kind in KINDS)],
-                         ids=lambda error: type(error).__name__)
+@pytest.mark.parametrize(
+    "error",
+    [
+        errors.InvalidRequest("options.patience", "must be >= 0"),
+        *(kind("training cancelled") for kind in KINDS),
+    ],
+    ids=lambda error: type(error).__name__,
+)
 def test_error_survives_the_pipe(error: errors.DomainError) -> None:
     rebuilt = errors.from_json(json.loads(json.dumps(errors.to_json(error))))
     assert type(rebuilt) is type(error)

@@ -54,7 +54,8 @@ def test_batches_larger_than_a_chunk_stream_in_order(trained: Client) -> None:
 
 
 def test_small_batches_from_many_threads_answer_what_one_large_batch_does(
-        trained: Client, address: str) -> None:
+    trained: Client, address: str
+) -> None:
     """Small Predicts run passes each server thread prepares once and reuses; threads sending
     different row counts at once must each get their own rows' outputs."""
     rows = np.random.default_rng(5).uniform(-2, 2, size=(1000, 2))
@@ -66,9 +67,10 @@ def test_small_batches_from_many_threads_answer_what_one_large_batch_does(
             for call in range(40):
                 count = counts[(thread + call) % len(counts)]
                 start = (thread * 97 + call * 13) % (len(rows) - count)
-                got = client.predict("gate", rows[start:start + count].tolist()).outputs
-                np.testing.assert_allclose(got, expected[start:start + count], rtol=1e-12,
-                                           atol=1e-15)
+                got = client.predict("gate", rows[start : start + count].tolist()).outputs
+                np.testing.assert_allclose(
+                    got, expected[start : start + count], rtol=1e-12, atol=1e-15
+                )
         return thread
 
     with ThreadPoolExecutor(8) as pool:
@@ -96,30 +98,36 @@ def _packed(rows: np.ndarray, **changes: object) -> pb.PackedRows:
 def test_malformed_packed_rows_are_invalid_argument(
     trained: Client, stub: gatelearn_pb2_grpc.GateLearnStub, packed: pb.PackedRows, field: str
 ) -> None:
-    details = expect_error(grpc.StatusCode.INVALID_ARGUMENT, stub.Predict,
-                           pb.PredictRequest(model="gate", packed=packed))
+    details = expect_error(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        stub.Predict,
+        pb.PredictRequest(model="gate", packed=packed),
+    )
     assert details.startswith(field), details
 
 
-def test_rows_and_packed_together_are_refused(trained: Client,
-                                              stub: gatelearn_pb2_grpc.GateLearnStub) -> None:
-    request = pb.PredictRequest(model="gate", rows=[pb.Row(values=[0, 1])],
-                                packed=_packed(ROWS))
+def test_rows_and_packed_together_are_refused(
+    trained: Client, stub: gatelearn_pb2_grpc.GateLearnStub
+) -> None:
+    request = pb.PredictRequest(model="gate", rows=[pb.Row(values=[0, 1])], packed=_packed(ROWS))
     assert expect_error(grpc.StatusCode.INVALID_ARGUMENT, stub.Predict, request).startswith("rows")
 
 
-def test_a_stream_serves_one_model(trained: Client,
-                                   stub: gatelearn_pb2_grpc.GateLearnStub) -> None:
+def test_a_stream_serves_one_model(trained: Client, stub: gatelearn_pb2_grpc.GateLearnStub) -> None:
     trained.train("other", "and")
-    requests = [pb.PredictRequest(model="gate", packed=_packed(ROWS)),
-                pb.PredictRequest(model="other", packed=_packed(ROWS))]
-    details = expect_error(grpc.StatusCode.INVALID_ARGUMENT,
-                           lambda: list(stub.PredictStream(iter(requests))))
+    requests = [
+        pb.PredictRequest(model="gate", packed=_packed(ROWS)),
+        pb.PredictRequest(model="other", packed=_packed(ROWS)),
+    ]
+    details = expect_error(
+        grpc.StatusCode.INVALID_ARGUMENT, lambda: list(stub.PredictStream(iter(requests)))
+    )
     assert details.startswith("requests[1].model"), details
 
 
-def test_deleted_models_are_not_served_from_the_cache(trained: Client,
-                                                      server: RunningServer) -> None:
+def test_deleted_models_are_not_served_from_the_cache(
+    trained: Client, server: RunningServer
+) -> None:
     trained.predict("gate", ROWS.tolist())
     assert len(server.service.models.cache) == 1
     trained.delete("gate")
@@ -135,8 +143,7 @@ def test_a_new_version_is_served_as_the_latest(trained: Client) -> None:
     answer = trained.predict("gate", ROWS.tolist())
     assert answer.model.version == 2
     assert answer.labels == [[0.0], [0.0], [0.0], [1.0]]
-    assert trained.predict("gate", ROWS.tolist(), version=1).labels == [[0.0], [1.0], [1.0],
-                                                                         [0.0]]
+    assert trained.predict("gate", ROWS.tolist(), version=1).labels == [[0.0], [1.0], [1.0], [0.0]]
 
 
 def test_population_reports_every_members_epochs_to_solve(client: Client) -> None:

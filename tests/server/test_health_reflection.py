@@ -42,7 +42,8 @@ def test_health_turns_not_serving_when_stop_begins(tmp_path: Path) -> None:
     stopper = None
     with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
         watch = health_pb2_grpc.HealthStub(channel).Watch(
-            health_pb2.HealthCheckRequest(service=SERVICE), timeout=10)
+            health_pb2.HealthCheckRequest(service=SERVICE), timeout=10
+        )
         try:
             assert next(watch).status == health_pb2.HealthCheckResponse.SERVING
             stopper = threading.Thread(target=running.stop, args=(5,))
@@ -57,27 +58,33 @@ def test_health_turns_not_serving_when_stop_begins(tmp_path: Path) -> None:
     assert stopper is not None and not stopper.is_alive()
 
 
-REFLECTION = {"v1alpha": "grpc.reflection.v1alpha.ServerReflection",
-              "v1": "grpc.reflection.v1.ServerReflection"}
+REFLECTION = {
+    "v1alpha": "grpc.reflection.v1alpha.ServerReflection",
+    "v1": "grpc.reflection.v1.ServerReflection",
+}
 
 
-def _reflect(channel: grpc.Channel, version: str,
-             **request: object) -> reflection_pb2.ServerReflectionResponse:
+def _reflect(
+    channel: grpc.Channel, version: str, **request: object
+) -> reflection_pb2.ServerReflectionResponse:
     """Ask reflection `version` one question. v1's messages are v1alpha's under a new package
     name (same fields and numbers), so v1alpha's classes speak v1 on the wire too."""
     info = channel.stream_stream(
         f"/{REFLECTION[version]}/ServerReflectionInfo",
         request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
-        response_deserializer=reflection_pb2.ServerReflectionResponse.FromString)
-    (response,) = list(info(iter([reflection_pb2.ServerReflectionRequest(**request)]),
-                            timeout=5))
+        response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
+    )
+    (response,) = list(info(iter([reflection_pb2.ServerReflectionRequest(**request)]), timeout=5))
     return response
 
 
-def _files(response: reflection_pb2.ServerReflectionResponse,
-           ) -> list[descriptor_pb2.FileDescriptorProto]:
-    return [descriptor_pb2.FileDescriptorProto.FromString(raw)
-            for raw in response.file_descriptor_response.file_descriptor_proto]
+def _files(
+    response: reflection_pb2.ServerReflectionResponse,
+) -> list[descriptor_pb2.FileDescriptorProto]:
+    return [
+        descriptor_pb2.FileDescriptorProto.FromString(raw)
+        for raw in response.file_descriptor_response.file_descriptor_proto
+    ]
 
 
 @pytest.mark.parametrize("version", sorted(REFLECTION))
@@ -93,16 +100,29 @@ def test_reflection_describes_gatelearn(channel: grpc.Channel, version: str) -> 
     gatelearn = next(f for f in _files(response) if f.package == "gatelearn.v1")
     (service,) = [s for s in gatelearn.service if s.name == "GateLearn"]
     assert {m.name for m in service.method} == {
-        "ListPlugins", "ListTasks", "DescribeTask", "Train", "Predict", "PredictStream", "Evaluate",
-        "ListModels", "GetModel", "DeleteModel", "ExportModel", "ImportModel", "Explain",
-        "SetAlias", "DeleteAlias", "Search"}
+        "ListPlugins",
+        "ListTasks",
+        "DescribeTask",
+        "Train",
+        "Predict",
+        "PredictStream",
+        "Evaluate",
+        "ListModels",
+        "GetModel",
+        "DeleteModel",
+        "ExportModel",
+        "ImportModel",
+        "Explain",
+        "SetAlias",
+        "DeleteAlias",
+        "Search",
+    }
     train = next(m for m in service.method if m.name == "Train")
     assert train.server_streaming and not train.client_streaming
 
 
 @pytest.mark.parametrize("version", sorted(REFLECTION))
-def test_reflection_describes_both_reflection_services(channel: grpc.Channel,
-                                                       version: str) -> None:
+def test_reflection_describes_both_reflection_services(channel: grpc.Channel, version: str) -> None:
     """`grpcurl describe` describes every listed service, so each must be found."""
     for name in REFLECTION.values():
         (file,) = _files(_reflect(channel, version, file_containing_symbol=name))
@@ -111,18 +131,24 @@ def test_reflection_describes_both_reflection_services(channel: grpc.Channel,
         assert method.input_type == f".{file.package}.ServerReflectionRequest"
 
 
-@pytest.mark.parametrize("method", ["/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch",
-                                    *(f"/{name}/ServerReflectionInfo"
-                                      for name in REFLECTION.values())])
+@pytest.mark.parametrize(
+    "method",
+    [
+        "/grpc.health.v1.Health/Check",
+        "/grpc.health.v1.Health/Watch",
+        *(f"/{name}/ServerReflectionInfo" for name in REFLECTION.values()),
+    ],
+)
 def test_undecodable_bytes_are_invalid_argument(channel: grpc.Channel, method: str) -> None:
     """grpcio's own handlers answered INTERNAL "Exception deserializing request!"."""
     if method.endswith("Info"):
-        call = channel.stream_stream(method, request_serializer=None,
-                                     response_deserializer=None)(iter([b"\xff\xff\xff"]),
-                                                                 timeout=5)
+        call = channel.stream_stream(method, request_serializer=None, response_deserializer=None)(
+            iter([b"\xff\xff\xff"]), timeout=5
+        )
     else:
-        call = channel.unary_stream(method, request_serializer=None,
-                                    response_deserializer=None)(b"\xff\xff\xff", timeout=5)
+        call = channel.unary_stream(method, request_serializer=None, response_deserializer=None)(
+            b"\xff\xff\xff", timeout=5
+        )
     with pytest.raises(grpc.RpcError) as raised:
         list(call)
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT, raised.value.details()

@@ -38,8 +38,11 @@ def scrape(running: RunningServer) -> Samples:
     url = f"http://127.0.0.1:{running.metrics.port}/metrics"
     with urllib.request.urlopen(url, timeout=10) as response:
         text = response.read().decode()
-    return {(sample.name, frozenset(sample.labels.items())): sample.value
-            for family in text_string_to_metric_families(text) for sample in family.samples}
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
 
 
 def value(samples: Samples, name: str, **labels: str) -> float:
@@ -49,18 +52,22 @@ def value(samples: Samples, name: str, **labels: str) -> float:
 def scrape_when(running: RunningServer, name: str, **labels: str) -> Samples:
     """Scrape until `name{labels}` is counted: a call's figures are recorded as it ends, which
     may be just after its client saw the status."""
+
     def counted() -> Samples | None:
         samples = scrape(running)
         return samples if value(samples, name, **labels) else None
+
     return poll(counted, what=f"{name}{labels} counted")
 
 
 def rpc_counts(samples: Samples) -> dict[tuple[str, str], float]:
     """gatelearn_rpc_total as {(method, code): count}, without the health service's calls
     (the client watches it on its own, for its round robin)."""
-    return {(dict(labels)["method"], dict(labels)["code"]): count
-            for (name, labels), count in samples.items() if name == "gatelearn_rpc_total"
-            and not dict(labels)["method"].startswith("grpc.health.")}
+    return {
+        (dict(labels)["method"], dict(labels)["code"]): count
+        for (name, labels), count in samples.items()
+        if name == "gatelearn_rpc_total" and not dict(labels)["method"].startswith("grpc.health.")
+    }
 
 
 @pytest.fixture
@@ -78,7 +85,8 @@ def observed_client(observed: RunningServer) -> Iterator[Client]:
 
 
 def test_rpc_counts_by_method_and_code_are_exactly_the_calls_made(
-        observed: RunningServer, observed_client: Client) -> None:
+    observed: RunningServer, observed_client: Client
+) -> None:
     client = observed_client
     client.tasks()
     client.tasks()
@@ -97,15 +105,17 @@ def test_rpc_counts_by_method_and_code_are_exactly_the_calls_made(
         (f"{SERVICE}Predict", "OK"): 3,
     }
     assert value(samples, "gatelearn_rpc_seconds_count", method=f"{SERVICE}Predict") == 4
-    assert value(samples, "gatelearn_rpc_seconds_bucket", method=f"{SERVICE}Predict",
-                 le="+Inf") == 4
+    assert (
+        value(samples, "gatelearn_rpc_seconds_bucket", method=f"{SERVICE}Predict", le="+Inf") == 4
+    )
     assert value(samples, "gatelearn_trainings_total", outcome="saved") == 1
     assert value(samples, "gatelearn_trainings_running") == 0
     assert value(samples, "gatelearn_store_seconds_count", operation="save_packed") == 1
 
 
 def test_cache_hits_misses_and_bytes_follow_predicts_and_deletes(
-        observed: RunningServer, observed_client: Client) -> None:
+    observed: RunningServer, observed_client: Client
+) -> None:
     client = observed_client
     client.train("x", "xor")
     before = scrape(observed)
@@ -136,19 +146,22 @@ def busy_worker_pid(running: RunningServer) -> int | None:
 
 
 def test_training_outcomes_and_worker_restarts_are_counted(
-        observed: RunningServer, observed_client: Client) -> None:
+    observed: RunningServer, observed_client: Client
+) -> None:
     long_run = TrainOptions(**LONG_RUN)
     # Cancelled by the client after its first progress event.
-    events = observed_client.train_events(observed_client.train_request(
-        "long", "xor", options=long_run))
+    events = observed_client.train_events(
+        observed_client.train_request("long", "xor", options=long_run)
+    )
     next(events)
     assert value(scrape(observed), "gatelearn_trainings_running") == 1
     events.close()
     scrape_when(observed, "gatelearn_trainings_total", outcome="cancelled")
 
     # Its worker killed mid-run: the training fails and the worker is replaced.
-    events = observed_client.train_events(observed_client.train_request(
-        "killed", "xor", options=long_run))
+    events = observed_client.train_events(
+        observed_client.train_request("killed", "xor", options=long_run)
+    )
     next(events)
     os.kill(poll(lambda: busy_worker_pid(observed), what="a busy worker"), signal.SIGKILL)
     with pytest.raises(GateLearnError) as failure:
@@ -160,15 +173,19 @@ def test_training_outcomes_and_worker_restarts_are_counted(
     assert value(samples, "gatelearn_trainings_total", outcome="cancelled") == 1
     assert value(samples, "gatelearn_trainings_total", outcome="saved") == 0
     assert value(samples, "gatelearn_trainings_running") == 0
-    assert rpc_counts(samples) == {(f"{SERVICE}Train", "CANCELLED"): 1,
-                                   (f"{SERVICE}Train", "FAILED_PRECONDITION"): 1}
+    assert rpc_counts(samples) == {
+        (f"{SERVICE}Train", "CANCELLED"): 1,
+        (f"{SERVICE}Train", "FAILED_PRECONDITION"): 1,
+    }
 
 
 def test_a_training_saved_counts_as_saved_when_its_client_cancels_after_the_answer(
-        observed: RunningServer) -> None:
+    observed: RunningServer,
+) -> None:
     with grpc.insecure_channel(f"127.0.0.1:{observed.port}") as channel:
         call = gatelearn_pb2_grpc.GateLearnStub(channel).Train(
-            pb.TrainRequest(model_name="x", task=pb.ComponentRef(name="xor")), timeout=30)
+            pb.TrainRequest(model_name="x", task=pb.ComponentRef(name="xor")), timeout=30
+        )
         for event in call:
             if event.HasField("done"):
                 call.cancel()  # as a client that stops reading once it has the version
@@ -200,12 +217,27 @@ def test_a_bad_metrics_address_stops_start_up(tmp_path: Path, address: str) -> N
 
 
 def test_serve_without_the_extra_names_it(tmp_path: Path) -> None:
-    hidden = ("import sys; sys.modules['prometheus_client'] = None; "
-              "from gatelearn.client.cli import main; sys.exit(main(sys.argv[1:]))")
+    hidden = (
+        "import sys; sys.modules['prometheus_client'] = None; "
+        "from gatelearn.client.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
     result = subprocess.run(
-        [sys.executable, "-c", hidden, "serve", "--address", "127.0.0.1:0", "--data-dir",
-         str(tmp_path / "data"), "--metrics-address", "0"],
-        capture_output=True, text=True, timeout=60)
+        [
+            sys.executable,
+            "-c",
+            hidden,
+            "serve",
+            "--address",
+            "127.0.0.1:0",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--metrics-address",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode != 0
     assert "gatelearn[metrics]" in result.stderr
 
@@ -220,20 +252,37 @@ def first_line(process: subprocess.Popen[str], timeout: float = 30.0) -> str:
 
 def test_json_logs_are_one_object_a_line_with_the_request_id(tmp_path: Path) -> None:
     serving = subprocess.Popen(
-        [*CLI, "serve", "--address", "127.0.0.1:0", "--data-dir", str(tmp_path / "data"),
-         "--log-format", "json", "--log-level", "DEBUG"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            *CLI,
+            "serve",
+            "--address",
+            "127.0.0.1:0",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--log-format",
+            "json",
+            "--log-level",
+            "DEBUG",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         banner = first_line(serving)
         assert banner.startswith("gatelearn serving on 127.0.0.1:"), banner
         port = banner.split(",")[0].rsplit(":", 1)[1]
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
             stub = gatelearn_pb2_grpc.GateLearnStub(channel)
-            stub.ListTasks(pb.ListTasksRequest(), metadata=(("x-request-id", "req-42"),),
-                           timeout=10)
+            stub.ListTasks(
+                pb.ListTasksRequest(), metadata=(("x-request-id", "req-42"),), timeout=10
+            )
             with pytest.raises(grpc.RpcError):
-                stub.Predict(pb.PredictRequest(model="missing"),
-                             metadata=(("x-request-id", "req-43"),), timeout=10)
+                stub.Predict(
+                    pb.PredictRequest(model="missing"),
+                    metadata=(("x-request-id", "req-43"),),
+                    timeout=10,
+                )
         serving.send_signal(signal.SIGTERM)
         _, err = serving.communicate(timeout=15)
     finally:
@@ -241,11 +290,9 @@ def test_json_logs_are_one_object_a_line_with_the_request_id(tmp_path: Path) -> 
         serving.wait()
     assert serving.returncode == 0, err
     lines = [json.loads(line) for line in err.splitlines()]
-    assert lines and all({"timestamp", "level", "logger", "message"} <= set(line)
-                         for line in lines)
+    assert lines and all({"timestamp", "level", "logger", "message"} <= set(line) for line in lines)
     calls = {line["request_id"]: line["message"] for line in lines if "request_id" in line}
     assert calls == {"req-42": calls["req-42"], "req-43": calls["req-43"]}
     assert calls["req-42"].startswith(f"{SERVICE}ListTasks OK ")
     assert calls["req-43"].startswith(f"{SERVICE}Predict NOT_FOUND ")
-    assert any(line["message"] == "shutting down" and line["level"] == "INFO"
-               for line in lines)
+    assert any(line["message"] == "shutting down" and line["level"] == "INFO" for line in lines)

@@ -23,16 +23,25 @@ def test_models_survive_a_restart_exactly(tmp_path: Path) -> None:
         with Client(f"127.0.0.1:{first.port}") as client:
             client.train("xor", "xor", seed=7)
             client.train("xor", "xor", seed=8, dtype="float32")
-            client.train("region", ("region", {"points": 60, "labels": "sign"}), loss="mse",
-                         seed=3, options=TrainOptions(epochs=300))
+            client.train(
+                "region",
+                ("region", {"points": 60, "labels": "sign"}),
+                loss="mse",
+                seed=3,
+                options=TrainOptions(epochs=300),
+            )
             client.import_model("copy", client.export_model("xor", version=1))
             before = {
                 "models": client.models(),
                 "versions": client.models("xor"),
-                "details": [client.model(n, version=v) for n, v in
-                            [("xor", 1), ("xor", 2), ("region", 1), ("copy", 1)]],
-                "predictions": [client.predict(n, POINTS, version=v) for n, v in
-                                [("xor", 1), ("xor", 2), ("copy", 1)]],
+                "details": [
+                    client.model(n, version=v)
+                    for n, v in [("xor", 1), ("xor", 2), ("region", 1), ("copy", 1)]
+                ],
+                "predictions": [
+                    client.predict(n, POINTS, version=v)
+                    for n, v in [("xor", 1), ("xor", 2), ("copy", 1)]
+                ],
                 "region": client.predict("region", [[1.5, 0.5], [0.5, 1.5]]),
                 "evaluation": client.evaluate("region"),
                 "export": client.export_model("xor", version=2),
@@ -45,14 +54,18 @@ def test_models_survive_a_restart_exactly(tmp_path: Path) -> None:
         with Client(f"127.0.0.1:{second.port}") as client:
             assert client.models() == before["models"]
             assert client.models("xor") == before["versions"]
-            details = [client.model(n, version=v) for n, v in
-                       [("xor", 1), ("xor", 2), ("region", 1), ("copy", 1)]]
+            details = [
+                client.model(n, version=v)
+                for n, v in [("xor", 1), ("xor", 2), ("region", 1), ("copy", 1)]
+            ]
             assert details == before["details"]  # metrics, history, request, seeds, dtype
             for detail in details[:3]:
                 assert detail.history.epochs and detail.request is not None
             # Exact floats, not approximately.
-            assert [client.predict(n, POINTS, version=v) for n, v in
-                    [("xor", 1), ("xor", 2), ("copy", 1)]] == before["predictions"]
+            assert [
+                client.predict(n, POINTS, version=v)
+                for n, v in [("xor", 1), ("xor", 2), ("copy", 1)]
+            ] == before["predictions"]
             assert client.predict("region", [[1.5, 0.5], [0.5, 1.5]]) == before["region"]
             assert client.evaluate("region") == before["evaluation"]
             assert client.export_model("xor", version=2) == before["export"]
@@ -91,8 +104,7 @@ def test_stopping_the_server_cancels_a_running_training(tmp_path: Path) -> None:
         with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
             stub = gatelearn_pb2_grpc.GateLearnStub(channel)
             with Client(f"127.0.0.1:{running.port}") as builder:
-                request = builder.train_request("stopped", "xor",
-                                                options=TrainOptions(**LONG_RUN))
+                request = builder.train_request("stopped", "xor", options=TrainOptions(**LONG_RUN))
             try:
                 for event in stub.Train(request, timeout=30):
                     result["last"] = event
@@ -129,5 +141,4 @@ def test_a_stopped_server_refuses_calls(tmp_path: Path) -> None:
     running.stop(0)
     with Client(address, timeout=2) as client, pytest.raises(GateLearnError) as raised:
         client.models()
-    assert raised.value.code in (grpc.StatusCode.UNAVAILABLE,
-                                 grpc.StatusCode.DEADLINE_EXCEEDED)
+    assert raised.value.code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)

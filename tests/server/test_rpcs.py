@@ -69,10 +69,20 @@ def test_list_plugins_lists_every_kind_grouped_and_sorted(client: Client) -> Non
         names = [c.name for c in components if c.kind == kind]
         assert names == sorted(names) and len(names) == len(set(names))
     names = {(c.kind, c.name) for c in components}
-    for expected in [("activation", "sigmoid"), ("activation", "tanh"), ("activation", "sign"),
-                     ("loss", "bce"), ("loss", "mse"), ("optimizer", "adam"),
-                     ("initializer", "xavier"), ("initializer", "explicit"), ("task", "xor"),
-                     ("task", "parity"), ("task", "region"), ("task", "table")]:
+    for expected in [
+        ("activation", "sigmoid"),
+        ("activation", "tanh"),
+        ("activation", "sign"),
+        ("loss", "bce"),
+        ("loss", "mse"),
+        ("optimizer", "adam"),
+        ("initializer", "xavier"),
+        ("initializer", "explicit"),
+        ("task", "xor"),
+        ("task", "parity"),
+        ("task", "region"),
+        ("task", "table"),
+    ]:
         assert expected in names
     for component in components:
         assert component.plugin and component.version and component.description
@@ -113,8 +123,7 @@ def test_list_plugins_reports_params_with_defaults_and_ranges(client: Client) ->
     assert sigmoid.params == ()
 
 
-def test_list_plugins_param_without_default_is_null(stub: gatelearn_pb2_grpc.GateLearnStub
-                                                    ) -> None:
+def test_list_plugins_param_without_default_is_null(stub: gatelearn_pb2_grpc.GateLearnStub) -> None:
     response = stub.ListPlugins(pb.ListPluginsRequest(kind="task"))
     table = next(c for c in response.components if c.name == "table")
     for spec in table.params:
@@ -129,7 +138,8 @@ def test_list_tasks_sorted_and_equal_to_task_plugins(client: Client) -> None:
     assert all(t.kind == "task" for t in tasks)
     assert tasks == client.plugins("task")
     assert {"and", "or", "xor", "xnor", "parity", "half_adder", "region", "table"} <= {
-        t.name for t in tasks}
+        t.name for t in tasks
+    }
 
 
 def test_describe_task_xor(client: Client) -> None:
@@ -170,8 +180,9 @@ def test_describe_task_region_preview_reproducible_by_seed(client: Client) -> No
         assert label == (1.0 if x1 > 1 and x2 < 1 else 0.0)
     preview = client.describe_task("region", {"points": 50}, seed=3, preview_rows=5)
     assert preview.total_rows == 50 and preview.rows_inputs == first.rows_inputs[:5]
-    signed = client.describe_task("region", {"points": 50, "labels": "sign"}, seed=3,
-                                  preview_rows=50)
+    signed = client.describe_task(
+        "region", {"points": 50, "labels": "sign"}, seed=3, preview_rows=50
+    )
     assert (signed.low, signed.high, signed.threshold) == (-1.0, 1.0, 0.0)
     assert signed.rows_inputs == first.rows_inputs
     assert [[2 * t - 1 for t in row] for row in first.rows_targets] == signed.rows_targets
@@ -206,7 +217,6 @@ def test_train_population_reports_member_and_solved_members(client: Client) -> N
     assert detail.member_seed == 5 + outcome.member
 
 
-
 def test_member_seed_reproduces_the_kept_member_alone(client: Client) -> None:
     options = TrainOptions(epochs=40, stop_when_solved=False)
     outcome = client.train("pop2", "xor", population=6, seed=20, options=options)
@@ -215,11 +225,11 @@ def test_member_seed_reproduces_the_kept_member_alone(client: Client) -> None:
     alone = client.train("alone2", "xor", seed=member_seed, options=options)
     assert alone.population == 1 and alone.member == 0
     assert alone.metrics.loss == pytest.approx(outcome.metrics.loss, rel=1e-9)
-    for mine, kept in zip(exported_layers(client, "alone2"), exported_layers(client, "pop2"),
-                          strict=True):
+    for mine, kept in zip(
+        exported_layers(client, "alone2"), exported_layers(client, "pop2"), strict=True
+    ):
         assert mine["weights"]["values"] == pytest.approx(kept["weights"]["values"], rel=1e-9)
-        assert mine["bias"]["values"] == pytest.approx(kept["bias"]["values"], rel=1e-9,
-                                                       abs=1e-12)
+        assert mine["bias"]["values"] == pytest.approx(kept["bias"]["values"], rel=1e-9, abs=1e-12)
 
 
 def test_train_inline_table(client: Client) -> None:
@@ -239,17 +249,27 @@ def test_train_inline_table(client: Client) -> None:
 def test_train_with_explicit_weights(client: Client) -> None:
     weights = [[[0.5, -0.25], [0.125, 1.0]], [[2.0], [-3.0]]]
     biases = [[0.1, -0.2], [0.3]]
-    outcome = client.train("hand", "xor", hidden=[2], weights=weights, biases=biases,
-                           options=TrainOptions(epochs=0))
+    outcome = client.train(
+        "hand", "xor", hidden=[2], weights=weights, biases=biases, options=TrainOptions(epochs=0)
+    )
     assert outcome.epochs == 0 and outcome.stop_reason == "epochs"
     layers = exported_layers(client, "hand")
     assert [layer["weights"]["shape"] for layer in layers] == [[2, 2], [2, 1]]
     assert [layer["weights"]["values"] for layer in layers] == [
-        [0.5, -0.25, 0.125, 1.0], [2.0, -3.0]]
+        [0.5, -0.25, 0.125, 1.0],
+        [2.0, -3.0],
+    ]
     assert [layer["bias"]["values"] for layer in layers] == biases
     # And it trains from there.
-    trained = client.train("hand", "xor", hidden=[2], weights=weights, biases=biases,
-                           optimizer=("adam", {"lr": 0.1}), options=TrainOptions(epochs=50))
+    trained = client.train(
+        "hand",
+        "xor",
+        hidden=[2],
+        weights=weights,
+        biases=biases,
+        optimizer=("adam", {"lr": 0.1}),
+        options=TrainOptions(epochs=50),
+    )
     assert trained.epochs > 0
     assert exported_layers(client, "hand", trained.model.version) != layers
 
@@ -257,11 +277,18 @@ def test_train_with_explicit_weights(client: Client) -> None:
 def test_train_with_explicit_initializer_params(client: Client) -> None:
     weights = [[[0.5, -0.25], [0.125, 1.0]], [[2.0], [-3.0]]]
     biases = [[0.1, -0.2], [0.3]]
-    client.train("hand-params", "xor", hidden=[2], initializer=(
-        "explicit", {"weights": weights, "biases": biases}), options=TrainOptions(epochs=0))
+    client.train(
+        "hand-params",
+        "xor",
+        hidden=[2],
+        initializer=("explicit", {"weights": weights, "biases": biases}),
+        options=TrainOptions(epochs=0),
+    )
     layers = exported_layers(client, "hand-params")
     assert [layer["weights"]["values"] for layer in layers] == [
-        [0.5, -0.25, 0.125, 1.0], [2.0, -3.0]]
+        [0.5, -0.25, 0.125, 1.0],
+        [2.0, -3.0],
+    ]
     assert [layer["bias"]["values"] for layer in layers] == biases
 
 
@@ -277,15 +304,17 @@ def test_train_float32(client: Client) -> None:
 
 
 def test_train_options_shape_the_run(client: Client) -> None:
-    outcome = client.train("capped", "xor", options=TrainOptions(
-        epochs=7, stop_when_solved=False, record_every=3))
+    outcome = client.train(
+        "capped", "xor", options=TrainOptions(epochs=7, stop_when_solved=False, record_every=3)
+    )
     assert (outcome.epochs, outcome.stop_reason) == (7, "epochs")
     assert outcome.metrics.solved_epoch == -1  # not checked when stop_when_solved is false
     assert client.model("capped").history.epochs == [0, 3, 6, 7]
     none = client.train("untrained", "xor", options=TrainOptions(epochs=0))
     assert (none.epochs, none.stop_reason) == (0, "epochs")
-    target = client.train("target", "xor", options=TrainOptions(
-        stop_when_solved=False, loss_target=0.05))
+    target = client.train(
+        "target", "xor", options=TrainOptions(stop_when_solved=False, loss_target=0.05)
+    )
     assert target.stop_reason == "loss_target" and target.metrics.loss <= 0.05
 
 
@@ -305,8 +334,9 @@ def test_predict_latest_and_specific_version(client: Client) -> None:
     for prediction in (v1, v2):
         assert prediction.threshold == 0.5
         assert prediction.labels == XOR_TARGETS
-        assert prediction.labels == [[1.0 if out > 0.5 else 0.0 for out in row]
-                                     for row in prediction.outputs]
+        assert prediction.labels == [
+            [1.0 if out > 0.5 else 0.0 for out in row] for row in prediction.outputs
+        ]
 
 
 def test_predict_labels_are_thresholded_outputs_on_any_point(client: Client) -> None:
@@ -374,8 +404,9 @@ def test_list_models_latest_per_name_and_all_versions(fresh: Client) -> None:
 
 
 def test_get_model_detail(client: Client) -> None:
-    request = client.train_request("g", "xor", seed=3, population=4,
-                                   optimizer=("adam", {"lr": 0.05}))
+    request = client.train_request(
+        "g", "xor", seed=3, population=4, optimizer=("adam", {"lr": 0.05})
+    )
     events = list(client.train_events(request))
     outcome = events[-1]
     assert isinstance(outcome, TrainOutcome)
@@ -396,9 +427,9 @@ def test_get_model_detail(client: Client) -> None:
     assert client.model("g", version=1) == detail
 
 
-def test_stored_request_retrains_the_same_weights(client: Client,
-                                                  stub: gatelearn_pb2_grpc.GateLearnStub
-                                                  ) -> None:
+def test_stored_request_retrains_the_same_weights(
+    client: Client, stub: gatelearn_pb2_grpc.GateLearnStub
+) -> None:
     client.train("again", "xor", seed=11, hidden=[3], optimizer=("momentum", {"lr": 0.5}))
     stored = stub.GetModel(pb.GetModelRequest(name="again")).request
     assert stored.request_id  # the client's, kept: sent again as it is, it is a retry ...
@@ -444,7 +475,10 @@ def test_export_import_round_trip_predicts_identically(client: Client) -> None:
     assert metrics.accuracy == 1.0 and metrics.solved and metrics.solved_epoch == -1
     copied, original = client.evaluate("copy"), client.evaluate("orig")
     assert (copied.accuracy, copied.min_margin, copied.rows) == (
-        original.accuracy, original.min_margin, original.rows)
+        original.accuracy,
+        original.min_margin,
+        original.rows,
+    )
     # Importing again makes a new version under the same name.
     assert str(client.import_model("copy", exported)) == "copy:2"
 
@@ -462,22 +496,33 @@ def test_export_import_round_trip_of_a_table_model(client: Client) -> None:
     assert client.model("tbl-copy").bias is False
 
 
-def test_export_import_with_raw_messages(client: Client,
-                                         stub: gatelearn_pb2_grpc.GateLearnStub) -> None:
+def test_export_import_with_raw_messages(
+    client: Client, stub: gatelearn_pb2_grpc.GateLearnStub
+) -> None:
     client.train("src", "xor", options=TrainOptions(epochs=0))
     exported = stub.ExportModel(pb.ExportModelRequest(name="src"))
     ref = stub.ImportModel(pb.ImportModelRequest(name="named", model=exported))
     assert (ref.name, ref.version) == ("named", 1)
-    assert rows_of(stub.Predict(pb.PredictRequest(model="named", rows=[pb.Row(values=[1, 0])]))
-                   .outputs) == client.predict("src", [[1, 0]]).outputs
+    assert (
+        rows_of(
+            stub.Predict(pb.PredictRequest(model="named", rows=[pb.Row(values=[1, 0])])).outputs
+        )
+        == client.predict("src", [[1, 0]]).outputs
+    )
 
 
 def test_export_of_population_member_keeps_the_row_seed(client: Client) -> None:
     params = {"points": 40}
     outcome = None
     for seed in range(1, 20):  # find a run whose kept member is not member 0
-        outcome = client.train(f"r{seed}", ("region", params), seed=seed, population=8,
-                               loss="mse", options=TrainOptions(epochs=0))
+        outcome = client.train(
+            f"r{seed}",
+            ("region", params),
+            seed=seed,
+            population=8,
+            loss="mse",
+            options=TrainOptions(epochs=0),
+        )
         if outcome.member != 0:
             break
     assert outcome is not None and outcome.member != 0
@@ -485,13 +530,14 @@ def test_export_of_population_member_keeps_the_row_seed(client: Client) -> None:
     exported = client.export_model(name)
     client.import_model("r-copy", exported)
     assert [row.inputs for row in client.evaluate("r-copy").rows] == [
-        row.inputs for row in client.evaluate(name).rows]
+        row.inputs for row in client.evaluate(name).rows
+    ]
     assert int(exported.get("seed", 0)) == seed
 
 
-
 def test_evaluate_refuses_a_task_whose_plugin_changed_shape(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A model keeps its task by name; if the plugin behind that name now makes rows of another
     width, Evaluate says so instead of scoring the model on rows it cannot take."""
     # Both fixture modules by name, here and in the training workers the servers start.
@@ -500,9 +546,15 @@ def test_evaluate_refuses_a_task_whose_plugin_changed_shape(
         monkeypatch.syspath_prepend(directory)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(directories))
     data = tmp_path / "data"
-    model = pb.ExportedModel(layers=[pb.ExportedLayer(
-        weights=pb.Tensor(shape=[1, 1], values=[4.0]), activation=pb.ComponentRef(name="sigmoid"),
-        bias=pb.Tensor(shape=[1], values=[-2.0]))])
+    model = pb.ExportedModel(
+        layers=[
+            pb.ExportedLayer(
+                weights=pb.Tensor(shape=[1, 1], values=[4.0]),
+                activation=pb.ComponentRef(name="sigmoid"),
+                bias=pb.Tensor(shape=[1], values=[-2.0]),
+            )
+        ]
+    )
     model.task.name = "buffer"
     before = start_server(data, plugins=("buffer_gate_plugin",))
     with Client(f"127.0.0.1:{before.port}") as client:
@@ -515,8 +567,9 @@ def test_evaluate_refuses_a_task_whose_plugin_changed_shape(
             with pytest.raises(GateLearnError) as raised:
                 client.evaluate("copy")
             assert raised.value.code == grpc.StatusCode.FAILED_PRECONDITION
-            assert "maps 1 inputs to 1 outputs, but its task now has 2 and 1" in \
-                raised.value.details
+            assert (
+                "maps 1 inputs to 1 outputs, but its task now has 2 and 1" in raised.value.details
+            )
             assert client.evaluate("copy", table=([[1]], [[1]])).accuracy == 1.0
     finally:
         after.stop(0)

@@ -16,7 +16,8 @@ from gatelearn.client import Client, TrainOptions
 
 def _database(data_dir: Path) -> Path:
     files = sorted(data_dir.glob("*.sqlite3")) or sorted(
-        p for p in data_dir.iterdir() if p.is_file() and p.suffix in (".db", ".sqlite"))
+        p for p in data_dir.iterdir() if p.is_file() and p.suffix in (".db", ".sqlite")
+    )
     assert files, f"no database in {sorted(data_dir.iterdir())}"
     return files[0]
 
@@ -54,13 +55,18 @@ def _blobs(db_path: Path) -> list[bytes]:
     """Every BLOB value in every table (the weights are among them, however stored)."""
     found = []
     with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as db:
-        tables = [row[0] for row in db.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'")]
+        tables = [
+            row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        ]
         for table in tables:
             columns = [row[1] for row in db.execute(f'PRAGMA table_info("{table}")')]
             for column in columns:
-                found += [value for (value,) in db.execute(
-                    f'SELECT "{column}" FROM "{table}" WHERE typeof("{column}") = \'blob\'')]
+                found += [
+                    value
+                    for (value,) in db.execute(
+                        f'SELECT "{column}" FROM "{table}" WHERE typeof("{column}") = \'blob\''
+                    )
+                ]
     return found
 
 
@@ -89,7 +95,9 @@ def test_weights_load_without_pickle(tmp_path: Path) -> None:
         assert array.dtype.kind in "fiu"  # plain numbers, never objects
     # Beside the weights (w0, b0, ...): Adam's state, one array per weight or bias array.
     assert {key for key in arrays if key.startswith("opt")} == {
-        "opt_steps", *(f"opt/{name}/{index}" for name in "mv" for index in range(4))}
+        "opt_steps",
+        *(f"opt/{name}/{index}" for name in "mv" for index in range(4)),
+    }
     weights = [array for key, array in arrays.items() if not key.startswith("opt")]
     assert all(array.dtype == np.float64 for array in weights)
     stored = sorted(weights, key=lambda a: (a.shape, a.ravel().tolist()))

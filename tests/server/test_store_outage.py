@@ -28,8 +28,7 @@ Status = health_pb2.HealthCheckResponse.ServingStatus
 
 
 @pytest.fixture
-def outage_server(tmp_path: Path, own_postgres_cluster: PostgresCluster
-                  ) -> Iterator[RunningServer]:
+def outage_server(tmp_path: Path, own_postgres_cluster: PostgresCluster) -> Iterator[RunningServer]:
     running = start_server(tmp_path / "unused", store=own_postgres_cluster.new_database())
     yield running
     running.stop(0)
@@ -39,34 +38,47 @@ def statuses(address: str) -> tuple[Status, Status]:
     """The health status of the server as a whole and of GateLearn."""
     with grpc.insecure_channel(address) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
-        return tuple(stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
-                     .status for service in ("", SERVICE_NAME))
+        return tuple(
+            stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=5).status
+            for service in ("", SERVICE_NAME)
+        )
 
 
 def test_health_calls_and_cached_predicts_follow_the_database_down_and_back(
-        own_postgres_cluster: PostgresCluster, outage_server: RunningServer) -> None:
+    own_postgres_cluster: PostgresCluster, outage_server: RunningServer
+) -> None:
     address = f"127.0.0.1:{outage_server.port}"
     serving = (health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.SERVING)
     # The server as a whole is NOT_SERVING (load balancers route elsewhere); GateLearn stays
     # SERVING, so a client balancing by it (as the bundled one does) still reaches the cache.
-    not_serving = (health_pb2.HealthCheckResponse.NOT_SERVING,
-                   health_pb2.HealthCheckResponse.SERVING)
+    not_serving = (
+        health_pb2.HealthCheckResponse.NOT_SERVING,
+        health_pb2.HealthCheckResponse.SERVING,
+    )
     with Client(address) as client:
         client.train("m", "xor", seed=1, options=TrainOptions(epochs=300))
-        cached = {version: client.predict("m", ROWS, version=version).outputs
-                  for version in (0, 1)}  # "latest" and pinned, both now in memory
+        cached = {
+            version: client.predict("m", ROWS, version=version).outputs for version in (0, 1)
+        }  # "latest" and pinned, both now in memory
         evaluated = client.evaluate("m", version=1).rows
         assert statuses(address) == serving
 
         own_postgres_cluster.shut_down_immediately()
         try:
             down_at = time.monotonic()
-            poll(lambda: statuses(address) == not_serving, NOTICE_BOUND,
-                 "health to report NOT_SERVING", interval=0.1)
+            poll(
+                lambda: statuses(address) == not_serving,
+                NOTICE_BOUND,
+                "health to report NOT_SERVING",
+                interval=0.1,
+            )
             noticed_after = time.monotonic() - down_at
-            for call in (lambda: client.train("m", "xor", options=TrainOptions(epochs=10)),
-                         client.models, lambda: client.model("m"),
-                         lambda: client.predict("never-loaded", ROWS)):
+            for call in (
+                lambda: client.train("m", "xor", options=TrainOptions(epochs=10)),
+                client.models,
+                lambda: client.model("m"),
+                lambda: client.predict("never-loaded", ROWS),
+            ):
                 details = expect_error(grpc.StatusCode.UNAVAILABLE, call)
                 assert details.startswith("the model store (PostgreSQL at "), details
                 assert "cannot be reached" in details
@@ -77,10 +89,13 @@ def test_health_calls_and_cached_predicts_follow_the_database_down_and_back(
         finally:
             own_postgres_cluster.start_again()
 
-        poll(lambda: statuses(address) == serving, NOTICE_BOUND, "health to report SERVING",
-             interval=0.1)
-        assert client.train("m", "xor", seed=2, options=TrainOptions(epochs=300)) \
-            .model.version == 2
+        poll(
+            lambda: statuses(address) == serving,
+            NOTICE_BOUND,
+            "health to report SERVING",
+            interval=0.1,
+        )
+        assert client.train("m", "xor", seed=2, options=TrainOptions(epochs=300)).model.version == 2
         assert [m.version for m in client.models("m")] == [1, 2]
         assert client.model("m", version=1).summary.version == 1
     print(f"\nNOT_SERVING {noticed_after:.1f}s after the database stopped")

@@ -25,8 +25,11 @@ def _train_and_predict(port: int) -> list[list[float]]:
 
 
 def test_a_sqlite_url_names_the_data_directory(tmp_path: Path) -> None:
-    running = create_server(ServerConfig(address="127.0.0.1:0", store=f"sqlite://{tmp_path}/d",
-                                         data_dir=tmp_path / "unused"))
+    running = create_server(
+        ServerConfig(
+            address="127.0.0.1:0", store=f"sqlite://{tmp_path}/d", data_dir=tmp_path / "unused"
+        )
+    )
     try:
         assert isinstance(running.store, SQLiteStore)
         _train_and_predict(running.port)
@@ -65,9 +68,14 @@ def test_a_password_is_never_shown() -> None:
 
 
 def _serve(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gatelearn.client.cli", "serve",
-                           "--address", "127.0.0.1:0", *args], capture_output=True, text=True,
-                          timeout=60, stdin=subprocess.DEVNULL, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "gatelearn.client.cli", "serve", "--address", "127.0.0.1:0", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        env=env,
+    )
 
 
 def test_the_command_line_refuses_a_bad_store_url_from_the_environment(tmp_path: Path) -> None:

@@ -74,17 +74,23 @@ def test_progress_events_come_before_done_with_increasing_epochs(client: Client)
 
 
 def test_population_progress_reports_the_population(client: Client) -> None:
-    events = list(client.train_events(client.train_request(
-        "pp", "xor", population=16, options=TrainOptions(
-            epochs=1500, stop_when_solved=False, progress_interval_ms=10))))
+    events = list(
+        client.train_events(
+            client.train_request(
+                "pp",
+                "xor",
+                population=16,
+                options=TrainOptions(epochs=1500, stop_when_solved=False, progress_interval_ms=10),
+            )
+        )
+    )
     *progress, done = events
     assert progress and all(event.population == 16 for event in progress)
     assert isinstance(done, TrainOutcome) and done.population == 16
     assert 0 <= done.member < 16 and 0 <= done.solved_members <= 16
 
 
-def test_closing_the_client_iterator_cancels_and_saves_nothing(
-        one_slot_client: Client) -> None:
+def test_closing_the_client_iterator_cancels_and_saves_nothing(one_slot_client: Client) -> None:
     client = one_slot_client
     events = client.train_events(long_request(client))
     first = next(events)
@@ -99,7 +105,8 @@ def test_closing_the_client_iterator_cancels_and_saves_nothing(
 
 
 def test_grpc_call_cancel_stops_the_run_and_saves_nothing(
-        one_slot_client: Client, one_slot_stub: gatelearn_pb2_grpc.GateLearnStub) -> None:
+    one_slot_client: Client, one_slot_stub: gatelearn_pb2_grpc.GateLearnStub
+) -> None:
     call = one_slot_stub.Train(long_request(one_slot_client))
     first = next(call)
     assert first.HasField("progress")
@@ -125,8 +132,9 @@ def test_on_progress_returning_true_cancels(one_slot_client: Client) -> None:
         return len(seen) >= 2
 
     with pytest.raises(GateLearnError) as raised:
-        one_slot_client.train("stopped", "xor", on_progress=stop_at_second,
-                              options=TrainOptions(**LONG_RUN))
+        one_slot_client.train(
+            "stopped", "xor", on_progress=stop_at_second, options=TrainOptions(**LONG_RUN)
+        )
     assert raised.value.code == grpc.StatusCode.CANCELLED
     assert len(seen) == 2
     train_when_slot_free(one_slot_client, "after", options=TrainOptions(epochs=0))
@@ -134,7 +142,8 @@ def test_on_progress_returning_true_cancels(one_slot_client: Client) -> None:
 
 
 def test_deadline_stops_the_run_and_saves_nothing(
-        one_slot_client: Client, one_slot_stub: gatelearn_pb2_grpc.GateLearnStub) -> None:
+    one_slot_client: Client, one_slot_stub: gatelearn_pb2_grpc.GateLearnStub
+) -> None:
     with pytest.raises(grpc.RpcError) as raised:
         for _ in one_slot_stub.Train(long_request(one_slot_client), timeout=0.5):
             pass
@@ -143,8 +152,9 @@ def test_deadline_stops_the_run_and_saves_nothing(
     assert [m.name for m in one_slot_client.models()] == ["after"]
 
 
-def test_training_limit_is_resource_exhausted(one_slot_client: Client,
-                                              one_slot: RunningServer) -> None:
+def test_training_limit_is_resource_exhausted(
+    one_slot_client: Client, one_slot: RunningServer
+) -> None:
     client = one_slot_client
     client.train("existing", "xor", options=TrainOptions(epochs=0))
     started = threading.Event()
@@ -175,8 +185,13 @@ def test_training_limit_is_resource_exhausted(one_slot_client: Client,
     try:
         assert started.wait(10), f"the long training sent no progress event ({errors})"
         before = store_snapshot(client)
-        details = expect_error(grpc.StatusCode.RESOURCE_EXHAUSTED, client.train, "second",
-                               "xor", options=TrainOptions(epochs=0))
+        details = expect_error(
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            client.train,
+            "second",
+            "xor",
+            options=TrainOptions(epochs=0),
+        )
         assert "max_concurrent_trainings" in details
         # Refused before anything ran: nothing stored, and serving still works.
         assert store_snapshot(client) == before
@@ -203,8 +218,10 @@ def test_two_slots_allow_two_trainings(client: Client, server: RunningServer) ->
 
 
 def test_a_run_no_longer_holds_its_slot_once_done_is_received(
-        one_slot: RunningServer, one_slot_client: Client,
-        one_slot_stub: gatelearn_pb2_grpc.GateLearnStub) -> None:
+    one_slot: RunningServer,
+    one_slot_client: Client,
+    one_slot_stub: gatelearn_pb2_grpc.GateLearnStub,
+) -> None:
     request = one_slot_client.train_request("b2b", "xor", options=TrainOptions(epochs=0))
     one_slot_client.train("warm-up", "xor", options=TrainOptions(epochs=0))
     still_busy = refused = attempts = 0
@@ -228,4 +245,5 @@ def test_a_run_no_longer_holds_its_slot_once_done_is_received(
         attempts += 1
     assert (still_busy, refused) == (0, 0), (
         f"after {attempts} trainings: the pool still counted a finished run {still_busy} "
-        f"times, a Train sent right after done was refused {refused} times")
+        f"times, a Train sent right after done was refused {refused} times"
+    )

@@ -214,8 +214,12 @@ def test_a_warm_start_may_name_its_parent_by_alias(client: Client) -> None:
     client.train("aliased", "xor", options=TrainOptions(epochs=50, stop_when_solved=False))
     client.train("aliased", "xor", options=TrainOptions(epochs=60, stop_when_solved=False))
     client.set_alias("aliased", "base", 1)
-    continued = client.train("aliased", "xor", start_from="aliased@base",
-                             options=TrainOptions(epochs=10, stop_when_solved=False))
+    continued = client.train(
+        "aliased",
+        "xor",
+        start_from="aliased@base",
+        options=TrainOptions(epochs=10, stop_when_solved=False),
+    )
     assert client.model("aliased", version=continued.model.version).parent == "aliased:1"
     with pytest.raises(GateLearnError) as missing:
         client.train("aliased", "xor", start_from="aliased@nope")

@@ -46,8 +46,11 @@ def test_a_layout_1_row_reads_without_recipe_and_loss() -> None:
 def test_a_search_table_reads_back_and_a_row_without_one_reads_as_none() -> None:
     meta = record("m").meta
     assert "search" not in meta.to_json() and ModelMeta.from_json(meta.to_json()).search is None
-    rows = (SearchRow(0, (), "", 3, 20, 0, 1000),
-            SearchRow(1, (2,), "tanh", 9, 20, 19, 640, median_epochs=63, p90_epochs=91))
-    searched = dataclasses.replace(meta, search=SearchMeta(rows, answer=1, candidates=73,
-                                                           target=0.95))
+    rows = (
+        SearchRow(0, (), "", 3, 20, 0, 1000),
+        SearchRow(1, (2,), "tanh", 9, 20, 19, 640, median_epochs=63, p90_epochs=91),
+    )
+    searched = dataclasses.replace(
+        meta, search=SearchMeta(rows, answer=1, candidates=73, target=0.95)
+    )
     assert ModelMeta.from_json(json.loads(json.dumps(searched.to_json()))) == searched

@@ -44,8 +44,11 @@ TRAINED_SUMMARY = (
 )
 IMPORTED_META = (
     '{"sizes": [2, 2, 1], "activations": [' + LAYER + ", " + LAYER + '], "bias": true, '
-    '"dtype": "float32", "task": {"name": "table", "params": {"inputs": ' + json.dumps(XOR_IN)
-    + ', "outputs": ' + json.dumps(XOR_OUT) + '}, "table": true, "seed": 0}, "low": 0.0, '
+    '"dtype": "float32", "task": {"name": "table", "params": {"inputs": '
+    + json.dumps(XOR_IN)
+    + ', "outputs": '
+    + json.dumps(XOR_OUT)
+    + '}, "table": true, "seed": 0}, "low": 0.0, '
     '"high": 1.0, "member_seed": 0, "metrics": {"loss": 0.02, "accuracy": 1.0, '
     '"min_margin": 0.1, "solved": true, "solved_epoch": -1}}'
 )
@@ -69,15 +72,19 @@ def old_client(tmp_path: Path) -> Iterator[Client]:
     SQLiteStore(data_dir).close()  # the tables, as that store created them
     blob = pack_arrays([W0, W1], [B0, B1])
     with sqlite3.connect(data_dir / SQLiteStore.FILENAME) as db:
-        db.executemany("INSERT INTO names (name, last_version) VALUES (?, 1)",
-                       [("trained",), ("imported",), ("layout1",)])
+        db.executemany(
+            "INSERT INTO names (name, last_version) VALUES (?, 1)",
+            [("trained",), ("imported",), ("layout1",)],
+        )
         db.executemany(
             "INSERT INTO models (name, version, created_at, meta, request, weights, summary) "
             "VALUES (?, 1, 1790000000.5, ?, ?, ?, ?)",
-            [("trained", TRAINED_META, TRAIN_REQUEST.SerializeToString(), blob,
-              TRAINED_SUMMARY),
-             ("layout1", '{"layout": 1, ' + TRAINED_META[1:], None, blob, TRAINED_SUMMARY),
-             ("imported", IMPORTED_META, None, blob, IMPORTED_SUMMARY)])
+            [
+                ("trained", TRAINED_META, TRAIN_REQUEST.SerializeToString(), blob, TRAINED_SUMMARY),
+                ("layout1", '{"layout": 1, ' + TRAINED_META[1:], None, blob, TRAINED_SUMMARY),
+                ("imported", IMPORTED_META, None, blob, IMPORTED_SUMMARY),
+            ],
+        )
     db.close()
     running = start_server(data_dir)
     try:
@@ -97,8 +104,9 @@ def test_an_old_trained_row_is_described_and_serves(old_client: Client) -> None:
     assert detail.request is not None and detail.request["modelName"] == "trained"
     assert (detail.recipe, detail.loss) == (None, None)  # recorded only since layout 2
     predicted = old_client.predict("trained", XOR_IN)
-    assert np.ravel(predicted.outputs).tolist() == pytest.approx(expected_outputs(XOR_IN),
-                                                                 abs=1e-12)
+    assert np.ravel(predicted.outputs).tolist() == pytest.approx(
+        expected_outputs(XOR_IN), abs=1e-12
+    )
     assert predicted.labels == XOR_OUT
     assert old_client.evaluate("trained").accuracy == 1.0  # its own task, rebuilt with seed 7
 
@@ -108,8 +116,7 @@ def test_an_old_imported_row_is_described_serves_and_exports(old_client: Client)
     assert (detail.summary.task, detail.dtype, detail.member_seed) == ("table", "float32", 0)
     assert (detail.history.epochs, detail.request) == ([], None)  # nothing trained it here
     predicted = old_client.predict("imported", XOR_IN)
-    assert np.ravel(predicted.outputs).tolist() == pytest.approx(expected_outputs(XOR_IN),
-                                                                 rel=1e-6)
+    assert np.ravel(predicted.outputs).tolist() == pytest.approx(expected_outputs(XOR_IN), rel=1e-6)
     assert old_client.evaluate("imported").accuracy == 1.0  # on the table it recorded
     exported = old_client.export_model("imported")
     assert exported["table"]["outputs"] == [{"values": row} for row in XOR_OUT]
@@ -118,8 +125,11 @@ def test_an_old_imported_row_is_described_serves_and_exports(old_client: Client)
 
 def test_old_rows_list_with_their_summaries(old_client: Client) -> None:
     listed = {(m.name, m.task, m.metrics.loss) for m in old_client.models()}
-    assert listed == {("trained", "xor", 0.01), ("imported", "table", 0.02),
-                      ("layout1", "xor", 0.01)}
+    assert listed == {
+        ("trained", "xor", 0.01),
+        ("imported", "table", 0.02),
+        ("layout1", "xor", 0.01),
+    }
 
 
 def test_a_layout_1_row_reads_without_a_recipe_and_exports(old_client: Client) -> None:

@@ -39,8 +39,9 @@ def outage_url(own_postgres_cluster: PostgresCluster) -> str:
 def store(outage_url: str) -> Iterator[tuple[PostgresStore, threading.Event]]:
     """A store with one saved model, and an event its `on_unavailable` sets."""
     noticed = threading.Event()
-    opened = PostgresStore(outage_url.replace("postgres:@", "postgres:s3cret@", 1),
-                           on_unavailable=noticed.set)
+    opened = PostgresStore(
+        outage_url.replace("postgres:@", "postgres:s3cret@", 1), on_unavailable=noticed.set
+    )
     opened.save(record("kept"))
     yield opened, noticed
     opened.close()
@@ -55,8 +56,8 @@ def answers(store: PostgresStore) -> bool:
 
 
 def test_every_call_is_unavailable_while_the_database_is_down_and_works_once_it_is_back(
-        own_postgres_cluster: PostgresCluster,
-        store: tuple[PostgresStore, threading.Event]) -> None:
+    own_postgres_cluster: PostgresCluster, store: tuple[PostgresStore, threading.Event]
+) -> None:
     opened, noticed = store
     own_postgres_cluster.shut_down_immediately()
     try:
@@ -85,10 +86,14 @@ def connection_lost_on_insert(url: str, *, at_commit: bool) -> Iterator[None]:
     terminate itself, on the INSERT or, deferred, during COMMIT."""
     timing = "DEFERRABLE INITIALLY DEFERRED" if at_commit else ""
     with psycopg.connect(url, autocommit=True) as admin:
-        admin.execute("CREATE OR REPLACE FUNCTION lose() RETURNS trigger LANGUAGE plpgsql AS $$ "
-                      "BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NULL; END $$")
-        admin.execute(f"CREATE CONSTRAINT TRIGGER lose AFTER INSERT ON gatelearn_models {timing} "
-                      "FOR EACH ROW EXECUTE FUNCTION lose()")
+        admin.execute(
+            "CREATE OR REPLACE FUNCTION lose() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            "BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NULL; END $$"
+        )
+        admin.execute(
+            f"CREATE CONSTRAINT TRIGGER lose AFTER INSERT ON gatelearn_models {timing} "
+            "FOR EACH ROW EXECUTE FUNCTION lose()"
+        )
         try:
             yield
         finally:
@@ -96,11 +101,16 @@ def connection_lost_on_insert(url: str, *, at_commit: bool) -> Iterator[None]:
 
 
 def test_a_connection_lost_while_committing_says_the_save_may_not_have_completed(
-        outage_url: str, store: tuple[PostgresStore, threading.Event]) -> None:
+    outage_url: str, store: tuple[PostgresStore, threading.Event]
+) -> None:
     opened, _ = store
-    with connection_lost_on_insert(outage_url, at_commit=True), pytest.raises(
+    with (
+        connection_lost_on_insert(outage_url, at_commit=True),
+        pytest.raises(
             StoreUnavailableError,
-            match="lost while committing, so saving 'lost' may or may not have completed"):
+            match="lost while committing, so saving 'lost' may or may not have completed",
+        ),
+    ):
         opened.save(record("lost"))
     # Here the database rolled it back; the store carries on with a new connection.
     assert [summary.name for summary in opened.list()] == ["kept"]
@@ -108,10 +118,13 @@ def test_a_connection_lost_while_committing_says_the_save_may_not_have_completed
 
 
 def test_a_save_failing_before_commit_is_reported_as_not_saved(
-        outage_url: str, store: tuple[PostgresStore, threading.Event]) -> None:
+    outage_url: str, store: tuple[PostgresStore, threading.Event]
+) -> None:
     opened, _ = store
-    with connection_lost_on_insert(outage_url, at_commit=False), pytest.raises(
-            StoreUnavailableError) as refused:
+    with (
+        connection_lost_on_insert(outage_url, at_commit=False),
+        pytest.raises(StoreUnavailableError) as refused,
+    ):
         opened.save(record("lost"))
     assert "may or may not" not in str(refused.value)
     assert [summary.name for summary in opened.list()] == ["kept"]

@@ -171,8 +171,14 @@ def test_a_damaged_version_is_reported_and_never_unpickled(
     store: Store, damage: str, tmp_path: Path
 ) -> None:
     tripwire = tmp_path / "unpickled"
-    meta = ModelMeta(sizes=(2, 1), activations=(ComponentMeta("sigmoid"),), bias=False,
-                     dtype="float64", low=0.0, high=1.0)
+    meta = ModelMeta(
+        sizes=(2, 1),
+        activations=(ComponentMeta("sigmoid"),),
+        bias=False,
+        dtype="float64",
+        low=0.0,
+        high=1.0,
+    )
     blob = {
         "not-a-zip": lambda: b"these bytes are no npz archive",
         "pickled-object": lambda: npz(w0=np.array([_Tripwire(str(tripwire))], dtype=object)),
@@ -273,7 +279,9 @@ def _write_rows_behind_the_store(backend: str, store: Store, rows: int) -> None:
         with psycopg.connect(url) as connection:
             connection.execute(
                 "INSERT INTO gatelearn_models (name, version, created_at, meta, weights) "
-                "SELECT 'bulk', v, 0, '{}', '' FROM generate_series(1, %s) AS v", (rows,))
+                "SELECT 'bulk', v, 0, '{}', '' FROM generate_series(1, %s) AS v",
+                (rows,),
+            )
         return
     assert isinstance(store, SQLiteStore), backend
     import sqlite3
@@ -282,11 +290,14 @@ def _write_rows_behind_the_store(backend: str, store: Store, rows: int) -> None:
         connection.execute(
             "WITH RECURSIVE v(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM v WHERE n < ?) "
             "INSERT INTO models (name, version, created_at, meta, weights) "
-            "SELECT 'bulk', n, 0, '{}', x'' FROM v", (rows,))
+            "SELECT 'bulk', n, 0, '{}', x'' FROM v",
+            (rows,),
+        )
 
 
 def test_a_reader_further_behind_than_the_log_keeps_is_told_to_forget_everything(
-    backend: str, store: Store,
+    backend: str,
+    store: Store,
 ) -> None:
     before = store.generation()
     store.save(record("early"))
@@ -382,8 +393,11 @@ def test_every_alias_write_is_in_the_change_log(open_store: OpenStore) -> None:
     writer, reader = open_store(), open_store()
     for name in ("m", "m", "n"):
         writer.save(record(name))
-    for write in (partial(writer.set_alias, "m", "a", 1), partial(writer.set_alias, "m", "a", 2),
-                  partial(writer.delete_alias, "m", "a")):
+    for write in (
+        partial(writer.set_alias, "m", "a", 1),
+        partial(writer.set_alias, "m", "a", 2),
+        partial(writer.delete_alias, "m", "a"),
+    ):
         start = reader.generation()
         write()
         assert reader.changes_since(start) == (reader.generation(), frozenset({"m"}))

@@ -34,8 +34,10 @@ def target(address: str) -> str:
         return address
     families = {_ip_family(part.strip(), address) for part in address.split(",")}
     if len(families) > 1:
-        raise ValueError(f"address: {address!r} mixes IPv4 and IPv6 addresses; gRPC takes one "
-                         "family per list (or give one dns:///NAME:PORT that resolves to both)")
+        raise ValueError(
+            f"address: {address!r} mixes IPv4 and IPv6 addresses; gRPC takes one "
+            "family per list (or give one dns:///NAME:PORT that resolves to both)"
+        )
     (family,) = families
     return f"{family}:{','.join(part.strip() for part in address.split(','))}"
 
@@ -63,10 +65,13 @@ def _ip_family(part: str, address: str) -> str:
             f"address: {part!r} in {address!r} is not IP:PORT. Several addresses must be IP "
             "literals (127.0.0.1:5001,[::1]:5002): gRPC resolves no host names in a list. "
             "For a host name use dns:///NAME:PORT, which balances over every address the "
-            "name resolves to") from None
+            "name resolves to"
+        ) from None
     if not port.isdigit() or (ip.version == 6) != bracketed:
-        raise ValueError(f"address: {part!r} in {address!r} is not IP:PORT (PORT a number, an "
-                         "IPv6 address in brackets: [::1]:5001)")
+        raise ValueError(
+            f"address: {part!r} in {address!r} is not IP:PORT (PORT a number, an "
+            "IPv6 address in brackets: [::1]:5001)"
+        )
     return f"ipv{ip.version}"
 
 
@@ -74,8 +79,10 @@ def channel_options(retries: int, retry_backoff: float) -> list[tuple[str, Any]]
     """Channel options for round robin over healthy replicas, with `retries` retries of a
     call that failed UNAVAILABLE, the first after up to `retry_backoff` seconds."""
     if not 0 <= retries <= MAX_RETRIES:
-        raise ValueError(f"retries: {retries} is not between 0 and {MAX_RETRIES} (gRPC makes "
-                         f"at most {MAX_RETRIES + 1} attempts of a call)")
+        raise ValueError(
+            f"retries: {retries} is not between 0 and {MAX_RETRIES} (gRPC makes "
+            f"at most {MAX_RETRIES + 1} attempts of a call)"
+        )
     if not retry_backoff > 0:
         raise ValueError(f"retry_backoff: {retry_backoff} is not a positive number of seconds")
     longest = retry_backoff * 2**_BACKOFF_DOUBLINGS
@@ -86,13 +93,18 @@ def channel_options(retries: int, retry_backoff: float) -> list[tuple[str, Any]]
     if retries:
         # gRPC waits a random time in [0, backoff] before each retry (full jitter), the
         # backoff doubling from retry_backoff up to `longest`.
-        config["methodConfig"] = [{
-            "name": [{"service": SERVICE_NAME}],
-            "retryPolicy": {"maxAttempts": retries + 1,
-                            "initialBackoff": f"{retry_backoff:.6f}s",
-                            "maxBackoff": f"{longest:.6f}s",
-                            "backoffMultiplier": 2,
-                            "retryableStatusCodes": ["UNAVAILABLE"]}}]
+        config["methodConfig"] = [
+            {
+                "name": [{"service": SERVICE_NAME}],
+                "retryPolicy": {
+                    "maxAttempts": retries + 1,
+                    "initialBackoff": f"{retry_backoff:.6f}s",
+                    "maxBackoff": f"{longest:.6f}s",
+                    "backoffMultiplier": 2,
+                    "retryableStatusCodes": ["UNAVAILABLE"],
+                },
+            }
+        ]
     return [
         ("grpc.service_config", json.dumps(config)),
         ("grpc.enable_retries", 1 if retries else 0),

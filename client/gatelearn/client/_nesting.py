@@ -30,8 +30,14 @@ def too_deep(value: Any, path: str) -> str | None:
     if isinstance(value, Mapping):
         for key, item in value.items():
             if key == "params" and isinstance(item, Mapping):
-                found = next((f"{path}.params.{name}" for name, param in item.items()
-                              if 1 + _depth(param) > MAX_STRUCT_DEPTH), None)
+                found = next(
+                    (
+                        f"{path}.params.{name}"
+                        for name, param in item.items()
+                        if 1 + _depth(param) > MAX_STRUCT_DEPTH
+                    ),
+                    None,
+                )
             else:
                 found = too_deep(item, f"{path}.{key}")
             if found:

@@ -20,6 +20,8 @@ def request_id_problem(value: str) -> str | None:
     """Why `value` cannot be a request id, or None. The client always sends one, so empty
     (which the protocol takes as no id) is refused too."""
     if len(value) > MAX_REQUEST_ID_LENGTH or not _ALLOWED.fullmatch(value):
-        return (f"request_id: {value[:40]!r}{'...' if len(value) > 40 else ''} is not 1 to "
-                f"{MAX_REQUEST_ID_LENGTH} characters from letters, digits, '.', '_', ':' and '-'")
+        return (
+            f"request_id: {value[:40]!r}{'...' if len(value) > 40 else ''} is not 1 to "
+            f"{MAX_REQUEST_ID_LENGTH} characters from letters, digits, '.', '_', ':' and '-'"
+        )
     return None

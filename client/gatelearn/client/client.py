@@ -132,9 +132,11 @@ def _ref(spec: ComponentSpec, field: str) -> pb.ComponentRef:
 def _check_depth(value: Any, path: str) -> None:
     """Refuse parameters in `value` nested deeper than the server would read."""
     if (where := too_deep(value, path)) is not None:
-        raise GateLearnError(grpc.StatusCode.INVALID_ARGUMENT,
-                             f"{where}: Struct and list values nest at most {MAX_STRUCT_DEPTH} "
-                             f"levels deep (limit max_struct_depth)")
+        raise GateLearnError(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"{where}: Struct and list values nest at most {MAX_STRUCT_DEPTH} "
+            f"levels deep (limit max_struct_depth)",
+        )
 
 
 _DTYPES = {"float64": pb.FLOAT64, "float32": pb.FLOAT32}
@@ -167,8 +169,9 @@ def _tensor(array: Any) -> pb.Tensor:
     """A vector or a matrix (nested lists or a NumPy array) as a row-major Tensor."""
     array = _plain(array)
     if array and isinstance(array[0], Sequence):
-        return pb.Tensor(shape=[len(array), len(array[0])],
-                         values=[v for row in array for v in row])
+        return pb.Tensor(
+            shape=[len(array), len(array[0])], values=[v for row in array for v in row]
+        )
     return pb.Tensor(shape=[len(array)], values=list(array))
 
 
@@ -186,12 +189,20 @@ def _data(inputs: Any, targets: Any) -> pb.DataRows:
 class Client:
     """A connection to a gatelearn server. Use it as a context manager, or call `close`."""
 
-    def __init__(self, address: str | None = None, *, timeout: float = DEFAULT_TIMEOUT,
-                 train_timeout: float | None = DEFAULT_TRAIN_TIMEOUT, token: str | None = None,
-                 tls_ca: Path | None = None, tls_cert: Path | None = None,
-                 tls_key: Path | None = None, max_message_bytes: int = 16 * 2**20,
-                 retries: int = DEFAULT_RETRIES,
-                 retry_backoff: float = DEFAULT_RETRY_BACKOFF) -> None:
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        train_timeout: float | None = DEFAULT_TRAIN_TIMEOUT,
+        token: str | None = None,
+        tls_ca: Path | None = None,
+        tls_cert: Path | None = None,
+        tls_key: Path | None = None,
+        max_message_bytes: int = 16 * 2**20,
+        retries: int = DEFAULT_RETRIES,
+        retry_backoff: float = DEFAULT_RETRY_BACKOFF,
+    ) -> None:
         """Connect to `address` (default $GATELEARN_ADDRESS, else 127.0.0.1:50051).
 
         `address` is one `host:port`, several comma-separated `IP:port` (the replicas of one
@@ -218,15 +229,19 @@ class Client:
         self.train_timeout = train_timeout
         token = token or os.environ.get(TOKEN_ENV)
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
-        options = [("grpc.max_receive_message_length", max_message_bytes),
-                   ("grpc.max_send_message_length", max_message_bytes),
-                   *channel_options(retries, retry_backoff), *target_options(self.address)]
+        options = [
+            ("grpc.max_receive_message_length", max_message_bytes),
+            ("grpc.max_send_message_length", max_message_bytes),
+            *channel_options(retries, retry_backoff),
+            *target_options(self.address),
+        ]
         where = target(self.address)
         if tls_ca or tls_cert or tls_key:
             credentials = grpc.ssl_channel_credentials(
                 root_certificates=tls_ca.read_bytes() if tls_ca else None,
                 private_key=tls_key.read_bytes() if tls_key else None,
-                certificate_chain=tls_cert.read_bytes() if tls_cert else None)
+                certificate_chain=tls_cert.read_bytes() if tls_cert else None,
+            )
             self._channel = grpc.secure_channel(where, credentials, options)
         else:
             self._channel = grpc.insecure_channel(where, options)
@@ -243,8 +258,9 @@ class Client:
 
     def _call(self, method: str, request: Any) -> Any:
         try:
-            return getattr(self._stub, method)(request, timeout=self.timeout,
-                                               metadata=self._metadata)
+            return getattr(self._stub, method)(
+                request, timeout=self.timeout, metadata=self._metadata
+            )
         except grpc.RpcError as error:
             raise GateLearnError.from_rpc(error) from None
 
@@ -264,13 +280,19 @@ class Client:
         return recipe
 
     def tasks(self) -> list[Component]:
-        return [Component.from_pb(t) for t in
-                self._call("ListTasks", pb.ListTasksRequest()).tasks]
+        return [Component.from_pb(t) for t in self._call("ListTasks", pb.ListTasksRequest()).tasks]
 
-    def describe_task(self, name: str, params: Mapping[str, Any] | None = None, *,
-                      seed: int = 0, preview_rows: int = 0) -> TaskDescription:
-        request = pb.DescribeTaskRequest(task=_ref((name, params or {}), "task"), seed=seed,
-                                         preview_rows=preview_rows)
+    def describe_task(
+        self,
+        name: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        seed: int = 0,
+        preview_rows: int = 0,
+    ) -> TaskDescription:
+        request = pb.DescribeTaskRequest(
+            task=_ref((name, params or {}), "task"), seed=seed, preview_rows=preview_rows
+        )
         return TaskDescription.from_pb(self._call("DescribeTask", request))
 
     # ------------------------------------------------------------ training
@@ -311,14 +333,19 @@ class Client:
         if loop:
             options = replace(options or TrainOptions(), **loop)
         if lr is not None:
-            chosen, params = ((optimizer, {}) if isinstance(optimizer, str)
-                              else optimizer or ("", {}))
+            chosen, params = (
+                (optimizer, {}) if isinstance(optimizer, str) else optimizer or ("", {})
+            )
             optimizer = (chosen, {**params, "lr": lr})
-        request = pb.TrainRequest(model_name=name, seed=seed, population=population,
-                                  request_id=_request_id(request_id), start_from=start_from,
-                                  activations=[_ref(a, f"activations[{i}]")
-                                               for i, a in enumerate(activations)],
-                                  dtype=_DTYPES.get(dtype or "", pb.DTYPE_UNSPECIFIED))
+        request = pb.TrainRequest(
+            model_name=name,
+            seed=seed,
+            population=population,
+            request_id=_request_id(request_id),
+            start_from=start_from,
+            activations=[_ref(a, f"activations[{i}]") for i, a in enumerate(activations)],
+            dtype=_DTYPES.get(dtype or "", pb.DTYPE_UNSPECIFIED),
+        )
         if table is not None:
             request.table.CopyFrom(_table(*table))
         elif data is not None:
@@ -330,8 +357,7 @@ class Client:
             request.hidden.units.extend(hidden)
         if bias is not None:
             request.bias = bias
-        for field, spec in (("loss", loss), ("optimizer", optimizer),
-                            ("initializer", initializer)):
+        for field, spec in (("loss", loss), ("optimizer", optimizer), ("initializer", initializer)):
             if spec is not None:
                 getattr(request, field).CopyFrom(_ref(spec, field))
         if weights is not None:
@@ -341,8 +367,9 @@ class Client:
             request.options.CopyFrom(options.to_pb())
         return request
 
-    def train_events(self, request: pb.TrainRequest
-                     ) -> Generator[Progress | TrainOutcome, None, None]:
+    def train_events(
+        self, request: pb.TrainRequest
+    ) -> Generator[Progress | TrainOutcome, None, None]:
         """Stream a training: progress events, then the outcome. Closing the iterator early
         cancels the training on the server, which then saves nothing.
 
@@ -360,8 +387,9 @@ class Client:
     def _stream(self, method: str, request: Any) -> Generator[Any, None, None]:
         """The messages of a server-streaming call with the training timeout; closing it
         cancels the call."""
-        call = getattr(self._stub, method)(request, timeout=self.train_timeout,
-                                           metadata=self._metadata)
+        call = getattr(self._stub, method)(
+            request, timeout=self.train_timeout, metadata=self._metadata
+        )
         try:
             yield from call
         except grpc.RpcError as error:
@@ -369,9 +397,14 @@ class Client:
         finally:
             call.cancel()
 
-    def train(self, name: str, task: ComponentSpec | None = None, *,
-              on_progress: Callable[[Progress], bool | None] | None = None,
-              **settings: Any) -> TrainOutcome:
+    def train(
+        self,
+        name: str,
+        task: ComponentSpec | None = None,
+        *,
+        on_progress: Callable[[Progress], bool | None] | None = None,
+        **settings: Any,
+    ) -> TrainOutcome:
         """Train a model and save it under `name`; return the saved version and its metrics.
 
         `task` is a task name or (name, params); or give `table=(inputs, outputs)`, or
@@ -401,11 +434,19 @@ class Client:
         return outcome
 
     # ------------------------------------------------------------ searching
-    def search_request(self, name: str, task: ComponentSpec | None = None, *,
-                       max_depth: int | None = None, widths: Sequence[int] = (),
-                       activations: Sequence[ComponentSpec] = (),
-                       output_activation: ComponentSpec | None = None, seeds: int = 0,
-                       target: float | None = None, **settings: Any) -> pb.SearchRequest:
+    def search_request(
+        self,
+        name: str,
+        task: ComponentSpec | None = None,
+        *,
+        max_depth: int | None = None,
+        widths: Sequence[int] = (),
+        activations: Sequence[ComponentSpec] = (),
+        output_activation: ComponentSpec | None = None,
+        seeds: int = 0,
+        target: float | None = None,
+        **settings: Any,
+    ) -> pb.SearchRequest:
         """The SearchRequest that `search` sends: candidates of 0 to `max_depth` (default 2)
         hidden layers of `widths` (default 1, 2, 3, 4, 6, 8, 12, 16) with each of the hidden
         `activations` (default tanh), `seeds` networks each (0 = 100), answer the first to
@@ -414,9 +455,12 @@ class Client:
         base = self.train_request(name, task, **settings)
         for field in ("request_id", "population"):  # the search sets them itself
             base.ClearField(field)
-        request = pb.SearchRequest(base=base, widths=list(widths), seeds=seeds,
-                                   activations=[_ref(a, f"activations[{i}]")
-                                                for i, a in enumerate(activations)])
+        request = pb.SearchRequest(
+            base=base,
+            widths=list(widths),
+            seeds=seeds,
+            activations=[_ref(a, f"activations[{i}]") for i, a in enumerate(activations)],
+        )
         if max_depth is not None:
             request.max_depth = max_depth
         if target is not None:
@@ -425,8 +469,9 @@ class Client:
             request.output_activation.CopyFrom(_ref(output_activation, "output_activation"))
         return request
 
-    def search_events(self, request: pb.SearchRequest
-                      ) -> Generator[SearchProgress | SearchCandidate | SearchResult, None, None]:
+    def search_events(
+        self, request: pb.SearchRequest
+    ) -> Generator[SearchProgress | SearchCandidate | SearchResult, None, None]:
         """Stream a search: the running candidate's progress and each finished candidate's
         row, then the result. Closing the iterator early cancels the search (nothing saved).
         It has the training timeout."""
@@ -440,8 +485,9 @@ class Client:
                 else:
                     yield SearchResult.from_pb(event.done)
 
-    def search(self, name: str, task: ComponentSpec | None = None, **settings: Any
-               ) -> Generator[SearchProgress | SearchCandidate | SearchResult, None, None]:
+    def search(
+        self, name: str, task: ComponentSpec | None = None, **settings: Any
+    ) -> Generator[SearchProgress | SearchCandidate | SearchResult, None, None]:
         """Search for the smallest network that solves `task` and save it under `name`: the
         events of `search_events` for `search_request(name, task, **settings)`; the last one
         is the SearchResult."""
@@ -452,8 +498,9 @@ class Client:
         request = pb.PredictRequest(model=name, version=version, rows=_rows(rows))
         return Prediction.from_pb(self._call("Predict", request))
 
-    def predict_array(self, name: str, rows: Any, *, version: int = 0,
-                      chunk_rows: int = 65536) -> tuple[Any, Any]:
+    def predict_array(
+        self, name: str, rows: Any, *, version: int = 0, chunk_rows: int = 65536
+    ) -> tuple[Any, Any]:
         """Outputs and labels for a NumPy array of rows, as NumPy arrays of its dtype.
 
         Rows travel packed (raw little-endian bytes); more than `chunk_rows` go through the
@@ -467,35 +514,47 @@ class Client:
         array = np.ascontiguousarray(array, dtype="<f4" if dtype == "float32" else "<f8")
         if array.ndim != 2:
             raise ValueError(f"rows must be a 2-D array, got shape {array.shape}")
-        chunks = [array[start:start + chunk_rows]
-                  for start in range(0, max(len(array), 1), chunk_rows)]
+        chunks = [
+            array[start : start + chunk_rows] for start in range(0, max(len(array), 1), chunk_rows)
+        ]
 
         def requests() -> Iterator[pb.PredictRequest]:
             for index, chunk in enumerate(chunks):
                 yield pb.PredictRequest(
-                    model=name if index == 0 else "", version=version if index == 0 else 0,
-                    packed=pb.PackedRows(data=chunk.tobytes(), shape=list(chunk.shape),
-                                         dtype=dtype))
+                    model=name if index == 0 else "",
+                    version=version if index == 0 else 0,
+                    packed=pb.PackedRows(
+                        data=chunk.tobytes(), shape=list(chunk.shape), dtype=dtype
+                    ),
+                )
 
         try:
             if len(chunks) == 1:
-                responses = [self._stub.Predict(next(requests()), timeout=self.timeout,
-                                                metadata=self._metadata)]
+                responses = [
+                    self._stub.Predict(
+                        next(requests()), timeout=self.timeout, metadata=self._metadata
+                    )
+                ]
             else:
-                responses = list(self._stub.PredictStream(requests(), timeout=self.timeout,
-                                                          metadata=self._metadata))
+                responses = list(
+                    self._stub.PredictStream(
+                        requests(), timeout=self.timeout, metadata=self._metadata
+                    )
+                )
         except grpc.RpcError as error:
             raise GateLearnError.from_rpc(error) from None
 
         def unpack(field: str) -> Any:
             parts = [getattr(r, field) for r in responses]
-            return np.concatenate([np.frombuffer(p.data, dtype=array.dtype).reshape(p.shape)
-                                   for p in parts])
+            return np.concatenate(
+                [np.frombuffer(p.data, dtype=array.dtype).reshape(p.shape) for p in parts]
+            )
 
         return unpack("packed_outputs"), unpack("packed_labels")
 
-    def evaluate(self, name: str, *, version: int = 0,
-                 table: tuple[Rows, Rows] | None = None) -> Evaluation:
+    def evaluate(
+        self, name: str, *, version: int = 0, table: tuple[Rows, Rows] | None = None
+    ) -> Evaluation:
         """Measure a model on its own task, or on `table=(inputs, outputs)`."""
         request = pb.EvaluateRequest(model=name, version=version)
         if table is not None:
@@ -537,8 +596,9 @@ class Client:
         request = pb.DeleteAliasRequest(name=name, alias=alias)
         return int(self._call("DeleteAlias", request).model.version)
 
-    def import_model(self, name: str, model: Mapping[str, Any], *,
-                     request_id: str | None = None) -> ModelRef:
+    def import_model(
+        self, name: str, model: Mapping[str, Any], *, request_id: str | None = None
+    ) -> ModelRef:
         """Store exported (or hand-written) weights under `name`; return the new version.
 
         The request carries `request_id`, or a new random one."""
@@ -550,8 +610,9 @@ class Client:
             json_format.ParseDict(plain, exported)
         except json_format.ParseError as error:
             raise GateLearnError(grpc.StatusCode.INVALID_ARGUMENT, f"model: {error}") from None
-        ref = self._call("ImportModel", pb.ImportModelRequest(name=name, model=exported,
-                                                              request_id=request_id))
+        ref = self._call(
+            "ImportModel", pb.ImportModelRequest(name=name, model=exported, request_id=request_id)
+        )
         return ModelRef.from_pb(ref)
 
     # ------------------------------------------------------------ explaining
@@ -559,5 +620,6 @@ class Client:
         """What a model computes: its truth table and minimal formula per output, its
         first-layer units, the tasks it equals (or for real inputs its half-planes and region).
         """
-        return Explanation.from_pb(self._call("Explain", pb.ExplainRequest(model=name,
-                                                                           version=version)))
+        return Explanation.from_pb(
+            self._call("Explain", pb.ExplainRequest(model=name, version=version))
+        )

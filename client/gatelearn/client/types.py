@@ -49,8 +49,10 @@ class ModelRef:
 
 def _held_out(message: pb.Metrics | pb.TrainProgress) -> tuple[float | None, float | None]:
     """Validation loss and accuracy of a message, None where the server sent none."""
-    loss, accuracy = (getattr(message, name) if message.HasField(name) else None
-                      for name in ("validation_loss", "validation_accuracy"))
+    loss, accuracy = (
+        getattr(message, name) if message.HasField(name) else None
+        for name in ("validation_loss", "validation_accuracy")
+    )
     return loss, accuracy
 
 
@@ -66,8 +68,14 @@ class Metrics:
 
     @classmethod
     def from_pb(cls, message: pb.Metrics) -> Metrics:
-        return cls(message.loss, message.accuracy, message.min_margin, message.solved,
-                   message.solved_epoch, *_held_out(message))
+        return cls(
+            message.loss,
+            message.accuracy,
+            message.min_margin,
+            message.solved,
+            message.solved_epoch,
+            *_held_out(message),
+        )
 
 
 @dataclass(frozen=True)
@@ -103,12 +111,20 @@ class Component:
     @classmethod
     def from_pb(cls, message: pb.Component) -> Component:
         params = tuple(
-            Param(p.name, p.type, _default(p), p.description,
-                  p.minimum if p.HasField("minimum") else None,
-                  p.maximum if p.HasField("maximum") else None, tuple(p.choices))
-            for p in message.params)
-        return cls(message.kind, message.name, message.plugin, message.version,
-                   message.description, params)
+            Param(
+                p.name,
+                p.type,
+                _default(p),
+                p.description,
+                p.minimum if p.HasField("minimum") else None,
+                p.maximum if p.HasField("maximum") else None,
+                tuple(p.choices),
+            )
+            for p in message.params
+        )
+        return cls(
+            message.kind, message.name, message.plugin, message.version, message.description, params
+        )
 
 
 def _rows(rows: Any) -> list[list[float]]:
@@ -129,8 +145,17 @@ class TaskDescription:
 
     @classmethod
     def from_pb(cls, m: pb.TaskDescription) -> TaskDescription:
-        return cls(m.name, m.inputs, m.outputs, m.low, m.high, m.threshold, m.total_rows,
-                   _rows(m.rows_inputs), _rows(m.rows_targets))
+        return cls(
+            m.name,
+            m.inputs,
+            m.outputs,
+            m.low,
+            m.high,
+            m.threshold,
+            m.total_rows,
+            _rows(m.rows_inputs),
+            _rows(m.rows_targets),
+        )
 
 
 @dataclass(frozen=True)
@@ -148,8 +173,9 @@ class Progress:
 
     @classmethod
     def from_pb(cls, m: pb.TrainProgress) -> Progress:
-        return cls(m.epoch, m.epochs, m.loss, m.accuracy, m.solved_members, m.population,
-                   *_held_out(m))
+        return cls(
+            m.epoch, m.epochs, m.loss, m.accuracy, m.solved_members, m.population, *_held_out(m)
+        )
 
 
 @dataclass(frozen=True)
@@ -169,9 +195,18 @@ class TrainOutcome:
 
     @classmethod
     def from_pb(cls, m: pb.TrainDone) -> TrainOutcome:
-        return cls(ModelRef.from_pb(m.model), Metrics.from_pb(m.metrics), m.stop_reason,
-                   m.epochs, m.member, m.solved_members, m.population,
-                   list(m.member_solved_epochs), m.parent, m.fresh_optimizer_state)
+        return cls(
+            ModelRef.from_pb(m.model),
+            Metrics.from_pb(m.metrics),
+            m.stop_reason,
+            m.epochs,
+            m.member,
+            m.solved_members,
+            m.population,
+            list(m.member_solved_epochs),
+            m.parent,
+            m.fresh_optimizer_state,
+        )
 
 
 @dataclass(frozen=True)
@@ -191,10 +226,22 @@ class SearchCandidate:
 
     @classmethod
     def from_pb(cls, m: pb.SearchCandidate) -> SearchCandidate:
-        median, p90 = (getattr(m, name) if m.HasField(name) else None
-                       for name in ("median_epochs", "p90_epochs"))
-        return cls(m.index, list(m.hidden), m.activation, m.parameters, m.seeds, m.solved,
-                   m.solved_share, median, p90, m.epochs)
+        median, p90 = (
+            getattr(m, name) if m.HasField(name) else None
+            for name in ("median_epochs", "p90_epochs")
+        )
+        return cls(
+            m.index,
+            list(m.hidden),
+            m.activation,
+            m.parameters,
+            m.seeds,
+            m.solved,
+            m.solved_share,
+            median,
+            p90,
+            m.epochs,
+        )
 
 
 @dataclass(frozen=True)
@@ -224,9 +271,13 @@ class SearchResult:
     @classmethod
     def from_pb(cls, m: pb.SearchDone) -> SearchResult:
         table = [SearchCandidate.from_pb(row) for row in m.table]
-        return cls(table, table[m.answer] if m.HasField("answer") else None,
-                   ModelRef.from_pb(m.model) if m.HasField("model") else None, m.candidates,
-                   m.target)
+        return cls(
+            table,
+            table[m.answer] if m.HasField("answer") else None,
+            ModelRef.from_pb(m.model) if m.HasField("model") else None,
+            m.candidates,
+            m.target,
+        )
 
 
 @dataclass(frozen=True)
@@ -258,9 +309,15 @@ class Evaluation:
 
     @classmethod
     def from_pb(cls, m: pb.EvaluateResponse) -> Evaluation:
-        return cls(ModelRef.from_pb(m.model), m.accuracy, m.min_margin,
-                   [EvaluatedRow(list(r.inputs), list(r.targets), list(r.outputs), r.correct)
-                    for r in m.rows])
+        return cls(
+            ModelRef.from_pb(m.model),
+            m.accuracy,
+            m.min_margin,
+            [
+                EvaluatedRow(list(r.inputs), list(r.targets), list(r.outputs), r.correct)
+                for r in m.rows
+            ],
+        )
 
 
 @dataclass(frozen=True)
@@ -279,9 +336,15 @@ class ModelSummary:
 
     @classmethod
     def from_pb(cls, m: pb.ModelSummary) -> ModelSummary:
-        return cls(m.name, m.version, m.task, list(m.sizes),
-                   m.created_at.ToDatetime(tzinfo=UTC), Metrics.from_pb(m.metrics),
-                   list(m.aliases))
+        return cls(
+            m.name,
+            m.version,
+            m.task,
+            list(m.sizes),
+            m.created_at.ToDatetime(tzinfo=UTC),
+            Metrics.from_pb(m.metrics),
+            list(m.aliases),
+        )
 
 
 @dataclass(frozen=True)
@@ -293,8 +356,9 @@ class History:
 
 def recipe_dict(message: pb.Recipe) -> dict[str, Any]:
     """A Recipe as plain data keyed by the proto's field names, every field present."""
-    data = json_format.MessageToDict(message, preserving_proto_field_name=True,
-                                     always_print_fields_with_no_presence=True)
+    data = json_format.MessageToDict(
+        message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
     data["seed"] = int(data["seed"])  # proto JSON writes 64-bit integers as strings
     del data["options"]["progress_interval_ms"]  # never part of a recipe
     return data
@@ -321,16 +385,24 @@ class ModelDetail:
     @classmethod
     def from_pb(cls, m: pb.ModelDetail) -> ModelDetail:
         request = json_format.MessageToDict(m.request) if m.HasField("request") else None
-        return cls(ModelSummary.from_pb(m.summary), list(m.activations), m.bias,
-                   History(list(m.history.epochs), list(m.history.loss),
-                           list(m.history.accuracy)),
-                   m.member_seed, m.dtype, request,
-                   recipe_dict(m.recipe) if m.HasField("recipe") else None,
-                   ({"name": m.loss.name, "params": json_format.MessageToDict(m.loss.params)}
-                    if m.HasField("loss") else None),
-                   m.parent,
-                   list(m.member_solved_epochs),
-                   SearchResult.from_pb(m.search) if m.HasField("search") else None)
+        return cls(
+            ModelSummary.from_pb(m.summary),
+            list(m.activations),
+            m.bias,
+            History(list(m.history.epochs), list(m.history.loss), list(m.history.accuracy)),
+            m.member_seed,
+            m.dtype,
+            request,
+            recipe_dict(m.recipe) if m.HasField("recipe") else None,
+            (
+                {"name": m.loss.name, "params": json_format.MessageToDict(m.loss.params)}
+                if m.HasField("loss")
+                else None
+            ),
+            m.parent,
+            list(m.member_solved_epochs),
+            SearchResult.from_pb(m.search) if m.HasField("search") else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -378,12 +450,40 @@ class Explanation:
 
     @classmethod
     def from_pb(cls, m: pb.Explanation) -> Explanation:
-        outputs = [ExplainedOutput(list(o.values), list(o.margins), o.formula, o.exact,
-                                   o.products, o.literals, list(o.equals), o.region)
-                   for o in m.outputs]
-        units = [HiddenUnit(list(u.weights), u.bias, u.inequality, u.formula, u.exact, u.dead,
-                            u.duplicate_of if u.HasField("duplicate_of") else None)
-                 for u in m.hidden_units]
-        return cls(ModelRef.from_pb(m.model), m.boolean_inputs, list(m.input_names),
-                   m.threshold, m.total_rows, outputs, units, list(m.equals), m.trained_task,
-                   m.matches_trained_task)
+        outputs = [
+            ExplainedOutput(
+                list(o.values),
+                list(o.margins),
+                o.formula,
+                o.exact,
+                o.products,
+                o.literals,
+                list(o.equals),
+                o.region,
+            )
+            for o in m.outputs
+        ]
+        units = [
+            HiddenUnit(
+                list(u.weights),
+                u.bias,
+                u.inequality,
+                u.formula,
+                u.exact,
+                u.dead,
+                u.duplicate_of if u.HasField("duplicate_of") else None,
+            )
+            for u in m.hidden_units
+        ]
+        return cls(
+            ModelRef.from_pb(m.model),
+            m.boolean_inputs,
+            list(m.input_names),
+            m.threshold,
+            m.total_rows,
+            outputs,
+            units,
+            list(m.equals),
+            m.trained_task,
+            m.matches_trained_task,
+        )

@@ -127,18 +127,28 @@ class Optimizer(Component):
         otherwise. It stays readable as `self.state`, which is how the trainer stores it."""
         names = self.state_names or ()
         if self.resume is None:
-            self.state = OptimizerState({name: [np.zeros_like(p) for p in params]
-                                         for name in names})
+            self.state = OptimizerState(
+                {name: [np.zeros_like(p) for p in params] for name in names}
+            )
             return self.state
         shapes = [p.shape for p in params]
         if sorted(self.resume.arrays) != sorted(names) or any(
-                [a.shape for a in arrays] != shapes for arrays in self.resume.arrays.values()):
-            raise ValueError(f"optimizer {self.name!r}: the state to resume does not fit this "
-                             f"run (names {sorted(self.resume.arrays)}, expected {list(names)})")
+            [a.shape for a in arrays] != shapes for arrays in self.resume.arrays.values()
+        ):
+            raise ValueError(
+                f"optimizer {self.name!r}: the state to resume does not fit this "
+                f"run (names {sorted(self.resume.arrays)}, expected {list(names)})"
+            )
         self.state = OptimizerState(
-            {name: [np.array(a, dtype=p.dtype) for a, p in zip(self.resume.arrays[name], params,
-                                                                strict=True)]
-             for name in names}, self.resume.steps)
+            {
+                name: [
+                    np.array(a, dtype=p.dtype)
+                    for a, p in zip(self.resume.arrays[name], params, strict=True)
+                ]
+                for name in names
+            },
+            self.resume.steps,
+        )
         return self.state
 
 
@@ -229,4 +239,3 @@ class Gate(Task):
         outputs = np.asarray(self.evaluate(bits), dtype=np.float64)
         targets = outputs.reshape(len(bits), -1)
         return Dataset(bits.astype(np.float64), targets)
-

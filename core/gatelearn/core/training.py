@@ -169,8 +169,9 @@ def split_validation(data: Dataset, share: float, seed: int) -> tuple[Dataset, D
     return part(kept), part(out)
 
 
-def _share_right(output: Array, threshold: float | Array, target_sign: Array,
-                 signed: Array) -> NDArray[np.float64]:
+def _share_right(
+    output: Array, threshold: float | Array, target_sign: Array, signed: Array
+) -> NDArray[np.float64]:
     """Share of rows whose every output is on its label's side, per member; `signed` is
     scratch of the output's shape."""
     np.subtract(output, threshold, out=signed)
@@ -205,14 +206,20 @@ class _HeldOut:
     def measure(self) -> tuple[Array, NDArray[np.float64]]:
         """Each member's loss and accuracy on the held-out rows."""
         loss = self.loss_now()
-        return loss, _share_right(self.forward.output, self.threshold, self.target_sign,
-                                  self.signed)
+        return loss, _share_right(
+            self.forward.output, self.threshold, self.target_sign, self.signed
+        )
 
 
 def _flattened(state: OptimizerState) -> OptimizerState:
     """`state` in the layout of an elementwise binding: each name's arrays as one flat array."""
-    return OptimizerState({name: [np.concatenate([a.ravel() for a in arrays])]
-                           for name, arrays in state.arrays.items()}, state.steps)
+    return OptimizerState(
+        {
+            name: [np.concatenate([a.ravel() for a in arrays])]
+            for name, arrays in state.arrays.items()
+        },
+        state.steps,
+    )
 
 
 def _views(buffer: Array, shapes: list[tuple[int, ...]]) -> list[Array]:
@@ -220,7 +227,7 @@ def _views(buffer: Array, shapes: list[tuple[int, ...]]) -> list[Array]:
     views, start = [], 0
     for shape in shapes:
         size = int(np.prod(shape))
-        views.append(buffer[start:start + size].reshape(shape))
+        views.append(buffer[start : start + size].reshape(shape))
         start += size
     return views
 
@@ -245,8 +252,9 @@ class _Pass:
         delta = [np.empty_like(z) for z in forward.z]
         deriv = [np.empty_like(z) for z in forward.z]
 
-        self.backward: list[Call] = calls_of(trainer.loss.gradient, self.output, self.targets,
-                                             delta[-1])
+        self.backward: list[Call] = calls_of(
+            trainer.loss.gradient, self.output, self.targets, delta[-1]
+        )
         loss_calls = len(self.backward)
         for index, layer in enumerate(network.layers):
             source = self.inputs if index == 0 else forward.a[index - 1]
@@ -258,8 +266,7 @@ class _Pass:
             elif index == 0:
                 weight_grad = partial(source.T.dot, flat(delta[index]), flat(grad_w))
             else:
-                weight_grad = partial(np.einsum, "rip,rop->iop", source, delta[index],
-                                      out=grad_w)
+                weight_grad = partial(np.einsum, "rip,rop->iop", source, delta[index], out=grad_w)
             backward: list[Call] = [
                 *calls_of(layer.activation.derivative, z, a, deriv[index]),
                 partial(np.multiply, delta[index], deriv[index], delta[index]),
@@ -268,12 +275,19 @@ class _Pass:
             if grad_b is not None:
                 backward.append(partial(np.add.reduce, delta[index], 0, None, grad_b))
             if index and single:
-                backward.append(partial(matrices(delta[index]).dot,
-                                        matrices(layer.weights).T,
-                                        matrices(delta[index - 1])))
+                backward.append(
+                    partial(
+                        matrices(delta[index]).dot,
+                        matrices(layer.weights).T,
+                        matrices(delta[index - 1]),
+                    )
+                )
             elif index:
-                backward.append(partial(np.einsum, "rop,iop->rip", delta[index],
-                                        layer.weights, out=delta[index - 1]))
+                backward.append(
+                    partial(
+                        np.einsum, "rop,iop->rip", delta[index], layer.weights, out=delta[index - 1]
+                    )
+                )
             # Layers are walked output first: after the loss gradient, this layer's calls go
             # before those of the layers below it.
             self.backward[loss_calls:loss_calls] = backward
@@ -283,9 +297,16 @@ class _Pass:
 class _Trainer:
     """One run: the network's arrays, the gradients, and the prepared passes."""
 
-    def __init__(self, network: Network, data: Dataset, loss: Loss, optimizer: Optimizer,
-                 config: TrainConfig, held: Dataset | None = None,
-                 start: RunState | None = None) -> None:
+    def __init__(
+        self,
+        network: Network,
+        data: Dataset,
+        loss: Loss,
+        optimizer: Optimizer,
+        config: TrainConfig,
+        held: Dataset | None = None,
+        start: RunState | None = None,
+    ) -> None:
         self.network = network
         self.loss = loss
         self.config = config
@@ -300,10 +321,10 @@ class _Trainer:
         self.grads = np.zeros_like(self.params)
         self.shapes = shapes
         param_views, grad_views = _views(self.params, shapes), _views(self.grads, shapes)
-        self.grad_w = grad_views[:len(layers)]
+        self.grad_w = grad_views[: len(layers)]
         self.grad_b: list[Array | None] = []
-        biases = iter(zip(param_views[len(layers):], grad_views[len(layers):], strict=True))
-        for layer, weights in zip(layers, param_views[:len(layers)], strict=True):
+        biases = iter(zip(param_views[len(layers) :], grad_views[len(layers) :], strict=True))
+        for layer, weights in zip(layers, param_views[: len(layers)], strict=True):
             layer.weights = weights
             if layer.bias is None:
                 self.grad_b.append(None)
@@ -321,8 +342,10 @@ class _Trainer:
         self.optimizer = optimizer
         resume = None if start is None else start.optimizer
         if resume is not None and optimizer.state_names is None:
-            raise ValueError(f"optimizer {optimizer.name!r} declares no state, so a run with it "
-                             f"cannot be continued")
+            raise ValueError(
+                f"optimizer {optimizer.name!r} declares no state, so a run with it "
+                f"cannot be continued"
+            )
         if optimizer.elementwise:  # a few calls over all parameters, not a few per array
             optimizer.resume = None if resume is None else _flattened(resume)
             self.step = [optimizer.bind([self.params], [self.grads])]
@@ -330,8 +353,10 @@ class _Trainer:
             optimizer.resume = resume
             self.step = [optimizer.bind(param_views, grad_views)]
         if optimizer.state_names is not None and optimizer.state is None:
-            raise ValueError(f"optimizer {optimizer.name!r} declares state {optimizer.state_names}"
-                             f" but its bind did not take it from start_state")
+            raise ValueError(
+                f"optimizer {optimizer.name!r} declares state {optimizer.state_names}"
+                f" but its bind did not take it from start_state"
+            )
 
         self.rows = len(data.inputs)
         self.batch = min(config.batch_size or self.rows, self.rows)
@@ -361,12 +386,20 @@ class _Trainer:
             partial(np.subtract, self.full.output, np.array(data.threshold, dtype), self.signed),
             partial(np.multiply, self.signed, self.target_sign, self.signed),
             partial(np.minimum.reduce, self.signed, (0, 1), None, self.min_margin),
-            partial(np.greater, self.min_margin,
-                    np.array(config.margin * (data.high - data.low), dtype), self.solved_now),
+            partial(
+                np.greater,
+                self.min_margin,
+                np.array(config.margin * (data.high - data.low), dtype),
+                self.solved_now,
+            ),
         ]
-        self.frozen = [(np.empty_like(layer.weights),
-                        None if layer.bias is None else np.empty_like(layer.bias))
-                       for layer in layers]
+        self.frozen = [
+            (
+                np.empty_like(layer.weights),
+                None if layer.bias is None else np.empty_like(layer.bias),
+            )
+            for layer in layers
+        ]
         self.frozen_members = np.zeros(network.population, dtype=bool)
 
     def hand_back(self) -> None:
@@ -384,11 +417,18 @@ class _Trainer:
         optimizer = self.optimizer
         state = optimizer.state if optimizer.state_names is not None else None
         if state is not None and optimizer.elementwise:
-            state = OptimizerState({name: [view.copy() for view in _views(flat, self.shapes)]
-                                    for name, (flat,) in state.arrays.items()}, state.steps)
+            state = OptimizerState(
+                {
+                    name: [view.copy() for view in _views(flat, self.shapes)]
+                    for name, (flat,) in state.arrays.items()
+                },
+                state.steps,
+            )
         elif state is not None:
-            state = OptimizerState({name: [a.copy() for a in arrays]
-                                    for name, arrays in state.arrays.items()}, state.steps)
+            state = OptimizerState(
+                {name: [a.copy() for a in arrays] for name, arrays in state.arrays.items()},
+                state.steps,
+            )
         shuffle = ShuffleState.of(self.order, self.rng) if self.batch < self.rows else None
         return RunState(state, shuffle)
 
@@ -398,7 +438,7 @@ class _Trainer:
             self.rng.shuffle(self.order)
         full = self.full
         for start in range(0, self.rows, self.batch):
-            rows = self.order[start:start + self.batch]
+            rows = self.order[start : start + self.batch]
             p = self.passes[len(rows)]
             np.take(full.inputs, rows, axis=0, out=p.inputs)
             np.take(full.targets, rows, axis=0, out=p.targets)
@@ -473,8 +513,7 @@ class _Trainer:
         next_progress = time.monotonic() + config.progress_interval
         # With nothing to check between record epochs, whole stretches of full-batch epochs run
         # as one flat cycle of calls: backward, step, then the next epoch's forward.
-        quiet = (full_batch and on_progress is None and not need_loss
-                 and not config.stop_when_solved)
+        quiet = full_batch and on_progress is None and not need_loss and not config.stop_when_solved
         cycle = [*full.backward, *self.step, *full.forward]
         epoch = 0
         run_calls(full.forward)
@@ -509,8 +548,12 @@ class _Trainer:
                 record(epoch, loss, reason is not None)
             if on_progress is not None and reason is None and time.monotonic() >= next_progress:
                 progress = Progress(
-                    epoch, config.epochs, self.loss.value(full.output, full.targets),
-                    self.accuracy(), int((solved_epoch >= 0).sum()), *self.held_out(),
+                    epoch,
+                    config.epochs,
+                    self.loss.value(full.output, full.targets),
+                    self.accuracy(),
+                    int((solved_epoch >= 0).sum()),
+                    *self.held_out(),
                 )
                 if on_progress(progress):
                     reason = StopReason.CANCELLED

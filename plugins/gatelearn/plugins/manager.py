@@ -70,8 +70,10 @@ def create_manager(
             try:
                 module = importlib.import_module(module_name)
             except ImportError as error:
-                raise ImportError(f"plugin module {module_name!r} (from --plugin or "
-                                  f"{LOAD_ENV}) cannot be imported: {error}") from error
+                raise ImportError(
+                    f"plugin module {module_name!r} (from --plugin or "
+                    f"{LOAD_ENV}) cannot be imported: {error}"
+                ) from error
             pm.register(module, name=module_name)
     pm.check_pending()
     return pm

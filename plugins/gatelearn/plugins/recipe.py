@@ -33,8 +33,17 @@ from gatelearn.core import (
 )
 from gatelearn.plugins.registry import Registry, UnknownComponentError
 
-__all__ = ["DTYPES", "WIDTH_RULE", "Checked", "Choice", "Prepared", "Recipe", "check",
-           "default_width", "prepare"]
+__all__ = [
+    "DTYPES",
+    "WIDTH_RULE",
+    "Checked",
+    "Choice",
+    "Prepared",
+    "Recipe",
+    "check",
+    "default_width",
+    "prepare",
+]
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
 
@@ -73,8 +82,7 @@ class Recipe:
             return (*self.activations * len(hidden), Choice(self.output_activation))
         if self.activations:
             return self.activations
-        return (*(Choice(self.hidden_activation) for _ in hidden),
-                Choice(self.output_activation))
+        return (*(Choice(self.hidden_activation) for _ in hidden), Choice(self.output_activation))
 
 
 # The rule for a recipe that leaves `hidden` out, in words (ListPlugins' default recipe says it).
@@ -118,8 +126,11 @@ def _check_config(config: TrainConfig) -> None:
         if not (np.isfinite(value) and value >= 0):
             raise ParamError(name, f"must be a finite number >= 0, got {value}")
     if config.margin > 0.5:  # the threshold is mid-span: a label is 0.5 of the span past it
-        raise ParamError("margin", f"must be at most 0.5 (half the label span, which no label "
-                         f"reaches past the threshold), got {config.margin}")
+        raise ParamError(
+            "margin",
+            f"must be at most 0.5 (half the label span, which no label "
+            f"reaches past the threshold), got {config.margin}",
+        )
     if config.loss_target is not None and not np.isfinite(config.loss_target):
         raise ParamError("loss_target", "must be finite")
     if not 0 <= config.validation_share <= 0.5:  # NaN fails this too
@@ -127,8 +138,18 @@ def _check_config(config: TrainConfig) -> None:
 
 
 # The loop settings a recipe reports: those that change the model a run makes.
-_OPTIONS = ("epochs", "batch_size", "shuffle", "weight_decay", "stop_when_solved", "margin",
-            "loss_target", "patience", "min_delta", "record_every")
+_OPTIONS = (
+    "epochs",
+    "batch_size",
+    "shuffle",
+    "weight_decay",
+    "stop_when_solved",
+    "margin",
+    "loss_target",
+    "patience",
+    "min_delta",
+    "record_every",
+)
 
 
 def _ref(component: Component) -> dict[str, Any]:
@@ -171,27 +192,37 @@ class Checked:
         options = {name: getattr(config, name) for name in _OPTIONS}
         if config.loss_target is None:
             del options["loss_target"]
-        return json.loads(json.dumps({
-            "task": _ref(self.task),
-            "hidden": list(self.hidden),
-            "activations": [_ref(activation) for activation in self.activations],
-            "bias": recipe.bias,
-            "loss": _ref(self.loss),
-            "optimizer": _ref(self.optimizer),
-            "initializer": _ref(self.initializer),
-            "options": options,
-            "seed": recipe.seed,
-            "population": recipe.population,
-            "dtype": recipe.dtype,
-        }))
+        return json.loads(
+            json.dumps(
+                {
+                    "task": _ref(self.task),
+                    "hidden": list(self.hidden),
+                    "activations": [_ref(activation) for activation in self.activations],
+                    "bias": recipe.bias,
+                    "loss": _ref(self.loss),
+                    "optimizer": _ref(self.optimizer),
+                    "initializer": _ref(self.initializer),
+                    "options": options,
+                    "seed": recipe.seed,
+                    "population": recipe.population,
+                    "dtype": recipe.dtype,
+                }
+            )
+        )
 
     def prepared(self) -> Prepared:
         """Build the task's rows and draw the initial weights of every population member."""
         recipe = self.recipe
         data = self.task.dataset(np.random.default_rng(recipe.seed))
-        network = initialize(self.sizes, self.activations, self.initializer, bias=recipe.bias,
-                             seed=recipe.seed, population=recipe.population,
-                             dtype=DTYPES[recipe.dtype])
+        network = initialize(
+            self.sizes,
+            self.activations,
+            self.initializer,
+            bias=recipe.bias,
+            seed=recipe.seed,
+            population=recipe.population,
+            dtype=DTYPES[recipe.dtype],
+        )
         return Prepared(recipe, network, data, self.loss, self.optimizer)
 
 
@@ -216,24 +247,34 @@ def check(recipe: Recipe, registry: Registry) -> Checked:
     if loss.label_range is not None:
         low, high = loss.label_range
         if not low <= sample.low < sample.high <= high:
-            raise ParamError("loss", f"{recipe.loss.name} needs labels within {low:g}/{high:g}; "
-                                     f"this task's are {sample.low:g}/{sample.high:g} (use mse or "
-                                     f"sse_half)")
+            raise ParamError(
+                "loss",
+                f"{recipe.loss.name} needs labels within {low:g}/{high:g}; "
+                f"this task's are {sample.low:g}/{sample.high:g} (use mse or "
+                f"sse_half)",
+            )
     optimizer = _build(registry, "optimizer", recipe.optimizer, "optimizer")
     initializer = _build(registry, "initializer", recipe.initializer, "initializer")
     choices = recipe.layer_activations()
     # Built before the count is checked, so a misspelt name is the error reported.
-    activations = [_build(registry, "activation", choice, f"activations[{index}]")
-                   for index, choice in enumerate(choices)]
+    activations = [
+        _build(registry, "activation", choice, f"activations[{index}]")
+        for index, choice in enumerate(choices)
+    ]
     layers = len(hidden) + 1
     if len(choices) != layers:
-        raise ParamError("activations", f"need one per layer ({layers}), or one for every "
-                                        f"hidden layer; got {len(choices)}")
-    checked = Checked(recipe, task, task.row_count(), sample, loss, optimizer, initializer,
-                      activations)
+        raise ParamError(
+            "activations",
+            f"need one per layer ({layers}), or one for every hidden layer; got {len(choices)}",
+        )
+    checked = Checked(
+        recipe, task, task.row_count(), sample, loss, optimizer, initializer, activations
+    )
     if recipe.config.validation_share and checked.rows < 2:
-        raise ParamError("validation_share", f"needs a task of at least 2 rows to hold some "
-                                             f"out, this one has {checked.rows}")
+        raise ParamError(
+            "validation_share",
+            f"needs a task of at least 2 rows to hold some out, this one has {checked.rows}",
+        )
     try:
         initializer.check(checked.sizes, recipe.bias)
     except ParamError as error:

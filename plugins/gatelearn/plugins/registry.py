@@ -104,8 +104,9 @@ def _plugin_versions(pm: pluggy.PluginManager) -> dict[str, str]:
     """Version of each plugin: its distribution's for an installed package, gatelearn's for
     the built-ins, and for a module loaded by name (--plugin) its `__version__`, or
     "unknown" (never gatelearn's: it is not part of gatelearn)."""
-    versions = {pm.get_name(plugin) or "": dist.version for plugin, dist in
-                pm.list_plugin_distinfo()}
+    versions = {
+        pm.get_name(plugin) or "": dist.version for plugin, dist in pm.list_plugin_distinfo()
+    }
     try:
         own = metadata.version("gatelearn")
     except metadata.PackageNotFoundError:
@@ -113,8 +114,9 @@ def _plugin_versions(pm: pluggy.PluginManager) -> dict[str, str]:
     for plugin in pm.get_plugins():
         name = pm.get_name(plugin) or ""
         if name not in versions:
-            versions[name] = own if name in DEFAULT_PLUGINS else str(
-                getattr(plugin, "__version__", "unknown"))
+            versions[name] = (
+                own if name in DEFAULT_PLUGINS else str(getattr(plugin, "__version__", "unknown"))
+            )
     return versions
 
 
@@ -129,24 +131,31 @@ def build_registry(pm: pluggy.PluginManager) -> Registry:
         for impl in getattr(pm.hook, hook_name).get_hookimpls():
             returned = impl.function()
             if not isinstance(returned, list | tuple):
-                raise TypeError(f"plugin {impl.plugin_name!r}: {hook_name} must return a list "
-                                f"of {base.__name__} subclasses, got {returned!r}")
+                raise TypeError(
+                    f"plugin {impl.plugin_name!r}: {hook_name} must return a list "
+                    f"of {base.__name__} subclasses, got {returned!r}"
+                )
             for component in returned:
                 _check_component(component, base, f"plugin {impl.plugin_name!r}: {hook_name}")
-                entries.append(Entry(kind, component.name, component, impl.plugin_name,
-                                     versions.get(impl.plugin_name, "unknown")))
+                entries.append(
+                    Entry(
+                        kind,
+                        component.name,
+                        component,
+                        impl.plugin_name,
+                        versions.get(impl.plugin_name, "unknown"),
+                    )
+                )
     return Registry(entries)
 
 
 def _check_component(component: object, base: type[Component], where: str) -> None:
     """Refuse what cannot be registered, saying which plugin returned it."""
     if not (isinstance(component, type) and issubclass(component, base)):
-        raise TypeError(f"{where} returned {component!r}, which is not a {base.__name__} "
-                        f"subclass")
+        raise TypeError(f"{where} returned {component!r}, which is not a {base.__name__} subclass")
     name = getattr(component, "name", None)
     description = getattr(component, "description", None)
     if not isinstance(name, str) or not name:
         raise TypeError(f"{where} returned {component.__name__} without a `name`")
     if not isinstance(description, str) or not description or "\n" in description:
-        raise TypeError(f"{where} returned {component.__name__} without a one-line "
-                        f"`description`")
+        raise TypeError(f"{where} returned {component.__name__} without a one-line `description`")

@@ -102,8 +102,10 @@ class RunningServer:
         self.service.training.shut_down_after(grace or 0.0)
         backstop = (grace or 0.0) + SHUTDOWN_BACKSTOP
         if not self.server.stop(backstop).wait(backstop + STOP_WAIT):
-            log.warning("gRPC did not report itself stopped %.1f s after the grace period; "
-                        "closing anyway", SHUTDOWN_BACKSTOP + STOP_WAIT)
+            log.warning(
+                "gRPC did not report itself stopped %.1f s after the grace period; closing anyway",
+                SHUTDOWN_BACKSTOP + STOP_WAIT,
+            )
         trainings_ended = self.pool.busy == 0
         self.pool.close()
         self.store_health.stop()
@@ -122,14 +124,19 @@ def create_server(config: ServerConfig) -> RunningServer:
     if config.tls_client_ca is not None and config.tls_cert is None:
         raise ValueError("--tls-client-ca needs --tls-cert and --tls-key")
     if not is_loopback(config.address) and not (config.tls_cert and config.auth_token):
-        log.warning("listening on %s without TLS and a token: anyone who can reach it can "
-                    "train and read models", config.address)
+        log.warning(
+            "listening on %s without TLS and a token: anyone who can reach it can "
+            "train and read models",
+            config.address,
+        )
     # Checked first: a bad metrics address or a missing extra stops start-up at once.
     metrics_at = parse_metrics_address(config.metrics_address) if config.metrics_address else None
     metrics = ServerMetrics() if metrics_at else None
     if metrics_at and not is_loopback(f"{metrics_at[0]}:{metrics_at[1]}"):
-        log.warning("serving metrics on %s over plain HTTP: anyone who can reach it can read "
-                    "them", config.metrics_address)
+        log.warning(
+            "serving metrics on %s over plain HTTP: anyone who can reach it can read them",
+            config.metrics_address,
+        )
     registry = build_registry(create_manager(config.plugins))
     health_servicer = health.HealthServicer()
     # The server as a whole ("") is NOT_SERVING while its store is away, for load balancers;
@@ -138,12 +145,17 @@ def create_server(config: ServerConfig) -> RunningServer:
     store_health = StoreHealth(health_servicer, ("",))
     opened = open_store(config.store, config.data_dir, store_health.unavailable_seen)
     store: Store = ObservedStore(opened, metrics) if metrics else opened
-    pool = (ObservedPool if metrics else WorkerPool)(config.limits.max_concurrent_trainings,
-                                                     config.plugins, config.limits)
+    pool = (ObservedPool if metrics else WorkerPool)(
+        config.limits.max_concurrent_trainings, config.plugins, config.limits
+    )
     limits = config.limits
     cache = ModelCache(store, registry, limits.cached_models, limits.cached_bytes)
-    service = GateLearnService(registry, limits, TrainingService(store, limits, pool, registry),
-                               ModelService(registry, store, limits, cache))
+    service = GateLearnService(
+        registry,
+        limits,
+        TrainingService(store, limits, pool, registry),
+        ModelService(registry, store, limits, cache),
+    )
     if metrics:
         metrics.watch(pool, cache)
     options = [
@@ -153,19 +165,22 @@ def create_server(config: ServerConfig) -> RunningServer:
     ]
     # The observer comes first, so it also counts calls the token check refuses.
     interceptors: list[grpc.ServerInterceptor] = (
-        [RpcObserver(metrics)] if metrics or config.log_calls else [])
+        [RpcObserver(metrics)] if metrics or config.log_calls else []
+    )
     if config.auth_token:
         interceptors.append(TokenInterceptor(config.auth_token))
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=config.workers),
-                         options=options, interceptors=interceptors)
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=config.workers),
+        options=options,
+        interceptors=interceptors,
+    )
     add_decoding_servicer(service, server, SERVICE)  # undecodable bytes: INVALID_ARGUMENT
     add_decoding_servicer(health_servicer, server, health_pb2.DESCRIPTOR.services_by_name["Health"])
     add_reflection(server, (SERVICE_NAME, health.SERVICE_NAME))
     try:
         check_free(config.address)
         if config.tls_cert and config.tls_key:
-            credentials = server_credentials(config.tls_cert, config.tls_key,
-                                             config.tls_client_ca)
+            credentials = server_credentials(config.tls_cert, config.tls_key, config.tls_client_ca)
             port = server.add_secure_port(config.address, credentials)
         else:
             port = server.add_insecure_port(config.address)
@@ -180,8 +195,9 @@ def create_server(config: ServerConfig) -> RunningServer:
     for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     store_health.start(store)  # NOT_SERVING while the store cannot be reached
-    return RunningServer(server, port, service, health_servicer, store, pool, store_health,
-                         endpoint)
+    return RunningServer(
+        server, port, service, health_servicer, store, pool, store_health, endpoint
+    )
 
 
 def plugin_lines(registry: Registry) -> list[str]:
@@ -191,8 +207,10 @@ def plugin_lines(registry: Registry) -> list[str]:
     for entry in registry.entries():
         by_plugin.setdefault(entry.plugin, []).append(entry)
     builtin = [name for name in by_plugin if name in DEFAULT_PLUGINS]
-    lines = [f"built-in plugins: {len(builtin)}, "
-             f"{sum(len(by_plugin[name]) for name in builtin)} components"]
+    lines = [
+        f"built-in plugins: {len(builtin)}, "
+        f"{sum(len(by_plugin[name]) for name in builtin)} components"
+    ]
     for name, entries in by_plugin.items():
         if name not in DEFAULT_PLUGINS:
             components = ", ".join(f"{e.kind} {e.name}" for e in entries)

@@ -26,12 +26,16 @@ def check_name(name: str, limits: Limits, field: str = "name") -> str:
     if not name:
         raise InvalidRequest(field, "required")
     if len(name) > limits.max_name_length:
-        raise InvalidRequest(field, f"at most {limits.max_name_length} characters (limit "
-                                    f"max_name_length), got {len(name)}")
+        raise InvalidRequest(
+            field,
+            f"at most {limits.max_name_length} characters (limit max_name_length), got {len(name)}",
+        )
     if not _NAME.fullmatch(name):
-        raise InvalidRequest(field,
-                             "may hold only letters, digits, '.', '_' and '-', and must start "
-                             "with a letter or digit")
+        raise InvalidRequest(
+            field,
+            "may hold only letters, digits, '.', '_' and '-', and must start "
+            "with a letter or digit",
+        )
     return name
 
 
@@ -56,21 +60,25 @@ def check_task_size(rows: int, sample: Dataset, limits: Limits, field: str = "ta
     """Refuse a task of `rows` rows shaped like `sample` (its first rows) when it is larger than
     the limits allow, before its rows are built."""
     if sample.n_inputs > limits.max_arity:
-        raise InvalidRequest(field, f"at most {limits.max_arity} inputs (limit max_arity), got "
-                                    f"{sample.n_inputs}")
+        raise InvalidRequest(
+            field, f"at most {limits.max_arity} inputs (limit max_arity), got {sample.n_inputs}"
+        )
     if sample.n_outputs > limits.max_units:
-        raise InvalidRequest(field, f"at most {limits.max_units} outputs (limit max_units), got "
-                                    f"{sample.n_outputs}")
+        raise InvalidRequest(
+            field, f"at most {limits.max_units} outputs (limit max_units), got {sample.n_outputs}"
+        )
     if rows > limits.max_task_rows:
-        raise InvalidRequest(field,
-                             f"at most {limits.max_task_rows} rows (limit max_task_rows), got "
-                             f"{rows}")
+        raise InvalidRequest(
+            field, f"at most {limits.max_task_rows} rows (limit max_task_rows), got {rows}"
+        )
 
 
 def overflowed(field: str, dtype: str = "") -> InvalidRequest:
     """Outputs past the float range (of `dtype`, when answered packed): the rows that caused
     it are the client's, so an invalid request naming the first such row."""
     answered = f" as {dtype}" if dtype else ""
-    return InvalidRequest(field,
-                          f"output is not finite{answered}: the model's values overflowed on "
-                          f"these inputs (too large for its weights); nothing was answered")
+    return InvalidRequest(
+        field,
+        f"output is not finite{answered}: the model's values overflowed on "
+        f"these inputs (too large for its weights); nothing was answered",
+    )

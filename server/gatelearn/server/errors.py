@@ -77,8 +77,16 @@ class DataLoss(DomainError):
 
 _KINDS: dict[str, type[DomainError]] = {
     kind.__name__: kind
-    for kind in (InvalidRequest, NotFound, AtCapacity, FailedPrecondition, Unavailable,
-                 Cancelled, DeadlineExceeded, DataLoss)
+    for kind in (
+        InvalidRequest,
+        NotFound,
+        AtCapacity,
+        FailedPrecondition,
+        Unavailable,
+        Cancelled,
+        DeadlineExceeded,
+        DataLoss,
+    )
 }
 
 

@@ -45,10 +45,16 @@ def make_private_dir(path: Path) -> None:
         try:
             path.chmod(mode & PRIVATE_DIR)
         except OSError as error:
-            raise OSError(f"the data directory {path} has mode {mode:o}, open to other users, "
-                          f"and cannot be made private: {error}") from None
-        log.warning("the data directory %s had mode %o, open to other users: changed it to %o",
-                    path, mode, mode & PRIVATE_DIR)
+            raise OSError(
+                f"the data directory {path} has mode {mode:o}, open to other users, "
+                f"and cannot be made private: {error}"
+            ) from None
+        log.warning(
+            "the data directory %s had mode %o, open to other users: changed it to %o",
+            path,
+            mode,
+            mode & PRIVATE_DIR,
+        )
 
 
 def make_private_file(path: Path, create: bool) -> None:

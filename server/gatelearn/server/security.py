@@ -40,8 +40,9 @@ class TokenInterceptor(grpc.ServerInterceptor):
         scheme, _, token = given[0].partition(" ")
         return scheme.lower() == _SCHEME and hmac.compare_digest(token.encode(), self._expected)
 
-    def intercept_service(self, continuation: Callable[[Any], Any],
-                          details: grpc.HandlerCallDetails) -> Any:
+    def intercept_service(
+        self, continuation: Callable[[Any], Any], details: grpc.HandlerCallDetails
+    ) -> Any:
         handler = continuation(details)
         if handler is None or details.method.startswith(_OPEN_PREFIXES):
             return handler
@@ -57,14 +58,17 @@ class TokenInterceptor(grpc.ServerInterceptor):
         return grpc.unary_unary_rpc_method_handler(_deny)
 
 
-def server_credentials(cert: Path, key: Path,
-                       client_ca: Path | None = None) -> grpc.ServerCredentials:
+def server_credentials(
+    cert: Path, key: Path, client_ca: Path | None = None
+) -> grpc.ServerCredentials:
     """TLS with this certificate and key; with `client_ca`, clients must present a certificate
     signed by it."""
     root = client_ca.read_bytes() if client_ca else None
-    return grpc.ssl_server_credentials([(key.read_bytes(), cert.read_bytes())],
-                                       root_certificates=root,
-                                       require_client_auth=client_ca is not None)
+    return grpc.ssl_server_credentials(
+        [(key.read_bytes(), cert.read_bytes())],
+        root_certificates=root,
+        require_client_auth=client_ca is not None,
+    )
 
 
 def is_loopback(address: str) -> bool:

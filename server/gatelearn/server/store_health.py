@@ -40,8 +40,9 @@ class StoreHealth:
 
     def start(self, store: Store) -> None:
         """Start pinging `store`; the services are taken to be SERVING now."""
-        self._thread = threading.Thread(target=self._run, args=(store,),
-                                        name="gatelearn-store-health", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, args=(store,), name="gatelearn-store-health", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -68,8 +69,11 @@ class StoreHealth:
             log.warning("the model store answers again: health SERVING")
         else:
             log.warning("health NOT_SERVING: %s", error)
-        status = (health_pb2.HealthCheckResponse.SERVING if reachable
-                  else health_pb2.HealthCheckResponse.NOT_SERVING)
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if reachable
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
         for service in self._services:
             self._health.set(service, status)
 

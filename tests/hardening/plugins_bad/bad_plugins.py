@@ -67,8 +67,9 @@ class BoomInit(Initializer):
     name = "boom_init"
     description = "raises RuntimeError when filling weights (test fixture)"
 
-    def fill(self, rng: np.random.Generator, layer: int, weights: Array,
-             bias: Array | None) -> None:
+    def fill(
+        self, rng: np.random.Generator, layer: int, weights: Array, bias: Array | None
+    ) -> None:
         raise RuntimeError(BOOM_INIT_MESSAGE)
 
 

@@ -77,8 +77,8 @@ def model_ref(text: str) -> tuple[str, int]:
         return text, 0
     if not name or not version.isascii() or not version.isdigit() or int(version) < 1:
         raise argparse.ArgumentTypeError(
-            f"expected NAME, NAME:VERSION (VERSION a whole number >= 1) or NAME@ALIAS, "
-            f"got {text!r}")
+            f"expected NAME, NAME:VERSION (VERSION a whole number >= 1) or NAME@ALIAS, got {text!r}"
+        )
     return name, int(version)
 
 
@@ -128,7 +128,8 @@ def hidden_units(text: str) -> list[int]:
         units = []
     if not units or min(units) < 1:
         raise argparse.ArgumentTypeError(
-            f"expected widths >= 1 separated by commas (e.g. 8,8) or 'none', got {text!r}")
+            f"expected widths >= 1 separated by commas (e.g. 8,8) or 'none', got {text!r}"
+        )
     return units
 
 
@@ -199,9 +200,11 @@ def read_table(path: str, outputs: int, header: bool = False) -> tuple[Rows, Row
     rows = read_rows(path, header)
     for number, values in enumerate(rows, 1):
         if len(values) <= outputs:
-            raise InputError(f"{_source_name(path)}: row {number} has {len(values)} values; "
-                             f"needs at least one input and {outputs} output(s) "
-                             f"(see --outputs)")
+            raise InputError(
+                f"{_source_name(path)}: row {number} has {len(values)} values; "
+                f"needs at least one input and {outputs} output(s) "
+                f"(see --outputs)"
+            )
     return [r[:-outputs] for r in rows], [r[-outputs:] for r in rows]
 
 

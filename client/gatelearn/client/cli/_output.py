@@ -46,16 +46,22 @@ def numbers(values: Iterable[float], spec: str = "g") -> str:
     return " ".join(format(v, spec) for v in values)
 
 
-def table(headers: Sequence[str], rows: Iterable[Sequence[object]],
-          right: Iterable[int] = (), indent: str = "") -> list[str]:
+def table(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    right: Iterable[int] = (),
+    indent: str = "",
+) -> list[str]:
     """Lines of an aligned table; the columns numbered in `right` are right-aligned."""
     cells = [[str(c) for c in headers]] + [[str(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     right = set(right)
     lines = []
     for r in cells:
-        padded = [c.rjust(w) if i in right else c.ljust(w)
-                  for i, (c, w) in enumerate(zip(r, widths, strict=True))]
+        padded = [
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        ]
         lines.append((indent + "  ".join(padded)).rstrip())
     return lines
 
@@ -97,9 +103,11 @@ def held_out_text(loss: float | None, accuracy: float | None) -> str:
 
 
 def metrics_text(metrics: Metrics) -> str:
-    return (f"loss {metrics.loss:.4g}  accuracy {share(metrics.accuracy)}  "
-            f"min margin {margin_text(metrics.min_margin)}"
-            f"{held_out_text(metrics.validation_loss, metrics.validation_accuracy)}")
+    return (
+        f"loss {metrics.loss:.4g}  accuracy {share(metrics.accuracy)}  "
+        f"min margin {margin_text(metrics.min_margin)}"
+        f"{held_out_text(metrics.validation_loss, metrics.validation_accuracy)}"
+    )
 
 
 def outcome_line(outcome: TrainOutcome) -> str:
@@ -113,8 +121,9 @@ def outcome_line(outcome: TrainOutcome) -> str:
         status = f"not solved after {outcome.epochs} epochs"
     line = f"saved {outcome.model}  {status} (stop: {outcome.stop_reason})  {metrics_text(metrics)}"
     if outcome.population > 1:
-        line += (f"  member {outcome.member} of {outcome.population} "
-                 f"({outcome.solved_members} solved)")
+        line += (
+            f"  member {outcome.member} of {outcome.population} ({outcome.solved_members} solved)"
+        )
     if outcome.parent:
         line += f"  from {outcome.parent}"
     if outcome.fresh_optimizer_state:
@@ -150,8 +159,10 @@ def value_text(value: Any) -> str:
 
 def params_summary(component: Component) -> str:
     """`n=3, inputs` style: each parameter with its default, if it has one."""
-    return ", ".join(p.name if p.default is None else f"{p.name}={value_text(p.default)}"
-                     for p in component.params)
+    return ", ".join(
+        p.name if p.default is None else f"{p.name}={value_text(p.default)}"
+        for p in component.params
+    )
 
 
 def _param_row(param: Param) -> tuple[str, ...]:
@@ -168,17 +179,20 @@ def component_lines(components: Sequence[Component]) -> list[str]:
         if lines:
             lines.append("")
         lines.append(f"{kind} ({len(members)})")
-        rows = table(["NAME", "VERSION", "PLUGIN", "DESCRIPTION"],
-                     [(c.name, c.version, c.plugin, c.description) for c in members],
-                     indent="  ")
+        rows = table(
+            ["NAME", "VERSION", "PLUGIN", "DESCRIPTION"],
+            [(c.name, c.version, c.plugin, c.description) for c in members],
+            indent="  ",
+        )
         # One table for the parameters of the whole kind, so they align across components.
-        params = table([""] * 5, [_param_row(p) for c in members for p in c.params],
-                       indent="      ")[1:]
+        params = table(
+            [""] * 5, [_param_row(p) for c in members for p in c.params], indent="      "
+        )[1:]
         lines.append(rows[0])
         for component, line in zip(members, rows[1:], strict=True):
             lines.append(line)
-            lines.extend(params[:len(component.params)])
-            params = params[len(component.params):]
+            lines.extend(params[: len(component.params)])
+            params = params[len(component.params) :]
     return lines
 
 
@@ -194,8 +208,12 @@ def recipe_lines(recipe: dict[str, Any], indent: str = "") -> list[str]:
     options = recipe["options"]
     rows = [
         *([("task", ref_text(recipe["task"]))] if "task" in recipe else []),
-        ("hidden", (",".join(map(str, recipe["hidden"])) or "none") if "hidden" in recipe
-         else "chosen from the task: max(8, 4 x inputs) units"),
+        (
+            "hidden",
+            (",".join(map(str, recipe["hidden"])) or "none")
+            if "hidden" in recipe
+            else "chosen from the task: max(8, 4 x inputs) units",
+        ),
         ("activations", ", ".join(ref_text(a) for a in recipe["activations"])),
         ("bias", value_text(recipe["bias"])),
         *((kind, ref_text(recipe[kind])) for kind in ("loss", "optimizer", "initializer")),

@@ -21,10 +21,12 @@ def render(progress: Progress, width: int = 24) -> str:
     done = min(1.0, progress.epoch / progress.epochs) if progress.epochs else 1.0
     filled = round(done * width)
     digits = len(str(progress.epochs))
-    line = (f"epoch {progress.epoch:>{digits}}/{progress.epochs} "
-            f"[{'#' * filled}{'.' * (width - filled)}] {done:4.0%}  "
-            f"loss {progress.loss:.4g}  accuracy {share(progress.accuracy)}"
-            f"{held_out_text(progress.validation_loss, progress.validation_accuracy)}")
+    line = (
+        f"epoch {progress.epoch:>{digits}}/{progress.epochs} "
+        f"[{'#' * filled}{'.' * (width - filled)}] {done:4.0%}  "
+        f"loss {progress.loss:.4g}  accuracy {share(progress.accuracy)}"
+        f"{held_out_text(progress.validation_loss, progress.validation_accuracy)}"
+    )
     if progress.population > 1:
         line += f"  solved {progress.solved_members}/{progress.population}"
     return line
@@ -33,8 +35,9 @@ def render(progress: Progress, width: int = 24) -> str:
 class ProgressBar:
     """Shows progress events on `stream`; call `close` when the run ends."""
 
-    def __init__(self, stream: TextIO, *, interval: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, stream: TextIO, *, interval: float = 1.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.stream = stream
         self.interval = interval
         self.clock = clock

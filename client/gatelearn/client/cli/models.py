@@ -112,8 +112,10 @@ def cmd_show(args: argparse.Namespace, ctx: Context) -> int:
     lines += _settings_lines(detail)
     if detail.search is not None:
         searched = detail.search
-        lines.append(f"search       chosen as the smallest candidate to solve {searched.target:g} "
-                     f"of its seeds ({len(searched.table)} of {searched.candidates} trained)")
+        lines.append(
+            f"search       chosen as the smallest candidate to solve {searched.target:g} "
+            f"of its seeds ({len(searched.table)} of {searched.candidates} trained)"
+        )
         lines += [f"  {line}" for line in (search.HEADER, *map(search.row_line, searched.table))]
     ctx.emit(detail, lines)
     return EXIT_OK
@@ -131,20 +133,27 @@ def _settings_lines(detail: ModelDetail) -> list[str]:
     if detail.request is None:
         return [*lines, "recipe       none (imported)"]
     fields = [f"{key}: {show.value_text(value)}" for key, value in detail.request.items()]
-    return lines + [f"{('request' if i == 0 else '').ljust(12)} {field}"
-                    for i, field in enumerate(fields)]
+    return lines + [
+        f"{('request' if i == 0 else '').ljust(12)} {field}" for i, field in enumerate(fields)
+    ]
 
 
 def _confirmed(client: Client, name: str) -> bool:
     """Whether the person at the terminal agrees to delete every version of `name`."""
     if not sys.stdin.isatty():
-        raise UsageError(f"deleting every version of {name!r} asks for confirmation on a "
-                         f"terminal; add --yes to delete without asking")
+        raise UsageError(
+            f"deleting every version of {name!r} asks for confirmation on a "
+            f"terminal; add --yes to delete without asking"
+        )
     versions = [str(m.version) for m in client.models(name)]
     if not versions:
         raise GateLearnError(grpc.StatusCode.NOT_FOUND, f"model {name!r} not found")
-    print(f"delete every version of {name} ({', '.join(versions)})? [y/N] ", end="",
-          file=sys.stderr, flush=True)
+    print(
+        f"delete every version of {name} ({', '.join(versions)})? [y/N] ",
+        end="",
+        file=sys.stderr,
+        flush=True,
+    )
     return sys.stdin.readline().strip().lower() in ("y", "yes")
 
 
@@ -202,8 +211,11 @@ def add_show(add: AddCommand) -> None:
 def add_delete(add: AddCommand) -> None:
     delete = add("delete", cmd_delete, "delete a model version, or every version")
     read.add_model_argument(delete, "every version")
-    delete.add_argument("--yes", action="store_true",
-                        help="delete every version without asking (needed without a terminal)")
+    delete.add_argument(
+        "--yes",
+        action="store_true",
+        help="delete every version without asking (needed without a terminal)",
+    )
 
 
 def add_export(add: AddCommand) -> None:

@@ -25,11 +25,11 @@ def cmd_predict(args: argparse.Namespace, ctx: Context) -> int:
     else:  # a file of any size: packed rows, streamed in chunks (needs NumPy)
         rows = read.read_rows(args.csv or "-")
         with ctx.client() as client:
-            packed_outputs, packed_labels = client.predict_array(name, _matrix(rows),
-                                                                 version=version)
+            packed_outputs, packed_labels = client.predict_array(
+                name, _matrix(rows), version=version
+            )
         outputs, labels = packed_outputs.tolist(), packed_labels.tolist()
-        result = {"model": {"name": name, "version": version}, "outputs": outputs,
-                  "labels": labels}
+        result = {"model": {"name": name, "version": version}, "outputs": outputs, "labels": labels}
     inputs = [show.numbers(r) for r in rows]
     width = max(len(i) for i in inputs)
     lines = [
@@ -45,8 +45,9 @@ def _matrix(rows: list[list[float]]) -> Any:
     import numpy as np  # only here: the rest of the command line runs without NumPy
 
     if (widths := {len(r) for r in rows}) != {len(rows[0])}:
-        raise read.InputError(f"rows of different lengths ({', '.join(map(str, sorted(widths)))}"
-                              " values)")
+        raise read.InputError(
+            f"rows of different lengths ({', '.join(map(str, sorted(widths)))} values)"
+        )
     return np.array(rows, dtype=np.float64)
 
 
@@ -73,8 +74,9 @@ def cmd_eval(args: argparse.Namespace, ctx: Context) -> int:
         ],
     )
     if len(shown) < len(rows):
-        lines.append(f"    ... ({len(rows) - len(shown)} more{' wrong' if args.wrong else ''} "
-                     f"rows)")
+        lines.append(
+            f"    ... ({len(rows) - len(shown)} more{' wrong' if args.wrong else ''} rows)"
+        )
     lines.append(
         f"{evaluation.model}  {right}/{len(evaluation.rows)} rows right  "
         f"accuracy {show.share(evaluation.accuracy)}  "
@@ -114,8 +116,12 @@ def add_eval(add: AddCommand) -> None:
     evaluate.add_argument(
         "--csv", metavar="FILE", help="a table: inputs then outputs on each row (- = stdin)"
     )
-    evaluate.add_argument("--limit", type=read.count(0), metavar="N",
-                          help="show at most N rows (the summary counts them all)")
+    evaluate.add_argument(
+        "--limit",
+        type=read.count(0),
+        metavar="N",
+        help="show at most N rows (the summary counts them all)",
+    )
     evaluate.add_argument("--wrong", action="store_true", help="show only the wrong rows")
     evaluate.add_argument(
         "--outputs",

@@ -50,8 +50,10 @@ def cmd_serve(args: argparse.Namespace, ctx: Context) -> int:
     store = args.store or os.environ.get(STORE_ENV)
     if store:
         if args.data_dir:
-            raise UsageError("give --store or --data-dir, not both (sqlite:///DIR is the data "
-                             "directory as a store URL)")
+            raise UsageError(
+                "give --store or --data-dir, not both (sqlite:///DIR is the data "
+                "directory as a store URL)"
+            )
         settings["store"] = store
     configure_logging(args.log_level, args.log_format)
     try:

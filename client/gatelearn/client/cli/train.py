@@ -121,8 +121,11 @@ def cmd_train(args: argparse.Namespace, ctx: Context) -> int:
             )
         except GateLearnError as error:
             if error.code == grpc.StatusCode.DEADLINE_EXCEEDED:
-                raise GateLearnError(error.code, f"{error.details}; the training ran out of "
-                                     "time (--timeout) and nothing was saved") from None
+                raise GateLearnError(
+                    error.code,
+                    f"{error.details}; the training ran out of "
+                    "time (--timeout) and nothing was saved",
+                ) from None
             raise
         except KeyboardInterrupt:
             # Leaving client.train closed the stream, which cancels the run on the server.
@@ -201,9 +204,7 @@ def add_train(add: AddCommand) -> None:
     net.add_argument("--no-bias", action="store_true", help="layers without bias vectors")
     net.add_argument("--float32", action="store_true", help="compute in 32-bit floats")
     fit = p.add_argument_group("fitting")
-    fit.add_argument(
-        "--loss", type=read.component, metavar="NAME", help="the loss function"
-    )
+    fit.add_argument("--loss", type=read.component, metavar="NAME", help="the loss function")
     fit.add_argument("--optimizer", metavar="NAME", help="the optimizer")
     fit.add_argument(
         "--opt",
@@ -230,9 +231,7 @@ def add_train(add: AddCommand) -> None:
         help="train N networks from seeds seed..seed+N-1 and keep the best",
     )
     loop = p.add_argument_group("training loop")
-    loop.add_argument(
-        "--epochs", type=read.count(0), metavar="N", help="most updates to apply"
-    )
+    loop.add_argument("--epochs", type=read.count(0), metavar="N", help="most updates to apply")
     loop.add_argument(
         "--batch-size",
         type=read.count(0),

@@ -113,14 +113,18 @@ class LeakyRelu(Activation):
     @from_calls
     def forward(self, z: Array, out: Array) -> list[Call]:
         # alpha < 1, so the larger of z and alpha z is right on both sides.
-        return [partial(np.multiply, z, _c(self.alpha, out), out),
-                partial(np.maximum, z, out, out=out)]
+        return [
+            partial(np.multiply, z, _c(self.alpha, out), out),
+            partial(np.maximum, z, out, out=out),
+        ]
 
     @from_calls
     def derivative(self, z: Array, a: Array, out: Array) -> list[Call]:
-        return [partial(np.greater, z, _c(0.0, out), out),
-                partial(np.multiply, out, _c(1.0 - self.alpha, out), out),
-                partial(np.add, out, _c(self.alpha, out), out)]
+        return [
+            partial(np.greater, z, _c(0.0, out), out),
+            partial(np.multiply, out, _c(1.0 - self.alpha, out), out),
+            partial(np.add, out, _c(self.alpha, out), out),
+        ]
 
 
 class Elu(Activation):
@@ -128,25 +132,30 @@ class Elu(Activation):
 
     name = "elu"
     description = "exponential linear unit, smooth for negative inputs"
-    params = (Param("alpha", "float", 1.0, "scale of the negative part", minimum=0.0,
-                    maximum=100.0),)
+    params = (
+        Param("alpha", "float", 1.0, "scale of the negative part", minimum=0.0, maximum=100.0),
+    )
     alpha: float
 
     @from_calls
     def forward(self, z: Array, out: Array) -> list[Call]:
         positive = np.empty(z.shape, dtype=bool)
-        return [partial(np.greater, z, _c(0.0, out), positive),
-                partial(np.minimum, z, _c(0.0, out), out=out),
-                partial(np.expm1, out, out),
-                partial(np.multiply, out, _c(self.alpha, out), out),
-                partial(np.copyto, out, z, where=positive)]
+        return [
+            partial(np.greater, z, _c(0.0, out), positive),
+            partial(np.minimum, z, _c(0.0, out), out=out),
+            partial(np.expm1, out, out),
+            partial(np.multiply, out, _c(self.alpha, out), out),
+            partial(np.copyto, out, z, where=positive),
+        ]
 
     @from_calls
     def derivative(self, z: Array, a: Array, out: Array) -> list[Call]:
         positive = np.empty(z.shape, dtype=bool)
-        return [partial(np.greater, z, _c(0.0, out), positive),
-                partial(np.add, a, _c(self.alpha, out), out),
-                partial(np.copyto, out, _c(1.0, out), where=positive)]
+        return [
+            partial(np.greater, z, _c(0.0, out), positive),
+            partial(np.add, a, _c(self.alpha, out), out),
+            partial(np.copyto, out, _c(1.0, out), where=positive),
+        ]
 
 
 class Softplus(Activation):
@@ -158,12 +167,14 @@ class Softplus(Activation):
     @from_calls
     def forward(self, z: Array, out: Array) -> list[Call]:
         positive_part = np.empty_like(out)
-        return [partial(np.abs, z, out),
-                partial(np.negative, out, out),
-                partial(np.exp, out, out),
-                partial(np.log1p, out, out),
-                partial(np.maximum, z, _c(0.0, out), out=positive_part),
-                partial(np.add, out, positive_part, out)]
+        return [
+            partial(np.abs, z, out),
+            partial(np.negative, out, out),
+            partial(np.exp, out, out),
+            partial(np.log1p, out, out),
+            partial(np.maximum, z, _c(0.0, out), out=positive_part),
+            partial(np.add, out, positive_part, out),
+        ]
 
     @from_calls
     def derivative(self, z: Array, a: Array, out: Array) -> list[Call]:
@@ -183,10 +194,12 @@ class Swish(Activation):
     @from_calls
     def derivative(self, z: Array, a: Array, out: Array) -> list[Call]:
         rest = np.empty_like(out)
-        return [*_sigmoid_calls(z, out),
-                partial(np.subtract, _c(1.0, out), out, rest),
-                partial(np.multiply, rest, a, rest),
-                partial(np.add, out, rest, out)]
+        return [
+            *_sigmoid_calls(z, out),
+            partial(np.subtract, _c(1.0, out), out, rest),
+            partial(np.multiply, rest, a, rest),
+            partial(np.add, out, rest, out),
+        ]
 
 
 class Linear(Activation):
@@ -217,9 +230,11 @@ class Sign(Activation):
 
     @from_calls
     def forward(self, z: Array, out: Array) -> list[Call]:
-        return [partial(np.greater, z, _c(0.0, out), out),
-                partial(np.multiply, out, _c(2.0, out), out),
-                partial(np.subtract, out, _c(1.0, out), out)]
+        return [
+            partial(np.greater, z, _c(0.0, out), out),
+            partial(np.multiply, out, _c(2.0, out), out),
+            partial(np.subtract, out, _c(1.0, out), out),
+        ]
 
     @from_calls
     def derivative(self, z: Array, a: Array, out: Array) -> list[Call]:

@@ -38,8 +38,9 @@ class Uniform(Initializer):
         if self.low > self.high:
             raise ParamError("high", f"must be >= low ({self.low}), got {self.high}")
 
-    def fill(self, rng: np.random.Generator, layer: int, weights: Array,
-             bias: Array | None) -> None:
+    def fill(
+        self, rng: np.random.Generator, layer: int, weights: Array, bias: Array | None
+    ) -> None:
         _draw_both(partial(rng.uniform, self.low, self.high), weights, bias)
 
 
@@ -55,8 +56,9 @@ class Normal(Initializer):
     mean: float
     std: float
 
-    def fill(self, rng: np.random.Generator, layer: int, weights: Array,
-             bias: Array | None) -> None:
+    def fill(
+        self, rng: np.random.Generator, layer: int, weights: Array, bias: Array | None
+    ) -> None:
         _draw_both(partial(rng.normal, self.mean, self.std), weights, bias)
 
 
@@ -69,8 +71,9 @@ class Xavier(Initializer):
     params = (Param("gain", "float", 1.0, "scale of the range", minimum=0.0, maximum=100.0),)
     gain: float
 
-    def fill(self, rng: np.random.Generator, layer: int, weights: Array,
-             bias: Array | None) -> None:
+    def fill(
+        self, rng: np.random.Generator, layer: int, weights: Array, bias: Array | None
+    ) -> None:
         fan_in, fan_out = weights.shape
         limit = self.gain * np.sqrt(6.0 / (fan_in + fan_out))
         weights[...] = rng.uniform(-limit, limit, size=weights.shape)
@@ -84,8 +87,9 @@ class He(Initializer):
     name = "he"
     description = "He/Kaiming normal weights (std sqrt(2/fan_in)), zero biases"
 
-    def fill(self, rng: np.random.Generator, layer: int, weights: Array,
-             bias: Array | None) -> None:
+    def fill(
+        self, rng: np.random.Generator, layer: int, weights: Array, bias: Array | None
+    ) -> None:
         weights[...] = rng.normal(0.0, np.sqrt(2.0 / weights.shape[0]), size=weights.shape)
         if bias is not None:
             bias[...] = 0.0
@@ -121,8 +125,9 @@ class Explicit(Initializer):
             if bias:
                 _layer_array(biases, "biases", layer, shape[1:])
 
-    def fill(self, rng: np.random.Generator, layer: int, weights: Array,
-             bias: Array | None) -> None:
+    def fill(
+        self, rng: np.random.Generator, layer: int, weights: Array, bias: Array | None
+    ) -> None:
         weights[...] = _layer_array(self.weights or [], "weights", layer, weights.shape)
         if bias is not None:
             bias[...] = _layer_array(self.biases or [], "biases", layer, bias.shape)

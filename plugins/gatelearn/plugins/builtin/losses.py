@@ -54,8 +54,9 @@ class BinaryCrossEntropy(Loss):
     name = "bce"
     description = "binary cross-entropy on outputs in (0, 1), clipped for stability"
     label_range = (0.0, 1.0)
-    params = (Param("eps", "float", 1e-12, "clip outputs to [eps, 1 - eps]", minimum=1e-300,
-                    maximum=0.1),)
+    params = (
+        Param("eps", "float", 1e-12, "clip outputs to [eps, 1 - eps]", minimum=1e-300, maximum=0.1),
+    )
     eps: float
 
     def value(self, pred: Array, target: Array) -> Array:

@@ -26,8 +26,9 @@ _EPS = Param("eps", "float", 1e-8, "added to the denominator", minimum=0.0, maxi
 Update = Callable[[Array, Array, Array, Array], None]  # (param, grad, state, scratch)
 
 
-def _each_array(optimizer: Optimizer, params: Sequence[Array], grads: Sequence[Array],
-                update: Update) -> Step:
+def _each_array(
+    optimizer: Optimizer, params: Sequence[Array], grads: Sequence[Array], update: Update
+) -> Step:
     """A step running `update` on each parameter array, with its array of the optimizer's one
     declared state and one scratch array of its own."""
     (states,) = optimizer.start_state(params).arrays.values()
@@ -170,8 +171,14 @@ class RmsProp(Optimizer):
     state_names = ("mean_square",)
     params = (
         _lr(0.01),
-        Param("rho", "float", 0.9, "decay of the squared-gradient average", minimum=0.0,
-              maximum=0.9999),
+        Param(
+            "rho",
+            "float",
+            0.9,
+            "decay of the squared-gradient average",
+            minimum=0.0,
+            maximum=0.9999,
+        ),
         _EPS,
     )
     lr: float

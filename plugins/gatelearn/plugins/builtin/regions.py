@@ -20,15 +20,36 @@ class ConjunctionRegion(Task):
     description = "2-D points in a box, labelled by a conjunction of half-planes (article 002)"
     params = (
         Param("points", "int", 200, "how many points to sample", minimum=1, maximum=1_000_000),
-        Param("low", "float", 0.0, "lower edge of the sampling box, both axes", minimum=-1e6,
-              maximum=1e6),
-        Param("high", "float", 2.0, "upper edge of the sampling box, both axes", minimum=-1e6,
-              maximum=1e6),
-        Param("planes", "data", ARTICLE_PLANES,
-              f"half-planes as [a, b, c] rows, each meaning a*x1 + b*x2 + c > 0 (at most "
-              f"{MAX_PLANES})"),
-        Param("labels", "str", "binary", "label values: binary (0/1) or sign (-1/+1)",
-              choices=("binary", "sign")),
+        Param(
+            "low",
+            "float",
+            0.0,
+            "lower edge of the sampling box, both axes",
+            minimum=-1e6,
+            maximum=1e6,
+        ),
+        Param(
+            "high",
+            "float",
+            2.0,
+            "upper edge of the sampling box, both axes",
+            minimum=-1e6,
+            maximum=1e6,
+        ),
+        Param(
+            "planes",
+            "data",
+            ARTICLE_PLANES,
+            f"half-planes as [a, b, c] rows, each meaning a*x1 + b*x2 + c > 0 (at most "
+            f"{MAX_PLANES})",
+        ),
+        Param(
+            "labels",
+            "str",
+            "binary",
+            "label values: binary (0/1) or sign (-1/+1)",
+            choices=("binary", "sign"),
+        ),
     )
     points: int
     low: float

@@ -36,15 +36,19 @@ class TruthTable(Task):
         if inputs.shape[1] > MAX_INPUTS:
             raise ParamError("inputs", f"at most {MAX_INPUTS} inputs, got {inputs.shape[1]}")
         if len(inputs) != len(outputs):
-            raise ParamError("outputs", f"needs one row per input row ({len(inputs)}), got "
-                                        f"{len(outputs)}")
+            raise ParamError(
+                "outputs", f"needs one row per input row ({len(inputs)}), got {len(outputs)}"
+            )
         seen: dict[tuple[int, ...], tuple[int, ...]] = {}
-        for index, (row_in, row_out) in enumerate(zip(inputs.tolist(), outputs.tolist(),
-                                                      strict=True)):
+        for index, (row_in, row_out) in enumerate(
+            zip(inputs.tolist(), outputs.tolist(), strict=True)
+        ):
             earlier = seen.setdefault(tuple(row_in), tuple(row_out))
             if earlier != tuple(row_out):
-                raise ParamError("outputs", f"row {index}: input {row_in} already maps to "
-                                            f"{list(earlier)}, not {row_out}")
+                raise ParamError(
+                    "outputs",
+                    f"row {index}: input {row_in} already maps to {list(earlier)}, not {row_out}",
+                )
         self.inputs = inputs
         self.outputs = outputs
 
@@ -55,8 +59,9 @@ class TruthTable(Task):
         return len(self.inputs)
 
     def preview(self, rng: np.random.Generator, rows: int) -> Dataset:
-        return Dataset(self.inputs[:rows].astype(np.float64),
-                       self.outputs[:rows].astype(np.float64))
+        return Dataset(
+            self.inputs[:rows].astype(np.float64), self.outputs[:rows].astype(np.float64)
+        )
 
 
 @hookimpl

@@ -51,12 +51,14 @@ class _RateLimitedLog:
             if now < self._next_at:
                 return
             count, self._unlogged, self._next_at = self._unlogged, 0, now + LOG_EVERY
-        log.warning("%d undecodable request(s) refused with INVALID_ARGUMENT (last: %s)",
-                    count, method)
+        log.warning(
+            "%d undecodable request(s) refused with INVALID_ARGUMENT (last: %s)", count, method
+        )
 
 
-def _decoder(method: MethodDescriptor,
-             rate_limited: _RateLimitedLog) -> Callable[[bytes, str, grpc.ServicerContext], Any]:
+def _decoder(
+    method: MethodDescriptor, rate_limited: _RateLimitedLog
+) -> Callable[[bytes, str, grpc.ServicerContext], Any]:
     """A function parsing one request message of `method`, or ending the call when it cannot."""
     message_class: type[Message] = GetMessageClass(method.input_type)
     type_name = method.input_type.full_name
@@ -64,38 +66,47 @@ def _decoder(method: MethodDescriptor,
     def decode(data: bytes, field: str, context: grpc.ServicerContext) -> Message:
         if (path := too_deep(data, method.input_type)) is not None:
             where = path if field == "request" else f"{field}.{path}"
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                          f"{where}: Struct and list values nest at most {MAX_STRUCT_DEPTH} "
-                          f"levels deep (limit max_struct_depth)")
+            context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"{where}: Struct and list values nest at most {MAX_STRUCT_DEPTH} "
+                f"levels deep (limit max_struct_depth)",
+            )
         try:
             return message_class.FromString(data)
         except DecodeError:
             rate_limited.undecodable(method.name)
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                          f"{field}: could not be decoded as {type_name}")
+            context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT, f"{field}: could not be decoded as {type_name}"
+            )
             raise  # not reached: abort raises
 
     return decode
 
 
-def _behaviour(method: MethodDescriptor, implementation: Callable[..., Any],
-               rate_limited: _RateLimitedLog) -> Callable[..., Any]:
+def _behaviour(
+    method: MethodDescriptor, implementation: Callable[..., Any], rate_limited: _RateLimitedLog
+) -> Callable[..., Any]:
     """`implementation` taking raw bytes: one request, or a stream of them."""
     decode = _decoder(method, rate_limited)
     if not method.client_streaming:
+
         def unary(data: bytes, context: grpc.ServicerContext) -> Any:
             return implementation(decode(data, "request", context), context)
+
         return unary
 
     def streamed(data: Iterator[bytes], context: grpc.ServicerContext) -> Any:
-        messages = (decode(chunk, f"requests[{index}]", context)
-                    for index, chunk in enumerate(data))
+        messages = (
+            decode(chunk, f"requests[{index}]", context) for index, chunk in enumerate(data)
+        )
         return implementation(messages, context)
+
     return streamed
 
 
-def add_decoding_servicer(servicer: Any, server: grpc.Server, service: ServiceDescriptor,
-                          full_name: str | None = None) -> None:
+def add_decoding_servicer(
+    servicer: Any, server: grpc.Server, service: ServiceDescriptor, full_name: str | None = None
+) -> None:
     """Serve every method of `service` from the like-named method of `servicer`; under
     `full_name` instead of the service's own name when given (same messages, new package)."""
     name = full_name or service.full_name
@@ -106,6 +117,8 @@ def add_decoding_servicer(servicer: Any, server: grpc.Server, service: ServiceDe
         make = _HANDLERS[(method.client_streaming, method.server_streaming)]
         handlers[method.name] = make(
             _behaviour(method, getattr(servicer, method.name), rate_limited),
-            request_deserializer=None, response_serializer=response_class.SerializeToString)
+            request_deserializer=None,
+            response_serializer=response_class.SerializeToString,
+        )
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(name, handlers),))
     server.add_registered_method_handlers(name, handlers)

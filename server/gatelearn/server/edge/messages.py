@@ -75,29 +75,32 @@ def tensor_array(tensor: pb.Tensor, field: str, ndim: int) -> NDArray[np.float64
     if len(shape) != ndim:
         raise InvalidRequest(f"{field}.shape", f"needs {ndim} dimensions, got {list(shape)}")
     if math.prod(shape) != len(tensor.values):
-        raise InvalidRequest(f"{field}.values",
-                             f"shape {list(shape)} needs {math.prod(shape)} values, "
-                             f"got {len(tensor.values)}")
+        raise InvalidRequest(
+            f"{field}.values",
+            f"shape {list(shape)} needs {math.prod(shape)} values, got {len(tensor.values)}",
+        )
     array = np.asarray(tensor.values, dtype=np.float64).reshape(shape)
     if not np.isfinite(array).all():
         raise InvalidRequest(f"{field}.values", "must be finite (no NaN or infinity)")
     return array
 
 
-def rows_array(rows: Sequence[pb.Row], width: int, field: str, max_rows: int,
-               limit_name: str) -> NDArray[np.float64]:
+def rows_array(
+    rows: Sequence[pb.Row], width: int, field: str, max_rows: int, limit_name: str
+) -> NDArray[np.float64]:
     """Rows of `width` finite numbers as a (rows, width) array."""
     if not rows:
         raise InvalidRequest(field, "at least one row is required")
     if len(rows) > max_rows:
-        raise InvalidRequest(field,
-                             f"at most {max_rows} rows (limit {limit_name}), got {len(rows)}")
+        raise InvalidRequest(
+            field, f"at most {max_rows} rows (limit {limit_name}), got {len(rows)}"
+        )
     flat: list[float] = []
     for index, row in enumerate(rows):
         if len(row.values) != width:
-            raise InvalidRequest(f"{field}[{index}]",
-                                 f"has {len(row.values)} values; the model takes "
-                                 f"{width}")
+            raise InvalidRequest(
+                f"{field}[{index}]", f"has {len(row.values)} values; the model takes {width}"
+            )
         flat.extend(row.values)
     array = np.array(flat, dtype=np.float64).reshape(len(rows), width)
     if (bad := first_nonfinite_row(array)) is not None:
@@ -108,31 +111,39 @@ def rows_array(rows: Sequence[pb.Row], width: int, field: str, max_rows: int,
 _PACKED_DTYPES = {"": "<f8", "float64": "<f8", "float32": "<f4"}
 
 
-def packed_array(packed: pb.PackedRows, width: int, field: str, max_rows: int,
-                 limit_name: str) -> tuple[NDArray[np.float64], str]:
+def packed_array(
+    packed: pb.PackedRows, width: int, field: str, max_rows: int, limit_name: str
+) -> tuple[NDArray[np.float64], str]:
     """Packed rows as a (rows, width) float64 array, and the dtype name to answer in."""
     if packed.dtype not in _PACKED_DTYPES:
         raise InvalidRequest(f"{field}.dtype", f"must be float64 or float32, got {packed.dtype!r}")
     dtype = np.dtype(_PACKED_DTYPES[packed.dtype])
     if len(packed.shape) != 2:
-        raise InvalidRequest(f"{field}.shape",
-                             f"needs [rows, values per row], got {list(packed.shape)}")
+        raise InvalidRequest(
+            f"{field}.shape", f"needs [rows, values per row], got {list(packed.shape)}"
+        )
     count, columns = packed.shape
     if not 1 <= count <= max_rows:
-        raise InvalidRequest(f"{field}.shape",
-                             f"1 to {max_rows} rows (limit {limit_name}), got {count}")
+        raise InvalidRequest(
+            f"{field}.shape", f"1 to {max_rows} rows (limit {limit_name}), got {count}"
+        )
     if columns != width:
-        raise InvalidRequest(f"{field}.shape",
-                             f"rows have {columns} values; the model takes {width}")
+        raise InvalidRequest(
+            f"{field}.shape", f"rows have {columns} values; the model takes {width}"
+        )
     data = packed.data  # every read of a bytes field is a fresh copy
     if len(data) != count * columns * dtype.itemsize:
-        raise InvalidRequest(f"{field}.data", f"shape {[count, columns]} of {dtype.name} needs "
-                                              f"{count * columns * dtype.itemsize} bytes, got "
-                                              f"{len(data)}")
+        raise InvalidRequest(
+            f"{field}.data",
+            f"shape {[count, columns]} of {dtype.name} needs "
+            f"{count * columns * dtype.itemsize} bytes, got "
+            f"{len(data)}",
+        )
     array = np.frombuffer(data, dtype=dtype).reshape(count, columns)
     if (bad := first_nonfinite_row(array)) is not None:
-        raise InvalidRequest(f"{field}.data",
-                             f"row {bad}: values must be finite (no NaN or infinity)")
+        raise InvalidRequest(
+            f"{field}.data", f"row {bad}: values must be finite (no NaN or infinity)"
+        )
     return np.asarray(array, dtype=np.float64), packed.dtype or "float64"
 
 
@@ -156,8 +167,10 @@ _INLINE_TASKS: dict[type[InlineRows], str] = {pb.TruthTable: "table", pb.DataRow
 
 def inline_params(source: InlineRows) -> dict[str, Any]:
     """An inline table's or dataset's rows as its task's params: one list of rows per field."""
-    return {part.name: [list(row.values) for row in getattr(source, part.name)]
-            for part in source.DESCRIPTOR.fields}
+    return {
+        part.name: [list(row.values) for row in getattr(source, part.name)]
+        for part in source.DESCRIPTOR.fields
+    }
 
 
 def task_json(source: pb.ComponentRef | InlineRows) -> dict[str, Any]:
@@ -184,8 +197,9 @@ def recipe_message(settings: dict[str, Any]) -> pb.Recipe:
 
 def recipe_json(message: pb.Recipe, field: str) -> dict[str, Any]:
     """A Recipe message as the plain JSON a model stores; every number must be finite."""
-    data = json_format.MessageToDict(message, preserving_proto_field_name=True,
-                                     always_print_fields_with_no_presence=True)
+    data = json_format.MessageToDict(
+        message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
     data["seed"] = int(data["seed"])  # proto JSON writes 64-bit integers as strings
     del data["options"]["progress_interval_ms"]  # changes no model, so no recipe records it
     try:

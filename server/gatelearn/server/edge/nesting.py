@@ -51,7 +51,7 @@ def _fields(data: memoryview) -> Iterator[tuple[int, memoryview]]:
             length, position = _varint(data, position)
             if position + length > len(data):
                 raise _Malformed
-            yield tag >> 3, data[position:position + length]
+            yield tag >> 3, data[position : position + length]
             position += length
         elif wire == 0:
             _, position = _varint(data, position)
@@ -71,21 +71,31 @@ def _reaches(descriptor: Descriptor, seen: frozenset[str]) -> bool:
     if descriptor.full_name in _NESTING:
         return True
     seen |= {descriptor.full_name}
-    return any(field.message_type is not None and field.message_type.full_name not in seen
-               and _reaches(field.message_type, seen) for field in descriptor.fields)
+    return any(
+        field.message_type is not None
+        and field.message_type.full_name not in seen
+        and _reaches(field.message_type, seen)
+        for field in descriptor.fields
+    )
 
 
 def _key(entry: memoryview) -> str:
     """The key of a Struct's map entry (field 1), cut short: it goes into a status message."""
     for number, body in _fields(entry):
         if number == 1:
-            key = bytes(body[:KEY_CHARS * 4]).decode("utf-8", "replace")
+            key = bytes(body[: KEY_CHARS * 4]).decode("utf-8", "replace")
             return key if len(key) <= KEY_CHARS else key[:KEY_CHARS] + "…"
     return ""
 
 
-def _child_path(path: str, descriptor: Descriptor, field: FieldDescriptor, index: int,
-                body: memoryview, depth: int) -> str:
+def _child_path(
+    path: str,
+    descriptor: Descriptor,
+    field: FieldDescriptor,
+    index: int,
+    body: memoryview,
+    depth: int,
+) -> str:
     """How a field of a `descriptor` message at `path` is named in a status message: down to
     the key of the outermost Struct (optimizer.params.lr), as its parameter's name."""
     if descriptor.full_name == STRUCT and depth == 1:

@@ -47,7 +47,8 @@ def add_reflection(server: grpc.Server, service_names: tuple[str, ...]) -> None:
     """Serve reflection, v1 and v1alpha, listing `service_names` and both reflection services."""
     _register_v1_file()
     servicer = reflection.ReflectionServicer(
-        (*service_names, reflection.SERVICE_NAME, V1_SERVICE_NAME))
+        (*service_names, reflection.SERVICE_NAME, V1_SERVICE_NAME)
+    )
     service = _V1ALPHA.services_by_name["ServerReflection"]
     add_decoding_servicer(servicer, server, service)
     add_decoding_servicer(servicer, server, service, full_name=V1_SERVICE_NAME)

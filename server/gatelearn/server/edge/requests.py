@@ -32,8 +32,13 @@ from gatelearn.server.models.answers import (
 )
 from gatelearn.v1 import gatelearn_pb2 as pb
 
-__all__ = ["MAX_REQUEST_ID", "check_request", "check_request_id",
-           "check_training_size", "recipe_from_request"]
+__all__ = [
+    "MAX_REQUEST_ID",
+    "check_request",
+    "check_request_id",
+    "check_training_size",
+    "recipe_from_request",
+]
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]*")
 MAX_REQUEST_ID = 128  # characters in a request id
@@ -43,8 +48,9 @@ _DEFAULTS = Recipe()
 def check_request_id(request_id: str) -> str:
     """An optional request id (empty: none): a retry's key, so short and plain."""
     if len(request_id) > MAX_REQUEST_ID:
-        raise InvalidRequest("request_id", f"at most {MAX_REQUEST_ID} characters, got "
-                                           f"{len(request_id)}")
+        raise InvalidRequest(
+            "request_id", f"at most {MAX_REQUEST_ID} characters, got {len(request_id)}"
+        )
     if not _REQUEST_ID.fullmatch(request_id):
         raise InvalidRequest("request_id", "may hold only letters, digits, '.', '_', ':' and '-'")
     return request_id
@@ -54,16 +60,20 @@ def _config(options: pb.TrainOptions, seed: int, limits: Limits) -> TrainConfig:
     defaults = _DEFAULTS.config
     epochs = options.epochs if options.HasField("epochs") else defaults.epochs
     if epochs > limits.max_epochs:
-        raise InvalidRequest("options.epochs", f"at most {limits.max_epochs} (limit max_epochs), "
-                                               f"got {epochs}")
+        raise InvalidRequest(
+            "options.epochs", f"at most {limits.max_epochs} (limit max_epochs), got {epochs}"
+        )
     return TrainConfig(
         epochs=epochs,
         batch_size=options.batch_size,
         shuffle=options.shuffle if options.HasField("shuffle") else defaults.shuffle,
         shuffle_seed=seed,
         weight_decay=options.weight_decay,
-        stop_when_solved=(options.stop_when_solved if options.HasField("stop_when_solved")
-                          else defaults.stop_when_solved),
+        stop_when_solved=(
+            options.stop_when_solved
+            if options.HasField("stop_when_solved")
+            else defaults.stop_when_solved
+        ),
         margin=options.margin if options.HasField("margin") else defaults.margin,
         loss_target=options.loss_target if options.HasField("loss_target") else None,
         patience=options.patience,
@@ -71,8 +81,11 @@ def _config(options: pb.TrainOptions, seed: int, limits: Limits) -> TrainConfig:
         record_every=options.record_every,
         validation_share=options.validation_share,
         max_records=limits.max_history_points,
-        progress_interval=(options.progress_interval_ms / 1000 if options.progress_interval_ms
-                           else defaults.progress_interval),
+        progress_interval=(
+            options.progress_interval_ms / 1000
+            if options.progress_interval_ms
+            else defaults.progress_interval
+        ),
     )
 
 
@@ -86,14 +99,20 @@ def _initializer(request: pb.TrainRequest) -> Choice:
     if not request.HasField("weights"):
         return picked  # the weights came as the initializer's own params
     if request.initializer.params.fields:  # one source of weights, or which wins is a guess
-        twice = ", ".join(f"initializer.params.{key}"
-                          for key in sorted(request.initializer.params.fields))
-        raise InvalidRequest("weights", f"given together with {twice}; give the initial weights in "
-                                        f"one of the two")
-    weights = [tensor_array(t, f"weights.weights[{i}]", 2).tolist()
-               for i, t in enumerate(request.weights.weights)]
-    biases = [tensor_array(t, f"weights.biases[{i}]", 1).tolist()
-              for i, t in enumerate(request.weights.biases)]
+        twice = ", ".join(
+            f"initializer.params.{key}" for key in sorted(request.initializer.params.fields)
+        )
+        raise InvalidRequest(
+            "weights", f"given together with {twice}; give the initial weights in one of the two"
+        )
+    weights = [
+        tensor_array(t, f"weights.weights[{i}]", 2).tolist()
+        for i, t in enumerate(request.weights.weights)
+    ]
+    biases = [
+        tensor_array(t, f"weights.biases[{i}]", 1).tolist()
+        for i, t in enumerate(request.weights.biases)
+    ]
     return Choice("explicit", {"weights": weights, "biases": biases or None})
 
 
@@ -111,22 +130,29 @@ def recipe_from_request(request: pb.TrainRequest, limits: Limits) -> tuple[Recip
     task = task_json(task_source)
     hidden = tuple(request.hidden.units) if request.HasField("hidden") else None
     if hidden is not None and len(hidden) + 1 > limits.max_layers:
-        raise InvalidRequest("hidden.units",
-                             f"at most {limits.max_layers - 1} hidden layers (limit "
-                             f"max_layers = {limits.max_layers}), got {len(hidden)}")
+        raise InvalidRequest(
+            "hidden.units",
+            f"at most {limits.max_layers - 1} hidden layers (limit "
+            f"max_layers = {limits.max_layers}), got {len(hidden)}",
+        )
     for index, units in enumerate(hidden or ()):
         if not 1 <= units <= limits.max_units:
-            raise InvalidRequest(f"hidden.units[{index}]", f"must be 1 to {limits.max_units} "
-                                                           f"(limit max_units), got {units}")
+            raise InvalidRequest(
+                f"hidden.units[{index}]",
+                f"must be 1 to {limits.max_units} (limit max_units), got {units}",
+            )
     population = request.population or _DEFAULTS.population
     if population > limits.max_population:
-        raise InvalidRequest("population",
-                             f"at most {limits.max_population} (limit max_population), "
-                             f"got {population}")
+        raise InvalidRequest(
+            "population",
+            f"at most {limits.max_population} (limit max_population), got {population}",
+        )
     if request.seed + population > 2**64:
-        raise InvalidRequest("seed",
-                             f"member seeds seed..seed+{population - 1} must fit in 64 bits: "
-                             f"at most {2**64 - population} with population {population}")
+        raise InvalidRequest(
+            "seed",
+            f"member seeds seed..seed+{population - 1} must fit in 64 bits: "
+            f"at most {2**64 - population} with population {population}",
+        )
     activations = []
     for index, ref in enumerate(request.activations):
         if not ref.name:
@@ -157,15 +183,20 @@ def _check_inline_size(source: InlineRows, field: str, limits: Limits) -> None:
     for part in source.DESCRIPTOR.fields:
         given = getattr(source, part.name)
         if len(given) > limits.max_task_rows:
-            raise InvalidRequest(f"{field}.{part.name}",
-                                 f"at most {limits.max_task_rows} rows (limit max_task_rows), "
-                                 f"got {len(given)}")
-        most, limit = ((limits.max_arity, "max_arity") if part.name == "inputs"
-                       else (limits.max_units, "max_units"))
+            raise InvalidRequest(
+                f"{field}.{part.name}",
+                f"at most {limits.max_task_rows} rows (limit max_task_rows), got {len(given)}",
+            )
+        most, limit = (
+            (limits.max_arity, "max_arity")
+            if part.name == "inputs"
+            else (limits.max_units, "max_units")
+        )
         if given and len(given[0].values) > most:
-            raise InvalidRequest(f"{field}.{part.name}",
-                                 f"at most {most} values a row (limit {limit}), got "
-                                 f"{len(given[0].values)}")
+            raise InvalidRequest(
+                f"{field}.{part.name}",
+                f"at most {most} values a row (limit {limit}), got {len(given[0].values)}",
+            )
 
 
 def check_training_size(checked: Checked, limits: Limits) -> None:
@@ -173,24 +204,31 @@ def check_training_size(checked: Checked, limits: Limits) -> None:
     and the memory the population's weights and one pass over the rows would take."""
     check_task_size(checked.rows, checked.sample, limits)
     rows, sizes, population = checked.rows, checked.sizes, checked.recipe.population
-    per_network = sum((fan_in + checked.recipe.bias) * fan_out
-                      for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True))
+    per_network = sum(
+        (fan_in + checked.recipe.bias) * fan_out
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True)
+    )
     if per_network * population > limits.max_parameters:
-        raise InvalidRequest("population" if population > 1 else "hidden.units",
-                             f"{per_network} weights and biases per network (layer sizes "
-                             f"{sizes}) x population {population} = "
-                             f"{per_network * population}; at most {limits.max_parameters} "
-                             f"(limit max_parameters)")
+        raise InvalidRequest(
+            "population" if population > 1 else "hidden.units",
+            f"{per_network} weights and biases per network (layer sizes "
+            f"{sizes}) x population {population} = "
+            f"{per_network * population}; at most {limits.max_parameters} "
+            f"(limit max_parameters)",
+        )
     units = sum(sizes[1:])
     if rows * units * population > limits.max_activations:
-        raise InvalidRequest("population" if population > 1 else "task",
-                             f"{rows} task rows x {units} units x population {population} = "
-                             f"{rows * units * population} values per pass; at most "
-                             f"{limits.max_activations} (limit max_activations)")
+        raise InvalidRequest(
+            "population" if population > 1 else "task",
+            f"{rows} task rows x {units} units x population {population} = "
+            f"{rows * units * population} values per pass; at most "
+            f"{limits.max_activations} (limit max_activations)",
+        )
 
 
-def check_request(request: pb.TrainRequest, registry: Registry,
-                  limits: Limits) -> tuple[Checked, dict[str, Any]]:
+def check_request(
+    request: pb.TrainRequest, registry: Registry, limits: Limits
+) -> tuple[Checked, dict[str, Any]]:
     """Check a Train request completely and build its components and data; the task as the
     model will record it."""
     check_request_id(request.request_id)
@@ -215,10 +253,16 @@ def _check_answers(request: pb.TrainRequest, checked: Checked, limits: Limits) -
     # Both answers carry the history and the recipe: what the request gave, plus defaults.
     recipe = request.ByteSize() + SLACK
     history = history_bytes(checked.recipe.config.history_points)
-    parts = (source.ByteSize() + sum(ref.ByteSize() for ref in request.activations)
-             + SLACK + recipe + history)
-    check_fits("ExportModel", layers_bytes(sizes, checked.recipe.bias) + parts,
-               "hidden.units", limits)
+    parts = (
+        source.ByteSize()
+        + sum(ref.ByteSize() for ref in request.activations)
+        + SLACK
+        + recipe
+        + history
+    )
+    check_fits(
+        "ExportModel", layers_bytes(sizes, checked.recipe.bias) + parts, "hidden.units", limits
+    )
     check_fits("GetModel", request.ByteSize() + recipe + history + SLACK, "request", limits)
 
 

@@ -44,8 +44,12 @@ MAX_PREVIEW_ROWS = 1024
 def _component(entry: Any) -> pb.Component:
     params = []
     for param in entry.component.params:
-        spec = pb.ParamSpec(name=param.name, type=param.type, description=param.description,
-                            choices=list(param.choices))
+        spec = pb.ParamSpec(
+            name=param.name,
+            type=param.type,
+            description=param.description,
+            choices=list(param.choices),
+        )
         if param.default is not None:
             spec.default_value.CopyFrom(messages.to_value(param.default))
         if param.minimum is not None:
@@ -53,8 +57,14 @@ def _component(entry: Any) -> pb.Component:
         if param.maximum is not None:
             spec.maximum = param.maximum
         params.append(spec)
-    return pb.Component(kind=entry.kind, name=entry.name, plugin=entry.plugin,
-                        version=entry.version, description=entry.description, params=params)
+    return pb.Component(
+        kind=entry.kind,
+        name=entry.name,
+        plugin=entry.plugin,
+        version=entry.version,
+        description=entry.description,
+        params=params,
+    )
 
 
 def _metrics(metrics: Metrics) -> pb.Metrics:
@@ -64,75 +74,109 @@ def _metrics(metrics: Metrics) -> pb.Metrics:
 def _summary(summary: ModelSummary) -> pb.ModelSummary:
     created = timestamp_pb2.Timestamp()
     created.FromNanoseconds(int(summary.created_at * 1e9))
-    return pb.ModelSummary(name=summary.name, version=summary.version, task=summary.task,
-                           sizes=summary.sizes, created_at=created,
-                           metrics=_metrics(summary.metrics), aliases=summary.aliases)
+    return pb.ModelSummary(
+        name=summary.name,
+        version=summary.version,
+        task=summary.task,
+        sizes=summary.sizes,
+        created_at=created,
+        metrics=_metrics(summary.metrics),
+        aliases=summary.aliases,
+    )
 
 
 def _train_done(trained: Trained, request: pb.TrainRequest) -> pb.TrainDone:
     meta = trained.meta
     return pb.TrainDone(
         model=pb.ModelRef(name=trained.name, version=trained.version),
-        metrics=_metrics(meta.metrics), stop_reason=meta.stop_reason, epochs=meta.epochs,
-        member=meta.member_seed - request.seed, solved_members=meta.solved_members,
-        population=meta.population, member_solved_epochs=meta.member_solved_epochs,
-        parent=meta.parent, fresh_optimizer_state=meta.fresh_optimizer_state)
+        metrics=_metrics(meta.metrics),
+        stop_reason=meta.stop_reason,
+        epochs=meta.epochs,
+        member=meta.member_seed - request.seed,
+        solved_members=meta.solved_members,
+        population=meta.population,
+        member_solved_epochs=meta.member_solved_epochs,
+        parent=meta.parent,
+        fresh_optimizer_state=meta.fresh_optimizer_state,
+    )
 
 
 def _evaluated(model: ServableModel, evaluation: Evaluation) -> pb.EvaluateResponse:
     record, result = model.record, evaluation.score
     return pb.EvaluateResponse(
         model=pb.ModelRef(name=record.name, version=record.version),
-        accuracy=result.accuracy, min_margin=result.min_margin,
-        rows=[pb.EvaluatedRow(inputs=i, targets=t, outputs=o, correct=c)
-              for i, t, o, c in zip(evaluation.inputs.tolist(), evaluation.targets.tolist(),
-                                    result.outputs.tolist(), result.correct.tolist(),
-                                    strict=True)])
+        accuracy=result.accuracy,
+        min_margin=result.min_margin,
+        rows=[
+            pb.EvaluatedRow(inputs=i, targets=t, outputs=o, correct=c)
+            for i, t, o, c in zip(
+                evaluation.inputs.tolist(),
+                evaluation.targets.tolist(),
+                result.outputs.tolist(),
+                result.correct.tolist(),
+                strict=True,
+            )
+        ],
+    )
 
 
 class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
     """Trains, stores and serves models; see proto/gatelearn/v1/gatelearn.proto."""
 
-    def __init__(self, registry: Registry, limits: Limits, training: TrainingService,
-                 models: ModelService) -> None:
+    def __init__(
+        self, registry: Registry, limits: Limits, training: TrainingService, models: ModelService
+    ) -> None:
         self.registry = registry
         self.limits = limits
         self.training = training
         self.models = models
 
     # ------------------------------------------------------------ components and tasks
-    def ListPlugins(self, request: pb.ListPluginsRequest,
-                    context: grpc.ServicerContext) -> pb.ListPluginsResponse:
+    def ListPlugins(
+        self, request: pb.ListPluginsRequest, context: grpc.ServicerContext
+    ) -> pb.ListPluginsResponse:
         with statuses(context):
             if request.kind and request.kind not in KINDS:
-                raise InvalidRequest("kind", f"unknown kind {reprlib.repr(request.kind)} "
-                                             f"(known: {', '.join(KINDS)})")
+                raise InvalidRequest(
+                    "kind", f"unknown kind {reprlib.repr(request.kind)} (known: {', '.join(KINDS)})"
+                )
         entries = self.registry.entries(request.kind or None)
-        return pb.ListPluginsResponse(components=[_component(e) for e in entries],
-                                      default_recipe=messages.recipe_message(
-                                          self.models.default_recipe()))
+        return pb.ListPluginsResponse(
+            components=[_component(e) for e in entries],
+            default_recipe=messages.recipe_message(self.models.default_recipe()),
+        )
 
-    def ListTasks(self, request: pb.ListTasksRequest,
-                  context: grpc.ServicerContext) -> pb.ListTasksResponse:
+    def ListTasks(
+        self, request: pb.ListTasksRequest, context: grpc.ServicerContext
+    ) -> pb.ListTasksResponse:
         return pb.ListTasksResponse(tasks=[_component(e) for e in self.registry.entries("task")])
 
-    def DescribeTask(self, request: pb.DescribeTaskRequest,
-                     context: grpc.ServicerContext) -> pb.TaskDescription:
+    def DescribeTask(
+        self, request: pb.DescribeTaskRequest, context: grpc.ServicerContext
+    ) -> pb.TaskDescription:
         with statuses(context):
             if not request.task.name:
                 raise InvalidRequest("task.name", "required")
             preview = min(request.preview_rows or DEFAULT_PREVIEW_ROWS, MAX_PREVIEW_ROWS)
             total, data = self.models.describe_task(
-                request.task.name, messages.params_dict(request.task.params), request.seed,
-                preview)
+                request.task.name, messages.params_dict(request.task.params), request.seed, preview
+            )
             return pb.TaskDescription(
-                name=request.task.name, inputs=data.n_inputs, outputs=data.n_outputs,
-                low=data.low, high=data.high, threshold=data.threshold, total_rows=total,
-                rows_inputs=rows(data.inputs), rows_targets=rows(data.targets))
+                name=request.task.name,
+                inputs=data.n_inputs,
+                outputs=data.n_outputs,
+                low=data.low,
+                high=data.high,
+                threshold=data.threshold,
+                total_rows=total,
+                rows_inputs=rows(data.inputs),
+                rows_targets=rows(data.targets),
+            )
 
     # ------------------------------------------------------------ training
-    def Train(self, request: pb.TrainRequest,
-              context: grpc.ServicerContext) -> Iterator[pb.TrainEvent]:
+    def Train(
+        self, request: pb.TrainRequest, context: grpc.ServicerContext
+    ) -> Iterator[pb.TrainEvent]:
         with statuses(context):
             # Refuse bad requests now; a warm start becomes its complete request.
             request, start = self.training.checked_request(request)
@@ -142,36 +186,47 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                 else:
                     yield pb.TrainEvent(progress=event)
 
-    def Search(self, request: pb.SearchRequest,
-               context: grpc.ServicerContext) -> Iterator[pb.SearchEvent]:
+    def Search(
+        self, request: pb.SearchRequest, context: grpc.ServicerContext
+    ) -> Iterator[pb.SearchEvent]:
         with statuses(context):
             plan = check_search(request, self.registry, self.limits)  # refuse bad requests now
             for event in self.training.search(plan, context.is_active):
                 if isinstance(event, CandidateProgress):
-                    yield pb.SearchEvent(progress=pb.SearchProgress(
-                        index=event.index, candidates=len(plan.candidates),
-                        training=event.training))
+                    yield pb.SearchEvent(
+                        progress=pb.SearchProgress(
+                            index=event.index,
+                            candidates=len(plan.candidates),
+                            training=event.training,
+                        )
+                    )
                 elif isinstance(event, Searched):
-                    ref = (pb.ModelRef(name=event.trained.name, version=event.trained.version)
-                           if event.trained else None)
+                    ref = (
+                        pb.ModelRef(name=event.trained.name, version=event.trained.version)
+                        if event.trained
+                        else None
+                    )
                     yield pb.SearchEvent(done=search_done(event.search, ref))
                 else:
                     yield pb.SearchEvent(candidate=search_candidate(event))
 
     # ------------------------------------------------------------ serving
-    def _predict(self, model: ServableModel, request: pb.PredictRequest,
-                 where: str = "") -> pb.PredictResponse:
+    def _predict(
+        self, model: ServableModel, request: pb.PredictRequest, where: str = ""
+    ) -> pb.PredictResponse:
         """Answer one Predict request (or stream chunk) with `model`; `where` goes before the
         fields that errors name (`requests[2].` for a stream's third message)."""
         limit, limit_name = self.limits.max_predict_rows, "max_predict_rows"
         record = model.record
-        response = pb.PredictResponse(model=pb.ModelRef(name=record.name, version=record.version),
-                                      threshold=model.threshold)
+        response = pb.PredictResponse(
+            model=pb.ModelRef(name=record.name, version=record.version), threshold=model.threshold
+        )
         if request.HasField("packed"):
             if request.rows:
                 raise InvalidRequest(f"{where}rows", "give rows or packed, not both")
-            inputs, dtype = messages.packed_array(request.packed, model.n_inputs,
-                                                  f"{where}packed", limit, limit_name)
+            inputs, dtype = messages.packed_array(
+                request.packed, model.n_inputs, f"{where}packed", limit, limit_name
+            )
             outputs, labels = model.predict(inputs)
             outputs = messages.in_packed_dtype(outputs, dtype)
             if (bad := first_nonfinite_row(outputs)) is not None:
@@ -179,8 +234,9 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             response.packed_outputs.CopyFrom(messages.pack(outputs, dtype))
             response.packed_labels.CopyFrom(messages.pack(labels, dtype))
         else:
-            inputs = messages.rows_array(request.rows, model.n_inputs, f"{where}rows", limit,
-                                         limit_name)
+            inputs = messages.rows_array(
+                request.rows, model.n_inputs, f"{where}rows", limit, limit_name
+            )
             outputs, labels = model.predict(inputs)
             if (bad := first_nonfinite_row(outputs)) is not None:
                 raise overflowed(f"{where}rows[{bad}]")
@@ -188,13 +244,15 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             response.labels.extend(rows(labels))
         return response
 
-    def Predict(self, request: pb.PredictRequest,
-                context: grpc.ServicerContext) -> pb.PredictResponse:
+    def Predict(
+        self, request: pb.PredictRequest, context: grpc.ServicerContext
+    ) -> pb.PredictResponse:
         with statuses(context):
             return self._predict(self.models.servable(request.model, request.version), request)
 
-    def PredictStream(self, requests: Iterator[pb.PredictRequest],
-                      context: grpc.ServicerContext) -> Iterator[pb.PredictResponse]:
+    def PredictStream(
+        self, requests: Iterator[pb.PredictRequest], context: grpc.ServicerContext
+    ) -> Iterator[pb.PredictResponse]:
         with statuses(context):
             model: ServableModel | None = None
             first = ("", 0)
@@ -207,43 +265,54 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                     # Resolved again only when written differently; version 0: the stream's.
                     name, version = self.models.resolve(*named, f"{where}model")
                     if name != model.record.name or version not in (0, model.record.version):
-                        raise InvalidRequest(f"{where}model", "a stream serves one model: "
-                                             f"{model.record.name}:{model.record.version}")
+                        raise InvalidRequest(
+                            f"{where}model",
+                            "a stream serves one model: "
+                            f"{model.record.name}:{model.record.version}",
+                        )
                 yield self._predict(model, request, where)
 
-    def Evaluate(self, request: pb.EvaluateRequest,
-                 context: grpc.ServicerContext) -> pb.EvaluateResponse:
+    def Evaluate(
+        self, request: pb.EvaluateRequest, context: grpc.ServicerContext
+    ) -> pb.EvaluateResponse:
         with statuses(context):
             model = self.models.servable(request.model, request.version)
             if not request.HasField("table"):
                 return _evaluated(model, self.models.evaluate_own_task(model))
             limit, limit_name = self.limits.max_predict_rows, "max_predict_rows"
-            inputs = messages.rows_array(request.table.inputs, model.n_inputs, "table.inputs",
-                                         limit, limit_name)
+            inputs = messages.rows_array(
+                request.table.inputs, model.n_inputs, "table.inputs", limit, limit_name
+            )
             n_out = model.record.meta.sizes[-1]
-            bits = messages.rows_array(request.table.outputs, n_out, "table.outputs", limit,
-                                       limit_name)
+            bits = messages.rows_array(
+                request.table.outputs, n_out, "table.outputs", limit, limit_name
+            )
             return _evaluated(model, self.models.evaluate_table(model, inputs, bits))
 
     # ------------------------------------------------------------ the store
-    def ListModels(self, request: pb.ListModelsRequest,
-                   context: grpc.ServicerContext) -> pb.ListModelsResponse:
+    def ListModels(
+        self, request: pb.ListModelsRequest, context: grpc.ServicerContext
+    ) -> pb.ListModelsResponse:
         with statuses(context):  # the store may be unreachable: UNAVAILABLE
             summaries = self.models.list(request.name)
         return pb.ListModelsResponse(models=[_summary(r) for r in summaries])
 
-    def GetModel(self, request: pb.GetModelRequest,
-                 context: grpc.ServicerContext) -> pb.ModelDetail:
+    def GetModel(
+        self, request: pb.GetModelRequest, context: grpc.ServicerContext
+    ) -> pb.ModelDetail:
         with statuses(context):
             record = self.models.stored(request.name, request.version)
             meta = record.meta
             detail = pb.ModelDetail(
                 summary=_summary(self.models.summary(record)),
                 activations=[a.name for a in meta.activations],
-                bias=meta.bias, member_seed=meta.member_seed, dtype=meta.dtype,
+                bias=meta.bias,
+                member_seed=meta.member_seed,
+                dtype=meta.dtype,
                 parent=meta.parent,
                 history=pb.History(**dataclasses.asdict(meta.history)),
-                member_solved_epochs=meta.member_solved_epochs)
+                member_solved_epochs=meta.member_solved_epochs,
+            )
             if record.request:
                 detail.request.ParseFromString(record.request)
             if meta.recipe:
@@ -251,51 +320,59 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             if meta.loss:
                 detail.loss.CopyFrom(messages.component_ref(meta.loss.name, meta.loss.params))
             if meta.search:
-                detail.search.CopyFrom(search_done(meta.search, pb.ModelRef(
-                    name=record.name, version=record.version)))
+                detail.search.CopyFrom(
+                    search_done(meta.search, pb.ModelRef(name=record.name, version=record.version))
+                )
             return detail
 
-    def DeleteModel(self, request: pb.DeleteModelRequest,
-                    context: grpc.ServicerContext) -> pb.DeleteModelResponse:
+    def DeleteModel(
+        self, request: pb.DeleteModelRequest, context: grpc.ServicerContext
+    ) -> pb.DeleteModelResponse:
         with statuses(context):
             deleted = self.models.delete(request.name, request.version)
             return pb.DeleteModelResponse(deleted_versions=deleted)
 
-    def ExportModel(self, request: pb.ExportModelRequest,
-                    context: grpc.ServicerContext) -> pb.ExportedModel:
+    def ExportModel(
+        self, request: pb.ExportModelRequest, context: grpc.ServicerContext
+    ) -> pb.ExportedModel:
         with statuses(context):
-            return exported(self.models.stored(request.name, request.version),
-                            self.limits.max_message_bytes)
+            return exported(
+                self.models.stored(request.name, request.version), self.limits.max_message_bytes
+            )
 
-    def ImportModel(self, request: pb.ImportModelRequest,
-                    context: grpc.ServicerContext) -> pb.ModelRef:
+    def ImportModel(
+        self, request: pb.ImportModelRequest, context: grpc.ServicerContext
+    ) -> pb.ModelRef:
         with statuses(context):
             name = check_name(request.name or request.model.name, self.limits)
             request_id = check_request_id(request.request_id)
             record = record_from_export(request.model, name, self.limits)
-            name, version = self.models.import_record(record, request.model.ByteSize() + SLACK,
-                                                      request_id)
+            name, version = self.models.import_record(
+                record, request.model.ByteSize() + SLACK, request_id
+            )
             return pb.ModelRef(name=name, version=version)
 
     # ------------------------------------------------------------ explaining
-    def Explain(self, request: pb.ExplainRequest,
-                context: grpc.ServicerContext) -> pb.Explanation:
+    def Explain(self, request: pb.ExplainRequest, context: grpc.ServicerContext) -> pb.Explanation:
         with statuses(context):
             answer = explanation(self.models.explain(request.model, request.version))
             check_fits("Explain", answer.ByteSize(), "model", self.limits)
             return answer
 
     # ------------------------------------------------------------ aliases
-    def SetAlias(self, request: pb.SetAliasRequest,
-                 context: grpc.ServicerContext) -> pb.SetAliasResponse:
+    def SetAlias(
+        self, request: pb.SetAliasRequest, context: grpc.ServicerContext
+    ) -> pb.SetAliasResponse:
         with statuses(context):
             previous = self.models.set_alias(request.name, request.alias, request.version)
-            return pb.SetAliasResponse(model=pb.ModelRef(name=request.name,
-                                                         version=request.version),
-                                       previous_version=previous)
+            return pb.SetAliasResponse(
+                model=pb.ModelRef(name=request.name, version=request.version),
+                previous_version=previous,
+            )
 
-    def DeleteAlias(self, request: pb.DeleteAliasRequest,
-                    context: grpc.ServicerContext) -> pb.DeleteAliasResponse:
+    def DeleteAlias(
+        self, request: pb.DeleteAliasRequest, context: grpc.ServicerContext
+    ) -> pb.DeleteAliasResponse:
         with statuses(context):
             version = self.models.delete_alias(request.name, request.alias)
             return pb.DeleteAliasResponse(model=pb.ModelRef(name=request.name, version=version))

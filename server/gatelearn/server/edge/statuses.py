@@ -72,5 +72,5 @@ def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str) -
     """End the call with `code`; a message that echoes long client input is cut short, as
     status details travel in metadata whose size clients limit."""
     if len(message) > MAX_DETAILS:
-        message = message[:MAX_DETAILS - 1] + "…"
+        message = message[: MAX_DETAILS - 1] + "…"
     context.abort(code, message)

@@ -27,8 +27,10 @@ def evaluate_bytes(rows: int, inputs: int, outputs: int) -> int:
 
 def layers_bytes(sizes: Sequence[int], bias: bool) -> int:
     """An export's layers: every weight matrix and bias vector of one network."""
-    return sum(_FIELD + _doubles(fan_in * fan_out) + (_doubles(fan_out) if bias else 0) + 64
-               for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True))
+    return sum(
+        _FIELD + _doubles(fan_in * fan_out) + (_doubles(fan_out) if bias else 0) + 64
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True)
+    )
 
 
 def history_bytes(points: int) -> int:
@@ -39,6 +41,8 @@ def history_bytes(points: int) -> int:
 def check_fits(answer: str, size: int, field: str, limits: Limits) -> None:
     """Refuse, naming `field`, a model whose `answer` would be over max_message_bytes."""
     if size > limits.max_message_bytes:
-        raise InvalidRequest(field,
-                             f"the model's {answer} answer would take up to {size} bytes; at "
-                             f"most {limits.max_message_bytes} (limit max_message_bytes)")
+        raise InvalidRequest(
+            field,
+            f"the model's {answer} answer would take up to {size} bytes; at "
+            f"most {limits.max_message_bytes} (limit max_message_bytes)",
+        )

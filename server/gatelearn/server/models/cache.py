@@ -44,11 +44,21 @@ def _data_bytes(value: Any) -> int:
 def footprint(model: ServableModel) -> int:
     """Bytes a loaded model holds: its record's arrays and metadata and its network's arrays."""
     record = model.record
-    arrays = [*record.weights, *(record.biases or []),
-              *(a for layer in model.network.layers for a in (layer.weights, layer.bias)
-                if a is not None)]
-    return (sum(a.nbytes for a in arrays) + _data_bytes(record.meta.to_json())
-            + len(record.request or b""))
+    arrays = [
+        *record.weights,
+        *(record.biases or []),
+        *(
+            a
+            for layer in model.network.layers
+            for a in (layer.weights, layer.bias)
+            if a is not None
+        ),
+    ]
+    return (
+        sum(a.nbytes for a in arrays)
+        + _data_bytes(record.meta.to_json())
+        + len(record.request or b"")
+    )
 
 
 def _for_serving(record: ModelRecord) -> ModelRecord:
@@ -95,8 +105,7 @@ class ModelCache:
         size = footprint(model)
         with self._lock:
             # Kept only when nothing was forgotten while it loaded, and when it fits at all.
-            if forgets == self._forgets and size <= self._max_bytes \
-                    and key not in self._models:
+            if forgets == self._forgets and size <= self._max_bytes and key not in self._models:
                 self._models[key] = (model, size)
                 self._bytes += size
                 while len(self._models) > self._size or self._bytes > self._max_bytes:

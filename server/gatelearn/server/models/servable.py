@@ -58,13 +58,22 @@ def _held_out_metrics(result: TrainResult, member: int) -> dict[str, float]:
     """The kept member's loss and accuracy on the held-out rows; none without any."""
     if result.validation_loss is None or result.validation_accuracy is None:
         return {}
-    return {"validation_loss": float(result.validation_loss[member]),
-            "validation_accuracy": float(result.validation_accuracy[member])}
+    return {
+        "validation_loss": float(result.validation_loss[member]),
+        "validation_accuracy": float(result.validation_accuracy[member]),
+    }
 
 
-def record_from_training(name: str, prepared: Prepared, result: TrainResult,
-                         task: dict[str, Any], request: bytes | None, parent: str,
-                         fresh_optimizer_state: bool, settings: dict[str, Any]) -> ModelRecord:
+def record_from_training(
+    name: str,
+    prepared: Prepared,
+    result: TrainResult,
+    task: dict[str, Any],
+    request: bytes | None,
+    parent: str,
+    fresh_optimizer_state: bool,
+    settings: dict[str, Any],
+) -> ModelRecord:
     """A record of the best member of a finished run, with where its run left off; `parent`
     is the version a warm start continued, `settings` the run's whole recipe
     (`Checked.settings`)."""
@@ -74,8 +83,9 @@ def record_from_training(name: str, prepared: Prepared, result: TrainResult,
     recipe = prepared.recipe
     meta = ModelMeta(
         sizes=tuple(network.sizes),
-        activations=tuple(ComponentMeta(c.name, dict(c.params))
-                          for c in recipe.layer_activations()),
+        activations=tuple(
+            ComponentMeta(c.name, dict(c.params)) for c in recipe.layer_activations()
+        ),
         bias=recipe.bias,
         dtype=recipe.dtype,
         low=float(prepared.data.low),
@@ -107,8 +117,15 @@ def record_from_training(name: str, prepared: Prepared, result: TrainResult,
         fresh_optimizer_state=fresh_optimizer_state,
     )
     weights = [layer.weights[..., 0].astype(np.float64) for layer in network.layers]
-    biases = ([layer.bias[..., 0].astype(np.float64) for layer in network.layers
-               if layer.bias is not None] if recipe.bias else None)
+    biases = (
+        [
+            layer.bias[..., 0].astype(np.float64)
+            for layer in network.layers
+            if layer.bias is not None
+        ]
+        if recipe.bias
+        else None
+    )
     return ModelRecord(name, meta, weights, biases, request, state=state)
 
 
@@ -136,8 +153,7 @@ class ServableModel:
     def n_inputs(self) -> int:
         return self.record.meta.sizes[0]
 
-    def predict(self, rows: NDArray[np.float64]) -> tuple[NDArray[np.float64],
-                                                          NDArray[np.float64]]:
+    def predict(self, rows: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Outputs for `rows` (rows, n_inputs) and the same thresholded to the label values."""
         if len(rows) <= SMALL_BATCH:
             outputs = self._small_batch(rows)
@@ -155,8 +171,7 @@ class ServableModel:
             inputs = np.empty((len(rows), self.network.sizes[0]), dtype=self.network.dtype)
             forward = self._passes.last = ForwardPass(self.network, inputs)
         if rows.shape != forward.inputs.shape:  # a copy would broadcast; a product would refuse
-            raise ValueError(f"rows of shape {rows.shape}; this model takes "
-                             f"{forward.inputs.shape}")
+            raise ValueError(f"rows of shape {rows.shape}; this model takes {forward.inputs.shape}")
         with np.errstate(over="ignore", under="ignore"):  # saturating is not an error
             forward.inputs[...] = rows
             forward.run()
@@ -179,20 +194,26 @@ class Score:
     solved: bool  # every output past the threshold by the default training margin
 
     def metrics(self) -> Metrics:
-        return Metrics(loss=self.mse, accuracy=self.accuracy, min_margin=self.min_margin,
-                       solved=self.solved)
+        return Metrics(
+            loss=self.mse, accuracy=self.accuracy, min_margin=self.min_margin, solved=self.solved
+        )
 
 
-def score(model: ServableModel, inputs: NDArray[np.float64],
-          targets: NDArray[np.float64]) -> Score:
+def score(model: ServableModel, inputs: NDArray[np.float64], targets: NDArray[np.float64]) -> Score:
     """Run `model` on `inputs` and measure it against `targets`."""
     outputs, _ = model.predict(inputs)
     side = np.where(targets > model.threshold, 1.0, -1.0)
     signed = (outputs - model.threshold) * side
     correct = np.asarray((signed > 0).all(axis=1))
     solved = float(signed.min()) > TrainConfig.margin * (model.high - model.low)
-    return Score(outputs, correct, float(signed.min()), float(correct.mean()),
-                 float(np.mean((outputs - targets) ** 2)), solved)
+    return Score(
+        outputs,
+        correct,
+        float(signed.min()),
+        float(correct.mean()),
+        float(np.mean((outputs - targets) ** 2)),
+        solved,
+    )
 
 
 def servable(record: ModelRecord, registry: Registry) -> ServableModel:
@@ -200,13 +221,13 @@ def servable(record: ModelRecord, registry: Registry) -> ServableModel:
     meta = record.meta
     dtype = DTYPES[meta.dtype]
     layers = []
-    for index, (weights, spec) in enumerate(zip(record.weights, meta.activations,
-                                                strict=True)):
+    for index, (weights, spec) in enumerate(zip(record.weights, meta.activations, strict=True)):
         try:
             activation = registry.build("activation", spec.name, spec.params)
         except UnknownComponentError as error:
             raise UnservableModelError(
-                f"model {record.name!r} version {record.version} needs {error}") from None
+                f"model {record.name!r} version {record.version} needs {error}"
+            ) from None
         bias = None if record.biases is None else record.biases[index][:, None].astype(dtype)
         layers.append(Layer(weights[:, :, None].astype(dtype), bias, activation))
     return ServableModel(record, Network(layers))

@@ -53,8 +53,7 @@ class Evaluation:
 class ModelService:
     """Stored models: served from `cache`, read and written through `store`."""
 
-    def __init__(self, registry: Registry, store: Store, limits: Limits,
-                 cache: ModelCache) -> None:
+    def __init__(self, registry: Registry, store: Store, limits: Limits, cache: ModelCache) -> None:
         self.registry = registry
         self.store = store
         self.limits = limits
@@ -68,15 +67,17 @@ class ModelService:
         del settings["task"], settings["hidden"]
         return settings
 
-    def describe_task(self, name: str, params: dict[str, Any], seed: int,
-                      preview: int) -> tuple[int, Dataset]:
+    def describe_task(
+        self, name: str, params: dict[str, Any], seed: int, preview: int
+    ) -> tuple[int, Dataset]:
         """A task's row count and its first `preview` rows."""
         task_exists(self.registry, name, "task.name")
         _, total, data = self._sized_task(name, params, "task", seed, preview)
         return total, data
 
-    def _sized_task(self, name: str, params: dict[str, Any], field: str, seed: int,
-                    preview: int) -> tuple[Task, int, Dataset]:
+    def _sized_task(
+        self, name: str, params: dict[str, Any], field: str, seed: int, preview: int
+    ) -> tuple[Task, int, Dataset]:
         """Build a task, its row count and its first `preview` rows, refusing it (naming
         `field`) when it is over the limits, before any more rows exist."""
         try:
@@ -108,12 +109,14 @@ class ModelService:
         """The model version `reference` names, ready to predict."""
         return self.cache.get(*self.resolve(reference, version, field))
 
-    def evaluate_table(self, model: ServableModel, inputs: NDArray[np.float64],
-                       bits: NDArray[np.float64]) -> Evaluation:
+    def evaluate_table(
+        self, model: ServableModel, inputs: NDArray[np.float64], bits: NDArray[np.float64]
+    ) -> Evaluation:
         """Score `model` on a table whose outputs are 0/1 bits (0 = low, 1 = high)."""
         if len(bits) != len(inputs):
-            raise InvalidRequest("table.outputs", f"needs one row per input row "
-                                                  f"({len(inputs)}), got {len(bits)}")
+            raise InvalidRequest(
+                "table.outputs", f"needs one row per input row ({len(inputs)}), got {len(bits)}"
+            )
         if not np.isin(bits, (0.0, 1.0)).all():
             raise InvalidRequest("table.outputs", "values must be 0 or 1")
         targets = np.where(bits == 1.0, model.high, model.low)  # 0 = low, 1 = high
@@ -127,14 +130,17 @@ class ModelService:
         inputs, targets = self._own_task_data(model.record)
         sizes = model.record.meta.sizes
         if (inputs.shape[1], targets.shape[1]) != (sizes[0], sizes[-1]):
-            raise FailedPrecondition(f"the model maps {sizes[0]} inputs to {sizes[-1]} "
-                                     f"outputs, but its task now has {inputs.shape[1]} and "
-                                     f"{targets.shape[1]} (was the task's plugin changed?); "
-                                     f"send a table")
+            raise FailedPrecondition(
+                f"the model maps {sizes[0]} inputs to {sizes[-1]} "
+                f"outputs, but its task now has {inputs.shape[1]} and "
+                f"{targets.shape[1]} (was the task's plugin changed?); "
+                f"send a table"
+            )
         result = score(model, inputs, targets)
         if (bad := first_nonfinite_row(result.outputs)) is not None:
-            raise FailedPrecondition(f"the model's output on row {bad} of its own task is not "
-                                     f"finite; send a table")
+            raise FailedPrecondition(
+                f"the model's output on row {bad} of its own task is not finite; send a table"
+            )
         return Evaluation(inputs, targets, result)
 
     # ------------------------------------------------------------ explaining
@@ -151,9 +157,12 @@ class ModelService:
         output_equals: list[list[str]] = [[] for _ in range(outputs)]
         if boolean:
             if (1 << n) * outputs > MAX_TABLE_VALUES:
-                raise InvalidRequest("model", f"its truth table holds 2^{n} rows x {outputs} "
-                                              f"outputs = {(1 << n) * outputs} values; "
-                                              f"Explain reads at most {MAX_TABLE_VALUES}")
+                raise InvalidRequest(
+                    "model",
+                    f"its truth table holds 2^{n} rows x {outputs} "
+                    f"outputs = {(1 << n) * outputs} values; "
+                    f"Explain reads at most {MAX_TABLE_VALUES}",
+                )
             reading = read_table(model.network, model.threshold)
             values = np.stack([o.values for o in reading.outputs], axis=1)
             tables = task_tables(self.registry, n)
@@ -163,12 +172,18 @@ class ModelService:
             reading = read_region(model.network, own.inputs, model.threshold)
         task = model.record.meta.task
         return Explained(
-            name=model.record.name, version=model.record.version, inputs=n, boolean=boolean,
+            name=model.record.name,
+            version=model.record.version,
+            inputs=n,
+            boolean=boolean,
             threshold=model.threshold,
             total_rows=len(reading.outputs[0].values),
-            reading=reading, equals=equals, output_equals=output_equals,
+            reading=reading,
+            equals=equals,
+            output_equals=output_equals,
             trained_task="" if task is None else task.name,
-            matches_trained_task=bool(own.score.correct.all()))
+            matches_trained_task=bool(own.score.correct.all()),
+        )
 
     # ------------------------------------------------------------ the store
     def stored(self, reference: str, version: int, field: str = "name") -> ModelRecord:
@@ -177,8 +192,10 @@ class ModelService:
 
     def summary(self, record: ModelRecord) -> ModelSummary:
         """A stored version's summary, with the aliases naming it."""
-        named = ((record.name, version, alias)
-                 for alias, version in self.store.aliases(record.name).items())
+        named = (
+            (record.name, version, alias)
+            for alias, version in self.store.aliases(record.name).items()
+        )
         return with_aliases([record.summary()], named)[0]
 
     def list(self, name: str) -> builtins.list[ModelSummary]:
@@ -218,9 +235,12 @@ class ModelService:
         if loss.label_range is not None:
             low, high = loss.label_range
             if not low <= meta.low < meta.high <= high:
-                raise InvalidRequest("model.loss", f"{named.name} needs labels within "
-                                                   f"{low:g}/{high:g}; this model's are "
-                                                   f"{meta.low:g}/{meta.high:g}")
+                raise InvalidRequest(
+                    "model.loss",
+                    f"{named.name} needs labels within "
+                    f"{low:g}/{high:g}; this model's are "
+                    f"{meta.low:g}/{meta.high:g}",
+                )
         return loss
 
     def _check_optimizer_state(self, record: ModelRecord) -> None:
@@ -234,15 +254,17 @@ class ModelService:
         except UnknownComponentError as error:
             raise InvalidRequest(f"{field}.optimizer.name", str(error)) from None
         except ParamError as error:
-            raise InvalidRequest(f"{field}.optimizer.params.{error.param}",
-                                 error.message) from None
+            raise InvalidRequest(f"{field}.optimizer.params.{error.param}", error.message) from None
         if sorted(built.state_names or ()) != sorted(state.optimizer.arrays):
-            raise InvalidRequest(f"{field}.slots",
-                                 f"{optimizer.name!r} keeps {list(built.state_names or ())}, "
-                                 f"got {sorted(state.optimizer.arrays)}")
+            raise InvalidRequest(
+                f"{field}.slots",
+                f"{optimizer.name!r} keeps {list(built.state_names or ())}, "
+                f"got {sorted(state.optimizer.arrays)}",
+            )
 
-    def import_record(self, record: ModelRecord, export_bytes: int,
-                      request_id: str = "") -> tuple[str, int]:
+    def import_record(
+        self, record: ModelRecord, export_bytes: int, request_id: str = ""
+    ) -> tuple[str, int]:
         """Check an imported record against the plugins installed and its own task, measure
         it there, and store it; `export_bytes` is the size of its ExportModel answer. The
         (name, version) stored, or the one already saved for `request_id`."""
@@ -263,27 +285,30 @@ class ModelService:
             task_exists(self.registry, task.name, "model.task.name")
         inputs, targets = self._own_task_data(record)
         rows, width = inputs.shape
-        check_fits("Evaluate", evaluate_bytes(rows, width, targets.shape[1]), "model",
-                   self.limits)
+        check_fits("Evaluate", evaluate_bytes(rows, width, targets.shape[1]), "model", self.limits)
         check_fits("ExportModel", export_bytes, "model", self.limits)
         if inputs.shape[1] != model.n_inputs or targets.shape[1] != record.meta.sizes[-1]:
-            raise InvalidRequest("model.layers",
-                                 f"the network maps {model.n_inputs} inputs to "
-                                 f"{record.meta.sizes[-1]} outputs; its task has "
-                                 f"{inputs.shape[1]} and {targets.shape[1]}")
+            raise InvalidRequest(
+                "model.layers",
+                f"the network maps {model.n_inputs} inputs to "
+                f"{record.meta.sizes[-1]} outputs; its task has "
+                f"{inputs.shape[1]} and {targets.shape[1]}",
+            )
         measured = score(model, inputs, targets)
         metrics = measured.metrics()
         if (loss := self._own_loss(record)) is not None:
             value = loss.value(measured.outputs[..., None], targets[..., None])
             metrics = dataclasses.replace(metrics, loss=float(value[0]))
-        if not all(np.isfinite(v) for v in (metrics.loss, metrics.accuracy, metrics.min_margin,
-                                             *measured.outputs.ravel())):
-            raise InvalidRequest("model.layers",
-                                 "the network's outputs on its task are not finite")
+        if not all(
+            np.isfinite(v)
+            for v in (metrics.loss, metrics.accuracy, metrics.min_margin, *measured.outputs.ravel())
+        ):
+            raise InvalidRequest("model.layers", "the network's outputs on its task are not finite")
         record.meta = dataclasses.replace(record.meta, metrics=metrics)
         try:
-            stored = self.store.save(record, max_models=self.limits.max_models,
-                                     request_id=request_id)
+            stored = self.store.save(
+                record, max_models=self.limits.max_models, request_id=request_id
+            )
         except RequestSavedError as saved:  # a concurrent attempt of this request saved first
             return saved.name, saved.version
         return stored.name, stored.version

@@ -30,10 +30,12 @@ REQUEST_ID_KEY = "x-request-id"
 UNKNOWN_METHOD = "unknown"  # the label of calls to methods the server lacks: names are input
 
 # The handler attribute holding each call shape's behaviour, and grpc's factory for it.
-_SHAPES = (("unary_unary", grpc.unary_unary_rpc_method_handler),
-           ("unary_stream", grpc.unary_stream_rpc_method_handler),
-           ("stream_unary", grpc.stream_unary_rpc_method_handler),
-           ("stream_stream", grpc.stream_stream_rpc_method_handler))
+_SHAPES = (
+    ("unary_unary", grpc.unary_unary_rpc_method_handler),
+    ("unary_stream", grpc.unary_stream_rpc_method_handler),
+    ("stream_unary", grpc.stream_unary_rpc_method_handler),
+    ("stream_stream", grpc.stream_stream_rpc_method_handler),
+)
 
 
 @dataclass
@@ -65,8 +67,9 @@ class RpcObserver(grpc.ServerInterceptor):
     def __init__(self, metrics: ServerMetrics | None) -> None:
         self._metrics = metrics
 
-    def intercept_service(self, continuation: Callable[[Any], Any],
-                          details: grpc.HandlerCallDetails) -> Any:
+    def intercept_service(
+        self, continuation: Callable[[Any], Any], details: grpc.HandlerCallDetails
+    ) -> Any:
         handler = continuation(details)
         if handler is None:  # grpc answers UNIMPLEMENTED
             if self._metrics is not None:
@@ -79,14 +82,17 @@ class RpcObserver(grpc.ServerInterceptor):
             if behaviour is None:
                 continue
             wrap = self._streaming if handler.response_streaming else self._unary
-            return factory(wrap(behaviour, method, call_id),
-                           request_deserializer=handler.request_deserializer,
-                           response_serializer=handler.response_serializer)
+            return factory(
+                wrap(behaviour, method, call_id),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
         return handler
 
     @contextlib.contextmanager
-    def _observing(self, method: str, call_id: str,
-                   context: grpc.ServicerContext) -> Iterator[None]:
+    def _observing(
+        self, method: str, call_id: str, context: grpc.ServicerContext
+    ) -> Iterator[None]:
         """Make the call known while its behaviour runs; record how it ended."""
         call = Call(method, call_id, time.perf_counter())
         current_call.set(call)
@@ -116,16 +122,20 @@ class RpcObserver(grpc.ServerInterceptor):
             current_call.set(None)
             request_id.set("")
 
-    def _unary(self, behaviour: Callable[..., Any], method: str,
-               call_id: str) -> Callable[..., Any]:
+    def _unary(
+        self, behaviour: Callable[..., Any], method: str, call_id: str
+    ) -> Callable[..., Any]:
         def observed(request: Any, context: grpc.ServicerContext) -> Any:
             with self._observing(method, call_id, context):
                 return behaviour(request, context)
+
         return observed
 
-    def _streaming(self, behaviour: Callable[..., Any], method: str,
-                   call_id: str) -> Callable[..., Any]:
+    def _streaming(
+        self, behaviour: Callable[..., Any], method: str, call_id: str
+    ) -> Callable[..., Any]:
         def observed(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
             with self._observing(method, call_id, context):
                 yield from behaviour(request, context)
+
         return observed

@@ -47,6 +47,7 @@ class ObservedStore:
             if operation in SAVES and (current := current_call.get()) is not None:
                 current.saved = True
             return result
+
         return timed
 
 

@@ -24,14 +24,48 @@ __all__ = ["MetricsEndpoint", "ServerMetrics", "parse_metrics_address", "start_e
 
 LOOPBACK = "127.0.0.1"
 # Seconds; Predict answers in well under a millisecond, a Train can take minutes.
-RPC_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-               10.0, 30.0, 60.0, 300.0)
-STORE_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                 0.5, 1.0, 5.0)
+RPC_BUCKETS = (
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    300.0,
+)
+STORE_BUCKETS = (
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    5.0,
+)
 # How a training ended, by its call's status code (OK when a version was saved); any
 # other code is "failed".
-OUTCOMES = {grpc.StatusCode.OK: "saved", grpc.StatusCode.CANCELLED: "cancelled",
-            grpc.StatusCode.DEADLINE_EXCEEDED: "deadline_exceeded"}
+OUTCOMES = {
+    grpc.StatusCode.OK: "saved",
+    grpc.StatusCode.CANCELLED: "cancelled",
+    grpc.StatusCode.DEADLINE_EXCEEDED: "deadline_exceeded",
+}
 
 
 def _prometheus(module: str = "prometheus_client") -> ModuleType:
@@ -39,8 +73,10 @@ def _prometheus(module: str = "prometheus_client") -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise ImportError("--metrics-address needs the prometheus-client package: "
-                          "pip install 'gatelearn[metrics]'") from None
+        raise ImportError(
+            "--metrics-address needs the prometheus-client package: "
+            "pip install 'gatelearn[metrics]'"
+        ) from None
 
 
 def parse_metrics_address(text: str) -> tuple[str, int]:
@@ -48,25 +84,50 @@ def parse_metrics_address(text: str) -> tuple[str, int]:
     host, _, port = text.rpartition(":")
     host = host.strip("[]") or LOOPBACK
     if not port.isdigit() or int(port) > 65535:
-        raise ValueError(f"--metrics-address: {text!r} is not PORT or HOST:PORT "
-                         f"(a port from 0 to 65535)")
+        raise ValueError(
+            f"--metrics-address: {text!r} is not PORT or HOST:PORT (a port from 0 to 65535)"
+        )
     return host, int(port)
 
 
 # Figures read at each scrape: (metric type, name, help, how to read it).
 _LIVE_FIGURES: tuple[tuple[str, str, str, Callable[[WorkerPool, ModelCache], float]], ...] = (
-    ("Gauge", "gatelearn_trainings_running", "trainings running now (one worker process each)",
-     lambda pool, cache: pool.busy),
-    ("Counter", "gatelearn_worker_restarts", "training workers killed and replaced",
-     lambda pool, cache: pool.restarts),
-    ("Counter", "gatelearn_model_cache_hits", "model lookups answered from the cache",
-     lambda pool, cache: cache.hits),
-    ("Counter", "gatelearn_model_cache_misses", "model lookups that loaded from the store",
-     lambda pool, cache: cache.misses),
-    ("Gauge", "gatelearn_model_cache_bytes",
-     "memory the cached models hold (arrays and metadata)", lambda pool, cache: cache.bytes),
-    ("Gauge", "gatelearn_model_cache_models", "models in the cache",
-     lambda pool, cache: len(cache)),
+    (
+        "Gauge",
+        "gatelearn_trainings_running",
+        "trainings running now (one worker process each)",
+        lambda pool, cache: pool.busy,
+    ),
+    (
+        "Counter",
+        "gatelearn_worker_restarts",
+        "training workers killed and replaced",
+        lambda pool, cache: pool.restarts,
+    ),
+    (
+        "Counter",
+        "gatelearn_model_cache_hits",
+        "model lookups answered from the cache",
+        lambda pool, cache: cache.hits,
+    ),
+    (
+        "Counter",
+        "gatelearn_model_cache_misses",
+        "model lookups that loaded from the store",
+        lambda pool, cache: cache.misses,
+    ),
+    (
+        "Gauge",
+        "gatelearn_model_cache_bytes",
+        "memory the cached models hold (arrays and metadata)",
+        lambda pool, cache: cache.bytes,
+    ),
+    (
+        "Gauge",
+        "gatelearn_model_cache_models",
+        "models in the cache",
+        lambda pool, cache: len(cache),
+    ),
 )
 
 
@@ -91,18 +152,32 @@ class ServerMetrics:
         prometheus = _prometheus()
         self.registry = prometheus.CollectorRegistry()
         self._rpcs = prometheus.Counter(
-            "gatelearn_rpc", "RPCs answered, by method and status code", ["method", "code"],
-            registry=self.registry)
+            "gatelearn_rpc",
+            "RPCs answered, by method and status code",
+            ["method", "code"],
+            registry=self.registry,
+        )
         self._rpc_seconds = prometheus.Histogram(
-            "gatelearn_rpc_seconds", "time from a call's start to its status, by method",
-            ["method"], buckets=RPC_BUCKETS, registry=self.registry)
+            "gatelearn_rpc_seconds",
+            "time from a call's start to its status, by method",
+            ["method"],
+            buckets=RPC_BUCKETS,
+            registry=self.registry,
+        )
         self._trainings = prometheus.Counter(
-            "gatelearn_trainings", "trainings that had a worker, by how they ended "
-            "(saved, cancelled, deadline_exceeded, failed)", ["outcome"],
-            registry=self.registry)
+            "gatelearn_trainings",
+            "trainings that had a worker, by how they ended "
+            "(saved, cancelled, deadline_exceeded, failed)",
+            ["outcome"],
+            registry=self.registry,
+        )
         self._store_seconds = prometheus.Histogram(
-            "gatelearn_store_seconds", "time of a model store operation, by operation",
-            ["operation"], buckets=STORE_BUCKETS, registry=self.registry)
+            "gatelearn_store_seconds",
+            "time of a model store operation, by operation",
+            ["operation"],
+            buckets=STORE_BUCKETS,
+            registry=self.registry,
+        )
 
     def watch(self, pool: WorkerPool, cache: ModelCache) -> None:
         """Report the pool's and the cache's figures at each scrape."""

@@ -34,8 +34,9 @@ class Store(Protocol):
     def ping(self) -> None:
         """Return when the store answers; StoreUnavailableError when it cannot be reached."""
 
-    def save(self, record: ModelRecord, *, max_models: int | None = None,
-             request_id: str = "") -> ModelRecord:
+    def save(
+        self, record: ModelRecord, *, max_models: int | None = None, request_id: str = ""
+    ) -> ModelRecord:
         """Store `record` as the next version of its name; return it with that version.
         With `max_models`, StoreFullError and nothing saved when the store already holds that
         many versions, checked in the save's own transaction (exact under concurrent saves).
@@ -78,8 +79,9 @@ class Store(Protocol):
         ModelNotFoundError when there were none. AliasInUseError, and nothing deleted, when
         an alias names one of them (checked in the delete's transaction)."""
 
-    def set_alias(self, name: str, alias: str, version: int, *,
-                  max_aliases: int | None = None) -> int:
+    def set_alias(
+        self, name: str, alias: str, version: int, *, max_aliases: int | None = None
+    ) -> int:
         """Point `alias` of `name` at `version`, creating or moving it in one transaction; the
         version it named before (0: it is new). ModelNotFoundError when that version is not
         stored; with `max_aliases`, StoreFullError when a new alias would pass that many."""

@@ -45,11 +45,15 @@ class AliasInUseError(RuntimeError):
     """A delete was refused: aliases still name versions it would remove."""
 
     def __init__(self, name: str, aliases: dict[str, int]) -> None:
-        named = ", ".join(f"{reprlib.repr(alias)} (version {version})"
-                          for alias, version in sorted(aliases.items()))
+        named = ", ".join(
+            f"{reprlib.repr(alias)} (version {version})"
+            for alias, version in sorted(aliases.items())
+        )
         kind = "alias" if len(aliases) == 1 else "aliases"
-        super().__init__(f"model {reprlib.repr(name)} has {kind} {named} naming what this "
-                         f"would delete; move or delete the {kind} first")
+        super().__init__(
+            f"model {reprlib.repr(name)} has {kind} {named} naming what this "
+            f"would delete; move or delete the {kind} first"
+        )
         self.aliases = aliases
 
 
@@ -66,11 +70,10 @@ class StoreFullError(RuntimeError):
     """A save was refused because the store already holds `limit` model versions (or aliases,
     limit max_aliases)."""
 
-    def __init__(self, limit: int, what: str = "model versions",
-                 limit_name: str = "max_models") -> None:
-        super().__init__(
-            f"the store holds {limit} {what} (limit {limit_name}); delete some first"
-        )
+    def __init__(
+        self, limit: int, what: str = "model versions", limit_name: str = "max_models"
+    ) -> None:
+        super().__init__(f"the store holds {limit} {what} (limit {limit_name}); delete some first")
         self.limit = limit
 
 

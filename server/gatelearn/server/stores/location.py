@@ -21,8 +21,10 @@ SCHEMES = ("sqlite", "postgresql", "postgres")
 def _scheme(url: str) -> str:
     scheme = urlsplit(url).scheme
     if scheme not in SCHEMES:
-        raise ValueError(f"store URL {redacted(url)!r}: the scheme must be sqlite:///DIR or "
-                         f"postgresql://[user@]host[:port]/database")
+        raise ValueError(
+            f"store URL {redacted(url)!r}: the scheme must be sqlite:///DIR or "
+            f"postgresql://[user@]host[:port]/database"
+        )
     return scheme
 
 
@@ -35,8 +37,9 @@ def redacted(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def open_store(url: str | None, data_dir: Path,
-               on_unavailable: Callable[[], None] | None = None) -> Store:
+def open_store(
+    url: str | None, data_dir: Path, on_unavailable: Callable[[], None] | None = None
+) -> Store:
     """The store `url` names, or SQLite in `data_dir` when there is no URL. A database store
     calls `on_unavailable` whenever a call finds it unreachable."""
     from gatelearn.server.stores.postgres import PostgresStore

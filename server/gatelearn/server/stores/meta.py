@@ -14,8 +14,16 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["LAYOUT", "ComponentMeta", "History", "Metrics", "ModelMeta", "SearchMeta",
-           "SearchRow", "TaskMeta"]
+__all__ = [
+    "LAYOUT",
+    "ComponentMeta",
+    "History",
+    "Metrics",
+    "ModelMeta",
+    "SearchMeta",
+    "SearchRow",
+    "TaskMeta",
+]
 
 LAYOUT = 2  # the layout `to_json` writes; `from_json` reads it and every earlier one
 
@@ -89,10 +97,13 @@ class SearchMeta:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SearchMeta:
-        rows = tuple(SearchRow(**{**row, "hidden": tuple(row["hidden"])})
-                     for row in data["rows"])
-        return cls(rows=rows, answer=data["answer"], candidates=int(data["candidates"]),
-                   target=float(data["target"]))
+        rows = tuple(SearchRow(**{**row, "hidden": tuple(row["hidden"])}) for row in data["rows"])
+        return cls(
+            rows=rows,
+            answer=data["answer"],
+            candidates=int(data["candidates"]),
+            target=float(data["target"]),
+        )
 
 
 @dataclass(frozen=True)

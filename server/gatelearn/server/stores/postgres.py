@@ -238,8 +238,14 @@ class PostgresStore:
     """Stored models by name and version in a PostgreSQL database. Safe to share between
     threads, and between processes and machines using the same database."""
 
-    def __init__(self, url: str, *, pool_size: int = 4, connect_timeout: int = 10,
-                 on_unavailable: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 4,
+        connect_timeout: int = 10,
+        on_unavailable: Callable[[], None] | None = None,
+    ) -> None:
         """Connect to `url` (`postgresql://...`), prepare the schema, open a connection pool.
         `on_unavailable` is called whenever a call finds the database unreachable."""
         psycopg, pool_class = _driver()
@@ -249,8 +255,9 @@ class PostgresStore:
         try:
             connection = psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout)
         except psycopg.OperationalError as error:
-            raise StoreUnavailableError(f"cannot reach PostgreSQL at {redacted(url)}: "
-                                        f"{str(error).strip()}") from None
+            raise StoreUnavailableError(
+                f"cannot reach PostgreSQL at {redacted(url)}: {str(error).strip()}"
+            ) from None
         with connection:
             _prepare_schema(connection)
         # Autocommit: a read is one statement; a write opens its transaction explicitly.
@@ -269,8 +276,7 @@ class PostgresStore:
         self._pool.close()
 
     @contextlib.contextmanager
-    def _connection(self, timeout: float = CHECKOUT_TIMEOUT
-                    ) -> Iterator[psycopg.Connection[Any]]:
+    def _connection(self, timeout: float = CHECKOUT_TIMEOUT) -> Iterator[psycopg.Connection[Any]]:
         """A pooled connection; a lost or unreachable database becomes StoreUnavailableError.
         Nothing is retried here: a caller's statements run at most once."""
         driver, _ = _driver()
@@ -283,14 +289,19 @@ class PostgresStore:
                 yield connection
         except (driver.OperationalError, driver.InterfaceError) as error:
             # An InterfaceError on a connection still open is a bug, and stays one.
-            if isinstance(error, driver.InterfaceError) and connection is not None \
-                    and not (connection.closed or connection.broken):
+            if (
+                isinstance(error, driver.InterfaceError)
+                and connection is not None
+                and not (connection.closed or connection.broken)
+            ):
                 raise
             self._reachable = False
             if self._on_unavailable is not None:
                 self._on_unavailable()
-            raise StoreUnavailableError(f"the model store (PostgreSQL at {self._url}) cannot be "
-                                        f"reached: {str(error).strip()}") from error
+            raise StoreUnavailableError(
+                f"the model store (PostgreSQL at {self._url}) cannot be "
+                f"reached: {str(error).strip()}"
+            ) from error
 
     @contextlib.contextmanager
     def _transaction(self, what: str) -> Iterator[psycopg.Connection[Any]]:
@@ -315,8 +326,9 @@ class PostgresStore:
         with self._connection(PING_TIMEOUT) as connection:
             connection.execute("SELECT 1")
 
-    def save(self, record: ModelRecord, *, max_models: int | None = None,
-             request_id: str = "") -> ModelRecord:
+    def save(
+        self, record: ModelRecord, *, max_models: int | None = None, request_id: str = ""
+    ) -> ModelRecord:
         """Store `record` as the next version of its name; return it with that version."""
         record.version = self.save_packed(
             record.name,
@@ -333,7 +345,8 @@ class PostgresStore:
         """The (name, version) a save with `request_id` stored, if it is kept and exists."""
         with self._connection() as connection:
             found = connection.execute(
-                _SAVED_FOR, (request_id, time.time() - REQUEST_RETENTION)).fetchone()
+                _SAVED_FOR, (request_id, time.time() - REQUEST_RETENTION)
+            ).fetchone()
         return None if found is None else (found[0], int(found[1]))
 
     def save_packed(
@@ -414,8 +427,11 @@ class PostgresStore:
             )
             # Read after the rows are locked by the delete: an alias set on one of them
             # meanwhile (set_alias locks the row it names) has committed by now and is seen.
-            if named := dict(connection.execute(
-                    f"SELECT alias, version FROM gatelearn_aliases WHERE {condition}", args)):
+            if named := dict(
+                connection.execute(
+                    f"SELECT alias, version FROM gatelearn_aliases WHERE {condition}", args
+                )
+            ):
                 raise AliasInUseError(name, named)
             if deleted:
                 connection.execute(
@@ -425,29 +441,40 @@ class PostgresStore:
             raise ModelNotFoundError(name, version)
         return deleted
 
-    def set_alias(self, name: str, alias: str, version: int, *,
-                  max_aliases: int | None = None) -> int:
+    def set_alias(
+        self, name: str, alias: str, version: int, *, max_aliases: int | None = None
+    ) -> int:
         """Point `alias` of `name` at `version`; the version it named before (0: it is new).
         The table lock serialises alias writes (reads go on), so the count is exact; the
         named version's row is locked so a concurrent delete of it waits and then sees the
         alias."""
         with self._transaction(f"setting alias {alias!r} of {name!r}") as connection:
             connection.execute("LOCK TABLE gatelearn_aliases IN SHARE ROW EXCLUSIVE MODE")
-            if connection.execute(
-                    "SELECT 1 FROM gatelearn_models WHERE name = %s AND version = %s "
-                    "FOR KEY SHARE", (name, version)).fetchone() is None:
+            if (
+                connection.execute(
+                    "SELECT 1 FROM gatelearn_models WHERE name = %s AND version = %s FOR KEY SHARE",
+                    (name, version),
+                ).fetchone()
+                is None
+            ):
                 raise ModelNotFoundError(name, version)
             row = connection.execute(
                 "SELECT version FROM gatelearn_aliases WHERE name = %s AND alias = %s",
-                (name, alias)).fetchone()
-            if row is None and max_aliases is not None and _one(connection.execute(
-                    "SELECT COUNT(*) FROM gatelearn_aliases"))[0] >= max_aliases:
+                (name, alias),
+            ).fetchone()
+            if (
+                row is None
+                and max_aliases is not None
+                and _one(connection.execute("SELECT COUNT(*) FROM gatelearn_aliases"))[0]
+                >= max_aliases
+            ):
                 raise StoreFullError(max_aliases, "aliases", "max_aliases")
             if row is None or row[0] != version:
                 connection.execute(
                     "INSERT INTO gatelearn_aliases (name, alias, version) VALUES (%s, %s, %s) "
                     "ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version",
-                    (name, alias, version))
+                    (name, alias, version),
+                )
         return 0 if row is None else int(row[0])
 
     def delete_alias(self, name: str, alias: str) -> int:
@@ -455,7 +482,8 @@ class PostgresStore:
         with self._transaction(f"deleting alias {alias!r} of {name!r}") as connection:
             row = connection.execute(
                 "DELETE FROM gatelearn_aliases WHERE name = %s AND alias = %s RETURNING version",
-                (name, alias)).fetchone()
+                (name, alias),
+            ).fetchone()
         if row is None:
             raise AliasNotFoundError(name, alias)
         return int(row[0])
@@ -463,8 +491,11 @@ class PostgresStore:
     def aliases(self, name: str) -> dict[str, int]:
         """Every alias of `name` and the version it names."""
         with self._connection() as connection:
-            return dict(connection.execute(
-                "SELECT alias, version FROM gatelearn_aliases WHERE name = %s", (name,)))
+            return dict(
+                connection.execute(
+                    "SELECT alias, version FROM gatelearn_aliases WHERE name = %s", (name,)
+                )
+            )
 
     def generation(self) -> int:
         """The change log's newest generation (0 before any write): one single-row read."""
@@ -499,6 +530,7 @@ class PostgresStore:
             # One snapshot for both reads, so an alias never names a version not listed.
             connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             rows = connection.execute(query, args).fetchall()
-            named = connection.execute(aliases + (" WHERE name = %s" if name else ""),
-                                       args).fetchall()
+            named = connection.execute(
+                aliases + (" WHERE name = %s" if name else ""), args
+            ).fetchall()
         return with_aliases([ModelSummary.from_row(*row) for row in rows], named)

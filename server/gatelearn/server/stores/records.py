@@ -52,13 +52,18 @@ class ModelSummary:
     aliases: tuple[str, ...] = ()  # the aliases naming this version, sorted
 
     @classmethod
-    def from_row(cls, name: str, version: int, created_at: float, text: str | None
-                 ) -> ModelSummary:
+    def from_row(cls, name: str, version: int, created_at: float, text: str | None) -> ModelSummary:
         """A stored summary (`summary_text`); a row whose summary could not be made (its
         metadata was damaged) lists with empty fields."""
         data = json.loads(text or "{}")
-        return cls(name, version, created_at, data.get("task", {}).get("name", ""),
-                   tuple(data.get("sizes", ())), Metrics(**data.get("metrics", {})))
+        return cls(
+            name,
+            version,
+            created_at,
+            data.get("task", {}).get("name", ""),
+            tuple(data.get("sizes", ())),
+            Metrics(**data.get("metrics", {})),
+        )
 
 
 @dataclass
@@ -80,19 +85,26 @@ class ModelRecord:
     state: RunState | None = None
 
     def summary(self) -> ModelSummary:
-        return ModelSummary(self.name, self.version, self.created_at,
-                            self.meta.task.name if self.meta.task else "", self.meta.sizes,
-                            self.meta.metrics)
+        return ModelSummary(
+            self.name,
+            self.version,
+            self.created_at,
+            self.meta.task.name if self.meta.task else "",
+            self.meta.sizes,
+            self.meta.metrics,
+        )
 
 
-def with_aliases(summaries: list[ModelSummary], aliases: Iterable[tuple[str, int, str]]
-                 ) -> list[ModelSummary]:
+def with_aliases(
+    summaries: list[ModelSummary], aliases: Iterable[tuple[str, int, str]]
+) -> list[ModelSummary]:
     """The summaries, each given the aliases (rows of name, version, alias) naming it."""
     named: dict[tuple[str, int], list[str]] = {}
     for name, version, alias in aliases:
         named.setdefault((name, version), []).append(alias)
-    return [replace(s, aliases=tuple(sorted(named.get((s.name, s.version), ()))))
-            for s in summaries]
+    return [
+        replace(s, aliases=tuple(sorted(named.get((s.name, s.version), ())))) for s in summaries
+    ]
 
 
 def summary_text(meta: ModelMeta) -> str:
@@ -112,13 +124,15 @@ def stored_summary(meta_text: str) -> str | None:
         return None
 
 
-def pack_arrays(weights: list[NDArray[Any]], biases: list[NDArray[Any]] | None,
-                state: RunState | None = None) -> bytes:
+def pack_arrays(
+    weights: list[NDArray[Any]], biases: list[NDArray[Any]] | None, state: RunState | None = None
+) -> bytes:
     """A model's matrices as `.npz` bytes: w0, w1, ... and b0, b1, ... when it has biases;
     with a run state, `opt/NAME/I` for each optimizer state array (I counts the weights, then
     the biases), `opt_steps`, and `shuffle/order` and `shuffle/generator` for minibatches."""
-    arrays: dict[str, NDArray[Any]] = {f"w{index}": np.asarray(w, dtype=np.float64)
-                                       for index, w in enumerate(weights)}
+    arrays: dict[str, NDArray[Any]] = {
+        f"w{index}": np.asarray(w, dtype=np.float64) for index, w in enumerate(weights)
+    }
     for index, b in enumerate(biases or []):
         arrays[f"b{index}"] = np.asarray(b, dtype=np.float64)
     if state is not None and state.optimizer is not None:
@@ -150,15 +164,22 @@ def unpack_state(blob: bytes) -> RunState | None:
         names = sorted({key.split("/")[1] for key in arrays.files if key.startswith("opt/")})
         optimizer = None
         if "opt_steps" in arrays.files:
-            counts = {name: sum(key.startswith(f"opt/{name}/") for key in arrays.files)
-                      for name in names}
+            counts = {
+                name: sum(key.startswith(f"opt/{name}/") for key in arrays.files) for name in names
+            }
             optimizer = OptimizerState(
-                {name: [arrays[f"opt/{name}/{index}"] for index in range(counts[name])]
-                 for name in names}, int(arrays["opt_steps"]))
+                {
+                    name: [arrays[f"opt/{name}/{index}"] for index in range(counts[name])]
+                    for name in names
+                },
+                int(arrays["opt_steps"]),
+            )
         shuffle = None
         if "shuffle/order" in arrays.files:
-            shuffle = ShuffleState(arrays["shuffle/order"].astype(np.int64),
-                                   arrays["shuffle/generator"].astype(np.uint64))
+            shuffle = ShuffleState(
+                arrays["shuffle/order"].astype(np.int64),
+                arrays["shuffle/generator"].astype(np.uint64),
+            )
     if optimizer is None and shuffle is None:
         return None
     return RunState(optimizer, shuffle)

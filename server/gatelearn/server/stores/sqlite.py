@@ -92,13 +92,15 @@ CREATE TRIGGER IF NOT EXISTS {trigger} AFTER {event} ON {table} BEGIN
 END;"""
 
 
-_TRIGGERS = "".join((
-    _logged("models_inserted", "INSERT", "models", "NEW"),
-    _logged("models_deleted", "DELETE", "models", "OLD"),
-    _logged("aliases_inserted", "INSERT", "aliases", "NEW"),
-    _logged("aliases_updated", "UPDATE", "aliases", "NEW"),
-    _logged("aliases_deleted", "DELETE", "aliases", "OLD"),
-))
+_TRIGGERS = "".join(
+    (
+        _logged("models_inserted", "INSERT", "models", "NEW"),
+        _logged("models_deleted", "DELETE", "models", "OLD"),
+        _logged("aliases_inserted", "INSERT", "aliases", "NEW"),
+        _logged("aliases_updated", "UPDATE", "aliases", "NEW"),
+        _logged("aliases_deleted", "DELETE", "aliases", "OLD"),
+    )
+)
 
 
 @contextlib.contextmanager
@@ -122,10 +124,13 @@ def _add_summaries(db: sqlite3.Connection) -> None:
     with _transaction(db):
         db.execute("ALTER TABLE models ADD COLUMN summary TEXT")
         for name, version, meta_text in db.execute(
-                "SELECT name, version, meta FROM models").fetchall():
+            "SELECT name, version, meta FROM models"
+        ).fetchall():
             if (summary := stored_summary(meta_text)) is not None:
-                db.execute("UPDATE models SET summary = ? WHERE name = ? AND version = ?",
-                           (summary, name, version))
+                db.execute(
+                    "UPDATE models SET summary = ? WHERE name = ? AND version = ?",
+                    (summary, name, version),
+                )
 
 
 class SQLiteStore:
@@ -175,18 +180,25 @@ class SQLiteStore:
                 current = int(self._watch.execute(_GENERATION).fetchone()[0])
                 (oldest,) = self._watch.execute("SELECT MIN(generation) FROM changes").fetchone()
                 names = self._watch.execute(
-                    "SELECT DISTINCT name FROM changes WHERE generation > ?", (generation,))
+                    "SELECT DISTINCT name FROM changes WHERE generation > ?", (generation,)
+                )
                 return changes_after(generation, current, oldest, (row[0] for row in names))
             finally:
                 self._watch.execute("COMMIT")
 
-    def save(self, record: ModelRecord, *, max_models: int | None = None,
-             request_id: str = "") -> ModelRecord:
+    def save(
+        self, record: ModelRecord, *, max_models: int | None = None, request_id: str = ""
+    ) -> ModelRecord:
         """Store `record` as the next version of its name; return it with that version."""
-        record.version = self.save_packed(record.name, record.meta,
-                                          pack_arrays(record.weights, record.biases, record.state),
-                                          record.request, record.created_at,
-                                          max_models=max_models, request_id=request_id)
+        record.version = self.save_packed(
+            record.name,
+            record.meta,
+            pack_arrays(record.weights, record.biases, record.state),
+            record.request,
+            record.created_at,
+            max_models=max_models,
+            request_id=request_id,
+        )
         return record
 
     def saved_for(self, request_id: str) -> tuple[str, int] | None:
@@ -196,9 +208,17 @@ class SQLiteStore:
             found = row.fetchone()
         return None if found is None else (found[0], int(found[1]))
 
-    def save_packed(self, name: str, meta: ModelMeta, weights: bytes,
-                    request: bytes | None, created_at: float | None = None, *,
-                    max_models: int | None = None, request_id: str = "") -> int:
+    def save_packed(
+        self,
+        name: str,
+        meta: ModelMeta,
+        weights: bytes,
+        request: bytes | None,
+        created_at: float | None = None,
+        *,
+        max_models: int | None = None,
+        request_id: str = "",
+    ) -> int:
         """Store a version whose weights are already `pack_arrays` bytes, as a training worker
         sends them, without unpacking them again; return its version number.
 
@@ -215,11 +235,12 @@ class SQLiteStore:
             db.execute("DELETE FROM requests WHERE created_at < ?", (now - REQUEST_RETENTION,))
             if request_id and (saved := db.execute(_SAVED_FOR, (request_id, 0)).fetchone()):
                 raise RequestSavedError(request_id, saved[0], int(saved[1]))
-            if max_models is not None and \
-                    db.execute("SELECT COUNT(*) FROM models").fetchone()[0] >= max_models:
+            if (
+                max_models is not None
+                and db.execute("SELECT COUNT(*) FROM models").fetchone()[0] >= max_models
+            ):
                 raise StoreFullError(max_models)
-            row = db.execute("SELECT last_version FROM names WHERE name = ?",
-                             (name,)).fetchone()
+            row = db.execute("SELECT last_version FROM names WHERE name = ?", (name,)).fetchone()
             version = (row[0] if row else 0) + 1
             db.execute(
                 "INSERT INTO names (name, last_version) VALUES (?, ?) "
@@ -232,14 +253,18 @@ class SQLiteStore:
                 (name, version, created_at, meta_text, request, weights, summary),
             )
             if request_id:
-                db.execute("INSERT INTO requests (request_id, name, version, created_at) "
-                           "VALUES (?, ?, ?, ?)", (request_id, name, version, now))
+                db.execute(
+                    "INSERT INTO requests (request_id, name, version, created_at) "
+                    "VALUES (?, ?, ?, ?)",
+                    (request_id, name, version, now),
+                )
         return int(version)
 
     def load(self, name: str, version: int = 0) -> ModelRecord:
         """Return a stored version (the latest when `version` is 0)."""
-        query = ("SELECT name, version, created_at, meta, request, weights FROM models "
-                 "WHERE name = ? ")
+        query = (
+            "SELECT name, version, created_at, meta, request, weights FROM models WHERE name = ? "
+        )
         args: tuple[Any, ...] = (name,)
         if version:
             query += "AND version = ?"
@@ -255,8 +280,9 @@ class SQLiteStore:
     def latest_version(self, name: str) -> int:
         """The newest stored version of `name`; ModelNotFoundError if it has none."""
         with self._lock:
-            row = self._db.execute("SELECT MAX(version) FROM models WHERE name = ?",
-                                   (name,)).fetchone()
+            row = self._db.execute(
+                "SELECT MAX(version) FROM models WHERE name = ?", (name,)
+            ).fetchone()
         if row[0] is None:
             raise ModelNotFoundError(name)
         return int(row[0])
@@ -270,13 +296,15 @@ class SQLiteStore:
             query += " WHERE name = ?"
             args = (name,)
         else:
-            query += " WHERE version = (SELECT MAX(version) FROM models AS m WHERE m.name = " \
-                     "models.name)"
+            query += (
+                " WHERE version = (SELECT MAX(version) FROM models AS m WHERE m.name = models.name)"
+            )
         with self._lock:
             rows = self._db.execute(query + " ORDER BY name, version", args).fetchall()
             aliases = self._db.execute(
                 "SELECT name, version, alias FROM aliases" + (" WHERE name = ?" if name else ""),
-                args).fetchall()
+                args,
+            ).fetchall()
         return with_aliases([ModelSummary.from_row(*row) for row in rows], aliases)
 
     def count(self) -> int:
@@ -285,42 +313,60 @@ class SQLiteStore:
 
     def delete(self, name: str, version: int = 0) -> builtins.list[int]:
         """Delete one version, or every version when `version` is 0; return what was deleted."""
-        condition, args = ("name = ? AND version = ?", (name, version)) if version else (
-            "name = ?", (name,))
+        condition, args = (
+            ("name = ? AND version = ?", (name, version)) if version else ("name = ?", (name,))
+        )
         with self._lock, _transaction(self._db) as db:
-            deleted = [row[0] for row in db.execute(
-                f"SELECT version FROM models WHERE {condition} ORDER BY version", args)]
-            if named := dict(db.execute(f"SELECT alias, version FROM aliases WHERE {condition}",
-                                        args).fetchall()):
+            deleted = [
+                row[0]
+                for row in db.execute(
+                    f"SELECT version FROM models WHERE {condition} ORDER BY version", args
+                )
+            ]
+            if named := dict(
+                db.execute(f"SELECT alias, version FROM aliases WHERE {condition}", args).fetchall()
+            ):
                 raise AliasInUseError(name, named)
             db.execute(f"DELETE FROM models WHERE {condition}", args)
         if not deleted:
             raise ModelNotFoundError(name, version)
         return deleted
 
-    def set_alias(self, name: str, alias: str, version: int, *,
-                  max_aliases: int | None = None) -> int:
+    def set_alias(
+        self, name: str, alias: str, version: int, *, max_aliases: int | None = None
+    ) -> int:
         """Point `alias` of `name` at `version`; the version it named before (0: it is new)."""
         with self._lock, _transaction(self._db) as db:
-            if db.execute("SELECT 1 FROM models WHERE name = ? AND version = ?",
-                          (name, version)).fetchone() is None:
+            if (
+                db.execute(
+                    "SELECT 1 FROM models WHERE name = ? AND version = ?", (name, version)
+                ).fetchone()
+                is None
+            ):
                 raise ModelNotFoundError(name, version)
-            row = db.execute("SELECT version FROM aliases WHERE name = ? AND alias = ?",
-                             (name, alias)).fetchone()
-            if row is None and max_aliases is not None and \
-                    db.execute("SELECT COUNT(*) FROM aliases").fetchone()[0] >= max_aliases:
+            row = db.execute(
+                "SELECT version FROM aliases WHERE name = ? AND alias = ?", (name, alias)
+            ).fetchone()
+            if (
+                row is None
+                and max_aliases is not None
+                and db.execute("SELECT COUNT(*) FROM aliases").fetchone()[0] >= max_aliases
+            ):
                 raise StoreFullError(max_aliases, "aliases", "max_aliases")
             if row is None or row[0] != version:
-                db.execute("INSERT INTO aliases (name, alias, version) VALUES (?, ?, ?) "
-                           "ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version",
-                           (name, alias, version))
+                db.execute(
+                    "INSERT INTO aliases (name, alias, version) VALUES (?, ?, ?) "
+                    "ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version",
+                    (name, alias, version),
+                )
         return 0 if row is None else int(row[0])
 
     def delete_alias(self, name: str, alias: str) -> int:
         """Remove an alias; the version it named."""
         with self._lock, _transaction(self._db) as db:
-            rows = db.execute("DELETE FROM aliases WHERE name = ? AND alias = ? "
-                              "RETURNING version", (name, alias)).fetchall()
+            rows = db.execute(
+                "DELETE FROM aliases WHERE name = ? AND alias = ? RETURNING version", (name, alias)
+            ).fetchall()
         if not rows:
             raise AliasNotFoundError(name, alias)
         return int(rows[0][0])
@@ -328,5 +374,8 @@ class SQLiteStore:
     def aliases(self, name: str) -> dict[str, int]:
         """Every alias of `name` and the version it names."""
         with self._lock:
-            return dict(self._db.execute("SELECT alias, version FROM aliases WHERE name = ?",
-                                         (name,)).fetchall())
+            return dict(
+                self._db.execute(
+                    "SELECT alias, version FROM aliases WHERE name = ?", (name,)
+                ).fetchall()
+            )

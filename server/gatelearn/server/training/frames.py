@@ -13,8 +13,15 @@ import struct
 import threading
 from typing import IO, Any
 
-__all__ = ["Kind", "pack_job", "pack_record", "read_frame", "unpack_job", "unpack_record",
-           "write_frame"]
+__all__ = [
+    "Kind",
+    "pack_job",
+    "pack_record",
+    "read_frame",
+    "unpack_job",
+    "unpack_record",
+    "write_frame",
+]
 
 _HEADER = struct.Struct("!IB")
 MAX_FRAME = 1 << 30
@@ -28,8 +35,9 @@ class Kind(enum.IntEnum):
     FAILED = 6  # worker -> server: a domain error as JSON (errors.to_json)
 
 
-def write_frame(stream: IO[bytes], kind: Kind, payload: bytes = b"",
-                lock: threading.Lock | None = None) -> None:
+def write_frame(
+    stream: IO[bytes], kind: Kind, payload: bytes = b"", lock: threading.Lock | None = None
+) -> None:
     """Write one frame and flush it; `lock` serialises writers sharing the stream."""
     data = _HEADER.pack(len(payload), kind) + payload
     if lock is None:
@@ -80,9 +88,9 @@ def pack_job(request: bytes, start: bytes) -> bytes:
 
 def unpack_job(payload: bytes) -> tuple[bytes, bytes]:
     (size,) = struct.unpack_from("!I", payload)
-    return payload[4:4 + size], payload[4 + size:]
+    return payload[4 : 4 + size], payload[4 + size :]
 
 
 def unpack_record(payload: bytes) -> tuple[dict[str, Any], bytes]:
     (size,) = struct.unpack_from("!I", payload)
-    return json.loads(payload[4:4 + size]), payload[4 + size:]
+    return json.loads(payload[4 : 4 + size]), payload[4 + size :]

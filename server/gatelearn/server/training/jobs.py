@@ -39,10 +39,14 @@ CANCEL_POLL = 0.05  # seconds: how often a running training looks at its cancel 
 
 def progress_message(progress: Progress, population: int) -> pb.TrainProgress:
     """A progress event reporting the best member (and the best on held-out rows, if any)."""
-    message = pb.TrainProgress(epoch=progress.epoch, epochs=progress.epochs,
-                               loss=float(progress.loss.min()),
-                               accuracy=float(progress.accuracy.max()),
-                               solved_members=progress.solved, population=population)
+    message = pb.TrainProgress(
+        epoch=progress.epoch,
+        epochs=progress.epochs,
+        loss=float(progress.loss.min()),
+        accuracy=float(progress.accuracy.max()),
+        solved_members=progress.solved,
+        population=population,
+    )
     if progress.validation_loss is not None and progress.validation_accuracy is not None:
         message.validation_loss = float(progress.validation_loss.min())
         message.validation_accuracy = float(progress.validation_accuracy.max())
@@ -69,8 +73,13 @@ def _culprit(error: BaseException, registry: Registry) -> str:
     return f"{where} raised {type(error).__name__}: {error}"
 
 
-def run_job(payload: bytes, registry: Registry, limits: Limits, cancel: threading.Event,
-            send_progress: Callable[[pb.TrainProgress], None]) -> tuple[Kind, bytes]:
+def run_job(
+    payload: bytes,
+    registry: Registry,
+    limits: Limits,
+    cancel: threading.Event,
+    send_progress: Callable[[pb.TrainProgress], None],
+) -> tuple[Kind, bytes]:
     """Train the TRAIN frame `payload` (`pack_job`); return the frame that ends the job."""
     request_bytes, start_bytes = unpack_job(payload)
     request = pb.TrainRequest.FromString(request_bytes)
@@ -99,31 +108,53 @@ def run_job(payload: bytes, registry: Registry, limits: Limits, cancel: threadin
     try:
         prepared = checked.prepared()
         start = start_network(prepared.network, start_bytes) if start_bytes else None
-        result = train(prepared.network, prepared.data, prepared.loss, prepared.optimizer,
-                       config, on_progress, start)
+        result = train(
+            prepared.network,
+            prepared.data,
+            prepared.loss,
+            prepared.optimizer,
+            config,
+            on_progress,
+            start,
+        )
     except Exception as error:
-        return _failed(FailedPrecondition(
-            f"training failed: {_culprit(error, registry)}; nothing was saved"))
+        return _failed(
+            FailedPrecondition(f"training failed: {_culprit(error, registry)}; nothing was saved")
+        )
     if result.stop_reason == StopReason.CANCELLED:
         return _failed(Cancelled("training cancelled; nothing was saved"))
     if result.stop_reason == StopReason.DIVERGED:
-        parts = [("loss", recipe.loss.name), ("optimizer", recipe.optimizer.name),
-                 *(("activation", c.name) for c in recipe.layer_activations())]
-        components = ", ".join(f"{kind} {name!r} (plugin {registry.entry(kind, name).plugin!r})"
-                               for kind, name in dict.fromkeys(parts))
+        parts = [
+            ("loss", recipe.loss.name),
+            ("optimizer", recipe.optimizer.name),
+            *(("activation", c.name) for c in recipe.layer_activations()),
+        ]
+        components = ", ".join(
+            f"{kind} {name!r} (plugin {registry.entry(kind, name).plugin!r})"
+            for kind, name in dict.fromkeys(parts)
+        )
         if result.epochs == 0:
-            what = ("training diverged before any update: the network's outputs or loss were "
-                    "NaN or infinite")
+            what = (
+                "training diverged before any update: the network's outputs or loss were "
+                "NaN or infinite"
+            )
             hint = "one of these components produced them"
         else:
             what = f"training diverged at epoch {result.epochs}: the loss became NaN or infinite"
             hint = "try a smaller learning rate"
-        return _failed(FailedPrecondition(
-            f"{what}; components: {components}; nothing was saved ({hint})"))
-    record = record_from_training(request.model_name, prepared, result, task, request_bytes,
-                                  request.start_from,
-                                  start is not None and start.optimizer is None,
-                                  checked.settings())
-    return Kind.DONE, pack_record(record.meta.to_json(),
-                                  pack_arrays(record.weights, record.biases,
-                                              record.state))
+        return _failed(
+            FailedPrecondition(f"{what}; components: {components}; nothing was saved ({hint})")
+        )
+    record = record_from_training(
+        request.model_name,
+        prepared,
+        result,
+        task,
+        request_bytes,
+        request.start_from,
+        start is not None and start.optimizer is None,
+        checked.settings(),
+    )
+    return Kind.DONE, pack_record(
+        record.meta.to_json(), pack_arrays(record.weights, record.biases, record.state)
+    )

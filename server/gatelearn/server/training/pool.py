@@ -30,8 +30,7 @@ EXIT_WAIT = 1.0  # seconds a worker whose output ended gets to exit before it is
 CRASHED = "a plugin may have crashed it"
 
 # One BLAS thread per worker: the pool size already decides how many cores training takes.
-WORKER_ENV = {name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
-                                     "MKL_NUM_THREADS")}
+WORKER_ENV = {name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
 class Worker:
@@ -40,12 +39,16 @@ class Worker:
     def __init__(self, argv: list[str]) -> None:
         # A process group of its own: Ctrl-C in the server's terminal reaches the server
         # only, which gives running trainings their grace period and then stops the workers.
-        self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        env={**os.environ, **WORKER_ENV}, process_group=0)
+        self.process = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env={**os.environ, **WORKER_ENV},
+            process_group=0,
+        )
         self.frames: queue.Queue[Frame] = queue.Queue()
         self._write_lock = threading.Lock()
-        threading.Thread(target=self._read, daemon=True,
-                         name=f"worker-{self.process.pid}").start()
+        threading.Thread(target=self._read, daemon=True, name=f"worker-{self.process.pid}").start()
 
     def _read(self) -> None:
         assert self.process.stdout is not None
@@ -97,8 +100,13 @@ class WorkerPool:
     """`size` worker processes; `acquire` never waits, so a full pool is answered at once."""
 
     def __init__(self, size: int, plugins: tuple[str, ...], limits: Limits) -> None:
-        self._argv = [sys.executable, "-m", "gatelearn.server.training.worker",
-                      "--limits", json.dumps(asdict(limits))]
+        self._argv = [
+            sys.executable,
+            "-m",
+            "gatelearn.server.training.worker",
+            "--limits",
+            json.dumps(asdict(limits)),
+        ]
         for module in plugins:
             self._argv += ["--plugin", module]
         self._lock = threading.Lock()

@@ -113,8 +113,7 @@ class _Job:
 class TrainingService:
     """Runs trainings on the worker pool and saves what they make in the store."""
 
-    def __init__(self, store: Store, limits: Limits, pool: WorkerPool,
-                 registry: Registry) -> None:
+    def __init__(self, store: Store, limits: Limits, pool: WorkerPool, registry: Registry) -> None:
         self.store = store
         self.registry = registry
         self.limits = limits
@@ -149,8 +148,9 @@ class TrainingService:
         check_same_network(checked, merged, parent)
         return merged, start_blob(parent, same_rows=request.WhichOneof("source") is None)
 
-    def train(self, request: pb.TrainRequest, is_active: Callable[[], bool],
-              start: bytes = b"") -> Iterator[pb.TrainProgress | Trained]:
+    def train(
+        self, request: pb.TrainRequest, is_active: Callable[[], bool], start: bytes = b""
+    ) -> Iterator[pb.TrainProgress | Trained]:
         """Run a request from `checked_request` (with its `start`) on a worker; `is_active`
         says whether anyone still waits for the result. A retry of a request id already saved
         yields that version at once, without taking a worker."""
@@ -159,16 +159,16 @@ class TrainingService:
             return
         yield from self._on_worker(request, lambda job: self._run(job, is_active), start)
 
-    def search(self, plan: SearchPlan,
-               is_active: Callable[[], bool]) -> Iterator[SearchEvent]:
+    def search(self, plan: SearchPlan, is_active: Callable[[], bool]) -> Iterator[SearchEvent]:
         """Run a checked search (`edge.searches.check_search`): its candidates in size order on
         one worker, each as one population, until one reaches the target; save its best member
         with the table."""
         first = plan.request(plan.candidates[0])
         yield from self._on_worker(first, lambda job: self._search(job, plan, is_active))
 
-    def _on_worker(self, request: pb.TrainRequest, work: Callable[[_Job], Iterator[_Event]],
-                   start: bytes = b"") -> Iterator[_Event]:
+    def _on_worker(
+        self, request: pb.TrainRequest, work: Callable[[_Job], Iterator[_Event]], start: bytes = b""
+    ) -> Iterator[_Event]:
         """Take a worker for `work` on a job starting with `request` (and a warm start's
         `start`); a job the caller drops is stopped cleanly, and the worker always goes back to
         the pool."""
@@ -176,8 +176,10 @@ class TrainingService:
             raise StoreFullError(self.limits.max_models)  # the save checks exactly
         worker = self.pool.acquire()
         if worker is None:
-            raise AtCapacity(f"{self.limits.max_concurrent_trainings} trainings are "
-                             f"running (limit max_concurrent_trainings); try again later")
+            raise AtCapacity(
+                f"{self.limits.max_concurrent_trainings} trainings are "
+                f"running (limit max_concurrent_trainings); try again later"
+            )
         job = _Job(worker, request, start)
         try:
             yield from work(job)
@@ -190,8 +192,9 @@ class TrainingService:
         finally:
             job.release(self.pool)
 
-    def _run(self, job: _Job,
-             is_active: Callable[[], bool]) -> Iterator[pb.TrainProgress | Trained]:
+    def _run(
+        self, job: _Job, is_active: Callable[[], bool]
+    ) -> Iterator[pb.TrainProgress | Trained]:
         """Train the job's request, relaying its progress, and save what it makes."""
         give_up = time.monotonic() + self.limits.max_training_seconds
         payload = yield from self._relay(job, is_active, give_up, lambda progress: progress)
@@ -200,31 +203,37 @@ class TrainingService:
         job.release(self.pool)  # free the slot before the client can ask for the next
         yield trained
 
-    def _search(self, job: _Job, plan: SearchPlan,
-                is_active: Callable[[], bool]) -> Iterator[SearchEvent]:
+    def _search(
+        self, job: _Job, plan: SearchPlan, is_active: Callable[[], bool]
+    ) -> Iterator[SearchEvent]:
         """Train the plan's candidates one after another until one reaches its target."""
         give_up = time.monotonic() + self.limits.max_training_seconds  # the whole search
         rows: list[SearchRow] = []
         for index, candidate in enumerate(plan.candidates):
             job.request = plan.request(candidate)
-            payload = yield from self._relay(job, is_active, give_up,
-                                             functools.partial(CandidateProgress, index))
+            payload = yield from self._relay(
+                job, is_active, give_up, functools.partial(CandidateProgress, index)
+            )
             meta_json, blob = unpack_record(payload)
             meta = ModelMeta.from_json(meta_json)
             rows.append(search_row(index, candidate, meta.member_solved_epochs, meta.epochs))
             yield rows[-1]
             if rows[-1].solved / rows[-1].seeds >= plan.target:
                 search = plan.meta(rows, answer=index)
-                trained = self._save(job, dataclasses.replace(meta, search=search), blob,
-                                     is_active)
+                trained = self._save(job, dataclasses.replace(meta, search=search), blob, is_active)
                 job.release(self.pool)
                 yield Searched(search, trained)
                 return
         job.release(self.pool)
         yield Searched(plan.meta(rows, answer=None), None)
 
-    def _relay(self, job: _Job, is_active: Callable[[], bool], give_up: float,
-               wrap: Callable[[pb.TrainProgress], _Event]) -> Generator[_Event, None, bytes]:
+    def _relay(
+        self,
+        job: _Job,
+        is_active: Callable[[], bool],
+        give_up: float,
+        wrap: Callable[[pb.TrainProgress], _Event],
+    ) -> Generator[_Event, None, bytes]:
         """Hand the job's request to its worker and relay its progress (through `wrap`) until
         it ends; return the DONE frame's payload. Stops the job at `give_up` (monotonic), at
         shutdown, or when nobody waits any more."""
@@ -235,13 +244,16 @@ class TrainingService:
             now = time.monotonic()
             if now > give_up:
                 job.reusable = _cancel(job.worker)
-                raise DeadlineExceeded(f"training ran longer than "
-                                       f"{self.limits.max_training_seconds} s (limit "
-                                       f"max_training_seconds); nothing was saved")
+                raise DeadlineExceeded(
+                    f"training ran longer than "
+                    f"{self.limits.max_training_seconds} s (limit "
+                    f"max_training_seconds); nothing was saved"
+                )
             if now > self._shutdown_at:
                 job.reusable = _cancel(job.worker)
-                raise Cancelled("the server is shutting down: training cancelled; nothing was "
-                                "saved")
+                raise Cancelled(
+                    "the server is shutting down: training cancelled; nothing was saved"
+                )
             try:
                 frame = job.worker.frames.get(timeout=CANCEL_POLL)
             except queue.Empty:
@@ -250,8 +262,9 @@ class TrainingService:
                     raise Cancelled("training cancelled; nothing was saved") from None
                 continue
             if frame is None:
-                raise FailedPrecondition(f"the training worker {job.worker.how_it_ended()}; "
-                                         f"nothing was saved")
+                raise FailedPrecondition(
+                    f"the training worker {job.worker.how_it_ended()}; nothing was saved"
+                )
             kind, payload = frame
             if kind == Kind.PROGRESS:
                 yield wrap(pb.TrainProgress.FromString(payload))
@@ -261,16 +274,22 @@ class TrainingService:
                 raise from_json(json.loads(payload))
             return payload
 
-    def _save(self, job: _Job, meta: ModelMeta, blob: bytes,
-              is_active: Callable[[], bool]) -> Trained:
+    def _save(
+        self, job: _Job, meta: ModelMeta, blob: bytes, is_active: Callable[[], bool]
+    ) -> Trained:
         """Save the job's model (its request's name, request id and request bytes)."""
         if not is_active():
             raise Cancelled("training cancelled; nothing was saved")
         name = job.request.model_name
         try:
-            version = self.store.save_packed(name, meta, blob, job.payload,
-                                             max_models=self.limits.max_models,
-                                             request_id=job.request.request_id)
+            version = self.store.save_packed(
+                name,
+                meta,
+                blob,
+                job.payload,
+                max_models=self.limits.max_models,
+                request_id=job.request.request_id,
+            )
         except RequestSavedError as saved:  # a concurrent attempt of this request saved first
             return self._trained(saved.name, saved.version)
         return Trained(name, version, meta)

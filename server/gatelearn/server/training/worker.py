@@ -55,8 +55,9 @@ def main(argv: list[str] | None = None) -> None:
     write_lock = threading.Lock()
     jobs: queue.Queue[bytes] = queue.Queue()
     cancel = threading.Event()
-    threading.Thread(target=_read_commands, args=(sys.stdin.buffer, jobs, cancel),
-                     daemon=True).start()
+    threading.Thread(
+        target=_read_commands, args=(sys.stdin.buffer, jobs, cancel), daemon=True
+    ).start()
 
     def send(kind: Kind, body: bytes) -> None:
         try:
