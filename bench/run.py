@@ -702,8 +702,9 @@ def fig_parity(bench: Bench, figure: str) -> Row:
     mode = bench.mode
     per_epoch: dict[int, float] = {}
     for n in mode.parity_n:
-        base = Recipe(
+        base = Recipe(  # one width for every n: the figure is about rows, not units
             task=Choice("parity", {"n": n}),
+            hidden=(8,),
             config=TrainConfig(stop_when_solved=False, record_every=NO_RECORDS),
         )
         prepared = prepare(base, bench.registry)
