@@ -17,7 +17,7 @@ from typing import Protocol
 
 from gatelearn.server.stores.changes import Changes
 from gatelearn.server.stores.meta import ModelMeta
-from gatelearn.server.stores.records import ModelRecord, ModelSummary
+from gatelearn.server.stores.records import ModelRecord, ModelSummary, pack_arrays
 
 __all__ = ["REQUEST_RETENTION", "Store"]
 
@@ -41,7 +41,18 @@ class Store(Protocol):
         With `max_models`, StoreFullError and nothing saved when the store already holds that
         many versions, checked in the save's own transaction (exact under concurrent saves).
         With `request_id`, RequestSavedError and nothing saved when a save with that id is
-        kept (checked in the transaction too, so of concurrent saves with one id one wins)."""
+        kept (checked in the transaction too, so of concurrent saves with one id one wins).
+        Backends inherit this: it packs the arrays and calls `save_packed`."""
+        record.version = self.save_packed(
+            record.name,
+            record.meta,
+            pack_arrays(record.weights, record.biases, record.state),
+            record.request,
+            record.created_at,
+            max_models=max_models,
+            request_id=request_id,
+        )
+        return record
 
     def save_packed(
         self,

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from gatelearn.server.stores.base import REQUEST_RETENTION
+from gatelearn.server.stores.base import REQUEST_RETENTION, Store
 from gatelearn.server.stores.changes import Changes, changes_after
 from gatelearn.server.stores.errors import (
     AliasInUseError,
@@ -41,7 +41,6 @@ from gatelearn.server.stores.records import (
     ModelRecord,
     ModelSummary,
     decode_record,
-    pack_arrays,
     stored_summary,
     summary_text,
     with_aliases,
@@ -234,7 +233,7 @@ def _one(cursor: psycopg.Cursor[Any]) -> tuple[Any, ...]:
     return tuple(row)
 
 
-class PostgresStore:
+class PostgresStore(Store):
     """Stored models by name and version in a PostgreSQL database. Safe to share between
     threads, and between processes and machines using the same database."""
 
@@ -325,21 +324,6 @@ class PostgresStore:
         """Return when the database answers `SELECT 1`; StoreUnavailableError if it does not."""
         with self._connection(PING_TIMEOUT) as connection:
             connection.execute("SELECT 1")
-
-    def save(
-        self, record: ModelRecord, *, max_models: int | None = None, request_id: str = ""
-    ) -> ModelRecord:
-        """Store `record` as the next version of its name; return it with that version."""
-        record.version = self.save_packed(
-            record.name,
-            record.meta,
-            pack_arrays(record.weights, record.biases, record.state),
-            record.request,
-            record.created_at,
-            max_models=max_models,
-            request_id=request_id,
-        )
-        return record
 
     def saved_for(self, request_id: str) -> tuple[str, int] | None:
         """The (name, version) a save with `request_id` stored, if it is kept and exists."""

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gatelearn.server.paths import make_private_dir, make_private_file
-from gatelearn.server.stores.base import REQUEST_RETENTION
+from gatelearn.server.stores.base import REQUEST_RETENTION, Store
 from gatelearn.server.stores.changes import CHANGES_KEPT, Changes, changes_after
 from gatelearn.server.stores.errors import (
     AliasInUseError,
@@ -34,7 +34,6 @@ from gatelearn.server.stores.records import (
     ModelRecord,
     ModelSummary,
     decode_record,
-    pack_arrays,
     stored_summary,
     summary_text,
     with_aliases,
@@ -133,7 +132,7 @@ def _add_summaries(db: sqlite3.Connection) -> None:
                 )
 
 
-class SQLiteStore:
+class SQLiteStore(Store):
     """Stored models by name and version. Safe to share between threads."""
 
     FILENAME = "models.sqlite3"
@@ -185,21 +184,6 @@ class SQLiteStore:
                 return changes_after(generation, current, oldest, (row[0] for row in names))
             finally:
                 self._watch.execute("COMMIT")
-
-    def save(
-        self, record: ModelRecord, *, max_models: int | None = None, request_id: str = ""
-    ) -> ModelRecord:
-        """Store `record` as the next version of its name; return it with that version."""
-        record.version = self.save_packed(
-            record.name,
-            record.meta,
-            pack_arrays(record.weights, record.biases, record.state),
-            record.request,
-            record.created_at,
-            max_models=max_models,
-            request_id=request_id,
-        )
-        return record
 
     def saved_for(self, request_id: str) -> tuple[str, int] | None:
         """The (name, version) a save with `request_id` stored, if it is kept and exists."""
