@@ -201,7 +201,7 @@ def recipe_json(message: pb.Recipe, field: str) -> dict[str, Any]:
         message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
     )
     data["seed"] = int(data["seed"])  # proto JSON writes 64-bit integers as strings
-    del data["options"]["progress_interval_ms"]  # changes no model, so no recipe records it
+    data.get("options", {}).pop("progress_interval_ms", None)  # changes no model: not kept
     try:
         json.dumps(data, allow_nan=False)
     except ValueError:

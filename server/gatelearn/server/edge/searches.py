@@ -37,7 +37,7 @@ _DEFAULTS = Recipe()
 # The fields of `base` a search sets itself, and those it cannot use: it tries many networks
 # (one set of initial weights fits one) and keeps no request id.
 _SET_BY_SEARCH = ("hidden", "activations", "population")
-_NOT_USED = ("weights", "request_id")
+_NOT_USED = ("weights", "request_id", "start_from")
 
 
 def _renamed(field: str, renames: Mapping[str, str]) -> str:

@@ -261,9 +261,11 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                 named = (request.model, request.version)
                 if model is None:
                     model, first = self.models.servable(*named, f"{where}model"), named
-                elif request.model and named != first:
-                    # Resolved again only when written differently; version 0: the stream's.
-                    name, version = self.models.resolve(*named, f"{where}model")
+                elif (request.model or request.version) and named != first:
+                    # Resolved again only when written differently; version 0: the stream's,
+                    # and a version without a model names the stream's model.
+                    reference = request.model or first[0]
+                    name, version = self.models.resolve(reference, request.version, f"{where}model")
                     if name != model.record.name or version not in (0, model.record.version):
                         raise InvalidRequest(
                             f"{where}model",
@@ -344,7 +346,11 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
         self, request: pb.ImportModelRequest, context: grpc.ServicerContext
     ) -> pb.ModelRef:
         with statuses(context):
-            name = check_name(request.name or request.model.name, self.limits)
+            name = check_name(
+                request.name or request.model.name,
+                self.limits,
+                "name" if request.name else "model.name",
+            )
             request_id = check_request_id(request.request_id)
             record = record_from_export(request.model, name, self.limits)
             name, version = self.models.import_record(

@@ -35,7 +35,6 @@ def _base_request(parent: ModelRecord) -> pb.TrainRequest:
         if meta.task is not None:
             fill_task_source(meta.task, base)
             base.seed = meta.task.seed
-        base.hidden.units.extend(meta.sizes[1:-1])
         for activation in meta.activations:
             base.activations.add(name=activation.name).params.update(activation.params)
         base.bias = meta.bias
@@ -43,6 +42,11 @@ def _base_request(parent: ModelRecord) -> pb.TrainRequest:
         if meta.optimizer is not None:
             base.optimizer.name = meta.optimizer.name
             base.optimizer.params.update(meta.optimizer.params)
+    # The stored network's own sizes: a request that left hidden out got a width from the
+    # default rule of its day, which may differ from today's.
+    base.ClearField("hidden")
+    base.hidden.SetInParent()
+    base.hidden.units.extend(meta.sizes[1:-1])
     for run_only in ("weights", "initializer", "population", "request_id", "start_from"):
         base.ClearField(run_only)
     if not base.optimizer.name:  # spelled out, so that params given on top merge into it
