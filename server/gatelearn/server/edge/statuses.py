@@ -7,6 +7,7 @@ runs each call inside `statuses(context)`, so no other module needs to know a st
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections.abc import Iterator
 
 import grpc
@@ -42,6 +43,9 @@ STATUSES: dict[type[Exception], grpc.StatusCode] = {
     AliasInUseError: grpc.StatusCode.FAILED_PRECONDITION,
     errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
     StoreUnavailableError: grpc.StatusCode.UNAVAILABLE,
+    # SQLite's own: "database is locked" past the busy timeout (several servers on one data
+    # directory), a failing disk. The same call may work later.
+    sqlite3.OperationalError: grpc.StatusCode.UNAVAILABLE,
     errors.Cancelled: grpc.StatusCode.CANCELLED,
     errors.DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
     errors.DataLoss: grpc.StatusCode.DATA_LOSS,

@@ -120,7 +120,7 @@ def stored_summary(meta_text: str) -> str | None:
     None when the text is damaged (the row stays as it is: loading it says so)."""
     try:
         return summary_text(ModelMeta.from_json(json.loads(meta_text)))
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
@@ -198,7 +198,15 @@ def decode_record(
         meta = ModelMeta.from_json(json.loads(meta_text))
         weights, biases = unpack_arrays(blob, len(meta.sizes) - 1, meta.bias)
         state = unpack_state(blob)
-    except (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile) as error:
+    except (
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        EOFError,
+        OSError,
+        zipfile.BadZipFile,
+    ) as error:
         # Not written by a store (object arrays are refused, never unpickled).
         raise CorruptModelError(name, version, error) from None
     return ModelRecord(name, meta, weights, biases, request, version, created_at, state)

@@ -102,6 +102,11 @@ _TRIGGERS = "".join(
 )
 
 
+# Seconds a write waits for another server's write on the same file before it is refused
+# (UNAVAILABLE: "database is locked").
+BUSY_TIMEOUT = 30.0
+
+
 @contextlib.contextmanager
 def _transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """One write transaction, committed whole or rolled back. IMMEDIATE takes the database's
@@ -112,15 +117,22 @@ def _transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         yield db
         db.execute("COMMIT")
     except BaseException:
-        db.execute("ROLLBACK")
+        if db.in_transaction:  # SQLite has already rolled back after e.g. a full disk
+            db.execute("ROLLBACK")
         raise
+
+
+def _has_summaries(db: sqlite3.Connection) -> bool:
+    return "summary" in {row[1] for row in db.execute("PRAGMA table_info(models)")}
 
 
 def _add_summaries(db: sqlite3.Connection) -> None:
     """Give a store written before the summary column one, filled from each row's metadata."""
-    if "summary" in {row[1] for row in db.execute("PRAGMA table_info(models)")}:
+    if _has_summaries(db):
         return
     with _transaction(db):
+        if _has_summaries(db):  # another server on this directory added it meanwhile
+            return
         db.execute("ALTER TABLE models ADD COLUMN summary TEXT")
         for name, version, meta_text in db.execute(
             "SELECT name, version, meta FROM models"
@@ -147,7 +159,9 @@ class SQLiteStore(Store):
         for suffix in self.COMPANIONS:
             make_private_file(Path(f"{self.path}{suffix}"), create=False)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db = sqlite3.connect(
+            self.path, check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT
+        )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")  # a deleted version takes its request ids
@@ -156,7 +170,9 @@ class SQLiteStore(Store):
         # Reads of the change log, on every Predict, go through their own connection: in WAL
         # mode it reads while the other one writes, so they never wait for a save's fsync.
         self._watch_lock = threading.Lock()
-        self._watch = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._watch = sqlite3.connect(
+            self.path, check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT
+        )
 
     def close(self) -> None:
         with self._lock, self._watch_lock:
