@@ -307,19 +307,12 @@ INVALID_CASES: dict[str, tuple[Case, str]] = {
         "model.layers[0].activation.name",
     ),
     "import bad activation param": (
-        lambda c, s: s.ImportModel(
-            pb.ImportModelRequest(
-                name="imp",
-                model=pb.ExportedModel(
-                    layers=[
-                        pb.ExportedLayer(
-                            weights=pb.Tensor(shape=[2, 1], values=[1, 1]),
-                            activation=_ref("leaky_relu", alpha=5),
-                        )
-                    ],
-                    task=pb.ComponentRef(name="xor"),
-                ),
-            )
+        lambda c, s: _import(
+            s,
+            pb.ExportedLayer(
+                weights=pb.Tensor(shape=[2, 1], values=[1, 1]),
+                activation=_ref("leaky_relu", alpha=5),
+            ),
         ),
         "alpha",
     ),
@@ -442,19 +435,12 @@ FIELD_PATH_CASES = [
         id="explicit weights shape",
     ),
     pytest.param(
-        lambda c, s: s.ImportModel(
-            pb.ImportModelRequest(
-                name="imp",
-                model=pb.ExportedModel(
-                    layers=[
-                        pb.ExportedLayer(
-                            weights=pb.Tensor(shape=[2, 1], values=[1, 1]),
-                            activation=_ref("leaky_relu", alpha=5),
-                        )
-                    ],
-                    task=pb.ComponentRef(name="xor"),
-                ),
-            )
+        lambda c, s: _import(
+            s,
+            pb.ExportedLayer(
+                weights=pb.Tensor(shape=[2, 1], values=[1, 1]),
+                activation=_ref("leaky_relu", alpha=5),
+            ),
         ),
         "model.layers[0].activation",
         id="import activation param",
