@@ -20,6 +20,15 @@ Figures, with what each is divided by:
   * share of seeds solving XOR with defaults: gatelearn share / scikit-learn lbfgs share
       (gatelearn: one population Train with seed 0, member p being exactly the network seed p
       trains alone -- checked against separate Train calls, see the notes)
+  * per task family (the registry's 2-input, 1-output gates; parity-8; majority-9; full
+      adder), seeds 0..29 of each task (0..1 with --quick): scikit-learn MLPClassifier()
+      (its defaults: adam, hidden (100,), max_iter 200) seconds per solved model / gatelearn's
+      (one Train call with only the task and the seed, to a saved model); the floor is a
+      solved share at least MLPClassifier()'s, the target also faster; MLPClassifier(solver=
+      'lbfgs') is shown beside. Seconds per solved model = all of a side's fit or Train
+      seconds / models solved. gatelearn counts Metrics.solved (every output past the
+      threshold by the default margin), scikit-learn predict() right on every row (the full
+      adder's 2 outputs as a multi-label target), which is looser; 1 BLAS thread as above
   * unary Predict calls/s from 8 client threads (Client.predict, 4 rows) / calls/s of a bare
       grpcio echo service (generic handler, raw bytes of the same sizes), own server, same
       process, same thread-pool size, same loopback
@@ -79,7 +88,7 @@ from _common import (
 from _scaleout import Replicas, cluster, replicas, save_seconds
 
 from gatelearn.client import Client, GateLearnError, TrainOptions
-from gatelearn.core import Layer, Network, TrainConfig, train
+from gatelearn.core import Gate, Layer, Network, TrainConfig, train
 from gatelearn.plugins import Registry, load_registry
 from gatelearn.plugins.recipe import Choice, Recipe, prepare
 from gatelearn.server import ServerConfig, create_server
@@ -257,12 +266,14 @@ def interleave(runs: dict[str, Callable[[], float]], rounds: int) -> dict[str, l
     return times
 
 
-def sklearn_fit(seed: int, **settings: Any) -> Any:
-    return MLPClassifier(solver="lbfgs", random_state=seed, **settings).fit(XOR_X, XOR_Y)
+def sklearn_fit(seed: int, x: Any = XOR_X, y: Any = XOR_Y, **settings: Any) -> Any:
+    """MLPClassifier fitted on (x, y) (XOR by default): lbfgs unless `settings` name a solver."""
+    return MLPClassifier(**{"solver": "lbfgs", "random_state": seed, **settings}).fit(x, y)
 
 
-def sklearn_solves(model: Any) -> bool:
-    return bool((model.predict(XOR_X) == XOR_Y).all())
+def sklearn_solves(model: Any, x: Any = XOR_X, y: Any = XOR_Y) -> bool:
+    """Does the model predict every row of (x, y) right (every label of it, if several)?"""
+    return bool((model.predict(x) == y).all())
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -415,6 +426,155 @@ def fig_seed_share(bench: Bench, figure: str) -> Row:
         1.0,
         1.0,
         extra,
+    )
+
+
+# ------------------------------------------------------------------ task families vs scikit-learn
+TaskSpec = tuple[str, dict[str, Any]]  # a task as Client.train takes it: (name, params)
+Case = tuple[int, int]  # (index into the family's tasks, seed)
+# The issue's anchor is MLPClassifier() (its own default solver, adam); lbfgs is shown beside.
+SKLEARN_SETTINGS: dict[str, dict[str, Any]] = {
+    "MLPClassifier()": {"solver": "adam"},
+    "lbfgs": {"solver": "lbfgs"},
+}
+
+
+def two_input_gates(registry: Registry) -> list[TaskSpec]:
+    """Every registered gate of two inputs and one output (and, or, xor, ...)."""
+    rng = np.random.default_rng(0)
+    return [
+        (entry.name, {})
+        for entry in registry.entries("task")
+        if issubclass(entry.component, Gate)
+        and getattr(entry.component, "arity", 0) == 2
+        and entry.component().dataset(rng).n_outputs == 1
+    ]
+
+
+# One row each: the family and its tasks, resolved from the registry when measured.
+FAMILIES: dict[str, Callable[[Registry], list[TaskSpec]]] = {
+    "2-input gates": two_input_gates,
+    "parity-8": lambda _: [("parity", {"n": 8})],
+    "majority-9": lambda _: [("majority", {"n": 9})],
+    "full adder": lambda _: [("full_adder", {})],
+}
+
+
+def task_label(task: TaskSpec) -> str:
+    name, params = task
+    return name + "".join(f" {key}={value}" for key, value in params.items())
+
+
+def task_table(registry: Registry, task: TaskSpec) -> tuple[np.ndarray, np.ndarray]:
+    """The task's whole truth table as scikit-learn takes it: a label per row, or a row of
+    labels (a multi-label target) when the task has several outputs."""
+    data = registry.build("task", *task).dataset(np.random.default_rng(0))
+    labels = data.targets.astype(np.int64)
+    return data.inputs, labels.ravel() if data.n_outputs == 1 else labels
+
+
+@dataclass(frozen=True)
+class Fits:
+    """One side's timed fits of a family's cases: (case, seconds, solved) each."""
+
+    outcomes: list[tuple[Case, float, bool]]
+
+    @property
+    def solved(self) -> int:
+        return sum(solved for _, _, solved in self.outcomes)
+
+    def per_solved(self) -> float:
+        """Seconds of every fit, solved or not, per solved one; inf when none solved."""
+        total = sum(seconds for _, seconds, _ in self.outcomes)
+        return total / self.solved if self.solved else math.inf
+
+    def summary(self) -> str:
+        share = f"{self.solved}/{len(self.outcomes)} solved"
+        return f"{share}, {seconds_text(self.per_solved())}/solved" if self.solved else share
+
+    def unsolved(self, tasks: list[TaskSpec]) -> str:
+        """How many cases were not solved, and the first few of them."""
+        cases = [f"{task_label(tasks[i])} seed {s}" for (i, s), _, ok in self.outcomes if not ok]
+        shown = ", ".join(cases[:5]) + (", ..." if len(cases) > 5 else "")
+        return f"{len(cases)} ({shown})" if cases else "0"
+
+
+def case_run(
+    fit: Callable[[int, int], tuple[float, bool]],
+    cases: list[Case],
+    outcomes: list[tuple[Case, float, bool]],
+) -> Callable[[], float]:
+    """`fit` as a run for `interleave`: each run fits the next case and records it. The first
+    run (interleave's warm-up) fits case 0 an extra time."""
+    pending = iter([cases[0], *cases])
+
+    def run() -> float:
+        case = next(pending)
+        seconds, solved = fit(*case)
+        outcomes.append((case, seconds, solved))
+        return seconds
+
+    return run
+
+
+def family_fits(bench: Bench, tasks: list[TaskSpec], cases: list[Case]) -> dict[str, Fits]:
+    """Every case once on each side: a Train call with only the task and the seed, and each
+    scikit-learn setting; the sides interleaved case by case, the warm-up left out."""
+    tables = [task_table(bench.registry, task) for task in tasks]
+
+    def gatelearn(index: int, seed: int) -> tuple[float, bool]:
+        start = time.perf_counter()
+        outcome = bench.client.train(f"bench-family-{tasks[index][0]}", tasks[index], seed=seed)
+        return time.perf_counter() - start, outcome.metrics.solved
+
+    def scikit(settings: dict[str, Any]) -> Callable[[int, int], tuple[float, bool]]:
+        def fit(index: int, seed: int) -> tuple[float, bool]:
+            x, y = tables[index]
+            start = time.perf_counter()
+            model = sklearn_fit(seed, x, y, **settings)
+            return time.perf_counter() - start, sklearn_solves(model, x, y)
+
+        return fit
+
+    sides = {"gatelearn": gatelearn} | {name: scikit(s) for name, s in SKLEARN_SETTINGS.items()}
+    outcomes: dict[str, list[tuple[Case, float, bool]]] = {name: [] for name in sides}
+    with threadpool_limits(limits=1):  # as in fig_train_time: its fastest setting here
+        interleave(
+            {name: case_run(fit, cases, outcomes[name]) for name, fit in sides.items()},
+            len(cases),
+        )
+    return {name: Fits(recorded[1:]) for name, recorded in outcomes.items()}
+
+
+def fig_family(tasks_of: Callable[[Registry], list[TaskSpec]], bench: Bench, figure: str) -> Row:
+    tasks = tasks_of(bench.registry)
+    seeds = 2 if bench.mode is QUICK else 30
+    cases = [(index, seed) for index in range(len(tasks)) for seed in range(seeds)]
+    fits = family_fits(bench, tasks, cases)
+    g, adam, lbfgs = fits["gatelearn"], fits["MLPClassifier()"], fits["lbfgs"]
+    sizes = [bench.client.model(f"bench-family-{task[0]}").summary.sizes for task in tasks]
+    bench.note(
+        figure,
+        f"{len(cases)} cases, seeds 0..{seeds - 1} of "
+        + ", ".join(f"{task_label(t)} {s}" for t, s in zip(tasks, sizes, strict=True))
+        + " (the layer sizes gatelearn's defaults chose); unsolved: "
+        + "; ".join(f"{name} {fit.unsolved(tasks)}" for name, fit in fits.items()),
+    )
+    ratio = adam.per_solved() / g.per_solved()
+    if g.solved < adam.solved:
+        judged = "BELOW FLOOR"
+    else:
+        judged = "meets target" if ratio >= 1 else "meets floor"
+    versus_lbfgs = lbfgs.per_solved() / g.per_solved()
+    return Row(
+        figure,
+        f"MLPClassifier() {adam.summary()}",
+        g.summary(),
+        f"{ratio:.2f}x" if math.isfinite(ratio) else "-",
+        "share >= sklearn's",
+        "faster (1x)",
+        f"{judged}; lbfgs {lbfgs.summary()}"
+        + (f" ({versus_lbfgs:.2f}x)" if math.isfinite(versus_lbfgs) else ""),
     )
 
 
@@ -1065,6 +1225,15 @@ FIGURES: list[tuple[str, str, bool, Callable[[Bench, str], Row]]] = [
         fig_train_time,
     ),
     ("share of seeds solving XOR, defaults", "sklearn lbfgs share", True, fig_seed_share),
+    *(
+        (
+            f"{family}, defaults: s per solved model (sklearn / gatelearn)",
+            "MLPClassifier() fit",
+            True,
+            functools.partial(fig_family, tasks_of),
+        )
+        for family, tasks_of in FAMILIES.items()
+    ),
     (f"unary Predict calls/s, {CLIENT_THREADS} client threads", "grpcio echo", False, fig_unary),
     ("Predict rows/s, packed path", "Network.predict", False, fig_packed),
     ("in-process forward rows/s, 2-4-1", "sklearn predict_proba", True, fig_forward),
