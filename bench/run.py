@@ -547,6 +547,7 @@ def family_fits(bench: Bench, tasks: list[TaskSpec], cases: list[Case]) -> dict[
 
 
 def fig_family(tasks_of: Callable[[Registry], list[TaskSpec]], bench: Bench, figure: str) -> Row:
+    """One family's row: judged against MLPClassifier() (the issue's anchor), lbfgs beside."""
     tasks = tasks_of(bench.registry)
     seeds = 2 if bench.mode is QUICK else 30
     cases = [(index, seed) for index in range(len(tasks)) for seed in range(seeds)]
