@@ -202,12 +202,7 @@ def add_train(add: AddCommand) -> None:
         "one per layer after the inputs, hidden layers then the output",
     )
     net.add_argument("--no-bias", action="store_true", help="layers without bias vectors")
-    net.add_argument(
-        "--dtype",
-        choices=("float64", "float32"),
-        help="the element type to compute in (float32: about twice as fast on a large "
-        "population, on CPUs without AVX-512)",
-    )
+    read.add_dtype_argument(net)
     net.add_argument(
         "--float32", dest="dtype", action="store_const", const="float32", help="--dtype float32"
     )
