@@ -1,7 +1,9 @@
-"""Pieces shared by the benchmarks (`bench/core.py`, `bench/run.py`).
+"""Pieces shared by the benchmarks (`bench/core.py`, `bench/run.py`, `bench/float32.py`).
 
   * article 000's XOR training loop, written out inline, and the core driven the same way
     (`Core`), with the check that both do the same work (`check_equal`);
+  * the float32 figures' two recipes, a `Side` training a recipe in either dtype, and the
+    solved share of a gate over many seeds;
   * the timing method: a `Side` is one thing being timed; `compare` warms both sides up,
     calibrates each run to about the same duration, then interleaves them for some rounds
     (order alternating) and returns each side's median rate;
@@ -18,13 +20,14 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from gatelearn.core import Dataset, Network, TrainConfig, initialize, train
 from gatelearn.plugins import load_registry
+from gatelearn.plugins.recipe import Choice, Recipe, prepare
 
 SEED = 1234
 POPULATION = 1000
@@ -216,6 +219,46 @@ def core_side(core: Core, population: int) -> Side:
         return time.perf_counter() - start
 
     return Side(run, population)
+
+
+# ------------------------------------------------------------------ float32 against float64
+# The two networks the float32 figures train, as recipes: the default recipe (XOR, 2-8-1
+# tanh/sigmoid, bce, adam) and article 000's 2-3-1 sigmoid network (no biases, sse_half, gd 1).
+DEFAULT_XOR = Recipe()
+ARTICLE_NET = Recipe(
+    hidden=(3,),
+    activations=(Choice("sigmoid"), Choice("sigmoid")),
+    bias=False,
+    loss=Choice("sse_half"),
+    optimizer=Choice("gd", {"lr": 1.0}),
+    initializer=Choice("uniform"),
+)
+
+
+def recipe_side(recipe: Recipe, dtype: str, population: int = POPULATION) -> Side:
+    """`recipe` trained as `population` members in `dtype`, every epoch run (no stopping when
+    solved), each run from the same initial weights."""
+    recipe = replace(recipe, population=population, dtype=dtype, seed=SEED)
+    prepared = prepare(recipe, load_registry())
+
+    def run(epochs: int) -> float:
+        config = TrainConfig(epochs=epochs, stop_when_solved=False, record_every=NO_RECORDS)
+        net = prepared.network.copy()
+        start = time.perf_counter()
+        train(net, prepared.data, prepared.loss, prepared.optimizer, config)
+        return time.perf_counter() - start
+
+    return Side(run, population)
+
+
+def solved_epochs(task: str, dtype: str, seeds: int) -> np.ndarray:
+    """The default recipe on `task`, seeds 0..seeds-1 as one population in `dtype`: the epoch
+    each seed was solved at, -1 where it was not."""
+    prepared = prepare(Recipe(task=Choice(task), population=seeds, dtype=dtype), load_registry())
+    result = train(
+        prepared.network, prepared.data, prepared.loss, prepared.optimizer, prepared.recipe.config
+    )
+    return result.solved_epoch
 
 
 # ------------------------------------------------------------------ reporting

@@ -15,6 +15,8 @@ inverted to match (a floor of "gatelearn at most 3x the reference" is written 0.
 Figures, with what each is divided by:
   * one net, 2-3-1 sigmoid: core epochs/s / article 000's loop epochs/s            (bench/core.py)
   * population P=1000: core network-epochs/s / article 000's loop epochs/s         (bench/core.py)
+  * population P=1000 in float32: network-epochs/s / the same in float64, on the default
+      recipe (XOR) and on article 000's 2-3-1 sigmoid network             (bench/float32.py)
   * Train call to a saved model solving XOR, server defaults, through gRPC:
       scikit-learn MLPClassifier(solver='lbfgs') fit time on XOR / gatelearn time   (same seeds)
   * share of seeds solving XOR with defaults: gatelearn share / scikit-learn lbfgs share
@@ -71,6 +73,8 @@ from typing import Any
 import grpc
 import numpy as np
 from _common import (
+    ARTICLE_NET,
+    DEFAULT_XOR,
     NO_RECORDS,
     POPULATION,
     Core,
@@ -81,6 +85,7 @@ from _common import (
     core_side,
     machine_info,
     rate,
+    recipe_side,
     spread,
     table,
     verdict,
@@ -304,6 +309,22 @@ def fig_core(
         cand_rate / ref_rate,
         floor,
         target,
+    )
+
+
+def fig_float32(bench: Bench, recipe: Recipe, figure: str) -> Row:
+    """P=1000 network-epochs/s of `recipe` in float32 over the same in float64."""
+    double, single = recipe_side(recipe, "float64"), recipe_side(recipe, "float32")
+    rate64, rate32 = compare(double, single, bench.mode.rounds, bench.mode.seconds, (20, 20))
+    assert double.rates is not None and single.rates is not None
+    bench.note(
+        figure,
+        f"{double.epochs} float64 and {single.epochs} float32 epochs per run; spread float64 "
+        f"{spread(double.rates)}, float32 {spread(single.rates)}; per-round ratios "
+        + " ".join(f"{s / d:.2f}" for d, s in zip(double.rates, single.rates, strict=True)),
+    )
+    return ratio_row(
+        figure, rate(rate64, " net-ep/s"), rate(rate32, " net-ep/s"), rate32 / rate64, 1.5, 2.0
     )
 
 
@@ -1218,6 +1239,18 @@ FIGURES: list[tuple[str, str, bool, Callable[[Bench, str], Row]]] = [
         "article 000 loop",
         False,
         lambda b, f: fig_core(b, POPULATION, 50.0, 100.0, (200, 20), f),
+    ),
+    (
+        f"P={POPULATION} float32 network-epochs/s, default recipe (XOR 2-8-1)",
+        "float64",
+        False,
+        lambda b, f: fig_float32(b, DEFAULT_XOR, f),
+    ),
+    (
+        f"P={POPULATION} float32 network-epochs/s, 2-3-1 sigmoid",
+        "float64",
+        False,
+        lambda b, f: fig_float32(b, ARTICLE_NET, f),
     ),
     (
         "Train -> saved XOR model, defaults, gRPC (sklearn s / gatelearn s)",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from test_cli import Run, gatelearn  # noqa: F401  (the fixture)
+from test_cli import XOR_LABELS, XOR_ROWS, Run, gatelearn, labels  # noqa: F401  (the fixture)
 
 from gatelearn.client import Client
 
@@ -63,3 +63,16 @@ def test_train_help_restates_no_server_default(gatelearn: Run) -> None:  # noqa:
     text = re.sub(r"^ *[-\d.,]+$", "", gatelearn("train", "--help").stdout, flags=re.MULTILINE)
     for default in ("0.05", "5000", "0.25", "xavier", "bce", "(default: 8)", "tanh"):
         assert default not in text, default
+
+
+def test_train_dtype_float32_is_recorded_and_served(
+    gatelearn: Run,  # noqa: F811
+    client: Client,
+) -> None:
+    line = gatelearn("train", "xor", "--name", "f32", "--dtype", "float32", "--quiet").stdout
+    assert line.startswith("saved f32:1  solved at epoch ")
+    shown = json.loads(gatelearn("--json", "show", "f32").stdout)
+    assert (shown["dtype"], shown["recipe"]["dtype"]) == ("float32", "float32")
+    assert labels(gatelearn("predict", "f32", *XOR_ROWS).stdout) == XOR_LABELS
+    gatelearn("train", "xor", "--name", "f32", "--float32", "--seed", "1", "--quiet")
+    assert client.model("f32").dtype == "float32"  # --float32 is the same choice

@@ -58,6 +58,8 @@ def test_search_prints_the_table_in_size_order_and_saves_the_answer(
 def test_search_json_and_a_refused_search(gatelearn: Run) -> None:  # noqa: F811
     result = json.loads(gatelearn("--json", "search", "and", "--name", "a", "--seeds", "8").stdout)
     assert result["answer"]["hidden"] == [] and result["model"] == {"name": "a", "version": 1}
+    gatelearn("search", "and", "--name", "a32", "--seeds", "8", "--dtype", "float32", "--quiet")
+    assert json.loads(gatelearn("--json", "show", "a32").stdout)["dtype"] == "float32"
     refused = gatelearn(
         "search", "xor", "--name", "big", "--seeds", "4000", "--epochs", "1000000", ok=False
     )

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import grpc
+import numpy as np
 import pytest
 from conftest import start_server
 from google.protobuf import json_format
@@ -301,6 +302,17 @@ def test_train_float32(client: Client) -> None:
     labels = client.predict("f32", XOR_INPUTS).labels
     assert labels == XOR_TARGETS
     assert client.model("f32").request["dtype"] == "FLOAT32"
+    assert client.model("f32").recipe["dtype"] == "float32"
+    # Stored as float64 arrays that hold the float32 weights exactly.
+    values = [v for layer in exported_layers(client, "f32") for v in layer["weights"]["values"]]
+    assert values == [float(np.float32(v)) for v in values]
+    assert len(set(values)) > 1
+
+
+def test_an_unknown_dtype_is_refused_before_sending(client: Client) -> None:
+    with pytest.raises(ValueError, match="dtype must be one of float64, float32"):
+        client.train("f16", "xor", dtype="float16")
+    assert "f16" not in {model.name for model in client.models()}
 
 
 def test_train_options_shape_the_run(client: Client) -> None:

@@ -142,6 +142,15 @@ def _check_depth(value: Any, path: str) -> None:
 _DTYPES = {"float64": pb.FLOAT64, "float32": pb.FLOAT32}
 
 
+def _dtype(name: str | None) -> pb.Dtype:
+    """A dtype name as the enum, None as unset (the server's default)."""
+    if name is None:
+        return pb.DTYPE_UNSPECIFIED
+    if name not in _DTYPES:
+        raise ValueError(f"dtype must be one of {', '.join(_DTYPES)} or None, got {name!r}")
+    return _DTYPES[name]
+
+
 def _request_id(given: str | None) -> str:
     """`given` if the server would take it as a request id; a new one when it is None."""
     if given is None:
@@ -344,7 +353,7 @@ class Client:
             request_id=_request_id(request_id),
             start_from=start_from,
             activations=[_ref(a, f"activations[{i}]") for i, a in enumerate(activations)],
-            dtype=_DTYPES.get(dtype or "", pb.DTYPE_UNSPECIFIED),
+            dtype=_dtype(dtype),
         )
         if table is not None:
             request.table.CopyFrom(_table(*table))

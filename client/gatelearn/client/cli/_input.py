@@ -92,6 +92,16 @@ def add_model_argument(parser: argparse.ArgumentParser, what: str = "the latest"
     )
 
 
+def add_dtype_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """`--dtype`, the element type a training computes in (left out: the server's default)."""
+    parser.add_argument(
+        "--dtype",
+        choices=("float64", "float32"),
+        help="the element type to compute in (float32: about twice as fast on a large "
+        "population, on CPUs without AVX-512)",
+    )
+
+
 def positive_float(text: str) -> float:
     """A number > 0, e.g. a number of seconds."""
     try:

@@ -68,6 +68,7 @@ def cmd_search(args: argparse.Namespace, ctx: Context) -> int:
         widths=args.widths or (),
         activations=args.activation or (),
         seed=args.seed or 0,
+        dtype=args.dtype,
         options=TrainOptions(epochs=args.epochs) if args.epochs is not None else None,
     )
     bar = None if args.quiet or ctx.json else ProgressBar(sys.stderr)
@@ -148,4 +149,5 @@ def add_search(add: AddCommand) -> None:
         "--epochs", type=read.count(0), metavar="N", help="epoch budget of each candidate"
     )
     p.add_argument("--seed", type=read.count(0), metavar="N", help="first seed (default 0)")
+    read.add_dtype_argument(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar on stderr")

@@ -110,7 +110,7 @@ def cmd_train(args: argparse.Namespace, ctx: Context) -> int:
         options=None if options == TrainOptions() else options,  # keep the record minimal
         seed=args.seed or 0,
         population=args.population or 1,
-        dtype="float32" if args.float32 else None,
+        dtype=args.dtype,
         start_from=args.start_from or "",
     )
     bar = None if args.quiet else ProgressBar(sys.stderr)
@@ -202,7 +202,10 @@ def add_train(add: AddCommand) -> None:
         "one per layer after the inputs, hidden layers then the output",
     )
     net.add_argument("--no-bias", action="store_true", help="layers without bias vectors")
-    net.add_argument("--float32", action="store_true", help="compute in 32-bit floats")
+    read.add_dtype_argument(net)
+    net.add_argument(
+        "--float32", dest="dtype", action="store_const", const="float32", help="--dtype float32"
+    )
     fit = p.add_argument_group("fitting")
     fit.add_argument("--loss", type=read.component, metavar="NAME", help="the loss function")
     fit.add_argument("--optimizer", metavar="NAME", help="the optimizer")

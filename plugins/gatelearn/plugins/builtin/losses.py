@@ -6,6 +6,7 @@ scratch allocated once per run."""
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 import numpy as np
 
@@ -47,7 +48,8 @@ class HalfSumSquaredError(Loss):
 class BinaryCrossEntropy(Loss):
     """L = -(1/N) sum [t log y + (1 - t) log(1 - y)]; dL/dy = (y - t) / (y (1 - y) N).
 
-    Outputs are clipped to [eps, 1 - eps] first, so neither the value nor the gradient can
+    Outputs are clipped to [eps, 1 - eps] first (in float32, to the values nearest 0 and 1 it
+    can tell apart from them when eps is finer), so neither the value nor the gradient can
     become infinite. Targets must be in [0, 1]; pair it with a sigmoid output.
     """
 
@@ -59,14 +61,22 @@ class BinaryCrossEntropy(Loss):
     )
     eps: float
 
+    def bounds(self, dtype: np.dtype[Any]) -> tuple[Array, Array]:
+        """eps and 1 - eps as 0-d arrays of `dtype`, kept where `dtype` can tell them from 0 and
+        1: in float32, 1 - 1e-12 rounds to 1.0, where log(1 - y) and the gradient break down."""
+        info = np.finfo(dtype)
+        low = max(self.eps, float(info.tiny))
+        high = 1.0 - max(self.eps, float(info.epsneg))  # epsneg: the step just below 1
+        return np.array(low, dtype), np.array(high, dtype)
+
     def value(self, pred: Array, target: Array) -> Array:
-        y = np.clip(pred, self.eps, 1.0 - self.eps)
+        y = np.clip(pred, *self.bounds(pred.dtype))
         terms = target * np.log(y) + (1.0 - target) * np.log1p(-y)
         return -np.mean(terms, axis=(0, 1))
 
     @from_calls
     def gradient(self, pred: Array, target: Array, out: Array) -> list[Call]:
-        low, high = (np.array(v, dtype=out.dtype) for v in (self.eps, 1.0 - self.eps))
+        low, high = self.bounds(out.dtype)
         one, size = (np.array(v, dtype=out.dtype) for v in (1.0, target.size))
         spread = np.empty_like(out)  # y (1 - y) N, the denominator
         return [

@@ -53,7 +53,7 @@ class GradientDescent(Optimizer):
 
     def bind(self, params: Sequence[Array], grads: Sequence[Array]) -> Step:
         self.start_state(params)
-        lr = np.array(self.lr)
+        lr = np.array(self.lr, params[0].dtype)  # a float64 0-d array would upcast float32
         calls: list[Call] = []
         for p, g in zip(params, grads, strict=True):
             if self.lr != 1.0:  # at step 1 (article 000) the scaling is skipped
