@@ -28,6 +28,7 @@ from gatelearn.client import Client, GateLearnError, Progress, TrainOptions
 from gatelearn.server import Limits
 from gatelearn.server.app import RunningServer
 from gatelearn.server.training.frames import Kind, pack_job, read_frame, write_frame
+from gatelearn.server.training.pool import Frames
 from gatelearn.v1 import gatelearn_pb2 as pb
 
 LONG = TrainOptions(epochs=10**6, stop_when_solved=False, progress_interval_ms=1)
@@ -82,6 +83,18 @@ def test_a_training_worker_runs_under_sched_idle(one_slot: RunningServer) -> Non
     assert len(threads) >= 2  # the training and the thread reading the server's commands
     assert set(policies.values()) == {os.SCHED_IDLE}, policies
     assert os.sched_getscheduler(0) == os.SCHED_OTHER
+
+
+def test_waiting_progress_frames_coalesce_into_the_latest() -> None:
+    """The relay gets the newest progress and every other frame, in order, however far it
+    fell behind: the queue between a worker and its relay holds at most one progress frame
+    in a row."""
+    frames = Frames()
+    sent = [(Kind.PROGRESS, b"1"), (Kind.PROGRESS, b"2"), (Kind.PROGRESS, b"3"), (Kind.DONE, b"")]
+    for frame in [*sent, (Kind.PROGRESS, b"late"), None]:
+        frames.put(frame)
+    got = [frames.get_nowait() for _ in range(frames.qsize())]
+    assert got == [(Kind.PROGRESS, b"3"), (Kind.DONE, b""), (Kind.PROGRESS, b"late"), None]
 
 
 def _none_left(workers: dict[int, str]) -> bool:
