@@ -82,6 +82,7 @@ from _common import (
 from _scaleout import Replicas, cluster, replicas, save_seconds
 
 from gatelearn.client import Client, GateLearnError, TrainOptions
+from gatelearn.client.client import DEFAULT_CHUNK_ROWS, DEFAULT_STREAMS
 from gatelearn.core import Layer, Network, TrainConfig, train
 from gatelearn.plugins import Registry, load_registry
 from gatelearn.plugins.recipe import Choice, Recipe, prepare
@@ -566,8 +567,8 @@ def fig_packed(bench: Bench, figure: str) -> Row:
     bench.note(
         figure,
         f"{rows} rows of 2 float64 inputs, model {MODEL} (2-8-1 tanh/sigmoid, "
-        f"defaults); Client.predict_array sends 65536-row chunks over "
-        f"PredictStream; outputs checked equal to Network.predict; medians of "
+        f"defaults); Client.predict_array sends {DEFAULT_CHUNK_ROWS}-row chunks over "
+        f"{DEFAULT_STREAMS} PredictStreams; outputs checked equal to Network.predict; medians of "
         f"{bench.mode.rounds} rounds",
     )
     return ratio_row(figure, rate(ref, " rows/s"), rate(cand, " rows/s"), cand / ref, 0.5, 0.8)
