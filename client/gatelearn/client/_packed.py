@@ -124,7 +124,7 @@ class _Streams:
             try:
                 return [response for future in futures for response in future.result()]
             finally:
-                self._stop_after(-1)  # after a failure (or an interrupt): nothing else is needed
+                self._stop_after(-1)  # the answer is known (or interrupted): stop what still runs
 
 
 def predict_chunks(
