@@ -30,8 +30,8 @@ __all__ = [
 ]
 
 # Measured on a 2-8-1 model, 10^6 rows, 2 cores: 8192-24576-row chunks ran 7-13M rows/s and
-# 65536-row ones 1-2.5M (the forward pass slows past about 32768 rows); 2 streams beat 1 by
-# 10-35% against a server process of its own (README, Performance).
+# 65536-row ones 1-2.6M (the forward pass slows past about 32768 rows); 2 streams beat 1 by
+# 11-40% against a server process of its own (README, where it shows Client in Python).
 DEFAULT_CHUNK_ROWS = 16384
 DEFAULT_STREAMS = 2  # streams at once: the server answers each on a thread of its own
 
