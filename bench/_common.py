@@ -33,6 +33,9 @@ SEED = 1234
 POPULATION = 1000
 CHECK_EPOCHS = 2000
 CHECK_TOLERANCE = 1e-9
+# Issue 15's (floor, target) of the core figures, shared by bench/core.py and bench/run.py.
+ONE_NET_BAR = (1.5, 2.0)
+POPULATION_BAR = (50.0, 100.0)
 NO_RECORDS = 10**12  # record_every: history only at the first and last epoch
 
 

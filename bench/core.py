@@ -34,7 +34,9 @@ import argparse
 import sys
 
 from _common import (
+    ONE_NET_BAR,
     POPULATION,
+    POPULATION_BAR,
     Core,
     article_side,
     check_equal,
@@ -69,8 +71,8 @@ def main() -> int:
 
     rows = []
     figures = [
-        ("P=1 epochs/s", 1, 1.0, 1.5, (200, 200)),
-        (f"P={POPULATION} network-epochs/s", POPULATION, 50.0, 100.0, (200, 20)),
+        ("P=1 epochs/s", 1, *ONE_NET_BAR, (200, 200)),
+        (f"P={POPULATION} network-epochs/s", POPULATION, *POPULATION_BAR, (200, 20)),
     ]
     notes = []
     for label, population, floor, target, probes in figures:

@@ -1,4 +1,6 @@
-"""How a training worker's end is reported and how a worker ends when its server dies.
+"""How a training worker runs, how its end is reported and how it ends when its server dies.
+
+A worker runs under SCHED_IDLE (Linux), below everything the server does.
 
 A worker killed while training (by the kernel when memory runs out, or by any signal) fails
 its Train call with FAILED_PRECONDITION naming the signal. A worker whose server is killed
@@ -26,6 +28,7 @@ from gatelearn.client import Client, GateLearnError, Progress, TrainOptions
 from gatelearn.server import Limits
 from gatelearn.server.app import RunningServer
 from gatelearn.server.training.frames import Kind, pack_job, read_frame, write_frame
+from gatelearn.server.training.pool import Frames
 from gatelearn.v1 import gatelearn_pb2 as pb
 
 LONG = TrainOptions(epochs=10**6, stop_when_solved=False, progress_interval_ms=1)
@@ -64,6 +67,34 @@ def test_a_killed_worker_is_reported_with_its_signal(
         # the slot has a new worker: the next training runs
         assert poll(lambda: client.train("after", "xor").metrics.solved, what="a new worker")
         assert [m.name for m in client.models()] == ["after"]
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux's")
+def test_a_training_worker_runs_under_sched_idle(one_slot: RunningServer) -> None:
+    """Every thread of the worker that trains runs only on CPU time serving does not want;
+    the server's own threads keep the normal policy."""
+    with Client(f"127.0.0.1:{one_slot.port}") as client:
+        events = client.train_events(client.train_request("idle", "xor", options=LONG))
+        assert isinstance(next(events), Progress)
+        (busy,) = one_slot.pool._busy  # white-box: the pool exposes no pids
+        threads = [int(tid) for tid in os.listdir(f"/proc/{busy.process.pid}/task")]
+        policies = {tid: os.sched_getscheduler(tid) for tid in threads}
+        events.close()
+    assert len(threads) >= 2  # the training and the thread reading the server's commands
+    assert set(policies.values()) == {os.SCHED_IDLE}, policies
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER
+
+
+def test_waiting_progress_frames_coalesce_into_the_latest() -> None:
+    """The relay gets the newest progress and every other frame, in order, however far it
+    fell behind: the queue between a worker and its relay holds at most one progress frame
+    in a row."""
+    frames = Frames()
+    sent = [(Kind.PROGRESS, b"1"), (Kind.PROGRESS, b"2"), (Kind.PROGRESS, b"3"), (Kind.DONE, b"")]
+    for frame in [*sent, (Kind.PROGRESS, b"late"), None]:
+        frames.put(frame)
+    got = [frames.get_nowait() for _ in range(frames.qsize())]
+    assert got == [(Kind.PROGRESS, b"3"), (Kind.DONE, b""), (Kind.PROGRESS, b"late"), None]
 
 
 def _none_left(workers: dict[int, str]) -> bool:

@@ -53,6 +53,50 @@ def test_batches_larger_than_a_chunk_stream_in_order(trained: Client) -> None:
     assert np.array_equal(labels.ravel(), np.logical_xor(rows[:, 0], rows[:, 1]).astype(float))
 
 
+def _chunked_rows() -> np.ndarray:
+    """10,321 distinct rows: ten 1000-row chunks and a short one (over the small-batch size)."""
+    return np.random.default_rng(7).uniform(-2, 2, size=(10_321, 2))
+
+
+def test_several_streams_answer_what_network_predict_does_in_row_order(
+    trained: Client, server: RunningServer
+) -> None:
+    rows = _chunked_rows()
+    network = server.service.models.cache.get("gate").network
+    # Network.predict on the same chunks: the same products, so the same bits.
+    expected = np.concatenate([network.predict(rows[i : i + 1000]) for i in range(0, 10_321, 1000)])
+    for streams in (1, 2, 3, 16):
+        outputs, labels = trained.predict_array("gate", rows, chunk_rows=1000, streams=streams)
+        assert np.array_equal(outputs, expected[..., 0]), streams
+        assert np.array_equal(labels, (outputs > 0.5).astype(float)), streams
+
+
+def test_the_first_bad_chunk_of_several_streams_is_named_and_nothing_returned(
+    trained: Client,
+) -> None:
+    """Three streams carry chunks 0-2, 3-6 and 7-10: chunk 5 (the second stream's third) and
+    chunk 8 are bad; chunk 5 is named by its index in the whole call, whichever fails first."""
+    rows = _chunked_rows()
+
+    def failure() -> str:
+        return expect_error(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            trained.predict_array,
+            "gate",
+            rows,
+            chunk_rows=1000,
+            streams=3,
+        )
+
+    rows[5_005, 1], rows[8_003, 0] = np.nan, np.inf
+    assert failure().startswith("requests[5].packed.data: row 5: values must be finite")
+    rows[5_005, 1] = 0.0
+    assert failure().startswith("requests[8].packed.data: row 3: values must be finite")
+    rows[8_003, 0] = 0.0
+    outputs, _ = trained.predict_array("gate", rows, chunk_rows=1000, streams=3)
+    assert outputs.shape == (10_321, 1)
+
+
 def test_small_batches_from_many_threads_answer_what_one_large_batch_does(
     trained: Client, address: str
 ) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,13 @@ from google.protobuf import json_format
 from gatelearn.api.constants import DEFAULT_ADDRESS
 from gatelearn.client._channel import channel_options, target, target_options
 from gatelearn.client._nesting import MAX_STRUCT_DEPTH, too_deep
+from gatelearn.client._packed import (
+    DEFAULT_CHUNK_ROWS,
+    DEFAULT_STREAMS,
+    ChunkFailure,
+    chunk_request,
+    predict_chunks,
+)
 from gatelearn.client._request_ids import new_request_id, request_id_problem
 from gatelearn.client.types import (
     Component,
@@ -47,8 +54,10 @@ from gatelearn.v1 import gatelearn_pb2_grpc
 __all__ = [
     "ADDRESS_ENV",
     "DEFAULT_ADDRESS",
+    "DEFAULT_CHUNK_ROWS",
     "DEFAULT_RETRIES",
     "DEFAULT_RETRY_BACKOFF",
+    "DEFAULT_STREAMS",
     "DEFAULT_TIMEOUT",
     "DEFAULT_TRAIN_TIMEOUT",
     "Client",
@@ -508,12 +517,21 @@ class Client:
         return Prediction.from_pb(self._call("Predict", request))
 
     def predict_array(
-        self, name: str, rows: Any, *, version: int = 0, chunk_rows: int = 65536
+        self,
+        name: str,
+        rows: Any,
+        *,
+        version: int = 0,
+        chunk_rows: int = DEFAULT_CHUNK_ROWS,
+        streams: int = DEFAULT_STREAMS,
     ) -> tuple[Any, Any]:
         """Outputs and labels for a NumPy array of rows, as NumPy arrays of its dtype.
 
-        Rows travel packed (raw little-endian bytes); more than `chunk_rows` go through the
-        streaming RPC in chunks. This is the fast path for large batches; it needs NumPy,
+        Rows travel packed (raw little-endian bytes); more than `chunk_rows` go in chunks over
+        `streams` PredictStreams at once, each carrying a contiguous run of chunks, and come
+        back in row order from the one model version the first stream resolved. The first
+        chunk that fails raises, named by its index in the whole call (`requests[5].packed`),
+        and nothing is returned. This is the fast path for large batches; it needs NumPy,
         which the rest of the client does not.
         """
         import numpy as np
@@ -523,35 +541,36 @@ class Client:
         array = np.ascontiguousarray(array, dtype="<f4" if dtype == "float32" else "<f8")
         if array.ndim != 2:
             raise ValueError(f"rows must be a 2-D array, got shape {array.shape}")
+        if chunk_rows < 1 or streams < 1:
+            raise ValueError(
+                f"chunk_rows and streams must be at least 1, got {chunk_rows}, {streams}"
+            )
         chunks = [
             array[start : start + chunk_rows] for start in range(0, max(len(array), 1), chunk_rows)
         ]
-
-        def requests() -> Iterator[pb.PredictRequest]:
-            for index, chunk in enumerate(chunks):
-                yield pb.PredictRequest(
-                    model=name if index == 0 else "",
-                    version=version if index == 0 else 0,
-                    packed=pb.PackedRows(
-                        data=chunk.tobytes(), shape=list(chunk.shape), dtype=dtype
-                    ),
-                )
-
         try:
             if len(chunks) == 1:
                 responses = [
                     self._stub.Predict(
-                        next(requests()), timeout=self.timeout, metadata=self._metadata
+                        chunk_request(chunks[0], dtype, name, version),
+                        timeout=self.timeout,
+                        metadata=self._metadata,
                     )
                 ]
             else:
-                responses = list(
-                    self._stub.PredictStream(
-                        requests(), timeout=self.timeout, metadata=self._metadata
-                    )
+                responses = predict_chunks(
+                    lambda requests: self._stub.PredictStream(
+                        requests, timeout=self.timeout, metadata=self._metadata
+                    ),
+                    chunks,
+                    dtype,
+                    (name, version),
+                    streams,
                 )
         except grpc.RpcError as error:
             raise GateLearnError.from_rpc(error) from None
+        except ChunkFailure as failure:
+            raise GateLearnError(failure.code, failure.details) from None
 
         def unpack(field: str) -> Any:
             parts = [getattr(r, field) for r in responses]

@@ -33,6 +33,21 @@ CRASHED = "a plugin may have crashed it"
 WORKER_ENV = {name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
+def _progress(frame: Frame) -> bool:
+    return frame is not None and frame[0] == Kind.PROGRESS
+
+
+class Frames(queue.Queue[Frame]):
+    """A worker's frames in order, except that a progress frame replaces one still waiting at
+    the back: a relay that falls behind takes the latest progress, not a growing backlog."""
+
+    def _put(self, item: Frame) -> None:
+        if self.queue and _progress(item) and _progress(self.queue[-1]):
+            self.queue[-1] = item
+        else:
+            self.queue.append(item)
+
+
 class Worker:
     """One worker process, with its output frames arriving on a queue."""
 
@@ -46,7 +61,7 @@ class Worker:
             env={**os.environ, **WORKER_ENV},
             process_group=0,
         )
-        self.frames: queue.Queue[Frame] = queue.Queue()
+        self.frames = Frames()
         self._write_lock = threading.Lock()
         threading.Thread(target=self._read, daemon=True, name=f"worker-{self.process.pid}").start()
 

@@ -22,7 +22,16 @@ from gatelearn.server.training.frames import Kind, read_frame, write_frame
 from gatelearn.server.training.jobs import run_job
 from gatelearn.v1 import gatelearn_pb2 as pb
 
-WORKER_NICENESS = 10  # added to the worker's scheduling niceness
+WORKER_NICENESS = 10  # added to the worker's niceness where SCHED_IDLE is not to be had
+
+
+def yield_to_serving() -> None:
+    """Run this process only on CPU time nothing else wants, so Predict is never kept waiting:
+    Linux's SCHED_IDLE where permitted, else a higher niceness."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):  # not Linux, or a sandbox refusing the policy
+        os.nice(WORKER_NICENESS)
 
 
 def _read_commands(stream: BinaryIO, jobs: queue.Queue[bytes], cancel: threading.Event) -> None:
@@ -43,7 +52,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--plugin", action="append", default=[], help="extra plugin module")
     args = parser.parse_args(argv)
     # Serving comes first: with every core training, Predict must still get the CPU at once.
-    os.nice(WORKER_NICENESS)
+    # Before any thread starts, so that every thread of the worker inherits it.
+    yield_to_serving()
     # Ctrl-C in a terminal reaches the whole process group; the server, not the key, decides
     # when a training stops (after its grace period).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
