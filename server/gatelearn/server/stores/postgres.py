@@ -4,8 +4,8 @@ It keeps the promises of the Store protocol (gatelearn.server.stores.base): a ve
 written in one transaction and visible only complete; a name's version numbers only increase,
 even after deletes, because they come from its row in `gatelearn_names`, which a save updates
 under a row lock, so concurrent saves from any replica get distinct versions without error;
-weights are the same `.npz` bytes, read back without pickle. The schema carries its version and
-is created or upgraded on start under an advisory lock. psycopg is the optional extra
+weights are the same `pack_arrays` blobs, read back without pickle. The schema carries its
+version and is created or upgraded on start under an advisory lock. psycopg is the optional extra
 `gatelearn[postgres]`, imported when a store is made.
 
 When the database cannot be reached, every method raises StoreUnavailableError (one place:

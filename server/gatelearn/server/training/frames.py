@@ -1,8 +1,8 @@
 """Length-prefixed frames between the server and its training workers, over plain pipes.
 
 A frame is a 4-byte big-endian length, a 1-byte kind and the payload. Payloads are protobuf
-messages, JSON, or `.npz` bytes read with `allow_pickle=False`: nothing crossing a process
-boundary is ever pickled.
+messages, JSON, or `pack_arrays` blobs of plain numbers (`stores.arrays`): nothing crossing a
+process boundary is ever pickled.
 """
 
 from __future__ import annotations
@@ -75,14 +75,14 @@ def read_frame(stream: IO[bytes]) -> tuple[Kind, bytes] | None:
 
 
 def pack_record(meta: dict[str, Any], weights: bytes) -> bytes:
-    """A model's JSON metadata and its `.npz` weight bytes as one payload."""
+    """A model's JSON metadata and its `pack_arrays` weight bytes as one payload."""
     meta_bytes = json.dumps(meta, allow_nan=False).encode()
     return struct.pack("!I", len(meta_bytes)) + meta_bytes + weights
 
 
 def pack_job(request: bytes, start: bytes) -> bytes:
-    """A serialized TrainRequest and the `.npz` bytes a warm start begins from (empty for a
-    cold start) as one payload."""
+    """A serialized TrainRequest and the `pack_arrays` bytes a warm start begins from (empty
+    for a cold start) as one payload."""
     return struct.pack("!I", len(request)) + request + start
 
 
