@@ -11,6 +11,7 @@ import numpy as np
 from conftest import start_server
 
 from gatelearn.client import Client, TrainOptions
+from gatelearn.server.stores import ModelMeta
 from gatelearn.server.stores.arrays import MAGIC, decode_arrays
 
 
@@ -118,3 +119,5 @@ def test_metadata_is_plain_json(tmp_path: Path) -> None:
         (meta,) = db.execute("SELECT meta FROM models WHERE name = 'j'").fetchone()
     parsed = json.loads(meta)
     assert parsed["sizes"] == [2, 8, 1]
+    # The text the worker sent is stored as it is: the one encoding of that metadata.
+    assert meta == ModelMeta.from_json(parsed).to_text()

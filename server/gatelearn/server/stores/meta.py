@@ -10,6 +10,7 @@ imported model has no training, so its training fields take the defaults below.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, is_dataclass
 from typing import Any
@@ -142,6 +143,10 @@ class ModelMeta:
             if data[key] is None:
                 del data[key]
         return {"layout": LAYOUT, **data}
+
+    def to_text(self) -> str:
+        """`to_json` as the JSON text a store keeps and a training worker sends."""
+        return json.dumps(self.to_json(), allow_nan=False)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ModelMeta:

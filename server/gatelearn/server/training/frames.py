@@ -8,10 +8,9 @@ process boundary is ever pickled.
 from __future__ import annotations
 
 import enum
-import json
 import struct
 import threading
-from typing import IO, Any
+from typing import IO
 
 __all__ = [
     "Kind",
@@ -74,9 +73,10 @@ def read_frame(stream: IO[bytes]) -> tuple[Kind, bytes] | None:
     return Kind(kind), payload
 
 
-def pack_record(meta: dict[str, Any], weights: bytes) -> bytes:
-    """A model's JSON metadata and its `pack_arrays` weight bytes as one payload."""
-    meta_bytes = json.dumps(meta, allow_nan=False).encode()
+def pack_record(meta_text: str, weights: bytes) -> bytes:
+    """A model's metadata text (`ModelMeta.to_text`) and its `pack_arrays` weight bytes as one
+    payload."""
+    meta_bytes = meta_text.encode()
     return struct.pack("!I", len(meta_bytes)) + meta_bytes + weights
 
 
@@ -91,6 +91,6 @@ def unpack_job(payload: bytes) -> tuple[bytes, bytes]:
     return payload[4 : 4 + size], payload[4 + size :]
 
 
-def unpack_record(payload: bytes) -> tuple[dict[str, Any], bytes]:
+def unpack_record(payload: bytes) -> tuple[str, bytes]:
     (size,) = struct.unpack_from("!I", payload)
-    return json.loads(payload[4 : 4 + size]), payload[4 + size :]
+    return payload[4 : 4 + size].decode(), payload[4 + size :]
