@@ -11,7 +11,7 @@ from conftest import train_prepared
 
 from gatelearn.core import AUTO_RECORDS, TrainConfig
 from gatelearn.plugins import Registry
-from gatelearn.plugins.recipe import Recipe, prepare
+from gatelearn.plugins.recipe import Choice, Recipe, prepare
 
 EPOCHS = 3001  # odd, so the final epoch is off the thinned grid
 
@@ -50,3 +50,16 @@ def test_by_default_a_long_run_keeps_a_thinned_evenly_spaced_curve(registry: Reg
     # Under a server limit lower than the default's, the limit wins.
     limited = replace(config, max_records=40)
     assert 20 <= len(train_prepared(prepare(Recipe(config=limited), registry)).history.epochs) <= 40
+
+
+def test_recorded_accuracy_is_each_members_share_of_rows_with_every_output_right(
+    registry: Registry,
+) -> None:
+    config = TrainConfig(epochs=40, stop_when_solved=False)
+    prepared = prepare(Recipe(task=Choice("full_adder"), population=6, config=config), registry)
+    result = train_prepared(prepared)
+    data = prepared.data
+    outputs = result.network.predict(data.inputs)  # (rows, outputs, members)
+    on_side = (outputs > data.threshold) == (data.targets > data.threshold)[:, :, None]
+    assert result.accuracy.tolist() == on_side.all(axis=1).mean(axis=0).tolist()
+    assert result.history.accuracy[-1].tolist() == result.accuracy.tolist()

@@ -40,6 +40,7 @@ from gatelearn.server import Limits, ServerConfig
 from gatelearn.server.app import RunningServer
 from gatelearn.server.security import is_loopback
 from gatelearn.server.stores import SQLiteStore
+from gatelearn.server.stores.arrays import decode_arrays
 from gatelearn.v1 import gatelearn_pb2 as pb
 from gatelearn.v1 import gatelearn_pb2_grpc
 
@@ -698,9 +699,9 @@ class Trap:
 
 
 def trapped_blob(good_blob: bytes, marker: Path) -> bytes:
-    """`good_blob`'s arrays with w0 replaced by an object array holding a `Trap`."""
-    with np.load(io.BytesIO(good_blob), allow_pickle=False) as arrays:
-        replaced = {name: arrays[name] for name in arrays.files}
+    """`good_blob`'s arrays with w0 replaced by an object array holding a `Trap`, as `.npz`
+    (the format stores wrote before their own, which cannot hold objects at all)."""
+    replaced = decode_arrays(good_blob)
     replaced["w0"] = np.array([Trap(marker)], dtype=object)
     buffer = io.BytesIO()
     np.savez(buffer, **replaced)  # object arrays are written with pickle

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import sqlite3
 import stat
@@ -12,6 +11,8 @@ import numpy as np
 from conftest import start_server
 
 from gatelearn.client import Client, TrainOptions
+from gatelearn.server.stores import ModelMeta
+from gatelearn.server.stores.arrays import MAGIC, decode_arrays
 
 
 def _database(data_dir: Path) -> Path:
@@ -83,12 +84,11 @@ def test_weights_load_without_pickle(tmp_path: Path) -> None:
     for layer in exported["layers"]:
         expected.append(np.asarray(layer["weights"]["values"]).reshape(layer["weights"]["shape"]))
         expected.append(np.asarray(layer["bias"]["values"]))
-    archives = []
-    for blob in _blobs(_database(data_dir)):
-        if blob[:2] != b"PK":  # npz files are zip archives; the request blob is not
-            continue
-        with np.load(io.BytesIO(blob), allow_pickle=False) as arrays:
-            archives.append({key: arrays[key] for key in arrays.files})
+    archives = [
+        decode_arrays(blob)
+        for blob in _blobs(_database(data_dir))
+        if blob.startswith(MAGIC)  # the weight blob; the request blob is not one
+    ]
     assert len(archives) == 1
     (arrays,) = archives
     for array in arrays.values():
@@ -119,3 +119,5 @@ def test_metadata_is_plain_json(tmp_path: Path) -> None:
         (meta,) = db.execute("SELECT meta FROM models WHERE name = 'j'").fetchone()
     parsed = json.loads(meta)
     assert parsed["sizes"] == [2, 8, 1]
+    # The text the worker sent is stored as it is: the one encoding of that metadata.
+    assert meta == ModelMeta.from_json(parsed).to_text()

@@ -14,6 +14,7 @@ from typing import TypeVar
 import numpy as np
 
 from gatelearn.server.stores import ComponentMeta, Metrics, ModelMeta, ModelRecord, TaskMeta
+from gatelearn.server.stores.arrays import MAGIC
 
 T = TypeVar("T")
 
@@ -34,6 +35,12 @@ def record(name: str, sizes: tuple[int, ...] = (2, 3, 1), seed: int = 0) -> Mode
         metrics=Metrics(loss=0.1 + seed),
     )
     return ModelRecord(name, meta, weights, biases, request=b"\x00train\xff")
+
+
+def weight_blob(header: bytes, data: bytes = b"") -> bytes:
+    """Bytes in the weight codec's format (`stores.arrays`) with this header text and data,
+    damaged or not."""
+    return MAGIC + len(header).to_bytes(4, "big") + header + data
 
 
 def run_together(workers: list[Callable[[], T]]) -> list[T]:

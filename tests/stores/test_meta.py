@@ -9,7 +9,33 @@ import pytest
 from store_test_support import record
 
 from gatelearn.server.stores import ModelMeta
-from gatelearn.server.stores.meta import LAYOUT, ComponentMeta, SearchMeta, SearchRow
+from gatelearn.server.stores.meta import (
+    LAYOUT,
+    ComponentMeta,
+    History,
+    Metrics,
+    SearchMeta,
+    SearchRow,
+    TaskMeta,
+)
+
+# Every field of layout 2, nested ones included, as the store has written them since that
+# layout (then through dataclasses.asdict): the keys in field order, None fields written null
+# inside metrics and left out at the top.
+WRITTEN = (
+    '{"layout": 2, "sizes": [2, 2, 1], "activations": [{"name": "tanh", "params": {"alpha": '
+    '1.0}}, {"name": "sigmoid", "params": {}}], "bias": true, "dtype": "float64", "low": 0.0, '
+    '"high": 1.0, "task": {"name": "xor", "params": {}, "table": false, "seed": 3}, '
+    '"member_seed": 0, "population": 1, "stop_reason": "", "epochs": 2, "metrics": {"loss": '
+    '0.1, "accuracy": 1.0, "min_margin": 0.2, "solved": true, "solved_epoch": 2, '
+    '"validation_loss": null, "validation_accuracy": null}, "history": {"epochs": [0, 2], '
+    '"loss": [0.5, 0.1], "accuracy": [0.5, 1.0]}, "solved_members": 1, '
+    '"member_solved_epochs": [2], "recipe": {"seed": 3, "loss": {"name": "bce", "params": {}}}, '
+    '"loss": {"name": "bce", "params": {}}, "parent": "", "fresh_optimizer_state": false, '
+    '"search": {"rows": [{"index": 0, "hidden": [2], "activation": "tanh", "parameters": 9, '
+    '"seeds": 4, "solved": 3, "epochs": 40, "median_epochs": 12, "p90_epochs": 30}], '
+    '"answer": 0, "candidates": 5, "target": 0.5}}'
+)
 
 
 def test_written_metadata_is_plain_json_that_reads_back_equal() -> None:
@@ -17,6 +43,28 @@ def test_written_metadata_is_plain_json_that_reads_back_equal() -> None:
     text = json.dumps(meta.to_json(), allow_nan=False)
     assert json.loads(text)["layout"] == LAYOUT
     assert ModelMeta.from_json(json.loads(text)) == meta
+
+
+def test_metadata_is_written_with_the_keys_and_order_of_its_layout() -> None:
+    meta = ModelMeta(
+        (2, 2, 1),
+        (ComponentMeta("tanh", {"alpha": 1.0}), ComponentMeta("sigmoid")),
+        True,
+        "float64",
+        0.0,
+        1.0,
+        task=TaskMeta("xor", seed=3),
+        epochs=2,
+        metrics=Metrics(0.1, 1.0, 0.2, True, 2),
+        history=History((0, 2), (0.5, 0.1), (0.5, 1.0)),
+        solved_members=1,
+        member_solved_epochs=(2,),
+        recipe={"seed": 3, "loss": {"name": "bce", "params": {}}},
+        loss=ComponentMeta("bce"),
+        search=SearchMeta((SearchRow(0, (2,), "tanh", 9, 4, 3, 40, 12, 30),), 0, 5, 0.5),
+    )
+    assert json.dumps(meta.to_json(), allow_nan=False) == WRITTEN
+    assert ModelMeta.from_json(json.loads(WRITTEN)) == meta
 
 
 def test_a_layout_without_a_number_reads_with_the_training_defaults() -> None:

@@ -2,12 +2,13 @@
 the recipe) still opens and serves.
 
 The rows below are byte for byte what the store wrote then (its `meta` and `summary` JSON, keys
-in the order that code wrote them), for a trained model and an imported one; a real server on
-that directory answers about them through the real client.
+in the order that code wrote them, and weights as `.npz`), for a trained model and an imported
+one; a real server on that directory answers about them through the real client.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ import pytest
 from conftest import start_server
 
 from gatelearn.client import Client
-from gatelearn.server.stores import SQLiteStore, pack_arrays
+from gatelearn.server.stores import SQLiteStore
 from gatelearn.v1 import gatelearn_pb2 as pb
 
 XOR_IN = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
@@ -70,7 +71,9 @@ def old_client(tmp_path: Path) -> Iterator[Client]:
     """A client of a server on a data directory holding the two rows as they were written."""
     data_dir = tmp_path / "data"
     SQLiteStore(data_dir).close()  # the tables, as that store created them
-    blob = pack_arrays([W0, W1], [B0, B1])
+    buffer = io.BytesIO()  # the weights as the store wrote them then: numpy.savez
+    np.savez(buffer, w0=W0, w1=W1, b0=B0, b1=B1)
+    blob = buffer.getvalue()
     with sqlite3.connect(data_dir / SQLiteStore.FILENAME) as db:
         db.executemany(
             "INSERT INTO names (name, last_version) VALUES (?, 1)",

@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from store_test_support import record, run_together
+from store_test_support import record, run_together, weight_blob
 
+from gatelearn.core import OptimizerState, RunState, ShuffleState
 from gatelearn.server.stores import (
     AliasInUseError,
     AliasNotFoundError,
@@ -33,6 +34,7 @@ from gatelearn.server.stores import (
     Store,
     StoreFullError,
 )
+from gatelearn.server.stores.arrays import MAGIC
 from gatelearn.server.stores.changes import CHANGES_KEPT
 
 OpenStore = Callable[[], Store]
@@ -161,12 +163,65 @@ class _Tripwire:
 
 
 def npz(**arrays: Any) -> bytes:
+    """Arrays as the stores wrote them until 2026-11-30 (numpy.savez)."""
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize("damage", ["not-a-zip", "pickled-object", "missing-layer", "no-sizes"])
+def test_a_version_written_as_npz_loads_with_its_run_state(store: Store) -> None:
+    saved = record("old")
+    assert saved.biases is not None
+    moments = [np.full_like(a, 0.5) for a in [*saved.weights, *saved.biases]]
+    order, generator = np.array([3, 0, 2, 1]), np.arange(6, dtype=np.uint64)
+    written = npz(
+        w0=saved.weights[0],
+        w1=saved.weights[1],
+        b0=saved.biases[0],
+        b1=saved.biases[1],
+        opt_steps=np.array(40),
+        **{f"opt/m/{index}": moment for index, moment in enumerate(moments)},
+        **{"shuffle/order": order, "shuffle/generator": generator},
+    )
+    loaded = store.load("old", store.save_packed("old", saved.meta, written, None))
+    assert_same_bits(loaded.weights, saved.weights)
+    assert loaded.biases is not None and loaded.state is not None
+    assert_same_bits(loaded.biases, saved.biases)
+    assert loaded.state.optimizer is not None and loaded.state.shuffle is not None
+    assert loaded.state.optimizer.steps == 40
+    assert_same_bits(loaded.state.optimizer.arrays["m"], moments)
+    assert loaded.state.shuffle.order.tolist() == [3, 0, 2, 1]
+    assert loaded.state.shuffle.generator.tolist() == list(range(6))
+
+
+def test_a_run_state_loads_back_bit_exact(store: Store) -> None:
+    saved = record("m")
+    moments = [np.full_like(a, -0.25) for a in saved.weights]
+    saved.state = RunState(
+        OptimizerState({"v": moments}, 7),
+        ShuffleState(np.array([1, 0, 3, 2]), np.arange(6, dtype=np.uint64)),
+    )
+    loaded = store.load("m", store.save(saved).version)
+    assert loaded.state is not None and loaded.state.optimizer is not None
+    assert loaded.state.optimizer.steps == 7
+    assert_same_bits(loaded.state.optimizer.arrays["v"], moments)
+    assert loaded.state.shuffle is not None
+    assert loaded.state.shuffle.order.tolist() == [1, 0, 3, 2]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "not-a-zip",
+        "pickled-object",
+        "missing-layer",
+        "no-sizes",
+        "header-past-end",
+        "object-element-type",
+        "array-past-end",
+        "bytes-after-the-arrays",
+    ],
+)
 def test_a_damaged_version_is_reported_and_never_unpickled(
     store: Store, damage: str, tmp_path: Path
 ) -> None:
@@ -184,6 +239,12 @@ def test_a_damaged_version_is_reported_and_never_unpickled(
         "pickled-object": lambda: npz(w0=np.array([_Tripwire(str(tripwire))], dtype=object)),
         "missing-layer": lambda: npz(w1=np.zeros((2, 1))),
         "no-sizes": lambda: npz(w0=np.zeros((2, 1))),
+        "header-past-end": lambda: MAGIC + (1 << 31).to_bytes(4, "big") + b"[]",
+        "object-element-type": lambda: weight_blob(b'[["w0", "|O", [2, 1]]]', bytes(16)),
+        "array-past-end": lambda: weight_blob(
+            b'[["w0", "<f8", [1099511627776, 1099511627776]]]', bytes(16)
+        ),
+        "bytes-after-the-arrays": lambda: weight_blob(b'[["w0", "<f8", [2, 1]]]', bytes(17)),
     }[damage]()
     if damage == "no-sizes":
         meta = dataclasses.replace(meta, sizes=())

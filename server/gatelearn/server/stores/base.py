@@ -64,9 +64,11 @@ class Store(Protocol):
         *,
         max_models: int | None = None,
         request_id: str = "",
+        meta_text: str = "",
     ) -> int:
         """Store a version whose weights are already `pack_arrays` bytes; return its number.
-        `max_models` and `request_id` as for `save`."""
+        `max_models` and `request_id` as for `save`; `meta_text` is `meta.to_text()` when the
+        caller has it already (a training worker sends it), so it is not encoded again."""
 
     def saved_for(self, request_id: str) -> tuple[str, int] | None:
         """The (name, version) a save with `request_id` stored, if it is kept and exists."""

@@ -4,8 +4,8 @@ It keeps the promises of the Store protocol (gatelearn.server.stores.base): a ve
 written in one transaction and visible only complete; a name's version numbers only increase,
 even after deletes, because they come from its row in `gatelearn_names`, which a save updates
 under a row lock, so concurrent saves from any replica get distinct versions without error;
-weights are the same `.npz` bytes, read back without pickle. The schema carries its version and
-is created or upgraded on start under an advisory lock. psycopg is the optional extra
+weights are the same `pack_arrays` blobs, read back without pickle. The schema carries its
+version and is created or upgraded on start under an advisory lock. psycopg is the optional extra
 `gatelearn[postgres]`, imported when a store is made.
 
 When the database cannot be reached, every method raises StoreUnavailableError (one place:
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import json
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -343,6 +342,7 @@ class PostgresStore(Store):
         *,
         max_models: int | None = None,
         request_id: str = "",
+        meta_text: str = "",
     ) -> int:
         """Store a version whose weights are already `pack_arrays` bytes; return its number.
 
@@ -350,9 +350,9 @@ class PostgresStore(Store):
         many versions. Every save updates the one counter row last, so the row lock serialises
         the check exactly and is held only from there to commit. With `request_id`,
         RequestSavedError (and nothing saved) when that id is kept: its primary key makes the
-        claim exact under concurrent saves from any replica.
+        claim exact under concurrent saves from any replica. `meta_text` as in `Store`.
         """
-        meta_text = json.dumps(meta.to_json(), allow_nan=False)
+        meta_text = meta_text or meta.to_text()
         summary = summary_text(meta)
         created_at = time.time() if created_at is None else created_at
         with self._transaction(f"saving {name!r}") as connection:

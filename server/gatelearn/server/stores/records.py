@@ -2,8 +2,7 @@
 
 A record is a network's matrices plus its typed metadata (`meta.ModelMeta`) and, for a trained
 version, where its training left off (`RunState`: optimizer state, minibatch order); all of
-them travel and rest as `.npz` bytes of plain arrays, read back with `allow_pickle=False`, so
-nothing is ever unpickled.
+them travel and rest as one blob of plain arrays (`arrays`), so nothing is ever unpickled.
 `decode_record` turns a stored row back into a record, the same way for every backend; a
 summary is the small part of the metadata a listing shows, stored apart so listing reads no
 histories or tables.
@@ -11,7 +10,6 @@ histories or tables.
 
 from __future__ import annotations
 
-import io
 import json
 import time
 import zipfile
@@ -23,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gatelearn.core import OptimizerState, RunState, ShuffleState
+from gatelearn.server.stores.arrays import decode_arrays, encode_arrays
 from gatelearn.server.stores.errors import CorruptModelError
 from gatelearn.server.stores.meta import Metrics, ModelMeta
 
@@ -127,7 +126,7 @@ def stored_summary(meta_text: str) -> str | None:
 def pack_arrays(
     weights: list[NDArray[Any]], biases: list[NDArray[Any]] | None, state: RunState | None = None
 ) -> bytes:
-    """A model's matrices as `.npz` bytes: w0, w1, ... and b0, b1, ... when it has biases;
+    """A model's matrices as one blob (`arrays`): w0, w1, ... and b0, b1, ... with biases;
     with a run state, `opt/NAME/I` for each optimizer state array (I counts the weights, then
     the biases), `opt_steps`, and `shuffle/order` and `shuffle/generator` for minibatches."""
     arrays: dict[str, NDArray[Any]] = {
@@ -143,43 +142,39 @@ def pack_arrays(
     if state is not None and state.shuffle is not None:
         arrays["shuffle/order"] = state.shuffle.order
         arrays["shuffle/generator"] = state.shuffle.generator
-    buffer = io.BytesIO()
-    np.savez(buffer, allow_pickle=False, **arrays)
-    return buffer.getvalue()
+    return encode_arrays(arrays)
 
 
 def unpack_arrays(
     blob: bytes, layers: int, bias: bool
 ) -> tuple[list[NDArray[Any]], list[NDArray[Any]] | None]:
     """`pack_arrays` bytes back as weight (and bias) arrays; object arrays are refused."""
-    with np.load(io.BytesIO(blob), allow_pickle=False) as arrays:
-        weights = [arrays[f"w{index}"] for index in range(layers)]
-        biases = [arrays[f"b{index}"] for index in range(layers)] if bias else None
+    arrays = decode_arrays(blob)
+    weights = [arrays[f"w{index}"] for index in range(layers)]
+    biases = [arrays[f"b{index}"] for index in range(layers)] if bias else None
     return weights, biases
 
 
 def unpack_state(blob: bytes) -> RunState | None:
     """The run state in `pack_arrays` bytes, None when they hold none (plain arrays only)."""
-    with np.load(io.BytesIO(blob), allow_pickle=False) as arrays:
-        names = sorted({key.split("/")[1] for key in arrays.files if key.startswith("opt/")})
-        optimizer = None
-        if "opt_steps" in arrays.files:
-            counts = {
-                name: sum(key.startswith(f"opt/{name}/") for key in arrays.files) for name in names
-            }
-            optimizer = OptimizerState(
-                {
-                    name: [arrays[f"opt/{name}/{index}"] for index in range(counts[name])]
-                    for name in names
-                },
-                int(arrays["opt_steps"]),
-            )
-        shuffle = None
-        if "shuffle/order" in arrays.files:
-            shuffle = ShuffleState(
-                arrays["shuffle/order"].astype(np.int64),
-                arrays["shuffle/generator"].astype(np.uint64),
-            )
+    arrays = decode_arrays(blob)
+    names = sorted({key.split("/")[1] for key in arrays if key.startswith("opt/")})
+    optimizer = None
+    if "opt_steps" in arrays:
+        counts = {name: sum(key.startswith(f"opt/{name}/") for key in arrays) for name in names}
+        optimizer = OptimizerState(
+            {
+                name: [arrays[f"opt/{name}/{index}"] for index in range(counts[name])]
+                for name in names
+            },
+            int(arrays["opt_steps"]),
+        )
+    shuffle = None
+    if "shuffle/order" in arrays:
+        shuffle = ShuffleState(
+            arrays["shuffle/order"].astype(np.int64),
+            arrays["shuffle/generator"].astype(np.uint64),
+        )
     if optimizer is None and shuffle is None:
         return None
     return RunState(optimizer, shuffle)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import json
 import sqlite3
 import threading
 import time
@@ -218,6 +217,7 @@ class SQLiteStore(Store):
         *,
         max_models: int | None = None,
         request_id: str = "",
+        meta_text: str = "",
     ) -> int:
         """Store a version whose weights are already `pack_arrays` bytes, as a training worker
         sends them, without unpacking them again; return its version number.
@@ -225,9 +225,9 @@ class SQLiteStore(Store):
         With `max_models`, StoreFullError (and nothing saved) when the store already holds that
         many versions: counted inside the write transaction, so the count is exact; with
         `request_id`, RequestSavedError (and nothing saved) when that id is kept, looked up
-        there too. Request ids older than REQUEST_RETENTION go first.
+        there too. Request ids older than REQUEST_RETENTION go first. `meta_text` as in `Store`.
         """
-        meta_text = json.dumps(meta.to_json(), allow_nan=False)
+        meta_text = meta_text or meta.to_text()
         summary = summary_text(meta)
         now = time.time()
         created_at = now if created_at is None else created_at

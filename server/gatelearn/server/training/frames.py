@@ -1,17 +1,16 @@
 """Length-prefixed frames between the server and its training workers, over plain pipes.
 
 A frame is a 4-byte big-endian length, a 1-byte kind and the payload. Payloads are protobuf
-messages, JSON, or `.npz` bytes read with `allow_pickle=False`: nothing crossing a process
-boundary is ever pickled.
+messages, JSON, or `pack_arrays` blobs of plain numbers (`stores.arrays`): nothing crossing a
+process boundary is ever pickled.
 """
 
 from __future__ import annotations
 
 import enum
-import json
 import struct
 import threading
-from typing import IO, Any
+from typing import IO
 
 __all__ = [
     "Kind",
@@ -74,15 +73,16 @@ def read_frame(stream: IO[bytes]) -> tuple[Kind, bytes] | None:
     return Kind(kind), payload
 
 
-def pack_record(meta: dict[str, Any], weights: bytes) -> bytes:
-    """A model's JSON metadata and its `.npz` weight bytes as one payload."""
-    meta_bytes = json.dumps(meta, allow_nan=False).encode()
+def pack_record(meta_text: str, weights: bytes) -> bytes:
+    """A model's metadata text (`ModelMeta.to_text`) and its `pack_arrays` weight bytes as one
+    payload."""
+    meta_bytes = meta_text.encode()
     return struct.pack("!I", len(meta_bytes)) + meta_bytes + weights
 
 
 def pack_job(request: bytes, start: bytes) -> bytes:
-    """A serialized TrainRequest and the `.npz` bytes a warm start begins from (empty for a
-    cold start) as one payload."""
+    """A serialized TrainRequest and the `pack_arrays` bytes a warm start begins from (empty
+    for a cold start) as one payload."""
     return struct.pack("!I", len(request)) + request + start
 
 
@@ -91,6 +91,6 @@ def unpack_job(payload: bytes) -> tuple[bytes, bytes]:
     return payload[4 : 4 + size], payload[4 + size :]
 
 
-def unpack_record(payload: bytes) -> tuple[dict[str, Any], bytes]:
+def unpack_record(payload: bytes) -> tuple[str, bytes]:
     (size,) = struct.unpack_from("!I", payload)
-    return json.loads(payload[4 : 4 + size]), payload[4 + size :]
+    return payload[4 : 4 + size].decode(), payload[4 + size :]

@@ -156,5 +156,5 @@ def run_job(
         checked.settings(),
     )
     return Kind.DONE, pack_record(
-        record.meta.to_json(), pack_arrays(record.weights, record.biases, record.state)
+        record.meta.to_text(), pack_arrays(record.weights, record.biases, record.state)
     )

@@ -198,8 +198,9 @@ class TrainingService:
         """Train the job's request, relaying its progress, and save what it makes."""
         give_up = time.monotonic() + self.limits.max_training_seconds
         payload = yield from self._relay(job, is_active, give_up, lambda progress: progress)
-        meta_json, blob = unpack_record(payload)
-        trained = self._save(job, ModelMeta.from_json(meta_json), blob, is_active)
+        meta_text, blob = unpack_record(payload)
+        meta = ModelMeta.from_json(json.loads(meta_text))
+        trained = self._save(job, meta, blob, is_active, meta_text)
         job.release(self.pool)  # free the slot before the client can ask for the next
         yield trained
 
@@ -214,8 +215,8 @@ class TrainingService:
             payload = yield from self._relay(
                 job, is_active, give_up, functools.partial(CandidateProgress, index)
             )
-            meta_json, blob = unpack_record(payload)
-            meta = ModelMeta.from_json(meta_json)
+            meta_text, blob = unpack_record(payload)
+            meta = ModelMeta.from_json(json.loads(meta_text))
             rows.append(search_row(index, candidate, meta.member_solved_epochs, meta.epochs))
             yield rows[-1]
             if rows[-1].solved / rows[-1].seeds >= plan.target:
@@ -275,9 +276,15 @@ class TrainingService:
             return payload
 
     def _save(
-        self, job: _Job, meta: ModelMeta, blob: bytes, is_active: Callable[[], bool]
+        self,
+        job: _Job,
+        meta: ModelMeta,
+        blob: bytes,
+        is_active: Callable[[], bool],
+        meta_text: str = "",
     ) -> Trained:
-        """Save the job's model (its request's name, request id and request bytes)."""
+        """Save the job's model (its request's name, request id and request bytes); `meta_text`
+        is `meta.to_text()` as the worker sent it, when `meta` is what it sent."""
         if not is_active():
             raise Cancelled("training cancelled; nothing was saved")
         name = job.request.model_name
@@ -289,6 +296,7 @@ class TrainingService:
                 job.payload,
                 max_models=self.limits.max_models,
                 request_id=job.request.request_id,
+                meta_text=meta_text,
             )
         except RequestSavedError as saved:  # a concurrent attempt of this request saved first
             return self._trained(saved.name, saved.version)
