@@ -66,7 +66,7 @@ if TYPE_CHECKING:
     import psycopg
     from psycopg_pool import ConnectionPool
 
-__all__ = ["SCHEMA_VERSION", "PostgresStore"]
+__all__ = ["POOL_SIZE", "SCHEMA_VERSION", "PostgresStore"]
 
 T = TypeVar("T")
 
@@ -147,6 +147,7 @@ _MIGRATIONS: tuple[tuple[_Step, ...], ...] = (
     ),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
+POOL_SIZE = 4  # connections a store (one server) opens at most
 CHECKOUT_TIMEOUT = 5.0  # seconds a call waits for a pooled connection before UNAVAILABLE
 PING_TIMEOUT = 2.0  # the same for `ping`: the health monitor should hear of an outage soon
 # While the database is known unreachable a call waits only this long, so callers hear
@@ -264,7 +265,7 @@ class PostgresStore(Store):
         self,
         url: str,
         *,
-        pool_size: int = 4,
+        pool_size: int = POOL_SIZE,
         connect_timeout: int = 10,
         on_unavailable: Callable[[], None] | None = None,
     ) -> None:
@@ -351,7 +352,7 @@ class PostgresStore(Store):
             except StoreConflictError as error:
                 if attempt == WRITE_ATTEMPTS:
                     raise StoreConflictError(
-                        f"{error}; tried {attempt} times, so {what} was not done: retry it"
+                        f"{error}; {what} was not done (tries: {attempt}): retry it"
                     ) from error.__cause__
             time.sleep(random.uniform(0, CONFLICT_PAUSE * attempt))  # jitter: two writers meet less
             attempt += 1
