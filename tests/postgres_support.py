@@ -18,11 +18,17 @@ import signal
 import tempfile
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import pytest
+
+if TYPE_CHECKING:
+    import psycopg
+
+T = TypeVar("T")
 
 
 def unavailable(reason: str) -> NoReturn:
@@ -118,3 +124,61 @@ def own_postgres_cluster() -> Iterator[PostgresCluster]:
 def postgres_url(postgres_cluster: PostgresCluster) -> str:
     """The URL of a new, empty database for this test alone."""
     return postgres_cluster.new_database()
+
+
+# ---------------------------------------------------------------- provoking the store's errors
+
+# The lock every write of the store takes first (see stores/postgres.py, "Lock order").
+WRITERS_TURN = "SELECT 1 FROM gatelearn_generation FOR UPDATE"
+
+
+def with_setting(url: str, setting: str) -> str:
+    """`url` (which has a query already) with a session setting such as
+    `statement_timeout=300` for every connection made with it."""
+    return f"{url}&options=-c%20{setting.replace('=', '%3D')}"
+
+
+def waiting_on_locks(url: str) -> int:
+    """How many sessions of the database wait for a lock another holds."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        row = connection.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock'"
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+@contextlib.contextmanager
+def holding(url: str, statement: str) -> Iterator[psycopg.Connection[Any]]:
+    """Another session holding the locks `statement` takes, until the block ends."""
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        connection.execute(statement)
+        yield connection
+        connection.rollback()
+
+
+def deadlock_once(url: str, delete_m_1: Callable[[], T]) -> T:
+    """Run `delete_m_1` (a delete of m:1 through the store) into a deadlock with another
+    session, whose own deadlock_timeout is long, so the store's transaction is the one the
+    database rolls back; what it returned. The other session ends once it has its locks."""
+    from conftest import poll  # here: conftest imports this module
+
+    with holding(url, "SELECT 1 FROM gatelearn_models WHERE version = 1 FOR UPDATE") as other:
+        other.execute("SET deadlock_timeout = '30s'")
+
+        def take_the_turn() -> None:
+            poll(lambda: waiting_on_locks(url) == 1, 10.0, "the store to wait for m:1")
+            other.execute(WRITERS_TURN)  # waits for the store, which waits for m:1: a cycle
+            other.rollback()
+
+        with ThreadPoolExecutor(1) as executor:
+            other_session = executor.submit(take_the_turn)
+            try:
+                return delete_m_1()
+            finally:
+                other_session.result(timeout=60)

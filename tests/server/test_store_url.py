@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -90,3 +92,21 @@ def test_store_and_data_dir_are_one_or_the_other(tmp_path: Path) -> None:
     result = _serve("--store", f"sqlite://{tmp_path}/a", "--data-dir", str(tmp_path / "b"))
     assert result.returncode == 2
     assert "--store or --data-dir" in result.stderr
+
+
+def test_a_database_nobody_listens_for_stops_start_up_at_once_in_one_line() -> None:
+    with socket.socket() as bound:  # bound but never listening: connections are refused
+        bound.bind(("127.0.0.1", 0))
+        port = bound.getsockname()[1]
+        started = time.monotonic()
+        result = _serve("--store", f"postgresql://me:s3cret@127.0.0.1:{port}/models")
+        took = time.monotonic() - started
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        "gatelearn: error: cannot start the server: cannot reach PostgreSQL at "
+        f"postgresql://me:***@127.0.0.1:{port}/models: connection failed: "
+    )
+    assert "Connection refused" in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert "s3cret" not in result.stderr + result.stdout
+    assert took < 30.0, f"start-up took {took:.1f}s to give up"

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from grpc_health.v1 import health, health_pb2
 
 from gatelearn.server.stores.base import Store
-from gatelearn.server.stores.errors import StoreUnavailableError
+from gatelearn.server.stores.errors import StoreTransientError
 
 __all__ = ["PING_INTERVAL", "StoreHealth"]
 
@@ -64,7 +64,7 @@ class StoreHealth:
                 reachable = error is None
                 self._announce(reachable, error)
 
-    def _announce(self, reachable: bool, error: StoreUnavailableError | None) -> None:
+    def _announce(self, reachable: bool, error: StoreTransientError | None) -> None:
         if reachable:
             log.warning("the model store answers again: health SERVING")
         else:
@@ -78,10 +78,11 @@ class StoreHealth:
             self._health.set(service, status)
 
 
-def _ping(store: Store) -> StoreUnavailableError | None:
-    """None when the store answers, else why not."""
+def _ping(store: Store) -> StoreTransientError | None:
+    """None when the store answers (a store whose connections are all busy answers), else why
+    not."""
     try:
         store.ping()
-    except StoreUnavailableError as error:
+    except StoreTransientError as error:
         return error
     return None

@@ -20,7 +20,10 @@ from gatelearn.server.stores.errors import (
     AliasNotFoundError,
     CorruptModelError,
     ModelNotFoundError,
+    StoreBusyError,
+    StoreConflictError,
     StoreFullError,
+    StoreTimeoutError,
     StoreUnavailableError,
 )
 
@@ -43,11 +46,18 @@ STATUSES: dict[type[Exception], grpc.StatusCode] = {
     AliasInUseError: grpc.StatusCode.FAILED_PRECONDITION,
     errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
     StoreUnavailableError: grpc.StatusCode.UNAVAILABLE,
+    # Every connection to the database is in use; nothing was done, so the client's automatic
+    # retry of UNAVAILABLE (perhaps on another replica) is the right answer.
+    StoreBusyError: grpc.StatusCode.UNAVAILABLE,
+    # A write rolled back for a deadlock or serialization failure each time it was tried.
+    StoreConflictError: grpc.StatusCode.ABORTED,
     # SQLite's own: "database is locked" past the busy timeout (several servers on one data
     # directory), a failing disk. The same call may work later.
     sqlite3.OperationalError: grpc.StatusCode.UNAVAILABLE,
     errors.Cancelled: grpc.StatusCode.CANCELLED,
     errors.DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
+    # The database's statement_timeout or lock_timeout cancelled a statement.
+    StoreTimeoutError: grpc.StatusCode.DEADLINE_EXCEEDED,
     errors.DataLoss: grpc.StatusCode.DATA_LOSS,
     CorruptModelError: grpc.StatusCode.DATA_LOSS,
 }

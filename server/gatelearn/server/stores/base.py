@@ -32,7 +32,8 @@ class Store(Protocol):
         """Release the store's connections; no call may follow."""
 
     def ping(self) -> None:
-        """Return when the store answers; StoreUnavailableError when it cannot be reached."""
+        """Return when the store answers, or is busy answering other calls; a
+        StoreTransientError (StoreUnavailableError when it cannot be reached) otherwise."""
 
     def save(
         self, record: ModelRecord, *, max_models: int | None = None, request_id: str = ""

@@ -11,7 +11,11 @@ __all__ = [
     "ModelNotFoundError",
     "RequestSavedError",
     "SchemaVersionError",
+    "StoreBusyError",
+    "StoreConflictError",
     "StoreFullError",
+    "StoreTimeoutError",
+    "StoreTransientError",
     "StoreUnavailableError",
 ]
 
@@ -89,5 +93,23 @@ class SchemaVersionError(RuntimeError):
         self.known = known
 
 
-class StoreUnavailableError(ConnectionError):
+class StoreTransientError(Exception):
+    """The store could not do this call now; the same call may work later."""
+
+
+class StoreUnavailableError(StoreTransientError, ConnectionError):
     """The store's database cannot be reached now; the same call may work once it is back."""
+
+
+class StoreBusyError(StoreTransientError):
+    """Every connection to the store's database is in use: it answers, but not this call yet."""
+
+
+class StoreTimeoutError(StoreTransientError):
+    """The database cancelled a statement that ran or waited past its statement or lock
+    timeout; the transaction was rolled back."""
+
+
+class StoreConflictError(StoreTransientError):
+    """A write kept meeting concurrent writes (deadlock or serialization failure) and was
+    rolled back each time, up to the store's bounded number of attempts."""

@@ -8,20 +8,33 @@ weights are the same `pack_arrays` blobs, read back without pickle. The schema c
 version and is created or upgraded on start under an advisory lock. psycopg is the optional extra
 `gatelearn[postgres]`, imported when a store is made.
 
-When the database cannot be reached, every method raises StoreUnavailableError (one place:
-`_connection`), and nothing is retried once a statement has run, so nothing is saved twice. A
-connection lost while its COMMIT was on the way leaves the outcome unknown: the error says the
-write may or may not have completed. The pool checks a connection before handing it out and
-keeps trying to reconnect, so the store recovers on its own when the database is back.
+Lock order: every write transaction (save, delete, set_alias, delete_alias) first locks the
+one row of `gatelearn_generation`, the change log's counter, which each of them updates anyway;
+only then does it touch names, versions, request ids, aliases or the version count. So writers
+take turns, from that first statement to commit, and no two can each hold a lock the other
+waits for: a delete cascading to a request id a retried save claims, or a delete racing an
+alias set, once deadlocked. Reads take no locks and never wait for writers. A write is short
+(one version's row at most), so taking turns costs little next to what it rules out.
+
+Errors (one place, `_connection`; postgres_errors says what each means): a database that
+cannot be reached is StoreUnavailableError, and wakes the health monitor; a pool whose every
+connection is in use is StoreBusyError; a statement past `statement_timeout` or `lock_timeout`
+is StoreTimeoutError; a deadlock or serialization failure, which the database rolled back
+whole, is retried up to WRITE_ATTEMPTS times in all, then StoreConflictError. Nothing else is
+retried once a statement has run, so nothing is saved twice. A connection lost while its
+COMMIT was on the way leaves the outcome unknown: the error says the write may or may not have
+completed. The pool checks a connection before handing it out and keeps trying to reconnect,
+so the store recovers on its own when the database is back.
 """
 
 from __future__ import annotations
 
 import builtins
 import contextlib
+import random
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from gatelearn.server.stores.base import REQUEST_RETENTION, Store
 from gatelearn.server.stores.changes import Changes, changes_after
@@ -31,11 +44,14 @@ from gatelearn.server.stores.errors import (
     ModelNotFoundError,
     RequestSavedError,
     SchemaVersionError,
+    StoreBusyError,
+    StoreConflictError,
     StoreFullError,
     StoreUnavailableError,
 )
 from gatelearn.server.stores.location import redacted
 from gatelearn.server.stores.meta import ModelMeta
+from gatelearn.server.stores.postgres_errors import store_error
 from gatelearn.server.stores.records import (
     ModelRecord,
     ModelSummary,
@@ -49,7 +65,9 @@ if TYPE_CHECKING:
     import psycopg
     from psycopg_pool import ConnectionPool
 
-__all__ = ["SCHEMA_VERSION", "PostgresStore"]
+__all__ = ["POOL_SIZE", "SCHEMA_VERSION", "PostgresStore"]
+
+T = TypeVar("T")
 
 
 def _add_summaries(connection: psycopg.Connection[Any]) -> None:
@@ -128,6 +146,7 @@ _MIGRATIONS: tuple[tuple[_Step, ...], ...] = (
     ),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
+POOL_SIZE = 4  # connections a store (one server) opens at most
 CHECKOUT_TIMEOUT = 5.0  # seconds a call waits for a pooled connection before UNAVAILABLE
 PING_TIMEOUT = 2.0  # the same for `ping`: the health monitor should hear of an outage soon
 # While the database is known unreachable a call waits only this long, so callers hear
@@ -138,6 +157,11 @@ OUTAGE_CHECKOUT_TIMEOUT = 0.5
 # so recovery is never held back by a long pause.
 RECONNECT_TIMEOUT = 3.0
 _SCHEMA_LOCK = int.from_bytes(b"gatelear", "big")  # advisory lock key held while migrating
+WRITE_ATTEMPTS = 3  # tries of a write the database rolled back for meeting concurrent writes
+CONFLICT_PAUSE = 0.05  # seconds, at most, before the second try (twice that before the third)
+
+# The first statement of every write transaction: see "Lock order" above.
+_TAKE_TURN = "SELECT 1 FROM gatelearn_generation FOR UPDATE"
 
 _NEXT_VERSION = (
     "INSERT INTO gatelearn_names AS n (name, last_version) VALUES (%s, 1) "
@@ -240,7 +264,7 @@ class PostgresStore(Store):
         self,
         url: str,
         *,
-        pool_size: int = 4,
+        pool_size: int = POOL_SIZE,
         connect_timeout: int = 10,
         on_unavailable: Callable[[], None] | None = None,
     ) -> None:
@@ -250,14 +274,14 @@ class PostgresStore(Store):
         self._url = redacted(url)
         self._on_unavailable = on_unavailable
         self._reachable = True
+        # One connection first: a refused port, a wrong password or a missing database is said
+        # at once and plainly, where the pool would keep retrying until its timeout.
         try:
-            connection = psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout)
+            psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout).close()
         except psycopg.OperationalError as error:
             raise StoreUnavailableError(
-                f"cannot reach PostgreSQL at {redacted(url)}: {str(error).strip()}"
+                f"cannot reach PostgreSQL at {self._url}: {str(error).strip()}"
             ) from None
-        with connection:
-            _prepare_schema(connection)
         # Autocommit: a read is one statement; a write opens its transaction explicitly.
         self._pool = pool_class(
             url,
@@ -268,15 +292,27 @@ class PostgresStore(Store):
             check=pool_class.check_connection,  # a connection the database dropped is replaced
             reconnect_timeout=RECONNECT_TIMEOUT,
         )
-        self._pool.open(wait=True, timeout=connect_timeout)
+        try:
+            self._pool.open(wait=True, timeout=connect_timeout)
+            with self._pool.connection(timeout=connect_timeout) as connection:
+                _prepare_schema(connection)
+        except BaseException as error:
+            self._pool.close()  # else its threads outlive the store that failed to start
+            if isinstance(error, psycopg.OperationalError):  # a PoolTimeout is one too
+                raise StoreUnavailableError(
+                    f"cannot prepare the gatelearn schema in PostgreSQL at {self._url}: "
+                    f"{str(error).strip()}"
+                ) from None
+            raise
 
     def close(self) -> None:
         self._pool.close()
 
     @contextlib.contextmanager
     def _connection(self, timeout: float = CHECKOUT_TIMEOUT) -> Iterator[psycopg.Connection[Any]]:
-        """A pooled connection; a lost or unreachable database becomes StoreUnavailableError.
-        Nothing is retried here: a caller's statements run at most once."""
+        """A pooled connection; a driver error becomes the store error saying what it means
+        (postgres_errors). Only an unreachable database shortens later checkouts and wakes the
+        health monitor. Nothing is retried here: a caller's statements run at most once."""
         driver, _ = _driver()
         if not self._reachable:
             timeout = min(timeout, OUTAGE_CHECKOUT_TIMEOUT)
@@ -293,13 +329,32 @@ class PostgresStore(Store):
                 and not (connection.closed or connection.broken)
             ):
                 raise
-            self._reachable = False
-            if self._on_unavailable is not None:
-                self._on_unavailable()
-            raise StoreUnavailableError(
-                f"the model store (PostgreSQL at {self._url}) cannot be "
-                f"reached: {str(error).strip()}"
-            ) from error
+            # No connection: the checkout timed out, busy pool or unreachable database.
+            pool = self._pool.get_stats() if connection is None else None
+            failure = store_error(error, f"PostgreSQL at {self._url}", pool=pool)
+            if isinstance(failure, StoreUnavailableError):
+                self._reachable = False
+                if self._on_unavailable is not None:
+                    self._on_unavailable()
+            raise failure from error
+
+    def _write(self, what: str, body: Callable[[psycopg.Connection[Any]], T]) -> T:
+        """`body` as one write transaction, whose first statement takes the writers' turn; tried
+        again (WRITE_ATTEMPTS in all) while the database rolls it back for a deadlock or a
+        serialization failure, which undid all of it, so a second try does nothing twice."""
+        attempt = 1
+        while True:
+            try:
+                with self._transaction(what) as connection:
+                    connection.execute(_TAKE_TURN)
+                    return body(connection)
+            except StoreConflictError as error:
+                if attempt == WRITE_ATTEMPTS:
+                    raise StoreConflictError(
+                        f"{error}; {what} was not done (tries: {attempt}): retry it"
+                    ) from error.__cause__
+            time.sleep(random.uniform(0, CONFLICT_PAUSE * attempt))  # jitter: two writers meet less
+            attempt += 1
 
     @contextlib.contextmanager
     def _transaction(self, what: str) -> Iterator[psycopg.Connection[Any]]:
@@ -320,8 +375,9 @@ class PostgresStore(Store):
             ) from error.__cause__
 
     def ping(self) -> None:
-        """Return when the database answers `SELECT 1`; StoreUnavailableError if it does not."""
-        with self._connection(PING_TIMEOUT) as connection:
+        """Return when the database answers `SELECT 1`, or when every pooled connection is in
+        use (calls are being answered); StoreUnavailableError if it cannot be reached."""
+        with contextlib.suppress(StoreBusyError), self._connection(PING_TIMEOUT) as connection:
             connection.execute("SELECT 1")
 
     def saved_for(self, request_id: str) -> tuple[str, int] | None:
@@ -347,15 +403,15 @@ class PostgresStore(Store):
         """Store a version whose weights are already `pack_arrays` bytes; return its number.
 
         With `max_models`, StoreFullError (and nothing saved) when the store already holds that
-        many versions. Every save updates the one counter row last, so the row lock serialises
-        the check exactly and is held only from there to commit. With `request_id`,
-        RequestSavedError (and nothing saved) when that id is kept: its primary key makes the
-        claim exact under concurrent saves from any replica. `meta_text` as in `Store`.
+        many versions; with `request_id`, RequestSavedError (and nothing saved) when that id is
+        kept. Writers take turns (see "Lock order"), so both checks are exact under concurrent
+        saves from any replica. `meta_text` as in `Store`.
         """
         meta_text = meta_text or meta.to_text()
         summary = summary_text(meta)
         created_at = time.time() if created_at is None else created_at
-        with self._transaction(f"saving {name!r}") as connection:
+
+        def save(connection: psycopg.Connection[Any]) -> int:
             (version,) = _one(connection.execute(_NEXT_VERSION, (name,)))
             connection.execute(
                 _INSERT, (name, version, created_at, meta_text, request, weights, summary)
@@ -363,7 +419,9 @@ class PostgresStore(Store):
             _claim(connection, request_id, name, version)
             if connection.execute(_COUNT_ONE_MORE, {"limit": max_models}).fetchone() is None:
                 raise StoreFullError(max_models or 0)
-        return int(version)
+            return int(version)
+
+        return self._write(f"saving {name!r}", save)
 
     def load(self, name: str, version: int = 0) -> ModelRecord:
         """Return a stored version (the latest when `version` is 0)."""
@@ -402,25 +460,28 @@ class PostgresStore(Store):
         condition, args = (
             ("name = %s AND version = %s", (name, version)) if version else ("name = %s", (name,))
         )
-        with self._transaction(f"deleting {name!r}") as connection:
-            deleted = sorted(
-                row[0]
-                for row in connection.execute(
-                    f"DELETE FROM gatelearn_models WHERE {condition} RETURNING version", args
-                )
-            )
-            # Read after the rows are locked by the delete: an alias set on one of them
-            # meanwhile (set_alias locks the row it names) has committed by now and is seen.
+
+        def delete(connection: psycopg.Connection[Any]) -> list[int]:
+            # Writers take turns: an alias set before this turn has committed and is seen.
             if named := dict(
                 connection.execute(
                     f"SELECT alias, version FROM gatelearn_aliases WHERE {condition}", args
                 )
             ):
                 raise AliasInUseError(name, named)
+            deleted = sorted(
+                row[0]
+                for row in connection.execute(
+                    f"DELETE FROM gatelearn_models WHERE {condition} RETURNING version", args
+                )
+            )
             if deleted:
                 connection.execute(
                     "UPDATE gatelearn_model_count SET versions = versions - %s", (len(deleted),)
                 )
+            return deleted
+
+        deleted = self._write(f"deleting {name!r}", delete)
         if not deleted:
             raise ModelNotFoundError(name, version)
         return deleted
@@ -429,14 +490,13 @@ class PostgresStore(Store):
         self, name: str, alias: str, version: int, *, max_aliases: int | None = None
     ) -> int:
         """Point `alias` of `name` at `version`; the version it named before (0: it is new).
-        The table lock serialises alias writes (reads go on), so the count is exact; the
-        named version's row is locked so a concurrent delete of it waits and then sees the
-        alias."""
-        with self._transaction(f"setting alias {alias!r} of {name!r}") as connection:
-            connection.execute("LOCK TABLE gatelearn_aliases IN SHARE ROW EXCLUSIVE MODE")
+        Writers take turns (see "Lock order"), so the count is exact and no delete of the
+        version runs between the check that it exists and the commit."""
+
+        def set_alias(connection: psycopg.Connection[Any]) -> int:
             if (
                 connection.execute(
-                    "SELECT 1 FROM gatelearn_models WHERE name = %s AND version = %s FOR KEY SHARE",
+                    "SELECT 1 FROM gatelearn_models WHERE name = %s AND version = %s",
                     (name, version),
                 ).fetchone()
                 is None
@@ -459,18 +519,23 @@ class PostgresStore(Store):
                     "ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version",
                     (name, alias, version),
                 )
-        return 0 if row is None else int(row[0])
+            return 0 if row is None else int(row[0])
+
+        return self._write(f"setting alias {alias!r} of {name!r}", set_alias)
 
     def delete_alias(self, name: str, alias: str) -> int:
         """Remove an alias; the version it named."""
-        with self._transaction(f"deleting alias {alias!r} of {name!r}") as connection:
+
+        def delete_alias(connection: psycopg.Connection[Any]) -> int:
             row = connection.execute(
                 "DELETE FROM gatelearn_aliases WHERE name = %s AND alias = %s RETURNING version",
                 (name, alias),
             ).fetchone()
-        if row is None:
-            raise AliasNotFoundError(name, alias)
-        return int(row[0])
+            if row is None:
+                raise AliasNotFoundError(name, alias)
+            return int(row[0])
+
+        return self._write(f"deleting alias {alias!r} of {name!r}", delete_alias)
 
     def aliases(self, name: str) -> dict[str, int]:
         """Every alias of `name` and the version it names."""
