@@ -94,37 +94,35 @@ def test_the_first_bad_chunk_ends_the_stream_after_the_answers_before_it(
     poll(lambda: not stream_threads(), what="the stream's threads to end")
 
 
+def first_then_wait(release: threading.Event) -> Iterator[pb.PredictRequest]:
+    """A stream's first chunk, then nothing until `release`: the server's reader waits."""
+    yield chunk(0)
+    release.wait(30)
+
+
 def test_a_stream_cancelled_by_its_client_ends_its_threads(
     trained: Client, stub: gatelearn_pb2_grpc.GateLearnStub
 ) -> None:
     release = threading.Event()
-
-    def first_then_wait() -> Iterator[pb.PredictRequest]:
-        yield chunk(0)
-        release.wait(30)  # the server's reader now waits for a second chunk
-
-    call = stub.PredictStream(first_then_wait(), timeout=30)
-    next(call)
-    assert stream_threads()
-    call.cancel()
-    release.set()
-    poll(lambda: not stream_threads(), what="the stream's threads to end")
+    try:
+        call = stub.PredictStream(first_then_wait(release), timeout=30)
+        next(call)
+        assert stream_threads()
+        call.cancel()
+        poll(lambda: not stream_threads(), what="the stream's threads to end")
+    finally:
+        release.set()
 
 
 def test_a_stream_left_open_does_not_hold_up_shutdown(tmp_path: Path) -> None:
     server: RunningServer = start_server(tmp_path / "data")
     release = threading.Event()
+    channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
     try:
         with Client(f"127.0.0.1:{server.port}") as client:
             client.train("gate", "xor")
-        channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
-
-        def first_then_wait() -> Iterator[pb.PredictRequest]:
-            yield chunk(0)
-            release.wait(30)
-
         call = gatelearn_pb2_grpc.GateLearnStub(channel).PredictStream(
-            first_then_wait(), timeout=30
+            first_then_wait(release), timeout=30
         )
         next(call)
         grace = 0.5
