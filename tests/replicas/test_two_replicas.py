@@ -107,6 +107,38 @@ def test_an_alias_moved_on_one_replica_is_followed_by_the_others_next_predict(
     assert b.delete("sh", version=2) == [2]  # no alias holds it any more
 
 
+def test_a_replica_busy_answering_predicts_sees_each_save_of_the_other_on_its_next_call(
+    replicas: tuple[Client, Client],
+) -> None:
+    """B's concurrent calls share its reads of the change log: none may answer from a read
+    that began before the save it follows was acknowledged."""
+    a, b = replicas
+    a.import_model("busy", linear_model(0.5))
+    a.import_model("sh", linear_model(0.01))
+    stop = threading.Event()
+
+    def keep_predicting() -> int:
+        calls = 0
+        while not stop.is_set():
+            b.predict("busy", [[0, 0]])
+            calls += 1
+        return calls
+
+    with ThreadPoolExecutor(4) as pool:
+        busy = [pool.submit(keep_predicting) for _ in range(4)]
+        try:
+            for version in range(2, 22):
+                a.import_model("sh", linear_model(version / 100))
+                prediction = b.predict("sh", [[0, 0]])
+                assert (str(prediction.model), prediction.outputs) == (
+                    f"sh:{version}",
+                    [[pytest.approx(version / 100)]],
+                )
+        finally:
+            stop.set()
+        assert all(future.result() > 0 for future in busy)
+
+
 def test_concurrent_trainings_of_one_name_on_both_replicas_get_distinct_consecutive_versions(
     postgres_url: str,
     tmp_path: Path,

@@ -17,6 +17,7 @@ from google.protobuf import timestamp_pb2
 from gatelearn.plugins import KINDS, Registry
 from gatelearn.server.checks import check_name, first_nonfinite_row, overflowed
 from gatelearn.server.edge import messages
+from gatelearn.server.edge.ahead import ahead
 from gatelearn.server.edge.explanations import explanation
 from gatelearn.server.edge.exports import exported, record_from_export
 from gatelearn.server.edge.messages import rows
@@ -39,6 +40,9 @@ __all__ = ["GateLearnService"]
 
 DEFAULT_PREVIEW_ROWS = 16
 MAX_PREVIEW_ROWS = 1024
+# PredictStream answers made ahead of the one being sent: with the one being made, a stream
+# holds at most this + 2 answers and one request (each at most max_message_bytes).
+STREAM_AHEAD = 1
 
 
 def _component(entry: Any) -> pb.Component:
@@ -254,25 +258,31 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
         self, requests: Iterator[pb.PredictRequest], context: grpc.ServicerContext
     ) -> Iterator[pb.PredictResponse]:
         with statuses(context):
-            model: ServableModel | None = None
-            first = ("", 0)
-            for index, request in enumerate(requests):
-                where = f"requests[{index}]."
-                named = (request.model, request.version)
-                if model is None:
-                    model, first = self.models.servable(*named, f"{where}model"), named
-                elif (request.model or request.version) and named != first:
-                    # Resolved again only when written differently; version 0: the stream's,
-                    # and a version without a model names the stream's model.
-                    reference = request.model or first[0]
-                    name, version = self.models.resolve(reference, request.version, f"{where}model")
-                    if name != model.record.name or version not in (0, model.record.version):
-                        raise InvalidRequest(
-                            f"{where}model",
-                            "a stream serves one model: "
-                            f"{model.record.name}:{model.record.version}",
-                        )
-                yield self._predict(model, request, where)
+            # The next chunks are read and answered while this thread sends the one before.
+            yield from ahead(self._stream_answers(requests), STREAM_AHEAD, context.add_callback)
+
+    def _stream_answers(
+        self, requests: Iterator[pb.PredictRequest]
+    ) -> Iterator[pb.PredictResponse]:
+        """PredictStream's answers, one per request, all from the model the first names."""
+        model: ServableModel | None = None
+        first = ("", 0)
+        for index, request in enumerate(requests):
+            where = f"requests[{index}]."
+            named = (request.model, request.version)
+            if model is None:
+                model, first = self.models.servable(*named, f"{where}model"), named
+            elif (request.model or request.version) and named != first:
+                # Resolved again only when written differently; version 0: the stream's,
+                # and a version without a model names the stream's model.
+                reference = request.model or first[0]
+                name, version = self.models.resolve(reference, request.version, f"{where}model")
+                if name != model.record.name or version not in (0, model.record.version):
+                    raise InvalidRequest(
+                        f"{where}model",
+                        f"a stream serves one model: {model.record.name}:{model.record.version}",
+                    )
+            yield self._predict(model, request, where)
 
     def Evaluate(
         self, request: pb.EvaluateRequest, context: grpc.ServicerContext

@@ -4,8 +4,9 @@ Entries are keyed by (name, version), and the latest version and the aliases of 
 remembered, so an unpinned Predict, or one naming an alias, does not load anything. Writes by
 this server or any other sharing the store (aliases included) reach the cache through the
 store's change log (stores.changes): every `get` first reads the log's generation, one indexed
-single-row read, and forgets the names written since, so a save, delete or alias move
-acknowledged anywhere before the call is seen by it (read-your-writes across replicas).
+single-row read shared by the calls waiting for it (generations.py), and forgets the names
+written since, so a save, delete or alias move acknowledged anywhere before the call is seen by
+it (read-your-writes across replicas).
 The cache holds at most `size` models and `max_bytes` of them (arrays and metadata counted as
 Python holds them).
 """
@@ -20,6 +21,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from gatelearn.plugins import Registry
+from gatelearn.server.models.generations import SharedGeneration
 from gatelearn.server.models.servable import ServableModel, servable
 from gatelearn.server.stores.base import Store
 from gatelearn.server.stores.errors import AliasNotFoundError, StoreUnavailableError
@@ -84,6 +86,7 @@ class ModelCache:
         self._latest: dict[str, int] = {}  # name -> latest version
         self._aliases: dict[str, dict[str, int]] = {}  # name -> its aliases and their versions
         self._generation = store.generation()  # the change log's entry last applied
+        self._generations = SharedGeneration(store.generation)
         self._forgets = 0  # counts invalidations, so a load racing one is not kept
         self._lock = threading.Lock()
         self.hits = 0  # get() answered from memory, and from the store: for the metrics
@@ -147,7 +150,7 @@ class ModelCache:
         generation already applied makes an older answer moot. While the store is unreachable
         the cache serves what it holds (no write can be acknowledged then); a miss still fails."""
         try:
-            current = self._store.generation()
+            current = self._generations.current()
             with self._lock:
                 if current <= self._generation:
                     return

@@ -31,6 +31,8 @@ class Reference(NamedTuple):
 def parse_reference(text: str, version: int, field: str) -> Reference:
     """The reference in request field `field`, given with `version`, the request's version
     field (its sibling: `requests[2].version` beside `requests[2].model`)."""
+    if "@" not in text and ":" not in text and text:  # a plain name, as most calls give
+        return Reference(text, version)
     shown = reprlib.repr(text)
     version_field = f"{field.rpartition('.')[0]}.version".lstrip(".")
     if not text:
@@ -44,9 +46,7 @@ def parse_reference(text: str, version: int, field: str) -> Reference:
                 version_field, f"must be 0 when {field} names an alias, got {version}"
             )
         return Reference(name, alias=alias)
-    name, colon, number = text.rpartition(":")
-    if not colon:
-        return Reference(text, version)
+    name, _, number = text.rpartition(":")
     if not name or not _NUMBER.fullmatch(number) or not 1 <= int(number) <= MAX_VERSION:
         raise InvalidRequest(
             field, f"expected NAME:VERSION with VERSION 1 to {MAX_VERSION}, got {shown}"
