@@ -69,19 +69,33 @@ def test_a_killed_worker_is_reported_with_its_signal(
         assert [m.name for m in client.models()] == ["after"]
 
 
+def _policies(pid: int) -> dict[int, int]:
+    """The scheduling policy of every thread of process `pid`."""
+    threads = [int(tid) for tid in os.listdir(f"/proc/{pid}/task")]
+    return {tid: os.sched_getscheduler(tid) for tid in threads}
+
+
 @pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux's")
 def test_a_training_worker_runs_under_sched_idle(one_slot: RunningServer) -> None:
     """Every thread of the worker that trains runs only on CPU time serving does not want;
-    the server's own threads keep the normal policy."""
+    the server's own threads keep the normal policy. A cancel lifts the worker out of it (so
+    it stops at once on cores other work keeps busy), and its next job is idle again."""
     with Client(f"127.0.0.1:{one_slot.port}") as client:
         events = client.train_events(client.train_request("idle", "xor", options=LONG))
         assert isinstance(next(events), Progress)
         (busy,) = one_slot.pool._busy  # white-box: the pool exposes no pids
-        threads = [int(tid) for tid in os.listdir(f"/proc/{busy.process.pid}/task")]
-        policies = {tid: os.sched_getscheduler(tid) for tid in threads}
+        training = _policies(busy.process.pid)
         events.close()
-    assert len(threads) >= 2  # the training and the thread reading the server's commands
-    assert set(policies.values()) == {os.SCHED_IDLE}, policies
+        poll(lambda: not one_slot.pool.busy, what="the cancelled job's end")
+        stopping = _policies(busy.process.pid)
+        events = client.train_events(client.train_request("again", "xor", options=LONG))
+        assert isinstance(next(events), Progress)
+        again = os.sched_getscheduler(busy.process.pid)  # the thread that trains
+        events.close()
+    assert len(training) >= 2  # the training and the thread reading the server's commands
+    assert set(training.values()) == {os.SCHED_IDLE}, training
+    assert set(stopping.values()) == {os.SCHED_OTHER}, stopping
+    assert again == os.SCHED_IDLE
     assert os.sched_getscheduler(0) == os.SCHED_OTHER
 
 

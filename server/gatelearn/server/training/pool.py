@@ -82,6 +82,17 @@ class Worker:
             return False
         return True
 
+    def hurry(self) -> None:
+        """Lift the worker's threads out of SCHED_IDLE, so that a cancel is read and acted on
+        at once even while other work keeps every core busy (an idle thread then gets almost
+        no CPU). The worker takes SCHED_IDLE again for its next job. Where the system does not
+        allow it (leaving SCHED_IDLE needs CAP_SYS_NICE), the worker keeps its policy."""
+        try:
+            for thread in os.listdir(f"/proc/{self.process.pid}/task"):
+                os.sched_setscheduler(int(thread), os.SCHED_OTHER, os.sched_param(0))
+        except (AttributeError, OSError):  # not Linux, not permitted, or already gone
+            pass
+
     @property
     def alive(self) -> bool:
         return self.process.poll() is None

@@ -76,6 +76,7 @@ def _cancel(worker: Worker) -> bool:
     """Stop the worker's job; True when it stopped in time and can take the next one."""
     if not worker.send(Kind.CANCEL):
         return False
+    worker.hurry()
     deadline = time.monotonic() + CANCEL_GRACE
     while (left := deadline - time.monotonic()) > 0:
         try:

@@ -25,12 +25,20 @@ from gatelearn.v1 import gatelearn_pb2 as pb
 WORKER_NICENESS = 10  # added to the worker's niceness where SCHED_IDLE is not to be had
 
 
-def yield_to_serving() -> None:
-    """Run this process only on CPU time nothing else wants, so Predict is never kept waiting:
-    Linux's SCHED_IDLE where permitted, else a higher niceness."""
+def idle_policy() -> bool:
+    """Put the calling thread under Linux's SCHED_IDLE; False where that is not to be had (not
+    Linux, or a sandbox refusing the policy)."""
     try:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-    except (AttributeError, OSError):  # not Linux, or a sandbox refusing the policy
+    except (AttributeError, OSError):
+        return False
+    return True
+
+
+def yield_to_serving() -> None:
+    """Run this process only on CPU time nothing else wants, so Predict is never kept waiting:
+    SCHED_IDLE where permitted, else a higher niceness."""
+    if not idle_policy():
         os.nice(WORKER_NICENESS)
 
 
@@ -80,6 +88,7 @@ def main(argv: list[str] | None = None) -> None:
 
     while True:
         payload = jobs.get()
+        idle_policy()  # the server lifts it to stop a job quickly (Worker.hurry)
         send(*run_job(payload, registry, limits, cancel, send_progress))
 
 
