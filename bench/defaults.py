@@ -105,7 +105,7 @@ def overrides_of(args: argparse.Namespace) -> dict[str, Any]:
         overrides["hidden"] = tuple(int(units) for units in args.hidden.split(",") if units)
     params = {k: json.loads(v) for k, _, v in (o.partition("=") for o in args.opt)}
     if args.optimizer is not None or params:
-        overrides["optimizer"] = Choice(args.optimizer or "adam", params)
+        overrides["optimizer"] = Choice(args.optimizer or "", params)
     if args.epochs is not None:
         overrides["config"] = TrainConfig(epochs=args.epochs)
     return overrides

@@ -56,7 +56,7 @@ def cmd_plugins(args: argparse.Namespace, ctx: Context) -> int:
     if recipe is not None:
         lines += [
             "",
-            "default recipe (a training that names only its task)",
+            "default recipe (a training naming only a 2-input task; `tasks NAME` shows any task's)",
             *show.recipe_lines(recipe, indent="  "),
         ]
     ctx.emit(components, lines)
