@@ -191,7 +191,7 @@ def per_array_twin(optimizer: Optimizer) -> Optimizer:
     return PerArray(**optimizer.values)
 
 
-@pytest.mark.parametrize("name", ["gd", "momentum", "adam", "rmsprop", "adagrad"])
+@pytest.mark.parametrize("name", ["gd", "momentum", "adam", "rmsprop", "adagrad", "rprop"])
 @pytest.mark.parametrize("population", [1, 3])
 def test_flat_binding_of_elementwise_optimizers_changes_no_bit(
     registry: Registry, name: str, population: int

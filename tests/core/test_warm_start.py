@@ -23,6 +23,7 @@ OPTIMIZERS = {
     "adam": Choice("adam", {"lr": 0.05}),
     "rmsprop": Choice("rmsprop", {"lr": 0.01}),
     "adagrad": Choice("adagrad", {"lr": 0.1}),
+    "rprop": Choice("rprop", {"lr": 0.05}),
 }
 FIRST, MORE = 70, 50
 

@@ -51,6 +51,15 @@ def test_the_default_recipe_is_listed_and_is_what_a_bare_training_uses(client: C
     assert recipe == defaults
 
 
+def test_describe_task_shows_the_recipe_a_bare_training_of_that_task_uses(client: Client) -> None:
+    described = client.describe_task("full_adder", seed=3)
+    assert described.default_recipe is not None and described.default_recipe["hidden"] == [12]
+    client.train("bare-adder", "full_adder", seed=3)
+    assert client.model("bare-adder").recipe == described.default_recipe
+    # Sign labels are refused by the default loss: no recipe a bare training could use.
+    assert client.describe_task("region", {"labels": "sign"}).default_recipe is None
+
+
 def test_get_model_reports_every_setting_including_those_never_sent(client: Client) -> None:
     client.train(
         "parity",

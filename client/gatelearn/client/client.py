@@ -289,9 +289,10 @@ class Client:
         return [Component.from_pb(c) for c in response.components]
 
     def default_recipe(self) -> dict[str, Any]:
-        """The settings a training that names only its task gets, every default filled in (the
-        shape of `ModelDetail.recipe`, without the task, and without hidden, which the server
-        chooses from the task: one layer of max(8, 4 x the task's inputs) units)."""
+        """The settings a training that names only a 2-input task gets, every default filled in
+        (the shape of `ModelDetail.recipe`, without the task, and without hidden, which the
+        server chooses from the task: one layer of max(8, 4 x the task's inputs) units; tasks
+        of 256 rows or more also get rprop and more epochs: `describe_task` shows a task's)."""
         response = self._call("ListPlugins", pb.ListPluginsRequest())
         recipe = recipe_dict(response.default_recipe)  # its task unset, so absent
         del recipe["hidden"]  # unset too, though a repeated field reads as []
@@ -341,8 +342,8 @@ class Client:
         """The TrainRequest that `train` sends; see `train` for the arguments.
 
         Rows, weights, biases and parameter values may be NumPy arrays or lists. `lr` is the
-        optimizer's learning rate (of adam when no optimizer is named); any field of
-        `TrainOptions` may be given as a keyword too (`epochs=20000`), over `options`.
+        optimizer's learning rate (the task's default optimizer's when none is named); any
+        field of `TrainOptions` may be given as a keyword too (`epochs=20000`), over `options`.
         It carries `request_id`, or a new random one: send the same request again to retry
         it, build a new one for a new training. `dtype` None leaves it to the server (float64,
         or a warm start's stored one)."""

@@ -142,6 +142,9 @@ class TaskDescription:
     total_rows: int
     rows_inputs: list[list[float]]
     rows_targets: list[list[float]]
+    # What a training naming only this task gets, resolved for it (see `recipe_dict`); None
+    # when the defaults cannot train it.
+    default_recipe: dict[str, Any] | None = None
 
     @classmethod
     def from_pb(cls, m: pb.TaskDescription) -> TaskDescription:
@@ -155,6 +158,7 @@ class TaskDescription:
             m.total_rows,
             _rows(m.rows_inputs),
             _rows(m.rows_targets),
+            recipe_dict(m.default_recipe) if m.HasField("default_recipe") else None,
         )
 
 

@@ -21,6 +21,7 @@ from gatelearn.core.params import Param, ParamError, resolve
 from gatelearn.core.state import OptimizerState, RunState, ShuffleState
 from gatelearn.core.training import (
     AUTO_RECORDS,
+    DEFAULT_EPOCHS,
     History,
     Progress,
     ProgressCallback,
@@ -33,6 +34,7 @@ from gatelearn.core.training import (
 
 __all__ = [
     "AUTO_RECORDS",
+    "DEFAULT_EPOCHS",
     "Activation",
     "Component",
     "Dataset",

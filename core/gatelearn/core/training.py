@@ -35,6 +35,7 @@ from gatelearn.core.state import OptimizerState, RunState, ShuffleState
 
 __all__ = [
     "AUTO_RECORDS",
+    "DEFAULT_EPOCHS",
     "History",
     "Progress",
     "ProgressCallback",
@@ -52,6 +53,7 @@ Array = NDArray[np.floating[Any]]
 # long run must not record every epoch: a 5000-epoch XOR run takes about twice as long so,
 # and about 1.1 times as long with this default as with a fixed ~200 points.
 AUTO_RECORDS = 256
+DEFAULT_EPOCHS = 5000  # the epoch limit of a config that sets none
 
 
 class StopReason(enum.StrEnum):
@@ -69,7 +71,7 @@ class StopReason(enum.StrEnum):
 class TrainConfig:
     """How to train. Zero or None switches an optional stop condition off."""
 
-    epochs: int = 5000
+    epochs: int | None = None  # None: DEFAULT_EPOCHS (a recipe sets the task's own budget)
     batch_size: int = 0  # rows per update; 0 means all rows (full batch)
     shuffle: bool = True  # reshuffle rows every epoch when batch_size < rows
     shuffle_seed: int = 0  # seeds the row order
@@ -83,6 +85,11 @@ class TrainConfig:
     record_every: int = 0  # history interval in epochs; 0 = every epoch, to AUTO_RECORDS points
     max_records: int = 0  # history points kept (at least 2); beyond, thinned evenly; 0 = all
     progress_interval: float = 0.1  # seconds between progress callbacks, at most
+
+    @property
+    def epoch_limit(self) -> int:
+        """The most updates the run applies: `epochs`, or DEFAULT_EPOCHS when unset."""
+        return DEFAULT_EPOCHS if self.epochs is None else self.epochs
 
     @property
     def history_interval(self) -> int:
@@ -101,7 +108,7 @@ class TrainConfig:
     @property
     def history_points(self) -> int:
         """The most points a history of this run can hold."""
-        points = self.epochs // self.history_interval + 2
+        points = self.epoch_limit // self.history_interval + 2
         return min(points, self.history_limit) if self.history_limit else points
 
 
@@ -542,7 +549,7 @@ class _Trainer:
                     stale = 0 if improved.any() else stale + 1
                     if stale >= config.patience:
                         reason = reason or StopReason.PATIENCE
-            if epoch >= config.epochs:
+            if epoch >= config.epoch_limit:
                 reason = reason or StopReason.EPOCHS
             if epoch % record_every == 0 or reason is not None:
                 loss = self.loss.value(full.output, full.targets)
@@ -552,7 +559,7 @@ class _Trainer:
             if on_progress is not None and reason is None and time.monotonic() >= next_progress:
                 progress = Progress(
                     epoch,
-                    config.epochs,
+                    config.epoch_limit,
                     self.loss.value(full.output, full.targets),
                     self.accuracy(),
                     int((solved_epoch >= 0).sum()),
@@ -564,7 +571,9 @@ class _Trainer:
             if reason is not None:
                 break
             if quiet:
-                stretch = min(config.epochs, (epoch // record_every + 1) * record_every) - epoch
+                stretch = (
+                    min(config.epoch_limit, (epoch // record_every + 1) * record_every) - epoch
+                )
                 for _ in range(stretch):
                     for call in cycle:
                         call()

@@ -1,12 +1,13 @@
 """A training recipe: components named as data, turned into core objects through the registry.
 
 `Recipe` is what a request describes (task, layers, activations, loss, optimizer, initializer,
-loop settings, seed); its defaults are the ones that make gates train reliably. Its components
-are named without parameters, so their own declared defaults are the recipe's: naming a default
-explicitly never changes a run. `check` checks
-the whole recipe and builds its components, so a bad value is reported by its field name
-(`optimizer.lr`, `hidden[1]`) before anything runs; `prepare` also builds the task's rows and
-draws the initial weights, the costly parts.
+loop settings, seed); its defaults are the ones that make gates train reliably, and the hidden
+width, the optimizer and the epoch budget, when left out, are chosen from the task
+(`default_width`, `default_optimizer`, `default_epochs`). Its components are named without
+parameters, so their own declared defaults are the recipe's: naming a default explicitly never
+changes a run. `check` checks the whole recipe and builds its components, so a bad value is
+reported by its field name (`optimizer.lr`, `hidden[1]`) before anything runs; `prepare` also
+builds the task's rows and draws the initial weights, the costly parts.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from gatelearn.core import (
+    DEFAULT_EPOCHS,
     Activation,
     Component,
     Dataset,
@@ -35,12 +37,16 @@ from gatelearn.plugins.registry import Registry, UnknownComponentError
 
 __all__ = [
     "DTYPES",
+    "EPOCHS_RULE",
+    "OPTIMIZER_RULE",
     "WIDTH_RULE",
     "Checked",
     "Choice",
     "Prepared",
     "Recipe",
     "check",
+    "default_epochs",
+    "default_optimizer",
     "default_width",
     "prepare",
 ]
@@ -67,7 +73,7 @@ class Recipe:
     output_activation: str = "sigmoid"  # the default for the output layer
     bias: bool = True
     loss: Choice = Choice("bce")
-    optimizer: Choice = Choice("adam")
+    optimizer: Choice = Choice("")  # "" = `default_optimizer` of the task, params on top
     initializer: Choice = Choice("xavier")
     config: TrainConfig = TrainConfig()
     seed: int = 0
@@ -85,14 +91,30 @@ class Recipe:
         return (*(Choice(self.hidden_activation) for _ in hidden), Choice(self.output_activation))
 
 
-# The rule for a recipe that leaves `hidden` out, in words (ListPlugins' default recipe says it).
+# The rule for a recipe that leaves `hidden` or the optimizer out, in words (ListPlugins'
+# default recipe says it).
 WIDTH_RULE = "one hidden layer of max(8, 4 x task inputs) units"
+RPROP_ROWS = 256  # tasks of at least this many rows train with rprop by default
+OPTIMIZER_RULE = f"adam, or rprop for tasks of at least {RPROP_ROWS} rows"
+EPOCHS_RULE = f"max({DEFAULT_EPOCHS}, 2 x task rows) epochs"
 
 
 def default_width(arity: int) -> int:
     """The hidden width for a task of `arity` inputs: 8 keeps the 2-input gates as fast as
     ever; 4 per input lets parity-n (the hardest built-in) solve reliably up to n = 8."""
     return max(8, 4 * arity)
+
+
+def default_epochs(rows: int) -> int:
+    """The epoch budget for a task of `rows` rows: parity-n's epochs to solve grow about 1.5x
+    an input, so from parity-12 (4096 rows) on a fixed budget would cut its slower seeds off."""
+    return max(DEFAULT_EPOCHS, 2 * rows)
+
+
+def default_optimizer(rows: int) -> str:
+    """The optimizer for a task of `rows` rows: adam solves small tasks soonest; from 256 rows
+    (parity-8) rprop needs about half its epochs (bench/defaults.py, README)."""
+    return "rprop" if rows >= RPROP_ROWS else "adam"
 
 
 @dataclass
@@ -119,7 +141,7 @@ def _build(registry: Registry, kind: str, choice: Choice, field_name: str) -> An
 
 def _check_config(config: TrainConfig) -> None:
     for name in ("epochs", "batch_size", "patience", "record_every"):
-        if (count := getattr(config, name)) < 0:
+        if (count := getattr(config, name)) is not None and count < 0:
             raise ParamError(name, f"must be >= 0, got {count}")
     for name in ("weight_decay", "margin", "min_delta", "progress_interval"):
         value = getattr(config, name)
@@ -179,6 +201,11 @@ class Checked:
         """The hidden widths, resolved: `check` always fills them in."""
         assert self.recipe.hidden is not None
         return self.recipe.hidden
+
+    @property
+    def epoch_limit(self) -> int:
+        """The epoch budget, resolved: `check` always fills it in."""
+        return self.recipe.config.epoch_limit
 
     @property
     def sizes(self) -> list[int]:
@@ -241,8 +268,17 @@ def check(recipe: Recipe, registry: Registry) -> Checked:
     _check_config(recipe.config)
     task: Task = _build(registry, "task", recipe.task, "task")
     sample = task.preview(np.random.default_rng(recipe.seed), 1)
+    rows = task.row_count()
     hidden = recipe.hidden if recipe.hidden is not None else (default_width(sample.n_inputs),)
-    recipe = replace(recipe, hidden=hidden)  # the resolved recipe, as the model records it
+    optimizer_name = recipe.optimizer.name or default_optimizer(rows)
+    epochs = recipe.config.epochs if recipe.config.epochs is not None else default_epochs(rows)
+    # The resolved recipe, as the model records it.
+    recipe = replace(
+        recipe,
+        hidden=hidden,
+        optimizer=Choice(optimizer_name, recipe.optimizer.params),
+        config=replace(recipe.config, epochs=epochs),
+    )
     loss = _build(registry, "loss", recipe.loss, "loss")
     if loss.label_range is not None:
         low, high = loss.label_range
@@ -267,9 +303,7 @@ def check(recipe: Recipe, registry: Registry) -> Checked:
             "activations",
             f"need one per layer ({layers}), or one for every hidden layer; got {len(choices)}",
         )
-    checked = Checked(
-        recipe, task, task.row_count(), sample, loss, optimizer, initializer, activations
-    )
+    checked = Checked(recipe, task, rows, sample, loss, optimizer, initializer, activations)
     if recipe.config.validation_share and checked.rows < 2:
         raise ParamError(
             "validation_share",

@@ -145,7 +145,7 @@ class DescribeTaskRequest(_message.Message):
     def __init__(self, task: _Optional[_Union[ComponentRef, _Mapping]] = ..., seed: _Optional[int] = ..., preview_rows: _Optional[int] = ...) -> None: ...
 
 class TaskDescription(_message.Message):
-    __slots__ = ("name", "inputs", "outputs", "low", "high", "total_rows", "rows_inputs", "rows_targets", "threshold")
+    __slots__ = ("name", "inputs", "outputs", "low", "high", "total_rows", "rows_inputs", "rows_targets", "threshold", "default_recipe")
     NAME_FIELD_NUMBER: _ClassVar[int]
     INPUTS_FIELD_NUMBER: _ClassVar[int]
     OUTPUTS_FIELD_NUMBER: _ClassVar[int]
@@ -155,6 +155,7 @@ class TaskDescription(_message.Message):
     ROWS_INPUTS_FIELD_NUMBER: _ClassVar[int]
     ROWS_TARGETS_FIELD_NUMBER: _ClassVar[int]
     THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_RECIPE_FIELD_NUMBER: _ClassVar[int]
     name: str
     inputs: int
     outputs: int
@@ -164,7 +165,8 @@ class TaskDescription(_message.Message):
     rows_inputs: _containers.RepeatedCompositeFieldContainer[Row]
     rows_targets: _containers.RepeatedCompositeFieldContainer[Row]
     threshold: float
-    def __init__(self, name: _Optional[str] = ..., inputs: _Optional[int] = ..., outputs: _Optional[int] = ..., low: _Optional[float] = ..., high: _Optional[float] = ..., total_rows: _Optional[int] = ..., rows_inputs: _Optional[_Iterable[_Union[Row, _Mapping]]] = ..., rows_targets: _Optional[_Iterable[_Union[Row, _Mapping]]] = ..., threshold: _Optional[float] = ...) -> None: ...
+    default_recipe: Recipe
+    def __init__(self, name: _Optional[str] = ..., inputs: _Optional[int] = ..., outputs: _Optional[int] = ..., low: _Optional[float] = ..., high: _Optional[float] = ..., total_rows: _Optional[int] = ..., rows_inputs: _Optional[_Iterable[_Union[Row, _Mapping]]] = ..., rows_targets: _Optional[_Iterable[_Union[Row, _Mapping]]] = ..., threshold: _Optional[float] = ..., default_recipe: _Optional[_Union[Recipe, _Mapping]] = ...) -> None: ...
 
 class Layers(_message.Message):
     __slots__ = ("units",)

@@ -56,7 +56,7 @@ def cmd_plugins(args: argparse.Namespace, ctx: Context) -> int:
     if recipe is not None:
         lines += [
             "",
-            "default recipe (a training that names only its task)",
+            "default recipe (a training naming only a 2-input task; `tasks NAME` shows any task's)",
             *show.recipe_lines(recipe, indent="  "),
         ]
     ctx.emit(components, lines)
@@ -82,6 +82,12 @@ def _preview(args: argparse.Namespace, ctx: Context) -> int:
     )
     if (more := task.total_rows - len(task.rows_inputs)) > 0:
         lines.append(f"    ... ({more} more rows; --rows N shows more)")
+    if task.default_recipe is not None:
+        lines += [
+            "",
+            "default recipe (a training that names only this task)",
+            *show.recipe_lines(task.default_recipe, indent="  "),
+        ]
     ctx.emit(task, lines)
     return EXIT_OK
 

@@ -153,6 +153,68 @@ class Adam(Optimizer):
         return partial(run_calls, calls)
 
 
+class Rprop(Optimizer):
+    """Rprop (the iRprop- variant): each weight has its own step size, grown by eta_plus while
+    its gradient keeps its sign and cut by eta_minus when the sign flips (that update is then
+    skipped); p <- p - sign(g) step. Only the gradients' signs count, which suits small
+    full-batch problems, where adam's steps shrink with the gradients."""
+
+    name = "rprop"
+    description = "resilient backpropagation (iRprop-): per-weight step sizes, full batch"
+    elementwise = True
+    state_names = ("previous_gradient", "step_size")
+    params = (
+        Param("lr", "float", 0.05, "every weight's first step size", minimum=0.0, maximum=1e3),
+        Param(
+            "eta_plus", "float", 1.2, "step growth while a sign holds", minimum=1.0, maximum=10.0
+        ),
+        Param("eta_minus", "float", 0.5, "step cut when a sign flips", minimum=0.0, maximum=1.0),
+        Param("step_min", "float", 1e-6, "smallest step size", minimum=0.0, maximum=1e3),
+        Param("step_max", "float", 1.0, "largest step size", minimum=0.0, maximum=1e3),
+    )
+    lr: float
+    eta_plus: float
+    eta_minus: float
+    step_min: float
+    step_max: float
+
+    def bind(self, params: Sequence[Array], grads: Sequence[Array]) -> Step:
+        state = self.start_state(params)
+        if (
+            state.steps == 0
+        ):  # a fresh run: every step size starts at lr (a resumed one keeps its own)
+            for step_size in state.arrays["step_size"]:
+                step_size.fill(self.lr)
+        dtype = params[0].dtype
+        grow, cut = np.array(self.eta_plus, dtype), np.array(self.eta_minus, dtype)
+        low, high = np.array(self.step_min, dtype), np.array(self.step_max, dtype)
+
+        def advance() -> None:
+            state.steps += 1
+
+        calls: list[Call] = [advance]
+        arrays = zip(
+            params, grads, state.arrays["previous_gradient"], state.arrays["step_size"], strict=True
+        )
+        for p, g, previous, step_size in arrays:
+            tmp = np.empty_like(p)
+            held, flipped = np.empty(p.shape, bool), np.empty(p.shape, bool)
+            calls += [
+                partial(np.multiply, g, previous, tmp),
+                partial(np.greater, tmp, 0.0, held),
+                partial(np.less, tmp, 0.0, flipped),
+                partial(np.multiply, step_size, grow, step_size, where=held),
+                partial(np.multiply, step_size, cut, step_size, where=flipped),
+                partial(np.clip, step_size, low, high, step_size),
+                partial(np.copyto, g, 0.0, where=flipped),
+                partial(np.copyto, previous, g),
+                partial(np.sign, g, tmp),
+                partial(np.multiply, tmp, step_size, tmp),
+                partial(np.subtract, p, tmp, p),
+            ]
+        return partial(run_calls, calls)
+
+
 def _scaled_step(p: Array, g: Array, s: Array, tmp: Array, lr: float, eps: float) -> None:
     """p <- p - lr g / (sqrt(s) + eps): the update rmsprop and adagrad share."""
     np.sqrt(s, out=tmp)
@@ -222,4 +284,4 @@ class AdaGrad(Optimizer):
 
 @hookimpl
 def gatelearn_optimizers() -> list[type[Optimizer]]:
-    return [GradientDescent, Momentum, Adam, RmsProp, AdaGrad]
+    return [GradientDescent, Momentum, Adam, RmsProp, AdaGrad, Rprop]

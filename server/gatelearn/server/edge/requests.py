@@ -56,13 +56,18 @@ def check_request_id(request_id: str) -> str:
     return request_id
 
 
-def _config(options: pb.TrainOptions, seed: int, limits: Limits) -> TrainConfig:
-    defaults = _DEFAULTS.config
-    epochs = options.epochs if options.HasField("epochs") else defaults.epochs
+def _check_epochs(epochs: int, limits: Limits, why: str = "") -> None:
     if epochs > limits.max_epochs:
         raise InvalidRequest(
-            "options.epochs", f"at most {limits.max_epochs} (limit max_epochs), got {epochs}"
+            "options.epochs", f"at most {limits.max_epochs} (limit max_epochs), got {epochs}{why}"
         )
+
+
+def _config(options: pb.TrainOptions, seed: int, limits: Limits) -> TrainConfig:
+    defaults = _DEFAULTS.config
+    epochs = options.epochs if options.HasField("epochs") else None  # None: the task's budget
+    if epochs is not None:
+        _check_epochs(epochs, limits)
     return TrainConfig(
         epochs=epochs,
         batch_size=options.batch_size,
@@ -239,6 +244,8 @@ def check_request(
         checked = check(recipe, registry)
     except ParamError as error:
         raise ParamError(_request_field(error.param, request), error.message) from None
+    if not request.options.HasField("epochs"):  # the task's budget, under the same limit
+        _check_epochs(checked.epoch_limit, limits, " (this task's default budget: set epochs)")
     check_training_size(checked, limits)
     _check_answers(request, checked, limits)
     task["seed"] = recipe.seed

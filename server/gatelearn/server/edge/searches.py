@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from gatelearn.core import ParamError
 from gatelearn.plugins import Registry
-from gatelearn.plugins.recipe import Recipe
+from gatelearn.plugins.recipe import Checked, Recipe
 from gatelearn.server.edge.requests import check_request
 from gatelearn.server.errors import InvalidRequest
 from gatelearn.server.limits import Limits
@@ -48,18 +48,18 @@ def _renamed(field: str, renames: Mapping[str, str]) -> str:
     return f"base.{field}"
 
 
-def _checked_sizes(
+def _checked(
     request: pb.TrainRequest, registry: Registry, limits: Limits, renames: Mapping[str, str]
-) -> list[int]:
+) -> Checked:
     """Train's checks on one candidate's request, errors naming the search's fields; the
-    candidate's layer sizes."""
+    candidate's checked recipe."""
     try:
         checked, _ = check_request(request, registry, limits)
     except InvalidRequest as error:
         raise InvalidRequest(_renamed(error.field, renames), error.detail) from None
     except ParamError as error:
         raise InvalidRequest(_renamed(error.param, renames), error.message) from None
-    return checked.sizes
+    return checked
 
 
 def _check_base(base: pb.TrainRequest) -> None:
@@ -162,20 +162,21 @@ def check_search(request: pb.SearchRequest, registry: Registry, limits: Limits) 
         "activations[1]": "output_activation",
         "hidden.units": "widths",
     }
-    sizes = _checked_sizes(
+    probe_checked = _checked(
         probe.request(Candidate((), None, 0)),
         registry,
         limits,
         {**renames, "activations[0]": "output_activation"},
     )
+    sizes = probe_checked.sizes
     for index, ref in enumerate(hidden):
-        _checked_sizes(
+        _checked(
             probe.request(Candidate((widths[0],), ref, 0)),
             registry,
             limits,
             {**renames, "activations[0]": f"activations[{index}]"},
         )
-    epochs = base.options.epochs if base.options.HasField("epochs") else _DEFAULTS.config.epochs
+    epochs = base.options.epochs if base.options.HasField("epochs") else probe_checked.epoch_limit
     _check_work(count, seeds, epochs, limits)
     space = candidates(
         sizes[0],
@@ -185,7 +186,7 @@ def check_search(request: pb.SearchRequest, registry: Registry, limits: Limits) 
         widths,
         tuple(hidden),
     )
-    _checked_sizes(probe.request(space[-1]), registry, limits, renames)  # the largest
+    _checked(probe.request(space[-1]), registry, limits, renames)  # the largest
     return SearchPlan(shared, tuple(space), output, target)
 
 

@@ -162,9 +162,10 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             if not request.task.name:
                 raise InvalidRequest("task.name", "required")
             preview = min(request.preview_rows or DEFAULT_PREVIEW_ROWS, MAX_PREVIEW_ROWS)
-            total, data = self.models.describe_task(
+            described = self.models.describe_task(
                 request.task.name, messages.params_dict(request.task.params), request.seed, preview
             )
+            data, recipe = described.preview, described.default_recipe
             return pb.TaskDescription(
                 name=request.task.name,
                 inputs=data.n_inputs,
@@ -172,9 +173,10 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                 low=data.low,
                 high=data.high,
                 threshold=data.threshold,
-                total_rows=total,
+                total_rows=described.total_rows,
                 rows_inputs=rows(data.inputs),
                 rows_targets=rows(data.targets),
+                default_recipe=None if recipe is None else messages.recipe_message(recipe),
             )
 
     # ------------------------------------------------------------ training

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from gatelearn.core import Dataset, Loss, ParamError, Task
 from gatelearn.core.readback import MAX_TABLE_VALUES, read_region, read_table
 from gatelearn.plugins import Registry, UnknownComponentError
-from gatelearn.plugins.recipe import Recipe, check
+from gatelearn.plugins.recipe import Choice, Recipe, check
 from gatelearn.server.checks import (
     check_name,
     check_task_size,
@@ -38,7 +38,7 @@ from gatelearn.server.stores.base import Store
 from gatelearn.server.stores.errors import RequestSavedError
 from gatelearn.server.stores.records import ModelRecord, ModelSummary, with_aliases
 
-__all__ = ["Evaluation", "ModelService"]
+__all__ = ["DescribedTask", "Evaluation", "ModelService"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,15 @@ class Evaluation:
     inputs: NDArray[np.float64]
     targets: NDArray[np.float64]
     score: Score
+
+
+@dataclass(frozen=True)
+class DescribedTask:
+    """A task's row count, a preview of its rows and its default recipe, resolved."""
+
+    total_rows: int
+    preview: Dataset
+    default_recipe: dict[str, Any] | None
 
 
 class ModelService:
@@ -61,19 +70,25 @@ class ModelService:
 
     # ------------------------------------------------------------ tasks
     def default_recipe(self) -> dict[str, Any]:
-        """The settings a Train request naming only its task gets, task and hidden left out:
-        the hidden width is chosen from the task (`recipe.WIDTH_RULE`)."""
+        """The settings a Train request naming only a 2-input task gets, task and hidden left
+        out: the hidden width is chosen from the task (`recipe.WIDTH_RULE`), and so are the
+        optimizer and epochs of larger tasks (`describe_task` resolves them all)."""
         settings = check(Recipe(), self.registry).settings()
         del settings["task"], settings["hidden"]
         return settings
 
     def describe_task(
         self, name: str, params: dict[str, Any], seed: int, preview: int
-    ) -> tuple[int, Dataset]:
-        """A task's row count and its first `preview` rows."""
+    ) -> DescribedTask:
+        """A task's row count, its first `preview` rows and the recipe a training naming only
+        it gets (None when the defaults cannot train it: sign labels, which bce refuses)."""
         task_exists(self.registry, name, "task.name")
         _, total, data = self._sized_task(name, params, "task", seed, preview)
-        return total, data
+        try:
+            recipe = check(Recipe(task=Choice(name, params), seed=seed), self.registry)
+        except ParamError:
+            return DescribedTask(total, data, None)
+        return DescribedTask(total, data, recipe.settings())
 
     def _sized_task(
         self, name: str, params: dict[str, Any], field: str, seed: int, preview: int

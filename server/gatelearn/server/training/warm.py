@@ -12,7 +12,7 @@ import numpy as np
 
 from gatelearn.core import Network, RunState
 from gatelearn.plugins import Registry
-from gatelearn.plugins.recipe import Checked, Recipe
+from gatelearn.plugins.recipe import Checked
 from gatelearn.server.edge.exports import fill_task_source
 from gatelearn.server.edge.messages import params_dict
 from gatelearn.server.errors import FailedPrecondition, InvalidRequest
@@ -20,8 +20,6 @@ from gatelearn.server.stores.records import ModelRecord, pack_arrays, unpack_arr
 from gatelearn.v1 import gatelearn_pb2 as pb
 
 __all__ = ["check_same_network", "start_blob", "start_network", "warm_request"]
-
-_DEFAULT_OPTIMIZER = Recipe().optimizer
 
 
 def _base_request(parent: ModelRecord) -> pb.TrainRequest:
@@ -50,8 +48,8 @@ def _base_request(parent: ModelRecord) -> pb.TrainRequest:
     for run_only in ("weights", "initializer", "population", "request_id", "start_from"):
         base.ClearField(run_only)
     if not base.optimizer.name:  # spelled out, so that params given on top merge into it
-        base.optimizer.name = _DEFAULT_OPTIMIZER.name
-        base.optimizer.params.update(_DEFAULT_OPTIMIZER.params)
+        # The one the task's rule chose then (a version stored before recipes used adam).
+        base.optimizer.name = meta.recipe["optimizer"]["name"] if meta.recipe else "adam"
     return base
 
 
