@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from conftest import start_server
 from google.protobuf import json_format
-from server_test_support import rows_of
+from server_test_support import expect_error, rows_of
 
 from gatelearn.client import Client, GateLearnError, TrainOptions, TrainOutcome
 from gatelearn.v1 import gatelearn_pb2 as pb
@@ -307,6 +307,44 @@ def test_train_float32(client: Client) -> None:
     values = [v for layer in exported_layers(client, "f32") for v in layer["weights"]["values"]]
     assert values == [float(np.float32(v)) for v in values]
     assert len(set(values)) > 1
+
+
+def float32_import(weight: float, bias: float) -> dict[str, object]:
+    """An importable one-layer float32 XOR model of these values."""
+    layer = {
+        "weights": {"shape": [2, 1], "values": [weight, weight]},
+        "bias": {"shape": [1], "values": [bias]},
+        "activation": {"name": "linear"},
+    }
+    return {"layers": [layer], "task": {"name": "xor"}, "dtype": "float32"}
+
+
+def test_a_float32_import_keeps_the_float32_values_it_computes_with(client: Client) -> None:
+    # 0.1 and 1e-320 are not float32 numbers: the model computes with float32(0.1) and 0, and
+    # its export says so (it said 0.1 and 1e-320, which it never computed with).
+    client.import_model("f32-import", float32_import(0.1, 1e-320))
+    layer = exported_layers(client, "f32-import")[0]
+    assert layer["weights"]["values"] == [float(np.float32(0.1))] * 2
+    assert layer["bias"]["values"] == [0.0]
+    assert client.predict("f32-import", [[1, 1]]).outputs == [[2 * float(np.float32(0.1))]]
+
+
+@pytest.mark.parametrize(
+    ("weight", "bias", "field"),
+    [(3.5e38, 0.0, "weights"), (1.0, -1e39, "bias")],
+    ids=["weight", "bias"],
+)
+def test_a_float32_import_beyond_float32s_range_is_refused_naming_the_value(
+    client: Client, weight: float, bias: float, field: str
+) -> None:
+    details = expect_error(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        client.import_model,
+        "f32-huge",
+        float32_import(weight, bias),
+    )
+    assert f"model.layers[0].{field}.values" in details and "3.4028235e+38" in details
+    assert "f32-huge" not in {model.name for model in client.models()}
 
 
 def test_an_unknown_dtype_is_refused_before_sending(client: Client) -> None:

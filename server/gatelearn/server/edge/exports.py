@@ -33,6 +33,7 @@ from gatelearn.v1 import gatelearn_pb2 as pb
 __all__ = ["EXPORT_FORMAT", "exported", "fill_task_source", "record_from_export"]
 
 EXPORT_FORMAT = 1
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def record_from_export(model: pb.ExportedModel, name: str, limits: Limits) -> ModelRecord:
@@ -48,6 +49,9 @@ def record_from_export(model: pb.ExportedModel, name: str, limits: Limits) -> Mo
             "model.layers",
             f"at most {limits.max_layers} (limit max_layers), got {len(model.layers)}",
         )
+    dtype = model.dtype or "float64"
+    if dtype not in DTYPES:
+        raise InvalidRequest("model.dtype", f"must be one of {', '.join(DTYPES)}, got {dtype!r}")
     with_bias = [layer.HasField("bias") for layer in model.layers]
     if any(with_bias) and not all(with_bias):
         raise InvalidRequest("model.layers", "give a bias for every layer or for none")
@@ -56,7 +60,9 @@ def record_from_export(model: pb.ExportedModel, name: str, limits: Limits) -> Mo
     activations: list[ComponentMeta] = []
     for index, layer in enumerate(model.layers):
         field = f"model.layers[{index}]"
-        matrix = tensor_array(layer.weights, f"{field}.weights", 2)
+        matrix = _as_stored(
+            tensor_array(layer.weights, f"{field}.weights", 2), f"{field}.weights", dtype
+        )
         if matrix.size == 0:
             raise InvalidRequest(f"{field}.weights", "must not be empty")
         if max(matrix.shape) > max(limits.max_units, limits.max_arity):
@@ -70,7 +76,9 @@ def record_from_export(model: pb.ExportedModel, name: str, limits: Limits) -> Mo
                 f"has {matrix.shape[0]} rows; the layer before has {weights[-1].shape[1]} outputs",
             )
         if with_bias[index]:
-            vector = tensor_array(layer.bias, f"{field}.bias", 1)
+            vector = _as_stored(
+                tensor_array(layer.bias, f"{field}.bias", 1), f"{field}.bias", dtype
+            )
             if vector.shape != (matrix.shape[1],):
                 raise InvalidRequest(
                     f"{field}.bias", f"needs {matrix.shape[1]} values, got {vector.shape[0]}"
@@ -87,9 +95,6 @@ def record_from_export(model: pb.ExportedModel, name: str, limits: Limits) -> Mo
         raise InvalidRequest(
             "model.high", f"must be finite and greater than low ({low}), got {high}"
         )
-    dtype = model.dtype or "float64"
-    if dtype not in DTYPES:
-        raise InvalidRequest("model.dtype", f"must be one of {', '.join(DTYPES)}, got {dtype!r}")
     source = model.WhichOneof("source")
     if source is None:
         raise InvalidRequest("model.task", "required: the task, table or data the model computes")
@@ -118,6 +123,20 @@ def record_from_export(model: pb.ExportedModel, name: str, limits: Limits) -> Mo
         optimizer=optimizer,
     )
     return ModelRecord(name, meta, weights, biases or None, state=state)
+
+
+def _as_stored(array: NDArray[np.float64], field: str, dtype: str) -> NDArray[np.float64]:
+    """`array` as a model of `dtype` keeps it: a float32 model's values rounded to the float32
+    numbers it computes with (so that its export shows them), none beyond float32's range."""
+    if dtype != "float32":
+        return array
+    with np.errstate(over="ignore"):
+        rounded = array.astype(np.float32)
+    if not np.isfinite(rounded).all():
+        raise InvalidRequest(
+            f"{field}.values", f"a float32 model's values must be within ±{FLOAT32_MAX:.8g}"
+        )
+    return rounded.astype(np.float64)
 
 
 def _history(history: pb.History, limits: Limits) -> History:
