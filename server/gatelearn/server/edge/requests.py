@@ -13,7 +13,7 @@ from typing import Any
 from gatelearn.core import ParamError, TrainConfig
 from gatelearn.plugins import Registry
 from gatelearn.plugins.recipe import Checked, Choice, Recipe, check
-from gatelearn.server.checks import check_name, check_task_size, task_exists
+from gatelearn.server.checks import check_activations, check_name, check_task_size, task_exists
 from gatelearn.server.edge.messages import (
     InlineRows,
     choice,
@@ -216,14 +216,8 @@ def check_training_size(checked: Checked, limits: Limits) -> None:
             f"{per_network * population}; at most {limits.max_parameters} "
             f"(limit max_parameters)",
         )
-    units = sum(sizes[1:])
-    if rows * units * population > limits.max_activations:
-        raise InvalidRequest(
-            "population" if population > 1 else "task",
-            f"{rows} task rows x {units} units x population {population} = "
-            f"{rows * units * population} values per pass; at most "
-            f"{limits.max_activations} (limit max_activations)",
-        )
+    field = "population" if population > 1 else "task"
+    check_activations(rows, sum(sizes[1:]), population, limits, field)
 
 
 def check_request(
