@@ -347,6 +347,36 @@ def test_a_float32_import_beyond_float32s_range_is_refused_naming_the_value(
     assert "f32-huge" not in {model.name for model in client.models()}
 
 
+def test_float32_state_or_initial_weights_beyond_float32s_range_are_refused(
+    client: Client,
+) -> None:
+    """An imported Adam state of 1e39 was kept, and a warm start from it stored and exported
+    Infinity (an export no import takes); initial weights of 1e39 'diverged before any update'."""
+    client.train("f32-adam", "xor", dtype="float32", optimizer="adam", epochs=50)
+    model = client.export_model("f32-adam")
+    first = model["trainingState"]["slots"][0]["weights"][0]
+    first["values"] = [1e39] * len(first["values"])
+    details = expect_error(
+        grpc.StatusCode.INVALID_ARGUMENT, client.import_model, "f32-state", model
+    )
+    assert details.startswith("model.training_state.slots[0].weights[0].values: "), details
+    details = expect_error(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        client.train,
+        "f32-explicit",
+        "xor",
+        dtype="float32",
+        hidden=[],
+        initializer="explicit",
+        weights=[[[1e39], [1.0]]],
+        biases=[[0.0]],
+    )
+    assert details.startswith("weights.weights[0].values: "), details
+    assert "3.4028235e+38" in details
+    stored = {summary.name for summary in client.models()}
+    assert not stored & {"f32-state", "f32-explicit"}
+
+
 def test_an_unknown_dtype_is_refused_before_sending(client: Client) -> None:
     with pytest.raises(ValueError, match="dtype must be one of float64, float32"):
         client.train("f16", "xor", dtype="float16")

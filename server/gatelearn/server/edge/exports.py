@@ -33,7 +33,6 @@ from gatelearn.v1 import gatelearn_pb2 as pb
 __all__ = ["EXPORT_FORMAT", "exported", "fill_task_source", "record_from_export"]
 
 EXPORT_FORMAT = 1
-FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def record_from_export(model: pb.ExportedModel, name: str, limits: Limits) -> ModelRecord:
@@ -60,9 +59,7 @@ def record_from_export(model: pb.ExportedModel, name: str, limits: Limits) -> Mo
     activations: list[ComponentMeta] = []
     for index, layer in enumerate(model.layers):
         field = f"model.layers[{index}]"
-        matrix = _as_stored(
-            tensor_array(layer.weights, f"{field}.weights", 2), f"{field}.weights", dtype
-        )
+        matrix = tensor_array(layer.weights, f"{field}.weights", 2, dtype)
         if matrix.size == 0:
             raise InvalidRequest(f"{field}.weights", "must not be empty")
         if max(matrix.shape) > max(limits.max_units, limits.max_arity):
@@ -76,9 +73,7 @@ def record_from_export(model: pb.ExportedModel, name: str, limits: Limits) -> Mo
                 f"has {matrix.shape[0]} rows; the layer before has {weights[-1].shape[1]} outputs",
             )
         if with_bias[index]:
-            vector = _as_stored(
-                tensor_array(layer.bias, f"{field}.bias", 1), f"{field}.bias", dtype
-            )
+            vector = tensor_array(layer.bias, f"{field}.bias", 1, dtype)
             if vector.shape != (matrix.shape[1],):
                 raise InvalidRequest(
                     f"{field}.bias", f"needs {matrix.shape[1]} values, got {vector.shape[0]}"
@@ -102,7 +97,7 @@ def record_from_export(model: pb.ExportedModel, name: str, limits: Limits) -> Mo
     optimizer, state = None, None
     if model.HasField("training_state"):
         optimizer, state = state_from_message(
-            model.training_state, weights, biases or None, limits.max_task_rows
+            model.training_state, weights, biases or None, limits.max_task_rows, dtype
         )
     meta = ModelMeta(
         sizes=(int(weights[0].shape[0]), *(int(w.shape[1]) for w in weights)),
@@ -123,20 +118,6 @@ def record_from_export(model: pb.ExportedModel, name: str, limits: Limits) -> Mo
         optimizer=optimizer,
     )
     return ModelRecord(name, meta, weights, biases or None, state=state)
-
-
-def _as_stored(array: NDArray[np.float64], field: str, dtype: str) -> NDArray[np.float64]:
-    """`array` as a model of `dtype` keeps it: a float32 model's values rounded to the float32
-    numbers it computes with (so that its export shows them), none beyond float32's range."""
-    if dtype != "float32":
-        return array
-    with np.errstate(over="ignore"):
-        rounded = array.astype(np.float32)
-    if not np.isfinite(rounded).all():
-        raise InvalidRequest(
-            f"{field}.values", f"a float32 model's values must be within ±{FLOAT32_MAX:.8g}"
-        )
-    return rounded.astype(np.float64)
 
 
 def _history(history: pb.History, limits: Limits) -> History:

@@ -105,12 +105,13 @@ def _initializer(request: pb.TrainRequest) -> Choice:
         raise InvalidRequest(
             "weights", f"given together with {twice}; give the initial weights in one of the two"
         )
+    dtype = "float32" if request.dtype == pb.FLOAT32 else "float64"
     weights = [
-        tensor_array(t, f"weights.weights[{i}]", 2).tolist()
+        tensor_array(t, f"weights.weights[{i}]", 2, dtype).tolist()
         for i, t in enumerate(request.weights.weights)
     ]
     biases = [
-        tensor_array(t, f"weights.biases[{i}]", 1).tolist()
+        tensor_array(t, f"weights.biases[{i}]", 1, dtype).tolist()
         for i, t in enumerate(request.weights.biases)
     ]
     return Choice("explicit", {"weights": weights, "biases": biases or None})
