@@ -44,6 +44,24 @@ def test_model_listing_reads_only_the_summary_column(server: RunningServer, clie
     assert caught.value.code == grpc.StatusCode.DATA_LOSS
 
 
+@pytest.mark.parametrize("column", ["meta", "weights"])
+def test_a_row_nested_deeper_than_json_parses_is_data_loss(
+    server: RunningServer, client: Client, column: str
+) -> None:
+    """JSON nested 100,000 deep raised RecursionError in the parser, answered UNKNOWN."""
+    client.train("deep", "xor")
+    nested = "[" * 100_000 + "]" * 100_000
+    value = (
+        nested if column == "meta" else b"GLA1" + len(nested).to_bytes(4, "big") + nested.encode()
+    )
+    with sqlite3.connect(server.store.path) as db:
+        db.execute(f"UPDATE models SET {column} = ?", (value,))
+    for read in (client.model, client.export_model):
+        with pytest.raises(GateLearnError) as caught:
+            read("deep")
+        assert caught.value.code == grpc.StatusCode.DATA_LOSS, caught.value.details
+
+
 def test_a_store_from_before_the_summary_column_still_opens_and_lists(tmp_path: Path) -> None:
     old = start_server(tmp_path / "data")
     try:

@@ -26,13 +26,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
+import numpy as np
 import pytest
-from conftest import start_server
+from conftest import poll, start_server
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gatelearn.client import Client, GateLearnError, Progress, TrainOptions, TrainOutcome
 from gatelearn.server.app import SHUTDOWN_BACKSTOP, STOP_WAIT
 from gatelearn.server.stores import SQLiteStore
+from gatelearn.v1 import gatelearn_pb2 as pb
+from gatelearn.v1 import gatelearn_pb2_grpc
 
 # faulthandler: a server that hangs is sent SIGABRT before SIGKILL, so its log shows where
 # every thread was.
@@ -473,6 +476,59 @@ def test_sigterm_after_undecodable_stream_messages_still_ends(tmp_path: Path) ->
         except subprocess.TimeoutExpired:
             code = None
         ended_after = time.monotonic() - t0
+    finally:
+        end(process)
+    assert code is not None, f"still running {bound} s after SIGTERM:\n{log_path.read_text()}"
+    assert code == 0, log_path.read_text()
+    print(f"\nexit {code} {ended_after:.2f} s after SIGTERM")
+
+
+def wide_model(width: int) -> pb.ExportedModel:
+    """A 16-WIDTH-WIDTH-1 linear model on a one-row table: cheap to import, and a Predict of
+    100,000 rows through it is about 10^11 multiply-adds, far longer than the grace period."""
+    model = pb.ExportedModel(low=0, high=1)
+    for fan_in, fan_out in ((16, width), (width, width), (width, 1)):
+        layer = model.layers.add(activation=pb.ComponentRef(name="linear"))
+        layer.weights.shape.extend([fan_in, fan_out])
+        layer.weights.values.extend(np.zeros(fan_in * fan_out))
+    model.table.inputs.add(values=[0.0] * 16)
+    model.table.outputs.add(values=[0.0])
+    return model
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system time the process has used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_sigterm_while_a_call_still_computes_ends_within_the_bound(tmp_path: Path) -> None:
+    """Predicts of a wide model compute on past the grace period (and would past a deadline);
+    the interpreter's exit used to wait for their threads, so the server ended only when the
+    calls did (minutes on a loaded machine) instead of within the grace period and backstop."""
+    log_path = tmp_path / "serve.log"
+    process, target, _ = serve(tmp_path / "data", log_path)
+    try:
+        with grpc.insecure_channel(target) as channel:
+            stub = gatelearn_pb2_grpc.GateLearnStub(channel)
+            stub.ImportModel(pb.ImportModelRequest(name="wide", model=wide_model(1024)))
+            rows = np.zeros((100_000, 16))
+            request = pb.PredictRequest(
+                model="wide", packed=pb.PackedRows(data=rows.tobytes(), shape=[100_000, 16])
+            )
+            before = cpu_seconds(process.pid)
+            calls = [stub.Predict.future(request, timeout=600) for _ in range(4)]
+            poll(lambda: cpu_seconds(process.pid) > before + 1, what="the Predicts computing")
+            t0 = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            bound = GRACE + SHUTDOWN_BACKSTOP + STOP_WAIT + 3  # 3 s for the interpreter to exit
+            try:
+                code: int | None = process.wait(timeout=bound)
+            except subprocess.TimeoutExpired:
+                code = None
+            ended_after = time.monotonic() - t0
+            for call in calls:
+                call.cancel()
     finally:
         end(process)
     assert code is not None, f"still running {bound} s after SIGTERM:\n{log_path.read_text()}"

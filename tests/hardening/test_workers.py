@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -26,7 +27,7 @@ from test_shutdown import GRACE, children, end, serve, still_running
 
 from gatelearn.client import Client, GateLearnError, Progress, TrainOptions
 from gatelearn.server import Limits
-from gatelearn.server.app import RunningServer
+from gatelearn.server.app import SHUTDOWN_BACKSTOP, STOP_WAIT, RunningServer
 from gatelearn.server.training.frames import Kind, pack_job, read_frame, write_frame
 from gatelearn.server.training.pool import Frames
 from gatelearn.v1 import gatelearn_pb2 as pb
@@ -97,6 +98,37 @@ def test_a_training_worker_runs_under_sched_idle(one_slot: RunningServer) -> Non
     assert set(stopping.values()) == {os.SCHED_OTHER}, stopping
     assert again == os.SCHED_IDLE
     assert os.sched_getscheduler(0) == os.SCHED_OTHER
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux's")
+def test_stopping_on_a_saturated_machine_does_not_wait_for_idle_workers_to_die(
+    tmp_path: Path,
+) -> None:
+    """A SIGKILLed SCHED_IDLE worker needs CPU time to die, which a machine kept busy at normal
+    priority (here by spinning processes, in the full suite by its Predicts) hardly gives it:
+    the stop waited for each worker in turn, 12 s for two of them (the shutdown bound is the
+    grace period + 2 s). The workers are now killed side by side, and reaped if they end
+    within 0.5 s."""
+    running = start_server(tmp_path / "data", limits=Limits(max_concurrent_trainings=2))
+    workers = list(running.pool._idle)  # white-box: the pool exposes no pids
+    poll(
+        lambda: all(os.sched_getscheduler(w.process.pid) == os.SCHED_IDLE for w in workers),
+        what="the workers under SCHED_IDLE",
+    )
+    spinning = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        for _ in range(2 * (os.cpu_count() or 1))
+    ]
+    try:
+        started = time.monotonic()
+        running.stop(0)
+        stopped_after = time.monotonic() - started
+    finally:
+        for process in spinning:
+            process.kill()
+            process.wait()
+    assert stopped_after < SHUTDOWN_BACKSTOP + STOP_WAIT + 1, f"stop took {stopped_after:.1f} s"
+    assert poll(lambda: all(w.process.poll() is not None for w in workers), what="workers gone")
 
 
 def test_waiting_progress_frames_coalesce_into_the_latest() -> None:

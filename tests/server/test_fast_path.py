@@ -97,6 +97,16 @@ def test_the_first_bad_chunk_of_several_streams_is_named_and_nothing_returned(
     assert outputs.shape == (10_321, 1)
 
 
+@pytest.mark.parametrize("version", [-1, 2**32])
+def test_a_version_out_of_range_is_refused_before_any_stream_opens(
+    trained: Client, version: int
+) -> None:
+    """It raised GateLearnError UNKNOWN ("Exception iterating requests!") over several streams."""
+    for chunk_rows in (4, 1):  # one request, then four over two streams
+        with pytest.raises(ValueError, match="out of range"):
+            trained.predict_array("gate", ROWS, chunk_rows=chunk_rows, version=version)
+
+
 def test_small_batches_from_many_threads_answer_what_one_large_batch_does(
     trained: Client, address: str
 ) -> None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import grpc
 import pytest
+from conftest import start_server
 from server_test_support import expect_error
 
 from gatelearn.client import Client, TrainOptions
+from gatelearn.server import Limits
 from gatelearn.v1 import gatelearn_pb2 as pb
 from gatelearn.v1 import gatelearn_pb2_grpc
 
@@ -65,3 +68,36 @@ def test_a_search_refuses_a_start_from_it_would_ignore(
     )
     details = expect_error(grpc.StatusCode.INVALID_ARGUMENT, lambda: list(stub.Search(request)))
     assert details.startswith("base.start_from"), details
+
+
+def _wide_xor(width: int) -> pb.ExportedModel:
+    """A 2-WIDTH-1 linear XOR model: its task's 4 rows make a pass of 4 x (WIDTH + 1) values."""
+    model = pb.ExportedModel(task=pb.ComponentRef(name="xor"))
+    for fan_in, fan_out in ((2, width), (width, 1)):
+        layer = model.layers.add(activation=pb.ComponentRef(name="linear"))
+        layer.weights.shape.extend([fan_in, fan_out])
+        layer.weights.values.extend([0.0] * (fan_in * fan_out))
+    return model
+
+
+@pytest.mark.parametrize("limit", [36, 35], ids=["at the limit", "one past it"])
+def test_an_import_is_measured_only_within_max_activations(tmp_path: Path, limit: int) -> None:
+    """An import is scored by one pass over its task on a request thread; a 16-1024-1024-1
+    model on parity-16 (65536 rows x 2049 units) took 82 s there, a network no Train would
+    take. 4 rows x 9 units = 36 values."""
+    running = start_server(tmp_path / "data", limits=Limits(max_activations=limit))
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+            stub = gatelearn_pb2_grpc.GateLearnStub(channel)
+            request = pb.ImportModelRequest(name="wide", model=_wide_xor(8))
+            if limit == 36:
+                assert stub.ImportModel(request).version == 1
+                return
+            details = expect_error(grpc.StatusCode.INVALID_ARGUMENT, stub.ImportModel, request)
+            assert details == (
+                "model.layers: 4 task rows x 9 units x population 1 = 36 values per pass; "
+                "at most 35 (limit max_activations)"
+            )
+            assert not stub.ListModels(pb.ListModelsRequest()).models
+    finally:
+        running.stop(0)

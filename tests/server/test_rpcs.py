@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from conftest import start_server
 from google.protobuf import json_format
-from server_test_support import rows_of
+from server_test_support import expect_error, rows_of
 
 from gatelearn.client import Client, GateLearnError, TrainOptions, TrainOutcome
 from gatelearn.v1 import gatelearn_pb2 as pb
@@ -307,6 +307,74 @@ def test_train_float32(client: Client) -> None:
     values = [v for layer in exported_layers(client, "f32") for v in layer["weights"]["values"]]
     assert values == [float(np.float32(v)) for v in values]
     assert len(set(values)) > 1
+
+
+def float32_import(weight: float, bias: float) -> dict[str, object]:
+    """An importable one-layer float32 XOR model of these values."""
+    layer = {
+        "weights": {"shape": [2, 1], "values": [weight, weight]},
+        "bias": {"shape": [1], "values": [bias]},
+        "activation": {"name": "linear"},
+    }
+    return {"layers": [layer], "task": {"name": "xor"}, "dtype": "float32"}
+
+
+def test_a_float32_import_keeps_the_float32_values_it_computes_with(client: Client) -> None:
+    # 0.1 and 1e-320 are not float32 numbers: the model computes with float32(0.1) and 0, and
+    # its export says so (it said 0.1 and 1e-320, which it never computed with).
+    client.import_model("f32-import", float32_import(0.1, 1e-320))
+    layer = exported_layers(client, "f32-import")[0]
+    assert layer["weights"]["values"] == [float(np.float32(0.1))] * 2
+    assert layer["bias"]["values"] == [0.0]
+    assert client.predict("f32-import", [[1, 1]]).outputs == [[2 * float(np.float32(0.1))]]
+
+
+@pytest.mark.parametrize(
+    ("weight", "bias", "field"),
+    [(3.5e38, 0.0, "weights"), (1.0, -1e39, "bias")],
+    ids=["weight", "bias"],
+)
+def test_a_float32_import_beyond_float32s_range_is_refused_naming_the_value(
+    client: Client, weight: float, bias: float, field: str
+) -> None:
+    details = expect_error(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        client.import_model,
+        "f32-huge",
+        float32_import(weight, bias),
+    )
+    assert f"model.layers[0].{field}.values" in details and "3.4028235e+38" in details
+    assert "f32-huge" not in {model.name for model in client.models()}
+
+
+def test_float32_state_or_initial_weights_beyond_float32s_range_are_refused(
+    client: Client,
+) -> None:
+    """An imported Adam state of 1e39 was kept, and a warm start from it stored and exported
+    Infinity (an export no import takes); initial weights of 1e39 'diverged before any update'."""
+    client.train("f32-adam", "xor", dtype="float32", optimizer="adam", epochs=50)
+    model = client.export_model("f32-adam")
+    first = model["trainingState"]["slots"][0]["weights"][0]
+    first["values"] = [1e39] * len(first["values"])
+    details = expect_error(
+        grpc.StatusCode.INVALID_ARGUMENT, client.import_model, "f32-state", model
+    )
+    assert details.startswith("model.training_state.slots[0].weights[0].values: "), details
+    details = expect_error(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        client.train,
+        "f32-explicit",
+        "xor",
+        dtype="float32",
+        hidden=[],
+        initializer="explicit",
+        weights=[[[1e39], [1.0]]],
+        biases=[[0.0]],
+    )
+    assert details.startswith("weights.weights[0].values: "), details
+    assert "3.4028235e+38" in details
+    stored = {summary.name for summary in client.models()}
+    assert not stored & {"f32-state", "f32-explicit"}
 
 
 def test_an_unknown_dtype_is_refused_before_sending(client: Client) -> None:

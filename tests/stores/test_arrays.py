@@ -52,6 +52,7 @@ def test_an_array_of_objects_is_never_written() -> None:
         (MAGIC + b"\x00\x00", "not a weight blob"),
         (MAGIC + b"\x00\x00\x00\x09[]", "the header says 9 bytes"),
         (weight_blob(b"{}"), "the header is not a list"),
+        (weight_blob(b"[" * 100_000 + b"]" * 100_000), "the header nests too deeply"),
         (weight_blob(b'[["w", "<f8"]]'), "is not \\[name, dtype, shape\\]"),
         (weight_blob(b'[["w", "|O", [1]]]', bytes(8)), "is not \\[name, dtype, shape\\]"),
         (weight_blob(b'[["w", "<f8", [2]]]', bytes(8)), "runs past the blob's end"),

@@ -549,6 +549,9 @@ class Client:
         chunks = [
             array[start : start + chunk_rows] for start in range(0, max(len(array), 1), chunk_rows)
         ]
+        # Built here so that a version protobuf cannot carry raises ValueError, as every other
+        # method's request does, and not UNKNOWN from inside a stream's request iterator.
+        reference = pb.PredictRequest(model=name, version=version)
         try:
             if len(chunks) == 1:
                 responses = [
@@ -565,7 +568,7 @@ class Client:
                     ),
                     chunks,
                     dtype,
-                    (name, version),
+                    (reference.model, reference.version),
                     streams,
                 )
         except grpc.RpcError as error:

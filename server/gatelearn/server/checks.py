@@ -15,7 +15,14 @@ from gatelearn.plugins import Registry, UnknownComponentError
 from gatelearn.server.errors import InvalidRequest, NotFound
 from gatelearn.server.limits import Limits
 
-__all__ = ["check_name", "check_task_size", "first_nonfinite_row", "overflowed", "task_exists"]
+__all__ = [
+    "check_activations",
+    "check_name",
+    "check_task_size",
+    "first_nonfinite_row",
+    "overflowed",
+    "task_exists",
+]
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
@@ -82,3 +89,15 @@ def overflowed(field: str, dtype: str = "") -> InvalidRequest:
         f"output is not finite{answered}: the model's values overflowed on "
         f"these inputs (too large for its weights); nothing was answered",
     )
+
+
+def check_activations(rows: int, units: int, population: int, limits: Limits, field: str) -> None:
+    """Refuse a pass over `rows` task rows through networks of `units` units (all layers) x
+    `population` whose values are more than the limit max_activations."""
+    if rows * units * population > limits.max_activations:
+        raise InvalidRequest(
+            field,
+            f"{rows} task rows x {units} units x population {population} = "
+            f"{rows * units * population} values per pass; at most "
+            f"{limits.max_activations} (limit max_activations)",
+        )

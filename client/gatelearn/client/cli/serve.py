@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from gatelearn.api.constants import DATA_DIR_ENV, LIMITS_ENV, STORE_ENV
 from gatelearn.client.cli import _input as read
@@ -15,7 +17,7 @@ from gatelearn.client.client import ADDRESS_ENV, TOKEN_ENV
 __all__ = ["add_serve", "cmd_serve"]
 
 
-def cmd_serve(args: argparse.Namespace, ctx: Context) -> int:
+def cmd_serve(args: argparse.Namespace, ctx: Context) -> NoReturn:
     # Imported here: the server needs NumPy and the rest of the command line does not.
     from gatelearn.server import ServerConfig, serve
     from gatelearn.server.observe.logs import configure_logging
@@ -62,7 +64,17 @@ def cmd_serve(args: argparse.Namespace, ctx: Context) -> int:
         # Start-up failures: the port is taken, a certificate is unreadable or half given, a
         # plugin is missing, broken or a duplicate.
         raise read.InputError(f"cannot start the server: {error}") from None
-    return EXIT_OK if ended_cleanly else EXIT_FAILED
+    _exit_now(EXIT_OK if ended_cleanly else EXIT_FAILED)
+
+
+def _exit_now(code: int) -> NoReturn:
+    """End the process as soon as the server has stopped: a call still computing (a Predict of a
+    large model goes on past its deadline) would otherwise hold the interpreter's exit, which
+    joins every thread of gRPC's pool, until it is done, past the bound the README promises."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def add_serve(add: AddCommand) -> None:

@@ -48,6 +48,9 @@ def record_from_export(model: pb.ExportedModel, name: str, limits: Limits) -> Mo
             "model.layers",
             f"at most {limits.max_layers} (limit max_layers), got {len(model.layers)}",
         )
+    dtype = model.dtype or "float64"
+    if dtype not in DTYPES:
+        raise InvalidRequest("model.dtype", f"must be one of {', '.join(DTYPES)}, got {dtype!r}")
     with_bias = [layer.HasField("bias") for layer in model.layers]
     if any(with_bias) and not all(with_bias):
         raise InvalidRequest("model.layers", "give a bias for every layer or for none")
@@ -56,7 +59,7 @@ def record_from_export(model: pb.ExportedModel, name: str, limits: Limits) -> Mo
     activations: list[ComponentMeta] = []
     for index, layer in enumerate(model.layers):
         field = f"model.layers[{index}]"
-        matrix = tensor_array(layer.weights, f"{field}.weights", 2)
+        matrix = tensor_array(layer.weights, f"{field}.weights", 2, dtype)
         if matrix.size == 0:
             raise InvalidRequest(f"{field}.weights", "must not be empty")
         if max(matrix.shape) > max(limits.max_units, limits.max_arity):
@@ -70,7 +73,7 @@ def record_from_export(model: pb.ExportedModel, name: str, limits: Limits) -> Mo
                 f"has {matrix.shape[0]} rows; the layer before has {weights[-1].shape[1]} outputs",
             )
         if with_bias[index]:
-            vector = tensor_array(layer.bias, f"{field}.bias", 1)
+            vector = tensor_array(layer.bias, f"{field}.bias", 1, dtype)
             if vector.shape != (matrix.shape[1],):
                 raise InvalidRequest(
                     f"{field}.bias", f"needs {matrix.shape[1]} values, got {vector.shape[0]}"
@@ -87,9 +90,6 @@ def record_from_export(model: pb.ExportedModel, name: str, limits: Limits) -> Mo
         raise InvalidRequest(
             "model.high", f"must be finite and greater than low ({low}), got {high}"
         )
-    dtype = model.dtype or "float64"
-    if dtype not in DTYPES:
-        raise InvalidRequest("model.dtype", f"must be one of {', '.join(DTYPES)}, got {dtype!r}")
     source = model.WhichOneof("source")
     if source is None:
         raise InvalidRequest("model.task", "required: the task, table or data the model computes")
@@ -97,7 +97,7 @@ def record_from_export(model: pb.ExportedModel, name: str, limits: Limits) -> Mo
     optimizer, state = None, None
     if model.HasField("training_state"):
         optimizer, state = state_from_message(
-            model.training_state, weights, biases or None, limits.max_task_rows
+            model.training_state, weights, biases or None, limits.max_task_rows, dtype
         )
     meta = ModelMeta(
         sizes=(int(weights[0].shape[0]), *(int(w.shape[1]) for w in weights)),

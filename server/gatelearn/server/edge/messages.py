@@ -69,8 +69,11 @@ def choice(ref: pb.ComponentRef, default: Choice) -> Choice:
     return Choice(default.name, {**default.params, **params_dict(ref.params)})
 
 
-def tensor_array(tensor: pb.Tensor, field: str, ndim: int) -> NDArray[np.float64]:
-    """A Tensor as an array of `ndim` dimensions, its size matching its shape, all finite."""
+def tensor_array(
+    tensor: pb.Tensor, field: str, ndim: int, dtype: str = "float64"
+) -> NDArray[np.float64]:
+    """A Tensor as an array of `ndim` dimensions, its size matching its shape, all finite; for
+    a float32 network, rounded to the float32 numbers it computes with, none beyond their range."""
     shape = tuple(tensor.shape)
     if len(shape) != ndim:
         raise InvalidRequest(f"{field}.shape", f"needs {ndim} dimensions, got {list(shape)}")
@@ -82,7 +85,15 @@ def tensor_array(tensor: pb.Tensor, field: str, ndim: int) -> NDArray[np.float64
     array = np.asarray(tensor.values, dtype=np.float64).reshape(shape)
     if not np.isfinite(array).all():
         raise InvalidRequest(f"{field}.values", "must be finite (no NaN or infinity)")
-    return array
+    if dtype != "float32":
+        return array
+    with np.errstate(over="ignore"):
+        rounded = array.astype(np.float32)
+    if not np.isfinite(rounded).all():
+        raise InvalidRequest(
+            f"{field}.values", f"a float32 network's values must be within ±{FLOAT32_MAX:.8g}"
+        )
+    return rounded.astype(np.float64)
 
 
 def rows_array(
@@ -112,6 +123,7 @@ def rows_array(
     return array
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 _PACKED_DTYPES = {"": "<f8", "float64": "<f8", "float32": "<f4"}
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from gatelearn.core import ParamError, TrainConfig
 from gatelearn.plugins import Registry
 from gatelearn.plugins.recipe import Checked, Choice, Recipe, check
-from gatelearn.server.checks import check_name, check_task_size, task_exists
+from gatelearn.server.checks import check_activations, check_name, check_task_size, task_exists
 from gatelearn.server.edge.messages import (
     InlineRows,
     choice,
@@ -110,12 +110,13 @@ def _initializer(request: pb.TrainRequest) -> Choice:
         raise InvalidRequest(
             "weights", f"given together with {twice}; give the initial weights in one of the two"
         )
+    dtype = "float32" if request.dtype == pb.FLOAT32 else "float64"
     weights = [
-        tensor_array(t, f"weights.weights[{i}]", 2).tolist()
+        tensor_array(t, f"weights.weights[{i}]", 2, dtype).tolist()
         for i, t in enumerate(request.weights.weights)
     ]
     biases = [
-        tensor_array(t, f"weights.biases[{i}]", 1).tolist()
+        tensor_array(t, f"weights.biases[{i}]", 1, dtype).tolist()
         for i, t in enumerate(request.weights.biases)
     ]
     return Choice("explicit", {"weights": weights, "biases": biases or None})
@@ -221,14 +222,8 @@ def check_training_size(checked: Checked, limits: Limits) -> None:
             f"{per_network * population}; at most {limits.max_parameters} "
             f"(limit max_parameters)",
         )
-    units = sum(sizes[1:])
-    if rows * units * population > limits.max_activations:
-        raise InvalidRequest(
-            "population" if population > 1 else "task",
-            f"{rows} task rows x {units} units x population {population} = "
-            f"{rows * units * population} values per pass; at most "
-            f"{limits.max_activations} (limit max_activations)",
-        )
+    field = "population" if population > 1 else "task"
+    check_activations(rows, sum(sizes[1:]), population, limits, field)
 
 
 def check_request(

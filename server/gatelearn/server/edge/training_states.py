@@ -50,8 +50,10 @@ def _slot_arrays(
     field: str,
     weights: list[NDArray[np.float64]],
     biases: list[NDArray[np.float64]] | None,
+    dtype: str,
 ) -> list[NDArray[np.floating[Any]]]:
-    """A slot's tensors, each shaped like its parameter (population axis added)."""
+    """A slot's tensors, each shaped like its parameter (population axis added), as a network
+    of `dtype` holds them."""
     arrays: list[NDArray[np.floating[Any]]] = []
     for part, params, ndim in (("weights", weights, 2), ("biases", biases or [], 1)):
         given = getattr(slot, part)
@@ -60,7 +62,7 @@ def _slot_arrays(
                 f"{field}.{part}", f"needs {len(params)} tensors (one per layer), got {len(given)}"
             )
         for index, (tensor, param) in enumerate(zip(given, params, strict=True)):
-            array = tensor_array(tensor, f"{field}.{part}[{index}]", ndim)
+            array = tensor_array(tensor, f"{field}.{part}[{index}]", ndim, dtype)
             if array.shape != param.shape:
                 raise InvalidRequest(
                     f"{field}.{part}[{index}]",
@@ -75,9 +77,10 @@ def state_from_message(
     weights: list[NDArray[np.float64]],
     biases: list[NDArray[np.float64]] | None,
     max_rows: int,
+    dtype: str,
 ) -> tuple[ComponentMeta, RunState]:
-    """An imported training state, checked against the model's layers: its optimizer and the
-    run state to store."""
+    """An imported training state, checked against the model's layers (a network of `dtype`):
+    its optimizer and the run state to store."""
     if not message.optimizer.name:
         raise InvalidRequest(f"{_FIELD}.optimizer.name", "required")
     arrays: dict[str, list[NDArray[np.floating[Any]]]] = {}
@@ -87,7 +90,7 @@ def state_from_message(
             raise InvalidRequest(
                 f"{field}.name", f"must be a name not given before, got {slot.name!r}"
             )
-        arrays[slot.name] = _slot_arrays(slot, field, weights, biases)
+        arrays[slot.name] = _slot_arrays(slot, field, weights, biases, dtype)
     shuffle = None
     if message.row_order or message.shuffle_generator:
         order = np.asarray(message.row_order, dtype=np.int64)

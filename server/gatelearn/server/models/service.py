@@ -21,6 +21,7 @@ from gatelearn.core.readback import MAX_TABLE_VALUES, read_region, read_table
 from gatelearn.plugins import Registry, UnknownComponentError
 from gatelearn.plugins.recipe import Choice, Recipe, check
 from gatelearn.server.checks import (
+    check_activations,
     check_name,
     check_task_size,
     first_nonfinite_row,
@@ -300,6 +301,8 @@ class ModelService:
             task_exists(self.registry, task.name, "model.task.name")
         inputs, targets = self._own_task_data(record)
         rows, width = inputs.shape
+        # Measuring it is one pass over its task: as large as a training here may take, no more.
+        check_activations(rows, sum(record.meta.sizes[1:]), 1, self.limits, "model.layers")
         check_fits("Evaluate", evaluate_bytes(rows, width, targets.shape[1]), "model", self.limits)
         check_fits("ExportModel", export_bytes, "model", self.limits)
         if inputs.shape[1] != model.n_inputs or targets.shape[1] != record.meta.sizes[-1]:

@@ -57,7 +57,11 @@ def decode_arrays(blob: bytes) -> dict[str, NDArray[Any]]:
     if offset > len(blob):
         raise ValueError(f"the header says {length} bytes; the blob has {len(blob) - 8}")
     arrays: dict[str, NDArray[Any]] = {}
-    for name, dtype, shape in _entries(json.loads(blob[8:offset])):
+    try:
+        header = json.loads(blob[8:offset])
+    except RecursionError:  # a flat list of entries never nests deep; json raises this
+        raise ValueError("the header nests too deeply") from None
+    for name, dtype, shape in _entries(header):
         count = math.prod(shape)
         size = count * np.dtype(dtype).itemsize
         if offset + size > len(blob) or name in arrays:

@@ -201,6 +201,7 @@ def decode_record(
         EOFError,
         OSError,
         zipfile.BadZipFile,
+        RecursionError,  # JSON nested deeper than the parser goes
     ) as error:
         # Not written by a store (object arrays are refused, never unpickled).
         raise CorruptModelError(name, version, error) from None

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import asdict
 
 from gatelearn.server.limits import Limits
@@ -27,6 +28,7 @@ log = logging.getLogger("gatelearn.server")
 Frame = tuple[Kind, bytes] | None  # None: the worker's output ended (it exited)
 
 EXIT_WAIT = 1.0  # seconds a worker whose output ended gets to exit before it is killed
+KILL_WAIT = 0.5  # seconds to wait for killed workers to end (see Worker.kill)
 CRASHED = "a plugin may have crashed it"
 
 # One BLAS thread per worker: the pool size already decides how many cores training takes.
@@ -114,9 +116,16 @@ class Worker:
         crashed = "possibly out of memory" if -code == signal.SIGKILL else CRASHED
         return f"was killed by signal {name} ({crashed})"
 
-    def kill(self) -> None:
+    def kill(self, wait: float = KILL_WAIT) -> None:
+        """SIGKILL the worker and reap it if it dies within `wait` seconds: a SCHED_IDLE worker
+        on a saturated machine may take seconds to be given the CPU it needs to die, and
+        nobody should wait for that (subprocess reaps it later; its pipes close as it dies)."""
         self.process.kill()
-        self.process.wait()
+        try:
+            self.process.wait(wait)
+        except subprocess.TimeoutExpired:
+            log.warning("training worker %d killed but not yet ended", self.process.pid)
+            return
         for stream in (self.process.stdin, self.process.stdout):
             if stream is not None:
                 stream.close()
@@ -176,5 +185,8 @@ class WorkerPool:
             self._closed = True
             workers = [*self._idle, *self._busy]
             self._idle.clear()
+        for worker in workers:  # all signalled first, so that they die side by side
+            worker.process.kill()
+        deadline = time.monotonic() + KILL_WAIT
         for worker in workers:
-            worker.kill()
+            worker.kill(max(0.0, deadline - time.monotonic()))
