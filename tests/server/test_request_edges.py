@@ -101,3 +101,41 @@ def test_an_import_is_measured_only_within_max_activations(tmp_path: Path, limit
             assert not stub.ListModels(pb.ListModelsRequest()).models
     finally:
         running.stop(0)
+
+
+def test_predict_and_evaluate_are_held_to_max_activations(tmp_path: Path) -> None:
+    """Serving a wide model is bounded like training it: a 100,000-row Predict of a
+    16-1024-1024-1 model kept a request thread busy for minutes. With max_activations 72, a
+    2-8-1 model (9 units) answers 8 rows and refuses 9, naming the field, in each serving call."""
+    running = start_server(tmp_path / "data", limits=Limits(max_activations=72))
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+            stub = gatelearn_pb2_grpc.GateLearnStub(channel)
+            stub.ImportModel(pb.ImportModelRequest(name="m", model=_wide_xor(8)))
+            eight = [pb.Row(values=[0, 1])] * 8
+            assert len(stub.Predict(pb.PredictRequest(model="m", rows=eight)).outputs) == 8
+            nine = [*eight, pb.Row(values=[1, 1])]
+            refused = "9 rows x 9 units x population 1 = 81 values per pass; at most 72"
+            details = expect_error(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                stub.Predict,
+                pb.PredictRequest(model="m", rows=nine),
+            )
+            assert details == f"rows: {refused} (limit max_activations)"
+            stream = stub.PredictStream(
+                iter([pb.PredictRequest(model="m", rows=eight), pb.PredictRequest(rows=nine)])
+            )
+            assert len(next(stream).outputs) == 8
+            with pytest.raises(grpc.RpcError) as raised:
+                next(stream)
+            assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert raised.value.details() == f"requests[1].rows: {refused} (limit max_activations)"
+            table = pb.TruthTable(inputs=nine, outputs=[pb.Row(values=[1])] * 9)
+            details = expect_error(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                stub.Evaluate,
+                pb.EvaluateRequest(model="m", table=table),
+            )
+            assert details == f"table.inputs: {refused} (limit max_activations)"
+    finally:
+        running.stop(0)

@@ -91,13 +91,15 @@ def overflowed(field: str, dtype: str = "") -> InvalidRequest:
     )
 
 
-def check_activations(rows: int, units: int, population: int, limits: Limits, field: str) -> None:
-    """Refuse a pass over `rows` task rows through networks of `units` units (all layers) x
-    `population` whose values are more than the limit max_activations."""
+def check_activations(
+    rows: int, units: int, population: int, limits: Limits, field: str, counted: str = "task rows"
+) -> None:
+    """Refuse a pass over `rows` rows (`counted` names them) through networks of `units` units
+    (all layers) x `population` whose values are more than the limit max_activations."""
     if rows * units * population > limits.max_activations:
         raise InvalidRequest(
             field,
-            f"{rows} task rows x {units} units x population {population} = "
+            f"{rows} {counted} x {units} units x population {population} = "
             f"{rows * units * population} values per pass; at most "
             f"{limits.max_activations} (limit max_activations)",
         )

@@ -15,7 +15,12 @@ import grpc
 from google.protobuf import timestamp_pb2
 
 from gatelearn.plugins import KINDS, Registry
-from gatelearn.server.checks import check_name, first_nonfinite_row, overflowed
+from gatelearn.server.checks import (
+    check_activations,
+    check_name,
+    first_nonfinite_row,
+    overflowed,
+)
 from gatelearn.server.edge import messages
 from gatelearn.server.edge.ahead import ahead
 from gatelearn.server.edge.explanations import explanation
@@ -233,6 +238,7 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             inputs, dtype = messages.packed_array(
                 request.packed, model.n_inputs, f"{where}packed", limit, limit_name
             )
+            self._check_work(model, len(inputs), f"{where}packed")
             outputs, labels = model.predict(inputs)
             outputs = messages.in_packed_dtype(outputs, dtype)
             if (bad := first_nonfinite_row(outputs)) is not None:
@@ -243,12 +249,19 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             inputs = messages.rows_array(
                 request.rows, model.n_inputs, f"{where}rows", limit, limit_name
             )
+            self._check_work(model, len(inputs), f"{where}rows")
             outputs, labels = model.predict(inputs)
             if (bad := first_nonfinite_row(outputs)) is not None:
                 raise overflowed(f"{where}rows[{bad}]")
             response.outputs.extend(rows(outputs))
             response.labels.extend(rows(labels))
         return response
+
+    def _check_work(self, model: ServableModel, rows: int, field: str) -> None:
+        """Refuse rows that would keep a request thread computing past max_activations values
+        (a wide model's 100,000-row Predict ran for minutes)."""
+        units = sum(model.record.meta.sizes[1:])
+        check_activations(rows, units, 1, self.limits, field, counted="rows")
 
     def Predict(
         self, request: pb.PredictRequest, context: grpc.ServicerContext
@@ -301,6 +314,7 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             bits = messages.rows_array(
                 request.table.outputs, n_out, "table.outputs", limit, limit_name
             )
+            self._check_work(model, len(inputs), "table.inputs")
             return _evaluated(model, self.models.evaluate_table(model, inputs, bits))
 
     # ------------------------------------------------------------ the store
