@@ -192,6 +192,8 @@ def serve(data_dir: Path, log_path: Path) -> tuple[subprocess.Popen[str], str, i
                 "max_epochs=10000000",
                 "--limit",
                 f"max_models={tag}",
+                "--limit",  # Predicts of a wide model that compute for minutes (see wide_model)
+                "max_activations=1000000000",
                 "--log-level",
                 "INFO",
             ],

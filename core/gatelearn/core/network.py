@@ -24,6 +24,9 @@ __all__ = ["Layer", "Network", "initialize"]
 # about 2^18 of them to its threads, which on a busy server (request threads, training
 # workers) made prediction 10-40x slower than single-threaded blocks.
 BLOCK_PRODUCT = 1 << 18
+# ... but never fewer rows than this: a layer that wide is worth BLAS's threads, not a
+# Python-level loop over a few rows at a time.
+MIN_BLOCK_ROWS = 256
 
 Array = NDArray[np.floating[Any]]
 
@@ -78,7 +81,8 @@ class Network:
             network = self if contiguous else self.copy()  # as the pass's products need
             outputs = np.empty((len(rows), self.sizes[-1], self.population), dtype=self.dtype)
             widest = max(layer.fan_in * layer.fan_out for layer in self.layers)
-            block = max(1, BLOCK_PRODUCT // (widest * self.population))
+            rows_per_block = max(MIN_BLOCK_ROWS, BLOCK_PRODUCT // widest)
+            block = max(1, rows_per_block // self.population)
             for start in range(0, len(rows), block):
                 these = slice(start, start + block)
                 ForwardPass(network, rows[these], outputs[these]).run()
