@@ -164,3 +164,15 @@ def test_the_defaults_solve_parity8_for_every_one_of_50_seeds(registry: Registry
     assert prepared.recipe.optimizer == Choice("rprop")
     solved = train_prepared(prepared).solved
     assert solved.all(), f"unsolved seeds: {np.flatnonzero(~solved).tolist()}"
+
+
+def test_a_task_declaring_hidden_sizes_gets_them_unless_hidden_is_given(
+    registry: Registry,
+) -> None:
+    """spiral declares two layers of 16; circle (same inputs and rows, no hint) keeps the rule's
+    width; an explicit `hidden` wins over the hint."""
+    assert check(Recipe(task=Choice("spiral")), registry).recipe.hidden == (16, 16)
+    assert check(Recipe(task=Choice("circle")), registry).recipe.hidden == (8,)
+    assert check(Recipe(task=Choice("spiral"), hidden=(5,)), registry).recipe.hidden == (5,)
+    assert check(Recipe(task=Choice("spiral"), hidden=()), registry).recipe.hidden == ()
+    assert "default_hidden" in WIDTH_RULE

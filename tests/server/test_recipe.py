@@ -183,3 +183,17 @@ def test_a_loss_whose_labels_do_not_fit_the_model_is_refused(client: Client) -> 
         client.import_model("bad", exported)
     assert caught.value.code == grpc.StatusCode.INVALID_ARGUMENT
     assert caught.value.details.startswith("model.loss: bce needs labels within 0/1")
+
+
+def test_describe_task_shows_the_hidden_sizes_a_task_declares(client: Client) -> None:
+    """spiral declares two layers of 16 (the width rule's 8 reach 0.99 for no seed); circle,
+    the same size of task without the hint, keeps the rule's width."""
+    spiral = client.describe_task("spiral").default_recipe
+    assert spiral is not None and spiral["hidden"] == [16, 16]
+    assert len(spiral["activations"]) == 3
+    circle = client.describe_task("circle").default_recipe
+    assert circle is not None and circle["hidden"] == [8]
+    for name, hidden, used in (("bare-spiral", None, [16, 16]), ("narrow-spiral", [4], [4])):
+        client.train(name, "spiral", hidden=hidden, options=TrainOptions(epochs=3))
+        recipe = client.model(name).recipe
+        assert recipe is not None and recipe["hidden"] == used  # an explicit setting wins

@@ -291,7 +291,8 @@ class Client:
     def default_recipe(self) -> dict[str, Any]:
         """The settings a training that names only a 2-input task gets, every default filled in
         (the shape of `ModelDetail.recipe`, without the task, and without hidden, which the
-        server chooses from the task: one layer of max(8, 4 x the task's inputs) units; tasks
+        server chooses from the task: the sizes its plugin declares, else one layer of max(8,
+        4 x the task's inputs) units; tasks
         of 256 rows or more also get rprop and more epochs: `describe_task` shows a task's)."""
         response = self._call("ListPlugins", pb.ListPluginsRequest())
         recipe = recipe_dict(response.default_recipe)  # its task unset, so absent

@@ -196,7 +196,11 @@ class Task(Component):
 
     `row_count` and `preview` let a server check a task's size against its limits before any
     row exists; their defaults build every row, so a task that can be large overrides both.
+    `default_hidden`, when set, is the hidden sizes a recipe that leaves them out trains with,
+    for a task the width rule (which sees only inputs and rows) under-serves.
     """
+
+    default_hidden: ClassVar[tuple[int, ...] | None] = None
 
     @abstractmethod
     def dataset(self, rng: np.random.Generator) -> Dataset:

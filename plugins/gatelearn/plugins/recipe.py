@@ -2,8 +2,8 @@
 
 `Recipe` is what a request describes (task, layers, activations, loss, optimizer, initializer,
 loop settings, seed); its defaults are the ones that make gates train reliably, and the hidden
-width, the optimizer and the epoch budget, when left out, are chosen from the task
-(`default_width`, `default_optimizer`, `default_epochs`). Its components are named without
+sizes, the optimizer and the epoch budget, when left out, are chosen from the task
+(`default_hidden`, `default_optimizer`, `default_epochs`). Its components are named without
 parameters, so their own declared defaults are the recipe's: naming a default explicitly never
 changes a run. `check` checks the whole recipe and builds its components, so a bad value is
 reported by its field name (`optimizer.lr`, `hidden[1]`) before anything runs; `prepare` also
@@ -46,6 +46,7 @@ __all__ = [
     "Recipe",
     "check",
     "default_epochs",
+    "default_hidden",
     "default_optimizer",
     "default_width",
     "prepare",
@@ -67,7 +68,7 @@ class Recipe:
     """Everything that determines a trained model. Same recipe, same model."""
 
     task: Choice = Choice("xor")
-    hidden: tuple[int, ...] | None = None  # None = one layer, `default_width` of the task
+    hidden: tuple[int, ...] | None = None  # None = `default_hidden` of the task
     activations: tuple[Choice, ...] = ()  # one per layer after the inputs; () = the defaults
     hidden_activation: str = "tanh"  # the default for hidden layers
     output_activation: str = "sigmoid"  # the default for the output layer
@@ -93,7 +94,10 @@ class Recipe:
 
 # The rule for a recipe that leaves `hidden` or the optimizer out, in words (ListPlugins'
 # default recipe says it).
-WIDTH_RULE = "one hidden layer of max(8, 4 x task inputs) units"
+WIDTH_RULE = (
+    "the hidden sizes the task declares (its plugin's default_hidden), else one hidden layer "
+    "of max(8, 4 x task inputs) units"
+)
 RPROP_ROWS = 256  # tasks of at least this many rows train with rprop by default
 OPTIMIZER_RULE = f"adam, or rprop for tasks of at least {RPROP_ROWS} rows"
 EPOCHS_RULE = f"max({DEFAULT_EPOCHS}, 2 x task rows) epochs"
@@ -103,6 +107,12 @@ def default_width(arity: int) -> int:
     """The hidden width for a task of `arity` inputs: 8 keeps the 2-input gates as fast as
     ever; 4 per input lets parity-n (the hardest built-in) solve reliably up to n = 8."""
     return max(8, 4 * arity)
+
+
+def default_hidden(task: Task, arity: int) -> tuple[int, ...]:
+    """The hidden sizes for `task` of `arity` inputs: those its plugin declares, else one layer
+    of `default_width`."""
+    return (default_width(arity),) if task.default_hidden is None else task.default_hidden
 
 
 def default_epochs(rows: int) -> int:
@@ -262,14 +272,14 @@ def check(recipe: Recipe, registry: Registry) -> Checked:
         raise ParamError("population", f"must be >= 1, got {recipe.population}")
     if recipe.seed < 0:
         raise ParamError("seed", f"must be >= 0, got {recipe.seed}")
-    for index, units in enumerate(recipe.hidden or ()):
-        if units < 1:
-            raise ParamError(f"hidden[{index}]", f"must be >= 1 unit, got {units}")
     _check_config(recipe.config)
     task: Task = _build(registry, "task", recipe.task, "task")
     sample = task.preview(np.random.default_rng(recipe.seed), 1)
     rows = task.row_count()
-    hidden = recipe.hidden if recipe.hidden is not None else (default_width(sample.n_inputs),)
+    hidden = recipe.hidden if recipe.hidden is not None else default_hidden(task, sample.n_inputs)
+    for index, units in enumerate(hidden):
+        if units < 1:
+            raise ParamError(f"hidden[{index}]", f"must be >= 1 unit, got {units}")
     optimizer_name = recipe.optimizer.name or default_optimizer(rows)
     epochs = recipe.config.epochs if recipe.config.epochs is not None else default_epochs(rows)
     # The resolved recipe, as the model records it.

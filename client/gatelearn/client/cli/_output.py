@@ -212,7 +212,7 @@ def recipe_lines(recipe: dict[str, Any], indent: str = "") -> list[str]:
             "hidden",
             (",".join(map(str, recipe["hidden"])) or "none")
             if "hidden" in recipe
-            else "chosen from the task: max(8, 4 x inputs) units",
+            else "chosen from the task: its declared sizes, else max(8, 4 x inputs) units",
         ),
         ("activations", ", ".join(ref_text(a) for a in recipe["activations"])),
         ("bias", value_text(recipe["bias"])),
