@@ -455,6 +455,22 @@ def test_sigterm_taken_by_another_thread_still_stops_the_server(tmp_path: Path) 
     assert code == 0, (tmp_path / "serve.log").read_text()
 
 
+def ends_after_sigterm(process: subprocess.Popen[str], log_path: Path) -> None:
+    """SIGTERM `process` and check it exits 0 within the grace period, the backstop, the stop
+    wait and 3 s for the interpreter to exit."""
+    t0 = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    bound = GRACE + SHUTDOWN_BACKSTOP + STOP_WAIT + 3
+    try:
+        code = process.wait(timeout=bound)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(
+            f"still running {bound} s after SIGTERM:\n{log_path.read_text()}"
+        ) from None
+    assert code == 0, log_path.read_text()
+    print(f"\nexit {code} {time.monotonic() - t0:.2f} s after SIGTERM")
+
+
 def test_sigterm_after_undecodable_stream_messages_still_ends(tmp_path: Path) -> None:
     """PredictStream calls whose messages do not decode once left grpcio a call state that never
     cleared, and the server waited for it forever (10 such calls hung it every time)."""
@@ -470,19 +486,9 @@ def test_sigterm_after_undecodable_stream_messages_still_ends(tmp_path: Path) ->
             for _ in range(10):
                 with pytest.raises(grpc.RpcError):
                     list(raw(iter([b"\xff\xff\xff", b"\xff\xff\xff"]), timeout=10))
-        t0 = time.monotonic()
-        process.send_signal(signal.SIGTERM)
-        bound = GRACE + SHUTDOWN_BACKSTOP + STOP_WAIT + 3  # 3 s for the interpreter to exit
-        try:
-            code: int | None = process.wait(timeout=bound)
-        except subprocess.TimeoutExpired:
-            code = None
-        ended_after = time.monotonic() - t0
+        ends_after_sigterm(process, log_path)
     finally:
         end(process)
-    assert code is not None, f"still running {bound} s after SIGTERM:\n{log_path.read_text()}"
-    assert code == 0, log_path.read_text()
-    print(f"\nexit {code} {ended_after:.2f} s after SIGTERM")
 
 
 def wide_model(width: int) -> pb.ExportedModel:
@@ -521,18 +527,8 @@ def test_sigterm_while_a_call_still_computes_ends_within_the_bound(tmp_path: Pat
             before = cpu_seconds(process.pid)
             calls = [stub.Predict.future(request, timeout=600) for _ in range(4)]
             poll(lambda: cpu_seconds(process.pid) > before + 1, what="the Predicts computing")
-            t0 = time.monotonic()
-            process.send_signal(signal.SIGTERM)
-            bound = GRACE + SHUTDOWN_BACKSTOP + STOP_WAIT + 3  # 3 s for the interpreter to exit
-            try:
-                code: int | None = process.wait(timeout=bound)
-            except subprocess.TimeoutExpired:
-                code = None
-            ended_after = time.monotonic() - t0
+            ends_after_sigterm(process, log_path)
             for call in calls:
                 call.cancel()
     finally:
         end(process)
-    assert code is not None, f"still running {bound} s after SIGTERM:\n{log_path.read_text()}"
-    assert code == 0, log_path.read_text()
-    print(f"\nexit {code} {ended_after:.2f} s after SIGTERM")
