@@ -10,21 +10,20 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import queue
 import shutil
 import signal
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
-import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from _served import free_port, served
 
 from gatelearn.server.stores.meta import ModelMeta
 
@@ -66,58 +65,18 @@ def cluster() -> Iterator[Cluster]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextlib.contextmanager
 def replica(store: str) -> Iterator[str]:
     """`gatelearn serve --store STORE` in a subprocess; its address once it serves."""
-    address = f"127.0.0.1:{_free_port()}"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gatelearn.client.cli",
-            "serve",
-            "--address",
-            address,
-            "--store",
-            store,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    assert process.stdout is not None
-    stdout = process.stdout
-    threading.Thread(target=lambda: [lines.put(line) for line in stdout], daemon=True).start()
-    try:
-        deadline, seen = time.monotonic() + 30, ""
-        while "serving on" not in seen:
-            try:
-                seen += lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                raise RuntimeError(f"a replica did not start in 30 s: {seen[-500:]!r}") from None
-        yield address
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with served("--store", store) as server:
+        yield server.address
 
 
 @contextlib.contextmanager
 def nginx_front(replicas: tuple[str, str]) -> Iterator[str]:
     """nginx from deploy/nginx.conf in front of `replicas`; its address."""
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
-    front = f"127.0.0.1:{_free_port()}"
+    front = f"127.0.0.1:{free_port()}"
     config = DEPLOY_CONFIG.read_text().replace(DEPLOYED_FRONT, front)
     for deployed, address in zip(DEPLOYED_REPLICAS, replicas, strict=True):
         config = config.replace(deployed, address)

@@ -39,7 +39,7 @@ Figures, with what each is divided by:
   * in-process forward rows/s of a 2-4-1 tanh/sigmoid net (Network.predict) / scikit-learn
       predict_proba of the same weights
   * Predict p99 latency: p99 idle / p99 while 2 trainings run (each side's p50 and p99 in ms
-      in its cell)
+      in its cell), against a `gatelearn serve` subprocess with its defaults
   * parity-n, n = 2..16: time per epoch; the slope of log(time) against log(2^n rows)
   * resident memory of a server subprocess holding 1000 imported models, 100 of them used
 
@@ -55,10 +55,7 @@ import dataclasses
 import functools
 import math
 import os
-import queue
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -94,6 +91,7 @@ from _common import (
     verdict,
 )
 from _scaleout import Replicas, cluster, replicas, save_seconds
+from _served import served
 
 from gatelearn.client import Client, GateLearnError, TrainOptions
 from gatelearn.client.client import DEFAULT_CHUNK_ROWS, DEFAULT_STREAMS
@@ -816,10 +814,21 @@ def p50_p99_ms(samples: list[float]) -> str:
 
 
 def fig_latency(bench: Bench, figure: str) -> Row:
-    mode = bench.mode
-    window = max(1.0, mode.window * 1.5)
-    trainings = bench.server.service.limits.max_concurrent_trainings
-    load = min(2, trainings)
+    """Predict's latency with nothing else running, then during two long trainings, against a
+    `gatelearn serve` subprocess: its scheduling is the server's own, not this process's."""
+    env = {k: v for k, v in os.environ.items() if k != LIMITS_ENV}  # the default limits
+    with (
+        tempfile.TemporaryDirectory(prefix="gatelearn-bench-") as data_dir,
+        served("--data-dir", data_dir, env=env) as server,
+        Client(server.address, timeout=120) as client,
+    ):
+        client.train(MODEL, "xor")
+        return latency_under_training(bench, figure, server.address, client)
+
+
+def latency_under_training(bench: Bench, figure: str, address: str, client: Client) -> Row:
+    window = max(1.0, bench.mode.window * 1.5)
+    load = min(2, Limits().max_concurrent_trainings)
     stop = threading.Event()
     started = [threading.Event() for _ in range(load)]
     outcomes: list[str] = ["not started"] * load
@@ -830,9 +839,9 @@ def fig_latency(bench: Bench, figure: str) -> Row:
             return stop.is_set()
 
         # The deadline bounds the run even if the cancel were lost.
-        with Client(bench.address, train_timeout=window * 4 + 60) as client:
+        with Client(address, train_timeout=window * 4 + 60) as trainer:
             try:
-                client.train(
+                trainer.train(
                     f"bench-busy-{index}",
                     ("parity", {"n": 10}),
                     seed=index,
@@ -845,7 +854,7 @@ def fig_latency(bench: Bench, figure: str) -> Row:
             finally:
                 started[index].set()
 
-    idle = latencies(bench.client, window / 2)
+    idle = latencies(client, window / 2)
     threads = [threading.Thread(target=training, args=(i,), daemon=True) for i in range(load)]
     for thread in threads:
         thread.start()
@@ -854,27 +863,22 @@ def fig_latency(bench: Bench, figure: str) -> Row:
     if not all(event.is_set() for event in started):
         stop.set()
         raise RuntimeError("the trainings sent no progress within 30 s")
-    if not all(outcome == "not started" for outcome in outcomes):
-        stop.set()
-        raise RuntimeError(f"the trainings ended before the measurement: {outcomes}")
-    busy_during = bench.server.pool.busy
-    busy = latencies(bench.client, window)
-    still = bench.server.pool.busy
+    busy = latencies(client, window)
+    running_throughout = all(outcome == "not started" for outcome in outcomes)
     stop.set()
     for thread in threads:
         thread.join(timeout=60)
-    deadline = time.monotonic() + 10
-    while bench.server.pool.busy and time.monotonic() < deadline:
-        time.sleep(0.02)
-    idle += latencies(bench.client, window / 2)
+    if not running_throughout:
+        raise RuntimeError(f"a training ended during the measurement: {outcomes}")
+    idle += latencies(client, window / 2)
     p99_idle, p99_busy = percentile(idle, 99), percentile(busy, 99)
     bench.note(
         figure,
-        f"sequential Client.predict calls (4 rows): {len(idle)} idle over "
-        f"{window:g} s (half before, half after), {len(busy)} during {load} "
-        f"trainings (parity n=10, defaults, 10^6 epochs, cancelled after; "
-        f"{busy_during}->{still} workers busy; ended {outcomes}); busy/idle p99 = "
-        f"{p99_busy / p99_idle:.2f} (issue 15's floor <= 2, target <= 1.25)",
+        f"`gatelearn serve` subprocess (defaults: real-time serving where permitted, SCHED_IDLE "
+        f"workers); sequential Client.predict calls (4 rows) from this process: {len(idle)} idle "
+        f"over {window:g} s (half before, half after), {len(busy)} during {load} trainings "
+        f"(parity n=10, defaults, 10^6 epochs, running throughout, then cancelled: {outcomes}); "
+        f"busy/idle p99 = {p99_busy / p99_idle:.2f} (issue 15's floor <= 2, target <= 1.25)",
     )
     return ratio_row(
         figure,
@@ -987,71 +991,31 @@ def fig_memory(bench: Bench, figure: str) -> Row:
     mode = bench.mode
     env = {k: v for k, v in os.environ.items() if k != LIMITS_ENV}  # the default limits
     cache = Limits().cached_models
-    with tempfile.TemporaryDirectory(prefix="gatelearn-bench-") as data_dir:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gatelearn.client.cli",
-                "serve",
-                "--address",
-                "127.0.0.1:0",
-                "--data-dir",
-                data_dir,
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
-        )
-        try:
-            lines: queue.Queue[str] = queue.Queue()
-            assert process.stdout is not None
-            stdout = process.stdout
-
-            def read() -> None:
-                for line in stdout:
-                    lines.put(line)
-
-            threading.Thread(target=read, daemon=True).start()
-            deadline = time.monotonic() + 30
-            seen: list[str] = []
-            while not any("serving on 127.0.0.1:" in line for line in seen):
-                try:
-                    seen.append(lines.get(timeout=max(0.0, deadline - time.monotonic())))
-                except queue.Empty:
-                    raise RuntimeError(
-                        f"the server subprocess did not start in 30 s: {''.join(seen)[-500:]!r}"
-                    ) from None
-            first = next(line for line in seen if "serving on 127.0.0.1:" in line)
-            port = int(first.split("serving on 127.0.0.1:", 1)[1].split(",", 1)[0])
-            with Client(f"127.0.0.1:{port}") as client:
-                client.models()  # a first call: channel and servicer warm
-                before = rss_mb(process.pid)
-                rng = np.random.default_rng(3)
-                deadline = time.monotonic() + 120
-                stored = 0
-                start = time.perf_counter()
-                while stored < mode.stored_models and time.monotonic() < deadline:
-                    client.import_model(f"m{stored:04d}", small_model(rng))
-                    stored += 1
-                import_time = time.perf_counter() - start
-                after_import = rss_mb(process.pid)
-                used = min(mode.used_models, stored)
-                for index in range(used):
-                    client.predict(f"m{index:04d}", ROWS4)
-                after_use = rss_mb(process.pid)
-                more = min(used + mode.used_models, stored)
-                for index in range(used, more):
-                    client.predict(f"m{index:04d}", ROWS4)
-                after_more = rss_mb(process.pid)
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with (
+        tempfile.TemporaryDirectory(prefix="gatelearn-bench-") as data_dir,
+        served("--data-dir", data_dir, env=env) as server,
+    ):
+        process = server.process
+        with Client(server.address) as client:
+            client.models()  # a first call: channel and servicer warm
+            before = rss_mb(process.pid)
+            rng = np.random.default_rng(3)
+            deadline = time.monotonic() + 120
+            stored = 0
+            start = time.perf_counter()
+            while stored < mode.stored_models and time.monotonic() < deadline:
+                client.import_model(f"m{stored:04d}", small_model(rng))
+                stored += 1
+            import_time = time.perf_counter() - start
+            after_import = rss_mb(process.pid)
+            used = min(mode.used_models, stored)
+            for index in range(used):
+                client.predict(f"m{index:04d}", ROWS4)
+            after_use = rss_mb(process.pid)
+            more = min(used + mode.used_models, stored)
+            for index in range(used, more):
+                client.predict(f"m{index:04d}", ROWS4)
+            after_more = rss_mb(process.pid)
     bench.note(
         figure,
         f"`gatelearn serve` subprocess (default limits, its 2 training workers "

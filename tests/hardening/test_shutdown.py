@@ -172,9 +172,9 @@ class Training:
             self.ended.set()
 
 
-def serve(data_dir: Path, log_path: Path) -> tuple[subprocess.Popen[str], str, int]:
-    """`gatelearn serve` in a subprocess on a free port, once it answers SERVING; and its tag,
-    an otherwise harmless max_models limit that marks its worker processes."""
+def serve(data_dir: Path, log_path: Path, *flags: str) -> tuple[subprocess.Popen[str], str, int]:
+    """`gatelearn serve [FLAGS]` in a subprocess on a free port, once it answers SERVING; and its
+    tag, an otherwise harmless max_models limit that marks its worker processes."""
     target = f"127.0.0.1:{free_port()}"
     tag = 20_000 + secrets.randbelow(10**9)
     with log_path.open("w") as log:
@@ -196,6 +196,7 @@ def serve(data_dir: Path, log_path: Path) -> tuple[subprocess.Popen[str], str, i
                 "max_activations=1000000000",
                 "--log-level",
                 "INFO",
+                *flags,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -504,6 +505,15 @@ def wide_model(width: int) -> pb.ExportedModel:
     return model
 
 
+def long_predict(stub: gatelearn_pb2_grpc.GateLearnStub) -> pb.PredictRequest:
+    """Import `wide_model(1024)` as "wide" and return a Predict of it that computes for minutes."""
+    stub.ImportModel(pb.ImportModelRequest(name="wide", model=wide_model(1024)))
+    rows = np.zeros((100_000, 16))
+    return pb.PredictRequest(
+        model="wide", packed=pb.PackedRows(data=rows.tobytes(), shape=[100_000, 16])
+    )
+
+
 def cpu_seconds(pid: int) -> float:
     """User and system time the process has used."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -519,11 +529,7 @@ def test_sigterm_while_a_call_still_computes_ends_within_the_bound(tmp_path: Pat
     try:
         with grpc.insecure_channel(target) as channel:
             stub = gatelearn_pb2_grpc.GateLearnStub(channel)
-            stub.ImportModel(pb.ImportModelRequest(name="wide", model=wide_model(1024)))
-            rows = np.zeros((100_000, 16))
-            request = pb.PredictRequest(
-                model="wide", packed=pb.PackedRows(data=rows.tobytes(), shape=[100_000, 16])
-            )
+            request = long_predict(stub)
             before = cpu_seconds(process.pid)
             calls = [stub.Predict.future(request, timeout=600) for _ in range(4)]
             poll(lambda: cpu_seconds(process.pid) > before + 1, what="the Predicts computing")

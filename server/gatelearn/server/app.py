@@ -40,6 +40,7 @@ from gatelearn.server.observe.metrics import (
 )
 from gatelearn.server.paths import default_data_dir
 from gatelearn.server.ports import check_free
+from gatelearn.server.priority import serve_in_real_time
 from gatelearn.server.security import TokenInterceptor, is_loopback, server_credentials
 from gatelearn.server.store_health import StoreHealth
 from gatelearn.server.stores import Store
@@ -76,6 +77,9 @@ class ServerConfig:
     metrics_address: str | None = None  # serve Prometheus metrics at http://HOST:PORT/metrics
     # Watch every call (as metrics do): log lines carry its x-request-id, a DEBUG line its end.
     log_calls: bool = False
+    # serve() only: every thread of the process at the lowest real-time priority where the system
+    # allows it (priority.py); create_server leaves its caller's process as it is.
+    realtime: bool = True
 
 
 @dataclass
@@ -224,10 +228,18 @@ def serve(config: ServerConfig) -> bool:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):  # before start-up, so none is missed
         signal.signal(signum, lambda *_: stop.set())
+    # Before start-up, so that every thread gRPC and the server start inherits it.
+    realtime = config.realtime and serve_in_real_time()
     running = create_server(config)
     host = config.address.rsplit(":", 1)[0]
     where = f"store {redacted(config.store)}" if config.store else f"data in {config.data_dir}"
-    log.info("gatelearn serving on %s:%d (%s)", host, running.port, where)
+    log.info(
+        "gatelearn serving on %s:%d (%s), %s priority",
+        host,
+        running.port,
+        where,
+        "real-time" if realtime else "ordinary",
+    )
     print(f"gatelearn serving on {host}:{running.port}, {where}", flush=True)
     for line in plugin_lines(running.service.registry):
         print(line, flush=True)

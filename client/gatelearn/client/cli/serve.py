@@ -43,6 +43,7 @@ def cmd_serve(args: argparse.Namespace, ctx: Context) -> NoReturn:
         "tls_client_ca": Path(args.tls_client_ca) if args.tls_client_ca else None,
         "metrics_address": args.metrics_address,
         "log_calls": args.log_format == "json" or args.log_level == "DEBUG",
+        "realtime": args.realtime,
     }
     address = getattr(args, "address", None) or os.environ.get(ADDRESS_ENV)
     if address:
@@ -117,6 +118,14 @@ def add_serve(add: AddCommand) -> None:
         metavar="SECONDS",
         help="at shutdown, how long running trainings may go on before they "
         "are cancelled (default: 5)",
+    )
+    serve.add_argument(
+        "--realtime",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="answer calls at the lowest real-time priority (SCHED_FIFO 1) where the system "
+        "allows it (root, CAP_SYS_NICE or RLIMIT_RTPRIO), so running trainings never delay "
+        "them; long computations still take turns (default: on)",
     )
     serve.add_argument(
         "--log-level",

@@ -8,6 +8,7 @@ plugins; a model whose activation is no longer installed cannot be served.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from gatelearn.core import ForwardPass, Layer, Network, TrainConfig, TrainResult
 from gatelearn.plugins import Registry, UnknownComponentError
 from gatelearn.plugins.recipe import DTYPES, Prepared
 from gatelearn.server.errors import FailedPrecondition
+from gatelearn.server.priority import ordinary_priority
 from gatelearn.server.stores.meta import ComponentMeta, History, Metrics, ModelMeta, TaskMeta
 from gatelearn.server.stores.records import ModelRecord
 
@@ -35,6 +37,9 @@ __all__ = [
 
 
 SMALL_BATCH = 64  # rows up to which Predict runs a pass prepared once per thread
+# Activations (rows x units) from which a forward pass runs as an ordinary thread, not a real-time
+# one (priority.py): about 1 ms of work here, long enough to let other processes take turns.
+LONG_PASS = 1 << 19
 
 
 class UnservableModelError(FailedPrecondition):
@@ -153,12 +158,19 @@ class ServableModel:
     def n_inputs(self) -> int:
         return self.record.meta.sizes[0]
 
+    @functools.cached_property
+    def units(self) -> int:
+        """Units a row passes through: a forward pass's work per row."""
+        return sum(self.record.meta.sizes[1:])
+
     def predict(self, rows: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Outputs for `rows` (rows, n_inputs) and the same thresholded to the label values."""
         if len(rows) <= SMALL_BATCH:
             outputs = self._small_batch(rows)
         else:
-            outputs = np.asarray(self.network.predict(rows)[..., 0], dtype=np.float64)
+            long = len(rows) * self.units >= LONG_PASS
+            with ordinary_priority() if long else contextlib.nullcontext():
+                outputs = np.asarray(self.network.predict(rows)[..., 0], dtype=np.float64)
         labels = np.where(outputs > self.threshold, self.high, self.low)
         return outputs, labels
 

@@ -19,6 +19,7 @@ import time
 from dataclasses import asdict
 
 from gatelearn.server.limits import Limits
+from gatelearn.server.priority import ordinary_priority
 from gatelearn.server.training.frames import Kind, read_frame, write_frame
 
 __all__ = ["Worker", "WorkerPool"]
@@ -56,13 +57,15 @@ class Worker:
     def __init__(self, argv: list[str]) -> None:
         # A process group of its own: Ctrl-C in the server's terminal reaches the server
         # only, which gives running trainings their grace period and then stops the workers.
-        self.process = subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env={**os.environ, **WORKER_ENV},
-            process_group=0,
-        )
+        # Started from an ordinary thread: a real-time policy would be inherited (priority.py).
+        with ordinary_priority():
+            self.process = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env={**os.environ, **WORKER_ENV},
+                process_group=0,
+            )
         self.frames = Frames()
         self._write_lock = threading.Lock()
         threading.Thread(target=self._read, daemon=True, name=f"worker-{self.process.pid}").start()

@@ -1,0 +1,67 @@
+"""`gatelearn serve` in a subprocess, as users run it: the figures that need the server in a
+process of its own (its memory, its scheduling, replicas) start it with `served`.
+
+Not a package: the scripts import it as `_served` (their own folder is first on sys.path).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+START_SECONDS = 30  # a server that has not said it serves by then is reported, not waited for
+
+
+@dataclass(frozen=True)
+class Served:
+    process: subprocess.Popen[str]
+    address: str  # 127.0.0.1:PORT
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def served(*args: str, env: Mapping[str, str] | None = None) -> Iterator[Served]:
+    """`gatelearn serve ARGS` on a free loopback port, once it says it serves; SIGTERM after."""
+    address = f"127.0.0.1:{free_port()}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gatelearn.client.cli", "serve", "--address", address, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env=env,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    assert process.stdout is not None
+    stdout = process.stdout
+    threading.Thread(target=lambda: [lines.put(line) for line in stdout], daemon=True).start()
+    try:
+        deadline, seen = time.monotonic() + START_SECONDS, ""
+        while "serving on" not in seen:
+            try:
+                seen += lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise RuntimeError(
+                    f"`gatelearn serve` did not start in {START_SECONDS} s: {seen[-500:]!r}"
+                ) from None
+        yield Served(process, address)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
