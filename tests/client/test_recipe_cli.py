@@ -76,3 +76,11 @@ def test_train_dtype_float32_is_recorded_and_served(
     assert labels(gatelearn("predict", "f32", *XOR_ROWS).stdout) == XOR_LABELS
     gatelearn("train", "xor", "--name", "f32", "--float32", "--seed", "1", "--quiet")
     assert client.model("f32").dtype == "float32"  # --float32 is the same choice
+
+
+def test_float32_and_a_dtype_together_are_a_usage_error(gatelearn: Run) -> None:  # noqa: F811
+    """`--float32 --dtype float64` used to train in float64 (the last flag won) without a word."""
+    result = gatelearn("train", "xor", "--name", "d", "--float32", "--dtype", "float64", ok=False)
+    assert result.returncode == 2
+    assert "argument --dtype: not allowed with argument --float32" in result.stderr
+    assert gatelearn("models").stdout.strip() == "no models"

@@ -202,8 +202,9 @@ def add_train(add: AddCommand) -> None:
         "one per layer after the inputs, hidden layers then the output",
     )
     net.add_argument("--no-bias", action="store_true", help="layers without bias vectors")
-    read.add_dtype_argument(net)
-    net.add_argument(
+    dtype = net.add_mutually_exclusive_group()  # two ways to say it: never two answers
+    read.add_dtype_argument(dtype)
+    dtype.add_argument(
         "--float32", dest="dtype", action="store_const", const="float32", help="--dtype float32"
     )
     fit = p.add_argument_group("fitting")
