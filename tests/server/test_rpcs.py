@@ -377,6 +377,20 @@ def test_float32_state_or_initial_weights_beyond_float32s_range_are_refused(
     assert not stored & {"f32-state", "f32-explicit"}
 
 
+def test_float32_training_rows_beyond_float32s_range_are_refused_naming_the_row(
+    client: Client,
+) -> None:
+    """A float32 Train on rows of 1e39 answered 'training diverged at epoch 1' (the rows had
+    become infinities), which named neither the row nor the way out; float64 trains them."""
+    rows = {"inputs": [[0, 0], [0, 1e39], [1, 0], [1, 1]], "targets": [[0], [1], [1], [0]]}
+    details = expect_error(
+        grpc.StatusCode.INVALID_ARGUMENT, client.train, "f32-rows", ("data", rows), dtype="float32"
+    )
+    assert details.startswith("task.inputs: row 1: 1e+39 is beyond float32's range"), details
+    assert "f32-rows" not in {summary.name for summary in client.models()}
+    assert client.train("f64-rows", ("data", rows)).metrics.solved
+
+
 def test_an_unknown_dtype_is_refused_before_sending(client: Client) -> None:
     with pytest.raises(ValueError, match="dtype must be one of float64, float32"):
         client.train("f16", "xor", dtype="float16")

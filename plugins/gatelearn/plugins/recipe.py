@@ -53,6 +53,7 @@ __all__ = [
 ]
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 @dataclass(frozen=True)
@@ -251,6 +252,8 @@ class Checked:
         """Build the task's rows and draw the initial weights of every population member."""
         recipe = self.recipe
         data = self.task.dataset(np.random.default_rng(recipe.seed))
+        if recipe.dtype == "float32":
+            _check_float32_range(data)
         network = initialize(
             self.sizes,
             self.activations,
@@ -261,6 +264,20 @@ class Checked:
             dtype=DTYPES[recipe.dtype],
         )
         return Prepared(recipe, network, data, self.loss, self.optimizer)
+
+
+def _check_float32_range(data: Dataset) -> None:
+    """Refuse rows a float32 run would hold as infinities: its training could only diverge."""
+    for part in ("inputs", "targets"):
+        values = getattr(data, part)
+        beyond = np.abs(values) > FLOAT32_MAX
+        if beyond.any():
+            row = int(np.argmax(beyond.any(axis=1)))
+            raise ParamError(
+                f"task.{part}",
+                f"row {row}: {values[row][beyond[row]][0]:g} is beyond float32's range "
+                f"(±{FLOAT32_MAX:.8g}); train in float64, or scale the data",
+            )
 
 
 def check(recipe: Recipe, registry: Registry) -> Checked:

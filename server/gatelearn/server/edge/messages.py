@@ -14,7 +14,7 @@ import numpy as np
 from google.protobuf import json_format, struct_pb2
 from numpy.typing import NDArray
 
-from gatelearn.plugins.recipe import Choice
+from gatelearn.plugins.recipe import FLOAT32_MAX, Choice
 from gatelearn.server.checks import first_nonfinite_row
 from gatelearn.server.errors import InvalidRequest
 from gatelearn.v1 import gatelearn_pb2 as pb
@@ -123,7 +123,6 @@ def rows_array(
     return array
 
 
-FLOAT32_MAX = float(np.finfo(np.float32).max)
 _PACKED_DTYPES = {"": "<f8", "float64": "<f8", "float32": "<f4"}
 
 

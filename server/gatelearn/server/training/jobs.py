@@ -117,6 +117,8 @@ def run_job(
             on_progress,
             start,
         )
+    except ParamError as error:  # rows the task built that this run cannot hold
+        return _failed(InvalidRequest(error.param, error.message))
     except Exception as error:
         return _failed(
             FailedPrecondition(f"training failed: {_culprit(error, registry)}; nothing was saved")
