@@ -1,6 +1,7 @@
 """Train and ImportModel requests carry a request id: a new one for each call unless given.
 
-The server does not record the ids yet, so these check the requests the client builds."""
+These check the requests the client builds; what a server does with an id is tested through
+real servers (tests/server/test_rpcs.py, tests/replicas/test_two_replicas.py)."""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import grpc
@@ -389,6 +390,22 @@ def test_float32_training_rows_beyond_float32s_range_are_refused_naming_the_row(
     assert details.startswith("task.inputs: row 1: 1e+39 is beyond float32's range"), details
     assert "f32-rows" not in {summary.name for summary in client.models()}
     assert client.train("f64-rows", ("data", rows)).metrics.solved
+
+
+def test_a_request_id_sent_again_for_another_model_is_refused(client: Client) -> None:
+    """A Train or ImportModel of model b with the id a saved under answered a's version, as if
+    b were saved; it is refused naming the id, and the retry of a itself still answers."""
+    first = client.train("a", "xor", request_id="run-1")
+    exported = client.export_model("a")
+    for call in (
+        partial(client.train, "b", "xor", request_id="run-1"),
+        partial(client.import_model, "b", exported, request_id="run-1"),
+    ):
+        details = expect_error(grpc.StatusCode.INVALID_ARGUMENT, call)
+        assert details.startswith("request_id: 'run-1' already saved a:1; a retry names "), details
+    assert "b" not in {summary.name for summary in client.models()}
+    assert client.train("a", "xor", request_id="run-1").model == first.model
+    assert client.import_model("a", exported, request_id="run-1") == first.model
 
 
 def test_an_unknown_dtype_is_refused_before_sending(client: Client) -> None:

@@ -21,6 +21,7 @@ __all__ = [
     "check_task_size",
     "first_nonfinite_row",
     "overflowed",
+    "retry_of",
     "task_exists",
 ]
 
@@ -103,3 +104,16 @@ def check_activations(
             f"{rows * units * population} values per pass; at most "
             f"{limits.max_activations} (limit max_activations)",
         )
+
+
+def retry_of(request_id: str, name: str, saved: tuple[str, int]) -> tuple[str, int]:
+    """`saved`, the (name, version) an earlier attempt of request `request_id` stored, when
+    this attempt names the same model; an id sent again for another model is refused, since
+    answering with the first model's version would pass one model off as another."""
+    if saved[0] != name:
+        raise InvalidRequest(
+            "request_id",
+            f"{request_id!r} already saved {saved[0]}:{saved[1]}; a retry names the same "
+            f"model ({name!r} is another), a new request takes a new id",
+        )
+    return saved

@@ -26,6 +26,7 @@ from gatelearn.server.checks import (
     check_task_size,
     first_nonfinite_row,
     overflowed,
+    retry_of,
     task_exists,
 )
 from gatelearn.server.errors import FailedPrecondition, InvalidRequest
@@ -285,7 +286,7 @@ class ModelService:
         it there, and store it; `export_bytes` is the size of its ExportModel answer. The
         (name, version) stored, or the one already saved for `request_id`."""
         if request_id and (saved := self.store.saved_for(request_id)):
-            return saved
+            return retry_of(request_id, record.name, saved)
         for index, activation in enumerate(record.meta.activations):
             field = f"model.layers[{index}].activation"
             try:
@@ -328,5 +329,5 @@ class ModelService:
                 record, max_models=self.limits.max_models, request_id=request_id
             )
         except RequestSavedError as saved:  # a concurrent attempt of this request saved first
-            return saved.name, saved.version
+            return retry_of(request_id, record.name, (saved.name, saved.version))
         return stored.name, stored.version

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from gatelearn.plugins import Registry
+from gatelearn.server.checks import retry_of
 from gatelearn.server.edge.requests import check_request
 from gatelearn.server.errors import (
     AtCapacity,
@@ -156,7 +157,7 @@ class TrainingService:
         says whether anyone still waits for the result. A retry of a request id already saved
         yields that version at once, without taking a worker."""
         if request.request_id and (saved := self.store.saved_for(request.request_id)):
-            yield self._trained(*saved)
+            yield self._trained(*retry_of(request.request_id, request.model_name, saved))
             return
         yield from self._on_worker(request, lambda job: self._run(job, is_active), start)
 
@@ -300,7 +301,8 @@ class TrainingService:
                 meta_text=meta_text,
             )
         except RequestSavedError as saved:  # a concurrent attempt of this request saved first
-            return self._trained(saved.name, saved.version)
+            attempt = (saved.name, saved.version)
+            return self._trained(*retry_of(job.request.request_id, name, attempt))
         return Trained(name, version, meta)
 
     def _trained(self, name: str, version: int) -> Trained:
