@@ -152,6 +152,33 @@ def test_deadline_stops_a_search_and_saves_nothing(
     assert one_slot_client.models("late") == []
 
 
+def test_a_search_sent_again_with_its_request_id_answers_the_saved_model_at_once(
+    shared_client: Client,
+) -> None:
+    """A search whose answer was saved but whose last event was lost can be sent again: the
+    retry trains nothing and saves nothing new (a Search kept no request id, so a retry saved a
+    second version). The id sent for another model, or taken by a Train, is refused."""
+    request = shared_client.search_request("retry-s", "and", request_id="search-1", **SMALL)
+    _, first = result_of(shared_client.search_events(request))
+    streamed, again = result_of(shared_client.search_events(request))
+    assert streamed == []  # no candidate ran
+    assert (again.model, again.answer, again.table) == (first.model, first.answer, first.table)
+    assert first.model is not None
+    assert [m.version for m in shared_client.models("retry-s")] == [first.model.version]
+    shared_client.train("retry-t", "and", request_id="train-1")
+    for name, request_id, says in (
+        ("retry-u", "search-1", "'search-1' already saved retry-s:1; a retry names the same"),
+        ("retry-t", "train-1", "'train-1' already saved retry-t:1 by a Train, not a Search"),
+    ):
+        other = shared_client.search_request(name, "and", request_id=request_id, **SMALL)
+        details = expect_error(
+            grpc.StatusCode.INVALID_ARGUMENT, lambda r=other: list(shared_client.search_events(r))
+        )
+        assert details.startswith(f"base.request_id: {says}"), details
+    assert shared_client.models("retry-u") == []
+    assert [m.version for m in shared_client.models("retry-t")] == [1]
+
+
 def test_an_oversized_search_is_refused_naming_the_limit(client: Client) -> None:
     before = store_snapshot(client)
     details = expect_error(
@@ -173,7 +200,7 @@ BAD_FIELDS: list[tuple[Callable[[pb.SearchRequest], object], str]] = [
     (lambda r: r.base.hidden.units.append(2), "base.hidden"),
     (lambda r: setattr(r.base, "population", 4), "base.population"),
     (lambda r: r.base.activations.add(name="tanh"), "base.activations"),
-    (lambda r: setattr(r.base, "request_id", "again"), "base.request_id"),
+    (lambda r: setattr(r.base, "request_id", "has space"), "base.request_id"),
     (lambda r: setattr(r.base.options, "stop_when_solved", False), "base.options.stop_when_solved"),
     (lambda r: setattr(r.base.options, "epochs", 2_000_000), "base.options.epochs"),
     (lambda r: r.base.loss.CopyFrom(pb.ComponentRef(name="nope")), "base.loss"),

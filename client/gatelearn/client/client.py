@@ -471,10 +471,11 @@ class Client:
         hidden layers of `widths` (default 1, 2, 3, 4, 6, 8, 12, 16) with each of the hidden
         `activations` (default tanh), `seeds` networks each (0 = 100), answer the first to
         solve a `target` share (default 0.95) of them. Other settings (the task, table or
-        data, loss, optimizer, options with the epoch budget, seed, dtype) are `train`'s."""
-        base = self.train_request(name, task, **settings)
-        for field in ("request_id", "population"):  # the search sets them itself
-            base.ClearField(field)
+        data, loss, optimizer, options with the epoch budget, seed, dtype, request_id) are
+        `train`'s: sent again with the same request id, a search whose answer was saved
+        answers that model at once."""
+        base = self.train_request(name, task, **settings)  # with a request id, as Train's
+        base.ClearField("population")  # the search sets it itself
         request = pb.SearchRequest(
             base=base,
             widths=list(widths),

@@ -106,13 +106,15 @@ def check_activations(
         )
 
 
-def retry_of(request_id: str, name: str, saved: tuple[str, int]) -> tuple[str, int]:
+def retry_of(
+    request_id: str, name: str, saved: tuple[str, int], field: str = "request_id"
+) -> tuple[str, int]:
     """`saved`, the (name, version) an earlier attempt of request `request_id` stored, when
     this attempt names the same model; an id sent again for another model is refused, since
     answering with the first model's version would pass one model off as another."""
     if saved[0] != name:
         raise InvalidRequest(
-            "request_id",
+            field,
             f"{request_id!r} already saved {saved[0]}:{saved[1]}; a retry names the same "
             f"model ({name!r} is another), a new request takes a new id",
         )

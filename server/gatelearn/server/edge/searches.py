@@ -35,9 +35,9 @@ DEFAULT_TARGET = 0.95
 _DEFAULTS = Recipe()
 
 # The fields of `base` a search sets itself, and those it cannot use: it tries many networks
-# (one set of initial weights fits one) and keeps no request id.
+# (one set of initial weights fits one). A request id is Train's: it marks the answer's save.
 _SET_BY_SEARCH = ("hidden", "activations", "population")
-_NOT_USED = ("weights", "request_id", "start_from")
+_NOT_USED = ("weights", "start_from")
 
 
 def _renamed(field: str, renames: Mapping[str, str]) -> str:

@@ -27,6 +27,7 @@ from gatelearn.server.errors import (
     Cancelled,
     DeadlineExceeded,
     FailedPrecondition,
+    InvalidRequest,
     Unavailable,
     from_json,
 )
@@ -166,6 +167,17 @@ class TrainingService:
         one worker, each as one population, until one reaches the target; save its best member
         with the table."""
         first = plan.request(plan.candidates[0])
+        if first.request_id and (saved := self.store.saved_for(first.request_id)):
+            retried = retry_of(first.request_id, first.model_name, saved, "base.request_id")
+            trained = self._trained(*retried)
+            if trained.meta.search is not None:  # else the id marked a Train: a reuse
+                yield Searched(trained.meta.search, trained)
+                return
+            raise InvalidRequest(
+                "base.request_id",
+                f"{first.request_id!r} already saved {saved[0]}:{saved[1]} by a Train, not "
+                "a Search; a new request takes a new id",
+            )
         yield from self._on_worker(first, lambda job: self._search(job, plan, is_active))
 
     def _on_worker(
