@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import subprocess
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
@@ -22,7 +24,8 @@ from conftest import poll
 from test_shutdown import children, end, long_predict, serve
 
 from gatelearn.client import Client
-from gatelearn.server.priority import REALTIME_PRIORITY, ordinary_priority
+from gatelearn.server.priority import REALTIME_PRIORITY, as_bulk, ordinary_priority
+from gatelearn.v1 import gatelearn_pb2 as pb
 from gatelearn.v1 import gatelearn_pb2_grpc
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "SCHED_FIFO"), reason="scheduling policies")
@@ -96,28 +99,89 @@ def test_a_long_forward_pass_runs_in_the_ordinary_class(tmp_path: Path) -> None:
         end(process)
 
 
+def in_real_time_thread(run: Callable[[], None]) -> None:
+    """`run` in a thread of its own (pytest's stays ordinary), real-time where permitted."""
+
+    def target() -> None:
+        # Where refused, what `run` checks must leave the ordinary thread alone.
+        with contextlib.suppress(PermissionError):
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(REALTIME_PRIORITY))
+        run()
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(timeout=10)
+    assert policy() == ORDINARY
+
+
+def policy() -> tuple[int, int]:
+    """The calling thread's policy and real-time priority."""
+    return scheduling(0)[0]
+
+
 def test_ordinary_priority_lowers_a_real_time_thread_for_the_block_only() -> None:
     """Inside the block a real-time thread is ordinary, after it real-time again at the same
     priority; an ordinary thread is left as it is."""
     seen: dict[str, tuple[int, int]] = {}
 
-    def policy() -> tuple[int, int]:
-        return scheduling(0)[0]
-
     def run() -> None:
-        # Where refused, the block must leave the ordinary thread alone.
-        with contextlib.suppress(PermissionError):
-            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(REALTIME_PRIORITY))
         seen["before"] = policy()
         with ordinary_priority():
             seen["inside"] = policy()
         seen["after"] = policy()
 
-    thread = threading.Thread(target=run)  # a thread of its own: pytest's stays ordinary
-    thread.start()
-    thread.join(timeout=10)
-    if realtime_permitted():
-        assert seen == {"before": REALTIME, "inside": ORDINARY, "after": REALTIME}
-    else:
-        assert seen == {"before": ORDINARY, "inside": ORDINARY, "after": ORDINARY}
-    assert policy() == ORDINARY
+    in_real_time_thread(run)
+    own = REALTIME if realtime_permitted() else ORDINARY
+    assert seen == {"before": own, "inside": ORDINARY, "after": own}
+
+
+def test_bulk_work_runs_ordinary_a_streaming_answer_while_it_is_iterated() -> None:
+    """as_bulk: a call's work, or a streaming call's iteration (where a stream handler works),
+    runs in the ordinary class; the thread is real-time again after."""
+    seen: dict[str, tuple[int, int]] = {}
+
+    def responses() -> Iterator[int]:
+        seen["streaming"] = policy()
+        yield 1
+
+    def run() -> None:
+        seen["returned"] = as_bulk(policy, streams=False)
+        stream = as_bulk(responses, streams=True)
+        seen["before iterating"] = policy()
+        assert list(stream) == [1]
+        seen["after"] = policy()
+
+    in_real_time_thread(run)
+    own = REALTIME if realtime_permitted() else ORDINARY
+    assert seen == {
+        "returned": ORDINARY,
+        "before iterating": own,
+        "streaming": ORDINARY,
+        "after": own,
+    }
+
+
+def test_an_open_predict_stream_is_answered_by_an_ordinary_thread(tmp_path: Path) -> None:
+    """A stream of requests is bulk work: its handler leaves the real-time class while the
+    stream lasts, however small its chunks."""
+    if not realtime_permitted():
+        pytest.skip("this machine refuses SCHED_FIFO: the server has no real-time thread")
+    process, target, _ = serve(tmp_path / "data", tmp_path / "serve.log")
+    more: queue.Queue[pb.PredictRequest | None] = queue.Queue()
+    try:
+        with Client(target) as client:
+            client.train("m", "xor")
+            assert set(scheduling(process.pid).values()) == {REALTIME}
+            stub = gatelearn_pb2_grpc.GateLearnStub(client._channel)  # noqa: SLF001
+            answers = stub.PredictStream(iter(more.get, None), timeout=60)
+            more.put(pb.PredictRequest(model="m", rows=[pb.Row(values=[0, 1])]))
+            assert next(answers).labels[0].values == [1.0]
+            poll(
+                lambda: ORDINARY in scheduling(process.pid).values(),
+                what="the stream's handler in the ordinary class",
+            )
+            more.put(None)
+            assert list(answers) == []
+    finally:
+        more.put(None)
+        end(process)

@@ -15,13 +15,24 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar, cast
 
-__all__ = ["REALTIME_PRIORITY", "ordinary_priority", "serve_in_real_time"]
+__all__ = [
+    "LARGE_REQUEST_BYTES",
+    "REALTIME_PRIORITY",
+    "as_bulk",
+    "ordinary_priority",
+    "serve_in_real_time",
+]
 
 REALTIME_PRIORITY = 1  # the lowest real-time priority: above every ordinary thread, no more
+# A request this large is bulk work (decoding it alone takes a while): answered as an ordinary
+# thread, like every stream of requests; a Predict of a few rows is far smaller.
+LARGE_REQUEST_BYTES = 64 * 1024
 
 log = logging.getLogger("gatelearn.server")
+T = TypeVar("T")
 
 
 def serve_in_real_time() -> bool:
@@ -68,3 +79,17 @@ def ordinary_priority() -> Iterator[None]:
     finally:
         with contextlib.suppress(OSError):  # permission withdrawn meanwhile: stay ordinary
             os.sched_setscheduler(0, policy, os.sched_param(REALTIME_PRIORITY))
+
+
+def as_bulk(work: Callable[[], T], streams: bool) -> T:
+    """`work()` in the ordinary class; when it `streams` (returns an iterator of responses),
+    its iteration too, which is where a streaming handler does its work."""
+    if streams:
+        return cast(T, _iterated_as_bulk(cast(Callable[[], Iterator[Any]], work)))
+    with ordinary_priority():
+        return work()
+
+
+def _iterated_as_bulk(work: Callable[[], Iterator[Any]]) -> Iterator[Any]:
+    with ordinary_priority():
+        yield from work()

@@ -4,7 +4,8 @@ grpcio answers INTERNAL and logs a traceback when a request deserializer raises.
 method of the service is registered with raw-bytes requests, built from the service descriptor,
 and each request is parsed before the servicer sees it: bytes that do not decode are answered
 INVALID_ARGUMENT naming the message type, with one rate-limited log line; Struct values nested
-too deeply for the parser are refused first, naming the field (see nesting.py).
+too deeply for the parser are refused first, naming the field (see nesting.py). Bulk calls (a
+large request, a stream of requests) run in the ordinary scheduling class (see priority.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from google.protobuf.message import DecodeError, Message
 from google.protobuf.message_factory import GetMessageClass
 
 from gatelearn.server.edge.nesting import MAX_STRUCT_DEPTH, too_deep
+from gatelearn.server.priority import LARGE_REQUEST_BYTES, as_bulk
 
 __all__ = ["add_decoding_servicer"]
 
@@ -88,10 +90,14 @@ def _behaviour(
 ) -> Callable[..., Any]:
     """`implementation` taking raw bytes: one request, or a stream of them."""
     decode = _decoder(method, rate_limited)
+    streams = method.server_streaming
     if not method.client_streaming:
 
         def unary(data: bytes, context: grpc.ServicerContext) -> Any:
-            return implementation(decode(data, "request", context), context)
+            def call() -> Any:
+                return implementation(decode(data, "request", context), context)
+
+            return as_bulk(call, streams) if len(data) > LARGE_REQUEST_BYTES else call()
 
         return unary
 
@@ -99,7 +105,7 @@ def _behaviour(
         messages = (
             decode(chunk, f"requests[{index}]", context) for index, chunk in enumerate(data)
         )
-        return implementation(messages, context)
+        return as_bulk(lambda: implementation(messages, context), streams)  # however small each
 
     return streamed
 
