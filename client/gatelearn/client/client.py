@@ -177,10 +177,12 @@ def _with_new_request_id(request: pb.TrainRequest) -> pb.TrainRequest:
     return copy
 
 
-def _rows(rows: Rows) -> list[pb.Row]:
-    """Rows of numbers (lists, or a NumPy array) as Row messages."""
+def _rows(rows: Rows) -> list[dict[str, Any]]:
+    """Rows of numbers (lists, or a NumPy array) as Row fields: the message holding them makes
+    each Row in place, where Rows made apart are copied in (twice the cost of a small Predict's
+    request)."""
     rows = rows.tolist() if hasattr(rows, "tolist") else rows  # one call, not one a number
-    return [pb.Row(values=row.tolist() if hasattr(row, "tolist") else row) for row in rows]
+    return [{"values": row.tolist() if hasattr(row, "tolist") else row} for row in rows]
 
 
 def _tensor(array: Any) -> pb.Tensor:

@@ -128,7 +128,7 @@ class Component:
 
 
 def _rows(rows: Any) -> list[list[float]]:
-    return [list(row.values) for row in rows]
+    return [row.values[:] for row in rows]  # a slice copies in C: half the time of list()
 
 
 @dataclass(frozen=True)

@@ -37,10 +37,12 @@ def flat(array: Array) -> Array:
     return np.reshape(array, (array.shape[0], -1), copy=False)
 
 
-def _product(source: Array, layer: Layer, z: Array, first: bool) -> Call:
+def _product(source: Array, layer: Layer, z: Array, first: bool, keep_gil: bool) -> Call:
     """z = source . weights for every member, bound as one call."""
     if layer.weights.shape[2] == 1:
         source_m = source if first else matrices(source)
+        if keep_gil:  # np.matmul lets other threads run only when the product is large
+            return partial(np.matmul, source_m, matrices(layer.weights), out=matrices(z))
         # ndarray.dot skips np.dot's Python-level dispatch: it counts at this size.
         return partial(source_m.dot, matrices(layer.weights), matrices(z))
     if first:  # the inputs are shared: one product with all members side by side
@@ -56,9 +58,16 @@ class ForwardPass:
     With P = 1 the products run on plain matrices; with P > 1 the first layer is one product
     of the shared inputs with all members side by side (the weights must be C-contiguous),
     and later layers contract per member with einsum.
+
+    `keep_gil`, for a pass on one of many threads (a server's): ndarray.dot releases the GIL
+    for every product, however small, and under concurrent calls each release is a thread
+    switch that costs more than a few rows' product; with it, P = 1 products hold the GIL
+    unless NumPy finds them large enough to release it.
     """
 
-    def __init__(self, network: Network, inputs: Array, output: Array | None = None) -> None:
+    def __init__(
+        self, network: Network, inputs: Array, output: Array | None = None, keep_gil: bool = False
+    ) -> None:
         rows, population, dtype = len(inputs), network.population, network.dtype
         self.inputs = inputs
         shapes = [(rows, layer.fan_out, population) for layer in network.layers]
@@ -69,7 +78,7 @@ class ForwardPass:
         for index, layer in enumerate(network.layers):
             source = inputs if index == 0 else self.a[index - 1]
             z, a = self.z[index], self.a[index]
-            self.calls.append(_product(source, layer, z, first=index == 0))
+            self.calls.append(_product(source, layer, z, index == 0, keep_gil))
             if layer.bias is not None:
                 self.calls.append(partial(np.add, z, layer.bias, z))
             self.calls += calls_of(layer.activation.forward, z, a)

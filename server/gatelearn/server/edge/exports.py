@@ -14,11 +14,11 @@ from numpy.typing import NDArray
 
 from gatelearn.plugins.recipe import DTYPES
 from gatelearn.server.edge.messages import (
+    add_rows,
     component_ref,
     params_dict,
     recipe_json,
     recipe_message,
-    rows,
     task_json,
     tensor_array,
 )
@@ -150,7 +150,7 @@ def fill_task_source(task: TaskMeta, target: pb.ExportedModel | pb.TrainRequest)
     if task.table:  # inline rows: the oneof field is named as the task, its fields as params
         inline = getattr(target, task.name)
         for part, values in task.params.items():
-            getattr(inline, part).extend(rows(values))
+            add_rows(getattr(inline, part), values)
     else:
         target.task.name = task.name
         target.task.params.update(task.params)

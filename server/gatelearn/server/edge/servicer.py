@@ -253,8 +253,8 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             outputs, labels = model.predict(inputs)
             if (bad := first_nonfinite_row(outputs)) is not None:
                 raise overflowed(f"{where}rows[{bad}]")
-            response.outputs.extend(rows(outputs))
-            response.labels.extend(rows(labels))
+            messages.add_rows(response.outputs, outputs)
+            messages.add_rows(response.labels, labels)
         return response
 
     def _check_work(self, model: ServableModel, rows: int, field: str) -> None:

@@ -177,11 +177,12 @@ class ServableModel:
     def _small_batch(self, rows: NDArray[np.float64]) -> NDArray[np.float64]:
         """`rows` through this thread's forward pass for that many rows: made on a thread's
         first call with that count, and kept until it asks for another (clients tend to keep
-        theirs), so a small Predict is a copy in, a run over ready NumPy calls and a copy out."""
+        theirs), so a small Predict is a copy in, a run over ready NumPy calls and a copy out;
+        its products keep the GIL (`ForwardPass`), as the request threads take turns."""
         forward: ForwardPass | None = getattr(self._passes, "last", None)
         if forward is None or len(forward.inputs) != len(rows):
             inputs = np.empty((len(rows), self.network.sizes[0]), dtype=self.network.dtype)
-            forward = self._passes.last = ForwardPass(self.network, inputs)
+            forward = self._passes.last = ForwardPass(self.network, inputs, keep_gil=True)
         if rows.shape != forward.inputs.shape:  # a copy would broadcast; a product would refuse
             raise ValueError(f"rows of shape {rows.shape}; this model takes {forward.inputs.shape}")
         with np.errstate(over="ignore", under="ignore"):  # saturating is not an error

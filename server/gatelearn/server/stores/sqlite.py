@@ -37,6 +37,7 @@ from gatelearn.server.stores.records import (
     summary_text,
     with_aliases,
 )
+from gatelearn.server.stores.wal_index import WalIndexHeader
 
 __all__ = ["SQLiteStore"]
 
@@ -172,9 +173,17 @@ class SQLiteStore(Store):
         self._watch = sqlite3.connect(
             self.path, check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT
         )
+        # The generation is read again only when a commit has changed the wal-index header
+        # since the last read began: a statement releases the GIL several times, and under
+        # concurrent Predicts each release is a thread switch (wal_index.py). The first read
+        # makes this connection use the -shm file, which must be so before it is mapped.
+        self._watch.execute(_GENERATION).fetchone()
+        self._wal_index = WalIndexHeader(self.path)
+        self._read_at: tuple[bytes, int] | None = None  # (header before the last read, its answer)
 
     def close(self) -> None:
         with self._lock, self._watch_lock:
+            self._wal_index.close()
             self._watch.close()
             self._db.close()
 
@@ -182,9 +191,15 @@ class SQLiteStore(Store):
         """An open file always answers; the health monitor calls this like any store's."""
 
     def generation(self) -> int:
-        """The change log's newest generation (0 before any write)."""
+        """The change log's newest generation (0 before any write): the last answer while the
+        wal-index header is as it was before that read began, else read now."""
         with self._watch_lock:
-            return int(self._watch.execute(_GENERATION).fetchone()[0])
+            header = self._wal_index.read()
+            if header is not None and self._read_at is not None and self._read_at[0] == header:
+                return self._read_at[1]
+            generation = int(self._watch.execute(_GENERATION).fetchone()[0])
+            self._read_at = None if header is None else (header, generation)
+            return generation
 
     def changes_since(self, generation: int) -> Changes:
         """The newest generation and the names changed after `generation` (see `changes`)."""
