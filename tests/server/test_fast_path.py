@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from server_test_support import expect_error
 
-from gatelearn.client import Client
+from gatelearn.client import Client, TrainOptions
 from gatelearn.server.app import RunningServer
 from gatelearn.v1 import gatelearn_pb2 as pb
 from gatelearn.v1 import gatelearn_pb2_grpc
@@ -158,6 +158,42 @@ def test_malformed_packed_rows_are_invalid_argument(
         pb.PredictRequest(model="gate", packed=packed),
     )
     assert details.startswith(field), details
+
+
+def test_a_request_for_label_bits_is_answered_bits_and_no_packed_labels(
+    trained: Client, stub: gatelearn_pb2_grpc.GateLearnStub
+) -> None:
+    answer = stub.Predict(pb.PredictRequest(model="gate", packed=_packed(ROWS), label_bits=True))
+    assert not answer.HasField("packed_labels")
+    assert list(answer.label_bits.shape) == [4, 1]
+    assert answer.label_bits.bits == bytes([0b0110_0000])  # XOR's 0, 1, 1, 0, then padding
+    assert (answer.label_bits.low, answer.label_bits.high) == (0.0, 1.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_labels_read_from_bits_are_those_an_older_client_gets_packed(
+    client: Client, stub: gatelearn_pb2_grpc.GateLearnStub, dtype: type
+) -> None:
+    """A -1/+1 model, 1001 rows (not a whole number of bytes of bits), over two streams: the
+    labels predict_array reads from bits equal the packed labels a request without
+    label_bits gets, value for value and in the same dtype."""
+    client.train(
+        "signs",
+        ("region", {"points": 60, "labels": "sign"}),
+        loss="mse",
+        activations=["tanh", "tanh"],
+        seed=3,
+        options=TrainOptions(epochs=300),
+    )
+    rows = np.random.default_rng(5).uniform(-4, 6, size=(1001, 2)).astype(dtype)
+    _, labels = client.predict_array("signs", rows, chunk_rows=600)
+    packed = pb.PackedRows(data=rows.tobytes(), shape=list(rows.shape), dtype=np.dtype(dtype).name)
+    whole = stub.Predict(pb.PredictRequest(model="signs", packed=packed))
+    assert not whole.HasField("label_bits")
+    expected = np.frombuffer(whole.packed_labels.data, dtype=dtype).reshape(1001, 1)
+    assert labels.dtype == dtype
+    assert np.array_equal(labels, expected)
+    assert set(np.unique(labels)) == {-1.0, 1.0}
 
 
 def test_rows_and_packed_together_are_refused(

@@ -25,6 +25,7 @@ __all__ = [
     "DEFAULT_CHUNK_ROWS",
     "DEFAULT_STREAMS",
     "ChunkFailure",
+    "answers",
     "chunk_request",
     "predict_chunks",
 ]
@@ -57,9 +58,35 @@ class ChunkFailure(Exception):
 
 
 def chunk_request(chunk: Any, dtype: str, model: str = "", version: int = 0) -> pb.PredictRequest:
-    """One chunk of packed rows as a request (a stream's later messages leave out the model)."""
-    packed = pb.PackedRows(data=chunk.tobytes(), shape=list(chunk.shape), dtype=dtype)
-    return pb.PredictRequest(model=model, version=version, packed=packed)
+    """One chunk of packed rows as a request (a stream's later messages leave out the model),
+    asking for its labels as bits: they are all either value, so a whole float each is waste."""
+    request = pb.PredictRequest(model=model, version=version, label_bits=True)
+    request.packed.data = chunk.tobytes()
+    request.packed.shape[:] = chunk.shape
+    request.packed.dtype = dtype
+    return request
+
+
+def answers(responses: list[pb.PredictResponse], dtype: Any) -> tuple[Any, Any]:
+    """The outputs and labels of packed answers, in order, as arrays of `dtype`: labels from
+    bits, or packed whole from a server that predates `label_bits`."""
+    import numpy as np
+
+    def unpacked(packed: pb.PackedRows) -> Any:
+        return np.frombuffer(packed.data, dtype=dtype).reshape(packed.shape)
+
+    def labels(response: pb.PredictResponse) -> Any:
+        if not response.HasField("label_bits"):
+            return unpacked(response.packed_labels)
+        bits = response.label_bits
+        shape = tuple(bits.shape)
+        above = np.unpackbits(np.frombuffer(bits.bits, dtype=np.uint8), count=np.prod(shape))
+        with np.errstate(over="ignore"):  # rounded as packed labels are: past float32 is inf
+            values = np.array([bits.low, bits.high]).astype(dtype)
+        return values[above].reshape(shape)
+
+    outputs = np.concatenate([unpacked(r.packed_outputs) for r in responses])
+    return outputs, np.concatenate([labels(r) for r in responses])
 
 
 def _runs(chunks: int, streams: int) -> list[range]:

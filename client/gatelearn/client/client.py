@@ -28,6 +28,7 @@ from gatelearn.client._packed import (
     DEFAULT_CHUNK_ROWS,
     DEFAULT_STREAMS,
     ChunkFailure,
+    answers,
     chunk_request,
     predict_chunks,
 )
@@ -576,14 +577,7 @@ class Client:
             raise GateLearnError.from_rpc(error) from None
         except ChunkFailure as failure:
             raise GateLearnError(failure.code, failure.details) from None
-
-        def unpack(field: str) -> Any:
-            parts = [getattr(r, field) for r in responses]
-            return np.concatenate(
-                [np.frombuffer(p.data, dtype=array.dtype).reshape(p.shape) for p in parts]
-            )
-
-        return unpack("packed_outputs"), unpack("packed_labels")
+        return answers(responses, array.dtype)
 
     def evaluate(
         self, name: str, *, version: int = 0, table: tuple[Rows, Rows] | None = None
