@@ -11,6 +11,7 @@ import pytest
 from server_test_support import expect_error
 
 from gatelearn.client import Client, TrainOptions
+from gatelearn.client._packed import DEFAULT_CHUNK_ROWS
 from gatelearn.server.app import RunningServer
 from gatelearn.v1 import gatelearn_pb2 as pb
 from gatelearn.v1 import gatelearn_pb2_grpc
@@ -71,11 +72,11 @@ def test_several_streams_answer_what_network_predict_does_in_row_order(
         assert np.array_equal(labels, (outputs > 0.5).astype(float)), streams
 
 
-def test_the_first_bad_chunk_of_several_streams_is_named_and_nothing_returned(
-    trained: Client,
-) -> None:
-    """Three streams carry chunks 0-2, 3-6 and 7-10: chunk 5 (the second stream's third) and
-    chunk 8 are bad; chunk 5 is named by its index in the whole call, whichever fails first."""
+@pytest.mark.parametrize("streams", [3, 1])
+def test_the_first_bad_chunk_is_named_and_nothing_returned(trained: Client, streams: int) -> None:
+    """Three streams carry chunks 0-2, 3-6 and 7-10 (one stream, carried by the calling thread,
+    all of them): chunk 5 and chunk 8 are bad; chunk 5 is named by its index in the whole
+    call, whichever fails first."""
     rows = _chunked_rows()
 
     def failure() -> str:
@@ -85,7 +86,7 @@ def test_the_first_bad_chunk_of_several_streams_is_named_and_nothing_returned(
             "gate",
             rows,
             chunk_rows=1000,
-            streams=3,
+            streams=streams,
         )
 
     rows[5_005, 1], rows[8_003, 0] = np.nan, np.inf
@@ -93,8 +94,22 @@ def test_the_first_bad_chunk_of_several_streams_is_named_and_nothing_returned(
     rows[5_005, 1] = 0.0
     assert failure().startswith("requests[8].packed.data: row 3: values must be finite")
     rows[8_003, 0] = 0.0
-    outputs, _ = trained.predict_array("gate", rows, chunk_rows=1000, streams=3)
+    outputs, _ = trained.predict_array("gate", rows, chunk_rows=1000, streams=streams)
     assert outputs.shape == (10_321, 1)
+
+
+def test_the_default_chunks_answer_what_network_predict_does(
+    trained: Client, server: RunningServer
+) -> None:
+    """Two chunks and a short third at the defaults (one stream, carried by the calling
+    thread): the same bits as Network.predict on those chunks, in row order."""
+    rows = np.random.default_rng(11).uniform(-2, 2, size=(2 * DEFAULT_CHUNK_ROWS + 7, 2))
+    network = server.service.models.cache.get("gate").network
+    starts = range(0, len(rows), DEFAULT_CHUNK_ROWS)
+    expected = np.concatenate([network.predict(rows[i : i + DEFAULT_CHUNK_ROWS]) for i in starts])
+    outputs, labels = trained.predict_array("gate", rows)
+    assert np.array_equal(outputs, expected[..., 0])
+    assert np.array_equal(labels, (outputs > 0.5).astype(float))
 
 
 @pytest.mark.parametrize("version", [-1, 2**32])

@@ -30,11 +30,14 @@ __all__ = [
     "predict_chunks",
 ]
 
-# Measured on a 2-8-1 model, 10^6 rows, 2 cores: 8192-24576-row chunks ran 7-13M rows/s and
-# 65536-row ones 1-2.6M (the forward pass slows past about 32768 rows); 2 streams beat 1 by
-# 11-40% against a server process of its own (README, where it shows Client in Python).
-DEFAULT_CHUNK_ROWS = 16384
-DEFAULT_STREAMS = 2  # streams at once: the server answers each on a thread of its own
+# Measured on a 2-8-1 model, 10^6 rows, 2 busy cores (README, where it shows Client in Python):
+# one stream of 65536-row chunks beat two streams of 16384-row ones, in one process with the
+# server and against a process of its own; fewer messages cost less, and a second stream's
+# threads gained nothing once the server's forward pass ran in blocks on one thread. A chunk's
+# rows x the model's units must stay within the server's max_activations (at the default
+# limit, 488 units) and max_predict_rows.
+DEFAULT_CHUNK_ROWS = 65536
+DEFAULT_STREAMS = 1  # streams at once: the server answers each on a thread of its own
 
 OpenStream = Callable[[Iterator[pb.PredictRequest]], Any]  # a PredictStream call
 _WHERE = re.compile(r"^requests\[(\d+)\]\.")
@@ -146,6 +149,11 @@ class _Streams:
 
     def all(self, streams: int) -> list[pb.PredictResponse]:
         runs = _runs(len(self._chunks), streams)
+        if len(runs) == 1:  # carried by this thread: starting one took milliseconds when busy
+            try:
+                return self.carry(0, runs[0])
+            finally:
+                self._stop_after(-1)
         with ThreadPoolExecutor(len(runs), thread_name_prefix="predict-stream") as pool:
             futures = [pool.submit(self.carry, run, chunks) for run, chunks in enumerate(runs)]
             try:
