@@ -11,7 +11,7 @@ import pytest
 from server_test_support import expect_error
 
 from gatelearn.client import Client, TrainOptions
-from gatelearn.client._packed import DEFAULT_CHUNK_ROWS
+from gatelearn.client._packed import DEFAULT_CHUNK_ROWS, answers
 from gatelearn.server.app import RunningServer
 from gatelearn.v1 import gatelearn_pb2 as pb
 from gatelearn.v1 import gatelearn_pb2_grpc
@@ -209,6 +209,23 @@ def test_labels_read_from_bits_are_those_an_older_client_gets_packed(
     assert labels.dtype == dtype
     assert np.array_equal(labels, expected)
     assert set(np.unique(labels)) == {-1.0, 1.0}
+
+
+def test_packed_labels_of_a_server_that_predates_label_bits_are_read_as_they_were(
+    trained: Client, stub: gatelearn_pb2_grpc.GateLearnStub
+) -> None:
+    """Such a server answers every request as it answers one without label_bits."""
+    rows = np.random.default_rng(9).uniform(-1, 2, size=(300, 2))
+    answered = [
+        stub.Predict(pb.PredictRequest(model="gate", packed=_packed(part)))
+        for part in (rows[:100], rows[100:])
+    ]
+    assert not any(response.HasField("label_bits") for response in answered)
+    outputs, labels = answers(answered, np.dtype(np.float64))
+    expected_outputs, expected_labels = trained.predict_array("gate", rows, chunk_rows=100)
+    assert np.array_equal(outputs, expected_outputs)
+    assert np.array_equal(labels, expected_labels)
+    assert set(np.unique(labels)) == {0.0, 1.0}
 
 
 def test_rows_and_packed_together_are_refused(
