@@ -86,7 +86,7 @@ def answers(responses: list[pb.PredictResponse], dtype: Any) -> tuple[Any, Any]:
         above = np.unpackbits(np.frombuffer(bits.bits, dtype=np.uint8), count=np.prod(shape))
         with np.errstate(over="ignore"):  # rounded as packed labels are: past float32 is inf
             values = np.array([bits.low, bits.high]).astype(dtype)
-        return values[above].reshape(shape)
+        return values.take(above).reshape(shape)  # twice as fast as values[above] here
 
     outputs = np.concatenate([unpacked(r.packed_outputs) for r in responses])
     return outputs, np.concatenate([labels(r) for r in responses])
