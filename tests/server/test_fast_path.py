@@ -11,7 +11,8 @@ import pytest
 from server_test_support import expect_error
 
 from gatelearn.client import Client, TrainOptions
-from gatelearn.client._packed import DEFAULT_CHUNK_ROWS, answers
+from gatelearn.client._answers import Answers
+from gatelearn.client._packed import DEFAULT_CHUNK_ROWS
 from gatelearn.server.app import RunningServer
 from gatelearn.v1 import gatelearn_pb2 as pb
 from gatelearn.v1 import gatelearn_pb2_grpc
@@ -221,7 +222,10 @@ def test_packed_labels_of_a_server_that_predates_label_bits_are_read_as_they_wer
         for part in (rows[:100], rows[100:])
     ]
     assert not any(response.HasField("label_bits") for response in answered)
-    outputs, labels = answers(answered, np.dtype(np.float64))
+    answers = Answers(300, np.dtype(np.float64))
+    for start, response in zip((0, 100), answered, strict=True):
+        answers.add(start, response)
+    outputs, labels = answers.arrays()
     expected_outputs, expected_labels = trained.predict_array("gate", rows, chunk_rows=100)
     assert np.array_equal(outputs, expected_outputs)
     assert np.array_equal(labels, expected_labels)

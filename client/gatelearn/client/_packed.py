@@ -10,6 +10,7 @@ cancelled.
 
 from __future__ import annotations
 
+import itertools
 import re
 import sys
 import threading
@@ -25,7 +26,6 @@ __all__ = [
     "DEFAULT_CHUNK_ROWS",
     "DEFAULT_STREAMS",
     "ChunkFailure",
-    "answers",
     "chunk_request",
     "predict_chunks",
 ]
@@ -40,6 +40,7 @@ DEFAULT_CHUNK_ROWS = 65536
 DEFAULT_STREAMS = 1  # streams at once: the server answers each on a thread of its own
 
 OpenStream = Callable[[Iterator[pb.PredictRequest]], Any]  # a PredictStream call
+OnAnswer = Callable[[int, pb.PredictResponse], None]  # a chunk's first row and its answer
 _WHERE = re.compile(r"^requests\[(\d+)\]\.")
 
 
@@ -70,28 +71,6 @@ def chunk_request(chunk: Any, dtype: str, model: str = "", version: int = 0) -> 
     return request
 
 
-def answers(responses: list[pb.PredictResponse], dtype: Any) -> tuple[Any, Any]:
-    """The outputs and labels of packed answers, in order, as arrays of `dtype`: labels from
-    bits, or packed whole from a server that predates `label_bits`."""
-    import numpy as np
-
-    def unpacked(packed: pb.PackedRows) -> Any:
-        return np.frombuffer(packed.data, dtype=dtype).reshape(packed.shape)
-
-    def labels(response: pb.PredictResponse) -> Any:
-        if not response.HasField("label_bits"):
-            return unpacked(response.packed_labels)
-        bits = response.label_bits
-        shape = tuple(bits.shape)
-        above = np.unpackbits(np.frombuffer(bits.bits, dtype=np.uint8), count=np.prod(shape))
-        with np.errstate(over="ignore"):  # rounded as packed labels are: past float32 is inf
-            values = np.array([bits.low, bits.high]).astype(dtype)
-        return values.take(above).reshape(shape)  # twice as fast as values[above] here
-
-    outputs = np.concatenate([unpacked(r.packed_outputs) for r in responses])
-    return outputs, np.concatenate([labels(r) for r in responses])
-
-
 def _runs(chunks: int, streams: int) -> list[range]:
     """`chunks` split into at most `streams` contiguous runs of nearly equal length."""
     count = min(chunks, streams)
@@ -103,10 +82,17 @@ class _Streams:
     """The streams of one call, so that a failure can cancel the streams after it."""
 
     def __init__(
-        self, open_stream: OpenStream, chunks: list[Any], dtype: str, model: tuple[str, int]
+        self,
+        open_stream: OpenStream,
+        chunks: list[Any],
+        dtype: str,
+        model: tuple[str, int],
+        on_answer: OnAnswer,
     ) -> None:
         self._open = open_stream
         self._chunks = chunks
+        self._starts = list(itertools.accumulate((len(chunk) for chunk in chunks[:-1]), initial=0))
+        self._on_answer = on_answer
         self._dtype = dtype
         self._model = model
         self._resolved: Future[tuple[str, int]] = Future()  # stream 0's answering version
@@ -126,20 +112,19 @@ class _Streams:
             named = model if index == chunks.start else ("", 0)
             yield chunk_request(self._chunks[index], self._dtype, *named)
 
-    def carry(self, run: int, chunks: range) -> list[pb.PredictResponse]:
-        """Stream run number `run` (its `chunks`); their responses, in order."""
+    def carry(self, run: int, chunks: range) -> None:
+        """Stream run number `run` (its `chunks`), handing on each answer as it arrives."""
         try:
             model = self._model if run == 0 else self._resolved.result()
             with self._lock:
                 if run > self._stopped_after:
-                    return []  # an earlier run failed: its error is the call's
+                    return  # an earlier run failed: its error is the call's
                 call = self._calls[run] = self._open(self._requests(chunks, model))
-            answers: list[pb.PredictResponse] = []
-            for response in call:
-                if not answers and run == 0:
+            for position, response in enumerate(call):
+                index = chunks[position]
+                if index == 0:
                     self._resolved.set_result((response.model.name, response.model.version))
-                answers.append(response)
-            return answers
+                self._on_answer(self._starts[index], response)
         except grpc.RpcError as error:
             self._stop_after(run)
             raise ChunkFailure.of(error, chunks.start) from None
@@ -147,7 +132,7 @@ class _Streams:
             if run == 0 and not self._resolved.done():  # the others must not wait forever
                 self._resolved.set_exception(ChunkFailure(grpc.StatusCode.CANCELLED, "stopped"))
 
-    def all(self, streams: int) -> list[pb.PredictResponse]:
+    def all(self, streams: int) -> None:
         runs = _runs(len(self._chunks), streams)
         if len(runs) == 1:  # carried by this thread: starting one took milliseconds when busy
             try:
@@ -157,7 +142,8 @@ class _Streams:
         with ThreadPoolExecutor(len(runs), thread_name_prefix="predict-stream") as pool:
             futures = [pool.submit(self.carry, run, chunks) for run, chunks in enumerate(runs)]
             try:
-                return [response for future in futures for response in future.result()]
+                for future in futures:
+                    future.result()
             finally:
                 self._stop_after(-1)  # the answer is known (or interrupted): stop what still runs
 
@@ -167,9 +153,11 @@ def predict_chunks(
     chunks: list[Any],
     dtype: str,
     model: tuple[str, int],
+    on_answer: OnAnswer,
     streams: int = DEFAULT_STREAMS,
-) -> list[pb.PredictResponse]:
-    """The responses to packed `chunks` (arrays of `dtype`) of rows for `model` (name, version),
-    in order, over `streams` PredictStreams at once. Raises ChunkFailure for the first chunk
-    that fails."""
-    return _Streams(open_stream, chunks, dtype, model).all(streams)
+) -> None:
+    """Send packed `chunks` (arrays of `dtype`) of rows for `model` (name, version) over
+    `streams` PredictStreams at once, calling `on_answer` with each chunk's first row and its
+    answer as it arrives (from several threads with several streams). Raises ChunkFailure for
+    the first chunk that fails."""
+    _Streams(open_stream, chunks, dtype, model, on_answer).all(streams)
