@@ -748,7 +748,8 @@ def fig_packed(bench: Bench, figure: str) -> Row:
         figure,
         f"{rows} rows of 2 float64 inputs, model {MODEL} (2-8-1 tanh/sigmoid, "
         f"defaults); Client.predict_array sends {DEFAULT_CHUNK_ROWS}-row chunks over "
-        f"{DEFAULT_STREAMS} PredictStreams; outputs checked equal to Network.predict; medians of "
+        f"{DEFAULT_STREAMS} PredictStream(s), labels answered as bits; outputs checked equal "
+        f"to Network.predict; medians of "
         f"{bench.mode.rounds} rounds",
     )
     return ratio_row(figure, rate(ref, " rows/s"), rate(cand, " rows/s"), cand / ref, 0.5, 0.8)

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 from server_test_support import expect_error
 
-from gatelearn.client import Client
+from gatelearn.client import Client, TrainOptions
+from gatelearn.client._answers import Answers
+from gatelearn.client._packed import DEFAULT_CHUNK_ROWS
 from gatelearn.server.app import RunningServer
 from gatelearn.v1 import gatelearn_pb2 as pb
 from gatelearn.v1 import gatelearn_pb2_grpc
@@ -71,11 +73,11 @@ def test_several_streams_answer_what_network_predict_does_in_row_order(
         assert np.array_equal(labels, (outputs > 0.5).astype(float)), streams
 
 
-def test_the_first_bad_chunk_of_several_streams_is_named_and_nothing_returned(
-    trained: Client,
-) -> None:
-    """Three streams carry chunks 0-2, 3-6 and 7-10: chunk 5 (the second stream's third) and
-    chunk 8 are bad; chunk 5 is named by its index in the whole call, whichever fails first."""
+@pytest.mark.parametrize("streams", [3, 1])
+def test_the_first_bad_chunk_is_named_and_nothing_returned(trained: Client, streams: int) -> None:
+    """Three streams carry chunks 0-2, 3-6 and 7-10 (one stream, carried by the calling thread,
+    all of them): chunk 5 and chunk 8 are bad; chunk 5 is named by its index in the whole
+    call, whichever fails first."""
     rows = _chunked_rows()
 
     def failure() -> str:
@@ -85,7 +87,7 @@ def test_the_first_bad_chunk_of_several_streams_is_named_and_nothing_returned(
             "gate",
             rows,
             chunk_rows=1000,
-            streams=3,
+            streams=streams,
         )
 
     rows[5_005, 1], rows[8_003, 0] = np.nan, np.inf
@@ -93,8 +95,22 @@ def test_the_first_bad_chunk_of_several_streams_is_named_and_nothing_returned(
     rows[5_005, 1] = 0.0
     assert failure().startswith("requests[8].packed.data: row 3: values must be finite")
     rows[8_003, 0] = 0.0
-    outputs, _ = trained.predict_array("gate", rows, chunk_rows=1000, streams=3)
+    outputs, _ = trained.predict_array("gate", rows, chunk_rows=1000, streams=streams)
     assert outputs.shape == (10_321, 1)
+
+
+def test_the_default_chunks_answer_what_network_predict_does(
+    trained: Client, server: RunningServer
+) -> None:
+    """Two chunks and a short third at the defaults (one stream, carried by the calling
+    thread): the same bits as Network.predict on those chunks, in row order."""
+    rows = np.random.default_rng(11).uniform(-2, 2, size=(2 * DEFAULT_CHUNK_ROWS + 7, 2))
+    network = server.service.models.cache.get("gate").network
+    starts = range(0, len(rows), DEFAULT_CHUNK_ROWS)
+    expected = np.concatenate([network.predict(rows[i : i + DEFAULT_CHUNK_ROWS]) for i in starts])
+    outputs, labels = trained.predict_array("gate", rows)
+    assert np.array_equal(outputs, expected[..., 0])
+    assert np.array_equal(labels, (outputs > 0.5).astype(float))
 
 
 @pytest.mark.parametrize("version", [-1, 2**32])
@@ -158,6 +174,62 @@ def test_malformed_packed_rows_are_invalid_argument(
         pb.PredictRequest(model="gate", packed=packed),
     )
     assert details.startswith(field), details
+
+
+def test_a_request_for_label_bits_is_answered_bits_and_no_packed_labels(
+    trained: Client, stub: gatelearn_pb2_grpc.GateLearnStub
+) -> None:
+    answer = stub.Predict(pb.PredictRequest(model="gate", packed=_packed(ROWS), label_bits=True))
+    assert not answer.HasField("packed_labels")
+    assert list(answer.label_bits.shape) == [4, 1]
+    assert answer.label_bits.bits == bytes([0b0110_0000])  # XOR's 0, 1, 1, 0, then padding
+    assert (answer.label_bits.low, answer.label_bits.high) == (0.0, 1.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_labels_read_from_bits_are_those_an_older_client_gets_packed(
+    client: Client, stub: gatelearn_pb2_grpc.GateLearnStub, dtype: type
+) -> None:
+    """A -1/+1 model, 1001 rows (not a whole number of bytes of bits), over two streams: the
+    labels predict_array reads from bits equal the packed labels a request without
+    label_bits gets, value for value and in the same dtype."""
+    client.train(
+        "signs",
+        ("region", {"points": 60, "labels": "sign"}),
+        loss="mse",
+        activations=["tanh", "tanh"],
+        seed=3,
+        options=TrainOptions(epochs=300),
+    )
+    rows = np.random.default_rng(5).uniform(-4, 6, size=(1001, 2)).astype(dtype)
+    _, labels = client.predict_array("signs", rows, chunk_rows=600)
+    packed = pb.PackedRows(data=rows.tobytes(), shape=list(rows.shape), dtype=np.dtype(dtype).name)
+    whole = stub.Predict(pb.PredictRequest(model="signs", packed=packed))
+    assert not whole.HasField("label_bits")
+    expected = np.frombuffer(whole.packed_labels.data, dtype=dtype).reshape(1001, 1)
+    assert labels.dtype == dtype
+    assert np.array_equal(labels, expected)
+    assert set(np.unique(labels)) == {-1.0, 1.0}
+
+
+def test_packed_labels_of_a_server_that_predates_label_bits_are_read_as_they_were(
+    trained: Client, stub: gatelearn_pb2_grpc.GateLearnStub
+) -> None:
+    """Such a server answers every request as it answers one without label_bits."""
+    rows = np.random.default_rng(9).uniform(-1, 2, size=(300, 2))
+    answered = [
+        stub.Predict(pb.PredictRequest(model="gate", packed=_packed(part)))
+        for part in (rows[:100], rows[100:])
+    ]
+    assert not any(response.HasField("label_bits") for response in answered)
+    answers = Answers(300, np.dtype(np.float64))
+    for start, response in zip((0, 100), answered, strict=True):
+        answers.add(start, response)
+    outputs, labels = answers.arrays()
+    expected_outputs, expected_labels = trained.predict_array("gate", rows, chunk_rows=100)
+    assert np.array_equal(outputs, expected_outputs)
+    assert np.array_equal(labels, expected_labels)
+    assert set(np.unique(labels)) == {0.0, 1.0}
 
 
 def test_rows_and_packed_together_are_refused(

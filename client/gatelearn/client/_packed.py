@@ -10,6 +10,7 @@ cancelled.
 
 from __future__ import annotations
 
+import itertools
 import re
 import sys
 import threading
@@ -29,13 +30,17 @@ __all__ = [
     "predict_chunks",
 ]
 
-# Measured on a 2-8-1 model, 10^6 rows, 2 cores: 8192-24576-row chunks ran 7-13M rows/s and
-# 65536-row ones 1-2.6M (the forward pass slows past about 32768 rows); 2 streams beat 1 by
-# 11-40% against a server process of its own (README, where it shows Client in Python).
-DEFAULT_CHUNK_ROWS = 16384
-DEFAULT_STREAMS = 2  # streams at once: the server answers each on a thread of its own
+# Measured on a 2-8-1 model, 10^6 rows, 2 busy cores (README, where it shows Client in Python):
+# one stream of 65536-row chunks beat two streams of 16384-row ones, in one process with the
+# server and against a process of its own; fewer messages cost less, and a second stream's
+# threads gained nothing once the server's forward pass ran in blocks on one thread. A chunk's
+# rows x the model's units must stay within the server's max_activations (at the default
+# limit, 488 units) and max_predict_rows.
+DEFAULT_CHUNK_ROWS = 65536
+DEFAULT_STREAMS = 1  # streams at once: the server answers each on a thread of its own
 
 OpenStream = Callable[[Iterator[pb.PredictRequest]], Any]  # a PredictStream call
+OnAnswer = Callable[[int, pb.PredictResponse], None]  # a chunk's first row and its answer
 _WHERE = re.compile(r"^requests\[(\d+)\]\.")
 
 
@@ -57,9 +62,13 @@ class ChunkFailure(Exception):
 
 
 def chunk_request(chunk: Any, dtype: str, model: str = "", version: int = 0) -> pb.PredictRequest:
-    """One chunk of packed rows as a request (a stream's later messages leave out the model)."""
-    packed = pb.PackedRows(data=chunk.tobytes(), shape=list(chunk.shape), dtype=dtype)
-    return pb.PredictRequest(model=model, version=version, packed=packed)
+    """One chunk of packed rows as a request (a stream's later messages leave out the model),
+    asking for its labels as bits: they are all either value, so a whole float each is waste."""
+    request = pb.PredictRequest(model=model, version=version, label_bits=True)
+    request.packed.data = chunk.tobytes()
+    request.packed.shape[:] = chunk.shape
+    request.packed.dtype = dtype
+    return request
 
 
 def _runs(chunks: int, streams: int) -> list[range]:
@@ -73,10 +82,17 @@ class _Streams:
     """The streams of one call, so that a failure can cancel the streams after it."""
 
     def __init__(
-        self, open_stream: OpenStream, chunks: list[Any], dtype: str, model: tuple[str, int]
+        self,
+        open_stream: OpenStream,
+        chunks: list[Any],
+        dtype: str,
+        model: tuple[str, int],
+        on_answer: OnAnswer,
     ) -> None:
         self._open = open_stream
         self._chunks = chunks
+        self._starts = list(itertools.accumulate((len(chunk) for chunk in chunks[:-1]), initial=0))
+        self._on_answer = on_answer
         self._dtype = dtype
         self._model = model
         self._resolved: Future[tuple[str, int]] = Future()  # stream 0's answering version
@@ -96,20 +112,19 @@ class _Streams:
             named = model if index == chunks.start else ("", 0)
             yield chunk_request(self._chunks[index], self._dtype, *named)
 
-    def carry(self, run: int, chunks: range) -> list[pb.PredictResponse]:
-        """Stream run number `run` (its `chunks`); their responses, in order."""
+    def carry(self, run: int, chunks: range) -> None:
+        """Stream run number `run` (its `chunks`), handing on each answer as it arrives."""
         try:
             model = self._model if run == 0 else self._resolved.result()
             with self._lock:
                 if run > self._stopped_after:
-                    return []  # an earlier run failed: its error is the call's
+                    return  # an earlier run failed: its error is the call's
                 call = self._calls[run] = self._open(self._requests(chunks, model))
-            answers: list[pb.PredictResponse] = []
-            for response in call:
-                if not answers and run == 0:
+            for position, response in enumerate(call):
+                index = chunks[position]
+                if index == 0:
                     self._resolved.set_result((response.model.name, response.model.version))
-                answers.append(response)
-            return answers
+                self._on_answer(self._starts[index], response)
         except grpc.RpcError as error:
             self._stop_after(run)
             raise ChunkFailure.of(error, chunks.start) from None
@@ -117,12 +132,18 @@ class _Streams:
             if run == 0 and not self._resolved.done():  # the others must not wait forever
                 self._resolved.set_exception(ChunkFailure(grpc.StatusCode.CANCELLED, "stopped"))
 
-    def all(self, streams: int) -> list[pb.PredictResponse]:
+    def all(self, streams: int) -> None:
         runs = _runs(len(self._chunks), streams)
+        if len(runs) == 1:  # carried by this thread: starting one took milliseconds when busy
+            try:
+                return self.carry(0, runs[0])
+            finally:
+                self._stop_after(-1)
         with ThreadPoolExecutor(len(runs), thread_name_prefix="predict-stream") as pool:
             futures = [pool.submit(self.carry, run, chunks) for run, chunks in enumerate(runs)]
             try:
-                return [response for future in futures for response in future.result()]
+                for future in futures:
+                    future.result()
             finally:
                 self._stop_after(-1)  # the answer is known (or interrupted): stop what still runs
 
@@ -132,9 +153,11 @@ def predict_chunks(
     chunks: list[Any],
     dtype: str,
     model: tuple[str, int],
+    on_answer: OnAnswer,
     streams: int = DEFAULT_STREAMS,
-) -> list[pb.PredictResponse]:
-    """The responses to packed `chunks` (arrays of `dtype`) of rows for `model` (name, version),
-    in order, over `streams` PredictStreams at once. Raises ChunkFailure for the first chunk
-    that fails."""
-    return _Streams(open_stream, chunks, dtype, model).all(streams)
+) -> None:
+    """Send packed `chunks` (arrays of `dtype`) of rows for `model` (name, version) over
+    `streams` PredictStreams at once, calling `on_answer` with each chunk's first row and its
+    answer as it arrives (from several threads with several streams). Raises ChunkFailure for
+    the first chunk that fails."""
+    _Streams(open_stream, chunks, dtype, model, on_answer).all(streams)

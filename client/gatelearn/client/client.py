@@ -541,6 +541,8 @@ class Client:
         """
         import numpy as np
 
+        from gatelearn.client._answers import Answers
+
         array = np.asarray(rows)
         dtype = "float32" if array.dtype == np.float32 else "float64"
         array = np.ascontiguousarray(array, dtype="<f4" if dtype == "float32" else "<f8")
@@ -556,37 +558,31 @@ class Client:
         # Built here so that a version protobuf cannot carry raises ValueError, as every other
         # method's request does, and not UNKNOWN from inside a stream's request iterator.
         reference = pb.PredictRequest(model=name, version=version)
+        answers = Answers(len(array), array.dtype)
         try:
             if len(chunks) == 1:
-                responses = [
-                    self._stub.Predict(
-                        chunk_request(chunks[0], dtype, name, version),
-                        timeout=self.timeout,
-                        metadata=self._metadata,
-                    )
-                ]
+                response = self._stub.Predict(
+                    chunk_request(chunks[0], dtype, name, version),
+                    timeout=self.timeout,
+                    metadata=self._metadata,
+                )
+                answers.add(0, response)
             else:
-                responses = predict_chunks(
+                predict_chunks(
                     lambda requests: self._stub.PredictStream(
                         requests, timeout=self.timeout, metadata=self._metadata
                     ),
                     chunks,
                     dtype,
                     (reference.model, reference.version),
+                    answers.add,
                     streams,
                 )
         except grpc.RpcError as error:
             raise GateLearnError.from_rpc(error) from None
         except ChunkFailure as failure:
             raise GateLearnError(failure.code, failure.details) from None
-
-        def unpack(field: str) -> Any:
-            parts = [getattr(r, field) for r in responses]
-            return np.concatenate(
-                [np.frombuffer(p.data, dtype=array.dtype).reshape(p.shape) for p in parts]
-            )
-
-        return unpack("packed_outputs"), unpack("packed_labels")
+        return answers.arrays()
 
     def evaluate(
         self, name: str, *, version: int = 0, table: tuple[Rows, Rows] | None = None

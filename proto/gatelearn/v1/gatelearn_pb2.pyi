@@ -301,16 +301,18 @@ class TrainDone(_message.Message):
     def __init__(self, model: _Optional[_Union[ModelRef, _Mapping]] = ..., metrics: _Optional[_Union[Metrics, _Mapping]] = ..., stop_reason: _Optional[str] = ..., epochs: _Optional[int] = ..., member: _Optional[int] = ..., solved_members: _Optional[int] = ..., population: _Optional[int] = ..., member_solved_epochs: _Optional[_Iterable[int]] = ..., parent: _Optional[str] = ..., fresh_optimizer_state: _Optional[bool] = ...) -> None: ...
 
 class PredictRequest(_message.Message):
-    __slots__ = ("model", "version", "rows", "packed")
+    __slots__ = ("model", "version", "rows", "packed", "label_bits")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     ROWS_FIELD_NUMBER: _ClassVar[int]
     PACKED_FIELD_NUMBER: _ClassVar[int]
+    LABEL_BITS_FIELD_NUMBER: _ClassVar[int]
     model: str
     version: int
     rows: _containers.RepeatedCompositeFieldContainer[Row]
     packed: PackedRows
-    def __init__(self, model: _Optional[str] = ..., version: _Optional[int] = ..., rows: _Optional[_Iterable[_Union[Row, _Mapping]]] = ..., packed: _Optional[_Union[PackedRows, _Mapping]] = ...) -> None: ...
+    label_bits: bool
+    def __init__(self, model: _Optional[str] = ..., version: _Optional[int] = ..., rows: _Optional[_Iterable[_Union[Row, _Mapping]]] = ..., packed: _Optional[_Union[PackedRows, _Mapping]] = ..., label_bits: _Optional[bool] = ...) -> None: ...
 
 class PackedRows(_message.Message):
     __slots__ = ("data", "shape", "dtype")
@@ -323,20 +325,22 @@ class PackedRows(_message.Message):
     def __init__(self, data: _Optional[bytes] = ..., shape: _Optional[_Iterable[int]] = ..., dtype: _Optional[str] = ...) -> None: ...
 
 class PredictResponse(_message.Message):
-    __slots__ = ("model", "outputs", "labels", "threshold", "packed_outputs", "packed_labels")
+    __slots__ = ("model", "outputs", "labels", "threshold", "packed_outputs", "packed_labels", "label_bits")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     OUTPUTS_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
     THRESHOLD_FIELD_NUMBER: _ClassVar[int]
     PACKED_OUTPUTS_FIELD_NUMBER: _ClassVar[int]
     PACKED_LABELS_FIELD_NUMBER: _ClassVar[int]
+    LABEL_BITS_FIELD_NUMBER: _ClassVar[int]
     model: ModelRef
     outputs: _containers.RepeatedCompositeFieldContainer[Row]
     labels: _containers.RepeatedCompositeFieldContainer[Row]
     threshold: float
     packed_outputs: PackedRows
     packed_labels: PackedRows
-    def __init__(self, model: _Optional[_Union[ModelRef, _Mapping]] = ..., outputs: _Optional[_Iterable[_Union[Row, _Mapping]]] = ..., labels: _Optional[_Iterable[_Union[Row, _Mapping]]] = ..., threshold: _Optional[float] = ..., packed_outputs: _Optional[_Union[PackedRows, _Mapping]] = ..., packed_labels: _Optional[_Union[PackedRows, _Mapping]] = ...) -> None: ...
+    label_bits: LabelBits
+    def __init__(self, model: _Optional[_Union[ModelRef, _Mapping]] = ..., outputs: _Optional[_Iterable[_Union[Row, _Mapping]]] = ..., labels: _Optional[_Iterable[_Union[Row, _Mapping]]] = ..., threshold: _Optional[float] = ..., packed_outputs: _Optional[_Union[PackedRows, _Mapping]] = ..., packed_labels: _Optional[_Union[PackedRows, _Mapping]] = ..., label_bits: _Optional[_Union[LabelBits, _Mapping]] = ...) -> None: ...
 
 class EvaluateRequest(_message.Message):
     __slots__ = ("model", "version", "table")
@@ -759,3 +763,15 @@ class SearchDone(_message.Message):
     candidates: int
     target: float
     def __init__(self, table: _Optional[_Iterable[_Union[SearchCandidate, _Mapping]]] = ..., answer: _Optional[int] = ..., model: _Optional[_Union[ModelRef, _Mapping]] = ..., candidates: _Optional[int] = ..., target: _Optional[float] = ...) -> None: ...
+
+class LabelBits(_message.Message):
+    __slots__ = ("bits", "shape", "low", "high")
+    BITS_FIELD_NUMBER: _ClassVar[int]
+    SHAPE_FIELD_NUMBER: _ClassVar[int]
+    LOW_FIELD_NUMBER: _ClassVar[int]
+    HIGH_FIELD_NUMBER: _ClassVar[int]
+    bits: bytes
+    shape: _containers.RepeatedScalarFieldContainer[int]
+    low: float
+    high: float
+    def __init__(self, bits: _Optional[bytes] = ..., shape: _Optional[_Iterable[int]] = ..., low: _Optional[float] = ..., high: _Optional[float] = ...) -> None: ...

@@ -25,7 +25,8 @@ __all__ = [
     "choice",
     "component_ref",
     "in_packed_dtype",
-    "pack",
+    "label_bits_into",
+    "pack_into",
     "packed_array",
     "params_dict",
     "recipe_json",
@@ -171,10 +172,21 @@ def in_packed_dtype(array: NDArray[Any], dtype: str) -> NDArray[Any]:
         return np.ascontiguousarray(array, dtype=_PACKED_DTYPES[dtype])
 
 
-def pack(array: NDArray[Any], dtype: str) -> pb.PackedRows:
-    """A 2-D array as little-endian packed rows of `dtype`."""
-    data = in_packed_dtype(array, dtype).tobytes()
-    return pb.PackedRows(data=data, shape=list(array.shape), dtype=dtype)
+def pack_into(packed: pb.PackedRows, array: NDArray[Any], dtype: str) -> None:
+    """Fill `packed` (a response's field, so that its bytes are not copied once more by
+    CopyFrom) with a 2-D array as little-endian rows of `dtype`."""
+    packed.data = in_packed_dtype(array, dtype).tobytes()
+    packed.shape[:] = array.shape
+    packed.dtype = dtype
+
+
+def label_bits_into(bits: pb.LabelBits, above: NDArray[np.bool_], low: float, high: float) -> None:
+    """Fill `bits` with labels as one bit per output: set where the output is `above` the
+    threshold (labelled `high`), clear where it is labelled `low`."""
+    bits.bits = np.packbits(above).tobytes()
+    bits.shape[:] = above.shape
+    bits.low = low
+    bits.high = high
 
 
 InlineRows = pb.TruthTable | pb.DataRows

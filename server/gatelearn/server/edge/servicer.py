@@ -239,12 +239,16 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                 request.packed, model.n_inputs, f"{where}packed", limit, limit_name
             )
             self._check_work(model, len(inputs), f"{where}packed")
-            outputs, labels = model.predict(inputs)
-            outputs = messages.in_packed_dtype(outputs, dtype)
-            if (bad := first_nonfinite_row(outputs)) is not None:
+            outputs = model.outputs(inputs)
+            answered = messages.in_packed_dtype(outputs, dtype)
+            if (bad := first_nonfinite_row(answered)) is not None:
                 raise overflowed(f"{where}packed.data: row {bad}", dtype)
-            response.packed_outputs.CopyFrom(messages.pack(outputs, dtype))
-            response.packed_labels.CopyFrom(messages.pack(labels, dtype))
+            messages.pack_into(response.packed_outputs, answered, dtype)
+            above = model.above(outputs)  # of the float64 outputs, as unpacked labels are
+            if request.label_bits:
+                messages.label_bits_into(response.label_bits, above, model.low, model.high)
+            else:
+                messages.pack_into(response.packed_labels, model.labels(above), dtype)
         else:
             inputs = messages.rows_array(
                 request.rows, model.n_inputs, f"{where}rows", limit, limit_name

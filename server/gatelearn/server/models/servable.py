@@ -165,14 +165,24 @@ class ServableModel:
 
     def predict(self, rows: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Outputs for `rows` (rows, n_inputs) and the same thresholded to the label values."""
+        outputs = self.outputs(rows)
+        return outputs, self.labels(self.above(outputs))
+
+    def outputs(self, rows: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The network's outputs for `rows` (rows, n_inputs), as float64."""
         if len(rows) <= SMALL_BATCH:
-            outputs = self._small_batch(rows)
-        else:
-            long = len(rows) * self.units >= LONG_PASS
-            with ordinary_priority() if long else contextlib.nullcontext():
-                outputs = np.asarray(self.network.predict(rows)[..., 0], dtype=np.float64)
-        labels = np.where(outputs > self.threshold, self.high, self.low)
-        return outputs, labels
+            return self._small_batch(rows)
+        long = len(rows) * self.units >= LONG_PASS
+        with ordinary_priority() if long else contextlib.nullcontext():
+            return np.asarray(self.network.predict(rows)[..., 0], dtype=np.float64)
+
+    def above(self, outputs: NDArray[np.float64]) -> NDArray[np.bool_]:
+        """Which outputs are above the threshold: those labelled `high`."""
+        return outputs > self.threshold
+
+    def labels(self, above: NDArray[np.bool_]) -> NDArray[np.float64]:
+        """The label values of outputs that are `above` the threshold or not."""
+        return np.where(above, self.high, self.low)
 
     def _small_batch(self, rows: NDArray[np.float64]) -> NDArray[np.float64]:
         """`rows` through this thread's forward pass for that many rows: made on a thread's
