@@ -153,9 +153,8 @@ class TrainResult:
 ProgressCallback = Callable[[Progress], bool | None]
 
 
-# ndarray.any/all without their Python-level wrappers, for checks made every epoch.
+# ndarray.any without its Python-level wrapper, for checks made every epoch.
 _any = np.logical_or.reduce
-_all = np.logical_and.reduce
 
 
 def split_validation(data: Dataset, share: float, seed: int) -> tuple[Dataset, Dataset | None]:
@@ -462,9 +461,9 @@ class _Trainer:
 
     def check_solved(self) -> bool:
         """Compute each member's smallest signed margin and whether it clears the requested
-        margin (the one meaning of "solved"); True when every member does."""
+        margin (the one meaning of "solved"); True when any member does."""
         run_calls(self.margin_calls)
-        return bool(_all(self.solved_now))
+        return bool(_any(self.solved_now))
 
     def freeze(self, members: NDArray[np.bool_]) -> None:
         """Keep a copy of `members` as they are now: the moment each was solved.
@@ -535,8 +534,9 @@ class _Trainer:
         run_calls(full.forward)
         while True:
             reason: StopReason | None = None
-            if config.stop_when_solved:
-                self.check_solved()
+            # Until a member solves, the check is all there is to do: a single network's
+            # epochs skip the bookkeeping below (about 0.8 us each).
+            if config.stop_when_solved and self.check_solved():
                 np.logical_and(self.solved_now, unsolved, out=newly)
                 if _any(newly):  # rare: allocating here is fine
                     solved_epoch[newly] = epoch
