@@ -71,6 +71,7 @@ def test_every_prepared_call_of_a_float32_run_touches_only_float32(
     )
     assert trainer.held is not None
     calls = [trainer.step, trainer.margin_calls, trainer.decay_calls, trainer.held.forward.calls]
+    calls += [trainer.sides.rows_right_calls, trainer.held.sides.signed_calls]
     calls += [(each.forward, each.backward) for each in trainer.passes.values()]
     arrays = reachable_arrays(calls)
     floats = [array for array in arrays if array.dtype.kind == "f"]

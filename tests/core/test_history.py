@@ -63,3 +63,23 @@ def test_recorded_accuracy_is_each_members_share_of_rows_with_every_output_right
     on_side = (outputs > data.threshold) == (data.targets > data.threshold)[:, :, None]
     assert result.accuracy.tolist() == on_side.all(axis=1).mean(axis=0).tolist()
     assert result.history.accuracy[-1].tolist() == result.accuracy.tolist()
+
+
+def test_a_run_checking_for_solved_records_what_a_run_without_the_check_records(
+    registry: Registry,
+) -> None:
+    # The check's signed distances are reused for the recorded accuracy: it must be that
+    # epoch's, member by member, as a run computing it afresh records. Members freeze as they
+    # solve (handed back as they were then) but go on computing, so only the final record,
+    # made after they are put back, may differ.
+    checked_config = TrainConfig(epochs=300)
+    recipe = Recipe(task=Choice("full_adder"), population=6, config=checked_config)
+    checked = train_prepared(prepare(recipe, registry))
+    assert (checked.solved_epoch >= 0).any()  # some member's check did fire
+    epochs = checked.epochs
+    plain_config = replace(checked_config, epochs=epochs, stop_when_solved=False)
+    plain = train_prepared(prepare(replace(recipe, config=plain_config), registry))
+    assert checked.history.epochs.tolist() == plain.history.epochs.tolist()
+    np.testing.assert_array_equal(checked.history.loss[:-1], plain.history.loss[:-1])
+    np.testing.assert_array_equal(checked.history.accuracy[:-1], plain.history.accuracy[:-1])
+    assert len(set(map(tuple, checked.history.accuracy[:-1].tolist()))) > 3  # it moved

@@ -35,3 +35,19 @@ def test_bce_value_is_its_formula_bit_for_bit(
         want = _reference(pred, target, *loss.bounds(pred.dtype))  # float32 keeps inside 0, 1
         assert got.dtype == want.dtype and got.shape == (shape[2],)
         assert got.tobytes() == want.tobytes()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_bce_bounds_are_made_once_per_eps_and_dtype_and_cannot_be_changed(
+    registry: Registry, dtype: type[np.floating]
+) -> None:
+    # Every loss with this eps shares them, so they are read-only.
+    first = registry.build("loss", "bce", {"eps": 1e-9}).bounds(np.dtype(dtype))
+    again = registry.build("loss", "bce", {"eps": 1e-9}).bounds(dtype)  # type, not dtype
+    other = registry.build("loss", "bce", {"eps": 1e-3}).bounds(np.dtype(dtype))
+    assert all(a is b for a, b in zip(first, again, strict=True))
+    assert [float(b) for b in other] == [float(dtype(1e-3)), float(dtype(1 - 1e-3))]
+    low, high = first
+    assert low.dtype == high.dtype == np.dtype(dtype)
+    with pytest.raises(ValueError, match="read-only"):
+        low[...] = 0.5

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -247,3 +248,49 @@ def test_a_run_no_longer_holds_its_slot_once_done_is_received(
         f"after {attempts} trainings: the pool still counted a finished run {still_busy} "
         f"times, a Train sent right after done was refused {refused} times"
     )
+
+
+# A cold start's request is checked by the server while its worker already begins (the worker
+# checks it too): what is wrong with a request must still be what the answer says, before a
+# full pool or store, and a refused request must leave the worker ready for the next one.
+def refused_for_too_many_epochs(client: Client, **settings: Any) -> None:
+    """A Train over the default max_epochs is refused as such (INVALID_ARGUMENT)."""
+    details = expect_error(
+        grpc.StatusCode.INVALID_ARGUMENT, client.train, "wrong", "xor", epochs=10**9, **settings
+    )
+    assert "options.epochs" in details and "max_epochs" in details
+
+
+def test_a_wrong_request_is_refused_for_what_is_wrong_with_no_slot_free(
+    one_slot_client: Client,
+) -> None:
+    events = one_slot_client.train_events(long_request(one_slot_client))
+    try:
+        assert isinstance(next(events), Progress)  # the one slot is taken
+        refused_for_too_many_epochs(one_slot_client)
+    finally:
+        events.close()
+
+
+def test_a_wrong_request_with_a_free_worker_leaves_the_worker_ready(
+    one_slot: RunningServer, one_slot_client: Client
+) -> None:
+    one_slot_client.train("before", "xor")
+    before = store_snapshot(one_slot_client)
+    for seed in range(3):
+        refused_for_too_many_epochs(one_slot_client, seed=seed)
+    assert store_snapshot(one_slot_client) == before
+    poll(lambda: one_slot.pool.busy == 0, timeout=5, what="the worker to be handed back")
+    assert one_slot.pool.restarts == 0  # stopped cleanly, not killed and replaced
+    assert str(one_slot_client.train("after", "xor").model) == "after:1"
+
+
+def test_a_wrong_request_on_a_full_store_is_refused_for_what_is_wrong(tmp_path: Path) -> None:
+    running = start_server(tmp_path / "full", limits=Limits(max_models=1))
+    try:
+        with Client(f"127.0.0.1:{running.port}") as client:
+            client.train("only", "xor")
+            refused_for_too_many_epochs(client)
+            expect_error(grpc.StatusCode.RESOURCE_EXHAUSTED, client.train, "more", "xor")
+    finally:
+        running.stop(0)

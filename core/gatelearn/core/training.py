@@ -153,9 +153,8 @@ class TrainResult:
 ProgressCallback = Callable[[Progress], bool | None]
 
 
-# ndarray.any/all without their Python-level wrappers, for checks made every epoch.
+# ndarray.any without its Python-level wrapper, for checks made every epoch.
 _any = np.logical_or.reduce
-_all = np.logical_and.reduce
 
 
 def split_validation(data: Dataset, share: float, seed: int) -> tuple[Dataset, Dataset | None]:
@@ -177,23 +176,36 @@ def split_validation(data: Dataset, share: float, seed: int) -> tuple[Dataset, D
     return part(kept), part(out)
 
 
-def _share_right(
-    output: Array, threshold: float | Array, target_sign: Array, signed: Array
-) -> NDArray[np.float64]:
-    """Share of rows whose every output is on its label's side, per member; `signed` is
-    scratch of the output's shape."""
-    np.subtract(output, threshold, out=signed)
-    signed *= target_sign
-    # min and mean as the ufunc reductions they run (a mean of booleans sums in float64): the
-    # same bits without NumPy's Python wrappers, which cost more than the work on a truth table.
-    rows_right = np.minimum.reduce(signed, axis=1) > 0
-    return np.add.reduce(rows_right, axis=0, dtype=np.float64) / len(rows_right)
+class _Sides:
+    """Which side of the threshold each output of a pass is on, as prepared calls: the signed
+    distances past it (positive when on the label's side), the rows with every output right,
+    and the share of them."""
 
+    def __init__(self, output: Array, data: Dataset) -> None:
+        dtype, rows, population = output.dtype, output.shape[0], output.shape[2]
+        sign = np.where(data.targets >= data.threshold, 1.0, -1.0)[:, :, None].astype(dtype)
+        self.signed = np.empty_like(output)
+        self.signed_calls: list[Call] = [
+            partial(np.subtract, output, np.array(data.threshold, dtype), self.signed),
+            partial(np.multiply, self.signed, sign, self.signed),
+        ]
+        # min, the comparison and the mean as the ufuncs they run (a mean of booleans sums in
+        # float64): the same bits without NumPy's Python wrappers, which cost more than the
+        # work on a truth table.
+        row_min = np.empty((rows, population), dtype=dtype)
+        self.rows_right = np.empty((rows, population), dtype=bool)
+        self.rows_right_calls: list[Call] = [
+            partial(np.minimum.reduce, self.signed, 1, None, row_min),
+            partial(np.greater, row_min, 0, self.rows_right),
+        ]
 
-def _target_sign(data: Dataset, dtype: np.dtype[Any]) -> Array:
-    """+1 where a target is the high label, -1 where low, shaped (rows, outputs, 1)."""
-    sign = np.where(data.targets >= data.threshold, 1.0, -1.0)
-    return sign[:, :, None].astype(dtype)
+    def share_right(self, signed_ready: bool = False) -> NDArray[np.float64]:
+        """Share of rows whose every output is on its label's side, per member;
+        `signed_ready` when `signed_calls` have just run on this output."""
+        if not signed_ready:
+            run_calls(self.signed_calls)
+        run_calls(self.rows_right_calls)
+        return np.add.reduce(self.rows_right, axis=0, dtype=np.float64) / len(self.rows_right)
 
 
 class _HeldOut:
@@ -204,9 +216,7 @@ class _HeldOut:
         self.loss = loss
         self.forward = ForwardPass(network, np.ascontiguousarray(data.inputs, dtype=dtype))
         self.targets = data.targets[:, :, None].astype(dtype)
-        self.threshold = np.array(data.threshold, dtype)
-        self.target_sign = _target_sign(data, dtype)
-        self.signed = np.empty_like(self.forward.output)
+        self.sides = _Sides(self.forward.output, data)
 
     def loss_now(self) -> Array:
         """Each member's loss on the held-out rows, running the forward pass first."""
@@ -216,9 +226,7 @@ class _HeldOut:
     def measure(self) -> tuple[Array, NDArray[np.float64]]:
         """Each member's loss and accuracy on the held-out rows."""
         loss = self.loss_now()
-        return loss, _share_right(
-            self.forward.output, self.threshold, self.target_sign, self.signed
-        )
+        return loss, self.sides.share_right()
 
 
 def _flattened(state: OptimizerState) -> OptimizerState:
@@ -384,22 +392,17 @@ class _Trainer:
             self.order[...] = shuffle.order
             self.rng.bit_generator.state = shuffle.generator_state()
 
-        # Signed distance past the threshold: positive when an output is on its label's side.
-        self.threshold = data.threshold
-        self.target_sign = _target_sign(data, network.dtype)
         self.held = None if held is None else _HeldOut(network, held, loss)
-        self.signed = np.empty_like(self.full.output)
+        self.sides = _Sides(self.full.output, data)
         self.min_margin = np.empty(network.population, dtype=network.dtype)
         self.solved_now = np.zeros(network.population, dtype=bool)
-        dtype = network.dtype
         self.margin_calls: list[Call] = [
-            partial(np.subtract, self.full.output, np.array(data.threshold, dtype), self.signed),
-            partial(np.multiply, self.signed, self.target_sign, self.signed),
-            partial(np.minimum.reduce, self.signed, (0, 1), None, self.min_margin),
+            *self.sides.signed_calls,
+            partial(np.minimum.reduce, self.sides.signed, (0, 1), None, self.min_margin),
             partial(
                 np.greater,
                 self.min_margin,
-                np.array(config.margin * (data.high - data.low), dtype),
+                np.array(config.margin * (data.high - data.low), network.dtype),
                 self.solved_now,
             ),
         ]
@@ -458,9 +461,9 @@ class _Trainer:
 
     def check_solved(self) -> bool:
         """Compute each member's smallest signed margin and whether it clears the requested
-        margin (the one meaning of "solved"); True when every member does."""
+        margin (the one meaning of "solved"); True when any member does."""
         run_calls(self.margin_calls)
-        return bool(_all(self.solved_now))
+        return bool(_any(self.solved_now))
 
     def freeze(self, members: NDArray[np.bool_]) -> None:
         """Keep a copy of `members` as they are now: the moment each was solved.
@@ -488,9 +491,10 @@ class _Trainer:
                 layer.bias[..., members] = bias[..., members]
         return True
 
-    def accuracy(self) -> NDArray[np.float64]:
-        """Share of rows whose every output is on its label's side, per member."""
-        return _share_right(self.full.output, self.threshold, self.target_sign, self.signed)
+    def accuracy(self, checked: bool = False) -> NDArray[np.float64]:
+        """Share of rows whose every output is on its label's side, per member; `checked`
+        when `check_solved` has just run on this output, whose signed distances it reuses."""
+        return self.sides.share_right(checked)
 
     def held_out(self) -> tuple[Array | None, NDArray[np.float64] | None]:
         """Each member's loss and accuracy on the held-out rows; None, None without any."""
@@ -510,15 +514,16 @@ class _Trainer:
         records: list[tuple[int, Array, NDArray[np.float64]]] = []
         max_records = config.history_limit
 
-        def record(epoch: int, loss: Array, final: bool) -> None:
-            """Keep this epoch's loss and accuracy; when the history is full, keep every other
-            record and record half as often from now on, so it stays evenly spaced."""
+        def record(epoch: int, loss: Array, final: bool, checked: bool = False) -> None:
+            """Keep this epoch's loss and accuracy (see `accuracy` for `checked`); when the
+            history is full, keep every other record and record half as often from now on, so
+            it stays evenly spaced."""
             nonlocal record_every
             if max_records and len(records) >= max_records:
                 record_every *= 2
                 records[:] = [r for r in records if r[0] % record_every == 0]
             if final or epoch % record_every == 0:
-                records.append((epoch, loss, self.accuracy()))
+                records.append((epoch, loss, self.accuracy(checked)))
 
         next_progress = time.monotonic() + config.progress_interval
         # With nothing to check between record epochs, whole stretches of full-batch epochs run
@@ -529,8 +534,9 @@ class _Trainer:
         run_calls(full.forward)
         while True:
             reason: StopReason | None = None
-            if config.stop_when_solved:
-                self.check_solved()
+            # Until a member solves, the check is all there is to do: a single network's
+            # epochs skip the bookkeeping below (about 0.8 us each).
+            if config.stop_when_solved and self.check_solved():
                 np.logical_and(self.solved_now, unsolved, out=newly)
                 if _any(newly):  # rare: allocating here is fine
                     solved_epoch[newly] = epoch
@@ -555,7 +561,7 @@ class _Trainer:
                 loss = self.loss.value(full.output, full.targets)
                 if not np.isfinite(loss).any():
                     reason = StopReason.DIVERGED
-                record(epoch, loss, reason is not None)
+                record(epoch, loss, reason is not None, config.stop_when_solved)
             if on_progress is not None and reason is None and time.monotonic() >= next_progress:
                 progress = Progress(
                     epoch,

@@ -189,11 +189,11 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
         self, request: pb.TrainRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.TrainEvent]:
         with statuses(context):
-            # Refuse bad requests now; a warm start becomes its complete request.
-            request, start = self.training.checked_request(request)
-            for event in self.training.train(request, context.is_active, start):
+            # A warm start becomes its complete request (and is refused now if it is wrong).
+            accepted = self.training.accept(request)
+            for event in self.training.train(accepted, context.is_active):
                 if isinstance(event, Trained):
-                    yield pb.TrainEvent(done=_train_done(event, request))
+                    yield pb.TrainEvent(done=_train_done(event, accepted.request))
                 else:
                     yield pb.TrainEvent(progress=event)
 

@@ -1,10 +1,12 @@
 """The training service: a checked Train request run on a worker process until it ends.
 
-It knows no gRPC. `checked_request` checks a request completely and, for a warm start, makes it
-the stored version's recipe with the request's settings on top (`warm`). `train` yields the
-worker's progress messages as they come and, when the job completed, the saved model; it
-notices a caller gone (`is_active()` false), a passed deadline
-or a shutdown within `CANCEL_POLL` seconds, and saves the model only when the job completed.
+It knows no gRPC. `accept` makes a request ready to run: for a warm start it checks it completely
+and makes it the stored version's recipe with the request's settings on top (`warm`); a cold
+start's check is left to `train`, which runs it while its worker has already begun (the worker
+checks the request too). `train` yields the worker's progress messages as they come and, when
+the job completed, the saved model; it notices a caller gone (`is_active()` false), a passed
+deadline or a shutdown within `CANCEL_POLL` seconds, and saves the model only when the job
+completed.
 `search` runs a search's candidate trainings one after another on one worker the same way.
 """
 
@@ -21,7 +23,7 @@ from typing import TypeVar
 
 from gatelearn.plugins import Registry
 from gatelearn.server.checks import retry_of
-from gatelearn.server.edge.requests import check_request
+from gatelearn.server.edge.requests import check_request, check_request_id
 from gatelearn.server.errors import (
     AtCapacity,
     Cancelled,
@@ -92,6 +94,17 @@ def _cancel(worker: Worker) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class Accepted:
+    """A Train request ready to run: the complete request, the bytes its worker starts from
+    (empty for a cold start), and its check, which raises what is wrong with it (a no-op for a
+    warm start, checked when accepted)."""
+
+    request: pb.TrainRequest
+    start: bytes = b""
+    check: Callable[[], object] = lambda: None
+
+
 @dataclass
 class _Job:
     """A Train call's work on a worker; `reusable` says whether the worker ended it cleanly."""
@@ -138,29 +151,40 @@ class TrainingService:
             raise AliasNotFoundError(name, alias)
         return name, aliases[alias]
 
-    def checked_request(self, request: pb.TrainRequest) -> tuple[pb.TrainRequest, bytes]:
-        """The request to run, checked completely, and the bytes its worker starts from: for a
-        warm start the stored version's recipe with `request`'s settings on top, and that
-        version's weights and run state; `request` itself and nothing otherwise."""
+    def accept(self, request: pb.TrainRequest) -> Accepted:
+        """`request` made ready to run. A warm start is checked now, becoming the stored
+        version's recipe with `request`'s settings on top, starting from that version's weights
+        and run state. A cold start's check (about 0.1-0.2 ms) is left to `train`, which runs it
+        while the worker already trains, or before it answers with any other error."""
         if not request.start_from:
-            check_request(request, self.registry, self.limits)
-            return request, b""
+            return Accepted(
+                request, check=functools.partial(check_request, request, self.registry, self.limits)
+            )
         parent = self.store.load(*self._start_version(request.start_from))
         merged = warm_request(request, parent, self.registry)
         checked, _ = check_request(merged, self.registry, self.limits)
         check_same_network(checked, merged, parent)
-        return merged, start_blob(parent, same_rows=request.WhichOneof("source") is None)
+        return Accepted(merged, start_blob(parent, same_rows=request.WhichOneof("source") is None))
 
     def train(
-        self, request: pb.TrainRequest, is_active: Callable[[], bool], start: bytes = b""
+        self, accepted: Accepted, is_active: Callable[[], bool]
     ) -> Iterator[pb.TrainProgress | Trained]:
-        """Run a request from `checked_request` (with its `start`) on a worker; `is_active`
-        says whether anyone still waits for the result. A retry of a request id already saved
-        yields that version at once, without taking a worker."""
-        if request.request_id and (saved := self.store.saved_for(request.request_id)):
-            yield self._trained(*retry_of(request.request_id, request.model_name, saved))
-            return
-        yield from self._on_worker(request, lambda job: self._run(job, is_active), start)
+        """Run an accepted request on a worker; `is_active` says whether anyone still waits for
+        the result. A retry of a request id already saved yields that version at once, without
+        taking a worker. What is wrong with the request is raised before any other error."""
+        request = accepted.request
+        if request.request_id:
+            check_request_id(request.request_id)  # before it is looked up
+            if saved := self.store.saved_for(request.request_id):
+                accepted.check()
+                yield self._trained(*retry_of(request.request_id, request.model_name, saved))
+                return
+        yield from self._on_worker(
+            request,
+            lambda job: self._run(job, is_active, accepted.check),
+            accepted.start,
+            accepted.check,
+        )
 
     def search(self, plan: SearchPlan, is_active: Callable[[], bool]) -> Iterator[SearchEvent]:
         """Run a checked search (`edge.searches.check_search`): its candidates in size order on
@@ -181,15 +205,21 @@ class TrainingService:
         yield from self._on_worker(first, lambda job: self._search(job, plan, is_active))
 
     def _on_worker(
-        self, request: pb.TrainRequest, work: Callable[[_Job], Iterator[_Event]], start: bytes = b""
+        self,
+        request: pb.TrainRequest,
+        work: Callable[[_Job], Iterator[_Event]],
+        start: bytes = b"",
+        check: Callable[[], object] = lambda: None,
     ) -> Iterator[_Event]:
         """Take a worker for `work` on a job starting with `request` (and a warm start's
         `start`); a job the caller drops is stopped cleanly, and the worker always goes back to
-        the pool."""
+        the pool. `check` runs before a full store or pool is reported."""
         if self.store.count() >= self.limits.max_models:  # early, not to waste a training;
+            check()
             raise StoreFullError(self.limits.max_models)  # the save checks exactly
         worker = self.pool.acquire()
         if worker is None:
+            check()
             raise AtCapacity(
                 f"{self.limits.max_concurrent_trainings} trainings are "
                 f"running (limit max_concurrent_trainings); try again later"
@@ -207,11 +237,12 @@ class TrainingService:
             job.release(self.pool)
 
     def _run(
-        self, job: _Job, is_active: Callable[[], bool]
+        self, job: _Job, is_active: Callable[[], bool], check: Callable[[], object]
     ) -> Iterator[pb.TrainProgress | Trained]:
-        """Train the job's request, relaying its progress, and save what it makes."""
+        """Train the job's request, relaying its progress, and save what it makes; `check` runs
+        once the worker has the request, and what it raises stops the job."""
         give_up = time.monotonic() + self.limits.max_training_seconds
-        payload = yield from self._relay(job, is_active, give_up, lambda progress: progress)
+        payload = yield from self._relay(job, is_active, give_up, lambda progress: progress, check)
         meta_text, blob = unpack_record(payload)
         meta = ModelMeta.from_json(json.loads(meta_text))
         trained = self._save(job, meta, blob, is_active, meta_text)
@@ -248,13 +279,21 @@ class TrainingService:
         is_active: Callable[[], bool],
         give_up: float,
         wrap: Callable[[pb.TrainProgress], _Event],
+        check: Callable[[], object] = lambda: None,
     ) -> Generator[_Event, None, bytes]:
         """Hand the job's request to its worker and relay its progress (through `wrap`) until
-        it ends; return the DONE frame's payload. Stops the job at `give_up` (monotonic), at
-        shutdown, or when nobody waits any more."""
+        it ends; return the DONE frame's payload. `check` runs while the worker begins; what
+        it raises stops the job. Stops the job at `give_up` (monotonic), at shutdown, or when
+        nobody waits any more."""
         job.reusable = False
         if not job.worker.send(Kind.TRAIN, pack_job(job.payload, job.start)):
+            check()
             raise Unavailable("a training worker was restarting; try again")
+        try:
+            check()
+        except Exception:
+            job.reusable = _cancel(job.worker)  # its own check refuses it too: quick
+            raise
         while True:
             now = time.monotonic()
             if now > give_up:
