@@ -4,15 +4,18 @@ population training's distribution of epochs-to-solve."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import grpc
 import numpy as np
 import pytest
+from conftest import start_server
 from server_test_support import expect_error
 
 from gatelearn.client import Client, TrainOptions
 from gatelearn.client._answers import Answers
 from gatelearn.client._packed import DEFAULT_CHUNK_ROWS
+from gatelearn.server import Limits
 from gatelearn.server.app import RunningServer
 from gatelearn.v1 import gatelearn_pb2 as pb
 from gatelearn.v1 import gatelearn_pb2_grpc
@@ -111,6 +114,36 @@ def test_the_default_chunks_answer_what_network_predict_does(
     outputs, labels = trained.predict_array("gate", rows)
     assert np.array_equal(outputs, expected[..., 0])
     assert np.array_equal(labels, (outputs > 0.5).astype(float))
+
+
+def test_the_default_chunks_shrink_to_fit_a_wide_model_under_max_activations(
+    tmp_path: Path,
+) -> None:
+    """DEFAULT_CHUNK_ROWS rows x a model's units may exceed the server's max_activations (at the
+    default limit, from 489 units): the call then goes again in chunks that fit, and an explicit
+    chunk_rows is kept, and refused, as given."""
+    limit = 100_000  # 65536 rows x 9 units of the 2-8-1 model would be 589,824
+    running = start_server(tmp_path / "data", limits=Limits(max_activations=limit))
+    try:
+        with Client(f"127.0.0.1:{running.port}") as client:
+            client.train("gate", "xor")
+            inputs = np.random.default_rng(5).random((30_000, 2))
+            outputs, _ = client.predict_array("gate", inputs)
+            network = running.service.models.cache.get("gate").network
+            fits = limit // 9  # rows per chunk: the same bits as Network.predict on each
+            starts = range(0, len(inputs), fits)
+            expected = np.concatenate([network.predict(inputs[i : i + fits]) for i in starts])
+            assert np.array_equal(outputs, expected[..., 0])
+            details = expect_error(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                client.predict_array,
+                "gate",
+                inputs,
+                chunk_rows=20_000,
+            )
+            assert "at most 100000 (limit max_activations)" in details
+    finally:
+        running.stop(0)
 
 
 @pytest.mark.parametrize("version", [-1, 2**32])

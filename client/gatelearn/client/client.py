@@ -31,6 +31,7 @@ from gatelearn.client._packed import (
     ChunkFailure,
     chunk_request,
     predict_chunks,
+    rows_that_fit,
 )
 from gatelearn.client._request_ids import new_request_id, request_id_problem
 from gatelearn.client.types import (
@@ -532,37 +533,53 @@ class Client:
         rows: Any,
         *,
         version: int = 0,
-        chunk_rows: int = DEFAULT_CHUNK_ROWS,
+        chunk_rows: int | None = None,
         streams: int = DEFAULT_STREAMS,
     ) -> tuple[Any, Any]:
         """Outputs and labels for a NumPy array of rows, as NumPy arrays of its dtype.
 
         Rows travel packed (raw little-endian bytes); more than `chunk_rows` go in chunks over
         `streams` PredictStreams at once, each carrying a contiguous run of chunks, and come
-        back in row order from the one model version the first stream resolved. The first
-        chunk that fails raises, named by its index in the whole call (`requests[5].packed`),
-        and nothing is returned. This is the fast path for large batches; it needs NumPy,
-        which the rest of the client does not.
+        back in row order from the one model version the first stream resolved. Left out,
+        `chunk_rows` is DEFAULT_CHUNK_ROWS, or as many rows as the server's max_activations
+        allows when it refuses that many for this model (the call is then sent again once).
+        The first chunk that fails raises, named by its index in the whole call
+        (`requests[5].packed`), and nothing is returned. This is the fast path for large
+        batches; it needs NumPy, which the rest of the client does not.
         """
         import numpy as np
-
-        from gatelearn.client._answers import Answers
 
         array = np.asarray(rows)
         dtype = "float32" if array.dtype == np.float32 else "float64"
         array = np.ascontiguousarray(array, dtype="<f4" if dtype == "float32" else "<f8")
         if array.ndim != 2:
             raise ValueError(f"rows must be a 2-D array, got shape {array.shape}")
-        if chunk_rows < 1 or streams < 1:
+        if (chunk_rows is not None and chunk_rows < 1) or streams < 1:
             raise ValueError(
                 f"chunk_rows and streams must be at least 1, got {chunk_rows}, {streams}"
             )
+        # Built here so that a version protobuf cannot carry raises ValueError, as every other
+        # method's request does, and not UNKNOWN from inside a stream's request iterator.
+        pb.PredictRequest(model=name, version=version)
+        try:
+            return self._predict_chunks(
+                name, version, array, dtype, chunk_rows or DEFAULT_CHUNK_ROWS, streams
+            )
+        except GateLearnError as error:
+            fits = None if chunk_rows else rows_that_fit(error)
+            if fits is None or fits >= DEFAULT_CHUNK_ROWS:
+                raise
+        return self._predict_chunks(name, version, array, dtype, fits, streams)
+
+    def _predict_chunks(
+        self, name: str, version: int, array: Any, dtype: str, chunk_rows: int, streams: int
+    ) -> tuple[Any, Any]:
+        """predict_array's call, for rows already checked and packed as `dtype`."""
+        from gatelearn.client._answers import Answers
+
         chunks = [
             array[start : start + chunk_rows] for start in range(0, max(len(array), 1), chunk_rows)
         ]
-        # Built here so that a version protobuf cannot carry raises ValueError, as every other
-        # method's request does, and not UNKNOWN from inside a stream's request iterator.
-        reference = pb.PredictRequest(model=name, version=version)
         answers = Answers(len(array), array.dtype)
         try:
             if len(chunks) == 1:
@@ -579,7 +596,7 @@ class Client:
                     ),
                     chunks,
                     dtype,
-                    (reference.model, reference.version),
+                    (name, version),
                     answers.add,
                     streams,
                 )
