@@ -23,7 +23,7 @@ import pytest
 from conftest import poll
 from test_shutdown import children, end, long_predict, serve
 
-from gatelearn.client import Client
+from gatelearn.client import Client, Progress, TrainOptions
 from gatelearn.server.priority import REALTIME_PRIORITY, as_bulk, ordinary_priority
 from gatelearn.v1 import gatelearn_pb2 as pb
 from gatelearn.v1 import gatelearn_pb2_grpc
@@ -159,6 +159,33 @@ def test_bulk_work_runs_ordinary_a_streaming_answer_while_it_is_iterated() -> No
         "streaming": ORDINARY,
         "after": own,
     }
+
+
+def test_a_running_training_is_relayed_by_an_ordinary_thread(tmp_path: Path) -> None:
+    """Only quick reads are answered in real time: a Train call's handler (refused at capacity
+    or relaying for minutes) runs in the ordinary class, as every call outside REALTIME_CALLS,
+    and the server's threads are all real-time again once it has ended."""
+    if not realtime_permitted():
+        pytest.skip("this machine refuses SCHED_FIFO: the server has no real-time thread")
+    process, target, _ = serve(tmp_path / "data", tmp_path / "serve.log")
+    try:
+        with Client(target) as client:
+            long = client.train_request(
+                "long", "xor", options=TrainOptions(epochs=10**7, stop_when_solved=False)
+            )
+            events = client.train_events(long)
+            assert isinstance(next(events), Progress)
+            poll(
+                lambda: ORDINARY in scheduling(process.pid).values(),
+                what="the training's handler in the ordinary class",
+            )
+            events.close()  # cancels it
+            poll(
+                lambda: set(scheduling(process.pid).values()) == {REALTIME},
+                what="every server thread real-time again",
+            )
+    finally:
+        end(process)
 
 
 def test_an_open_predict_stream_is_answered_by_an_ordinary_thread(tmp_path: Path) -> None:

@@ -4,8 +4,9 @@ grpcio answers INTERNAL and logs a traceback when a request deserializer raises.
 method of the service is registered with raw-bytes requests, built from the service descriptor,
 and each request is parsed before the servicer sees it: bytes that do not decode are answered
 INVALID_ARGUMENT naming the message type, with one rate-limited log line; Struct values nested
-too deeply for the parser are refused first, naming the field (see nesting.py). Bulk calls (a
-large request, a stream of requests) run in the ordinary scheduling class (see priority.py).
+too deeply for the parser are refused first, naming the field (see nesting.py). Only quick
+reads are answered in real time; every other call, a large request and a stream of requests
+run in the ordinary scheduling class (see priority.py).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from google.protobuf.message import DecodeError, Message
 from google.protobuf.message_factory import GetMessageClass
 
 from gatelearn.server.edge.nesting import MAX_STRUCT_DEPTH, too_deep
-from gatelearn.server.priority import LARGE_REQUEST_BYTES, as_bulk
+from gatelearn.server.priority import LARGE_REQUEST_BYTES, REALTIME_CALLS, as_bulk
 
 __all__ = ["add_decoding_servicer"]
 
@@ -91,13 +92,14 @@ def _behaviour(
     """`implementation` taking raw bytes: one request, or a stream of them."""
     decode = _decoder(method, rate_limited)
     streams = method.server_streaming
+    quick = method.name in REALTIME_CALLS
     if not method.client_streaming:
 
         def unary(data: bytes, context: grpc.ServicerContext) -> Any:
             def call() -> Any:
                 return implementation(decode(data, "request", context), context)
 
-            return as_bulk(call, streams) if len(data) > LARGE_REQUEST_BYTES else call()
+            return call() if quick and len(data) <= LARGE_REQUEST_BYTES else as_bulk(call, streams)
 
         return unary
 
