@@ -68,6 +68,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# Before gRPC loads: pgserver starts initdb and pg_ctl as another user (fork(), not vfork()), and
+# gRPC's fork handlers beside busy gRPC threads are the likely cause of this process's one crash
+# and of initdb's SIGSEGV (tests/fork_safety.py).
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
+
 import grpc
 import numpy as np
 from _common import (

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
+import fork_safety  # noqa: F401  (before gRPC loads)
 import pytest
 from postgres_support import (  # noqa: F401  (fixtures)
     own_postgres_cluster,
