@@ -96,6 +96,9 @@ def test_xor_and_xnor_need_two_units_one_monotone_unit_solves_no_seed(
 
 
 def test_progress_names_the_running_candidate(shared_client: Client) -> None:
+    """Progress is sent by time: the candidates without hidden units or with one never solve
+    XOR, so each runs all of its 20000 epochs, far longer than the 10 ms interval (300 epochs
+    once sent none after the training loop got faster)."""
     streamed, result = result_of(
         shared_client.search(
             "progress-xor",
@@ -103,7 +106,7 @@ def test_progress_names_the_running_candidate(shared_client: Client) -> None:
             max_depth=1,
             widths=[1, 2],
             seeds=8,
-            options=TrainOptions(epochs=300, progress_interval_ms=10),
+            options=TrainOptions(epochs=20_000, progress_interval_ms=10),
         )
     )
     progress = [event for event in streamed if isinstance(event, SearchProgress)]
