@@ -179,12 +179,13 @@ class TrainingService:
                 accepted.check()
                 yield self._trained(*retry_of(request.request_id, request.model_name, saved))
                 return
-        yield from self._on_worker(
-            request,
-            lambda job: self._run(job, is_active, accepted.check),
-            accepted.start,
-            accepted.check,
-        )
+        try:
+            yield from self._on_worker(
+                request, lambda job: self._run(job, is_active, accepted.check), accepted.start
+            )
+        except (StoreFullError, AtCapacity, Unavailable):
+            accepted.check()  # what is wrong with the request comes first
+            raise
 
     def search(self, plan: SearchPlan, is_active: Callable[[], bool]) -> Iterator[SearchEvent]:
         """Run a checked search (`edge.searches.check_search`): its candidates in size order on
@@ -209,17 +210,14 @@ class TrainingService:
         request: pb.TrainRequest,
         work: Callable[[_Job], Iterator[_Event]],
         start: bytes = b"",
-        check: Callable[[], object] = lambda: None,
     ) -> Iterator[_Event]:
         """Take a worker for `work` on a job starting with `request` (and a warm start's
         `start`); a job the caller drops is stopped cleanly, and the worker always goes back to
-        the pool. `check` runs before a full store or pool is reported."""
+        the pool."""
         if self.store.count() >= self.limits.max_models:  # early, not to waste a training;
-            check()
             raise StoreFullError(self.limits.max_models)  # the save checks exactly
         worker = self.pool.acquire()
         if worker is None:
-            check()
             raise AtCapacity(
                 f"{self.limits.max_concurrent_trainings} trainings are "
                 f"running (limit max_concurrent_trainings); try again later"
@@ -287,7 +285,6 @@ class TrainingService:
         nobody waits any more."""
         job.reusable = False
         if not job.worker.send(Kind.TRAIN, pack_job(job.payload, job.start)):
-            check()
             raise Unavailable("a training worker was restarting; try again")
         try:
             check()
