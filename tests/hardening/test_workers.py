@@ -35,6 +35,7 @@ from gatelearn.v1 import gatelearn_pb2 as pb
 LONG = TrainOptions(epochs=10**6, stop_when_solved=False, progress_interval_ms=1)
 KILL_ROUNDS = 3  # the worker's write and its read of the closed pipe race: several tries
 NOT_QUIET = ("Traceback", "Fatal Python error")
+BAD_PLUGINS = Path(__file__).resolve().parent / "plugins_bad"  # the `hang` activation
 
 
 @pytest.fixture
@@ -167,15 +168,26 @@ def test_workers_exit_quietly_when_their_server_is_killed(tmp_path: Path) -> Non
         assert not [marker for marker in NOT_QUIET if marker in text], text
 
 
-def test_a_worker_whose_output_breaks_exits_quietly(tmp_path: Path) -> None:
-    """The race above made certain: the worker's stdout is closed while its stdin stays open,
-    so its next progress frame meets a broken pipe before it can see the server is gone."""
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "gatelearn.server.training.worker"],
+def _worker(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """A worker process on its own, its frames on pipes, as a server starts it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "gatelearn.server.training.worker", *args],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        env=env,
     )
+
+
+def _train(worker: subprocess.Popen[bytes], request: pb.TrainRequest) -> None:
+    assert worker.stdin is not None
+    write_frame(worker.stdin, Kind.TRAIN, pack_job(request.SerializeToString(), b""))
+
+
+def test_a_worker_whose_output_breaks_exits_quietly(tmp_path: Path) -> None:
+    """The race above made certain: the worker's stdout is closed while its stdin stays open,
+    so its next progress frame meets a broken pipe before it can see the server is gone."""
+    worker = _worker()
     assert worker.stdin is not None and worker.stdout is not None
     try:
         request = pb.TrainRequest(
@@ -183,7 +195,7 @@ def test_a_worker_whose_output_breaks_exits_quietly(tmp_path: Path) -> None:
             task=pb.ComponentRef(name="xor"),
             options=pb.TrainOptions(epochs=10**6, stop_when_solved=False, progress_interval_ms=1),
         )
-        write_frame(worker.stdin, Kind.TRAIN, pack_job(request.SerializeToString(), b""))
+        _train(worker, request)
         frame = read_frame(worker.stdout)
         assert frame is not None and frame[0] == Kind.PROGRESS
         worker.stdout.close()
@@ -196,6 +208,61 @@ def test_a_worker_whose_output_breaks_exits_quietly(tmp_path: Path) -> None:
         worker.stdin.close()
     assert code == 0, stderr
     assert stderr == ""
+
+
+def test_a_worker_stuck_in_a_plugin_exits_when_its_server_is_gone() -> None:
+    """The worker's main thread trains and reads its commands; a plugin that never returns
+    keeps it from reading, yet the worker ends as soon as the server's end of its input
+    closes."""
+    path = os.environ.get("PYTHONPATH")
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(BAD_PLUGINS), *([path] if path else [])]),
+    }
+    worker = _worker("--plugin", "bad_plugins", env=env)
+    try:
+        request = pb.TrainRequest(
+            model_name="stuck",
+            task=pb.ComponentRef(name="xor"),
+            activations=[pb.ComponentRef(name="hang"), pb.ComponentRef(name="sigmoid")],
+        )
+        _train(worker, request)
+        assert worker.stdin is not None
+        worker.stdin.close()
+        code = worker.wait(timeout=10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    assert code == 0
+
+
+def test_a_cancel_arriving_after_its_job_ended_leaves_the_next_job_alone() -> None:
+    """The server cancels a job the worker has just finished (their frames cross): the late
+    CANCEL is read while the worker is idle, and the next job trains to its end."""
+    worker = _worker()
+    assert worker.stdin is not None and worker.stdout is not None
+    quick = pb.TrainRequest(
+        model_name="quick", task=pb.ComponentRef(name="xor"), options=pb.TrainOptions(epochs=5)
+    )
+    # Long enough to look for a cancel several times (every CANCEL_POLL seconds).
+    longer = pb.TrainRequest(
+        model_name="longer",
+        task=pb.ComponentRef(name="xor"),
+        options=pb.TrainOptions(epochs=20000, stop_when_solved=False, progress_interval_ms=10**6),
+    )
+    try:
+        _train(worker, quick)
+        first = read_frame(worker.stdout)
+        write_frame(worker.stdin, Kind.CANCEL)
+        _train(worker, longer)
+        second = read_frame(worker.stdout)
+    finally:
+        worker.kill()
+        worker.wait()
+        worker.stdin.close()
+    assert first is not None and first[0] == Kind.DONE
+    assert second is not None and second[0] == Kind.DONE, second
 
 
 def test_ctrl_c_leaves_the_workers_to_the_server(tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 The worker checks the request again (`edge.requests.check_request`, which the server ran before
 it took a worker); only the worker draws the initial weights. `run_job` trains, reports
-progress, honours a cancel flag, and turns every way a run can end into a frame for the server: a
+progress, honours a cancel, and turns every way a run can end into a frame for the server: a
 saved-model record, or a domain error (`errors`).
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -34,7 +33,7 @@ from gatelearn.v1 import gatelearn_pb2 as pb
 
 __all__ = ["CANCEL_POLL", "progress_message", "run_job"]
 
-CANCEL_POLL = 0.05  # seconds: how often a running training looks at its cancel flag
+CANCEL_POLL = 0.05  # seconds: how often a running training looks for a cancel
 
 
 def progress_message(progress: Progress, population: int) -> pb.TrainProgress:
@@ -77,10 +76,11 @@ def run_job(
     payload: bytes,
     registry: Registry,
     limits: Limits,
-    cancel: threading.Event,
+    cancelled: Callable[[], bool],
     send_progress: Callable[[pb.TrainProgress], None],
 ) -> tuple[Kind, bytes]:
-    """Train the TRAIN frame `payload` (`pack_job`); return the frame that ends the job."""
+    """Train the TRAIN frame `payload` (`pack_job`); return the frame that ends the job.
+    `cancelled()` is asked every CANCEL_POLL seconds of training whether the server stopped it."""
     request_bytes, start_bytes = unpack_job(payload)
     request = pb.TrainRequest.FromString(request_bytes)
     try:
@@ -95,7 +95,7 @@ def run_job(
 
     def on_progress(progress: Progress) -> bool:
         nonlocal next_send
-        if cancel.is_set():
+        if cancelled():
             return True
         if time.monotonic() >= next_send:
             send_progress(progress_message(progress, recipe.population))

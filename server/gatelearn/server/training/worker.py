@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import queue
+import select
 import signal
 import sys
 import threading
@@ -42,15 +42,42 @@ def yield_to_serving() -> None:
         os.nice(WORKER_NICENESS)
 
 
-def _read_commands(stream: BinaryIO, jobs: queue.Queue[bytes], cancel: threading.Event) -> None:
-    """Queue TRAIN payloads and raise the cancel flag on CANCEL; exit when the server is gone."""
-    while (frame := read_frame(stream)) is not None:
-        kind, payload = frame
-        if kind == Kind.TRAIN:
-            cancel.clear()
-            jobs.put(payload)
-        elif kind == Kind.CANCEL:
-            cancel.set()
+class Commands:
+    """The server's frames, read on the main thread, which trains: when idle it waits for the
+    next TRAIN itself (no hand-off between threads), and during a job `cancelled` looks for a
+    CANCEL among the frames already waiting. The server sends a job only to an idle worker, so
+    nothing but a CANCEL arrives during one. Exits when the server is gone."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream  # unbuffered: `cancelled` asks the pipe itself what is waiting
+        self._cancelled = False
+
+    def _read(self) -> tuple[Kind, bytes]:
+        frame = read_frame(self._stream)
+        if frame is None:
+            os._exit(0)
+        return frame
+
+    def next_job(self) -> bytes:
+        """The next TRAIN payload; a CANCEL read meanwhile came too late for a job that ended."""
+        while (frame := self._read())[0] != Kind.TRAIN:
+            pass
+        self._cancelled = False
+        return frame[1]
+
+    def cancelled(self) -> bool:
+        """Whether the server cancelled the running job (a frame is written whole, at once)."""
+        while not self._cancelled and select.select([self._stream], [], [], 0)[0]:
+            self._cancelled = self._read()[0] == Kind.CANCEL
+        return self._cancelled
+
+
+def _exit_when_server_gone(stream: BinaryIO) -> None:
+    """Exit as soon as the server's end of `stream` closes, even in the middle of a job: waits
+    for the hang-up alone, so the main thread stays the only reader."""
+    hang_up = select.poll()
+    hang_up.register(stream, 0)  # no events asked for: only POLLHUP, POLLERR, POLLNVAL come
+    hang_up.poll()
     os._exit(0)
 
 
@@ -70,26 +97,23 @@ def main(argv: list[str] | None = None) -> None:
 
     frames_out = sys.stdout.buffer
     sys.stdout = sys.stderr  # a stray print from a plugin must not corrupt the frames
-    write_lock = threading.Lock()
-    jobs: queue.Queue[bytes] = queue.Queue()
-    cancel = threading.Event()
-    threading.Thread(
-        target=_read_commands, args=(sys.stdin.buffer, jobs, cancel), daemon=True
-    ).start()
 
     def send(kind: Kind, body: bytes) -> None:
         try:
-            write_frame(frames_out, kind, body, write_lock)
+            write_frame(frames_out, kind, body)
         except (OSError, ValueError):  # a broken pipe: nobody is left to report to
             os._exit(0)
 
     def send_progress(message: pb.TrainProgress) -> None:
         send(Kind.PROGRESS, message.SerializeToString())
 
-    while True:
-        payload = jobs.get()
-        idle_policy()  # the server lifts it to stop a job quickly (Worker.hurry)
-        send(*run_job(payload, registry, limits, cancel, send_progress))
+    with open(sys.stdin.fileno(), "rb", buffering=0, closefd=False) as commands_in:
+        threading.Thread(target=_exit_when_server_gone, args=(commands_in,), daemon=True).start()
+        commands = Commands(commands_in)
+        while True:
+            payload = commands.next_job()
+            idle_policy()  # the server lifts it to stop a job quickly (Worker.hurry)
+            send(*run_job(payload, registry, limits, commands.cancelled, send_progress))
 
 
 if __name__ == "__main__":
