@@ -5,6 +5,7 @@ new page a fault: a fifth of the server's CPU for 10^6 rows)."""
 from __future__ import annotations
 
 import platform
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -59,16 +60,20 @@ def server_faults(pid: int) -> int:
 
 
 def test_serve_answers_packed_predicts_without_new_page_faults(tmp_path: Path) -> None:
-    """A second packed Predict of 300,000 rows (5 MB in, 2.4 MB out) costs the server few page
-    faults: the first one's freed blocks are reused."""
+    """Packed Predicts of 300,000 rows (5 MB in, 2.4 MB out) after the first cost the server
+    few page faults: the first one's freed blocks are reused. (The median of five calls: a
+    stream's new threads fault in their own stacks, a few hundred faults now and then.)"""
     process, target, _ = serve(tmp_path / "data", tmp_path / "serve.log")
     try:
         with Client(target) as client:
             client.import_model("line", linear_model(0.5))
             rows = np.random.default_rng(0).random((300_000, 2))
             client.predict_array("line", rows)
-            before = server_faults(process.pid)
-            client.predict_array("line", rows)
-            assert server_faults(process.pid) - before < 1000  # about 2500 without
+            faults = []
+            for _ in range(5):
+                before = server_faults(process.pid)
+                client.predict_array("line", rows)
+                faults.append(server_faults(process.pid) - before)
+            assert statistics.median(faults) < 1000, faults  # 1800-2800 each without
     finally:
         end(process)
