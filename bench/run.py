@@ -2,6 +2,7 @@
 
     python bench/run.py            # a few minutes
     python bench/run.py --quick    # well under a minute: fewer rows, seeds, rounds (CI)
+    python bench/run.py --figure packed    # only the figures whose name holds "packed"
 
 This is a benchmark, not a test: it prints machine information, then ONE table, then notes, and
 exits 0 whatever the ratios are. It exits 1 only when a figure could not be measured (an error,
@@ -34,8 +35,9 @@ Figures, with what each is divided by:
   * unary Predict calls/s from 8 client threads (Client.predict, 4 rows) / calls/s of a bare
       grpcio echo service (generic handler, raw bytes of the same sizes), own server, same
       process, same thread-pool size, same loopback
-  * Predict rows/s through the packed path (Client.predict_array) / the same model's
-      in-process forward pass (Network.predict)
+  * Predict rows/s through the packed path (Client.predict_array to a `gatelearn serve`
+      subprocess; to this process's own server in the notes) / the same model's in-process
+      forward pass (Network.predict)
   * in-process forward rows/s of a 2-4-1 tanh/sigmoid net (Network.predict) / scikit-learn
       predict_proba of the same weights
   * Predict p99 latency: p99 idle / p99 while 2 trainings run (each side's p50 and p99 in ms
@@ -732,32 +734,49 @@ def fig_unary(bench: Bench, figure: str) -> Row:
 
 
 def fig_packed(bench: Bench, figure: str) -> Row:
+    """Client.predict_array against `gatelearn serve` in a subprocess, as users run it (the
+    server's work and the client's on cores of their own), and against this process's server
+    (one GIL for both ends) beside it in the note; both checked equal to Network.predict."""
     rows = bench.mode.rows
     inputs = np.random.default_rng(1).random((rows, 2))
     model = bench.server.service.models.cache.get(MODEL)  # the very model Predict serves
     expected = model.network.predict(inputs)[..., 0]
-    got, _ = bench.client.predict_array(MODEL, inputs)
-    if not np.allclose(got, expected, rtol=1e-12, atol=1e-12):
-        raise AssertionError("packed Predict and Network.predict disagree")
-
-    times = interleave(
-        {
-            "network": stopwatch(functools.partial(model.network.predict, inputs)),
-            "packed": stopwatch(functools.partial(bench.client.predict_array, MODEL, inputs)),
-        },
-        bench.mode.rounds,
+    env = {k: v for k, v in os.environ.items() if k != LIMITS_ENV}  # the default limits
+    with (
+        tempfile.TemporaryDirectory(prefix="gatelearn-bench-") as data_dir,
+        served("--data-dir", data_dir, env=env) as server,
+        Client(server.address, timeout=120) as client,
+    ):
+        client.import_model(MODEL, bench.client.export_model(MODEL))  # the same weights
+        for side in (client, bench.client):
+            if not np.array_equal(side.predict_array(MODEL, inputs)[0], expected):
+                raise AssertionError("packed Predict and Network.predict disagree")
+        times = interleave(
+            {
+                "network": stopwatch(functools.partial(model.network.predict, inputs)),
+                "served": stopwatch(functools.partial(client.predict_array, MODEL, inputs)),
+                "in process": stopwatch(
+                    functools.partial(bench.client.predict_array, MODEL, inputs)
+                ),
+            },
+            bench.mode.rounds,
+        )
+    ref, served_rate, in_process = (
+        rows / statistics.median(times[side]) for side in ("network", "served", "in process")
     )
-    ref = rows / statistics.median(times["network"])
-    cand = rows / statistics.median(times["packed"])
     bench.note(
         figure,
-        f"{rows} rows of 2 float64 inputs, model {MODEL} (2-8-1 tanh/sigmoid, "
-        f"defaults); Client.predict_array sends {DEFAULT_CHUNK_ROWS}-row chunks over "
-        f"{DEFAULT_STREAMS} PredictStream(s), labels answered as bits; outputs checked equal "
-        f"to Network.predict; medians of "
-        f"{bench.mode.rounds} rounds",
+        f"{rows} rows of 2 float64 inputs, model {MODEL} (2-8-1 tanh/sigmoid, defaults), "
+        f"imported into a `gatelearn serve` subprocess (the row: {rate(served_rate, ' rows/s')}, "
+        f"{served_rate / ref:.2f}x) and served by this process's server too "
+        f"({rate(in_process, ' rows/s')}, {in_process / ref:.2f}x: one GIL for both ends); "
+        f"Client.predict_array sends {DEFAULT_CHUNK_ROWS}-row chunks over {DEFAULT_STREAMS} "
+        f"PredictStream(s), labels answered as bits; outputs checked equal to Network.predict; "
+        f"medians of {bench.mode.rounds} rounds",
     )
-    return ratio_row(figure, rate(ref, " rows/s"), rate(cand, " rows/s"), cand / ref, 0.5, 0.8)
+    return ratio_row(
+        figure, rate(ref, " rows/s"), rate(served_rate, " rows/s"), served_rate / ref, 0.5, 0.8
+    )
 
 
 def fig_forward(bench: Bench, figure: str) -> Row:
@@ -1246,7 +1265,7 @@ FIGURES: list[tuple[str, str, bool, Callable[[Bench, str], Row]]] = [
         for family, tasks_of in FAMILIES.items()
     ),
     (f"unary Predict calls/s, {CLIENT_THREADS} client threads", "grpcio echo", False, fig_unary),
-    ("Predict rows/s, packed path", "Network.predict", False, fig_packed),
+    ("Predict rows/s, packed path (`gatelearn serve`)", "Network.predict", False, fig_packed),
     ("in-process forward rows/s, 2-4-1", "sklearn predict_proba", True, fig_forward),
     ("Predict p99 with 2 trainings (idle p99 / busy p99)", "p99 idle", False, fig_latency),
     ("parity-n time per epoch: growth exponent", "2^n rows", False, fig_parity),
@@ -1274,6 +1293,9 @@ def main() -> int:
         "--quick",
         action="store_true",
         help="fewer rows, seeds and rounds: well under a minute (for CI)",
+    )
+    parser.add_argument(
+        "--figure", default="", help="run only the figures whose name contains this text"
     )
     args = parser.parse_args()
     mode = QUICK if args.quick else FULL
@@ -1313,6 +1335,8 @@ def main() -> int:
                 f"solved at epoch {first.metrics.solved_epoch}"
             )
             for figure, reference, needs_sklearn, measure in FIGURES:
+                if args.figure not in figure:
+                    continue
                 if needs_sklearn and sklearn is None:
                     rows.append(Row(figure, reference, "-", "-", "-", "-", SKIPPED))
                     continue

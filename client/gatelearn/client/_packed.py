@@ -27,6 +27,7 @@ __all__ = [
     "DEFAULT_STREAMS",
     "ChunkFailure",
     "chunk_request",
+    "chunk_request_bytes",
     "predict_chunks",
     "rows_that_fit",
 ]
@@ -40,7 +41,7 @@ __all__ = [
 DEFAULT_CHUNK_ROWS = 65536
 DEFAULT_STREAMS = 1  # streams at once: the server answers each on a thread of its own
 
-OpenStream = Callable[[Iterator[pb.PredictRequest]], Any]  # a PredictStream call
+OpenStream = Callable[[Iterator[bytes]], Any]  # a PredictStream call taking encoded requests
 OnAnswer = Callable[[int, pb.PredictResponse], None]  # a chunk's first row and its answer
 _WHERE = re.compile(r"^requests\[(\d+)\]\.")
 # How the server refuses a chunk over max_activations (gatelearn.server.checks).
@@ -81,11 +82,42 @@ def rows_that_fit(error: Any) -> int | None:
 def chunk_request(chunk: Any, dtype: str, model: str = "", version: int = 0) -> pb.PredictRequest:
     """One chunk of packed rows as a request (a stream's later messages leave out the model),
     asking for its labels as bits: they are all either value, so a whole float each is waste."""
-    request = pb.PredictRequest(model=model, version=version, label_bits=True)
+    request = _request_head(chunk, dtype, model, version)
     request.packed.data = chunk.tobytes()
-    request.packed.shape[:] = chunk.shape
-    request.packed.dtype = dtype
     return request
+
+
+def _request_head(chunk: Any, dtype: str, model: str, version: int) -> pb.PredictRequest:
+    """chunk_request without the rows' bytes."""
+    packed = pb.PackedRows(shape=chunk.shape, dtype=dtype)
+    return pb.PredictRequest(model=model, version=version, label_bits=True, packed=packed)
+
+
+def _varint(value: int) -> bytes:
+    """`value` (not negative) as a protobuf varint: 7 bits a byte, low first."""
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+# Tags of the length-delimited fields PredictRequest.packed and PackedRows.data.
+_PACKED_TAG = _varint(pb.PredictRequest.DESCRIPTOR.fields_by_name["packed"].number << 3 | 2)
+_DATA_TAG = _varint(pb.PackedRows.DESCRIPTOR.fields_by_name["data"].number << 3 | 2)
+
+
+def chunk_request_bytes(chunk: Any, dtype: str, model: str = "", version: int = 0) -> bytes:
+    """chunk_request's wire encoding, with the rows copied once, straight from `chunk` (C
+    contiguous): the request without them, then `packed` again holding only `data`, which a
+    parser merges into the first (protobuf merges repeated occurrences of a message field).
+    Through a message, each chunk's bytes were copied three times (tobytes, the field, the
+    encoding)."""
+    data = memoryview(chunk).cast("B")
+    inner = _DATA_TAG + _varint(len(data))
+    head = _request_head(chunk, dtype, model, version).SerializeToString()
+    return b"".join((head, _PACKED_TAG, _varint(len(inner) + len(data)), inner, data))
 
 
 def _runs(chunks: int, streams: int) -> list[range]:
@@ -124,10 +156,10 @@ class _Streams:
         for call in later:
             call.cancel()
 
-    def _requests(self, chunks: range, model: tuple[str, int]) -> Iterator[pb.PredictRequest]:
+    def _requests(self, chunks: range, model: tuple[str, int]) -> Iterator[bytes]:
         for index in chunks:
             named = model if index == chunks.start else ("", 0)
-            yield chunk_request(self._chunks[index], self._dtype, *named)
+            yield chunk_request_bytes(self._chunks[index], self._dtype, *named)
 
     def carry(self, run: int, chunks: range) -> None:
         """Stream run number `run` (its `chunks`), handing on each answer as it arrives."""

@@ -23,7 +23,7 @@ import grpc.experimental  # ChannelOptions, which `import grpc` alone does not l
 from google.protobuf import json_format
 
 from gatelearn.api.constants import DEFAULT_ADDRESS
-from gatelearn.client._channel import channel_options, target, target_options
+from gatelearn.client._channel import SERVICE_NAME, channel_options, target, target_options
 from gatelearn.client._nesting import MAX_STRUCT_DEPTH, too_deep
 from gatelearn.client._packed import (
     DEFAULT_CHUNK_ROWS,
@@ -272,6 +272,13 @@ class Client:
         else:
             self._channel = grpc.insecure_channel(where, options)
         self._stub = gatelearn_pb2_grpc.GateLearnStub(self._channel)
+        # predict_array's streams take requests already encoded (chunk_request_bytes).
+        self._encoded_predict_stream = self._channel.stream_stream(
+            f"/{SERVICE_NAME}/PredictStream",
+            request_serializer=None,
+            response_deserializer=pb.PredictResponse.FromString,
+            _registered_method=True,
+        )
 
     def __enter__(self) -> Client:
         return self
@@ -591,7 +598,7 @@ class Client:
                 answers.add(0, response)
             else:
                 predict_chunks(
-                    lambda requests: self._stub.PredictStream(
+                    lambda requests: self._encoded_predict_stream(
                         requests, timeout=self.timeout, metadata=self._metadata
                     ),
                     chunks,

@@ -24,6 +24,7 @@ from gatelearn.plugins import (
     build_registry,
     create_manager,
 )
+from gatelearn.server.allocator import keep_freed_memory
 from gatelearn.server.edge.decoding import add_decoding_servicer
 from gatelearn.server.edge.reflection import add_reflection
 from gatelearn.server.edge.servicer import GateLearnService
@@ -230,6 +231,7 @@ def serve(config: ServerConfig) -> bool:
         signal.signal(signum, lambda *_: stop.set())
     # Before start-up, so that every thread gRPC and the server start inherits it.
     realtime = config.realtime and serve_in_real_time()
+    keep_freed_memory()  # this process is the server's own: its allocator may be tuned for it
     running = create_server(config)
     host = config.address.rsplit(":", 1)[0]
     where = f"store {redacted(config.store)}" if config.store else f"data in {config.data_dir}"

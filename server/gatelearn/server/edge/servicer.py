@@ -45,9 +45,12 @@ __all__ = ["GateLearnService"]
 
 DEFAULT_PREVIEW_ROWS = 16
 MAX_PREVIEW_ROWS = 1024
-# PredictStream answers made ahead of the one being sent: with the one being made, a stream
-# holds at most this + 2 answers and one request (each at most max_message_bytes).
+# PredictStream answers made ahead of the one being sent, and requests read ahead of the one
+# being answered: a stream holds at most STREAM_AHEAD + 2 answers and REQUESTS_AHEAD + 2
+# requests (each at most max_message_bytes). Read ahead, the client's next chunks are taken off
+# the connection while the server computes, so flow control does not hold the client back.
 STREAM_AHEAD = 1
+REQUESTS_AHEAD = 1
 
 
 def _component(entry: Any) -> pb.Component:
@@ -277,8 +280,9 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
         self, requests: Iterator[pb.PredictRequest], context: grpc.ServicerContext
     ) -> Iterator[pb.PredictResponse]:
         with statuses(context):
-            # The next chunks are read and answered while this thread sends the one before.
-            yield from ahead(self._stream_answers(requests), STREAM_AHEAD, context.add_callback)
+            # The next chunks are read, and answered, while this thread sends the one before.
+            read = ahead(requests, REQUESTS_AHEAD, context.add_callback)
+            yield from ahead(self._stream_answers(read), STREAM_AHEAD, context.add_callback)
 
     def _stream_answers(
         self, requests: Iterator[pb.PredictRequest]
