@@ -1,5 +1,6 @@
 """`gatelearn serve` in a subprocess, as users run it: the figures that need the server in a
-process of its own (its memory, its scheduling, replicas) start it with `served`.
+process of its own (its memory, its scheduling, replicas) start it with `served`; `echoed`
+starts bench/_echo.py, the bare grpcio service the Predict figures compare with, the same way.
 
 Not a package: the scripts import it as `_served` (their own folder is first on sys.path).
 """
@@ -16,8 +17,10 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 START_SECONDS = 30  # a server that has not said it serves by then is reported, not waited for
+ECHO_SCRIPT = Path(__file__).with_name("_echo.py")
 
 
 @dataclass(frozen=True)
@@ -35,9 +38,28 @@ def free_port() -> int:
 @contextlib.contextmanager
 def served(*args: str, env: Mapping[str, str] | None = None) -> Iterator[Served]:
     """`gatelearn serve ARGS` on a free loopback port, once it says it serves; SIGTERM after."""
+    with _started([sys.executable, "-m", "gatelearn.client.cli", "serve"], args, env) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def echoed(response: bytes, workers: int, aio: bool = False) -> Iterator[Served]:
+    """bench/_echo.py answering every call with `response` from `workers` threads (or
+    grpc.aio's event loop), in a process of its own; SIGTERM after."""
+    args = ("--response", response.hex(), "--workers", str(workers), *(("--aio",) if aio else ()))
+    with _started([sys.executable, str(ECHO_SCRIPT)], args, None) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def _started(
+    command: list[str], args: tuple[str, ...], env: Mapping[str, str] | None
+) -> Iterator[Served]:
+    """`COMMAND --address ADDRESS ARGS` on a free loopback port, once it prints "serving on";
+    SIGTERM after."""
     address = f"127.0.0.1:{free_port()}"
     process = subprocess.Popen(
-        [sys.executable, "-m", "gatelearn.client.cli", "serve", "--address", address, *args],
+        [*command, "--address", address, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -55,7 +77,7 @@ def served(*args: str, env: Mapping[str, str] | None = None) -> Iterator[Served]
                 seen += lines.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 raise RuntimeError(
-                    f"`gatelearn serve` did not start in {START_SECONDS} s: {seen[-500:]!r}"
+                    f"{Path(command[-1]).name} did not start in {START_SECONDS} s: {seen[-500:]!r}"
                 ) from None
         yield Served(process, address)
     finally:

@@ -2,7 +2,7 @@
 
     python bench/run.py            # a few minutes
     python bench/run.py --quick    # well under a minute: fewer rows, seeds, rounds (CI)
-    python bench/run.py --figure packed    # only the figures whose name holds "packed"
+    python bench/run.py --figure packed    # only the figures whose title holds "packed"
 
 This is a benchmark, not a test: it prints machine information, then ONE table, then notes, and
 exits 0 whatever the ratios are. It exits 1 only when a figure could not be measured (an error,
@@ -33,8 +33,9 @@ Figures, with what each is divided by:
       threshold by the default margin), scikit-learn predict() right on every row (the full
       adder's 2 outputs as a multi-label target), which is looser; 1 BLAS thread as above
   * unary Predict calls/s from 8 client threads (Client.predict, 4 rows) / calls/s of a bare
-      grpcio echo service (generic handler, raw bytes of the same sizes), own server, same
-      process, same thread-pool size, same loopback
+      synchronous grpcio echo service (generic handler, raw bytes of the same sizes, same
+      thread-pool size, same loopback), each server a subprocess (`gatelearn serve`, as users
+      run it; bench/_echo.py); the same pair inside this process and a grpc.aio echo in the note
   * Predict rows/s through the packed path (Client.predict_array to a `gatelearn serve`
       subprocess; to this process's own server in the notes) / the same model's in-process
       forward pass (Network.predict)
@@ -97,8 +98,9 @@ from _common import (
     table,
     verdict,
 )
+from _echo import handler as echo_handler
 from _scaleout import Replicas, cluster, replicas, save_seconds
-from _served import served
+from _served import echoed, served
 
 from gatelearn.client import Client, GateLearnError, TrainOptions
 from gatelearn.client.client import DEFAULT_CHUNK_ROWS, DEFAULT_STREAMS
@@ -612,17 +614,10 @@ def fig_family(tasks_of: Callable[[Registry], list[TaskSpec]], bench: Bench, fig
 # ------------------------------------------------------------------ Predict throughput
 @contextlib.contextmanager
 def echo_server(response: bytes, workers: int) -> Iterator[str]:
-    """A bare grpcio service answering every call with `response`, bytes in and out."""
-
-    def echo(request: bytes, context: grpc.ServicerContext) -> bytes:
-        return response
-
-    handler = grpc.method_handlers_generic_handler(
-        "bench.Echo", {"Echo": grpc.unary_unary_rpc_method_handler(echo)}
-    )
+    """bench/_echo.py's service in this process, answering every call with `response`."""
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers),
-        handlers=(handler,),
+        handlers=(echo_handler(response),),
         options=[("grpc.so_reuseport", 0)],
     )
     port = server.add_insecure_port("127.0.0.1:0")
@@ -681,55 +676,96 @@ def hammer(
     return elapsed / max(1, sum(counts))
 
 
+def raw_caller(
+    address: str, request: bytes
+) -> Callable[[], tuple[Callable[[], Any], Callable[[], None]]]:
+    """`hammer`'s connection to an echo service: raw bytes, no (de)serializers."""
+
+    def connect() -> tuple[Callable[[], Any], Callable[[], None]]:
+        channel = grpc.insecure_channel(address)
+        call = channel.unary_unary("/bench.Echo/Echo")
+        return (lambda: call(request, timeout=30)), channel.close
+
+    return connect
+
+
+def client_caller(address: str) -> Callable[[], tuple[Callable[[], Any], Callable[[], None]]]:
+    """`hammer`'s connection to gatelearn through the Client, as users call it."""
+
+    def connect() -> tuple[Callable[[], Any], Callable[[], None]]:
+        client = Client(address)
+        return (lambda: client.predict(MODEL, ROWS4)), client.close
+
+    return connect
+
+
+def stub_caller(
+    address: str, request: pb.PredictRequest
+) -> Callable[[], tuple[Callable[[], Any], Callable[[], None]]]:
+    """`hammer`'s connection to gatelearn through a generated stub sending a prebuilt request."""
+
+    def connect() -> tuple[Callable[[], Any], Callable[[], None]]:
+        channel = grpc.insecure_channel(address)
+        stub = gatelearn_pb2_grpc.GateLearnStub(channel)
+        return (lambda: stub.Predict(request, timeout=30)), channel.close
+
+    return connect
+
+
 def fig_unary(bench: Bench, figure: str) -> Row:
+    """Unary Predict calls/s against `gatelearn serve` in a process of its own, as users run
+    it, over a bare synchronous grpcio echo in a process of its own; the same pair inside this
+    process, and a grpc.aio echo, in the note."""
     mode = bench.mode
     request = pb.PredictRequest(model=MODEL, rows=[pb.Row(values=r) for r in ROWS4])
     with grpc.insecure_channel(bench.address) as channel:
         response = gatelearn_pb2_grpc.GateLearnStub(channel).Predict(request, timeout=30)
     request_bytes, response_bytes = request.SerializeToString(), response.SerializeToString()
     workers = ServerConfig().workers
-
-    def gatelearn_client() -> tuple[Callable[[], Any], Callable[[], None]]:
-        client = Client(bench.address)
-        return (lambda: client.predict(MODEL, ROWS4)), client.close
-
-    def gatelearn_stub() -> tuple[Callable[[], Any], Callable[[], None]]:
-        channel = grpc.insecure_channel(bench.address)
-        stub = gatelearn_pb2_grpc.GateLearnStub(channel)
-        return (lambda: stub.Predict(request, timeout=30)), channel.close
-
-    with echo_server(response_bytes, workers) as echo_address:
-
-        def echo_client() -> tuple[Callable[[], Any], Callable[[], None]]:
-            channel = grpc.insecure_channel(echo_address)
-            call = channel.unary_unary("/bench.Echo/Echo")  # no (de)serializers: raw bytes
-            return (lambda: call(request_bytes, timeout=30)), channel.close
-
+    env = {k: v for k, v in os.environ.items() if k != LIMITS_ENV}  # the default limits
+    with (
+        tempfile.TemporaryDirectory(prefix="gatelearn-bench-") as data_dir,
+        served("--data-dir", data_dir, env=env) as server,
+        echoed(response_bytes, workers) as echo,
+        echoed(response_bytes, workers, aio=True) as echo_aio,
+        echo_server(response_bytes, workers) as echo_here,
+    ):
+        with Client(server.address, timeout=120) as trainer:
+            trainer.train(MODEL, "xor")
+        sides = {
+            "echo": raw_caller(echo.address, request_bytes),
+            "client": client_caller(server.address),
+            "stub": stub_caller(server.address, request),
+            "aio echo": raw_caller(echo_aio.address, request_bytes),
+            "echo here": raw_caller(echo_here, request_bytes),
+            "client here": client_caller(bench.address),
+        }
         times = interleave(
             {
                 name: functools.partial(hammer, connect, CLIENT_THREADS, mode.window)
-                for name, connect in (
-                    ("echo", echo_client),
-                    ("client", gatelearn_client),
-                    ("stub", gatelearn_stub),
-                )
+                for name, connect in sides.items()
             },
             mode.rounds,
         )
-    echo = 1 / statistics.median(times["echo"])
-    client = 1 / statistics.median(times["client"])
-    stub = 1 / statistics.median(times["stub"])
+    rates = {name: 1 / statistics.median(seconds) for name, seconds in times.items()}
+    echo_rate, client = rates["echo"], rates["client"]
     bench.note(
         figure,
-        f"{CLIENT_THREADS} threads x {mode.window:g} s per run, {mode.rounds} "
-        f"rounds, medians; request {len(request_bytes)} B, response "
-        f"{len(response_bytes)} B; server pools {workers} threads; client and "
-        f"servers share this process (and its GIL). Without the Client wrapper "
-        f"(a generated stub sending a prebuilt request) gatelearn does "
-        f"{rate(stub, ' calls/s')} = {stub / echo:.2f}x echo",
+        f"`gatelearn serve` (defaults) and the echo (bench/_echo.py, {workers} threads, "
+        f"scheduled as the server is) each in a process of its own, as users run a server; "
+        f"{CLIENT_THREADS} client threads in this process, each its own connection, "
+        f"{mode.window:g} s per run, {mode.rounds} rounds, medians; request "
+        f"{len(request_bytes)} B, response {len(response_bytes)} B. A generated stub sending a "
+        f"prebuilt request (no Client wrapper): {rate(rates['stub'], ' calls/s')} = "
+        f"{rates['stub'] / echo_rate:.2f}x echo. A grpc.aio echo: "
+        f"{rate(rates['aio echo'], ' calls/s')} = {rates['aio echo'] / echo_rate:.2f}x the "
+        f"synchronous echo. In this process (servers, clients and the GIL shared: how this "
+        f"figure was measured before): echo {rate(rates['echo here'], ' calls/s')}, "
+        f"Client {rate(rates['client here'], ' calls/s')} = "
+        f"{rates['client here'] / rates['echo here']:.2f}x",
     )
     return ratio_row(
-        figure, rate(echo, " calls/s"), rate(client, " calls/s"), client / echo, 0.8, 1.0
+        figure, rate(echo_rate, " calls/s"), rate(client, " calls/s"), client / echo_rate, 0.8, 1.0
     )
 
 
@@ -1295,7 +1331,10 @@ def main() -> int:
         help="fewer rows, seeds and rounds: well under a minute (for CI)",
     )
     parser.add_argument(
-        "--figure", default="", help="run only the figures whose name contains this text"
+        "--figure",
+        default="",
+        metavar="TEXT",
+        help="measure only the figures whose title holds TEXT (case-insensitive)",
     )
     args = parser.parse_args()
     mode = QUICK if args.quick else FULL
@@ -1335,7 +1374,7 @@ def main() -> int:
                 f"solved at epoch {first.metrics.solved_epoch}"
             )
             for figure, reference, needs_sklearn, measure in FIGURES:
-                if args.figure not in figure:
+                if args.figure.lower() not in figure.lower():
                     continue
                 if needs_sklearn and sklearn is None:
                     rows.append(Row(figure, reference, "-", "-", "-", "-", SKIPPED))

@@ -460,6 +460,34 @@ def test_predict_labels_are_thresholded_outputs_on_any_point(client: Client) -> 
         assert label == [1.0 if output[0] > prediction.threshold else 0.0]
 
 
+def test_an_output_exactly_on_the_threshold_is_labelled_low_by_rows_and_packed_alike(
+    client: Client,
+) -> None:
+    """Labels are `high` only strictly above the threshold, whichever path answers: rows are
+    labelled in Python, packed rows with NumPy."""
+    flat = {  # sigmoid(0) = 0.5, the threshold of 0/1 labels, whatever the inputs
+        "layers": [
+            {
+                "weights": {"shape": [2, 1], "values": [0, 0]},
+                "bias": {"shape": [1], "values": [0]},
+                "activation": {"name": "sigmoid"},
+            }
+        ],
+        "task": {"name": "xor"},
+        "low": 0,
+        "high": 1,
+    }
+    client.import_model("flat", flat)
+    rows = [[0.0, 0.0], [1.0, 1.0], [5.0, -3.0]]
+    prediction = client.predict("flat", rows)
+    assert prediction.threshold == 0.5
+    assert prediction.outputs == [[0.5]] * 3
+    assert prediction.labels == [[0.0]] * 3
+    outputs, labels = client.predict_array("flat", np.array(rows))
+    assert outputs.tolist() == prediction.outputs
+    assert labels.tolist() == prediction.labels
+
+
 def test_evaluate_own_task(client: Client) -> None:
     outcome = client.train("e", "xor")
     evaluation = client.evaluate("e")

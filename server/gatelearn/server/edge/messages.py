@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -213,11 +213,11 @@ def rows(array: NDArray[Any]) -> list[pb.Row]:
     return [pb.Row(values=row) for row in np.asarray(array, dtype=np.float64).tolist()]
 
 
-def add_rows(field: RepeatedCompositeFieldContainer[pb.Row], array: NDArray[Any]) -> None:
-    """Append the rows of `array` to a repeated Row field, each made in place: extending with
-    Rows built apart copies every one, which was half of a unary Predict's answer."""
+def add_rows(field: RepeatedCompositeFieldContainer[pb.Row], rows: Iterable[list[float]]) -> None:
+    """Append `rows` (lists of numbers) to a repeated Row field, each made in place: extending
+    with Rows built apart copies every one, which was half of a unary Predict's answer."""
     add = field.add
-    for row in np.asarray(array, dtype=np.float64).tolist():
+    for row in rows:
         add(values=row)
 
 

@@ -7,6 +7,8 @@ model service, and answers; errors become status codes in one place (`statuses`)
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import math
 import reprlib
 from collections.abc import Iterator
 from typing import Any
@@ -257,18 +259,20 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                 request.rows, model.n_inputs, f"{where}rows", limit, limit_name
             )
             self._check_work(model, len(inputs), f"{where}rows")
-            outputs, labels = model.predict(inputs)
-            if (bad := first_nonfinite_row(outputs)) is not None:
-                raise overflowed(f"{where}rows[{bad}]")
-            messages.add_rows(response.outputs, outputs)
-            messages.add_rows(response.labels, labels)
+            outputs = model.outputs(inputs)
+            # Lists from here on, as the answer holds them: for the few rows of a unary
+            # Predict, checking and labelling them in Python costs less than NumPy's calls.
+            values = outputs.tolist()
+            if not all(map(math.isfinite, itertools.chain.from_iterable(values))):
+                raise overflowed(f"{where}rows[{first_nonfinite_row(outputs)}]")
+            messages.add_rows(response.outputs, values)
+            messages.add_rows(response.labels, model.label_rows(values))
         return response
 
     def _check_work(self, model: ServableModel, rows: int, field: str) -> None:
         """Refuse rows that would keep a request thread computing past max_activations values
         (a wide model's 100,000-row Predict ran for minutes)."""
-        units = sum(model.record.meta.sizes[1:])
-        check_activations(rows, units, 1, self.limits, field, counted="rows")
+        check_activations(rows, model.units, 1, self.limits, field, counted="rows")
 
     def Predict(
         self, request: pb.PredictRequest, context: grpc.ServicerContext

@@ -12,7 +12,7 @@ import contextlib
 import functools
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -163,11 +163,6 @@ class ServableModel:
         """Units a row passes through: a forward pass's work per row."""
         return sum(self.record.meta.sizes[1:])
 
-    def predict(self, rows: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """Outputs for `rows` (rows, n_inputs) and the same thresholded to the label values."""
-        outputs = self.outputs(rows)
-        return outputs, self.labels(self.above(outputs))
-
     def outputs(self, rows: NDArray[np.float64]) -> NDArray[np.float64]:
         """The network's outputs for `rows` (rows, n_inputs), as float64."""
         if len(rows) <= SMALL_BATCH:
@@ -176,13 +171,24 @@ class ServableModel:
         with ordinary_priority() if long else contextlib.nullcontext():
             return np.asarray(self.network.predict(rows)[..., 0], dtype=np.float64)
 
-    def above(self, outputs: NDArray[np.float64]) -> NDArray[np.bool_]:
-        """Which outputs are above the threshold: those labelled `high`."""
+    @overload
+    def above(self, outputs: float) -> bool: ...
+    @overload
+    def above(self, outputs: NDArray[np.float64]) -> NDArray[np.bool_]: ...
+    def above(self, outputs: Any) -> Any:
+        """Which outputs are above the threshold: those labelled `high` (an array of them, or
+        one output)."""
         return outputs > self.threshold
 
     def labels(self, above: NDArray[np.bool_]) -> NDArray[np.float64]:
         """The label values of outputs that are `above` the threshold or not."""
         return np.where(above, self.high, self.low)
+
+    def label_rows(self, outputs: list[list[float]]) -> list[list[float]]:
+        """`labels(above(outputs))` for rows of outputs as Python lists, as a unary Predict
+        answers them: for a few rows, a comparison per value costs less than two NumPy calls."""
+        above, low, high = self.above, self.low, self.high
+        return [[high if above(value) else low for value in row] for row in outputs]
 
     def _small_batch(self, rows: NDArray[np.float64]) -> NDArray[np.float64]:
         """`rows` through this thread's forward pass for that many rows: made on a thread's
@@ -224,7 +230,7 @@ class Score:
 
 def score(model: ServableModel, inputs: NDArray[np.float64], targets: NDArray[np.float64]) -> Score:
     """Run `model` on `inputs` and measure it against `targets`."""
-    outputs, _ = model.predict(inputs)
+    outputs = model.outputs(inputs)
     side = np.where(targets > model.threshold, 1.0, -1.0)
     signed = (outputs - model.threshold) * side
     correct = np.asarray((signed > 0).all(axis=1))
