@@ -16,6 +16,7 @@ from conftest import linear_model
 from test_shutdown import end, serve
 
 from gatelearn.client import Client
+from gatelearn.server.allocator import ARENAS as ARENA_COUNT
 
 pytestmark = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's mallopt")
 
@@ -52,6 +53,44 @@ def test_freed_megabyte_blocks_are_reused_without_page_faults() -> None:
     kept, faults = churn_faults("keep")
     assert kept == "True"
     assert faults < 100
+
+
+# Threads that each allocate a block while the others hold theirs, then glibc's report of its
+# arenas (malloc_stats writes one "Arena N:" section per arena to stderr).
+ARENAS = """
+import ctypes, sys, threading
+from gatelearn.server.allocator import keep_freed_memory
+
+kept = "keep" in sys.argv and keep_freed_memory()
+hold, ready, done = [], threading.Barrier(5), threading.Event()
+
+def allocate():
+    hold.append(bytearray(1 << 20))
+    ready.wait()
+    done.wait()
+
+threads = [threading.Thread(target=allocate) for _ in range(4)]
+for thread in threads:
+    thread.start()
+ready.wait()
+ctypes.CDLL(None).malloc_stats()
+done.set()
+print(kept)
+"""
+
+
+def arenas_of_threads(*args: str) -> int:
+    done = subprocess.run(
+        [sys.executable, "-c", ARENAS, *args], capture_output=True, text=True, check=True
+    )
+    return sum(line.startswith("Arena ") for line in done.stderr.splitlines())
+
+
+def test_threads_share_one_arena_so_the_memory_kept_is_bounded() -> None:
+    """Each arena keeps up to TRIM_THRESHOLD of freed memory; threads given arenas of their own
+    (glibc's default) would multiply that, so the server keeps one."""
+    assert arenas_of_threads() > 1
+    assert arenas_of_threads("keep") == ARENA_COUNT
 
 
 def server_faults(pid: int) -> int:
