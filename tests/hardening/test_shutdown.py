@@ -538,3 +538,30 @@ def test_sigterm_while_a_call_still_computes_ends_within_the_bound(tmp_path: Pat
                 call.cancel()
     finally:
         end(process)
+
+
+def test_a_training_asked_for_once_shutdown_has_begun_is_refused_at_once(tmp_path: Path) -> None:
+    """Between NOT_SERVING and gRPC's own stop a Train still reaches the server: it is refused
+    UNAVAILABLE at once rather than started only to be cancelled at the end of the grace
+    period (seen as CANCELLED under load). A retry of a saved request id is still answered,
+    and Predict still serves."""
+    running = start_server(tmp_path / "data")
+    try:
+        with Client(f"127.0.0.1:{running.port}") as client:
+            kept = client.train("kept", "xor", seed=1, request_id="kept-1")
+            running.service.training.shut_down_after(60)  # what RunningServer.stop does first
+            began = time.monotonic()
+            with pytest.raises(GateLearnError) as refused:
+                client.train("late", "xor", seed=2)
+            assert refused.value.code == grpc.StatusCode.UNAVAILABLE, refused.value
+            assert "shutting down" in refused.value.details
+            assert time.monotonic() - began < 10  # not the 60 s grace period
+            with pytest.raises(GateLearnError) as searched:
+                list(client.search("late-search", "xor", max_depth=1, widths=[2]))
+            assert searched.value.code == grpc.StatusCode.UNAVAILABLE, searched.value
+            again = client.train("kept", "xor", seed=1, request_id="kept-1")
+            assert again.model.version == kept.model.version
+            assert client.predict("kept", XOR_ROWS).labels == [[0.0], [1.0], [1.0], [0.0]]
+            assert [model.name for model in client.models()] == ["kept"]
+    finally:
+        running.stop(0)

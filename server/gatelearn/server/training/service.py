@@ -137,7 +137,8 @@ class TrainingService:
         self._shutdown_at = float("inf")  # monotonic time at which running trainings stop
 
     def shut_down_after(self, grace: float) -> None:
-        """Let running trainings go on for `grace` seconds more, then cancel them."""
+        """Start no new training from now (UNAVAILABLE); let running ones go on for `grace`
+        seconds more, then cancel them."""
         self._shutdown_at = time.monotonic() + grace
 
     def _start_version(self, reference: str) -> tuple[str, int]:
@@ -214,6 +215,8 @@ class TrainingService:
         """Take a worker for `work` on a job starting with `request` (and a warm start's
         `start`); a job the caller drops is stopped cleanly, and the worker always goes back to
         the pool."""
+        if self._shutdown_at != float("inf"):  # a training begun now would only be cancelled
+            raise Unavailable("the server is shutting down and starts no new training; try again")
         if self.store.count() >= self.limits.max_models:  # early, not to waste a training;
             raise StoreFullError(self.limits.max_models)  # the save checks exactly
         worker = self.pool.acquire()
