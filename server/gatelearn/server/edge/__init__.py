@@ -1,1 +1,1 @@
-"""The edge: the gRPC servicer, message conversion, request checks and the status table."""
+"""The edge: the gRPC servicer, message encoding, exports, Search checks and the status table."""

@@ -13,24 +13,18 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gatelearn.plugins.recipe import DTYPES
-from gatelearn.server.edge.messages import (
-    add_rows,
-    component_ref,
-    params_dict,
-    recipe_json,
-    recipe_message,
-    task_json,
-    tensor_array,
-)
+from gatelearn.server.edge.messages import component_ref, recipe_json, recipe_message
 from gatelearn.server.edge.training_states import state_from_message, state_message
 from gatelearn.server.errors import InvalidRequest
 from gatelearn.server.limits import Limits
 from gatelearn.server.models.answers import SLACK
+from gatelearn.server.recipes.tasks import fill_task_source, task_json
+from gatelearn.server.recipes.values import params_dict, tensor_array
 from gatelearn.server.stores.meta import ComponentMeta, History, ModelMeta, TaskMeta
 from gatelearn.server.stores.records import ModelRecord
 from gatelearn.v1 import gatelearn_pb2 as pb
 
-__all__ = ["EXPORT_FORMAT", "exported", "fill_task_source", "record_from_export"]
+__all__ = ["EXPORT_FORMAT", "exported", "record_from_export"]
 
 EXPORT_FORMAT = 1
 
@@ -143,17 +137,6 @@ def _history(history: pb.History, limits: Limits) -> History:
     if not all(math.isfinite(value) for value in values):
         raise InvalidRequest("model.history", "loss and accuracy must be finite")
     return History(tuple(epochs), tuple(history.loss), tuple(history.accuracy))
-
-
-def fill_task_source(task: TaskMeta, target: pb.ExportedModel | pb.TrainRequest) -> None:
-    """Fill an export's (or a request's) task oneof from a record's task."""
-    if task.table:  # inline rows: the oneof field is named as the task, its fields as params
-        inline = getattr(target, task.name)
-        for part, values in task.params.items():
-            add_rows(getattr(inline, part), values)
-    else:
-        target.task.name = task.name
-        target.task.params.update(task.params)
 
 
 def exported(record: ModelRecord, max_bytes: int) -> pb.ExportedModel:

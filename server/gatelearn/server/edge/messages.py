@@ -1,4 +1,5 @@
-"""Protobuf messages to domain values and back: Structs, rows, tensors and packed rows.
+"""Rows and packed rows in and out of Predict and Evaluate, and the Values, component references
+and recipes the edge answers with (or reads back from an import).
 
 Every check that can fail raises `InvalidRequest` naming the offending field.
 """
@@ -15,27 +16,21 @@ from google.protobuf import json_format, struct_pb2
 from google.protobuf.internal.containers import RepeatedCompositeFieldContainer
 from numpy.typing import NDArray
 
-from gatelearn.plugins.recipe import FLOAT32_MAX, Choice
 from gatelearn.server.checks import first_nonfinite_row
 from gatelearn.server.errors import InvalidRequest
 from gatelearn.v1 import gatelearn_pb2 as pb
 
 __all__ = [
     "add_rows",
-    "choice",
     "component_ref",
     "in_packed_dtype",
     "label_bits_into",
     "pack_into",
     "packed_array",
-    "params_dict",
     "recipe_json",
     "recipe_message",
     "rows",
     "rows_array",
-    "inline_params",
-    "task_json",
-    "tensor_array",
     "to_value",
 ]
 
@@ -45,58 +40,6 @@ def to_value(obj: Any) -> struct_pb2.Value:
     value = struct_pb2.Value()
     json_format.ParseDict(json.loads(json.dumps(obj)), value)
     return value
-
-
-def _plain(value: struct_pb2.Value) -> Any:
-    kind = value.WhichOneof("kind")
-    if kind == "struct_value":
-        return params_dict(value.struct_value)
-    if kind == "list_value":
-        return [_plain(item) for item in value.list_value.values]
-    if kind == "null_value" or kind is None:
-        return None
-    return getattr(value, kind)
-
-
-def params_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
-    """A Struct as plain Python data. Unlike json_format it keeps NaN and infinity, so the
-    parameter checks can refuse them by name."""
-    return {key: _plain(value) for key, value in struct.fields.items()}
-
-
-def choice(ref: pb.ComponentRef, default: Choice) -> Choice:
-    """The component a request names; when it names none, `default` with the params given
-    on top (so `{"params": {"lr": 0.1}}` tunes the default optimizer)."""
-    if ref.name:
-        return Choice(ref.name, params_dict(ref.params))
-    return Choice(default.name, {**default.params, **params_dict(ref.params)})
-
-
-def tensor_array(
-    tensor: pb.Tensor, field: str, ndim: int, dtype: str = "float64"
-) -> NDArray[np.float64]:
-    """A Tensor as an array of `ndim` dimensions, its size matching its shape, all finite; for
-    a float32 network, rounded to the float32 numbers it computes with, none beyond their range."""
-    shape = tuple(tensor.shape)
-    if len(shape) != ndim:
-        raise InvalidRequest(f"{field}.shape", f"needs {ndim} dimensions, got {list(shape)}")
-    if math.prod(shape) != len(tensor.values):
-        raise InvalidRequest(
-            f"{field}.values",
-            f"shape {list(shape)} needs {math.prod(shape)} values, got {len(tensor.values)}",
-        )
-    array = np.asarray(tensor.values, dtype=np.float64).reshape(shape)
-    if not np.isfinite(array).all():
-        raise InvalidRequest(f"{field}.values", "must be finite (no NaN or infinity)")
-    if dtype != "float32":
-        return array
-    with np.errstate(over="ignore"):
-        rounded = array.astype(np.float32)
-    if not np.isfinite(rounded).all():
-        raise InvalidRequest(
-            f"{field}.values", f"a float32 network's values must be within ±{FLOAT32_MAX:.8g}"
-        )
-    return rounded.astype(np.float64)
 
 
 def rows_array(
@@ -187,26 +130,6 @@ def label_bits_into(bits: pb.LabelBits, above: NDArray[np.bool_], low: float, hi
     bits.shape[:] = above.shape
     bits.low = low
     bits.high = high
-
-
-InlineRows = pb.TruthTable | pb.DataRows
-# The task each inline message stands for; it is also the message's field name in a oneof.
-_INLINE_TASKS: dict[type[InlineRows], str] = {pb.TruthTable: "table", pb.DataRows: "data"}
-
-
-def inline_params(source: InlineRows) -> dict[str, Any]:
-    """An inline table's or dataset's rows as its task's params: one list of rows per field."""
-    return {
-        part.name: [list(row.values) for row in getattr(source, part.name)]
-        for part in source.DESCRIPTOR.fields
-    }
-
-
-def task_json(source: pb.ComponentRef | InlineRows) -> dict[str, Any]:
-    """How a model records its task: a component reference, or inline rows (`table`)."""
-    if isinstance(source, pb.ComponentRef):
-        return {"name": source.name, "params": params_dict(source.params)}
-    return {"name": _INLINE_TASKS[type(source)], "params": inline_params(source), "table": True}
 
 
 def rows(array: NDArray[Any]) -> list[pb.Row]:

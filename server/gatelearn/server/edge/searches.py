@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from gatelearn.core import ParamError
 from gatelearn.plugins import Registry
 from gatelearn.plugins.recipe import Checked, Recipe
-from gatelearn.server.edge.requests import check_request
 from gatelearn.server.errors import InvalidRequest
 from gatelearn.server.limits import Limits
+from gatelearn.server.recipes.requests import check_request
 from gatelearn.server.stores.meta import SearchMeta, SearchRow
 from gatelearn.server.training.search import (
     MAX_CANDIDATES,

@@ -28,7 +28,6 @@ from gatelearn.server.edge.ahead import ahead
 from gatelearn.server.edge.explanations import explanation
 from gatelearn.server.edge.exports import exported, record_from_export
 from gatelearn.server.edge.messages import rows
-from gatelearn.server.edge.requests import check_request_id
 from gatelearn.server.edge.searches import check_search, search_candidate, search_done
 from gatelearn.server.edge.statuses import statuses
 from gatelearn.server.errors import InvalidRequest
@@ -36,6 +35,8 @@ from gatelearn.server.limits import Limits
 from gatelearn.server.models.answers import SLACK, check_fits
 from gatelearn.server.models.servable import ServableModel
 from gatelearn.server.models.service import Evaluation, ModelService
+from gatelearn.server.recipes.requests import check_request_id
+from gatelearn.server.recipes.values import params_dict
 from gatelearn.server.stores.meta import Metrics
 from gatelearn.server.stores.records import ModelSummary
 from gatelearn.server.training.search import CandidateProgress
@@ -173,7 +174,7 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                 raise InvalidRequest("task.name", "required")
             preview = min(request.preview_rows or DEFAULT_PREVIEW_ROWS, MAX_PREVIEW_ROWS)
             described = self.models.describe_task(
-                request.task.name, messages.params_dict(request.task.params), request.seed, preview
+                request.task.name, params_dict(request.task.params), request.seed, preview
             )
             data, recipe = described.preview, described.default_recipe
             return pb.TaskDescription(

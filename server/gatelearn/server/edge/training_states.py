@@ -9,8 +9,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gatelearn.core import OptimizerState, RunState, ShuffleState
-from gatelearn.server.edge.messages import params_dict, tensor_array
 from gatelearn.server.errors import InvalidRequest
+from gatelearn.server.recipes.values import params_dict, tensor_array
 from gatelearn.server.stores.meta import ComponentMeta
 from gatelearn.server.stores.records import ModelRecord
 from gatelearn.v1 import gatelearn_pb2 as pb

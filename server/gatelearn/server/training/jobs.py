@@ -1,6 +1,6 @@
 """One training job, from a TrainRequest to a model record: the part a worker process runs.
 
-The worker checks the request again (`edge.requests.check_request`, which the server ran before
+The worker checks the request again (`recipes.requests.check_request`, which the server ran before
 it took a worker); only the worker draws the initial weights. `run_job` trains, reports
 progress, honours a cancel, and turns every way a run can end into a frame for the server: a
 saved-model record, or a domain error (`errors`).
@@ -16,7 +16,6 @@ from collections.abc import Callable
 
 from gatelearn.core import Component, ParamError, Progress, StopReason, train
 from gatelearn.plugins import Registry
-from gatelearn.server.edge.requests import check_request
 from gatelearn.server.errors import (
     Cancelled,
     DomainError,
@@ -26,6 +25,7 @@ from gatelearn.server.errors import (
 )
 from gatelearn.server.limits import Limits
 from gatelearn.server.models.servable import record_from_training
+from gatelearn.server.recipes.requests import check_request
 from gatelearn.server.stores.records import pack_arrays
 from gatelearn.server.training.frames import Kind, pack_record, unpack_job
 from gatelearn.server.training.warm import start_network

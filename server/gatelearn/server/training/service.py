@@ -23,7 +23,6 @@ from typing import TypeVar
 
 from gatelearn.plugins import Registry
 from gatelearn.server.checks import retry_of
-from gatelearn.server.edge.requests import check_request, check_request_id
 from gatelearn.server.errors import (
     AtCapacity,
     Cancelled,
@@ -35,6 +34,7 @@ from gatelearn.server.errors import (
 )
 from gatelearn.server.limits import Limits
 from gatelearn.server.models.references import parse_reference
+from gatelearn.server.recipes.requests import check_request, check_request_id
 from gatelearn.server.stores.base import Store
 from gatelearn.server.stores.errors import AliasNotFoundError, RequestSavedError, StoreFullError
 from gatelearn.server.stores.meta import ModelMeta, SearchMeta, SearchRow

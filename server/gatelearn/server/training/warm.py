@@ -13,9 +13,9 @@ import numpy as np
 from gatelearn.core import Network, RunState
 from gatelearn.plugins import Registry
 from gatelearn.plugins.recipe import Checked
-from gatelearn.server.edge.exports import fill_task_source
-from gatelearn.server.edge.messages import params_dict
 from gatelearn.server.errors import FailedPrecondition, InvalidRequest
+from gatelearn.server.recipes.tasks import fill_task_source
+from gatelearn.server.recipes.values import params_dict
 from gatelearn.server.stores.records import ModelRecord, pack_arrays, unpack_arrays, unpack_state
 from gatelearn.v1 import gatelearn_pb2 as pb
 

@@ -14,13 +14,6 @@ from gatelearn.core import ParamError, TrainConfig
 from gatelearn.plugins import Registry
 from gatelearn.plugins.recipe import Checked, Choice, Recipe, check
 from gatelearn.server.checks import check_activations, check_name, check_task_size, task_exists
-from gatelearn.server.edge.messages import (
-    InlineRows,
-    choice,
-    params_dict,
-    task_json,
-    tensor_array,
-)
 from gatelearn.server.errors import InvalidRequest
 from gatelearn.server.limits import Limits
 from gatelearn.server.models.answers import (
@@ -30,6 +23,8 @@ from gatelearn.server.models.answers import (
     history_bytes,
     layers_bytes,
 )
+from gatelearn.server.recipes.tasks import InlineRows, task_json
+from gatelearn.server.recipes.values import choice, params_dict, tensor_array
 from gatelearn.v1 import gatelearn_pb2 as pb
 
 __all__ = [
