@@ -1,7 +1,8 @@
 """The GateLearn servicer: requests in, service calls, responses out.
 
-Each RPC converts its request (`messages`, `requests`, `exports`), calls the training or the
-model service, and answers; errors become status codes in one place (`statuses`).
+Each RPC converts its request (`messages`, `exports`, and `recipes` shared with training), calls
+the training or the model service, and answers; errors become status codes in one place
+(`statuses`).
 """
 
 from __future__ import annotations
