@@ -5,10 +5,12 @@
     python bench/defaults.py --seeds 1000 --out runs.jsonl --resume   # after a stop: the rest
     python bench/defaults.py --hidden 32 parity:n=8       # a width other than the rule's
     python bench/defaults.py --optimizer adam --opt lr=0.05 parity:n=10   # another optimizer
+    python bench/defaults.py --init xavier parity:n=12    # another initializer
 
-This is a measurement, not a test: it prints a Markdown table (task, the width, optimizer and
-epoch budget the recipe used, share solved, share with every row right, median and p90 of the
-epoch each solved seed was solved at, seconds per solved model and in all) and exits 0. Seeds
+This is a measurement, not a test: it prints a Markdown table (task, the width, optimizer,
+initializer and epoch budget the recipe used, share solved, share with every row right, median
+and p90 of the epoch each solved seed was solved at, seconds per solved model and in all) and
+exits 0. Seeds
 0..S-1 train as populations of at most --block members (tests/core/test_population.py shows a
 member trains as it would alone, to rounding); the block is smaller for tasks of many rows, so
 that no activation buffer exceeds about 64 MB.
@@ -145,7 +147,8 @@ def row(text: str, first: Checked, records: list[Record]) -> str:
     optimizer = settings["optimizer"]
     return (
         f"| {text} | {','.join(map(str, first.hidden))} | {optimizer['name']} "
-        f"lr={optimizer['params'].get('lr', '-')} | {settings['options']['epochs']} "
+        f"lr={optimizer['params'].get('lr', '-')} | {settings['initializer']['name']} "
+        f"| {settings['options']['epochs']} "
         f"| {solved}/{seeds} ({100 * solved / seeds:.1f}%) "
         f"| {100 * right / seeds:.1f}% | {100 * near / seeds:.1f}% "
         f"| {median:.0f} | {p90:.0f} "
@@ -182,6 +185,8 @@ def overrides_of(args: argparse.Namespace) -> dict[str, Any]:
     params = {k: json.loads(v) for k, _, v in (o.partition("=") for o in args.opt)}
     if args.optimizer is not None or params:
         overrides["optimizer"] = Choice(args.optimizer or "", params)
+    if args.init is not None:
+        overrides["initializer"] = Choice(args.init)
     if args.epochs is not None:
         overrides["config"] = TrainConfig(epochs=args.epochs)
     return overrides
@@ -195,6 +200,7 @@ def main() -> None:
     parser.add_argument("--hidden", help="widths instead of the rule's, e.g. 32 or 16,8")
     parser.add_argument("--optimizer", help="an optimizer instead of the rule's")
     parser.add_argument("--opt", action="append", default=[], help="optimizer param, k=v")
+    parser.add_argument("--init", help="an initializer instead of the rule's")
     parser.add_argument("--epochs", type=int, help="an epoch budget instead of the rule's")
     parser.add_argument("--out", type=Path, help="append each finished seed to FILE (JSON lines)")
     parser.add_argument(
@@ -211,11 +217,11 @@ def main() -> None:
         f"{os.cpu_count()} cores, numpy {np.__version__}, {time.strftime('%Y-%m-%d')}"
     )
     print(
-        "| task | hidden | optimizer | epochs | solved | all rows right "
+        "| task | hidden | optimizer | initializer | epochs | solved | all rows right "
         f"| accuracy >= {NEAR} | median epochs "
         "| p90 epochs | CPU ms per solved model | CPU seconds |"
     )
-    print("| --- " * 11 + "|")
+    print("| --- " * 12 + "|")
     for text in args.tasks:
         print(measure(text, args.seeds, args.block, overrides_of(args), log), flush=True)
 

@@ -21,10 +21,12 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def rows(output: str) -> dict[str, list[str]]:
-    """Each task's table row, without the CPU columns (which differ from run to run)."""
-    table = [line.split(" | ") for line in output.splitlines() if line.startswith("| ")]
-    return {cells[0].lstrip("| "): cells[1:-2] for cells in table[2:]}
+def rows(output: str) -> dict[str, dict[str, str]]:
+    """Each task's table row by column, without the CPU columns (which differ from run to run)."""
+    header, _, *table = [
+        line.strip("| ").split(" | ") for line in output.splitlines() if "|" in line
+    ]
+    return {cells[0]: dict(zip(header[1:-2], cells[1:-2], strict=True)) for cells in table}
 
 
 def seeds_of(path: Path) -> Counter[tuple[str, int]]:
@@ -47,7 +49,7 @@ def test_a_resumed_run_trains_only_the_missing_seeds_and_counts_each_once(tmp_pa
     assert seeds_of(out) == Counter({(task, seed): 1 for task in TASKS for seed in range(5)})
     fresh = run("--seeds", "5", "--block", "2", *TASKS)
     assert rows(resumed.stdout) == rows(fresh.stdout)
-    assert rows(fresh.stdout)["xor"][3] == "5/5 (100.0%)"
+    assert rows(fresh.stdout)["xor"]["solved"] == "5/5 (100.0%)"
 
 
 def test_a_killed_run_loses_at_most_its_block_in_flight(tmp_path: Path) -> None:
@@ -65,7 +67,7 @@ def test_a_killed_run_loses_at_most_its_block_in_flight(tmp_path: Path) -> None:
 
     assert resumed.returncode == 0, resumed.stderr
     assert seeds_of(out) == Counter({("parity:n=6", seed): 1 for seed in range(100)})
-    assert rows(resumed.stdout)["parity:n=6"][3] == "100/100 (100.0%)"
+    assert rows(resumed.stdout)["parity:n=6"]["solved"] == "100/100 (100.0%)"
 
 
 def test_out_refuses_a_file_with_records_unless_resuming(tmp_path: Path) -> None:
