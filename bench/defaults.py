@@ -1,16 +1,24 @@
 """Measure how often the default recipe solves each built-in task: seeds trained as populations.
 
     python bench/defaults.py                     # 200 seeds per task
-    python bench/defaults.py --seeds 1000        # the issue's count (long: parity-12 takes hours)
+    python bench/defaults.py --seeds 1000 --out runs.jsonl    # the issue's count (long)
+    python bench/defaults.py --seeds 1000 --out runs.jsonl --resume   # after a stop: the rest
     python bench/defaults.py --hidden 32 parity:n=8       # a width other than the rule's
     python bench/defaults.py --optimizer adam --opt lr=0.05 parity:n=10   # another optimizer
+    python bench/defaults.py --init xavier parity:n=12    # another initializer
 
-This is a measurement, not a test: it prints a Markdown table (task, the width, optimizer and
-epoch budget the recipe used, share solved, share with every row right, median and p90 of the
-epoch each solved seed was solved at, seconds per solved model and in all) and exits 0. Seeds
+This is a measurement, not a test: it prints a Markdown table (task, the width, optimizer,
+initializer and epoch budget the recipe used, share solved, share with every row right, median
+and p90 of the epoch each solved seed was solved at, seconds per solved model and in all) and
+exits 0. Seeds
 0..S-1 train as populations of at most --block members (tests/core/test_population.py shows a
 member trains as it would alone, to rounding); the block is smaller for tasks of many rows, so
 that no activation buffer exceeds about 64 MB.
+
+With --out FILE every finished block appends one JSON line per seed (task, resolved recipe,
+seed, solved, solved epoch, accuracy, CPU seconds: the block's share), so a stopped run loses
+at most its block in flight; --resume first reads FILE and trains only the seeds of each task
+and recipe it does not hold, and every row of the table counts each recorded seed once.
 """
 
 from __future__ import annotations
@@ -21,6 +29,8 @@ import json
 import os
 import platform
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -42,6 +52,8 @@ TASKS = (
 NEAR = 0.99  # the accuracy the Playground datasets must reach (spiral's centre point is 2-way)
 BUFFER_VALUES = 2**23  # float64 values in one (rows, units, members) buffer: 64 MB
 
+Record = dict[str, Any]  # one seed's outcome, as a line of the --out file
+
 
 def task_choice(text: str) -> Choice:
     """`parity:n=8` as a task choice."""
@@ -50,56 +62,119 @@ def task_choice(text: str) -> Choice:
     return Choice(name, {key: json.loads(value) for key, value in values.items()})
 
 
-@dataclasses.dataclass
-class Tally:
-    """What the blocks of one task's seeds add up to."""
-
-    solved: int = 0
-    right: int = 0
-    near: int = 0  # accuracy >= NEAR: the Playground datasets' target
-    seconds: float = 0.0
-    epochs: list[int] = dataclasses.field(default_factory=list)
-
-    def add(self, checked: Checked) -> None:
-        """Train one block (one population) and count it."""
-        prepared = checked.prepared()
-        started = time.process_time()
-        result = train(
-            prepared.network,
-            prepared.data,
-            prepared.loss,
-            prepared.optimizer,
-            checked.recipe.config,
-        )
-        self.seconds += time.process_time() - started
-        self.solved += int(result.solved.sum())
-        self.right += int((result.accuracy >= 1.0).sum())
-        self.near += int((result.accuracy >= NEAR).sum())
-        self.epochs += result.solved_epoch[result.solved_epoch >= 0].tolist()
+def recipe_key(checked: Checked) -> dict[str, Any]:
+    """The resolved recipe without its seed and population: the seeds a record may stand for."""
+    settings = checked.settings()
+    del settings["seed"], settings["population"]
+    return settings
 
 
-def measure(text: str, seeds: int, block: int, overrides: dict[str, Any]) -> str:
-    """One table row: the default recipe (with `overrides`) on `text` over seeds 0..seeds-1."""
-    recipe = dataclasses.replace(Recipe(task=task_choice(text)), **overrides)
-    registry = load_registry()
-    first = check(recipe, registry)
-    block = max(1, min(block, BUFFER_VALUES // (first.rows * max(first.sizes))))
-    tally = Tally()
-    for start in range(0, seeds, block):
-        members = min(block, seeds - start)
-        tally.add(check(dataclasses.replace(recipe, seed=start, population=members), registry))
-    median, p90 = np.percentile(tally.epochs, (50, 90)) if tally.epochs else (np.nan, np.nan)
-    per_solved = tally.seconds / tally.solved if tally.solved else np.nan
+class SeedLog:
+    """The --out file: one JSON line per finished seed, appended a block at a time."""
+
+    def __init__(self, path: Path, resume: bool) -> None:
+        self.path = path
+        self.records = self._read() if resume and path.exists() else []
+
+    def _read(self) -> list[Record]:
+        """The records in the file; a line a stop cut short (the last, unterminated) is
+        dropped from the file, so the next block appends whole lines."""
+        text = self.path.read_text()
+        whole, _, torn = text.rpartition("\n")
+        if torn:
+            with self.path.open("r+") as file:
+                file.truncate(len(whole) + 1 if whole else 0)
+        return [json.loads(line) for line in whole.splitlines() if line]
+
+    def recorded(self, text: str, key: dict[str, Any]) -> dict[int, Record]:
+        """The records of task `text` trained with recipe `key`, by seed."""
+        return {r["seed"]: r for r in self.records if r["task"] == text and r["recipe"] == key}
+
+    def append(self, records: list[Record]) -> None:
+        """Write a finished block's records through to the disk."""
+        with self.path.open("a") as file:
+            file.write("".join(json.dumps(record) + "\n" for record in records))
+            file.flush()
+            os.fsync(file.fileno())
+        self.records += records
+
+
+def train_block(checked: Checked, text: str, key: dict[str, Any]) -> list[Record]:
+    """Train one block (one population) and return a record per seed."""
+    prepared = checked.prepared()
+    started = time.process_time()
+    result = train(
+        prepared.network, prepared.data, prepared.loss, prepared.optimizer, checked.recipe.config
+    )
+    share = (time.process_time() - started) / checked.recipe.population
+    return [
+        {
+            "task": text,
+            "recipe": key,
+            "seed": checked.recipe.seed + member,
+            "solved": bool(result.solved[member]),
+            "solved_epoch": int(result.solved_epoch[member]),
+            "accuracy": float(result.accuracy[member]),
+            "cpu_seconds": share,
+        }
+        for member in range(checked.recipe.population)
+    ]
+
+
+def blocks(missing: list[int], block: int) -> Iterator[tuple[int, int]]:
+    """(first seed, members) of each block covering the sorted seeds `missing`, each block a
+    run of consecutive seeds (a population's members are seeds first, first + 1, ...)."""
+    start = 0
+    while start < len(missing):
+        end = start + 1
+        while end < len(missing) and end - start < block and missing[end] == missing[end - 1] + 1:
+            end += 1
+        yield missing[start], end - start
+        start = end
+
+
+def row(text: str, first: Checked, records: list[Record]) -> str:
+    """The table row of task `text` over `records`, one per seed."""
+    seeds = len(records)
+    solved = sum(r["solved"] for r in records)
+    right = sum(r["accuracy"] >= 1.0 for r in records)
+    near = sum(r["accuracy"] >= NEAR for r in records)
+    seconds = sum(r["cpu_seconds"] for r in records)
+    epochs = [r["solved_epoch"] for r in records if r["solved_epoch"] >= 0]
+    median, p90 = np.percentile(epochs, (50, 90)) if epochs else (np.nan, np.nan)
+    per_solved = seconds / solved if solved else np.nan
     settings = first.settings()
     optimizer = settings["optimizer"]
     return (
         f"| {text} | {','.join(map(str, first.hidden))} | {optimizer['name']} "
-        f"lr={optimizer['params'].get('lr', '-')} | {settings['options']['epochs']} "
-        f"| {tally.solved}/{seeds} ({100 * tally.solved / seeds:.1f}%) "
-        f"| {100 * tally.right / seeds:.1f}% | {100 * tally.near / seeds:.1f}% "
+        f"lr={optimizer['params'].get('lr', '-')} | {settings['initializer']['name']} "
+        f"| {settings['options']['epochs']} "
+        f"| {solved}/{seeds} ({100 * solved / seeds:.1f}%) "
+        f"| {100 * right / seeds:.1f}% | {100 * near / seeds:.1f}% "
         f"| {median:.0f} | {p90:.0f} "
-        f"| {1000 * per_solved:.1f} | {tally.seconds:.1f} |"
+        f"| {1000 * per_solved:.1f} | {seconds:.1f} |"
     )
+
+
+def measure(
+    text: str, seeds: int, block: int, overrides: dict[str, Any], log: SeedLog | None
+) -> str:
+    """One table row: the default recipe (with `overrides`) on `text` over seeds 0..seeds-1,
+    training only the seeds `log` does not hold yet."""
+    recipe = dataclasses.replace(Recipe(task=task_choice(text)), **overrides)
+    registry = load_registry()
+    first = check(recipe, registry)
+    key = recipe_key(first)
+    block = max(1, min(block, BUFFER_VALUES // (first.rows * max(first.sizes))))
+    done = log.recorded(text, key) if log else {}
+    missing = [seed for seed in range(seeds) if seed not in done]
+    for start, members in blocks(missing, block):
+        checked = check(dataclasses.replace(recipe, seed=start, population=members), registry)
+        records = train_block(checked, text, key)
+        if log:
+            log.append(records)
+        done.update((record["seed"], record) for record in records)
+    return row(text, first, [done[seed] for seed in range(seeds)])
 
 
 def overrides_of(args: argparse.Namespace) -> dict[str, Any]:
@@ -110,6 +185,8 @@ def overrides_of(args: argparse.Namespace) -> dict[str, Any]:
     params = {k: json.loads(v) for k, _, v in (o.partition("=") for o in args.opt)}
     if args.optimizer is not None or params:
         overrides["optimizer"] = Choice(args.optimizer or "", params)
+    if args.init is not None:
+        overrides["initializer"] = Choice(args.init)
     if args.epochs is not None:
         overrides["config"] = TrainConfig(epochs=args.epochs)
     return overrides
@@ -123,20 +200,30 @@ def main() -> None:
     parser.add_argument("--hidden", help="widths instead of the rule's, e.g. 32 or 16,8")
     parser.add_argument("--optimizer", help="an optimizer instead of the rule's")
     parser.add_argument("--opt", action="append", default=[], help="optimizer param, k=v")
+    parser.add_argument("--init", help="an initializer instead of the rule's")
     parser.add_argument("--epochs", type=int, help="an epoch budget instead of the rule's")
+    parser.add_argument("--out", type=Path, help="append each finished seed to FILE (JSON lines)")
+    parser.add_argument(
+        "--resume", action="store_true", help="skip the seeds --out's FILE already holds"
+    )
     args = parser.parse_args()
+    if args.resume and args.out is None:
+        parser.error("--resume needs --out FILE")
+    if args.out and not args.resume and args.out.exists() and args.out.stat().st_size:
+        parser.error(f"{args.out} already holds records: --resume to continue them")
+    log = SeedLog(args.out, args.resume) if args.out else None
     print(
         f"{args.seeds} seeds a task; {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} cores, numpy {np.__version__}, {time.strftime('%Y-%m-%d')}"
     )
     print(
-        "| task | hidden | optimizer | epochs | solved | all rows right "
+        "| task | hidden | optimizer | initializer | epochs | solved | all rows right "
         f"| accuracy >= {NEAR} | median epochs "
         "| p90 epochs | CPU ms per solved model | CPU seconds |"
     )
-    print("| --- " * 11 + "|")
+    print("| --- " * 12 + "|")
     for text in args.tasks:
-        print(measure(text, args.seeds, args.block, overrides_of(args)), flush=True)
+        print(measure(text, args.seeds, args.block, overrides_of(args), log), flush=True)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The default recipe trains the basic gates reliably: only the task is changed. Its hidden
-width, optimizer and epoch budget are chosen from the task by one rule (explicit settings win),
-which makes parity-6 and parity-8 solve.
+width, optimizer, initializer and epoch budget are chosen from the task by one rule (explicit
+settings win), which makes parity-6 and parity-8 solve.
 
 200 seeds train at once as a population (seed 0, so member p is seed p; test_population shows
 a member trains as it would alone, to rounding) and a few seeds are then trained alone to confirm
@@ -19,6 +19,7 @@ from gatelearn.core import TrainConfig, TrainResult
 from gatelearn.plugins import Registry
 from gatelearn.plugins.recipe import (
     EPOCHS_RULE,
+    INITIALIZER_RULE,
     OPTIMIZER_RULE,
     WIDTH_RULE,
     Choice,
@@ -92,28 +93,34 @@ def test_seeds_alone_agree_with_the_population(
 
 
 @pytest.mark.parametrize(
-    ("task", "width", "optimizer", "epochs"),
+    ("task", "width", "optimizer", "initializer", "epochs"),
     [
-        (Choice("not"), 8, "adam", 5000),
-        (Choice("xor"), 8, "adam", 5000),
-        (Choice("half_adder"), 8, "adam", 5000),
-        (Choice("full_adder"), 12, "adam", 5000),
-        (Choice("majority", {"n": 7}), 28, "adam", 5000),
-        (Choice("region"), 8, "adam", 5000),
-        (Choice("parity", {"n": 8}), 32, "rprop", 5000),
-        (Choice("majority", {"n": 9}), 36, "rprop", 5000),
-        (Choice("parity", {"n": 12}), 48, "rprop", 8192),
-        (Choice("parity", {"n": 14}), 56, "rprop", 32768),
+        (Choice("not"), 8, "adam", "xavier", 5000),
+        (Choice("xor"), 8, "adam", "xavier", 5000),
+        (Choice("half_adder"), 8, "adam", "xavier", 5000),
+        (Choice("full_adder"), 12, "adam", "xavier", 5000),
+        (Choice("majority", {"n": 7}), 28, "adam", "xavier", 5000),
+        (Choice("region"), 8, "adam", "xavier", 5000),
+        (Choice("parity", {"n": 7}), 28, "adam", "xavier", 5000),
+        (Choice("parity", {"n": 8}), 32, "rprop", "xavier", 5000),
+        (Choice("majority", {"n": 9}), 36, "rprop", "xavier", 5000),
+        (Choice("parity", {"n": 11}), 44, "rprop", "xavier", 5000),
+        (Choice("parity", {"n": 12}), 48, "rprop", "he", 8192),
+        (Choice("parity", {"n": 14}), 56, "rprop", "he", 32768),
     ],
 )
-def test_a_recipe_leaving_them_out_gets_the_rules_width_optimizer_and_epochs(
-    registry: Registry, task: Choice, width: int, optimizer: str, epochs: int
+def test_a_recipe_leaving_them_out_gets_the_rules_width_optimizer_initializer_and_epochs(
+    registry: Registry, task: Choice, width: int, optimizer: str, initializer: str, epochs: int
 ) -> None:
-    resolved = check(Recipe(task=task), registry).recipe
+    checked = check(Recipe(task=task), registry)
+    resolved = checked.recipe
     assert resolved.hidden == (width,)
     assert resolved.optimizer == Choice(optimizer)
+    assert resolved.initializer == Choice(initializer)
+    assert checked.settings()["initializer"]["name"] == initializer  # as the model records it
     assert resolved.config.epochs == epochs
     assert "max(8, 4 x task inputs)" in WIDTH_RULE and "rprop" in OPTIMIZER_RULE
+    assert "he for tasks of at least 4096 rows" in INITIALIZER_RULE
     assert "2 x task rows" in EPOCHS_RULE
 
 
@@ -129,24 +136,40 @@ def test_explicit_hidden_wins_over_the_rule(registry: Registry, hidden: tuple[in
     assert check(recipe, registry).recipe.hidden == hidden
 
 
+RULE_TASKS = {
+    "xor": Choice("xor"),
+    "parity8": Choice("parity", {"n": 8}),
+    "parity12": Choice("parity", {"n": 12}),
+}
+
+
 @pytest.mark.parametrize(
-    ("task", "given", "resolved"),
+    ("task", "part", "given", "resolved"),
     [
-        ("xor", Choice("rprop"), Choice("rprop")),
-        ("parity8", Choice("adam"), Choice("adam")),
-        ("parity8", Choice("momentum", {"lr": 0.2}), Choice("momentum", {"lr": 0.2})),
+        ("xor", "optimizer", Choice("rprop"), Choice("rprop")),
+        ("parity8", "optimizer", Choice("adam"), Choice("adam")),
+        ("parity8", "optimizer", Choice("momentum", {"lr": 0.2}), Choice("momentum", {"lr": 0.2})),
         # Params without a name tune the rule's optimizer.
-        ("parity8", Choice("", {"lr": 0.01}), Choice("rprop", {"lr": 0.01})),
-        ("xor", Choice("", {"beta1": 0.8}), Choice("adam", {"beta1": 0.8})),
+        ("parity8", "optimizer", Choice("", {"lr": 0.01}), Choice("rprop", {"lr": 0.01})),
+        ("xor", "optimizer", Choice("", {"beta1": 0.8}), Choice("adam", {"beta1": 0.8})),
+        ("parity12", "initializer", Choice("xavier"), Choice("xavier")),
+        ("xor", "initializer", Choice("he"), Choice("he")),
+        (
+            "parity12",
+            "initializer",
+            Choice("uniform", {"low": -1.0}),
+            Choice("uniform", {"low": -1.0}),
+        ),
+        # ... and of its initializer.
+        ("xor", "initializer", Choice("", {"gain": 2.0}), Choice("xavier", {"gain": 2.0})),
     ],
 )
-def test_an_explicit_optimizer_wins_over_the_rule(
-    registry: Registry, task: str, given: Choice, resolved: Choice
+def test_an_explicit_optimizer_or_initializer_wins_over_the_rule(
+    registry: Registry, task: str, part: str, given: Choice, resolved: Choice
 ) -> None:
-    choice = {"xor": Choice("xor"), "parity8": Choice("parity", {"n": 8})}[task]
-    checked = check(Recipe(task=choice, optimizer=given), registry)
-    assert checked.recipe.optimizer == resolved
-    assert checked.optimizer.name == resolved.name
+    checked = check(Recipe(task=RULE_TASKS[task], **{part: given}), registry)
+    assert getattr(checked.recipe, part) == resolved
+    assert getattr(checked, part).name == resolved.name
 
 
 def test_the_rules_width_solves_parity6(registry: Registry) -> None:

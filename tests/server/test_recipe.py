@@ -99,6 +99,23 @@ def test_get_model_reports_every_setting_including_those_never_sent(client: Clie
     assert detail.request is not None and "optimizer" not in detail.request  # never sent
 
 
+def test_a_large_task_gets_the_rules_optimizer_and_initializer_and_naming_them_changes_nothing(
+    client: Client,
+) -> None:
+    described = client.describe_task("parity", {"n": 12})
+    recipe = described.default_recipe
+    assert recipe is not None
+    assert recipe["initializer"] == {"name": "he", "params": {}}
+    assert recipe["optimizer"]["name"] == "rprop"
+    short = TrainOptions(epochs=3)
+    client.train("bare", ("parity", {"n": 12}), options=short)
+    client.train("named", ("parity", {"n": 12}), initializer="he", optimizer="rprop", options=short)
+    assert weights(client, "named") == weights(client, "bare")
+    bare = client.model("bare").recipe
+    assert bare is not None and bare["initializer"] == recipe["initializer"]
+    assert bare == client.model("named").recipe
+
+
 def test_a_default_training_keeps_a_useful_history(client: Client) -> None:
     outcome = client.train("short", "xor")
     history = client.model("short").history

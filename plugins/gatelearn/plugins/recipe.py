@@ -2,12 +2,13 @@
 
 `Recipe` is what a request describes (task, layers, activations, loss, optimizer, initializer,
 loop settings, seed); its defaults are the ones that make gates train reliably, and the hidden
-sizes, the optimizer and the epoch budget, when left out, are chosen from the task
-(`default_hidden`, `default_optimizer`, `default_epochs`). Its components are named without
-parameters, so their own declared defaults are the recipe's: naming a default explicitly never
-changes a run. `check` checks the whole recipe and builds its components, so a bad value is
-reported by its field name (`optimizer.lr`, `hidden[1]`) before anything runs; `prepare` also
-builds the task's rows and draws the initial weights, the costly parts.
+sizes, the optimizer, the initializer and the epoch budget, when left out, are chosen from the
+task (`default_hidden`, `default_optimizer`, `default_initializer`, `default_epochs`). Its
+components are named without parameters, so their own declared defaults are the recipe's:
+naming a default explicitly never changes a run. `check` checks the whole recipe and builds
+its components, so a bad value is reported by its field name (`optimizer.lr`, `hidden[1]`)
+before anything runs; `prepare` also builds the task's rows and draws the initial weights, the
+costly parts.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from gatelearn.plugins.registry import Registry, UnknownComponentError
 __all__ = [
     "DTYPES",
     "EPOCHS_RULE",
+    "INITIALIZER_RULE",
     "OPTIMIZER_RULE",
     "WIDTH_RULE",
     "Checked",
@@ -47,6 +49,7 @@ __all__ = [
     "check",
     "default_epochs",
     "default_hidden",
+    "default_initializer",
     "default_optimizer",
     "default_width",
     "prepare",
@@ -76,7 +79,7 @@ class Recipe:
     bias: bool = True
     loss: Choice = Choice("bce")
     optimizer: Choice = Choice("")  # "" = `default_optimizer` of the task, params on top
-    initializer: Choice = Choice("xavier")
+    initializer: Choice = Choice("")  # "" = `default_initializer` of the task, params on top
     config: TrainConfig = TrainConfig()
     seed: int = 0
     population: int = 1
@@ -102,6 +105,8 @@ WIDTH_RULE = (
 RPROP_ROWS = 256  # tasks of at least this many rows train with rprop by default
 OPTIMIZER_RULE = f"adam, or rprop for tasks of at least {RPROP_ROWS} rows"
 EPOCHS_RULE = f"max({DEFAULT_EPOCHS}, 2 x task rows) epochs"
+HE_ROWS = 4096  # tasks of at least this many rows (parity-12) start from he weights by default
+INITIALIZER_RULE = f"xavier, or he for tasks of at least {HE_ROWS} rows"
 
 
 def default_width(arity: int) -> int:
@@ -126,6 +131,13 @@ def default_optimizer(rows: int) -> str:
     """The optimizer for a task of `rows` rows: adam solves small tasks soonest; from 256 rows
     (parity-8) rprop needs about half its epochs (bench/defaults.py, README)."""
     return "rprop" if rows >= RPROP_ROWS else "adam"
+
+
+def default_initializer(rows: int) -> str:
+    """The initializer for a task of `rows` rows. Parity-n's only gradient towards it goes
+    through a product of n first-layer weights, and xavier's range shrinks as the rule widens
+    the layer: at parity-12 half the seeds never left chance. he scales by the fan-in alone."""
+    return "he" if rows >= HE_ROWS else "xavier"
 
 
 @dataclass
@@ -298,12 +310,14 @@ def check(recipe: Recipe, registry: Registry) -> Checked:
         if units < 1:
             raise ParamError(f"hidden[{index}]", f"must be >= 1 unit, got {units}")
     optimizer_name = recipe.optimizer.name or default_optimizer(rows)
+    initializer_name = recipe.initializer.name or default_initializer(rows)
     epochs = recipe.config.epochs if recipe.config.epochs is not None else default_epochs(rows)
     # The resolved recipe, as the model records it.
     recipe = replace(
         recipe,
         hidden=hidden,
         optimizer=Choice(optimizer_name, recipe.optimizer.params),
+        initializer=Choice(initializer_name, recipe.initializer.params),
         config=replace(recipe.config, epochs=epochs),
     )
     loss = _build(registry, "loss", recipe.loss, "loss")

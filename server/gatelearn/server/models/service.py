@@ -74,7 +74,7 @@ class ModelService:
     def default_recipe(self) -> dict[str, Any]:
         """The settings a Train request naming only a 2-input task gets, task and hidden left
         out: the hidden width is chosen from the task (`recipe.WIDTH_RULE`), and so are the
-        optimizer and epochs of larger tasks (`describe_task` resolves them all)."""
+        optimizer, initializer and epochs of larger tasks (`describe_task` resolves them all)."""
         settings = check(Recipe(), self.registry).settings()
         del settings["task"], settings["hidden"]
         return settings
