@@ -8,8 +8,9 @@ faults and a fifth of the server's CPU for 10^6 rows. Fixed thresholds at the ce
 own adjustment may reach keep such blocks in the heap and reuse them. One arena for every thread
 bounds what that keeps: glibc gives each new thread an arena of its own (up to 8 per core), each
 of which would keep up to TRIM_THRESHOLD, so 8 concurrent packed streams held 280-320 MB after
-they ended (165-180 MB with one arena or without the thresholds). The server then holds at most
-TRIM_THRESHOLD of freed memory.
+they ended (165-180 MB with one arena or without the thresholds). The free space kept at the top
+of the heap is then at most TRIM_THRESHOLD; freed blocks below the top stay mapped for reuse, as
+they do with glibc's defaults.
 """
 
 from __future__ import annotations
