@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from google.protobuf import json_format, struct_pb2
-from google.protobuf.internal.containers import RepeatedCompositeFieldContainer
 from numpy.typing import NDArray
 
 from gatelearn.server.checks import first_nonfinite_row
@@ -21,7 +20,6 @@ from gatelearn.server.errors import InvalidRequest
 from gatelearn.v1 import gatelearn_pb2 as pb
 
 __all__ = [
-    "add_rows",
     "component_ref",
     "in_packed_dtype",
     "label_bits_into",
@@ -134,14 +132,6 @@ def label_bits_into(bits: pb.LabelBits, above: NDArray[np.bool_], low: float, hi
 
 def rows(array: NDArray[Any]) -> list[pb.Row]:
     return [pb.Row(values=row) for row in np.asarray(array, dtype=np.float64).tolist()]
-
-
-def add_rows(field: RepeatedCompositeFieldContainer[pb.Row], rows: Iterable[list[float]]) -> None:
-    """Append `rows` (lists of numbers) to a repeated Row field, each made in place: extending
-    with Rows built apart copies every one, which was half of a unary Predict's answer."""
-    add = field.add
-    for row in rows:
-        add(values=row)
 
 
 def component_ref(name: str, params: dict[str, Any]) -> pb.ComponentRef:

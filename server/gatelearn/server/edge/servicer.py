@@ -37,7 +37,7 @@ from gatelearn.server.models.answers import SLACK, check_fits
 from gatelearn.server.models.servable import ServableModel
 from gatelearn.server.models.service import Evaluation, ModelService
 from gatelearn.server.recipes.requests import check_request_id
-from gatelearn.server.recipes.values import params_dict
+from gatelearn.server.recipes.values import add_rows, params_dict
 from gatelearn.server.stores.meta import Metrics
 from gatelearn.server.stores.records import ModelSummary
 from gatelearn.server.training.search import CandidateProgress
@@ -267,8 +267,8 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             values = outputs.tolist()
             if not all(map(math.isfinite, itertools.chain.from_iterable(values))):
                 raise overflowed(f"{where}rows[{first_nonfinite_row(outputs)}]")
-            messages.add_rows(response.outputs, values)
-            messages.add_rows(response.labels, model.label_rows(values))
+            add_rows(response.outputs, values)
+            add_rows(response.labels, model.label_rows(values))
         return response
 
     def _check_work(self, model: ServableModel, rows: int, field: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gatelearn.server.recipes.values import params_dict
+from gatelearn.server.recipes.values import add_rows, params_dict
 from gatelearn.server.stores.meta import TaskMeta
 from gatelearn.v1 import gatelearn_pb2 as pb
 
@@ -35,10 +35,8 @@ def fill_task_source(task: TaskMeta, target: pb.ExportedModel | pb.TrainRequest)
     """Fill an export's (or a request's) task oneof from a record's task."""
     if task.table:  # inline rows: the oneof field is named as the task, its fields as params
         inline = getattr(target, task.name)
-        for part, values in task.params.items():
-            add = getattr(inline, part).add  # each Row made in place, not built and copied
-            for row in values:  # lists of floats, as `inline_params` recorded them
-                add(values=row)
+        for part, values in task.params.items():  # lists of floats, as `inline_params` made
+            add_rows(getattr(inline, part), values)
     else:
         target.task.name = task.name
         target.task.params.update(task.params)
