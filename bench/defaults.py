@@ -13,7 +13,8 @@ and p90 of the epoch each solved seed was solved at, seconds per solved model an
 exits 0. Seeds
 0..S-1 train as populations of at most --block members (tests/core/test_population.py shows a
 member trains as it would alone, to rounding); the block is smaller for tasks of many rows, so
-that no activation buffer exceeds about 64 MB.
+that no activation buffer exceeds about 2 MB, and from parity-9 on each seed trains alone
+(see BUFFER_VALUES). Like the server's training workers, it uses one BLAS thread.
 
 With --out FILE every finished block appends one JSON line per seed (task, resolved recipe,
 seed, solved, solved epoch, accuracy, CPU seconds: the block's share), so a stopped run loses
@@ -28,6 +29,7 @@ import dataclasses
 import json
 import os
 import platform
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,6 +40,7 @@ import numpy as np
 from gatelearn.core import TrainConfig, train
 from gatelearn.plugins import load_registry
 from gatelearn.plugins.recipe import Checked, Choice, Recipe, check
+from gatelearn.server.training.pool import WORKER_ENV
 
 GATES = ("and", "or", "nand", "nor", "implies", "xor", "xnor", "not")
 SAMPLED = ("region", "circle", "gauss", "xor_quadrants", "spiral")
@@ -50,7 +53,12 @@ TASKS = (
     *SAMPLED,
 )
 NEAR = 0.99  # the accuracy the Playground datasets must reach (spiral's centre point is 2-way)
-BUFFER_VALUES = 2**23  # float64 values in one (rows, units, members) buffer: 64 MB
+# Float64 values in one (rows, units, members) buffer: 2 MB. Per member-epoch (one BLAS
+# thread, this machine) parity-8 ran fastest in blocks of 16-64 members, parity-9 as fast
+# alone as in 14, parity-11 twice as fast alone as in 2; a block's solved members also go on
+# computing until its last is done. So: blocks of at least MIN_BLOCK, else one at a time.
+BUFFER_VALUES = 2**18
+MIN_BLOCK = 16
 
 Record = dict[str, Any]  # one seed's outcome, as a line of the --out file
 
@@ -165,7 +173,8 @@ def measure(
     registry = load_registry()
     first = check(recipe, registry)
     key = recipe_key(first)
-    block = max(1, min(block, BUFFER_VALUES // (first.rows * max(first.sizes))))
+    fits = BUFFER_VALUES // (first.rows * max(first.sizes))
+    block = min(block, fits) if fits >= MIN_BLOCK else 1
     done = log.recorded(text, key) if log else {}
     missing = [seed for seed in range(seeds) if seed not in done]
     for start, members in blocks(missing, block):
@@ -192,7 +201,15 @@ def overrides_of(args: argparse.Namespace) -> dict[str, Any]:
     return overrides
 
 
+def one_blas_thread() -> None:
+    """Run again with one BLAS thread, as the server's training workers run: more threads only
+    spin on these small products, which made parity-11's CPU time per epoch up to 7x larger."""
+    if any(os.environ.get(name) != value for name, value in WORKER_ENV.items()):
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **WORKER_ENV})
+
+
 def main() -> None:
+    one_blas_thread()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("tasks", nargs="*", default=TASKS, help="e.g. xor parity:n=8")
     parser.add_argument("--seeds", type=int, default=200)

@@ -10,6 +10,7 @@ the population's verdicts.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pytest
@@ -30,6 +31,7 @@ from gatelearn.plugins.recipe import (
 )
 
 SEEDS = 200
+WIDE = Choice("xavier", {"gain": 2.0})  # the rule's initializer from 2048 rows (parity-11)
 TASKS = {  # every seed solves (bench/defaults.py measures 1000)
     "xor": (Choice("xor"), 1.0),
     "xnor": (Choice("xnor"), 1.0),
@@ -104,23 +106,26 @@ def test_seeds_alone_agree_with_the_population(
         (Choice("parity", {"n": 7}), 28, "adam", "xavier", 5000),
         (Choice("parity", {"n": 8}), 32, "rprop", "xavier", 5000),
         (Choice("majority", {"n": 9}), 36, "rprop", "xavier", 5000),
-        (Choice("parity", {"n": 11}), 44, "rprop", "xavier", 5000),
-        (Choice("parity", {"n": 12}), 48, "rprop", "he", 8192),
-        (Choice("parity", {"n": 14}), 56, "rprop", "he", 32768),
+        (Choice("parity", {"n": 10}), 40, "rprop", "xavier", 5000),
+        (Choice("parity", {"n": 11}), 44, "rprop", WIDE, 5000),
+        (Choice("parity", {"n": 12}), 48, "rprop", WIDE, 8192),
+        (Choice("parity", {"n": 14}), 56, "rprop", WIDE, 32768),
     ],
 )
 def test_a_recipe_leaving_them_out_gets_the_rules_width_optimizer_initializer_and_epochs(
-    registry: Registry, task: Choice, width: int, optimizer: str, initializer: str, epochs: int
+    registry: Registry, task: Choice, width: int, optimizer: str, initializer: Any, epochs: int
 ) -> None:
     checked = check(Recipe(task=task), registry)
     resolved = checked.recipe
     assert resolved.hidden == (width,)
     assert resolved.optimizer == Choice(optimizer)
-    assert resolved.initializer == Choice(initializer)
-    assert checked.settings()["initializer"]["name"] == initializer  # as the model records it
+    rule = initializer if isinstance(initializer, Choice) else Choice(initializer)
+    assert resolved.initializer == rule
+    recorded = checked.settings()["initializer"]  # as the model records it
+    assert recorded == {"name": rule.name, "params": {"gain": rule.params.get("gain", 1.0)}}
     assert resolved.config.epochs == epochs
     assert "max(8, 4 x task inputs)" in WIDTH_RULE and "rprop" in OPTIMIZER_RULE
-    assert "he for tasks of at least 4096 rows" in INITIALIZER_RULE
+    assert "gain 2 for tasks of at least 2048 rows" in INITIALIZER_RULE
     assert "2 x task rows" in EPOCHS_RULE
 
 
@@ -153,6 +158,9 @@ RULE_TASKS = {
         ("parity8", "optimizer", Choice("", {"lr": 0.01}), Choice("rprop", {"lr": 0.01})),
         ("xor", "optimizer", Choice("", {"beta1": 0.8}), Choice("adam", {"beta1": 0.8})),
         ("parity12", "initializer", Choice("xavier"), Choice("xavier")),
+        ("parity12", "initializer", Choice("he"), Choice("he")),
+        # Params without a name go on top of the rule's.
+        ("parity12", "initializer", Choice("", {"gain": 1.5}), Choice("xavier", {"gain": 1.5})),
         ("xor", "initializer", Choice("he"), Choice("he")),
         (
             "parity12",

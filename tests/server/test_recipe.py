@@ -105,11 +105,17 @@ def test_a_large_task_gets_the_rules_optimizer_and_initializer_and_naming_them_c
     described = client.describe_task("parity", {"n": 12})
     recipe = described.default_recipe
     assert recipe is not None
-    assert recipe["initializer"] == {"name": "he", "params": {}}
+    assert recipe["initializer"] == {"name": "xavier", "params": {"gain": 2.0}}
     assert recipe["optimizer"]["name"] == "rprop"
     short = TrainOptions(epochs=3)
     client.train("bare", ("parity", {"n": 12}), options=short)
-    client.train("named", ("parity", {"n": 12}), initializer="he", optimizer="rprop", options=short)
+    client.train(
+        "named",
+        ("parity", {"n": 12}),
+        initializer=("xavier", {"gain": 2.0}),
+        optimizer="rprop",
+        options=short,
+    )
     assert weights(client, "named") == weights(client, "bare")
     bare = client.model("bare").recipe
     assert bare is not None and bare["initializer"] == recipe["initializer"]

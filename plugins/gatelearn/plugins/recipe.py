@@ -105,8 +105,11 @@ WIDTH_RULE = (
 RPROP_ROWS = 256  # tasks of at least this many rows train with rprop by default
 OPTIMIZER_RULE = f"adam, or rprop for tasks of at least {RPROP_ROWS} rows"
 EPOCHS_RULE = f"max({DEFAULT_EPOCHS}, 2 x task rows) epochs"
-HE_ROWS = 4096  # tasks of at least this many rows (parity-12) start from he weights by default
-INITIALIZER_RULE = f"xavier, or he for tasks of at least {HE_ROWS} rows"
+WIDE_INIT_ROWS = 2048  # tasks of at least this many rows (parity-11) start from wider weights
+WIDE_INIT_GAIN = 2.0
+INITIALIZER_RULE = (
+    f"xavier, with gain {WIDE_INIT_GAIN:g} for tasks of at least {WIDE_INIT_ROWS} rows"
+)
 
 
 def default_width(arity: int) -> int:
@@ -133,11 +136,12 @@ def default_optimizer(rows: int) -> str:
     return "rprop" if rows >= RPROP_ROWS else "adam"
 
 
-def default_initializer(rows: int) -> str:
+def default_initializer(rows: int) -> Choice:
     """The initializer for a task of `rows` rows. Parity-n's only gradient towards it goes
     through a product of n first-layer weights, and xavier's range shrinks as the rule widens
-    the layer: at parity-12 half the seeds never left chance. he scales by the fan-in alone."""
-    return "he" if rows >= HE_ROWS else "xavier"
+    the layer: with gain 1, 14% of parity-11's seeds and half of parity-12's never left chance.
+    Twice the range solves them (bench/defaults.py, README)."""
+    return Choice("xavier", {"gain": WIDE_INIT_GAIN} if rows >= WIDE_INIT_ROWS else {})
 
 
 @dataclass
@@ -310,14 +314,17 @@ def check(recipe: Recipe, registry: Registry) -> Checked:
         if units < 1:
             raise ParamError(f"hidden[{index}]", f"must be >= 1 unit, got {units}")
     optimizer_name = recipe.optimizer.name or default_optimizer(rows)
-    initializer_name = recipe.initializer.name or default_initializer(rows)
+    initializer = recipe.initializer
+    if not initializer.name:  # the rule's, with the request's params on top
+        rule = default_initializer(rows)
+        initializer = Choice(rule.name, {**rule.params, **initializer.params})
     epochs = recipe.config.epochs if recipe.config.epochs is not None else default_epochs(rows)
     # The resolved recipe, as the model records it.
     recipe = replace(
         recipe,
         hidden=hidden,
         optimizer=Choice(optimizer_name, recipe.optimizer.params),
-        initializer=Choice(initializer_name, recipe.initializer.params),
+        initializer=initializer,
         config=replace(recipe.config, epochs=epochs),
     )
     loss = _build(registry, "loss", recipe.loss, "loss")
