@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import fork_safety  # noqa: F401  (before gRPC loads)
+import one_blas_thread  # noqa: F401  (before NumPy loads)
 import pytest
 from postgres_support import (  # noqa: F401  (fixtures)
     own_postgres_cluster,
