@@ -141,6 +141,12 @@ def blocks(missing: list[int], block: int) -> Iterator[tuple[int, int]]:
         start = end
 
 
+def initializer_text(checked: Checked) -> str:
+    """The initializer's name, with the parameters the rule or the command line set."""
+    choice = checked.recipe.initializer
+    return " ".join([choice.name, *(f"{k}={v}" for k, v in choice.params.items())])
+
+
 def row(text: str, first: Checked, records: list[Record]) -> str:
     """The table row of task `text` over `records`, one per seed."""
     seeds = len(records)
@@ -155,7 +161,7 @@ def row(text: str, first: Checked, records: list[Record]) -> str:
     optimizer = settings["optimizer"]
     return (
         f"| {text} | {','.join(map(str, first.hidden))} | {optimizer['name']} "
-        f"lr={optimizer['params'].get('lr', '-')} | {settings['initializer']['name']} "
+        f"lr={optimizer['params'].get('lr', '-')} | {initializer_text(first)} "
         f"| {settings['options']['epochs']} "
         f"| {solved}/{seeds} ({100 * solved / seeds:.1f}%) "
         f"| {100 * right / seeds:.1f}% | {100 * near / seeds:.1f}% "
