@@ -596,10 +596,11 @@ def survive_kills(
     server: ServerProcess | None = None
     previous: RoundLog | None = None
     try:
-        for number in range(1, rounds + 2):  # the last start only checks the last round
+        for number in itertools.count(1):  # the last start only checks the last round
             on_disk = stored()
             server = _start(store, tmp_path / f"server-{number}.log")
-            last = number == rounds + 1
+            # More rounds while no kill has landed mid-training (the random moment can miss).
+            last = number > rounds and (kills_during_training > 0 or number > 4 * rounds)
             with Client(server.address, timeout=CALL_TIMEOUT) as client:
                 before = {name: set(versions) for name, versions in ledger.listed.items()}
                 checked = _check_store(client, ledger, on_disk, previous, everything=last)
@@ -629,7 +630,7 @@ def survive_kills(
             _kill(server)
     elapsed = time.monotonic() - started
     print(
-        f"\ndurability: {rounds} SIGKILL rounds survived, {verified} acknowledged models "
+        f"\ndurability: {number - 1} SIGKILL rounds survived, {verified} acknowledged models "
         f"verified bitwise ({sum(s.kind == 'train' for s in ledger.saved.values())} trained, "
         f"{sum(s.kind == 'import' for s in ledger.saved.values())} imported), "
         f"{len(ledger.loaded)} stored versions loaded, {kills_during_training} kills during "
