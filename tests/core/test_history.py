@@ -10,24 +10,27 @@ import pytest
 from conftest import train_prepared
 
 from gatelearn.core import AUTO_RECORDS, TrainConfig
+from gatelearn.core.recorder import FIRST_CAPACITY
 from gatelearn.plugins import Registry
 from gatelearn.plugins.recipe import Choice, Recipe, prepare
 
 EPOCHS = 3001  # odd, so the final epoch is off the thinned grid
 
 
+# Limits beside the recorder's first capacity too: its arrays grow to the limit, not past it.
+@pytest.mark.parametrize("max_records", [FIRST_CAPACITY - 1, FIRST_CAPACITY + 1, 100])
 @pytest.mark.parametrize("batch_size", [0, 3], ids=["full_batch", "minibatch"])
 def test_a_long_history_is_thinned_evenly_keeping_the_final_epoch(
-    registry: Registry, batch_size: int
+    registry: Registry, batch_size: int, max_records: int
 ) -> None:
     config = TrainConfig(
         epochs=EPOCHS, record_every=1, stop_when_solved=False, batch_size=batch_size
     )
     full = train_prepared(prepare(Recipe(config=config), registry)).history
-    thin_config = replace(config, max_records=100)
+    thin_config = replace(config, max_records=max_records)
     thinned = train_prepared(prepare(Recipe(config=thin_config), registry)).history
     assert len(full.epochs) == EPOCHS + 1
-    assert 50 <= len(thinned.epochs) <= 100
+    assert max_records // 2 <= len(thinned.epochs) <= max_records
     assert thinned.epochs[0] == 0 and thinned.epochs[-1] == EPOCHS
     assert len(set(np.diff(thinned.epochs[:-1]).tolist())) == 1  # evenly spaced
     # The kept points are the same epochs' values, not averages or a different run.

@@ -250,9 +250,10 @@ def test_a_run_no_longer_holds_its_slot_once_done_is_received(
     )
 
 
-# A cold start's request is checked by the server while its worker already begins (the worker
-# checks it too): what is wrong with a request must still be what the answer says, before a
-# full pool or store, and a refused request must leave the worker ready for the next one.
+# A cold start's request is checked by its worker alone when the call gets that far, and by the
+# server where a full pool or store would otherwise answer first: what is wrong with a request
+# must be what the answer says either way, and a refused request must leave the worker ready
+# for the next one.
 def refused_for_too_many_epochs(client: Client, **settings: Any) -> None:
     """A Train over the default max_epochs is refused as such (INVALID_ARGUMENT)."""
     details = expect_error(
@@ -282,6 +283,37 @@ def test_a_wrong_request_with_a_free_worker_leaves_the_worker_ready(
     assert store_snapshot(one_slot_client) == before
     poll(lambda: one_slot.pool.busy == 0, timeout=5, what="the worker to be handed back")
     assert one_slot.pool.restarts == 0  # stopped cleanly, not killed and replaced
+    assert str(one_slot_client.train("after", "xor").model) == "after:1"
+
+
+# Each way the worker's check refuses: a server limit, a component's parameter, the task's own
+# parameter, an unknown component, an unknown task.
+WRONG_ON_THE_WORKER = [
+    (dict(epochs=10**9), grpc.StatusCode.INVALID_ARGUMENT, "options.epochs: at most 1000000"),
+    (dict(lr=-1.0), grpc.StatusCode.INVALID_ARGUMENT, "optimizer.lr: must be >= 0.0, got -1.0"),
+    (dict(task=("parity", {"n": 99})), grpc.StatusCode.INVALID_ARGUMENT, "task.n: must be <= 16"),
+    (dict(activations=["nope"]), grpc.StatusCode.INVALID_ARGUMENT, "activations[0]: unknown"),
+    (dict(task="no-such-task"), grpc.StatusCode.NOT_FOUND, "task: unknown task 'no-such-task'"),
+]
+
+
+@pytest.mark.parametrize(("settings", "code", "says"), WRONG_ON_THE_WORKER)
+def test_a_request_its_worker_refuses_is_answered_with_what_is_wrong_and_nothing_else(
+    one_slot: RunningServer,
+    one_slot_client: Client,
+    settings: dict[str, Any],
+    code: grpc.StatusCode,
+    says: str,
+) -> None:
+    task = settings.get("task", "xor")
+    settings = {name: value for name, value in settings.items() if name != "task"}
+    one_slot_client.train("before", "xor")
+    before = store_snapshot(one_slot_client)
+    details = expect_error(code, one_slot_client.train, "wrong", task, **settings)
+    assert details.startswith(says), details
+    assert store_snapshot(one_slot_client) == before
+    poll(lambda: one_slot.pool.busy == 0, timeout=5, what="the worker to be handed back")
+    assert one_slot.pool.restarts == 0
     assert str(one_slot_client.train("after", "xor").model) == "after:1"
 
 

@@ -31,6 +31,7 @@ from gatelearn.core._calls import Call, calls_of, run_calls
 from gatelearn.core.components import Dataset, Loss, Optimizer
 from gatelearn.core.forward import ForwardPass, flat, matrices
 from gatelearn.core.network import Network
+from gatelearn.core.recorder import HistoryRecorder
 from gatelearn.core.state import OptimizerState, RunState, ShuffleState
 
 __all__ = [
@@ -199,13 +200,19 @@ class _Sides:
             partial(np.greater, row_min, 0, self.rows_right),
         ]
 
-    def share_right(self, signed_ready: bool = False) -> NDArray[np.float64]:
-        """Share of rows whose every output is on its label's side, per member;
-        `signed_ready` when `signed_calls` have just run on this output."""
+    def count_right(
+        self, out: NDArray[np.float64] | None = None, signed_ready: bool = False
+    ) -> NDArray[np.float64]:
+        """Count of rows whose every output is on its label's side, per member, as float64
+        (into `out` if given); `signed_ready` when `signed_calls` have just run on this output."""
         if not signed_ready:
             run_calls(self.signed_calls)
         run_calls(self.rows_right_calls)
-        return np.add.reduce(self.rows_right, axis=0, dtype=np.float64) / len(self.rows_right)
+        return np.add.reduce(self.rows_right, axis=0, dtype=np.float64, out=out)
+
+    def share_right(self) -> NDArray[np.float64]:
+        """Share of rows whose every output is on its label's side, per member."""
+        return self.count_right() / len(self.rows_right)
 
 
 class _HeldOut:
@@ -491,10 +498,9 @@ class _Trainer:
                 layer.bias[..., members] = bias[..., members]
         return True
 
-    def accuracy(self, checked: bool = False) -> NDArray[np.float64]:
-        """Share of rows whose every output is on its label's side, per member; `checked`
-        when `check_solved` has just run on this output, whose signed distances it reuses."""
-        return self.sides.share_right(checked)
+    def accuracy(self) -> NDArray[np.float64]:
+        """Share of rows whose every output is on its label's side, per member."""
+        return self.sides.share_right()
 
     def held_out(self) -> tuple[Array | None, NDArray[np.float64] | None]:
         """Each member's loss and accuracy on the held-out rows; None, None without any."""
@@ -503,7 +509,13 @@ class _Trainer:
     def run(self, on_progress: ProgressCallback | None) -> TrainResult:
         config, full = self.config, self.full
         population = self.network.population
-        record_every = config.history_interval
+        history = HistoryRecorder(
+            population,
+            config.history_interval,
+            config.history_limit,
+            self.rows,
+            self.sides.count_right,
+        )
         full_batch = self.batch == self.rows
         need_loss = config.loss_target is not None or config.patience > 0
         solved_epoch = np.full(population, -1, dtype=np.int64)
@@ -511,20 +523,6 @@ class _Trainer:
         newly = np.empty(population, dtype=bool)
         best_loss = np.full(population, np.inf)
         stale = 0
-        records: list[tuple[int, Array, NDArray[np.float64]]] = []
-        max_records = config.history_limit
-
-        def record(epoch: int, loss: Array, final: bool, checked: bool = False) -> None:
-            """Keep this epoch's loss and accuracy (see `accuracy` for `checked`); when the
-            history is full, keep every other record and record half as often from now on, so
-            it stays evenly spaced."""
-            nonlocal record_every
-            if max_records and len(records) >= max_records:
-                record_every *= 2
-                records[:] = [r for r in records if r[0] % record_every == 0]
-            if final or epoch % record_every == 0:
-                records.append((epoch, loss, self.accuracy(checked)))
-
         next_progress = time.monotonic() + config.progress_interval
         # With nothing to check between record epochs, whole stretches of full-batch epochs run
         # as one flat cycle of calls: backward, step, then the next epoch's forward.
@@ -557,11 +555,11 @@ class _Trainer:
                         reason = reason or StopReason.PATIENCE
             if epoch >= config.epoch_limit:
                 reason = reason or StopReason.EPOCHS
-            if epoch % record_every == 0 or reason is not None:
+            if epoch % history.interval == 0 or reason is not None:
                 loss = self.loss.value(full.output, full.targets)
-                if not np.isfinite(loss).any():
+                if not _any(np.isfinite(loss)):
                     reason = StopReason.DIVERGED
-                record(epoch, loss, reason is not None, config.stop_when_solved)
+                history.record(epoch, loss, reason is not None, config.stop_when_solved)
             if on_progress is not None and reason is None and time.monotonic() >= next_progress:
                 progress = Progress(
                     epoch,
@@ -577,9 +575,8 @@ class _Trainer:
             if reason is not None:
                 break
             if quiet:
-                stretch = (
-                    min(config.epoch_limit, (epoch // record_every + 1) * record_every) - epoch
-                )
+                every = history.interval
+                stretch = min(config.epoch_limit, (epoch // every + 1) * every) - epoch
                 for _ in range(stretch):
                     for call in cycle:
                         call()
@@ -595,26 +592,22 @@ class _Trainer:
 
         if self.thaw():
             run_calls(full.forward)
-            records[-1] = (epoch, self.loss.value(full.output, full.targets), self.accuracy())
-        if records[-1][0] != epoch:
-            record(epoch, self.loss.value(full.output, full.targets), True)
+            history.replace_last(epoch, self.loss.value(full.output, full.targets))
+        if history.last_epoch != epoch:
+            history.record(epoch, self.loss.value(full.output, full.targets), True)
         self.check_solved()
         held_loss, held_accuracy = self.held_out()
-        history = History(
-            np.array([r[0] for r in records], dtype=np.int64),
-            np.array([r[1] for r in records], dtype=np.float64),
-            np.array([r[2] for r in records], dtype=np.float64),
-        )
+        recorded = History(*history.arrays())
         return TrainResult(
             network=self.network,
             epochs=epoch,
             stop_reason=reason,
-            loss=history.loss[-1],
-            accuracy=history.accuracy[-1],
+            loss=recorded.loss[-1],
+            accuracy=recorded.accuracy[-1],
             min_margin=self.min_margin.astype(np.float64),
             solved_epoch=solved_epoch,
             solved=self.solved_now.copy(),
-            history=history,
+            history=recorded,
             validation_loss=None if held_loss is None else held_loss.astype(np.float64),
             validation_accuracy=held_accuracy,
             state=self.run_state(),

@@ -1,8 +1,9 @@
 """Train requests checked completely: the name, the recipe a request describes, and whether the
 model it would make is within the limits and could be read back in one message.
 
-The server checks a request before it takes a worker; the worker checks its copy again, as it
-is the one that builds the recipe.
+A training worker checks every request it runs, as it is the one that builds the recipe; the
+server checks a warm start (which it merges) and a cold start it must refuse before another
+error (a full pool or store), so that what is wrong with a request comes first.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """One training job, from a TrainRequest to a model record: the part a worker process runs.
 
-The worker checks the request again (`recipes.requests.check_request`, which the server ran before
-it took a worker); only the worker draws the initial weights. `run_job` trains, reports
+The worker checks every request it runs (`recipes.requests.check_request`), before it builds
+anything: for a cold start it is the only check when the call succeeds (the server checks a warm
+start, which it merges, and a request it must refuse before another error). Only the worker
+draws the initial weights. `run_job` trains, reports
 progress, honours a cancel, and turns every way a run can end into a frame for the server: a
 saved-model record, or a domain error (`errors`).
 """

@@ -2,8 +2,9 @@
 
 It knows no gRPC. `accept` makes a request ready to run: for a warm start it checks it completely
 and makes it the stored version's recipe with the request's settings on top (`warm`); a cold
-start's check is left to `train`, which runs it while its worker has already begun (the worker
-checks the request too). `train` yields the worker's progress messages as they come and, when
+start is checked by its worker, which refuses it with what is wrong before it builds anything,
+and by the server only where that must come before another error (a full pool or store).
+`train` yields the worker's progress messages as they come and, when
 the job completed, the saved model; it notices a caller gone (`is_active()` false), a passed
 deadline or a shutdown within `CANCEL_POLL` seconds, and saves the model only when the job
 completed.
@@ -98,7 +99,8 @@ def _cancel(worker: Worker) -> bool:
 class Accepted:
     """A Train request ready to run: the complete request, the bytes its worker starts from
     (empty for a cold start), and its check, which raises what is wrong with it (a no-op for a
-    warm start, checked when accepted)."""
+    warm start, checked when accepted): run where that must come before another error, as the
+    worker runs the same check on every job."""
 
     request: pb.TrainRequest
     start: bytes = b""
@@ -155,8 +157,8 @@ class TrainingService:
     def accept(self, request: pb.TrainRequest) -> Accepted:
         """`request` made ready to run. A warm start is checked now, becoming the stored
         version's recipe with `request`'s settings on top, starting from that version's weights
-        and run state. A cold start's check (about 0.1-0.2 ms) is left to `train`, which runs it
-        while the worker already trains, or before it answers with any other error."""
+        and run state. A cold start's check (0.05-0.25 ms) is left to its worker, and to `train`
+        before it answers with any other error."""
         if not request.start_from:
             return Accepted(
                 request, check=functools.partial(check_request, request, self.registry, self.limits)
@@ -172,7 +174,8 @@ class TrainingService:
     ) -> Iterator[pb.TrainProgress | Trained]:
         """Run an accepted request on a worker; `is_active` says whether anyone still waits for
         the result. A retry of a request id already saved yields that version at once, without
-        taking a worker. What is wrong with the request is raised before any other error."""
+        taking a worker. What is wrong with the request is raised before any other error: the
+        worker's refusal, or this server's check where the call fails before a worker has it."""
         request = accepted.request
         if request.request_id:
             check_request_id(request.request_id)  # before it is looked up
@@ -182,7 +185,7 @@ class TrainingService:
                 return
         try:
             yield from self._on_worker(
-                request, lambda job: self._run(job, is_active, accepted.check), accepted.start
+                request, lambda job: self._run(job, is_active), accepted.start
             )
         except (StoreFullError, AtCapacity, Unavailable):
             accepted.check()  # what is wrong with the request comes first
@@ -238,12 +241,11 @@ class TrainingService:
             job.release(self.pool)
 
     def _run(
-        self, job: _Job, is_active: Callable[[], bool], check: Callable[[], object]
+        self, job: _Job, is_active: Callable[[], bool]
     ) -> Iterator[pb.TrainProgress | Trained]:
-        """Train the job's request, relaying its progress, and save what it makes; `check` runs
-        once the worker has the request, and what it raises stops the job."""
+        """Train the job's request, relaying its progress, and save what it makes."""
         give_up = time.monotonic() + self.limits.max_training_seconds
-        payload = yield from self._relay(job, is_active, give_up, lambda progress: progress, check)
+        payload = yield from self._relay(job, is_active, give_up, lambda progress: progress)
         meta_text, blob = unpack_record(payload)
         meta = ModelMeta.from_json(json.loads(meta_text))
         trained = self._save(job, meta, blob, is_active, meta_text)
@@ -280,20 +282,14 @@ class TrainingService:
         is_active: Callable[[], bool],
         give_up: float,
         wrap: Callable[[pb.TrainProgress], _Event],
-        check: Callable[[], object] = lambda: None,
     ) -> Generator[_Event, None, bytes]:
         """Hand the job's request to its worker and relay its progress (through `wrap`) until
-        it ends; return the DONE frame's payload. `check` runs while the worker begins; what
-        it raises stops the job. Stops the job at `give_up` (monotonic), at shutdown, or when
-        nobody waits any more."""
+        it ends; return the DONE frame's payload (a request the worker refuses raises what is
+        wrong with it). Stops the job at `give_up` (monotonic), at shutdown, or when nobody
+        waits any more."""
         job.reusable = False
         if not job.worker.send(Kind.TRAIN, pack_job(job.payload, job.start)):
             raise Unavailable("a training worker was restarting; try again")
-        try:
-            check()
-        except Exception:
-            job.reusable = _cancel(job.worker)  # its own check refuses it too: quick
-            raise
         while True:
             now = time.monotonic()
             if now > give_up:
