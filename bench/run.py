@@ -889,6 +889,21 @@ def fig_latency(bench: Bench, figure: str) -> Row:
 
 
 TRAININGS = 2  # the load: as many trainings as a 2-core machine has cores
+WORKER_WAIT = 10.0  # seconds a round's training waits for a worker the last round used
+
+
+def train_when_a_worker_is_free(client: Client, *args: Any, **kwargs: Any) -> Any:
+    """`client.train(...)`, tried again while the server refuses it RESOURCE_EXHAUSTED (for up
+    to WORKER_WAIT seconds): the previous round's cancelled trainings may still be handing
+    their workers back."""
+    give_up = time.monotonic() + WORKER_WAIT
+    while True:
+        try:
+            return client.train(*args, **kwargs)
+        except GateLearnError as error:
+            if error.code != grpc.StatusCode.RESOURCE_EXHAUSTED or time.monotonic() > give_up:
+                raise
+        time.sleep(0.05)
 
 
 @contextlib.contextmanager
@@ -907,7 +922,8 @@ def trainings_running(address: str, load: int, bound: float) -> Iterator[None]:
         # The deadline bounds the run even if the cancel were lost.
         with Client(address, train_timeout=bound) as trainer:
             try:
-                trainer.train(
+                train_when_a_worker_is_free(
+                    trainer,
                     f"bench-busy-{index}",
                     ("parity", {"n": 10}),
                     seed=index,
