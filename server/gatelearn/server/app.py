@@ -25,6 +25,7 @@ from gatelearn.plugins import (
     create_manager,
 )
 from gatelearn.server.allocator import keep_freed_memory
+from gatelearn.server.collection import freeze_start_up
 from gatelearn.server.edge.decoding import add_decoding_servicer
 from gatelearn.server.edge.reflection import add_reflection
 from gatelearn.server.edge.servicer import GateLearnService
@@ -233,6 +234,7 @@ def serve(config: ServerConfig) -> bool:
     realtime = config.realtime and serve_in_real_time()
     keep_freed_memory()  # this process is the server's own: its allocator may be tuned for it
     running = create_server(config)
+    freeze_start_up()  # this process is the server's own: its collector may be tuned for it
     host = config.address.rsplit(":", 1)[0]
     where = f"store {redacted(config.store)}" if config.store else f"data in {config.data_dir}"
     log.info(
