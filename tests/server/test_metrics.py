@@ -113,6 +113,33 @@ def test_rpc_counts_by_method_and_code_are_exactly_the_calls_made(
     assert value(samples, "gatelearn_store_seconds_count", operation="save_packed") == 1
 
 
+def test_calls_the_token_refuses_and_those_it_lets_through_are_each_counted_as_answered(
+    tmp_path: Path,
+) -> None:
+    """The observer wraps each method's handler once and keeps it, the token check's refusal
+    being a handler of its own: calls alternating between the two must still each be
+    counted under their own code, for unary and streaming methods alike."""
+    running = start_server(tmp_path / "data", metrics_address="127.0.0.1:0", auth_token="s3")
+    address = f"127.0.0.1:{running.port}"
+    try:
+        with Client(address, token="s3") as allowed, Client(address, token="no") as refused:
+            allowed.train("x", "xor")
+            for _ in range(3):
+                allowed.predict("x", XOR_ROWS)
+                expect_error(grpc.StatusCode.UNAUTHENTICATED, refused.predict, "x", XOR_ROWS)
+                expect_error(grpc.StatusCode.UNAUTHENTICATED, refused.train, "y", "xor")
+            expect_error(grpc.StatusCode.NOT_FOUND, allowed.predict, "missing", XOR_ROWS)
+        assert rpc_counts(scrape(running)) == {
+            (f"{SERVICE}Train", "OK"): 1,
+            (f"{SERVICE}Train", "UNAUTHENTICATED"): 3,
+            (f"{SERVICE}Predict", "OK"): 3,
+            (f"{SERVICE}Predict", "UNAUTHENTICATED"): 3,
+            (f"{SERVICE}Predict", "NOT_FOUND"): 1,
+        }
+    finally:
+        running.stop(0)
+
+
 def test_cache_hits_misses_and_bytes_follow_predicts_and_deletes(
     observed: RunningServer, observed_client: Client
 ) -> None:

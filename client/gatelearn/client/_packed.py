@@ -20,6 +20,7 @@ from typing import Any
 
 import grpc
 
+from gatelearn.api.wire import field_tag, varint
 from gatelearn.v1 import gatelearn_pb2 as pb
 
 __all__ = [
@@ -93,19 +94,9 @@ def _request_head(chunk: Any, dtype: str, model: str, version: int) -> pb.Predic
     return pb.PredictRequest(model=model, version=version, label_bits=True, packed=packed)
 
 
-def _varint(value: int) -> bytes:
-    """`value` (not negative) as a protobuf varint: 7 bits a byte, low first."""
-    out = bytearray()
-    while value > 0x7F:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
 # Tags of the length-delimited fields PredictRequest.packed and PackedRows.data.
-_PACKED_TAG = _varint(pb.PredictRequest.DESCRIPTOR.fields_by_name["packed"].number << 3 | 2)
-_DATA_TAG = _varint(pb.PackedRows.DESCRIPTOR.fields_by_name["data"].number << 3 | 2)
+_PACKED_TAG = field_tag(pb.PredictRequest.DESCRIPTOR.fields_by_name["packed"].number)
+_DATA_TAG = field_tag(pb.PackedRows.DESCRIPTOR.fields_by_name["data"].number)
 
 
 def chunk_request_bytes(chunk: Any, dtype: str, model: str = "", version: int = 0) -> bytes:
@@ -115,9 +106,9 @@ def chunk_request_bytes(chunk: Any, dtype: str, model: str = "", version: int = 
     Through a message, each chunk's bytes were copied three times (tobytes, the field, the
     encoding)."""
     data = memoryview(chunk).cast("B")
-    inner = _DATA_TAG + _varint(len(data))
+    inner = _DATA_TAG + varint(len(data))
     head = _request_head(chunk, dtype, model, version).SerializeToString()
-    return b"".join((head, _PACKED_TAG, _varint(len(inner) + len(data)), inner, data))
+    return b"".join((head, _PACKED_TAG, varint(len(inner) + len(data)), inner, data))
 
 
 def _runs(chunks: int, streams: int) -> list[range]:

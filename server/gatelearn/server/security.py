@@ -26,6 +26,16 @@ def _deny(request: Any, context: grpc.ServicerContext) -> None:
     context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
 
 
+# The refusal of each call shape (request streaming, response streaming), made once: the
+# same handler every time, which the RpcObserver wraps once too.
+_REFUSALS = {
+    (False, False): grpc.unary_unary_rpc_method_handler(_deny),
+    (False, True): grpc.unary_stream_rpc_method_handler(_deny),
+    (True, False): grpc.stream_unary_rpc_method_handler(_deny),
+    (True, True): grpc.stream_stream_rpc_method_handler(_deny),
+}
+
+
 class TokenInterceptor(grpc.ServerInterceptor):
     """Refuse every call but health checks unless it carries the server's bearer token."""
 
@@ -49,13 +59,7 @@ class TokenInterceptor(grpc.ServerInterceptor):
         if self._allows(details.invocation_metadata or ()):
             return handler
         # Answer with the same call shape as the real method, so any client reads the status.
-        if handler.request_streaming and handler.response_streaming:
-            return grpc.stream_stream_rpc_method_handler(_deny)
-        if handler.request_streaming:
-            return grpc.stream_unary_rpc_method_handler(_deny)
-        if handler.response_streaming:
-            return grpc.unary_stream_rpc_method_handler(_deny)
-        return grpc.unary_unary_rpc_method_handler(_deny)
+        return _REFUSALS[(handler.request_streaming, handler.response_streaming)]
 
 
 def server_credentials(

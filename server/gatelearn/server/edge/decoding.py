@@ -4,9 +4,10 @@ grpcio answers INTERNAL and logs a traceback when a request deserializer raises.
 method of the service is registered with raw-bytes requests, built from the service descriptor,
 and each request is parsed before the servicer sees it: bytes that do not decode are answered
 INVALID_ARGUMENT naming the message type, with one rate-limited log line; Struct values nested
-too deeply for the parser are refused first, naming the field (see nesting.py). Only quick
-reads are answered in real time; every other call, a large request and a stream of requests
-run in the ordinary scheduling class (see priority.py).
+too deeply for the parser are refused first, naming the field (see nesting.py). A servicer may
+answer with bytes it encoded itself, sent as they are. Only quick reads are answered in real
+time; every other call, a large request and a stream of requests run in the ordinary
+scheduling class (see priority.py).
 """
 
 from __future__ import annotations
@@ -112,6 +113,17 @@ def _behaviour(
     return streamed
 
 
+def _serializer(method: MethodDescriptor) -> Callable[[Message | bytes], bytes]:
+    """Encodes `method`'s answers; an answer the servicer encoded itself (bytes, as Predict's
+    rows are) goes out as it is."""
+    serialize = GetMessageClass(method.output_type).SerializeToString
+
+    def serialized(response: Message | bytes) -> bytes:
+        return response if isinstance(response, bytes) else serialize(response)
+
+    return serialized
+
+
 def add_decoding_servicer(
     servicer: Any, server: grpc.Server, service: ServiceDescriptor, full_name: str | None = None
 ) -> None:
@@ -121,12 +133,11 @@ def add_decoding_servicer(
     rate_limited = _RateLimitedLog()
     handlers = {}
     for method in service.methods:
-        response_class: type[Message] = GetMessageClass(method.output_type)
         make = _HANDLERS[(method.client_streaming, method.server_streaming)]
         handlers[method.name] = make(
             _behaviour(method, getattr(servicer, method.name), rate_limited),
             request_deserializer=None,
-            response_serializer=response_class.SerializeToString,
+            response_serializer=_serializer(method),
         )
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(name, handlers),))
     server.add_registered_method_handlers(name, handlers)

@@ -8,8 +8,6 @@ the training or the model service, and answers; errors become status codes in on
 from __future__ import annotations
 
 import dataclasses
-import itertools
-import math
 import reprlib
 from collections.abc import Iterator
 from typing import Any
@@ -26,6 +24,7 @@ from gatelearn.server.checks import (
 )
 from gatelearn.server.edge import messages
 from gatelearn.server.edge.ahead import ahead
+from gatelearn.server.edge.encoded import rows_answer
 from gatelearn.server.edge.explanations import explanation
 from gatelearn.server.edge.exports import exported, record_from_export
 from gatelearn.server.edge.messages import rows
@@ -37,7 +36,7 @@ from gatelearn.server.models.answers import SLACK, check_fits
 from gatelearn.server.models.servable import ServableModel
 from gatelearn.server.models.service import Evaluation, ModelService
 from gatelearn.server.recipes.requests import check_request_id
-from gatelearn.server.recipes.values import add_rows, params_dict
+from gatelearn.server.recipes.values import params_dict
 from gatelearn.server.stores.meta import Metrics
 from gatelearn.server.stores.records import ModelSummary
 from gatelearn.server.training.search import CandidateProgress
@@ -231,44 +230,51 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
     # ------------------------------------------------------------ serving
     def _predict(
         self, model: ServableModel, request: pb.PredictRequest, where: str = ""
-    ) -> pb.PredictResponse:
+    ) -> pb.PredictResponse | bytes:
         """Answer one Predict request (or stream chunk) with `model`; `where` goes before the
-        fields that errors name (`requests[2].` for a stream's third message)."""
+        fields that errors name (`requests[2].` for a stream's third message). Rows are
+        answered already encoded (encoded.py), the gRPC layer sending the bytes as they are."""
+        if request.HasField("packed"):
+            return self._predict_packed(model, request, where)
+        inputs = messages.rows_array(
+            request.rows,
+            model.n_inputs,
+            f"{where}rows",
+            self.limits.max_predict_rows,
+            "max_predict_rows",
+        )
+        self._check_work(model, len(inputs), f"{where}rows")
+        outputs = model.outputs(inputs)
+        if (bad := first_nonfinite_row(outputs)) is not None:
+            raise overflowed(f"{where}rows[{bad}]")
+        return rows_answer(model, outputs, model.labels(model.above(outputs)))
+
+    def _predict_packed(
+        self, model: ServableModel, request: pb.PredictRequest, where: str
+    ) -> pb.PredictResponse:
+        """`_predict` of packed rows: outputs packed in the request's dtype, labels as bits
+        or packed."""
+        if request.rows:
+            raise InvalidRequest(f"{where}rows", "give rows or packed, not both")
         limit, limit_name = self.limits.max_predict_rows, "max_predict_rows"
+        inputs, dtype = messages.packed_array(
+            request.packed, model.n_inputs, f"{where}packed", limit, limit_name
+        )
+        self._check_work(model, len(inputs), f"{where}packed")
+        outputs = model.outputs(inputs)
+        answered = messages.in_packed_dtype(outputs, dtype)
+        if (bad := first_nonfinite_row(answered)) is not None:
+            raise overflowed(f"{where}packed.data: row {bad}", dtype)
         record = model.record
         response = pb.PredictResponse(
             model=pb.ModelRef(name=record.name, version=record.version), threshold=model.threshold
         )
-        if request.HasField("packed"):
-            if request.rows:
-                raise InvalidRequest(f"{where}rows", "give rows or packed, not both")
-            inputs, dtype = messages.packed_array(
-                request.packed, model.n_inputs, f"{where}packed", limit, limit_name
-            )
-            self._check_work(model, len(inputs), f"{where}packed")
-            outputs = model.outputs(inputs)
-            answered = messages.in_packed_dtype(outputs, dtype)
-            if (bad := first_nonfinite_row(answered)) is not None:
-                raise overflowed(f"{where}packed.data: row {bad}", dtype)
-            messages.pack_into(response.packed_outputs, answered, dtype)
-            above = model.above(outputs)  # of the float64 outputs, as unpacked labels are
-            if request.label_bits:
-                messages.label_bits_into(response.label_bits, above, model.low, model.high)
-            else:
-                messages.pack_into(response.packed_labels, model.labels(above), dtype)
+        messages.pack_into(response.packed_outputs, answered, dtype)
+        above = model.above(outputs)  # of the float64 outputs, as unpacked labels are
+        if request.label_bits:
+            messages.label_bits_into(response.label_bits, above, model.low, model.high)
         else:
-            inputs = messages.rows_array(
-                request.rows, model.n_inputs, f"{where}rows", limit, limit_name
-            )
-            self._check_work(model, len(inputs), f"{where}rows")
-            outputs = model.outputs(inputs)
-            # Lists from here on, as the answer holds them: for the few rows of a unary
-            # Predict, checking and labelling them in Python costs less than NumPy's calls.
-            values = outputs.tolist()
-            if not all(map(math.isfinite, itertools.chain.from_iterable(values))):
-                raise overflowed(f"{where}rows[{first_nonfinite_row(outputs)}]")
-            add_rows(response.outputs, values)
-            add_rows(response.labels, model.label_rows(values))
+            messages.pack_into(response.packed_labels, model.labels(above), dtype)
         return response
 
     def _check_work(self, model: ServableModel, rows: int, field: str) -> None:
@@ -278,13 +284,13 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
 
     def Predict(
         self, request: pb.PredictRequest, context: grpc.ServicerContext
-    ) -> pb.PredictResponse:
+    ) -> pb.PredictResponse | bytes:
         with statuses(context):
             return self._predict(self.models.servable(request.model, request.version), request)
 
     def PredictStream(
         self, requests: Iterator[pb.PredictRequest], context: grpc.ServicerContext
-    ) -> Iterator[pb.PredictResponse]:
+    ) -> Iterator[pb.PredictResponse | bytes]:
         with statuses(context):
             # The next chunks are read, and answered, while this thread sends the one before.
             read = ahead(requests, REQUESTS_AHEAD, context.add_callback)
@@ -292,7 +298,7 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
 
     def _stream_answers(
         self, requests: Iterator[pb.PredictRequest]
-    ) -> Iterator[pb.PredictResponse]:
+    ) -> Iterator[pb.PredictResponse | bytes]:
         """PredictStream's answers, one per request, all from the model the first names."""
         model: ServableModel | None = None
         first = ("", 0)

@@ -184,12 +184,6 @@ class ServableModel:
         """The label values of outputs that are `above` the threshold or not."""
         return np.where(above, self.high, self.low)
 
-    def label_rows(self, outputs: list[list[float]]) -> list[list[float]]:
-        """`labels(above(outputs))` for rows of outputs as Python lists, as a unary Predict
-        answers them: for a few rows, a comparison per value costs less than two NumPy calls."""
-        above, low, high = self.above, self.low, self.high
-        return [[high if above(value) else low for value in row] for row in outputs]
-
     def _small_batch(self, rows: NDArray[np.float64]) -> NDArray[np.float64]:
         """`rows` through this thread's forward pass for that many rows: made on a thread's
         first call with that count, and kept until it asks for another (clients tend to keep

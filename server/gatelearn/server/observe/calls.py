@@ -9,12 +9,12 @@ already set), any other exception (UNKNOWN), or a response stream closed early b
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Any
 
 import grpc
@@ -60,12 +60,46 @@ def _request_id(metadata: Sequence[tuple[str, str | bytes]] | None) -> str:
     return ""
 
 
+class _Observing:
+    """Make one call known while its behaviour runs, and record how it ended. A class rather
+    than a generator-based context manager: it wraps every call, and this form costs less."""
+
+    def __init__(self, observer: RpcObserver, method: str, context: grpc.ServicerContext) -> None:
+        self._observer = observer
+        self._context = context
+        self._call = Call(method, _request_id(context.invocation_metadata()), time.perf_counter())
+
+    def __enter__(self) -> None:
+        current_call.set(self._call)
+        request_id.set(self._call.request_id)
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if kind is None:
+            code = self._context.code() or grpc.StatusCode.OK
+        elif kind is GeneratorExit:  # the client went away between two responses of a stream
+            code = grpc.StatusCode.CANCELLED
+        else:  # context.abort set the code before raising
+            code = self._context.code() or grpc.StatusCode.UNKNOWN
+        self._observer.ended(self._call, code)
+
+
 class RpcObserver(grpc.ServerInterceptor):
     """Record each call's status and duration in `metrics` (when given), and make its request
-    id known to the log lines written while it runs."""
+    id known to the log lines written while it runs.
+
+    Each method's handler is wrapped once and kept, so that the poll thread, which takes every
+    call in turn, does no more than a lookup per call; the call's own work (its request id, its
+    clock) runs on the thread that answers it."""
 
     def __init__(self, metrics: ServerMetrics | None) -> None:
         self._metrics = metrics
+        # By method and handler (a method's own, or the token check's refusal): a few per method.
+        self._wrapped: dict[tuple[str, grpc.RpcMethodHandler], grpc.RpcMethodHandler] = {}
 
     def intercept_service(
         self, continuation: Callable[[Any], Any], details: grpc.HandlerCallDetails
@@ -75,42 +109,28 @@ class RpcObserver(grpc.ServerInterceptor):
             if self._metrics is not None:
                 self._metrics.rpc_ended(UNKNOWN_METHOD, grpc.StatusCode.UNIMPLEMENTED, 0.0)
             return None
-        method = details.method.lstrip("/")
-        call_id = _request_id(details.invocation_metadata)
+        key = (details.method, handler)
+        wrapped = self._wrapped.get(key)
+        if wrapped is None:  # two threads may both wrap it: either answer serves
+            wrapped = self._wrapped[key] = self._wrap(handler, details.method.lstrip("/"))
+        return wrapped
+
+    def _wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        """`handler` with its behaviour observed as calls to `method`."""
         for attribute, factory in _SHAPES:
             behaviour = getattr(handler, attribute)
             if behaviour is None:
                 continue
             wrap = self._streaming if handler.response_streaming else self._unary
             return factory(
-                wrap(behaviour, method, call_id),
+                wrap(behaviour, method),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
         return handler
 
-    @contextlib.contextmanager
-    def _observing(
-        self, method: str, call_id: str, context: grpc.ServicerContext
-    ) -> Iterator[None]:
-        """Make the call known while its behaviour runs; record how it ended."""
-        call = Call(method, call_id, time.perf_counter())
-        current_call.set(call)
-        request_id.set(call_id)
-        code = grpc.StatusCode.UNKNOWN
-        try:
-            yield
-            code = context.code() or grpc.StatusCode.OK
-        except GeneratorExit:  # the client went away between two responses of a stream
-            code = grpc.StatusCode.CANCELLED
-            raise
-        except Exception:
-            code = context.code() or grpc.StatusCode.UNKNOWN  # context.abort set it first
-            raise
-        finally:
-            self._ended(call, code)
-
-    def _ended(self, call: Call, code: grpc.StatusCode) -> None:
+    def ended(self, call: Call, code: grpc.StatusCode) -> None:
+        """Record how `call` ended, and forget it on this thread."""
         seconds = time.perf_counter() - call.started
         log.debug("%s %s %.1f ms", call.method, code.name, seconds * 1e3)
         if self._metrics is not None:
@@ -122,20 +142,16 @@ class RpcObserver(grpc.ServerInterceptor):
             current_call.set(None)
             request_id.set("")
 
-    def _unary(
-        self, behaviour: Callable[..., Any], method: str, call_id: str
-    ) -> Callable[..., Any]:
+    def _unary(self, behaviour: Callable[..., Any], method: str) -> Callable[..., Any]:
         def observed(request: Any, context: grpc.ServicerContext) -> Any:
-            with self._observing(method, call_id, context):
+            with _Observing(self, method, context):
                 return behaviour(request, context)
 
         return observed
 
-    def _streaming(
-        self, behaviour: Callable[..., Any], method: str, call_id: str
-    ) -> Callable[..., Any]:
+    def _streaming(self, behaviour: Callable[..., Any], method: str) -> Callable[..., Any]:
         def observed(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
-            with self._observing(method, call_id, context):
+            with _Observing(self, method, context):
                 yield from behaviour(request, context)
 
         return observed

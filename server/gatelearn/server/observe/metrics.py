@@ -178,14 +178,22 @@ class ServerMetrics:
             buckets=STORE_BUCKETS,
             registry=self.registry,
         )
+        # Each (method, code)'s counter and histogram, looked up once: `labels` took about 3 us
+        # a call. Methods are the server's own (or "unknown"), so the keys are few.
+        self._rpc_children: dict[tuple[str, grpc.StatusCode], tuple[Any, Any]] = {}
 
     def watch(self, pool: WorkerPool, cache: ModelCache) -> None:
         """Report the pool's and the cache's figures at each scrape."""
         self.registry.register(_LiveFigures(pool, cache))
 
     def rpc_ended(self, method: str, code: grpc.StatusCode, seconds: float) -> None:
-        self._rpcs.labels(method, code.name).inc()
-        self._rpc_seconds.labels(method).observe(seconds)
+        children = self._rpc_children.get((method, code))
+        if children is None:
+            children = self._rpcs.labels(method, code.name), self._rpc_seconds.labels(method)
+            self._rpc_children[(method, code)] = children
+        calls, durations = children
+        calls.inc()
+        durations.observe(seconds)
 
     def training_ended(self, code: grpc.StatusCode) -> None:
         self._trainings.labels(OUTCOMES.get(code, "failed")).inc()
