@@ -14,7 +14,9 @@ exits 0. Seeds
 0..S-1 train as populations of at most --block members (tests/core/test_population.py shows a
 member trains as it would alone, to rounding); the block is smaller for tasks of many rows, so
 that no activation buffer exceeds about 2 MB, and from parity-9 on each seed trains alone
-(see BUFFER_VALUES). Like the server's training workers, it uses one BLAS thread.
+(see BUFFER_VALUES), as does each seed of a task whose rows are drawn from the seed (a
+population's members share one draw). Like the server's training workers, it uses one BLAS
+thread.
 
 With --out FILE every finished block appends one JSON line per seed (task, resolved recipe,
 seed, solved, solved epoch, accuracy, CPU seconds: the block's share), so a stopped run loses
@@ -170,6 +172,14 @@ def row(text: str, first: Checked, records: list[Record]) -> str:
     )
 
 
+def rows_depend_on_seed(checked: Checked) -> bool:
+    """Whether the task draws its rows from the seed (region and the Playground datasets): a
+    population's members share its first seed's rows, so each such seed trains alone, drawing
+    its own rows as a Train with that seed does."""
+    first, second = (checked.task.preview(np.random.default_rng(s), 8).inputs for s in (0, 1))
+    return not np.array_equal(first, second)
+
+
 def measure(
     text: str, seeds: int, block: int, overrides: dict[str, Any], log: SeedLog | None
 ) -> str:
@@ -180,7 +190,7 @@ def measure(
     first = check(recipe, registry)
     key = recipe_key(first)
     fits = BUFFER_VALUES // (first.rows * max(first.sizes))
-    block = min(block, fits) if fits >= MIN_BLOCK else 1
+    block = min(block, fits) if fits >= MIN_BLOCK and not rows_depend_on_seed(first) else 1
     done = log.recorded(text, key) if log else {}
     missing = [seed for seed in range(seeds) if seed not in done]
     for start, members in blocks(missing, block):
