@@ -36,9 +36,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def served(*args: str, env: Mapping[str, str] | None = None) -> Iterator[Served]:
-    """`gatelearn serve ARGS` on a free loopback port, once it says it serves; SIGTERM after."""
-    with _started([sys.executable, "-m", "gatelearn.client.cli", "serve"], args, env) as server:
+def served(
+    *args: str, env: Mapping[str, str] | None = None, own_session: bool = False
+) -> Iterator[Served]:
+    """`gatelearn serve ARGS` on a free loopback port, once it says it serves; SIGTERM after.
+    `own_session`: in a session of its own, as from another terminal or a service manager
+    (Linux then schedules it and its workers as a group apart from this process)."""
+    command = [sys.executable, "-m", "gatelearn.client.cli", "serve"]
+    with _started(command, args, env, own_session) as server:
         yield server
 
 
@@ -53,7 +58,10 @@ def echoed(response: bytes, workers: int, aio: bool = False) -> Iterator[Served]
 
 @contextlib.contextmanager
 def _started(
-    command: list[str], args: tuple[str, ...], env: Mapping[str, str] | None
+    command: list[str],
+    args: tuple[str, ...],
+    env: Mapping[str, str] | None,
+    own_session: bool = False,
 ) -> Iterator[Served]:
     """`COMMAND --address ADDRESS ARGS` on a free loopback port, once it prints "serving on";
     SIGTERM after."""
@@ -65,6 +73,7 @@ def _started(
         text=True,
         stdin=subprocess.DEVNULL,
         env=env,
+        start_new_session=own_session,
     )
     lines: queue.Queue[str] = queue.Queue()
     assert process.stdout is not None

@@ -877,11 +877,22 @@ def p50_p99_ms(samples: list[float]) -> str:
 
 def fig_latency(bench: Bench, figure: str) -> Row:
     """Predict's latency with nothing else running, then during two long trainings, against a
-    `gatelearn serve` subprocess: its scheduling is the server's own, not this process's."""
+    `gatelearn serve` subprocess in a session of its own, as a user starts it in another
+    terminal: Linux schedules its session (it and its workers) as a group apart from ours."""
+    return latency_of_served(bench, figure, own_session=True)
+
+
+def fig_latency_one_session(bench: Bench, figure: str) -> Row:
+    """The same with the server in this process's session, as a program that starts its own
+    server has it: one scheduling group for the clients, the server and its workers."""
+    return latency_of_served(bench, figure, own_session=False)
+
+
+def latency_of_served(bench: Bench, figure: str, own_session: bool) -> Row:
     env = {k: v for k, v in os.environ.items() if k != LIMITS_ENV}  # the default limits
     with (
         tempfile.TemporaryDirectory(prefix="gatelearn-bench-") as data_dir,
-        served("--data-dir", data_dir, env=env) as server,
+        served("--data-dir", data_dir, env=env, own_session=own_session) as server,
         Client(server.address, timeout=120) as client,
     ):
         client.train(MODEL, "xor")
@@ -1344,6 +1355,12 @@ FIGURES: list[tuple[str, str, bool, Callable[[Bench, str], Row]]] = [
     ("Predict rows/s, packed path (`gatelearn serve`)", "Network.predict", False, fig_packed),
     ("in-process forward rows/s, 2-4-1", "sklearn predict_proba", True, fig_forward),
     ("Predict p99 with 2 trainings (idle p99 / busy p99)", "p99 idle", False, fig_latency),
+    (
+        "Predict p99 with 2 trainings, server in this session",
+        "p99 idle",
+        False,
+        fig_latency_one_session,
+    ),
     ("parity-n time per epoch: growth exponent", "2^n rows", False, fig_parity),
     ("server RSS, 1000 stored models, 100 used", "-", False, fig_memory),
     ("save latency, one version (SQLite s / PostgreSQL s)", "SQLite", False, fig_save_latency),
