@@ -101,7 +101,7 @@ from _common import (
 )
 from _echo import handler as echo_handler
 from _scaleout import Replicas, cluster, replicas, save_seconds
-from _served import echoed, served
+from _served import Served, echoed, served
 
 from gatelearn.client import Client, GateLearnError, TrainOptions
 from gatelearn.client.client import DEFAULT_CHUNK_ROWS, DEFAULT_STREAMS
@@ -713,6 +713,18 @@ def stub_caller(
     return connect
 
 
+@contextlib.contextmanager
+def default_server(own_session: bool = False) -> Iterator[Served]:
+    """`gatelearn serve` with the default limits (not this bench's) on a fresh data directory;
+    `own_session` as `served` has it."""
+    env = {k: v for k, v in os.environ.items() if k != LIMITS_ENV}
+    with (
+        tempfile.TemporaryDirectory(prefix="gatelearn-bench-") as data_dir,
+        served("--data-dir", data_dir, env=env, own_session=own_session) as server,
+    ):
+        yield server
+
+
 def fig_unary(bench: Bench, figure: str) -> Row:
     """Unary Predict calls/s against `gatelearn serve` in a process of its own, as users run
     it, over a bare synchronous grpcio echo in a process of its own; the same pair inside this
@@ -723,10 +735,8 @@ def fig_unary(bench: Bench, figure: str) -> Row:
         response = gatelearn_pb2_grpc.GateLearnStub(channel).Predict(request, timeout=30)
     request_bytes, response_bytes = request.SerializeToString(), response.SerializeToString()
     workers = ServerConfig().workers
-    env = {k: v for k, v in os.environ.items() if k != LIMITS_ENV}  # the default limits
     with (
-        tempfile.TemporaryDirectory(prefix="gatelearn-bench-") as data_dir,
-        served("--data-dir", data_dir, env=env) as server,
+        default_server() as server,
         echoed(response_bytes, workers) as echo,
         echoed(response_bytes, workers, aio=True) as echo_aio,
         echo_server(response_bytes, workers) as echo_here,
@@ -778,10 +788,8 @@ def fig_packed(bench: Bench, figure: str) -> Row:
     inputs = np.random.default_rng(1).random((rows, 2))
     model = bench.server.service.models.cache.get(MODEL)  # the very model Predict serves
     expected = model.network.predict(inputs)[..., 0]
-    env = {k: v for k, v in os.environ.items() if k != LIMITS_ENV}  # the default limits
     with (
-        tempfile.TemporaryDirectory(prefix="gatelearn-bench-") as data_dir,
-        served("--data-dir", data_dir, env=env) as server,
+        default_server() as server,
         Client(server.address, timeout=120) as client,
     ):
         client.import_model(MODEL, bench.client.export_model(MODEL))  # the same weights
@@ -889,10 +897,8 @@ def fig_latency_one_session(bench: Bench, figure: str) -> Row:
 
 
 def latency_of_served(bench: Bench, figure: str, own_session: bool) -> Row:
-    env = {k: v for k, v in os.environ.items() if k != LIMITS_ENV}  # the default limits
     with (
-        tempfile.TemporaryDirectory(prefix="gatelearn-bench-") as data_dir,
-        served("--data-dir", data_dir, env=env, own_session=own_session) as server,
+        default_server(own_session) as server,
         Client(server.address, timeout=120) as client,
     ):
         client.train(MODEL, "xor")
@@ -1101,12 +1107,8 @@ def small_model(rng: np.random.Generator) -> dict[str, Any]:
 
 def fig_memory(bench: Bench, figure: str) -> Row:
     mode = bench.mode
-    env = {k: v for k, v in os.environ.items() if k != LIMITS_ENV}  # the default limits
     cache = Limits().cached_models
-    with (
-        tempfile.TemporaryDirectory(prefix="gatelearn-bench-") as data_dir,
-        served("--data-dir", data_dir, env=env) as server,
-    ):
+    with default_server() as server:
         process = server.process
         with Client(server.address) as client:
             client.models()  # a first call: channel and servicer warm
