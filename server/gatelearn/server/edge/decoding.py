@@ -94,6 +94,8 @@ def _behaviour(
     decode = _decoder(method, rate_limited)
     streams = method.server_streaming
     quick = method.name in REALTIME_CALLS
+    if getattr(implementation, "experimental_non_blocking", False):
+        return _non_blocking(implementation, decode)
     if not method.client_streaming:
 
         def unary(data: bytes, context: grpc.ServicerContext) -> Any:
@@ -111,6 +113,28 @@ def _behaviour(
         return as_bulk(lambda: implementation(messages, context), streams)  # however small each
 
     return streamed
+
+
+def _non_blocking(
+    implementation: Callable[..., Any], decode: Callable[[bytes, str, grpc.ServicerContext], Any]
+) -> Callable[..., Any]:
+    """A stream that answers through grpc's callback and returns at once (the health Watch
+    every client connection keeps open), kept so: wrapped as a generator, each open Watch
+    would hold one of the server's threads, and a few more connections than threads would
+    leave none to answer calls."""
+
+    def watched(
+        data: bytes,
+        context: grpc.ServicerContext,
+        send_response_callback: Callable[[Any], None] | None = None,
+    ) -> Any:
+        return implementation(decode(data, "request", context), context, send_response_callback)
+
+    watched.experimental_non_blocking = True  # type: ignore[attr-defined]
+    watched.experimental_thread_pool = getattr(  # type: ignore[attr-defined]
+        implementation, "experimental_thread_pool", None
+    )
+    return watched
 
 
 def _serializer(method: MethodDescriptor) -> Callable[[Message | bytes], bytes]:

@@ -73,6 +73,13 @@ class _Observing:
         current_call.set(self._call)
         request_id.set(self._call.request_id)
 
+    def leave(self) -> None:
+        """Forget the call on this thread, which goes on to answer others (a stream may end
+        on a thread answering another call by then)."""
+        if current_call.get() is self._call:
+            current_call.set(None)
+            request_id.set("")
+
     def __exit__(
         self,
         kind: type[BaseException] | None,
@@ -86,6 +93,7 @@ class _Observing:
         else:  # context.abort set the code before raising
             code = self._context.code() or grpc.StatusCode.UNKNOWN
         self._observer.ended(self._call, code)
+        self.leave()
 
 
 class RpcObserver(grpc.ServerInterceptor):
@@ -121,7 +129,12 @@ class RpcObserver(grpc.ServerInterceptor):
             behaviour = getattr(handler, attribute)
             if behaviour is None:
                 continue
-            wrap = self._streaming if handler.response_streaming else self._unary
+            if getattr(behaviour, "experimental_non_blocking", False):
+                wrap = self._non_blocking
+            elif handler.response_streaming:
+                wrap = self._streaming
+            else:
+                wrap = self._unary
             return factory(
                 wrap(behaviour, method),
                 request_deserializer=handler.request_deserializer,
@@ -130,23 +143,51 @@ class RpcObserver(grpc.ServerInterceptor):
         return handler
 
     def ended(self, call: Call, code: grpc.StatusCode) -> None:
-        """Record how `call` ended, and forget it on this thread."""
+        """Record how `call` ended."""
         seconds = time.perf_counter() - call.started
         log.debug("%s %s %.1f ms", call.method, code.name, seconds * 1e3)
         if self._metrics is not None:
             self._metrics.rpc_ended(call.method, code, seconds)
             if call.training:
                 self._metrics.training_ended(grpc.StatusCode.OK if call.saved else code)
-        # A stream's generator may be closed on a thread answering another call by then.
-        if current_call.get() is call:
-            current_call.set(None)
-            request_id.set("")
 
     def _unary(self, behaviour: Callable[..., Any], method: str) -> Callable[..., Any]:
         def observed(request: Any, context: grpc.ServicerContext) -> Any:
             with _Observing(self, method, context):
                 return behaviour(request, context)
 
+        return observed
+
+    def _non_blocking(self, behaviour: Callable[..., Any], method: str) -> Callable[..., Any]:
+        """A stream answered through grpc's callback (the health Watch): it ends when the
+        callback is given None, on some later thread."""
+
+        def observed(
+            request: Any,
+            context: grpc.ServicerContext,
+            send_response_callback: Callable[[Any], None] | None = None,
+        ) -> Any:
+            observing = _Observing(self, method, context)
+
+            def send(response: Any) -> None:
+                if send_response_callback is not None:
+                    send_response_callback(response)
+                if response is None:  # the stream's end: the client left, or the server stops
+                    observing.__exit__(None if context.is_active() else GeneratorExit, None, None)
+
+            observing.__enter__()
+            try:
+                return behaviour(request, context, send)
+            except BaseException as error:
+                observing.__exit__(type(error), error, error.__traceback__)
+                raise
+            finally:
+                observing.leave()  # the stream goes on without this thread
+
+        observed.experimental_non_blocking = True  # type: ignore[attr-defined]
+        observed.experimental_thread_pool = getattr(  # type: ignore[attr-defined]
+            behaviour, "experimental_thread_pool", None
+        )
         return observed
 
     def _streaming(self, behaviour: Callable[..., Any], method: str) -> Callable[..., Any]:
