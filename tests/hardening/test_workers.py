@@ -29,6 +29,7 @@ from gatelearn.client import Client, GateLearnError, Progress, TrainOptions
 from gatelearn.server import Limits
 from gatelearn.server.app import SHUTDOWN_BACKSTOP, STOP_WAIT, RunningServer
 from gatelearn.server.training.frames import Kind, pack_job, read_frame, write_frame
+from gatelearn.server.training.idle_group import IdleGroup, own_cpu_cgroup
 from gatelearn.server.training.pool import Frames
 from gatelearn.v1 import gatelearn_pb2 as pb
 
@@ -99,6 +100,60 @@ def test_a_training_worker_runs_under_sched_idle(one_slot: RunningServer) -> Non
     assert set(stopping.values()) == {os.SCHED_OTHER}, stopping
     assert again == os.SCHED_IDLE
     assert os.sched_getscheduler(0) == os.SCHED_OTHER
+
+
+def _idle_group(running: RunningServer) -> IdleGroup:
+    group = running.pool._idle_group  # white-box: the pool exposes no cgroup
+    if group is None:
+        pytest.skip("this machine lets the server make no cgroup (root or a delegated one)")
+    return group
+
+
+def _members(group: IdleGroup) -> set[int]:
+    return {int(pid) for pid in (group.path / "cgroup.procs").read_text().split()}
+
+
+def test_training_workers_run_in_an_idle_cgroup_removed_at_stop(tmp_path: Path) -> None:
+    """Where the server may make a cgroup, its workers run in one of their own inside the
+    server's, idle as a group (cpu.idle 1), from their start and again after a cancel lifted
+    them out; stopping the server removes it."""
+    running = start_server(tmp_path / "data", limits=Limits(max_concurrent_trainings=1))
+    group = _idle_group(running)
+    (worker,) = running.pool._idle
+    assert (group.path / "cpu.idle").read_text().strip() == "1"
+    assert group.parent == own_cpu_cgroup()
+    assert _members(group) == {worker.process.pid}
+    with Client(f"127.0.0.1:{running.port}") as client:
+        for name in ("cancelled", "next"):
+            events = client.train_events(client.train_request(name, "xor", options=LONG))
+            assert isinstance(next(events), Progress)
+            assert _members(group) == {worker.process.pid}
+            events.close()
+            poll(lambda: not running.pool.busy, what="the cancelled job's end")
+    assert _members(group) == {worker.process.pid}  # the same worker, back in the group
+    running.stop(0)
+    assert not group.path.exists()
+
+
+def test_a_killed_servers_idle_cgroup_is_removed_by_the_next(tmp_path: Path) -> None:
+    """A server killed before it could remove its workers' group leaves it behind, empty once
+    its workers are gone: the next server removes it."""
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    running = start_server(tmp_path / "data", limits=Limits(max_concurrent_trainings=1))
+    group = _idle_group(running)
+    running.stop(0)
+    left = group.parent / f"gatelearn-workers-{ended.stdout.strip()}-1"
+    left.mkdir()
+    running = start_server(tmp_path / "data", limits=Limits(max_concurrent_trainings=1))
+    try:
+        assert not left.exists()
+    finally:
+        running.stop(0)
 
 
 @pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux's")

@@ -21,6 +21,7 @@ from dataclasses import asdict
 from gatelearn.server.limits import Limits
 from gatelearn.server.priority import ordinary_priority
 from gatelearn.server.training.frames import Kind, read_frame, write_frame
+from gatelearn.server.training.idle_group import IdleGroup
 
 __all__ = ["Worker", "WorkerPool"]
 
@@ -54,7 +55,7 @@ class Frames(queue.Queue[Frame]):
 class Worker:
     """One worker process, with its output frames arriving on a queue."""
 
-    def __init__(self, argv: list[str]) -> None:
+    def __init__(self, argv: list[str], idle_group: IdleGroup | None = None) -> None:
         # A process group of its own: Ctrl-C in the server's terminal reaches the server
         # only, which gives running trainings their grace period and then stops the workers.
         # Started from an ordinary thread: a real-time policy would be inherited (priority.py).
@@ -66,6 +67,9 @@ class Worker:
                 env={**os.environ, **WORKER_ENV},
                 process_group=0,
             )
+        self.idle_group = idle_group
+        self.hurried = False  # lifted out of its idle policy and group by a cancel
+        self.to_idle_group()  # at once: its imports already yield to serving
         self.frames = Frames()
         self._write_lock = threading.Lock()
         threading.Thread(target=self._read, daemon=True, name=f"worker-{self.process.pid}").start()
@@ -87,11 +91,21 @@ class Worker:
             return False
         return True
 
+    def to_idle_group(self) -> None:
+        """Move the worker into the pool's idle cgroup, if the pool has one."""
+        self.hurried = False
+        if self.idle_group is not None:
+            self.idle_group.admit(self.process.pid)
+
     def hurry(self) -> None:
-        """Lift the worker's threads out of SCHED_IDLE, so that a cancel is read and acted on
-        at once even while other work keeps every core busy (an idle thread then gets almost
-        no CPU). The worker takes SCHED_IDLE again for its next job. Where the system does not
-        allow it (leaving SCHED_IDLE needs CAP_SYS_NICE), the worker keeps its policy."""
+        """Lift the worker out of SCHED_IDLE and its idle cgroup, so that a cancel is read and
+        acted on at once even while other work keeps every core busy (an idle thread then gets
+        almost no CPU). The worker takes SCHED_IDLE again for its next job, and the pool moves
+        it back. Where the system does not allow it (leaving SCHED_IDLE needs CAP_SYS_NICE),
+        the worker keeps its policy."""
+        self.hurried = True
+        if self.idle_group is not None:
+            self.idle_group.release(self.process.pid)
         try:
             for thread in os.listdir(f"/proc/{self.process.pid}/task"):
                 os.sched_setscheduler(int(thread), os.SCHED_OTHER, os.sched_param(0))
@@ -148,7 +162,8 @@ class WorkerPool:
         for module in plugins:
             self._argv += ["--plugin", module]
         self._lock = threading.Lock()
-        self._idle = [Worker(self._argv) for _ in range(size)]
+        self._idle_group = IdleGroup.create()
+        self._idle = [self._start() for _ in range(size)]
         self._busy: set[Worker] = set()
         self._closed = False
         self.restarts = 0  # workers killed and replaced, for the metrics
@@ -168,7 +183,9 @@ class WorkerPool:
         if not (reusable and worker.alive) and not self._closed:
             log.warning("replacing training worker %d", worker.process.pid)
             worker.kill()
-            returned = Worker(self._argv)
+            returned = self._start()
+        elif worker.hurried:
+            worker.to_idle_group()
         with self._lock:  # one step: the slot never reads free while no worker is idle
             self._busy.discard(worker)
             self.restarts += returned is not worker
@@ -176,6 +193,9 @@ class WorkerPool:
                 self._idle.append(returned)
                 return
         returned.kill()
+
+    def _start(self) -> Worker:
+        return Worker(self._argv, self._idle_group)
 
     @property
     def busy(self) -> int:
@@ -193,3 +213,5 @@ class WorkerPool:
         deadline = time.monotonic() + KILL_WAIT
         for worker in workers:
             worker.kill(max(0.0, deadline - time.monotonic()))
+        if self._idle_group is not None:
+            self._idle_group.remove()
