@@ -1,21 +1,30 @@
-"""More client connections than the server has threads: every one is still answered.
+"""More client connections, and more open request streams, than the server has threads: other
+calls are still answered.
 
 Each Client process keeps a health Watch stream open on its connection (client-side health
 checking). Served as a blocking generator, each Watch held one of the server's threads for the
 connection's life, and with more connected processes than threads calls waited for a thread
 until their deadline. Clients in one process share a connection, so this takes processes.
+A PredictStream holds a thread for as long as its client keeps it open: idle streams beyond
+max_open_streams are refused, so they cannot take every thread either.
 """
 
 from __future__ import annotations
 
+import queue
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import grpc
 import pytest
-from conftest import start_server
+from conftest import poll, start_server
 
 from gatelearn.client import Client
+from gatelearn.server import Limits
+from gatelearn.v1 import gatelearn_pb2 as pb
+from gatelearn.v1 import gatelearn_pb2_grpc
 
 THREADS = 2  # the server's threads answering calls
 PROCESSES = 5  # client processes connected at once, each with its own connection
@@ -24,6 +33,9 @@ PROCESSES = 5  # client processes connected at once, each with its own connectio
 CLIENT = """
 import sys
 from gatelearn.client import Client
+from gatelearn.server import Limits
+from gatelearn.v1 import gatelearn_pb2 as pb
+from gatelearn.v1 import gatelearn_pb2_grpc
 client = Client(sys.argv[1], timeout=5)
 print(client.predict("m", [[0, 1], [1, 1]]).labels, flush=True)
 sys.stdin.readline()
@@ -35,7 +47,9 @@ print(client.predict("m", [[0, 1], [1, 1]]).labels, flush=True)
 def test_connections_beyond_the_server_threads_are_all_answered(
     tmp_path: Path, observed: bool
 ) -> None:
-    running = start_server(tmp_path / "data", workers=THREADS, log_calls=observed)
+    running = start_server(
+        tmp_path / "data", workers=THREADS, limits=Limits(max_open_streams=1), log_calls=observed
+    )
     address = f"127.0.0.1:{running.port}"
     try:
         with Client(address) as client:
@@ -64,3 +78,60 @@ def test_connections_beyond_the_server_threads_are_all_answered(
         ]
     finally:
         running.stop(0)
+
+
+def test_idle_request_streams_beyond_the_limit_are_refused_and_calls_still_answered(
+    tmp_path: Path,
+) -> None:
+    """Streams that send one request and then nothing: the first max_open_streams hold their
+    threads, the next is refused RESOURCE_EXHAUSTED naming the limit, a Predict from another
+    client is answered meanwhile, and a slot is free again once a stream ends."""
+    limit = 3
+    running = start_server(tmp_path / "data", limits=Limits(max_open_streams=limit))
+    address = f"127.0.0.1:{running.port}"
+    channel = grpc.insecure_channel(address)
+    stub = gatelearn_pb2_grpc.GateLearnStub(channel)
+    waits: list[queue.Queue[None]] = []
+
+    def one_request_then_idle() -> Iterator[pb.PredictRequest]:
+        waits.append(wait := queue.Queue[None]())
+        yield pb.PredictRequest(model="m", rows=[pb.Row(values=[0, 1])])
+        wait.get()  # the stream stays open, sending nothing, until the test ends it
+
+    try:
+        with Client(address, timeout=10) as client:
+            client.train("m", "and")
+            streams = [stub.PredictStream(one_request_then_idle()) for _ in range(limit)]
+            for stream in streams:
+                assert list(next(stream).labels[0].values) == [0.0]  # each has its thread
+            refused = stub.PredictStream(one_request_then_idle())
+            with pytest.raises(grpc.RpcError) as error:
+                next(refused)
+            assert error.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert f"{limit} request streams" in error.value.details()
+            assert "max_open_streams" in error.value.details()
+            assert client.predict("m", [[1, 1]]).labels == [[1.0]]
+            streams[0].cancel()
+            assert poll(lambda: one_answer(stub), what="the cancelled stream's slot") == [1.0]
+    finally:
+        for wait in waits:
+            wait.put(None)
+        channel.close()
+        running.stop(0)
+
+
+def one_answer(stub: gatelearn_pb2_grpc.GateLearnStub) -> list[float] | None:
+    """A one-request PredictStream's labels; None while it is refused for want of a slot."""
+    request = pb.PredictRequest(model="m", rows=[pb.Row(values=[1, 1])])
+    try:
+        answer = next(stub.PredictStream(iter([request])))
+    except grpc.RpcError as error:
+        if error.code() != grpc.StatusCode.RESOURCE_EXHAUSTED:
+            raise
+        return None
+    return [label for row in answer.labels for label in row.values]
+
+
+def test_open_streams_must_leave_threads_for_calls(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"max_open_streams \(4\) must be below .* \(4\)"):
+        start_server(tmp_path / "data", workers=4, limits=Limits(max_open_streams=4))

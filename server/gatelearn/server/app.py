@@ -27,6 +27,7 @@ from gatelearn.plugins import (
 from gatelearn.server.allocator import keep_freed_memory
 from gatelearn.server.collection import freeze_start_up
 from gatelearn.server.edge.decoding import add_decoding_servicer
+from gatelearn.server.edge.open_streams import OpenStreams
 from gatelearn.server.edge.reflection import add_reflection
 from gatelearn.server.edge.servicer import GateLearnService
 from gatelearn.server.limits import Limits
@@ -125,6 +126,11 @@ def create_server(config: ServerConfig) -> RunningServer:
     """Open the store, load plugins, and start serving on `config.address`."""
     if config.auth_token is not None and not config.auth_token:
         raise ValueError("the auth token is empty")
+    if config.limits.max_open_streams >= config.workers:
+        raise ValueError(
+            f"max_open_streams ({config.limits.max_open_streams}) must be below the server's "
+            f"threads ({config.workers}): open streams would leave none to answer calls"
+        )
     if (config.tls_cert is None) != (config.tls_key is None):
         raise ValueError("--tls-cert and --tls-key go together")
     if config.tls_client_ca is not None and config.tls_cert is None:
@@ -180,9 +186,11 @@ def create_server(config: ServerConfig) -> RunningServer:
         options=options,
         interceptors=interceptors,
     )
-    add_decoding_servicer(service, server, SERVICE)  # undecodable bytes: INVALID_ARGUMENT
-    add_decoding_servicer(health_servicer, server, health_pb2.DESCRIPTOR.services_by_name["Health"])
-    add_reflection(server, (SERVICE_NAME, health.SERVICE_NAME))
+    open_streams = OpenStreams(limits.max_open_streams)  # the other threads answer calls
+    add_decoding_servicer(service, server, SERVICE, open_streams)  # undecodable: INVALID_ARGUMENT
+    health_service = health_pb2.DESCRIPTOR.services_by_name["Health"]
+    add_decoding_servicer(health_servicer, server, health_service, open_streams)
+    add_reflection(server, (SERVICE_NAME, health.SERVICE_NAME), open_streams)
     try:
         check_free(config.address)
         if config.tls_cert and config.tls_key:

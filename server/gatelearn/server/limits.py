@@ -26,6 +26,8 @@ class Limits:
     max_message_bytes: int = 16 * 1024 * 1024
     max_history_points: int = 10_000  # recorded epochs a model keeps; more are thinned evenly
     max_concurrent_trainings: int = 2
+    # Request streams (PredictStream, reflection) open at once: each holds a server thread
+    max_open_streams: int = 8
     max_training_seconds: int = 3600  # a training still running then is stopped
     # A Search's work: seeds x epochs summed over every candidate of its space
     max_search_network_epochs: int = 100_000_000

@@ -24,6 +24,7 @@ from google.protobuf.message import DecodeError, Message
 from google.protobuf.message_factory import GetMessageClass
 
 from gatelearn.server.edge.nesting import MAX_STRUCT_DEPTH, too_deep
+from gatelearn.server.edge.open_streams import OpenStreams
 from gatelearn.server.priority import LARGE_REQUEST_BYTES, REALTIME_CALLS, as_bulk
 
 __all__ = ["add_decoding_servicer"]
@@ -88,9 +89,13 @@ def _decoder(
 
 
 def _behaviour(
-    method: MethodDescriptor, implementation: Callable[..., Any], rate_limited: _RateLimitedLog
+    method: MethodDescriptor,
+    implementation: Callable[..., Any],
+    rate_limited: _RateLimitedLog,
+    open_streams: OpenStreams,
 ) -> Callable[..., Any]:
-    """`implementation` taking raw bytes: one request, or a stream of them."""
+    """`implementation` taking raw bytes: one request, or a stream of them (holding one of
+    `open_streams` while it lasts)."""
     decode = _decoder(method, rate_limited)
     streams = method.server_streaming
     quick = method.name in REALTIME_CALLS
@@ -106,13 +111,21 @@ def _behaviour(
 
         return unary
 
-    def streamed(data: Iterator[bytes], context: grpc.ServicerContext) -> Any:
+    def answer(data: Iterator[bytes], context: grpc.ServicerContext) -> Any:
         messages = (
             decode(chunk, f"requests[{index}]", context) for index, chunk in enumerate(data)
         )
         return as_bulk(lambda: implementation(messages, context), streams)  # however small each
 
-    return streamed
+    def streamed(data: Iterator[bytes], context: grpc.ServicerContext) -> Any:
+        with open_streams.held(context):
+            return answer(data, context)
+
+    def streamed_answers(data: Iterator[bytes], context: grpc.ServicerContext) -> Iterator[Any]:
+        with open_streams.held(context):
+            yield from answer(data, context)
+
+    return streamed_answers if streams else streamed
 
 
 def _non_blocking(
@@ -149,17 +162,22 @@ def _serializer(method: MethodDescriptor) -> Callable[[Message | bytes], bytes]:
 
 
 def add_decoding_servicer(
-    servicer: Any, server: grpc.Server, service: ServiceDescriptor, full_name: str | None = None
+    servicer: Any,
+    server: grpc.Server,
+    service: ServiceDescriptor,
+    open_streams: OpenStreams,
+    full_name: str | None = None,
 ) -> None:
-    """Serve every method of `service` from the like-named method of `servicer`; under
-    `full_name` instead of the service's own name when given (same messages, new package)."""
+    """Serve every method of `service` from the like-named method of `servicer`, its request
+    streams counted in `open_streams`; under `full_name` instead of the service's own name when
+    given (same messages, new package)."""
     name = full_name or service.full_name
     rate_limited = _RateLimitedLog()
     handlers = {}
     for method in service.methods:
         make = _HANDLERS[(method.client_streaming, method.server_streaming)]
         handlers[method.name] = make(
-            _behaviour(method, getattr(servicer, method.name), rate_limited),
+            _behaviour(method, getattr(servicer, method.name), rate_limited, open_streams),
             request_deserializer=None,
             response_serializer=_serializer(method),
         )
