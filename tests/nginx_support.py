@@ -24,6 +24,7 @@ import pytest
 DEPLOY_CONFIG = Path(__file__).parents[1] / "deploy" / "nginx.conf"
 FRONT = "127.0.0.1:50051"  # where deploy/nginx.conf listens ...
 REPLICAS = ("127.0.0.1:50061", "127.0.0.1:50062")  # ... and the replicas it forwards to
+BODY_TIMEOUT = "10s"  # and how long it waits for a request's next bytes
 
 
 def nginx_binary() -> str:
@@ -68,12 +69,19 @@ def _accepts(address: str) -> bool:
 
 
 @contextmanager
-def nginx_in_front(prefix: Path, replicas: Sequence[str]) -> Iterator[Nginx]:
-    """deploy/nginx.conf with its front on a free port and its upstream on `replicas`."""
+def nginx_in_front(
+    prefix: Path, replicas: Sequence[str], body_timeout: str = BODY_TIMEOUT
+) -> Iterator[Nginx]:
+    """deploy/nginx.conf with its front on a free port, its upstream on `replicas`, and its
+    client_body_timeout `body_timeout` (nginx's notation, e.g. "1s")."""
     binary = nginx_binary()
     assert len(replicas) == len(REPLICAS), "deploy/nginx.conf has two replicas"
     front = f"127.0.0.1:{free_port()}"
     config = DEPLOY_CONFIG.read_text().replace(FRONT, front)
+    assert f"client_body_timeout {BODY_TIMEOUT};" in config
+    config = config.replace(
+        f"client_body_timeout {BODY_TIMEOUT};", f"client_body_timeout {body_timeout};"
+    )
     for deployed, replica in zip(REPLICAS, replicas, strict=True):
         config = config.replace(deployed, replica)
     (prefix / "logs").mkdir(parents=True)

@@ -1,18 +1,25 @@
 """Replicas behind nginx (deploy/nginx.conf): unary calls, the Train stream and PredictStream
-pass through it, spread over both replicas, and a replica going away moves calls to the other."""
+pass through it, spread over both replicas, a replica going away moves calls to the other, and
+a request that stops arriving is ended, freeing the replica's thread."""
 
 from __future__ import annotations
 
+import queue
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import grpc
 import numpy as np
 import pytest
-from conftest import start_server
+from conftest import poll, start_server
 from nginx_support import Nginx, nginx_in_front
 
 from gatelearn.client import Client, Progress, TrainOptions
+from gatelearn.server import Limits
 from gatelearn.server.app import RunningServer
+from gatelearn.v1 import gatelearn_pb2 as pb
+from gatelearn.v1 import gatelearn_pb2_grpc
 
 XOR_ROWS = [[0, 0], [0, 1], [1, 0], [1, 1]]
 
@@ -72,3 +79,58 @@ def test_a_replica_going_away_moves_calls_to_the_other(
             assert client.predict("xor", XOR_ROWS).labels == [[0], [1], [1], [0]]
         assert [m.name for m in client.models()] == ["xor"]
     assert nginx.upstreams()[-1].endswith(f":{replicas[1].port}")
+
+
+def test_a_request_that_stops_arriving_is_ended_and_frees_the_replica_thread(
+    tmp_path: Path,
+) -> None:
+    """A PredictStream that sends one message and then nothing, through nginx with a 1 s
+    client_body_timeout: nginx ends it within a few seconds, and the replica (one open stream
+    allowed) takes a new stream."""
+    replicas = [
+        start_server(tmp_path / f"data{i}", limits=Limits(max_open_streams=1)) for i in range(2)
+    ]
+    addresses = [f"127.0.0.1:{server.port}" for server in replicas]
+    for address in addresses:
+        with Client(address) as client:
+            client.train("m", "and")
+    idle: queue.Queue[None] = queue.Queue()
+
+    def one_request_then_idle() -> Iterator[pb.PredictRequest]:
+        yield pb.PredictRequest(model="m", rows=[pb.Row(values=[1, 1])])
+        idle.get()
+
+    try:
+        with (
+            nginx_in_front(tmp_path / "nginx", addresses, body_timeout="1s") as front,
+            grpc.insecure_channel(front.address) as channel,
+        ):
+            stream = gatelearn_pb2_grpc.GateLearnStub(channel).PredictStream(
+                one_request_then_idle()
+            )
+            assert list(next(stream).labels[0].values) == [1.0]
+            started = time.monotonic()
+            with pytest.raises(grpc.RpcError):
+                next(stream)  # no second answer: nginx ends the stream
+            assert time.monotonic() - started < 5
+        answered = front.upstreams()[-1]
+        replica = next(a for a in addresses if a.endswith(answered.rsplit(":", 1)[1]))
+        with grpc.insecure_channel(replica) as channel:
+            stub = gatelearn_pb2_grpc.GateLearnStub(channel)
+            request = pb.PredictRequest(model="m", rows=[pb.Row(values=[1, 1])])
+            assert poll(lambda: _answered(stub, request), what="the replica's stream slot")
+    finally:
+        idle.put(None)
+        for server in replicas:
+            server.stop(0)
+
+
+def _answered(stub: gatelearn_pb2_grpc.GateLearnStub, request: pb.PredictRequest) -> bool:
+    """Whether a one-message PredictStream is answered (False while refused for a slot)."""
+    try:
+        next(stub.PredictStream(iter([request])))
+    except grpc.RpcError as error:
+        if error.code() != grpc.StatusCode.RESOURCE_EXHAUSTED:
+            raise
+        return False
+    return True
