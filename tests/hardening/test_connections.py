@@ -14,12 +14,15 @@ from __future__ import annotations
 import queue
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
 import pytest
 from conftest import poll, start_server
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gatelearn.client import Client
 from gatelearn.server import Limits
@@ -27,12 +30,16 @@ from gatelearn.v1 import gatelearn_pb2 as pb
 from gatelearn.v1 import gatelearn_pb2_grpc
 
 THREADS = 2  # the server's threads answering calls
+STRESS_SECONDS = 4.0
+OWN_CONNECTION = [("grpc.use_local_subchannel_pool", 1)]
 PROCESSES = 5  # client processes connected at once, each with its own connection
 
 # Predicts once, says so, waits for the word, predicts again on the same connection.
 CLIENT = """
 import sys
 from gatelearn.client import Client
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
 from gatelearn.server import Limits
 from gatelearn.v1 import gatelearn_pb2 as pb
 from gatelearn.v1 import gatelearn_pb2_grpc
@@ -135,3 +142,59 @@ def one_answer(stub: gatelearn_pb2_grpc.GateLearnStub) -> list[float] | None:
 def test_open_streams_must_leave_threads_for_calls(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"max_open_streams \(4\) must be below .* \(4\)"):
         start_server(tmp_path / "data", workers=4, limits=Limits(max_open_streams=4))
+
+
+def test_health_watches_opening_and_closing_while_statuses_change_never_stall_the_server(
+    tmp_path: Path,
+) -> None:
+    """Connections come and go (each opens a health Watch and closes it on leaving) while a
+    watched status keeps changing: the server answers throughout. grpc's own non-blocking
+    Watch held its lock while a send waited for gRPC's poll thread, and that thread took the
+    lock to close another Watch: the server stopped answering anything."""
+    running = start_server(tmp_path / "data")
+    address = f"127.0.0.1:{running.port}"
+    with Client(address) as client:
+        client.train("m", "and")
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def come_and_go() -> None:
+        request = health_pb2.HealthCheckRequest(service="probe")
+        while not stop.is_set():
+            # A channel of its own: a connection of its own, as another process would have.
+            with grpc.insecure_channel(address, options=OWN_CONNECTION) as channel:
+                watch = health_pb2_grpc.HealthStub(channel).Watch(request, timeout=5)
+                try:
+                    next(watch)
+                except grpc.RpcError as error:  # noqa: PERF203 - a failure is the finding
+                    failures.append(error)
+                watch.cancel()
+
+    def flip() -> None:
+        statuses = (
+            health_pb2.HealthCheckResponse.SERVING,
+            health_pb2.HealthCheckResponse.NOT_SERVING,
+        )
+        while not stop.is_set():
+            for status in statuses:
+                running.health.set("probe", status)
+
+    # Daemons, and a bounded stop: a stalled server must fail the test, not hang it.
+    threads = [threading.Thread(target=come_and_go, daemon=True) for _ in range(6)]
+    threads.append(threading.Thread(target=flip, daemon=True))
+    for thread in threads:
+        thread.start()
+    try:
+        with Client(address, timeout=5) as client:
+            deadline = time.monotonic() + STRESS_SECONDS
+            while time.monotonic() < deadline:
+                assert client.predict("m", [[1, 1]]).labels == [[1.0]]
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=10)
+        stopping = threading.Thread(target=running.stop, args=(0,), daemon=True)
+        stopping.start()
+        stopping.join(timeout=10)
+    assert not any(thread.is_alive() for thread in [*threads, stopping])
+    assert not failures, failures[:3]

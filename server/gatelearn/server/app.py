@@ -27,6 +27,7 @@ from gatelearn.plugins import (
 from gatelearn.server.allocator import keep_freed_memory
 from gatelearn.server.collection import freeze_start_up
 from gatelearn.server.edge.decoding import add_decoding_servicer
+from gatelearn.server.edge.health import HealthService
 from gatelearn.server.edge.open_streams import OpenStreams
 from gatelearn.server.edge.reflection import add_reflection
 from gatelearn.server.edge.servicer import GateLearnService
@@ -150,7 +151,7 @@ def create_server(config: ServerConfig) -> RunningServer:
             config.metrics_address,
         )
     registry = build_registry(create_manager(config.plugins))
-    health_servicer = health.HealthServicer()
+    health_servicer = HealthService()
     # The server as a whole ("") is NOT_SERVING while its store is away, for load balancers;
     # GateLearn itself stays SERVING, so clients balancing by it still reach the models this
     # replica holds in memory (every replica shares the store: none would do better).
