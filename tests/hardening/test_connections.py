@@ -198,3 +198,33 @@ def test_health_watches_opening_and_closing_while_statuses_change_never_stall_th
         stopping.join(timeout=10)
     assert not any(thread.is_alive() for thread in [*threads, stopping])
     assert not failures, failures[:3]
+
+
+def test_calls_beyond_a_connections_limit_wait_for_one_to_end(tmp_path: Path) -> None:
+    """One connection opening more health Watches than max_connection_calls: the extra one
+    waits (in the client, as HTTP/2 has it) until another ends, so a connection cannot make the
+    server hold more calls' memory than the limit; other connections are answered meanwhile."""
+    limit = 3
+    running = start_server(tmp_path / "data", limits=Limits(max_connection_calls=limit))
+    address = f"127.0.0.1:{running.port}"
+    request = health_pb2.HealthCheckRequest(service="")
+    try:
+        with grpc.insecure_channel(address, options=OWN_CONNECTION) as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            watches = [stub.Watch(request) for _ in range(limit)]
+            for watch in watches:
+                assert next(watch).status == health_pb2.HealthCheckResponse.SERVING
+            waiting = stub.Watch(request, timeout=10)
+            answered: queue.Queue[int] = queue.Queue()
+            threading.Thread(target=lambda: answered.put(next(waiting).status), daemon=True).start()
+            with pytest.raises(queue.Empty):
+                answered.get(timeout=1.0)  # the connection's calls are all taken
+            with Client(address, timeout=5) as client:  # a connection of its own
+                assert client.tasks()
+            watches[0].cancel()
+            assert answered.get(timeout=5) == health_pb2.HealthCheckResponse.SERVING
+            for watch in watches[1:]:
+                watch.cancel()
+            waiting.cancel()
+    finally:
+        running.stop(0)
