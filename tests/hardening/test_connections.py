@@ -228,3 +228,25 @@ def test_calls_beyond_a_connections_limit_wait_for_one_to_end(tmp_path: Path) ->
             waiting.cancel()
     finally:
         running.stop(0)
+
+
+def test_connections_beyond_the_limit_are_refused_and_the_others_answered(tmp_path: Path) -> None:
+    limit = 3
+    running = start_server(tmp_path / "data", limits=Limits(max_connections=limit))
+    address = f"127.0.0.1:{running.port}"
+    request = health_pb2.HealthCheckRequest(service="")
+    channels = [grpc.insecure_channel(address, options=OWN_CONNECTION) for _ in range(limit + 1)]
+    try:
+        watches = [health_pb2_grpc.HealthStub(c).Watch(request, timeout=5) for c in channels]
+        for watch in watches[:limit]:
+            assert next(watch).status == health_pb2.HealthCheckResponse.SERVING
+        with pytest.raises(grpc.RpcError) as refused:
+            next(watches[limit])
+        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+        # The connections held answer other calls meanwhile.
+        check = health_pb2_grpc.HealthStub(channels[0]).Check(request, timeout=5)
+        assert check.status == health_pb2.HealthCheckResponse.SERVING
+    finally:
+        for channel in channels:
+            channel.close()
+        running.stop(0)

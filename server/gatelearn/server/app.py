@@ -178,6 +178,8 @@ def create_server(config: ServerConfig) -> RunningServer:
         # More wait in the client until one ends: 20,000 open health Watches on one connection
         # took the server from 59 to 420 MB.
         ("grpc.max_concurrent_streams", config.limits.max_connection_calls),
+        # Each connection costs memory too (36 MB for 1000, each with its health Watch).
+        ("grpc.max_allowed_incoming_connections", config.limits.max_connections),
     ]
     # The observer comes first, so it also counts calls the token check refuses.
     interceptors: list[grpc.ServerInterceptor] = (

@@ -30,6 +30,7 @@ class Limits:
     max_open_streams: int = 8
     # Calls open at once on one connection (HTTP/2's max concurrent streams): each costs memory
     max_connection_calls: int = 100
+    max_connections: int = 1000  # client connections at once; one more is refused
     max_training_seconds: int = 3600  # a training still running then is stopped
     # A Search's work: seeds x epochs summed over every candidate of its space
     max_search_network_epochs: int = 100_000_000
