@@ -237,11 +237,11 @@ def test_connections_beyond_the_limit_are_refused_and_the_others_answered(tmp_pa
     request = health_pb2.HealthCheckRequest(service="")
     channels = [grpc.insecure_channel(address, options=OWN_CONNECTION) for _ in range(limit + 1)]
     try:
-        watches = [health_pb2_grpc.HealthStub(c).Watch(request, timeout=5) for c in channels]
-        for watch in watches[:limit]:
+        for channel in channels[:limit]:  # one after another: which connects first is not ours
+            watch = health_pb2_grpc.HealthStub(channel).Watch(request, timeout=5)
             assert next(watch).status == health_pb2.HealthCheckResponse.SERVING
         with pytest.raises(grpc.RpcError) as refused:
-            next(watches[limit])
+            next(health_pb2_grpc.HealthStub(channels[limit]).Watch(request, timeout=5))
         assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
         # The connections held answer other calls meanwhile.
         check = health_pb2_grpc.HealthStub(channels[0]).Check(request, timeout=5)
