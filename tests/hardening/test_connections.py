@@ -189,6 +189,11 @@ def test_health_watches_opening_and_closing_while_statuses_change_never_stall_th
             deadline = time.monotonic() + STRESS_SECONDS
             while time.monotonic() < deadline:
                 assert client.predict("m", [[1, 1]]).labels == [[1.0]]
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=10)
+        # Every Watch that ended left the server's registry, however its end raced its start.
+        poll(lambda: not running.health._watchers, what="the closed Watches forgotten")
     finally:
         stop.set()
         for thread in threads:

@@ -93,7 +93,7 @@ class RunningServer:
     server: grpc.Server
     port: int
     service: GateLearnService
-    health: health.HealthServicer
+    health: HealthService
     store: Store
     pool: WorkerPool
     store_health: StoreHealth

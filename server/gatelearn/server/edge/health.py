@@ -60,7 +60,10 @@ class HealthService(health.HealthServicer):
         service, watcher = request.service, _Watcher(send_response_callback)
         with self._watchers_lock:
             self._watchers.setdefault(service, set()).add(watcher)
-        context.add_callback(lambda: self._closed(service, watcher))  # on gRPC's poll thread
+        # The callback runs on gRPC's poll thread; it is refused when the call ended already.
+        if not context.add_callback(lambda: self._closed(service, watcher)):
+            self._closed(service, watcher)
+            return
         watcher.send(lambda: self._status(service))
 
     def set(self, service: str, status: Any) -> None:
