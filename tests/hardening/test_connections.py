@@ -255,3 +255,13 @@ def test_connections_beyond_the_limit_are_refused_and_the_others_answered(tmp_pa
         for channel in channels:
             channel.close()
         running.stop(0)
+
+
+@pytest.mark.parametrize("name", ["max_message_bytes", "max_connection_calls", "max_connections"])
+def test_a_limit_grpc_cannot_take_is_refused_at_start_up(tmp_path: Path, name: str) -> None:
+    """These limits are gRPC's own options, C ints whose largest value gRPC reads as no limit
+    (and, as max_connections, aborted the process): it is named, not a crash."""
+    for value in (2**31 - 1, 10**12):
+        with pytest.raises(ValueError, match=rf"limit {name} \({value}\) must be below gRPC's"):
+            start_server(tmp_path / "data", limits=Limits(**{name: value}))
+    start_server(tmp_path / "ok", limits=Limits(**{name: 2**31 - 2})).stop(0)

@@ -65,6 +65,32 @@ SERVICE_NAME = SERVICE.full_name
 log = logging.getLogger("gatelearn.server")
 
 
+# gRPC's options are C ints, and for several this largest one means no limit (for
+# max_allowed_incoming_connections, grpcio 1.85 aborts the process on it).
+GRPC_NO_LIMIT = 2**31 - 1
+# The limits gRPC enforces itself: its option, and the limit that sets it.
+GRPC_LIMITS = (
+    ("grpc.max_receive_message_length", "max_message_bytes"),
+    ("grpc.max_send_message_length", "max_message_bytes"),
+    # More wait in the client until one ends: 20,000 open health Watches on one connection
+    # took the server from 59 to 420 MB.
+    ("grpc.max_concurrent_streams", "max_connection_calls"),
+    # Each connection costs memory too (36 MB for 1000, each with its health Watch).
+    ("grpc.max_allowed_incoming_connections", "max_connections"),
+)
+
+
+def grpc_options(limits: Limits) -> list[tuple[str, int]]:
+    """gRPC's server options for `limits`; ValueError names a limit gRPC cannot take."""
+    options = []
+    for option, name in GRPC_LIMITS:
+        if (value := getattr(limits, name)) >= GRPC_NO_LIMIT:
+            raise ValueError(f"limit {name} ({value}) must be below gRPC's {GRPC_NO_LIMIT}")
+        options.append((option, value))
+    # A second server on a port in use must fail, not share it.
+    return [*options, ("grpc.so_reuseport", 0)]
+
+
 @dataclass(frozen=True)
 class ServerConfig:
     address: str = DEFAULT_ADDRESS
@@ -127,6 +153,7 @@ def create_server(config: ServerConfig) -> RunningServer:
     """Open the store, load plugins, and start serving on `config.address`."""
     if config.auth_token is not None and not config.auth_token:
         raise ValueError("the auth token is empty")
+    options = grpc_options(config.limits)  # before anything starts: a limit may be refused
     if config.limits.max_open_streams >= config.workers:
         raise ValueError(
             f"max_open_streams ({config.limits.max_open_streams}) must be below the server's "
@@ -171,16 +198,6 @@ def create_server(config: ServerConfig) -> RunningServer:
     )
     if metrics:
         metrics.watch(pool, cache)
-    options = [
-        ("grpc.max_receive_message_length", config.limits.max_message_bytes),
-        ("grpc.max_send_message_length", config.limits.max_message_bytes),
-        ("grpc.so_reuseport", 0),  # a second server on a port in use must fail, not share it
-        # More wait in the client until one ends: 20,000 open health Watches on one connection
-        # took the server from 59 to 420 MB.
-        ("grpc.max_concurrent_streams", config.limits.max_connection_calls),
-        # Each connection costs memory too (36 MB for 1000, each with its health Watch).
-        ("grpc.max_allowed_incoming_connections", config.limits.max_connections),
-    ]
     # The observer comes first, so it also counts calls the token check refuses.
     interceptors: list[grpc.ServerInterceptor] = (
         [RpcObserver(metrics)] if metrics or config.log_calls else []
