@@ -58,6 +58,28 @@ def test_health_turns_not_serving_when_stop_begins(tmp_path: Path) -> None:
     assert stopper is not None and not stopper.is_alive()
 
 
+def test_health_sends_nothing_more_once_stop_began(tmp_path: Path) -> None:
+    """After the graceful shutdown's NOT_SERVING, a status set later (the store answering
+    again, say) reaches no watcher: statuses stay NOT_SERVING until the stream ends."""
+    running = start_server(tmp_path / "data")
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+            watch = health_pb2_grpc.HealthStub(channel).Watch(
+                health_pb2.HealthCheckRequest(service=SERVICE), timeout=10
+            )
+            assert next(watch).status == health_pb2.HealthCheckResponse.SERVING
+            running.health.enter_graceful_shutdown()  # stop's first step
+            assert next(watch).status == health_pb2.HealthCheckResponse.NOT_SERVING
+            running.health.set(SERVICE, health_pb2.HealthCheckResponse.SERVING)
+            running.stop(0)
+            later = []
+            with pytest.raises(grpc.RpcError):
+                later.extend(message.status for message in watch)
+            assert later == []
+    finally:
+        running.stop(0)
+
+
 REFLECTION = {
     "v1alpha": "grpc.reflection.v1alpha.ServerReflection",
     "v1": "grpc.reflection.v1.ServerReflection",

@@ -68,9 +68,13 @@ class HealthService(health.HealthServicer):
 
     def set(self, service: str, status: Any) -> None:
         """grpc_health's `set` (its graceful shutdown calls it for each service), then the
-        new status to this service's watchers."""
-        super().set(service, status)
-        self._notify(service)
+        new status to this service's watchers. Once the graceful shutdown has begun, statuses
+        stay NOT_SERVING and nothing is sent: the calls may be gone with the server."""
+        with self._lock:  # grpc_health's: its flag is set under it
+            super().set(service, status)
+            shutting_down = self._gracefully_shutting_down
+        if not shutting_down:
+            self._notify(service)
 
     def _status(self, service: str) -> Any:
         with self._lock:  # grpc_health's, held only for the lookup
