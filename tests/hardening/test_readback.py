@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import numpy as np
 import pytest
 from conftest import start_server
 
@@ -152,3 +153,27 @@ def test_a_training_whose_export_could_not_be_answered_is_refused_before_it_runs
     # Adam's state would triple the answer past max_message_bytes: the export leaves it out.
     assert "trainingState" not in exported
     assert client.model("big").summary.sizes == [2, 1024, 1024, 1]
+
+
+def test_a_training_on_inline_rows_is_refused_when_its_model_could_not_be_read_back(
+    tmp_path: Path,
+) -> None:
+    # The recipe holds the rows again as Struct values, larger than the request's packed rows:
+    # 2900 rows made GetModel and ExportModel answers over the limit, and were trained.
+    running = start_server(tmp_path / "data", limits=Limits(max_message_bytes=1 << 20))
+    rng = np.random.default_rng(0)
+    try:
+        with Client(f"127.0.0.1:{running.port}") as client:
+            data = (rng.normal(size=(2900, 16)), rng.integers(0, 2, size=(2900, 4)))
+            with pytest.raises(GateLearnError) as caught:
+                client.train("rows", data=data, hidden=[2], options=TrainOptions(epochs=1))
+            assert caught.value.code == grpc.StatusCode.INVALID_ARGUMENT
+            assert caught.value.details.startswith("data: the model's ExportModel answer")
+            assert "max_message_bytes" in caught.value.details
+            assert client.models() == []
+            data = (rng.normal(size=(2200, 16)), rng.integers(0, 2, size=(2200, 4)))
+            client.train("rows", data=data, hidden=[2], options=TrainOptions(epochs=1))
+            assert len(client.model("rows").request["data"]["inputs"]) == 2200
+            assert len(client.export_model("rows")["data"]["inputs"]) == 2200
+    finally:
+        running.stop(0)

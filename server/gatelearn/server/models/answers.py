@@ -9,7 +9,14 @@ from collections.abc import Sequence
 from gatelearn.server.errors import InvalidRequest
 from gatelearn.server.limits import Limits
 
-__all__ = ["SLACK", "check_fits", "evaluate_bytes", "history_bytes", "layers_bytes"]
+__all__ = [
+    "SLACK",
+    "check_fits",
+    "evaluate_bytes",
+    "history_bytes",
+    "layers_bytes",
+    "recipe_bytes",
+]
 
 SLACK = 4096  # names, metrics, shapes and tags around the arrays
 _FIELD = 1 + 5  # a field's tag and its length, at most
@@ -31,6 +38,13 @@ def layers_bytes(sizes: Sequence[int], bias: bool) -> int:
         _FIELD + _doubles(fan_in * fan_out) + (_doubles(fan_out) if bias else 0) + 64
         for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True)
     )
+
+
+def recipe_bytes(request: int) -> int:
+    """The Recipe a Train request of `request` bytes makes. Its numbers become `Struct` values
+    (11 bytes each where a packed double takes 8, plus a list per row): inline rows and explicit
+    weights take up to 1.5 times what the request gave them."""
+    return request * 3 // 2 + SLACK
 
 
 def history_bytes(points: int) -> int:

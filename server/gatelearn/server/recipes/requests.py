@@ -23,6 +23,7 @@ from gatelearn.server.models.answers import (
     evaluate_bytes,
     history_bytes,
     layers_bytes,
+    recipe_bytes,
 )
 from gatelearn.server.recipes.tasks import InlineRows, task_json
 from gatelearn.server.recipes.values import choice, params_dict, tensor_array
@@ -247,9 +248,10 @@ def _check_answers(request: pb.TrainRequest, checked: Checked, limits: Limits) -
     """Refuse a training whose model could not be read back in one message."""
     sizes = checked.sizes
     check_fits("Evaluate", evaluate_bytes(checked.rows, sizes[0], sizes[-1]), "task", limits)
-    source = getattr(request, request.WhichOneof("source"))
+    source_field = request.WhichOneof("source")
+    source = getattr(request, source_field)
     # Both answers carry the history and the recipe: what the request gave, plus defaults.
-    recipe = request.ByteSize() + SLACK
+    recipe = recipe_bytes(request.ByteSize())
     history = history_bytes(checked.recipe.config.history_points)
     parts = (
         source.ByteSize()
@@ -258,8 +260,10 @@ def _check_answers(request: pb.TrainRequest, checked: Checked, limits: Limits) -
         + recipe
         + history
     )
+    layers = layers_bytes(sizes, checked.recipe.bias)
+    # The field named is what takes most of the answer: the network, or the rows given inline.
     check_fits(
-        "ExportModel", layers_bytes(sizes, checked.recipe.bias) + parts, "hidden.units", limits
+        "ExportModel", layers + parts, "hidden.units" if layers > parts else source_field, limits
     )
     check_fits("GetModel", request.ByteSize() + recipe + history + SLACK, "request", limits)
 
