@@ -26,12 +26,15 @@ from gatelearn.server.training.search import (
 )
 from gatelearn.v1 import gatelearn_pb2 as pb
 
-__all__ = ["DEFAULT_WIDTHS", "check_search", "search_candidate", "search_done"]
+__all__ = ["DEFAULT_WIDTHS", "MAX_ACTIVATIONS", "check_search", "search_candidate", "search_done"]
 
 DEFAULT_MAX_DEPTH = 2
 DEFAULT_WIDTHS = (1, 2, 3, 4, 6, 8, 12, 16)
 DEFAULT_SEEDS = 100
 DEFAULT_TARGET = 0.95
+# Hidden activations one search tries (more than the 9 built-in ones): each is checked with the
+# whole base, inline rows included, even where no candidate uses it (max_depth 0).
+MAX_ACTIVATIONS = 16
 _DEFAULTS = Recipe()
 
 # The fields of `base` a search sets itself, and those it cannot use: it tries many networks
@@ -139,6 +142,10 @@ def check_search(request: pb.SearchRequest, registry: Registry, limits: Limits) 
         _widths(request, limits),
         _target(request),
     )
+    if len(request.activations) > MAX_ACTIVATIONS:
+        raise InvalidRequest(
+            "activations", f"at most {MAX_ACTIVATIONS}, got {len(request.activations)}"
+        )
     hidden = list(request.activations) or [pb.ComponentRef(name=_DEFAULTS.hidden_activation)]
     for index, ref in enumerate(hidden):
         if not ref.name:
