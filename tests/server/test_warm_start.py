@@ -16,6 +16,7 @@ from server_test_support import expect_error, store_snapshot
 
 from gatelearn.client import Client, GateLearnError, TrainOptions, TrainOutcome
 from gatelearn.client.cli import main
+from gatelearn.server.edge.training_states import MAX_STEPS
 
 OPTIMIZERS: dict[str, tuple[str, dict[str, Any]]] = {
     "gd": ("gd", {"lr": 0.5}),
@@ -190,6 +191,42 @@ def test_imported_state_of_the_wrong_shape_is_refused(client: Client) -> None:
     exported["trainingState"]["slots"][0]["weights"][0]["shape"] = [1, 10]
     details = expect_error(grpc.StatusCode.INVALID_ARGUMENT, client.import_model, "bad", exported)
     assert details.startswith("model.training_state.slots[0].weights[0]")
+
+
+@pytest.mark.parametrize(
+    ("key", "index", "value"),
+    [
+        ("steps", None, 2**64 - 1),
+        ("shuffleGenerator", 4, 2**64 - 1),
+        ("shuffleGenerator", 5, 2**32),
+    ],
+)
+def test_imported_state_numbers_that_cannot_be_kept_or_restored_are_refused(
+    client: Client, key: str, index: int | None, value: int
+) -> None:
+    # The step count was stored as a signed 64-bit integer (UNKNOWN, OverflowError), and the
+    # generator's flag and spare value were stored, failing every warm start from them.
+    train(client, "first", "adam", 5, 3)
+    exported = client.export_model("first")
+    state = exported["trainingState"]
+    before = store_snapshot(client)
+    if index is None:
+        state[key] = str(value)
+    else:
+        state[key][index] = str(value)
+    details = expect_error(grpc.StatusCode.INVALID_ARGUMENT, client.import_model, "bad", exported)
+    field = "steps" if key == "steps" else "shuffle_generator"
+    assert details.startswith(f"model.training_state.{field}: ")
+    assert store_snapshot(client) == before
+
+
+def test_imported_state_at_the_step_limit_warm_starts(client: Client) -> None:
+    train(client, "first", "adam", 5, 3)
+    exported = client.export_model("first")
+    exported["trainingState"]["steps"] = str(MAX_STEPS)
+    client.import_model("late", exported)
+    more = client.train("more", start_from="late", options=options(MORE, 3))
+    assert not more.fresh_optimizer_state
 
 
 def test_an_optimizer_declaring_no_state_cannot_warm_start(

@@ -15,10 +15,12 @@ from gatelearn.server.stores.meta import ComponentMeta
 from gatelearn.server.stores.records import ModelRecord
 from gatelearn.v1 import gatelearn_pb2 as pb
 
-__all__ = ["state_from_message", "state_message"]
+__all__ = ["MAX_STEPS", "state_from_message", "state_message"]
 
 _FIELD = "model.training_state"
 _GENERATOR_WORDS = 6
+# Stored as a signed 64-bit integer; half of that leaves the trainings that continue it room.
+MAX_STEPS = 2**62
 
 
 def _tensor(array: NDArray[np.floating[Any]], target: pb.Tensor) -> None:
@@ -72,6 +74,17 @@ def _slot_arrays(
     return arrays
 
 
+def _check_generator_flags(has_uint32: int, uinteger: int) -> None:
+    """PCG64 takes back only a flag of 0 or 1 and a 32-bit spare value (NumPy overflows on
+    others when the warm start sets the state)."""
+    if has_uint32 > 1 or uinteger >= 2**32:
+        raise InvalidRequest(
+            f"{_FIELD}.shuffle_generator",
+            f"its last two values are a flag (0 or 1) and a 32-bit value, got {has_uint32} "
+            f"and {uinteger}",
+        )
+
+
 def state_from_message(
     message: pb.TrainingState,
     weights: list[NDArray[np.float64]],
@@ -107,6 +120,9 @@ def state_from_message(
                 f"needs {_GENERATOR_WORDS} values with row_order, got "
                 f"{len(message.shuffle_generator)}",
             )
+        _check_generator_flags(*message.shuffle_generator[4:])
         shuffle = ShuffleState(order, np.asarray(message.shuffle_generator, dtype=np.uint64))
+    if message.steps > MAX_STEPS:
+        raise InvalidRequest(f"{_FIELD}.steps", f"at most 2^62, got {message.steps}")
     optimizer = ComponentMeta(message.optimizer.name, params_dict(message.optimizer.params))
     return optimizer, RunState(OptimizerState(arrays, message.steps), shuffle)
