@@ -261,10 +261,10 @@ def _check_answers(request: pb.TrainRequest, checked: Checked, limits: Limits) -
         + history
     )
     layers = layers_bytes(sizes, checked.recipe.bias)
-    # The field named is what takes most of the answer: the network, or the rows given inline.
-    check_fits(
-        "ExportModel", layers + parts, "hidden.units" if layers > parts else source_field, limits
-    )
+    # The field named is what takes most of the answer: the network (explicit weights are as
+    # large), or the rows given inline, which the answer holds again in the recipe.
+    field = "hidden.units" if layers >= source.ByteSize() else source_field
+    check_fits("ExportModel", layers + parts, field, limits)
     check_fits("GetModel", request.ByteSize() + recipe + history + SLACK, "request", limits)
 
 
