@@ -13,6 +13,8 @@ from google.protobuf import descriptor_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2
 
+from gatelearn.server.edge.health import MAX_SERVICE_NAME
+
 SERVICE = "gatelearn.v1.GateLearn"
 HEALTH = "grpc.health.v1.Health"
 
@@ -35,6 +37,22 @@ def test_health_of_an_unknown_service_is_not_found(channel: grpc.Channel) -> Non
     with pytest.raises(grpc.RpcError) as raised:
         stub.Check(health_pb2.HealthCheckRequest(service="no.such.Service"), timeout=5)
     assert raised.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_a_watch_of_a_service_name_over_the_limit_is_refused(channel: grpc.Channel) -> None:
+    # An open Watch kept its name: 50 naming 10 MB services held 480 MB, and need no token.
+    stub = health_pb2_grpc.HealthStub(channel)
+    refused = stub.Watch(health_pb2.HealthCheckRequest(service="s" * (MAX_SERVICE_NAME + 1)))
+    with pytest.raises(grpc.RpcError) as raised:
+        next(refused)
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert (
+        raised.value.details()
+        == f"service: at most {MAX_SERVICE_NAME} characters, got {MAX_SERVICE_NAME + 1}"
+    )
+    watching = stub.Watch(health_pb2.HealthCheckRequest(service="s" * MAX_SERVICE_NAME))
+    assert next(watching).status == health_pb2.HealthCheckResponse.SERVICE_UNKNOWN
+    watching.cancel()
 
 
 def test_health_turns_not_serving_when_stop_begins(tmp_path: Path) -> None:

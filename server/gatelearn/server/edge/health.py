@@ -19,9 +19,12 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health, health_pb2
 
-__all__ = ["HealthService"]
+__all__ = ["MAX_SERVICE_NAME", "HealthService"]
 
 Send = Callable[[Any], None]  # grpc's send_response_callback: a response, or None to end
+# Characters in a watched service name. An open Watch keeps its name, and health calls need no
+# token: 50 Watches naming 10 MB services took the server from 97 to 580 MB.
+MAX_SERVICE_NAME = 256
 
 
 class _Watcher:
@@ -57,6 +60,11 @@ class HealthService(health.HealthServicer):
     ) -> None:
         if send_response_callback is None:
             raise RuntimeError("the health Watch needs grpc's non-blocking streaming")
+        if len(request.service) > MAX_SERVICE_NAME:
+            context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"service: at most {MAX_SERVICE_NAME} characters, got {len(request.service)}",
+            )
         service, watcher = request.service, _Watcher(send_response_callback)
         with self._watchers_lock:
             self._watchers.setdefault(service, set()).add(watcher)
