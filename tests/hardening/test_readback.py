@@ -177,3 +177,49 @@ def test_a_training_on_inline_rows_is_refused_when_its_model_could_not_be_read_b
             assert len(client.export_model("rows")["data"]["inputs"]) == 2200
     finally:
         running.stop(0)
+
+
+def _wide_output_model(outputs: int) -> dict[str, Any]:
+    """An importable one-layer model of 2 inputs and `outputs` outputs."""
+    return {
+        "layers": [
+            {
+                "weights": {"shape": [2, outputs], "values": [0.5] * (2 * outputs)},
+                "bias": {"shape": [outputs], "values": [0.0] * outputs},
+                "activation": {"name": "sigmoid"},
+            }
+        ],
+        "data": {
+            "inputs": [{"values": [0, 0]}, {"values": [1, 1]}],
+            "targets": [{"values": [0] * outputs}, {"values": [1] * outputs}],
+        },
+        "low": 0,
+        "high": 1,
+    }
+
+
+def test_rows_whose_answer_could_not_be_sent_are_refused_before_any_pass(tmp_path: Path) -> None:
+    # Rows x outputs size the answer, not the request: a 16-to-1024 model's 30,000-row Predict
+    # (a 4 MB request) built a 492 MB answer (the server's peak grew 1.4 GB), which gRPC then
+    # refused to send, RESOURCE_EXHAUSTED.
+    running = start_server(tmp_path / "data", limits=Limits(max_message_bytes=1 << 20))
+    rows = np.zeros((600, 2))
+    try:
+        with Client(f"127.0.0.1:{running.port}") as client:
+            client.import_model("wide", _wide_output_model(256))
+            # Requests within the limit: 300 rows, or 600 packed, whose answers are not.
+            for call in (
+                lambda: client.predict("wide", rows[:300].tolist()),
+                lambda: client.evaluate("wide", table=(rows[:300], np.zeros((300, 256)))),
+                lambda: client.predict_array("wide", rows),
+            ):
+                with pytest.raises(GateLearnError) as caught:
+                    call()
+                assert caught.value.code == grpc.StatusCode.INVALID_ARGUMENT
+                assert "answer would take up to" in caught.value.details
+                assert "(limit max_message_bytes)" in caught.value.details
+            assert len(client.predict("wide", rows[:200].tolist()).outputs) == 200
+            outputs, _ = client.predict_array("wide", rows.astype(np.float32))  # half the bytes
+            assert outputs.shape == (600, 256)
+    finally:
+        running.stop(0)

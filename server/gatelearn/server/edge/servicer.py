@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import grpc
+import numpy as np
 from google.protobuf import timestamp_pb2
 
 from gatelearn.plugins import KINDS, Registry
@@ -32,7 +33,13 @@ from gatelearn.server.edge.searches import check_search, search_candidate, searc
 from gatelearn.server.edge.statuses import statuses
 from gatelearn.server.errors import InvalidRequest
 from gatelearn.server.limits import Limits
-from gatelearn.server.models.answers import SLACK, check_fits
+from gatelearn.server.models.answers import (
+    SLACK,
+    check_fits,
+    evaluate_bytes,
+    packed_answer_bytes,
+    rows_answer_bytes,
+)
 from gatelearn.server.models.servable import ServableModel
 from gatelearn.server.models.service import Evaluation, ModelService
 from gatelearn.server.recipes.requests import check_request_id
@@ -244,6 +251,8 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             "max_predict_rows",
         )
         self._check_work(model, len(inputs), f"{where}rows")
+        answer = rows_answer_bytes(len(inputs), model.record.meta.sizes[-1])
+        check_fits("Predict", answer, f"{where}rows", self.limits)
         outputs = model.outputs(inputs)
         if (bad := first_nonfinite_row(outputs)) is not None:
             raise overflowed(f"{where}rows[{bad}]")
@@ -261,6 +270,9 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             request.packed, model.n_inputs, f"{where}packed", limit, limit_name
         )
         self._check_work(model, len(inputs), f"{where}packed")
+        outputs_per_row, itemsize = model.record.meta.sizes[-1], np.dtype(dtype).itemsize
+        answer = packed_answer_bytes(len(inputs), outputs_per_row, itemsize, request.label_bits)
+        check_fits("Predict", answer, f"{where}packed", self.limits)
         outputs = model.outputs(inputs)
         answered = messages.in_packed_dtype(outputs, dtype)
         if (bad := first_nonfinite_row(answered)) is not None:
@@ -335,6 +347,8 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                 request.table.outputs, n_out, "table.outputs", limit, limit_name
             )
             self._check_work(model, len(inputs), "table.inputs")
+            answer = evaluate_bytes(len(inputs), model.n_inputs, n_out)
+            check_fits("Evaluate", answer, "table.inputs", self.limits)
             return _evaluated(model, self.models.evaluate_table(model, inputs, bits))
 
     # ------------------------------------------------------------ the store

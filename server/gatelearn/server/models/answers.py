@@ -15,7 +15,9 @@ __all__ = [
     "evaluate_bytes",
     "history_bytes",
     "layers_bytes",
+    "packed_answer_bytes",
     "recipe_bytes",
+    "rows_answer_bytes",
 ]
 
 SLACK = 4096  # names, metrics, shapes and tags around the arrays
@@ -30,6 +32,19 @@ def _doubles(count: int) -> int:
 def evaluate_bytes(rows: int, inputs: int, outputs: int) -> int:
     """An EvaluateResponse over `rows` rows: inputs, targets, outputs and a flag per row."""
     return rows * (_FIELD + _doubles(inputs) + 2 * _doubles(outputs) + 2) + SLACK
+
+
+def rows_answer_bytes(rows: int, outputs: int) -> int:
+    """A PredictResponse answering `rows` rows as Rows: outputs and labels."""
+    return rows * 2 * (_FIELD + _doubles(outputs)) + SLACK
+
+
+def packed_answer_bytes(rows: int, outputs: int, itemsize: int, label_bits: bool) -> int:
+    """A PredictResponse answering `rows` packed rows: outputs of `itemsize` bytes each, labels
+    as bits or packed like the outputs."""
+    values = rows * outputs
+    labels = (values + 7) // 8 if label_bits else values * itemsize
+    return 2 * _FIELD + values * itemsize + labels + SLACK
 
 
 def layers_bytes(sizes: Sequence[int], bias: bool) -> int:
