@@ -32,7 +32,7 @@ from conftest import poll, start_server
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gatelearn.client import Client, GateLearnError, Progress, TrainOptions, TrainOutcome
-from gatelearn.server.app import SHUTDOWN_BACKSTOP, STOP_WAIT
+from gatelearn.server.app import MAX_GRACE, SHUTDOWN_BACKSTOP, STOP_WAIT
 from gatelearn.server.stores import SQLiteStore
 from gatelearn.v1 import gatelearn_pb2 as pb
 from gatelearn.v1 import gatelearn_pb2_grpc
@@ -424,6 +424,17 @@ def test_sigterm_when_idle_exits_at_once(tmp_path: Path) -> None:
             assert [m.name for m in client.models()] == ["quick"]
     finally:
         restarted.stop(0)
+
+
+@pytest.mark.parametrize("grace", [1e12, float("inf"), float("nan"), -1.0, MAX_GRACE + 1])
+def test_a_grace_the_shutdown_could_not_wait_is_refused_at_start_up(
+    tmp_path: Path, grace: float
+) -> None:
+    """`gatelearn serve --grace 1e12` started, and its SIGTERM then ended in a traceback
+    (OverflowError waiting for gRPC to stop), leaving the store open."""
+    with pytest.raises(ValueError, match=r"^grace must be 0 to 86400 seconds, got "):
+        start_server(tmp_path / "data", grace=grace)
+    start_server(tmp_path / "ok", grace=MAX_GRACE).stop(0)
 
 
 SYS_TGKILL = {"x86_64": 234, "aarch64": 131}.get(os.uname().machine)

@@ -53,12 +53,22 @@ from gatelearn.server.training.pool import WorkerPool
 from gatelearn.server.training.service import TrainingService
 from gatelearn.v1 import gatelearn_pb2
 
-__all__ = ["DEFAULT_ADDRESS", "RunningServer", "ServerConfig", "create_server", "serve"]
+__all__ = [
+    "DEFAULT_ADDRESS",
+    "MAX_GRACE",
+    "RunningServer",
+    "ServerConfig",
+    "create_server",
+    "serve",
+]
 
 SHUTDOWN_BACKSTOP = 1.0  # seconds after the grace period before gRPC cancels what is left
 # Seconds after gRPC's cancellation that we still wait for it to report itself stopped: a call
 # whose message did not decode can leave grpcio a call state that never clears.
 STOP_WAIT = 1.0
+# The longest shutdown grace: a day, past any training's max_training_seconds default (one of
+# 10^12 s overflowed the wait at SIGTERM, which then ended in a traceback, the store left open).
+MAX_GRACE = 86400.0
 SERVICE = gatelearn_pb2.DESCRIPTOR.services_by_name["GateLearn"]
 SERVICE_NAME = SERVICE.full_name
 
@@ -154,6 +164,8 @@ def create_server(config: ServerConfig) -> RunningServer:
     if config.auth_token is not None and not config.auth_token:
         raise ValueError("the auth token is empty")
     options = grpc_options(config.limits)  # before anything starts: a limit may be refused
+    if not 0 <= config.grace <= MAX_GRACE:  # NaN too
+        raise ValueError(f"grace must be 0 to {MAX_GRACE:g} seconds, got {config.grace}")
     if config.limits.max_open_streams >= config.workers:
         raise ValueError(
             f"max_open_streams ({config.limits.max_open_streams}) must be below the server's "

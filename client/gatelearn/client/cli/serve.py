@@ -117,7 +117,7 @@ def add_serve(add: AddCommand) -> None:
         default=5.0,
         metavar="SECONDS",
         help="at shutdown, how long running trainings may go on before they "
-        "are cancelled (default: 5)",
+        "are cancelled (default: 5, at most 86400)",
     )
     serve.add_argument(
         "--realtime",
