@@ -55,7 +55,10 @@ def test_connections_beyond_the_server_threads_are_all_answered(
     tmp_path: Path, observed: bool
 ) -> None:
     running = start_server(
-        tmp_path / "data", workers=THREADS, limits=Limits(max_open_streams=1), log_calls=observed
+        tmp_path / "data",
+        workers=THREADS,
+        limits=Limits(max_open_streams=1, max_concurrent_trainings=1),
+        log_calls=observed,
     )
     address = f"127.0.0.1:{running.port}"
     try:
@@ -142,6 +145,16 @@ def one_answer(stub: gatelearn_pb2_grpc.GateLearnStub) -> list[float] | None:
 def test_open_streams_must_leave_threads_for_calls(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"max_open_streams \(4\) must be below .* \(4\)"):
         start_server(tmp_path / "data", workers=4, limits=Limits(max_open_streams=4))
+
+
+def test_running_trainings_must_leave_threads_for_calls(tmp_path: Path) -> None:
+    """Each holds a thread, and its worker process was started at once: with 1000 slots the
+    server was still starting workers when a Train ended DEADLINE_EXCEEDED 30 s later."""
+    with pytest.raises(
+        ValueError, match=r"max_concurrent_trainings \(16\) must be below .* \(16\)"
+    ):
+        start_server(tmp_path / "data", limits=Limits(max_concurrent_trainings=16))
+    start_server(tmp_path / "ok", limits=Limits(max_concurrent_trainings=15)).stop(0)
 
 
 def test_health_watches_opening_and_closing_while_statuses_change_never_stall_the_server(

@@ -166,11 +166,17 @@ def create_server(config: ServerConfig) -> RunningServer:
     options = grpc_options(config.limits)  # before anything starts: a limit may be refused
     if not 0 <= config.grace <= MAX_GRACE:  # NaN too
         raise ValueError(f"grace must be 0 to {MAX_GRACE:g} seconds, got {config.grace}")
-    if config.limits.max_open_streams >= config.workers:
-        raise ValueError(
-            f"max_open_streams ({config.limits.max_open_streams}) must be below the server's "
-            f"threads ({config.workers}): open streams would leave none to answer calls"
-        )
+    # Each open stream and each running training holds a thread (a training also a worker
+    # process, all started at once: max_concurrent_trainings=1000 left the server spawning them).
+    for name, holders in (
+        ("max_open_streams", "open streams"),
+        ("max_concurrent_trainings", "running trainings"),
+    ):
+        if (held := getattr(config.limits, name)) >= config.workers:
+            raise ValueError(
+                f"{name} ({held}) must be below the server's threads ({config.workers}): "
+                f"{holders} would leave none to answer calls"
+            )
     if (config.tls_cert is None) != (config.tls_key is None):
         raise ValueError("--tls-cert and --tls-key go together")
     if config.tls_client_ca is not None and config.tls_cert is None:
