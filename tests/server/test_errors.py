@@ -640,6 +640,29 @@ def test_a_store_filled_during_a_training_refuses_its_save(tmp_path: Path) -> No
         running.stop(0)
 
 
+@pytest.mark.parametrize(
+    ("limits", "refused"),
+    [
+        (Limits(max_units=4), "hidden.units[0]: must be 1 to 4 (limit max_units), got 8"),
+        (Limits(max_layers=1), "hidden.units: at most 0 hidden layers (limit max_layers = 1)"),
+    ],
+)
+def test_a_tasks_default_layers_are_held_to_the_layer_limits(
+    tmp_path: Path, limits: Limits, refused: str
+) -> None:
+    """A request without `hidden` trained xor's default 2-8-1 whatever the limits said."""
+    running = start_server(tmp_path / "data", limits=limits)
+    try:
+        with Client(f"127.0.0.1:{running.port}") as client:
+            details = expect_error(INVALID, client.train, "m", "xor", options=NO_EPOCHS)
+            assert details.startswith(refused)
+            assert details.endswith("(this task's default layers: set hidden)")
+            client.train("m", "xor", hidden=[], options=NO_EPOCHS)
+            assert client.model("m").summary.sizes == [2, 1]
+    finally:
+        running.stop(0)
+
+
 def test_message_over_the_size_limit_is_resource_exhausted(tmp_path: Path) -> None:
     running = start_server(tmp_path / "small", limits=Limits(max_message_bytes=32 * 1024))
     try:

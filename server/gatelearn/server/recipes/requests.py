@@ -60,6 +60,21 @@ def _check_epochs(epochs: int, limits: Limits, why: str = "") -> None:
         )
 
 
+def _check_hidden(hidden: tuple[int, ...], limits: Limits, why: str = "") -> None:
+    if len(hidden) + 1 > limits.max_layers:
+        raise InvalidRequest(
+            "hidden.units",
+            f"at most {limits.max_layers - 1} hidden layers (limit "
+            f"max_layers = {limits.max_layers}), got {len(hidden)}{why}",
+        )
+    for index, units in enumerate(hidden):
+        if not 1 <= units <= limits.max_units:
+            raise InvalidRequest(
+                f"hidden.units[{index}]",
+                f"must be 1 to {limits.max_units} (limit max_units), got {units}{why}",
+            )
+
+
 def _config(options: pb.TrainOptions, seed: int, limits: Limits) -> TrainConfig:
     defaults = _DEFAULTS.config
     epochs = options.epochs if options.HasField("epochs") else None  # None: the task's budget
@@ -132,18 +147,8 @@ def recipe_from_request(request: pb.TrainRequest, limits: Limits) -> tuple[Recip
         _check_inline_size(task_source, source, limits)
     task = task_json(task_source)
     hidden = tuple(request.hidden.units) if request.HasField("hidden") else None
-    if hidden is not None and len(hidden) + 1 > limits.max_layers:
-        raise InvalidRequest(
-            "hidden.units",
-            f"at most {limits.max_layers - 1} hidden layers (limit "
-            f"max_layers = {limits.max_layers}), got {len(hidden)}",
-        )
-    for index, units in enumerate(hidden or ()):
-        if not 1 <= units <= limits.max_units:
-            raise InvalidRequest(
-                f"hidden.units[{index}]",
-                f"must be 1 to {limits.max_units} (limit max_units), got {units}",
-            )
+    if hidden is not None:
+        _check_hidden(hidden, limits)
     population = request.population or _DEFAULTS.population
     if population > limits.max_population:
         raise InvalidRequest(
@@ -238,6 +243,10 @@ def check_request(
         raise ParamError(_request_field(error.param, request), error.message) from None
     if not request.options.HasField("epochs"):  # the task's budget, under the same limit
         _check_epochs(checked.epoch_limit, limits, " (this task's default budget: set epochs)")
+    if not request.HasField("hidden"):  # the task's layers, under the same limits
+        _check_hidden(
+            tuple(checked.sizes[1:-1]), limits, " (this task's default layers: set hidden)"
+        )
     check_training_size(checked, limits)
     _check_answers(request, checked, limits)
     task["seed"] = recipe.seed
