@@ -7,6 +7,8 @@ into the default descriptor pool, so that reflection can describe v1 as well.
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
+
 import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool
 from grpc_reflection.v1alpha import reflection, reflection_pb2
@@ -45,14 +47,17 @@ def _register_v1_file() -> None:
 
 
 def add_reflection(
-    server: grpc.Server, service_names: tuple[str, ...], open_streams: OpenStreams
+    server: grpc.aio.Server,
+    service_names: tuple[str, ...],
+    pool: Executor,
+    open_streams: OpenStreams,
 ) -> None:
     """Serve reflection, v1 and v1alpha, listing `service_names` and both reflection services
-    (their streams counted in `open_streams`)."""
+    (run in `pool`, their streams counted in `open_streams`)."""
     _register_v1_file()
     servicer = reflection.ReflectionServicer(
         (*service_names, reflection.SERVICE_NAME, V1_SERVICE_NAME)
     )
     service = _V1ALPHA.services_by_name["ServerReflection"]
-    add_decoding_servicer(servicer, server, service, open_streams)
-    add_decoding_servicer(servicer, server, service, open_streams, full_name=V1_SERVICE_NAME)
+    add_decoding_servicer(servicer, server, service, pool, open_streams)
+    add_decoding_servicer(servicer, server, service, pool, open_streams, full_name=V1_SERVICE_NAME)
