@@ -27,7 +27,7 @@ from gatelearn.plugins import (
 )
 from gatelearn.server.allocator import keep_freed_memory
 from gatelearn.server.collection import freeze_start_up
-from gatelearn.server.edge.decoding import add_decoding_servicer
+from gatelearn.server.edge.decoding import Calls, add_decoding_servicer
 from gatelearn.server.edge.health import HealthService
 from gatelearn.server.edge.loop import LoopThread
 from gatelearn.server.edge.open_streams import OpenStreams
@@ -225,11 +225,11 @@ def create_server(config: ServerConfig) -> RunningServer:
     # Made on the loop's thread: grpc.aio binds a server to the loop it is made on.
     server = loop.call(lambda: grpc.aio.server(options=options, interceptors=interceptors))
     open_streams = OpenStreams(limits.max_open_streams)  # the other threads answer calls
-    # Undecodable requests: INVALID_ARGUMENT.
-    add_decoding_servicer(service, server, SERVICE, threads, open_streams)
+    calls = Calls(threads, open_streams, quick_on_loop=not store.remote)
+    add_decoding_servicer(service, server, SERVICE, calls)  # undecodable: INVALID_ARGUMENT
     health_service = health_pb2.DESCRIPTOR.services_by_name["Health"]
-    add_decoding_servicer(health_servicer, server, health_service, threads, open_streams)
-    add_reflection(server, (SERVICE_NAME, health.SERVICE_NAME), threads, open_streams)
+    add_decoding_servicer(health_servicer, server, health_service, calls)
+    add_reflection(server, (SERVICE_NAME, health.SERVICE_NAME), calls)
     try:
         check_free(config.address)
         if config.tls_cert and config.tls_key:

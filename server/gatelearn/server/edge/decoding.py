@@ -36,7 +36,7 @@ from gatelearn.server.edge.open_streams import OpenStreams
 from gatelearn.server.edge.sync_context import Aborted, SyncContext
 from gatelearn.server.priority import LARGE_REQUEST_BYTES, REALTIME_CALLS, as_bulk
 
-__all__ = ["add_decoding_servicer"]
+__all__ = ["Calls", "add_decoding_servicer"]
 
 log = logging.getLogger("gatelearn.server")
 
@@ -103,19 +103,22 @@ async def _refuse(aborted: Aborted, context: grpc.aio.ServicerContext[Any, Any])
     raise aborted  # not reached: abort raises
 
 
-class _Calls:
-    """How one server runs its calls: the pool for synchronous work, the open-streams bound."""
+class Calls:
+    """How one server runs its calls: the pool for synchronous work, the open-streams bound,
+    and whether quick calls are answered on the event loop itself (False when they may wait on
+    a remote store: they then run in a pool thread, in real time)."""
 
-    def __init__(self, pool: Executor, open_streams: OpenStreams) -> None:
+    def __init__(self, pool: Executor, open_streams: OpenStreams, quick_on_loop: bool) -> None:
         self.pool = pool
         self.open_streams = open_streams
+        self.quick_on_loop = quick_on_loop
 
 
 def _behaviour(
     method: MethodDescriptor,
     implementation: Callable[..., Any],
     rate_limited: _RateLimitedLog,
-    calls: _Calls,
+    calls: Calls,
 ) -> Callable[..., Any]:
     """`implementation` as a grpc.aio behaviour taking raw bytes: one request, or a stream of
     them (holding one of the open streams while it lasts)."""
@@ -132,11 +135,11 @@ def _behaviour(
 def _unary(
     implementation: Callable[..., Any],
     decode: Callable[[bytes, str], Any],
-    calls: _Calls,
+    calls: Calls,
     quick: bool,
 ) -> Callable[..., Any]:
-    """A unary call: a quick one answered on the loop (tens of microseconds), any other in a
-    pool thread as bulk work."""
+    """A unary call: a quick one answered in real time, on the loop (tens of microseconds), any
+    other in a pool thread as bulk work."""
 
     async def unary(data: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         call_context = SyncContext()
@@ -146,7 +149,7 @@ def _unary(
 
         try:
             if quick and len(data) <= LARGE_REQUEST_BYTES:
-                return call()
+                return call() if calls.quick_on_loop else await in_thread(calls.pool, call)
             return await in_thread(calls.pool, lambda: as_bulk(call, False))
         except Aborted as aborted:
             await _refuse(aborted, context)
@@ -157,7 +160,7 @@ def _unary(
 
 
 def _answer_stream(
-    implementation: Callable[..., Any], decode: Callable[[bytes, str], Any], calls: _Calls
+    implementation: Callable[..., Any], decode: Callable[[bytes, str], Any], calls: Calls
 ) -> Callable[..., Any]:
     """A stream of answers (Train, Search) made by the synchronous generator in a pool thread."""
 
@@ -182,7 +185,7 @@ def _answer_stream(
 
 
 def _request_stream(
-    implementation: Callable[..., Any], decode: Callable[[bytes, str], Any], calls: _Calls
+    implementation: Callable[..., Any], decode: Callable[[bytes, str], Any], calls: Calls
 ) -> Callable[..., Any]:
     """A stream of requests answered by a stream (PredictStream, reflection), run in a pool
     thread that reads the requests as the loop receives them."""
@@ -245,16 +248,14 @@ def add_decoding_servicer(
     servicer: Any,
     server: grpc.aio.Server,
     service: ServiceDescriptor,
-    pool: Executor,
-    open_streams: OpenStreams,
+    calls: Calls,
     full_name: str | None = None,
 ) -> None:
-    """Serve every method of `service` from the like-named method of `servicer`, synchronous
-    work in `pool`, its request streams counted in `open_streams`; under `full_name` instead of
-    the service's own name when given (same messages, new package)."""
+    """Serve every method of `service` from the like-named method of `servicer`, run as
+    `calls` says; under `full_name` instead of the service's own name when given (same
+    messages, new package)."""
     name = full_name or service.full_name
     rate_limited = _RateLimitedLog()
-    calls = _Calls(pool, open_streams)
     handlers = {}
     for method in service.methods:
         make = _HANDLERS[(method.client_streaming, method.server_streaming)]

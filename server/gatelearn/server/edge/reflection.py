@@ -7,14 +7,11 @@ into the default descriptor pool, so that reflection can describe v1 as well.
 
 from __future__ import annotations
 
-from concurrent.futures import Executor
-
 import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool
 from grpc_reflection.v1alpha import reflection, reflection_pb2
 
-from gatelearn.server.edge.decoding import add_decoding_servicer
-from gatelearn.server.edge.open_streams import OpenStreams
+from gatelearn.server.edge.decoding import Calls, add_decoding_servicer
 
 __all__ = ["V1_SERVICE_NAME", "add_reflection"]
 
@@ -46,18 +43,13 @@ def _register_v1_file() -> None:
     pool.AddSerializedFile(proto.SerializeToString())
 
 
-def add_reflection(
-    server: grpc.aio.Server,
-    service_names: tuple[str, ...],
-    pool: Executor,
-    open_streams: OpenStreams,
-) -> None:
+def add_reflection(server: grpc.aio.Server, service_names: tuple[str, ...], calls: Calls) -> None:
     """Serve reflection, v1 and v1alpha, listing `service_names` and both reflection services
-    (run in `pool`, their streams counted in `open_streams`)."""
+    (run as `calls` says)."""
     _register_v1_file()
     servicer = reflection.ReflectionServicer(
         (*service_names, reflection.SERVICE_NAME, V1_SERVICE_NAME)
     )
     service = _V1ALPHA.services_by_name["ServerReflection"]
-    add_decoding_servicer(servicer, server, service, pool, open_streams)
-    add_decoding_servicer(servicer, server, service, pool, open_streams, full_name=V1_SERVICE_NAME)
+    add_decoding_servicer(servicer, server, service, calls)
+    add_decoding_servicer(servicer, server, service, calls, full_name=V1_SERVICE_NAME)
