@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,7 +61,8 @@ __all__ = ["DEFAULT_ADDRESS", "RunningServer", "ServerConfig", "create_server", 
 SHUTDOWN_BACKSTOP = 1.0  # seconds after the grace period before gRPC cancels what is left
 # Seconds after gRPC's cancellation that we still wait for it to report itself stopped.
 STOP_WAIT = 1.0
-LOOP_END_WAIT = 0.2  # seconds the stopped loop's thread gets to end; it is a daemon thread
+# Seconds a loop's thread gets to end when start-up failed; at a stop, what is left of STOP_WAIT.
+LOOP_END_WAIT = 0.2
 SERVICE = gatelearn_pb2.DESCRIPTOR.services_by_name["GateLearn"]
 SERVICE_NAME = SERVICE.full_name
 
@@ -146,6 +148,7 @@ class RunningServer:
         # own cancellation, a little later, is only the backstop.
         self.service.training.shut_down_after(grace or 0.0)
         backstop = (grace or 0.0) + SHUTDOWN_BACKSTOP
+        deadline = time.monotonic() + backstop + STOP_WAIT
         try:
             self.loop.run(self.server.stop(backstop), backstop + STOP_WAIT)
         except TimeoutError:
@@ -156,7 +159,8 @@ class RunningServer:
         trainings_ended = self.pool.busy == 0
         # A call still computing (a large Predict) finishes in its thread; its answer is lost.
         self.threads.shutdown(wait=False, cancel_futures=True)
-        self.loop.close(LOOP_END_WAIT)
+        # The loop's thread is a daemon: one still busy (an answer computed on it) is left.
+        self.loop.close(max(0.0, deadline - time.monotonic()))
         self.pool.close()
         self.store_health.stop()
         self.store.close()
