@@ -48,11 +48,11 @@ __all__ = ["GateLearnService"]
 
 DEFAULT_PREVIEW_ROWS = 16
 MAX_PREVIEW_ROWS = 1024
-# PredictStream answers made ahead of the one being sent, and requests read ahead of the one
-# being answered: a stream holds at most STREAM_AHEAD + 2 answers and REQUESTS_AHEAD + 2
-# requests (each at most max_message_bytes). Read ahead, the client's next chunks are taken off
-# the connection while the server computes, so flow control does not hold the client back.
-STREAM_AHEAD = 1
+# PredictStream requests read ahead of the one being answered: a stream holds at most
+# REQUESTS_AHEAD + 2 requests (each at most max_message_bytes). Read ahead, the client's next
+# chunks are taken off the connection while the server computes, so flow control does not hold
+# the client back. Answers are made one ahead of the one being sent by the thread running the
+# stream, which hands them to the event loop (bridges.py): at most three at a time.
 REQUESTS_AHEAD = 1
 
 
@@ -286,9 +286,9 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
         self, requests: Iterator[pb.PredictRequest], context: SyncContext
     ) -> Iterator[pb.PredictResponse | bytes]:
         with statuses(context):
-            # The next chunks are read, and answered, while this thread sends the one before.
+            # The next chunks are read, and answered, while the event loop sends the one before.
             read = ahead(requests, REQUESTS_AHEAD, context.add_callback)
-            yield from ahead(self._stream_answers(read), STREAM_AHEAD, context.add_callback)
+            yield from self._stream_answers(read)
 
     def _stream_answers(
         self, requests: Iterator[pb.PredictRequest]
