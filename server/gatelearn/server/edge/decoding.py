@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from concurrent.futures import Executor
-from contextlib import aclosing
+from contextlib import AbstractContextManager, aclosing, nullcontext
 from typing import Any, NoReturn
 
 import grpc
@@ -125,10 +125,8 @@ def _behaviour(
     decode = _decoder(method, rate_limited)
     if inspect.isasyncgenfunction(implementation):
         return _on_loop(implementation, decode)
-    if method.client_streaming:
-        return _request_stream(implementation, decode, calls)
     if method.server_streaming:
-        return _answer_stream(implementation, decode, calls)
+        return _stream(implementation, decode, calls, method.client_streaming)
     return _unary(implementation, decode, calls, method.name in REALTIME_CALLS)
 
 
@@ -159,56 +157,42 @@ def _unary(
     return unary
 
 
-def _answer_stream(
-    implementation: Callable[..., Any], decode: Callable[[bytes, str], Any], calls: Calls
+def _stream(
+    implementation: Callable[..., Any],
+    decode: Callable[[bytes, str], Any],
+    calls: Calls,
+    requests_stream: bool,
 ) -> Callable[..., Any]:
-    """A stream of answers (Train, Search) made by the synchronous generator in a pool thread."""
-
-    async def answers(
-        data: bytes, context: grpc.aio.ServicerContext[Any, Any]
-    ) -> AsyncIterator[Any]:
-        call_context = SyncContext()
-
-        def answered() -> Iterator[Any]:
-            return as_bulk(lambda: implementation(decode(data, "request"), call_context), True)
-
-        try:
-            async with aclosing(thread_answers(calls.pool, answered)) as stream:
-                async for answer in stream:
-                    yield answer
-        except Aborted as aborted:
-            await _refuse(aborted, context)
-        finally:
-            call_context.end()  # a training sees is_active() False and stops
-
-    return answers
-
-
-def _request_stream(
-    implementation: Callable[..., Any], decode: Callable[[bytes, str], Any], calls: Calls
-) -> Callable[..., Any]:
-    """A stream of requests answered by a stream (PredictStream, reflection), run in a pool
-    thread that reads the requests as the loop receives them."""
+    """A stream of answers made by the synchronous generator in a pool thread: to one request
+    (Train, Search), or to a stream of requests that the thread reads as the loop receives them
+    (PredictStream, reflection), holding one of the open streams."""
 
     async def streamed(
-        requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext[Any, Any]
+        given: Any, context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[Any]:
         call_context = SyncContext()
-        chunks = thread_requests(requests, asyncio.get_running_loop(), call_context)
+        held: AbstractContextManager[None] = nullcontext()
+        if requests_stream:
+            chunks = thread_requests(given, asyncio.get_running_loop(), call_context)
+            held = calls.open_streams.held()
+
+        def requested() -> Any:
+            if requests_stream:
+                return (decode(chunk, f"requests[{index}]") for index, chunk in enumerate(chunks))
+            return decode(given, "request")
 
         def answered() -> Iterator[Any]:
-            messages = (decode(chunk, f"requests[{index}]") for index, chunk in enumerate(chunks))
-            return as_bulk(lambda: implementation(messages, call_context), True)
+            return as_bulk(lambda: implementation(requested(), call_context), True)
 
         try:
-            with calls.open_streams.held():
+            with held:
                 async with aclosing(thread_answers(calls.pool, answered)) as stream:
                     async for answer in stream:
                         yield answer
         except Aborted as aborted:
             await _refuse(aborted, context)
         finally:
-            call_context.end()
+            call_context.end()  # a training sees is_active() False and stops
 
     return streamed
 
