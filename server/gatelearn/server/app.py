@@ -28,7 +28,8 @@ from gatelearn.plugins import (
 )
 from gatelearn.server.allocator import keep_freed_memory
 from gatelearn.server.collection import freeze_start_up
-from gatelearn.server.edge.decoding import Calls, add_decoding_servicer
+from gatelearn.server.edge.behaviours import Calls
+from gatelearn.server.edge.decoding import add_decoding_servicer
 from gatelearn.server.edge.health import HealthService
 from gatelearn.server.edge.loop import LoopThread
 from gatelearn.server.edge.open_streams import OpenStreams

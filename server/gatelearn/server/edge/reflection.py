@@ -11,7 +11,8 @@ import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool
 from grpc_reflection.v1alpha import reflection, reflection_pb2
 
-from gatelearn.server.edge.decoding import Calls, add_decoding_servicer
+from gatelearn.server.edge.behaviours import Calls
+from gatelearn.server.edge.decoding import add_decoding_servicer
 
 __all__ = ["V1_SERVICE_NAME", "add_reflection"]
 
