@@ -24,7 +24,7 @@ import pytest
 from conftest import poll, start_server
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from gatelearn.client import Client
+from gatelearn.client import Client, TrainOptions
 from gatelearn.server import Limits
 from gatelearn.v1 import gatelearn_pb2 as pb
 from gatelearn.v1 import gatelearn_pb2_grpc
@@ -37,7 +37,7 @@ PROCESSES = 5  # client processes connected at once, each with its own connectio
 # Predicts once, says so, waits for the word, predicts again on the same connection.
 CLIENT = """
 import sys
-from gatelearn.client import Client
+from gatelearn.client import Client, TrainOptions
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gatelearn.server import Limits
@@ -278,3 +278,103 @@ def test_a_limit_grpc_cannot_take_is_refused_at_start_up(tmp_path: Path, name: s
         with pytest.raises(ValueError, match=rf"limit {name} \({value}\) must be below gRPC's"):
             start_server(tmp_path / "data", limits=Limits(**{name: value}))
     start_server(tmp_path / "ok", limits=Limits(**{name: 2**31 - 2})).stop(0)
+
+
+STALLED_SECONDS = 30.0  # the deadline of calls whose request never arrives
+
+
+def test_unary_calls_whose_request_never_arrives_hold_no_thread(tmp_path: Path) -> None:
+    """Calls that start and never send their request wait on the event loop, not in a thread:
+    more of them than the server has threads, and another client's calls, quick (Predict) and
+    run in a thread (ListModels, Train), are still answered. (The synchronous server read the
+    request on the thread that would answer it: 20 such calls left none.)"""
+    running = start_server(
+        tmp_path / "data",
+        workers=THREADS,
+        limits=Limits(max_open_streams=1, max_concurrent_trainings=1),
+    )
+    address = f"127.0.0.1:{running.port}"
+    release = threading.Event()
+
+    def never_sent() -> Iterator[bytes]:
+        release.wait()  # the call's headers are out; its request never comes
+        yield from ()
+
+    channel = grpc.insecure_channel(address)
+    stalled = [
+        channel.stream_stream(
+            f"/gatelearn.v1.GateLearn/{method}", request_serializer=None, response_deserializer=None
+        )(never_sent(), timeout=STALLED_SECONDS)
+        for method in ("Predict", "ListModels", "GetModel") * (THREADS * 2)
+    ]
+    try:
+        with Client(address, timeout=5, retries=0) as client:
+            started = time.monotonic()
+            client.train("m", "and")
+            assert client.predict("m", [[1, 1]]).labels == [[1.0]]
+            assert [model.name for model in client.models()] == ["m"]
+            # A generous bound: the synchronous server answered only once the stalled calls'
+            # deadline had passed (29 s here).
+            assert time.monotonic() - started < STALLED_SECONDS / 3
+    finally:
+        for call in stalled:
+            call.cancel()
+        release.set()
+        channel.close()
+        running.stop(0)
+
+
+def test_cancelled_streams_leave_no_thread_behind(tmp_path: Path) -> None:
+    """Streams cancelled while their thread waits (a PredictStream for its next request, a
+    Train relaying progress), more of them than the server has threads: each thread ends, so
+    calls run in threads are answered afterwards."""
+    running = start_server(
+        tmp_path / "data",
+        workers=THREADS,
+        limits=Limits(max_open_streams=1, max_epochs=10**7, max_concurrent_trainings=1),
+    )
+    address = f"127.0.0.1:{running.port}"
+    channel = grpc.insecure_channel(address)
+    stub = gatelearn_pb2_grpc.GateLearnStub(channel)
+    release = threading.Event()
+
+    def one_request_then_idle() -> Iterator[pb.PredictRequest]:
+        yield pb.PredictRequest(model="m", rows=[pb.Row(values=[0, 1])])
+        release.wait()
+
+    try:
+        with Client(address, timeout=5, retries=0) as client:
+            options = TrainOptions(epochs=10**7, stop_when_solved=False, progress_interval_ms=10)
+            long_training = client.train_request("long", "xor", options=options)
+            client.train("m", "and")
+            for _ in range(THREADS * 2):
+                stream = poll(
+                    lambda: one_open_stream(stub, one_request_then_idle()),
+                    what="a free stream slot",
+                )
+                stream.cancel()
+                train = stub.Train(long_training)
+                assert next(train).HasField("progress")
+                train.cancel()
+                poll(lambda: running.pool.busy == 0, what="the training stopped")
+            assert [model.name for model in client.models()] == ["m"]
+            assert client.train("n", "or").model.name == "n"
+    finally:
+        release.set()
+        channel.close()
+        running.stop(0)
+
+
+def one_open_stream(
+    stub: gatelearn_pb2_grpc.GateLearnStub, requests: Iterator[pb.PredictRequest]
+) -> grpc.Call | None:
+    """A PredictStream that has answered its first request; None while it is refused for want
+    of a slot (the stream before it still ending)."""
+    stream = stub.PredictStream(requests)
+    try:
+        next(stream)
+    except grpc.RpcError as error:
+        if error.code() != grpc.StatusCode.RESOURCE_EXHAUSTED:
+            raise
+        return None
+    return stream

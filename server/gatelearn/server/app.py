@@ -1,7 +1,8 @@
 """Building and running the server: GateLearn beside the standard health and reflection services.
 
 `create_server` builds a started server and returns it with its bound port (bind port 0 in
-tests); `serve` runs one until SIGTERM or Ctrl-C and shuts it down cleanly.
+tests); `serve` runs one until SIGTERM or Ctrl-C and shuts it down cleanly. The server is
+grpc.aio's, on an event loop in a thread of its own (edge/loop.py); both keep a synchronous form.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from concurrent import futures
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,8 +28,10 @@ from gatelearn.plugins import (
 )
 from gatelearn.server.allocator import keep_freed_memory
 from gatelearn.server.collection import freeze_start_up
+from gatelearn.server.edge.behaviours import Calls
 from gatelearn.server.edge.decoding import add_decoding_servicer
 from gatelearn.server.edge.health import HealthService
+from gatelearn.server.edge.loop import LoopThread
 from gatelearn.server.edge.open_streams import OpenStreams
 from gatelearn.server.edge.reflection import add_reflection
 from gatelearn.server.edge.servicer import GateLearnService
@@ -63,12 +67,13 @@ __all__ = [
 ]
 
 SHUTDOWN_BACKSTOP = 1.0  # seconds after the grace period before gRPC cancels what is left
-# Seconds after gRPC's cancellation that we still wait for it to report itself stopped: a call
-# whose message did not decode can leave grpcio a call state that never clears.
+# Seconds after gRPC's cancellation that we still wait for it to report itself stopped.
 STOP_WAIT = 1.0
 # The longest shutdown grace: a day, past any training's max_training_seconds default (one of
 # 10^12 s overflowed the wait at SIGTERM, which then ended in a traceback, the store left open).
 MAX_GRACE = 86400.0
+# Seconds a loop's thread gets to end when start-up failed; at a stop, what is left of STOP_WAIT.
+LOOP_END_WAIT = 0.2
 SERVICE = gatelearn_pb2.DESCRIPTOR.services_by_name["GateLearn"]
 SERVICE_NAME = SERVICE.full_name
 
@@ -108,7 +113,7 @@ class ServerConfig:
     store: str | None = None  # sqlite:///DIR or postgresql://...; None: SQLite in data_dir
     plugins: tuple[str, ...] = ()  # extra plugin modules to load
     limits: Limits = Limits()
-    workers: int = 16  # threads answering RPCs
+    workers: int = 16  # threads running the calls that are not answered on the event loop
     grace: float = 5.0  # seconds running calls get to finish at shutdown
     tls_cert: Path | None = None  # serve TLS with this certificate ...
     tls_key: Path | None = None  # ... and this private key
@@ -126,7 +131,9 @@ class ServerConfig:
 class RunningServer:
     """A started server and what it owns."""
 
-    server: grpc.Server
+    server: grpc.aio.Server
+    loop: LoopThread
+    threads: ThreadPoolExecutor  # the calls' synchronous work
     port: int
     service: GateLearnService
     health: HealthService
@@ -134,23 +141,37 @@ class RunningServer:
     pool: WorkerPool
     store_health: StoreHealth
     metrics: MetricsEndpoint | None = None
+    stopped: bool | None = None  # what the first stop returned
 
     def stop(self, grace: float | None = None) -> bool:
         """Report NOT_SERVING, refuse new calls, let running ones finish, close the store.
 
         Returns within `grace` + SHUTDOWN_BACKSTOP + STOP_WAIT seconds whatever gRPC's state;
-        True when every training had ended by then (none was cut off by the close)."""
+        True when every training had ended by then (none was cut off by the close). A second
+        stop returns what the first did."""
+        if self.stopped is None:
+            self.stopped = self._stop(grace)
+        return self.stopped
+
+    def _stop(self, grace: float | None) -> bool:
         self.health.enter_graceful_shutdown()  # connected clients see NOT_SERVING
         # Running trainings get `grace` seconds, then end CANCELLED and save nothing; gRPC's
         # own cancellation, a little later, is only the backstop.
         self.service.training.shut_down_after(grace or 0.0)
         backstop = (grace or 0.0) + SHUTDOWN_BACKSTOP
-        if not self.server.stop(backstop).wait(backstop + STOP_WAIT):
+        deadline = time.monotonic() + backstop + STOP_WAIT
+        try:
+            self.loop.run(self.server.stop(backstop), backstop + STOP_WAIT)
+        except TimeoutError:
             log.warning(
                 "gRPC did not report itself stopped %.1f s after the grace period; closing anyway",
                 SHUTDOWN_BACKSTOP + STOP_WAIT,
             )
         trainings_ended = self.pool.busy == 0
+        # A call still computing (a large Predict) finishes in its thread; its answer is lost.
+        self.threads.shutdown(wait=False, cancel_futures=True)
+        # The loop's thread is a daemon: one still busy (an answer computed on it) is left.
+        self.loop.close(max(0.0, deadline - time.monotonic()))
         self.pool.close()
         self.store_health.stop()
         self.store.close()
@@ -196,7 +217,8 @@ def create_server(config: ServerConfig) -> RunningServer:
             config.metrics_address,
         )
     registry = build_registry(create_manager(config.plugins))
-    health_servicer = HealthService()
+    loop = LoopThread()
+    health_servicer = HealthService(loop.loop)
     # The server as a whole ("") is NOT_SERVING while its store is away, for load balancers;
     # GateLearn itself stays SERVING, so clients balancing by it still reach the models this
     # replica holds in memory (every replica shares the store: none would do better).
@@ -217,41 +239,40 @@ def create_server(config: ServerConfig) -> RunningServer:
     if metrics:
         metrics.watch(pool, cache)
     # The observer comes first, so it also counts calls the token check refuses.
-    interceptors: list[grpc.ServerInterceptor] = (
+    interceptors: list[grpc.aio.ServerInterceptor] = (
         [RpcObserver(metrics)] if metrics or config.log_calls else []
     )
     if config.auth_token:
         interceptors.append(TokenInterceptor(config.auth_token))
-    server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=config.workers),
-        options=options,
-        interceptors=interceptors,
-    )
+    threads = ThreadPoolExecutor(config.workers, thread_name_prefix="gatelearn-call")
+    # Made on the loop's thread: grpc.aio binds a server to the loop it is made on.
+    server = loop.call(lambda: grpc.aio.server(options=options, interceptors=interceptors))
     open_streams = OpenStreams(limits.max_open_streams)  # the other threads answer calls
-    add_decoding_servicer(service, server, SERVICE, open_streams)  # undecodable: INVALID_ARGUMENT
+    calls = Calls(threads, open_streams, quick_on_loop=not store.remote)
+    add_decoding_servicer(service, server, SERVICE, calls)  # undecodable: INVALID_ARGUMENT
     health_service = health_pb2.DESCRIPTOR.services_by_name["Health"]
-    add_decoding_servicer(health_servicer, server, health_service, open_streams)
-    add_reflection(server, (SERVICE_NAME, health.SERVICE_NAME), open_streams)
+    add_decoding_servicer(health_servicer, server, health_service, calls)
+    add_reflection(server, (SERVICE_NAME, health.SERVICE_NAME), calls)
     try:
         check_free(config.address)
         if config.tls_cert and config.tls_key:
             credentials = server_credentials(config.tls_cert, config.tls_key, config.tls_client_ca)
-            port = server.add_secure_port(config.address, credentials)
+            port = loop.call(lambda: server.add_secure_port(config.address, credentials))
         else:
-            port = server.add_insecure_port(config.address)
-        if port == 0:
-            raise OSError(f"cannot listen on {config.address}")
+            port = loop.call(lambda: server.add_insecure_port(config.address))
         endpoint = start_endpoint(metrics_at, metrics) if metrics and metrics_at else None
     except (OSError, RuntimeError):  # grpc raises RuntimeError when it cannot bind
+        threads.shutdown()
+        loop.close(LOOP_END_WAIT)
         pool.close()
         store.close()
         raise
-    server.start()
+    loop.run(server.start())
     for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     store_health.start(store)  # NOT_SERVING while the store cannot be reached
     return RunningServer(
-        server, port, service, health_servicer, store, pool, store_health, endpoint
+        server, loop, threads, port, service, health_servicer, store, pool, store_health, endpoint
     )
 
 

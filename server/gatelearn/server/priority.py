@@ -28,12 +28,13 @@ __all__ = [
 ]
 
 REALTIME_PRIORITY = 1  # the lowest real-time priority: above every ordinary thread, no more
-# The calls answered in real time: quick reads, and health checks (load balancers wait on them).
+# The calls answered in real time, on the event loop itself (decoding.py): quick reads, and
+# health checks (load balancers wait on them).
 # Every other call is bulk work, answered as an ordinary thread: a Train or Search (refused at
 # capacity or running for minutes, it is no latency anyone waits on), a write, an import.
 # Measured: 16 clients retrying Trains at once against a real-time server on PostgreSQL got 52-55
 # trainings/s, against 86-91/s with the server ordinary (its refusals ran ahead of the database).
-REALTIME_CALLS = frozenset({"Predict", "GetModel", "Check", "Watch"})
+REALTIME_CALLS = frozenset({"Predict", "GetModel", "Check"})
 # A request this large is bulk work even so (decoding it alone takes a while): a Predict of a
 # few rows is far smaller.
 LARGE_REQUEST_BYTES = 64 * 1024

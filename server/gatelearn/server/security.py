@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +22,12 @@ _OPEN_PREFIXES = ("/grpc.health.v1.Health/",)
 _SCHEME = "bearer"  # compared in lower case
 
 
-def _deny(request: Any, context: grpc.ServicerContext) -> None:
-    context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
+async def _deny(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> None:
+    await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
 
 
 # The refusal of each call shape (request streaming, response streaming), made once: the
-# same handler every time, which the RpcObserver wraps once too.
+# same handler every time, which the RpcObserver wraps once too. A coroutine answers any shape.
 _REFUSALS = {
     (False, False): grpc.unary_unary_rpc_method_handler(_deny),
     (False, True): grpc.unary_stream_rpc_method_handler(_deny),
@@ -36,7 +36,7 @@ _REFUSALS = {
 }
 
 
-class TokenInterceptor(grpc.ServerInterceptor):
+class TokenInterceptor(grpc.aio.ServerInterceptor):
     """Refuse every call but health checks unless it carries the server's bearer token."""
 
     def __init__(self, token: str) -> None:
@@ -50,10 +50,10 @@ class TokenInterceptor(grpc.ServerInterceptor):
         scheme, _, token = given[0].partition(" ")
         return scheme.lower() == _SCHEME and hmac.compare_digest(token.encode(), self._expected)
 
-    def intercept_service(
-        self, continuation: Callable[[Any], Any], details: grpc.HandlerCallDetails
+    async def intercept_service(
+        self, continuation: Callable[[Any], Awaitable[Any]], details: grpc.HandlerCallDetails
     ) -> Any:
-        handler = continuation(details)
+        handler = await continuation(details)
         if handler is None or details.method.startswith(_OPEN_PREFIXES):
             return handler
         if self._allows(details.invocation_metadata or ()):

@@ -1,9 +1,9 @@
-"""Running a stream's work ahead of its sending, in a thread of its own.
+"""Taking an iterator's items ahead of their use, in a thread of its own.
 
-gRPC's synchronous server sends a streamed answer and only then asks the handler for the next,
-so a stream that also reads and computes in that thread does one thing at a time. `ahead`
-takes the items of an iterator (each read, decoded and computed there) in another thread while
-the caller sends the ones before: at most `depth` items wait, so memory stays bounded. The
+A PredictStream's thread reads each request from the event loop (bridges.py), decodes it and
+only then computes its answer, one thing at a time. `ahead` takes the items of an iterator
+(each read and decoded there) in another thread while the caller works on the ones before: at
+most `depth` items wait, so memory stays bounded. The
 items come out in order; an error comes out where it happened, after the items before it, and
 nothing after it is read.
 """

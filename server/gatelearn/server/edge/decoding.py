@@ -5,9 +5,8 @@ method of the service is registered with raw-bytes requests, built from the serv
 and each request is parsed before the servicer sees it: bytes that do not decode are answered
 INVALID_ARGUMENT naming the message type, with one rate-limited log line; Struct values nested
 too deeply for the parser are refused first, naming the field (see nesting.py). A servicer may
-answer with bytes it encoded itself, sent as they are. Only quick reads are answered in real
-time; every other call, a large request and a stream of requests run in the ordinary
-scheduling class (see priority.py).
+answer with bytes it encoded itself, sent as they are. How each call then runs, on the event
+loop or in a pool thread, is behaviours.py's.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import grpc
@@ -23,9 +22,9 @@ from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 from google.protobuf.message import DecodeError, Message
 from google.protobuf.message_factory import GetMessageClass
 
+from gatelearn.server.edge.behaviours import Calls, behaviour
 from gatelearn.server.edge.nesting import MAX_STRUCT_DEPTH, too_deep
-from gatelearn.server.edge.open_streams import OpenStreams
-from gatelearn.server.priority import LARGE_REQUEST_BYTES, REALTIME_CALLS, as_bulk
+from gatelearn.server.edge.sync_context import Aborted
 
 __all__ = ["add_decoding_servicer"]
 
@@ -33,10 +32,11 @@ log = logging.getLogger("gatelearn.server")
 
 LOG_EVERY = 10.0  # seconds between two log lines about undecodable requests
 
-_HANDLERS = {  # (client streaming, server streaming) -> grpc's handler factory
+# (client streaming, server streaming) -> grpc's handler factory; no service of ours has a
+# stream of requests with one answer.
+_HANDLERS = {
     (False, False): grpc.unary_unary_rpc_method_handler,
     (False, True): grpc.unary_stream_rpc_method_handler,
-    (True, False): grpc.stream_unary_rpc_method_handler,
     (True, True): grpc.stream_stream_rpc_method_handler,
 }
 
@@ -63,15 +63,15 @@ class _RateLimitedLog:
 
 def _decoder(
     method: MethodDescriptor, rate_limited: _RateLimitedLog
-) -> Callable[[bytes, str, grpc.ServicerContext], Any]:
-    """A function parsing one request message of `method`, or ending the call when it cannot."""
+) -> Callable[[bytes, str], Any]:
+    """A function parsing one request message of `method`, or raising Aborted when it cannot."""
     message_class: type[Message] = GetMessageClass(method.input_type)
     type_name = method.input_type.full_name
 
-    def decode(data: bytes, field: str, context: grpc.ServicerContext) -> Message:
+    def decode(data: bytes, field: str) -> Message:
         if (path := too_deep(data, method.input_type)) is not None:
             where = path if field == "request" else f"{field}.{path}"
-            context.abort(
+            raise Aborted(
                 grpc.StatusCode.INVALID_ARGUMENT,
                 f"{where}: Struct and list values nest at most {MAX_STRUCT_DEPTH} "
                 f"levels deep (limit max_struct_depth)",
@@ -80,74 +80,11 @@ def _decoder(
             return message_class.FromString(data)
         except DecodeError:
             rate_limited.undecodable(method.name)
-            context.abort(
+            raise Aborted(
                 grpc.StatusCode.INVALID_ARGUMENT, f"{field}: could not be decoded as {type_name}"
-            )
-            raise  # not reached: abort raises
+            ) from None
 
     return decode
-
-
-def _behaviour(
-    method: MethodDescriptor,
-    implementation: Callable[..., Any],
-    rate_limited: _RateLimitedLog,
-    open_streams: OpenStreams,
-) -> Callable[..., Any]:
-    """`implementation` taking raw bytes: one request, or a stream of them (holding one of
-    `open_streams` while it lasts)."""
-    decode = _decoder(method, rate_limited)
-    streams = method.server_streaming
-    quick = method.name in REALTIME_CALLS
-    if getattr(implementation, "experimental_non_blocking", False):
-        return _non_blocking(implementation, decode)
-    if not method.client_streaming:
-
-        def unary(data: bytes, context: grpc.ServicerContext) -> Any:
-            def call() -> Any:
-                return implementation(decode(data, "request", context), context)
-
-            return call() if quick and len(data) <= LARGE_REQUEST_BYTES else as_bulk(call, streams)
-
-        return unary
-
-    def answer(data: Iterator[bytes], context: grpc.ServicerContext) -> Any:
-        messages = (
-            decode(chunk, f"requests[{index}]", context) for index, chunk in enumerate(data)
-        )
-        return as_bulk(lambda: implementation(messages, context), streams)  # however small each
-
-    def streamed(data: Iterator[bytes], context: grpc.ServicerContext) -> Any:
-        with open_streams.held(context):
-            return answer(data, context)
-
-    def streamed_answers(data: Iterator[bytes], context: grpc.ServicerContext) -> Iterator[Any]:
-        with open_streams.held(context):
-            yield from answer(data, context)
-
-    return streamed_answers if streams else streamed
-
-
-def _non_blocking(
-    implementation: Callable[..., Any], decode: Callable[[bytes, str, grpc.ServicerContext], Any]
-) -> Callable[..., Any]:
-    """A stream that answers through grpc's callback and returns at once (the health Watch
-    every client connection keeps open), kept so: wrapped as a generator, each open Watch
-    would hold one of the server's threads, and a few more connections than threads would
-    leave none to answer calls."""
-
-    def watched(
-        data: bytes,
-        context: grpc.ServicerContext,
-        send_response_callback: Callable[[Any], None] | None = None,
-    ) -> Any:
-        return implementation(decode(data, "request", context), context, send_response_callback)
-
-    watched.experimental_non_blocking = True  # type: ignore[attr-defined]
-    watched.experimental_thread_pool = getattr(  # type: ignore[attr-defined]
-        implementation, "experimental_thread_pool", None
-    )
-    return watched
 
 
 def _serializer(method: MethodDescriptor) -> Callable[[Message | bytes], bytes]:
@@ -163,21 +100,23 @@ def _serializer(method: MethodDescriptor) -> Callable[[Message | bytes], bytes]:
 
 def add_decoding_servicer(
     servicer: Any,
-    server: grpc.Server,
+    server: grpc.aio.Server,
     service: ServiceDescriptor,
-    open_streams: OpenStreams,
+    calls: Calls,
     full_name: str | None = None,
 ) -> None:
-    """Serve every method of `service` from the like-named method of `servicer`, its request
-    streams counted in `open_streams`; under `full_name` instead of the service's own name when
-    given (same messages, new package)."""
+    """Serve every method of `service` from the like-named method of `servicer`, run as
+    `calls` says; under `full_name` instead of the service's own name when given (same
+    messages, new package)."""
     name = full_name or service.full_name
     rate_limited = _RateLimitedLog()
     handlers = {}
     for method in service.methods:
         make = _HANDLERS[(method.client_streaming, method.server_streaming)]
         handlers[method.name] = make(
-            _behaviour(method, getattr(servicer, method.name), rate_limited, open_streams),
+            behaviour(
+                method, getattr(servicer, method.name), _decoder(method, rate_limited), calls
+            ),
             request_deserializer=None,
             response_serializer=_serializer(method),
         )

@@ -11,8 +11,8 @@ import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool
 from grpc_reflection.v1alpha import reflection, reflection_pb2
 
+from gatelearn.server.edge.behaviours import Calls
 from gatelearn.server.edge.decoding import add_decoding_servicer
-from gatelearn.server.edge.open_streams import OpenStreams
 
 __all__ = ["V1_SERVICE_NAME", "add_reflection"]
 
@@ -44,15 +44,13 @@ def _register_v1_file() -> None:
     pool.AddSerializedFile(proto.SerializeToString())
 
 
-def add_reflection(
-    server: grpc.Server, service_names: tuple[str, ...], open_streams: OpenStreams
-) -> None:
+def add_reflection(server: grpc.aio.Server, service_names: tuple[str, ...], calls: Calls) -> None:
     """Serve reflection, v1 and v1alpha, listing `service_names` and both reflection services
-    (their streams counted in `open_streams`)."""
+    (run as `calls` says)."""
     _register_v1_file()
     servicer = reflection.ReflectionServicer(
         (*service_names, reflection.SERVICE_NAME, V1_SERVICE_NAME)
     )
     service = _V1ALPHA.services_by_name["ServerReflection"]
-    add_decoding_servicer(servicer, server, service, open_streams)
-    add_decoding_servicer(servicer, server, service, open_streams, full_name=V1_SERVICE_NAME)
+    add_decoding_servicer(servicer, server, service, calls)
+    add_decoding_servicer(servicer, server, service, calls, full_name=V1_SERVICE_NAME)

@@ -12,7 +12,6 @@ import reprlib
 from collections.abc import Iterator
 from typing import Any
 
-import grpc
 import numpy as np
 from google.protobuf import timestamp_pb2
 
@@ -31,6 +30,7 @@ from gatelearn.server.edge.exports import exported, record_from_export
 from gatelearn.server.edge.messages import rows
 from gatelearn.server.edge.searches import check_search, search_candidate, search_done
 from gatelearn.server.edge.statuses import statuses
+from gatelearn.server.edge.sync_context import SyncContext
 from gatelearn.server.errors import InvalidRequest
 from gatelearn.server.limits import Limits
 from gatelearn.server.models.answers import (
@@ -55,11 +55,11 @@ __all__ = ["GateLearnService"]
 
 DEFAULT_PREVIEW_ROWS = 16
 MAX_PREVIEW_ROWS = 1024
-# PredictStream answers made ahead of the one being sent, and requests read ahead of the one
-# being answered: a stream holds at most STREAM_AHEAD + 2 answers and REQUESTS_AHEAD + 2
-# requests (each at most max_message_bytes). Read ahead, the client's next chunks are taken off
-# the connection while the server computes, so flow control does not hold the client back.
-STREAM_AHEAD = 1
+# PredictStream requests read ahead of the one being answered: a stream holds at most
+# REQUESTS_AHEAD + 2 requests (each at most max_message_bytes). Read ahead, the client's next
+# chunks are taken off the connection while the server computes, so flow control does not hold
+# the client back. Answers are made one ahead of the one being sent by the thread running the
+# stream, which hands them to the event loop (bridges.py): at most three at a time.
 REQUESTS_AHEAD = 1
 
 
@@ -155,7 +155,7 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
 
     # ------------------------------------------------------------ components and tasks
     def ListPlugins(
-        self, request: pb.ListPluginsRequest, context: grpc.ServicerContext
+        self, request: pb.ListPluginsRequest, context: SyncContext
     ) -> pb.ListPluginsResponse:
         with statuses(context):
             if request.kind and request.kind not in KINDS:
@@ -168,13 +168,11 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             default_recipe=messages.recipe_message(self.models.default_recipe()),
         )
 
-    def ListTasks(
-        self, request: pb.ListTasksRequest, context: grpc.ServicerContext
-    ) -> pb.ListTasksResponse:
+    def ListTasks(self, request: pb.ListTasksRequest, context: SyncContext) -> pb.ListTasksResponse:
         return pb.ListTasksResponse(tasks=[_component(e) for e in self.registry.entries("task")])
 
     def DescribeTask(
-        self, request: pb.DescribeTaskRequest, context: grpc.ServicerContext
+        self, request: pb.DescribeTaskRequest, context: SyncContext
     ) -> pb.TaskDescription:
         with statuses(context):
             if not request.task.name:
@@ -198,9 +196,7 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             )
 
     # ------------------------------------------------------------ training
-    def Train(
-        self, request: pb.TrainRequest, context: grpc.ServicerContext
-    ) -> Iterator[pb.TrainEvent]:
+    def Train(self, request: pb.TrainRequest, context: SyncContext) -> Iterator[pb.TrainEvent]:
         with statuses(context):
             # A warm start becomes its complete request (and is refused now if it is wrong).
             accepted = self.training.accept(request)
@@ -210,9 +206,7 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                 else:
                     yield pb.TrainEvent(progress=event)
 
-    def Search(
-        self, request: pb.SearchRequest, context: grpc.ServicerContext
-    ) -> Iterator[pb.SearchEvent]:
+    def Search(self, request: pb.SearchRequest, context: SyncContext) -> Iterator[pb.SearchEvent]:
         with statuses(context):
             plan = check_search(request, self.registry, self.limits)  # refuse bad requests now
             for event in self.training.search(plan, context.is_active):
@@ -295,18 +289,18 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
         check_activations(rows, model.units, 1, self.limits, field, counted="rows")
 
     def Predict(
-        self, request: pb.PredictRequest, context: grpc.ServicerContext
+        self, request: pb.PredictRequest, context: SyncContext
     ) -> pb.PredictResponse | bytes:
         with statuses(context):
             return self._predict(self.models.servable(request.model, request.version), request)
 
     def PredictStream(
-        self, requests: Iterator[pb.PredictRequest], context: grpc.ServicerContext
+        self, requests: Iterator[pb.PredictRequest], context: SyncContext
     ) -> Iterator[pb.PredictResponse | bytes]:
         with statuses(context):
-            # The next chunks are read, and answered, while this thread sends the one before.
+            # The next chunks are read, and answered, while the event loop sends the one before.
             read = ahead(requests, REQUESTS_AHEAD, context.add_callback)
-            yield from ahead(self._stream_answers(read), STREAM_AHEAD, context.add_callback)
+            yield from self._stream_answers(read)
 
     def _stream_answers(
         self, requests: Iterator[pb.PredictRequest]
@@ -331,9 +325,7 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                     )
             yield self._predict(model, request, where)
 
-    def Evaluate(
-        self, request: pb.EvaluateRequest, context: grpc.ServicerContext
-    ) -> pb.EvaluateResponse:
+    def Evaluate(self, request: pb.EvaluateRequest, context: SyncContext) -> pb.EvaluateResponse:
         with statuses(context):
             model = self.models.servable(request.model, request.version)
             if not request.HasField("table"):
@@ -353,15 +345,13 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
 
     # ------------------------------------------------------------ the store
     def ListModels(
-        self, request: pb.ListModelsRequest, context: grpc.ServicerContext
+        self, request: pb.ListModelsRequest, context: SyncContext
     ) -> pb.ListModelsResponse:
         with statuses(context):  # the store may be unreachable: UNAVAILABLE
             summaries = self.models.list(request.name)
         return pb.ListModelsResponse(models=[_summary(r) for r in summaries])
 
-    def GetModel(
-        self, request: pb.GetModelRequest, context: grpc.ServicerContext
-    ) -> pb.ModelDetail:
+    def GetModel(self, request: pb.GetModelRequest, context: SyncContext) -> pb.ModelDetail:
         with statuses(context):
             record = self.models.stored(request.name, request.version)
             meta = record.meta
@@ -388,23 +378,19 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             return detail
 
     def DeleteModel(
-        self, request: pb.DeleteModelRequest, context: grpc.ServicerContext
+        self, request: pb.DeleteModelRequest, context: SyncContext
     ) -> pb.DeleteModelResponse:
         with statuses(context):
             deleted = self.models.delete(request.name, request.version)
             return pb.DeleteModelResponse(deleted_versions=deleted)
 
-    def ExportModel(
-        self, request: pb.ExportModelRequest, context: grpc.ServicerContext
-    ) -> pb.ExportedModel:
+    def ExportModel(self, request: pb.ExportModelRequest, context: SyncContext) -> pb.ExportedModel:
         with statuses(context):
             return exported(
                 self.models.stored(request.name, request.version), self.limits.max_message_bytes
             )
 
-    def ImportModel(
-        self, request: pb.ImportModelRequest, context: grpc.ServicerContext
-    ) -> pb.ModelRef:
+    def ImportModel(self, request: pb.ImportModelRequest, context: SyncContext) -> pb.ModelRef:
         with statuses(context):
             name = check_name(
                 request.name or request.model.name,
@@ -419,16 +405,14 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             return pb.ModelRef(name=name, version=version)
 
     # ------------------------------------------------------------ explaining
-    def Explain(self, request: pb.ExplainRequest, context: grpc.ServicerContext) -> pb.Explanation:
+    def Explain(self, request: pb.ExplainRequest, context: SyncContext) -> pb.Explanation:
         with statuses(context):
             answer = explanation(self.models.explain(request.model, request.version))
             check_fits("Explain", answer.ByteSize(), "model", self.limits)
             return answer
 
     # ------------------------------------------------------------ aliases
-    def SetAlias(
-        self, request: pb.SetAliasRequest, context: grpc.ServicerContext
-    ) -> pb.SetAliasResponse:
+    def SetAlias(self, request: pb.SetAliasRequest, context: SyncContext) -> pb.SetAliasResponse:
         with statuses(context):
             previous = self.models.set_alias(request.name, request.alias, request.version)
             return pb.SetAliasResponse(
@@ -437,7 +421,7 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             )
 
     def DeleteAlias(
-        self, request: pb.DeleteAliasRequest, context: grpc.ServicerContext
+        self, request: pb.DeleteAliasRequest, context: SyncContext
     ) -> pb.DeleteAliasResponse:
         with statuses(context):
             version = self.models.delete_alias(request.name, request.alias)

@@ -14,6 +14,7 @@ import grpc
 from gatelearn.core import ParamError
 from gatelearn.plugins import UnknownComponentError
 from gatelearn.server import errors
+from gatelearn.server.edge.sync_context import SyncContext
 from gatelearn.server.stores.errors import (
     AliasInUseError,
     AliasNotFoundError,
@@ -74,7 +75,7 @@ class statuses:  # lower case: it reads as a function, `with statuses(context):`
     """Answer the errors of the table with the status code their meaning calls for. A class
     rather than a generator: it wraps every call, and this form costs less."""
 
-    def __init__(self, context: grpc.ServicerContext) -> None:
+    def __init__(self, context: SyncContext) -> None:
         self._context = context
 
     def __enter__(self) -> None:
@@ -90,7 +91,7 @@ class statuses:  # lower case: it reads as a function, `with statuses(context):`
             _abort(self._context, code, str(error))  # raises: the call ends with `code`
 
 
-def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str) -> None:
+def _abort(context: SyncContext, code: grpc.StatusCode, message: str) -> None:
     """End the call with `code`; a message that echoes long client input is cut short, as
     status details travel in metadata whose size clients limit."""
     if len(message) > MAX_DETAILS:

@@ -1,17 +1,21 @@
 """Watching every call from the outside: its final status code, its duration, its request id.
 
-A gRPC server interceptor wraps each method's behaviour, so it sees how the call ended: a
+A grpc.aio server interceptor wraps each method's behaviour, so it sees how the call ended: a
 normal return (OK, or the code set with `set_code`), `context.abort` (which raises, the code
-already set), any other exception (UNKNOWN), or a response stream closed early by the client
-(CANCELLED). While the behaviour runs, the call's `x-request-id` metadata is in
-`logs.request_id` and the call's record in `current_call`, on the thread that runs it.
+already set), any other exception (UNKNOWN), or the call cancelled, by its client or by the
+server stopping (CANCELLED). While the behaviour runs, the call's `x-request-id` metadata is in
+`logs.request_id` and the call's record in `current_call`: context variables of the call's
+task, which the threads doing its synchronous work see too (bridges.py).
 """
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import aclosing
 from contextvars import ContextVar
 from dataclasses import dataclass
 from types import TracebackType
@@ -64,21 +68,17 @@ class _Observing:
     """Make one call known while its behaviour runs, and record how it ended. A class rather
     than a generator-based context manager: it wraps every call, and this form costs less."""
 
-    def __init__(self, observer: RpcObserver, method: str, context: grpc.ServicerContext) -> None:
+    def __init__(
+        self, observer: RpcObserver, method: str, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> None:
         self._observer = observer
         self._context = context
         self._call = Call(method, _request_id(context.invocation_metadata()), time.perf_counter())
 
     def __enter__(self) -> None:
+        # Context variables of the call's own task: nothing to undo when it ends.
         current_call.set(self._call)
         request_id.set(self._call.request_id)
-
-    def leave(self) -> None:
-        """Forget the call on this thread, which goes on to answer others (a stream may end
-        on a thread answering another call by then)."""
-        if current_call.get() is self._call:
-            current_call.set(None)
-            request_id.set("")
 
     def __exit__(
         self,
@@ -88,38 +88,36 @@ class _Observing:
     ) -> None:
         if kind is None:
             code = self._context.code() or grpc.StatusCode.OK
-        elif kind is GeneratorExit:  # the client went away between two responses of a stream
+        elif issubclass(kind, (asyncio.CancelledError, GeneratorExit)):  # the call went away
             code = grpc.StatusCode.CANCELLED
         else:  # context.abort set the code before raising
             code = self._context.code() or grpc.StatusCode.UNKNOWN
         self._observer.ended(self._call, code)
-        self.leave()
 
 
-class RpcObserver(grpc.ServerInterceptor):
+class RpcObserver(grpc.aio.ServerInterceptor):
     """Record each call's status and duration in `metrics` (when given), and make its request
     id known to the log lines written while it runs.
 
-    Each method's handler is wrapped once and kept, so that the poll thread, which takes every
-    call in turn, does no more than a lookup per call; the call's own work (its request id, its
-    clock) runs on the thread that answers it."""
+    Each method's handler is wrapped once and kept, so that each call costs a lookup here;
+    the call's own work (its request id, its clock) runs in its behaviour."""
 
     def __init__(self, metrics: ServerMetrics | None) -> None:
         self._metrics = metrics
         # By method and handler (a method's own, or the token check's refusal): a few per method.
         self._wrapped: dict[tuple[str, grpc.RpcMethodHandler], grpc.RpcMethodHandler] = {}
 
-    def intercept_service(
-        self, continuation: Callable[[Any], Any], details: grpc.HandlerCallDetails
+    async def intercept_service(
+        self, continuation: Callable[[Any], Awaitable[Any]], details: grpc.HandlerCallDetails
     ) -> Any:
-        handler = continuation(details)
+        handler = await continuation(details)
         if handler is None:  # grpc answers UNIMPLEMENTED
             if self._metrics is not None:
                 self._metrics.rpc_ended(UNKNOWN_METHOD, grpc.StatusCode.UNIMPLEMENTED, 0.0)
             return None
         key = (details.method, handler)
         wrapped = self._wrapped.get(key)
-        if wrapped is None:  # two threads may both wrap it: either answer serves
+        if wrapped is None:
             wrapped = self._wrapped[key] = self._wrap(handler, details.method.lstrip("/"))
         return wrapped
 
@@ -129,12 +127,7 @@ class RpcObserver(grpc.ServerInterceptor):
             behaviour = getattr(handler, attribute)
             if behaviour is None:
                 continue
-            if getattr(behaviour, "experimental_non_blocking", False):
-                wrap = self._non_blocking
-            elif handler.response_streaming:
-                wrap = self._streaming
-            else:
-                wrap = self._unary
+            wrap = self._streaming if inspect.isasyncgenfunction(behaviour) else self._unary
             return factory(
                 wrap(behaviour, method),
                 request_deserializer=handler.request_deserializer,
@@ -152,47 +145,23 @@ class RpcObserver(grpc.ServerInterceptor):
                 self._metrics.training_ended(grpc.StatusCode.OK if call.saved else code)
 
     def _unary(self, behaviour: Callable[..., Any], method: str) -> Callable[..., Any]:
-        def observed(request: Any, context: grpc.ServicerContext) -> Any:
+        """A behaviour that is a coroutine: a unary answer (or the token check's refusal)."""
+
+        async def observed(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             with _Observing(self, method, context):
-                return behaviour(request, context)
+                return await behaviour(request, context)
 
-        return observed
-
-    def _non_blocking(self, behaviour: Callable[..., Any], method: str) -> Callable[..., Any]:
-        """A stream answered through grpc's callback (the health Watch): it ends when the
-        callback is given None, on some later thread."""
-
-        def observed(
-            request: Any,
-            context: grpc.ServicerContext,
-            send_response_callback: Callable[[Any], None] | None = None,
-        ) -> Any:
-            observing = _Observing(self, method, context)
-
-            def send(response: Any) -> None:
-                if send_response_callback is not None:
-                    send_response_callback(response)
-                if response is None:  # the stream's end: the client left, or the server stops
-                    observing.__exit__(None if context.is_active() else GeneratorExit, None, None)
-
-            observing.__enter__()
-            try:
-                return behaviour(request, context, send)
-            except BaseException as error:
-                observing.__exit__(type(error), error, error.__traceback__)
-                raise
-            finally:
-                observing.leave()  # the stream goes on without this thread
-
-        observed.experimental_non_blocking = True  # type: ignore[attr-defined]
-        observed.experimental_thread_pool = getattr(  # type: ignore[attr-defined]
-            behaviour, "experimental_thread_pool", None
-        )
         return observed
 
     def _streaming(self, behaviour: Callable[..., Any], method: str) -> Callable[..., Any]:
-        def observed(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        """A behaviour that is an async generator: a stream of answers."""
+
+        async def observed(
+            request: Any, context: grpc.aio.ServicerContext[Any, Any]
+        ) -> AsyncIterator[Any]:
             with _Observing(self, method, context):
-                yield from behaviour(request, context)
+                async with aclosing(behaviour(request, context)) as answers:
+                    async for answer in answers:
+                        yield answer
 
         return observed

@@ -28,6 +28,10 @@ REQUEST_RETENTION = 24 * 3600
 class Store(Protocol):
     """Stored models by name and version; safe to share between threads."""
 
+    # True when a read may wait on another machine (a database server, or its outage): the
+    # server then answers no call on its event loop, where every other call would wait too.
+    remote: bool = False
+
     def close(self) -> None:
         """Release the store's connections; no call may follow."""
 

@@ -260,6 +260,8 @@ class PostgresStore(Store):
     """Stored models by name and version in a PostgreSQL database. Safe to share between
     threads, and between processes and machines using the same database."""
 
+    remote = True
+
     def __init__(
         self,
         url: str,
