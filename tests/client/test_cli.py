@@ -5,6 +5,7 @@ A few checks call `main` in-process instead, where a subprocess would only add s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -133,8 +134,9 @@ def lines_of(stream: IO[str]) -> queue.Queue[str]:
     lines: queue.Queue[str] = queue.Queue()
 
     def pump() -> None:
-        for line in stream:
-            lines.put(line)
+        with contextlib.suppress(ValueError):  # the test closed the stream: nothing more to read
+            for line in stream:
+                lines.put(line)
 
     threading.Thread(target=pump, daemon=True).start()
     return lines
