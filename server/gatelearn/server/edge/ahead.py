@@ -16,29 +16,46 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
-__all__ = ["ahead"]
+__all__ = ["Ended", "ahead", "feed"]
 
 T = TypeVar("T")
 
 
-class _Done:
-    """The end of the items: how the iterator ended (None: it ran out)."""
+class Ended:
+    """The end of a stream of items: how its iterator ended (None: it ran out)."""
 
     def __init__(self, error: BaseException | None) -> None:
         self.error = error
 
 
+def feed(items: Iterator[T], put: Callable[[T], bool], finish: Callable[[Ended], object]) -> None:
+    """Hand each of `items` to `put` until it refuses one (its taker is gone), then `finish`
+    with how the items ended. The iterator is closed either way, in this thread, so its
+    `finally` blocks run here."""
+    try:
+        for item in items:
+            if not put(item):
+                break
+    except BaseException as error:  # noqa: BLE001 - handed to the taker, raised there
+        finish(Ended(error))
+        return
+    finally:
+        if (close := getattr(items, "close", None)) is not None:
+            close()
+    finish(Ended(None))
+
+
 class _Buffer(Generic[T]):
     """Items between the thread making them and the one taking them, at most `depth` waiting,
-    plus the final _Done. Closed when the call ends or the taker is gone: both then stop."""
+    plus the final Ended. Closed when the call ends or the taker is gone: both then stop."""
 
     def __init__(self, depth: int) -> None:
         self._depth = depth
-        self._items: deque[T | _Done] = deque()
+        self._items: deque[T | Ended] = deque()
         self._closed = False
         self._changed = threading.Condition()
 
-    def put(self, item: T | _Done) -> bool:
+    def put(self, item: T | Ended) -> bool:
         """Wait for room, then add `item`; False (and not added) once the taker is gone."""
         with self._changed:
             self._changed.wait_for(lambda: len(self._items) < self._depth or self._closed)
@@ -48,19 +65,19 @@ class _Buffer(Generic[T]):
             self._changed.notify_all()
             return True
 
-    def finish(self, done: _Done) -> None:
+    def finish(self, done: Ended) -> None:
         """Add the end, beyond `depth` (it holds no answer), unless the taker is gone."""
         with self._changed:
             if not self._closed:
                 self._items.append(done)
                 self._changed.notify_all()
 
-    def take(self) -> T | _Done:
+    def take(self) -> T | Ended:
         """The next item; the end once the call has ended (its answers can no longer go)."""
         with self._changed:
             self._changed.wait_for(lambda: bool(self._items) or self._closed)
             if self._closed:
-                return _Done(None)
+                return Ended(None)
             item = self._items.popleft()
             self._changed.notify_all()
             return item
@@ -80,23 +97,16 @@ def ahead(
     so a call ended by its client, or by the server stopping, stops the thread too."""
     buffer: _Buffer[T] = _Buffer(depth)
 
-    def make() -> None:
-        try:
-            for item in items:
-                if not buffer.put(item):
-                    return
-        except BaseException as error:  # noqa: BLE001 - handed to the caller, raised there
-            buffer.finish(_Done(error))
-        else:
-            buffer.finish(_Done(None))
-
     on_end(buffer.close)
     # The call's context (its request id for log lines) goes with its work.
     threading.Thread(
-        target=contextvars.copy_context().run, args=(make,), name="stream-ahead", daemon=True
+        target=contextvars.copy_context().run,
+        args=(feed, items, buffer.put, buffer.finish),
+        name="stream-ahead",
+        daemon=True,
     ).start()
     try:
-        while not isinstance(item := buffer.take(), _Done):
+        while not isinstance(item := buffer.take(), Ended):
             yield item
         if item.error is not None:
             raise item.error

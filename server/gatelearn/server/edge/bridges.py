@@ -19,6 +19,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from concurrent.futures import Executor
 from typing import Generic, TypeVar, cast
 
+from gatelearn.server.edge.ahead import Ended, feed
 from gatelearn.server.edge.sync_context import SyncContext
 
 __all__ = ["in_thread", "thread_answers", "thread_requests"]
@@ -37,19 +38,12 @@ async def in_thread(pool: Executor, work: Callable[[], T]) -> T:
     return await _started(pool, work)
 
 
-class _End:
-    """The end of a stream's answers: how its generator ended (None: it ran out)."""
-
-    def __init__(self, error: BaseException | None) -> None:
-        self.error = error
-
-
 class _HandOff(Generic[T]):
-    """Answers from a pool thread to the loop, at most `depth` waiting, then the _End."""
+    """Answers from a pool thread to the loop, at most `depth` waiting, then the Ended."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, depth: int) -> None:
         self._loop = loop
-        self._items: deque[T | _End] = deque()
+        self._items: deque[T | Ended] = deque()
         self._room = threading.Semaphore(depth)
         self._ready = asyncio.Event()
         self._closed = False
@@ -62,7 +56,7 @@ class _HandOff(Generic[T]):
         self._items.append(item)
         return self._wake()
 
-    def finish(self, end: _End) -> None:
+    def finish(self, end: Ended) -> None:
         """(Thread) hand over the end, beyond `depth`: it holds no answer."""
         self._items.append(end)
         self._wake()
@@ -74,13 +68,13 @@ class _HandOff(Generic[T]):
             return False
         return True
 
-    async def take(self) -> T | _End:
+    async def take(self) -> T | Ended:
         """(Loop) the next item, once there is one."""
         while not self._items:
             self._ready.clear()  # a wake-up for this item is still to come, or came already
             await self._ready.wait()
         item = self._items.popleft()
-        if not isinstance(item, _End):
+        if not isinstance(item, Ended):
             self._room.release()
         return item
 
@@ -98,23 +92,10 @@ async def thread_answers(
     stops at its next item and closes the generator, so its `finally` blocks run."""
     hand_off: _HandOff[T] = _HandOff(asyncio.get_running_loop(), 1)
 
-    def produce() -> None:
-        iterator = answers()
-        try:
-            for item in iterator:
-                if not hand_off.put(item):
-                    break
-        except BaseException as error:  # noqa: BLE001 - handed to the loop, raised there
-            hand_off.finish(_End(error))
-            return
-        finally:
-            if (close := getattr(iterator, "close", None)) is not None:
-                close()
-        hand_off.finish(_End(None))
-
-    _started(pool, produce)  # it ends by itself; nothing waits for it
+    # The thread ends by itself; nothing waits for it.
+    _started(pool, lambda: feed(answers(), hand_off.put, hand_off.finish))
     try:
-        while not isinstance(item := await hand_off.take(), _End):
+        while not isinstance(item := await hand_off.take(), Ended):
             yield item
         if item.error is not None:
             raise item.error
