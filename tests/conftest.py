@@ -3,6 +3,7 @@ an importable model."""
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,6 +26,11 @@ from gatelearn.server import ServerConfig, create_server
 from gatelearn.server.app import RunningServer
 
 T = TypeVar("T")
+
+# A shell starts a background job with SIGINT ignored, and every process it starts inherits
+# that: the CLI's Ctrl-C tests need it delivered, as it is from a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
