@@ -36,18 +36,20 @@ def test_a_stream_its_taker_closes_ends_its_thread_and_runs_ahead_by_one() -> No
             ended.set()
 
     async def take_two() -> list[int]:
-        stream = thread_answers(pool, endless)
+        stream = thread_answers(pool, endless, stopped.set)
         taken = [await anext(stream), await anext(stream)]
         # The third waits to be taken, so the thread waits for room to hand over the fourth.
         loop = asyncio.get_running_loop()
         assert await loop.run_in_executor(None, fourth_made.wait, ENDS_WITHIN)
         await stream.aclose()  # the call ended: its task was cancelled
+        # The stream ends once its thread has closed the generator, not before.
+        assert stopped.is_set() and ended.is_set()
         return taken
 
     pool = ThreadPoolExecutor(1)
+    stopped = threading.Event()
     try:
         assert asyncio.run(take_two()) == [0, 1]
-        assert ended.wait(ENDS_WITHIN), "the thread still waits to hand over an answer"
         assert made == [0, 1, 2, 3]  # one waiting, one refused: bounded, not endless
     finally:
         pool.shutdown(wait=False)
@@ -59,7 +61,7 @@ def test_an_error_comes_after_the_answers_before_it() -> None:
         raise ValueError("row 3 is wrong")
 
     async def take_all() -> list[int]:
-        return [answer async for answer in thread_answers(pool, failing)]
+        return [answer async for answer in thread_answers(pool, failing, lambda: None)]
 
     pool = ThreadPoolExecutor(1)
     try:

@@ -115,7 +115,9 @@ def _stream(
 
         try:
             with held:
-                async with aclosing(thread_answers(calls.pool, answered)) as stream:
+                async with aclosing(
+                    thread_answers(calls.pool, answered, call_context.end)
+                ) as stream:
                     async for answer in stream:
                         yield answer
         except Aborted as aborted:

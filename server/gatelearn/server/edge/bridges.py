@@ -5,7 +5,9 @@ there, handing each answer to the loop, at most one waiting, so a slow client ho
 thread rather than filling memory; `thread_requests` gives that thread the call's request
 stream, read on the loop one message at a time. Work and streams see the call's context
 variables (its request id, its record in the call observer). When the call ends the thread's
-waits end too: a hand-off refuses further answers, a pending read ends the request stream.
+waits end too: a hand-off refuses further answers, a pending read ends the request stream; and
+a stream ends only once its thread has, so what the thread held (a training's worker, one of the
+open streams) is free by the time the call counts as ended.
 """
 
 from __future__ import annotations
@@ -85,15 +87,15 @@ class _HandOff(Generic[T]):
 
 
 async def thread_answers(
-    pool: Executor, answers: Callable[[], Iterator[T]]
+    pool: Executor, answers: Callable[[], Iterator[T]], stop: Callable[[], None]
 ) -> AsyncGenerator[T, None]:
     """The items of `answers()`, made in a thread of `pool`; an error raised there is raised
-    here after the items before it. When the caller stops taking (the call ended), the thread
-    stops at its next item and closes the generator, so its `finally` blocks run."""
+    here after the items before it. When the caller stops taking (the call ended), `stop()`
+    ends the thread's other waits, the thread stops at its next item and closes the generator,
+    so its `finally` blocks run, and this ends once they have."""
     hand_off: _HandOff[T] = _HandOff(asyncio.get_running_loop(), 1)
-
-    # The thread ends by itself; nothing waits for it.
-    _started(pool, lambda: feed(answers(), hand_off.put, hand_off.finish))
+    thread = _started(pool, lambda: feed(answers(), hand_off.put, hand_off.finish))
+    item: T | Ended | None = None
     try:
         while not isinstance(item := await hand_off.take(), Ended):
             yield item
@@ -101,6 +103,9 @@ async def thread_answers(
             raise item.error
     finally:
         hand_off.close()
+        if not isinstance(item, Ended):  # stopped early: the generator is still to be closed
+            stop()
+            await thread
 
 
 _NO_MORE = object()
