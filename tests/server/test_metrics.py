@@ -7,8 +7,10 @@ import json
 import os
 import select
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -22,6 +24,7 @@ from server_test_support import LONG_RUN, expect_error
 
 from gatelearn.client import Client, GateLearnError, TrainOptions
 from gatelearn.server.app import RunningServer
+from gatelearn.server.observe.endpoint import SCRAPE_CONNECTIONS, SCRAPE_TIMEOUT
 from gatelearn.v1 import gatelearn_pb2 as pb
 from gatelearn.v1 import gatelearn_pb2_grpc
 
@@ -239,6 +242,46 @@ def test_two_servers_keep_their_own_counts_and_stop_their_endpoints(tmp_path: Pa
     first.stop(0)
     with pytest.raises(urllib.error.URLError):
         scrape(first)
+
+
+def _closed_by_the_server(connection: socket.socket) -> bool:
+    """Whether the server has closed `connection` (its end reads as ended), without waiting."""
+    try:
+        return connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+def test_idle_connections_to_the_endpoint_hold_few_threads_and_are_dropped(
+    observed: RunningServer,
+) -> None:
+    assert observed.metrics is not None
+    idle = [
+        socket.create_connection(("127.0.0.1", observed.metrics.port))
+        for _ in range(10 * SCRAPE_CONNECTIONS)
+    ]
+    try:
+        # Beyond the bound, connections are closed unanswered; the rest hold a thread each.
+        poll(
+            lambda: sum(map(_closed_by_the_server, idle)) >= len(idle) - SCRAPE_CONNECTIONS,
+            what="the connections beyond the bound closed",
+        )
+        # socketserver names each connection's thread after its target.
+        serving = [t for t in threading.enumerate() if "process_request_thread" in t.name]
+        assert len(serving) <= SCRAPE_CONNECTIONS
+        # Those that never send a request are dropped after the time limit, and scrapes
+        # are answered again.
+        poll(
+            lambda: all(map(_closed_by_the_server, idle)),
+            timeout=SCRAPE_TIMEOUT + 10,
+            what="the idle connections dropped",
+        )
+        assert value(scrape(observed), "gatelearn_trainings_running") == 0
+    finally:
+        for connection in idle:
+            connection.close()
 
 
 @pytest.mark.parametrize("address", ["127.0.0.1:http", "70000", "127.0.0.1:"])

@@ -39,13 +39,9 @@ from gatelearn.server.limits import Limits
 from gatelearn.server.models.cache import ModelCache
 from gatelearn.server.models.service import ModelService
 from gatelearn.server.observe.calls import RpcObserver
+from gatelearn.server.observe.endpoint import MetricsEndpoint, start_endpoint
 from gatelearn.server.observe.instrumented import ObservedPool, ObservedStore
-from gatelearn.server.observe.metrics import (
-    MetricsEndpoint,
-    ServerMetrics,
-    parse_metrics_address,
-    start_endpoint,
-)
+from gatelearn.server.observe.metrics import ServerMetrics, parse_metrics_address
 from gatelearn.server.paths import default_data_dir
 from gatelearn.server.ports import check_free
 from gatelearn.server.priority import serve_in_real_time
@@ -260,7 +256,9 @@ def create_server(config: ServerConfig) -> RunningServer:
             port = loop.call(lambda: server.add_secure_port(config.address, credentials))
         else:
             port = loop.call(lambda: server.add_insecure_port(config.address))
-        endpoint = start_endpoint(metrics_at, metrics) if metrics and metrics_at else None
+        endpoint = (
+            start_endpoint(metrics_at, metrics.exposition()) if metrics and metrics_at else None
+        )
     except (OSError, RuntimeError):  # grpc raises RuntimeError when it cannot bind
         threads.shutdown()
         loop.close(LOOP_END_WAIT)

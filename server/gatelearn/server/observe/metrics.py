@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +19,7 @@ if TYPE_CHECKING:
     from gatelearn.server.models.cache import ModelCache
     from gatelearn.server.training.pool import WorkerPool
 
-__all__ = ["MetricsEndpoint", "ServerMetrics", "parse_metrics_address", "start_endpoint"]
+__all__ = ["ServerMetrics", "parse_metrics_address"]
 
 LOOPBACK = "127.0.0.1"
 # Seconds; Predict answers in well under a millisecond, a Train can take minutes.
@@ -201,26 +200,6 @@ class ServerMetrics:
     def store_operation(self, operation: str, seconds: float) -> None:
         self._store_seconds.labels(operation).observe(seconds)
 
-
-@dataclass
-class MetricsEndpoint:
-    """The HTTP server answering scrapes, on a thread of its own."""
-
-    httpd: Any
-    thread: Any
-
-    @property
-    def port(self) -> int:
-        return int(self.httpd.server_address[1])
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join()
-
-
-def start_endpoint(address: tuple[str, int], metrics: ServerMetrics) -> MetricsEndpoint:
-    """Serve `metrics` as Prometheus text at http://HOST:PORT/metrics."""
-    host, port = address
-    httpd, thread = _prometheus().start_http_server(port, host, registry=metrics.registry)
-    return MetricsEndpoint(httpd, thread)
+    def exposition(self) -> Any:
+        """The WSGI app answering a scrape with this server's figures as Prometheus text."""
+        return _prometheus().make_wsgi_app(self.registry)
