@@ -333,12 +333,13 @@ def test_deleted_models_are_not_served_from_the_cache(
     assert trained.predict("gate", ROWS.tolist()).labels == [[0.0], [0.0], [0.0], [1.0]]
 
 
-def test_a_model_trained_on_inline_rows_is_cached_with_one_copy_of_them(
+def test_a_model_trained_on_inline_rows_is_loaded_with_one_copy_of_them(
     client: Client, server: RunningServer
 ) -> None:
     """Its task and its recipe both hold the rows; serving reads only the task's. A cold load
-    kept both (a model trained on 6.6 MB of rows held 60 MB in the cache, now 30 MB); GetModel
-    still answers the whole recipe, from the store."""
+    read both from the store and kept both (a model trained on 6.6 MB of rows peaked at 94 MB
+    and held 60 MB in the cache; now 51 and 30). GetModel and ExportModel still answer the
+    whole recipe, from the store."""
     rng = np.random.default_rng(8)
     inputs, targets = rng.normal(size=(3000, 16)), rng.integers(0, 2, size=(3000, 4))
     client.train("rows", data=(inputs, targets), hidden=[2], options=TrainOptions(epochs=1))
@@ -348,14 +349,17 @@ def test_a_model_trained_on_inline_rows_is_cached_with_one_copy_of_them(
         one_copy_bytes = tracemalloc.get_traced_memory()[0]
         del one_copy
         before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
         client.predict("rows", inputs[:1].tolist())  # the cold load
-        kept = tracemalloc.get_traced_memory()[0] - before
+        kept, peak = (traced - before for traced in tracemalloc.get_traced_memory())
     finally:
         tracemalloc.stop()
     assert len(server.service.models.cache) == 1
     assert kept < 1.5 * one_copy_bytes, (kept, one_copy_bytes)  # 2.3 times with both
+    assert peak < 2.6 * one_copy_bytes, (peak, one_copy_bytes)  # 3.6 times read twice
     assert len(client.evaluate("rows").rows) == 3000  # the task's rows, from the cache
     assert client.model("rows").recipe["task"]["params"]["inputs"] == inputs.tolist()
+    assert len(client.export_model("rows")["recipe"]["task"]["params"]["inputs"]) == 3000
 
 
 def test_a_new_version_is_served_as_the_latest(trained: Client) -> None:
