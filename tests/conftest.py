@@ -84,6 +84,25 @@ def linear_model(bias: float) -> dict[str, object]:
     }
 
 
+def wide_output_model(outputs: int) -> dict[str, object]:
+    """An importable one-layer model of 2 inputs and `outputs` outputs."""
+    return {
+        "layers": [
+            {
+                "weights": {"shape": [2, outputs], "values": [0.5] * (2 * outputs)},
+                "bias": {"shape": [outputs], "values": [0.0] * outputs},
+                "activation": {"name": "sigmoid"},
+            }
+        ],
+        "data": {
+            "inputs": [{"values": [0, 0]}, {"values": [1, 1]}],
+            "targets": [{"values": [0] * outputs}, {"values": [1] * outputs}],
+        },
+        "low": 0,
+        "high": 1,
+    }
+
+
 def start_server(data_dir: Path, **settings: object) -> RunningServer:
     """A server on a free loopback port, storing into `data_dir`."""
     return create_server(ServerConfig(address="127.0.0.1:0", data_dir=data_dir, **settings))

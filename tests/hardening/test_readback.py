@@ -10,7 +10,7 @@ from typing import Any
 import grpc
 import numpy as np
 import pytest
-from conftest import start_server
+from conftest import start_server, wide_output_model
 
 from gatelearn.client import Client, GateLearnError, TrainOptions
 from gatelearn.server.app import RunningServer
@@ -179,25 +179,6 @@ def test_a_training_on_inline_rows_is_refused_when_its_model_could_not_be_read_b
         running.stop(0)
 
 
-def _wide_output_model(outputs: int) -> dict[str, Any]:
-    """An importable one-layer model of 2 inputs and `outputs` outputs."""
-    return {
-        "layers": [
-            {
-                "weights": {"shape": [2, outputs], "values": [0.5] * (2 * outputs)},
-                "bias": {"shape": [outputs], "values": [0.0] * outputs},
-                "activation": {"name": "sigmoid"},
-            }
-        ],
-        "data": {
-            "inputs": [{"values": [0, 0]}, {"values": [1, 1]}],
-            "targets": [{"values": [0] * outputs}, {"values": [1] * outputs}],
-        },
-        "low": 0,
-        "high": 1,
-    }
-
-
 def test_rows_whose_answer_could_not_be_sent_are_refused_before_any_pass(tmp_path: Path) -> None:
     # Rows x outputs size the answer, not the request: a 16-to-1024 model's 30,000-row Predict
     # (a 4 MB request) built a 492 MB answer (the server's peak grew 1.4 GB), which gRPC then
@@ -206,12 +187,12 @@ def test_rows_whose_answer_could_not_be_sent_are_refused_before_any_pass(tmp_pat
     rows = np.zeros((600, 2))
     try:
         with Client(f"127.0.0.1:{running.port}") as client:
-            client.import_model("wide", _wide_output_model(256))
+            client.import_model("wide", wide_output_model(256))
             # Requests within the limit: 300 rows, or 600 packed, whose answers are not.
             for call in (
                 lambda: client.predict("wide", rows[:300].tolist()),
                 lambda: client.evaluate("wide", table=(rows[:300], np.zeros((300, 256)))),
-                lambda: client.predict_array("wide", rows),
+                lambda: client.predict_array("wide", rows, chunk_rows=600),
             ):
                 with pytest.raises(GateLearnError) as caught:
                     call()

@@ -3,18 +3,20 @@ population training's distribution of epochs-to-solve."""
 
 from __future__ import annotations
 
+import json
+import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import grpc
 import numpy as np
 import pytest
-from conftest import start_server
+from conftest import start_server, wide_output_model
 from server_test_support import expect_error
 
 from gatelearn.client import Client, TrainOptions
 from gatelearn.client._answers import Answers
-from gatelearn.client._packed import DEFAULT_CHUNK_ROWS
+from gatelearn.client._chunk_rows import DEFAULT_CHUNK_ROWS
 from gatelearn.server import Limits
 from gatelearn.server.app import RunningServer
 from gatelearn.v1 import gatelearn_pb2 as pb
@@ -144,6 +146,41 @@ def test_the_default_chunks_shrink_to_fit_a_wide_model_under_max_activations(
             assert "at most 100000 (limit max_activations)" in details
     finally:
         running.stop(0)
+
+
+@pytest.mark.parametrize(
+    ("limits", "client_bytes", "outputs", "rows"),
+    [
+        # The server's answer bound: 5000 rows x 64 float64 outputs are 2.6 MB.
+        (Limits(max_message_bytes=1 << 20), 16 << 20, 64, 5000),
+        # This client's own receiving limit: gRPC refused the server's 1 MB answer.
+        (Limits(), 1 << 16, 64, 2000),
+        # The server's receiving limit: 70,000 rows of 2 float64 inputs are a 1.1 MB request.
+        (Limits(max_message_bytes=1 << 20), 16 << 20, 1, 70_000),
+        (Limits(max_predict_rows=1000), 16 << 20, 1, 3000),
+        # Not refused: a chunk whose request this client could not send is never made.
+        (Limits(), 1 << 16, 1, 10_000),
+    ],
+    ids=["answer", "client-receiving", "server-receiving", "max_predict_rows", "client-sending"],
+)
+def test_the_default_chunks_shrink_to_fit_a_refusal_that_names_the_size(
+    tmp_path: Path, limits: Limits, client_bytes: int, outputs: int, rows: int
+) -> None:
+    """A chunk refused as too large, by a limit its refusal names, goes again in chunks that fit:
+    65536-row chunks of a model with more than about 31 float64 outputs had their answers
+    refused at the default max_message_bytes. A request is cut to fit this client's limit."""
+    running = start_server(tmp_path / "data", limits=limits)
+    inputs = np.random.default_rng(6).uniform(-2, 2, size=(rows, 2))
+    try:
+        with Client(f"127.0.0.1:{running.port}", max_message_bytes=client_bytes) as client:
+            client.import_model("wide", wide_output_model(outputs))
+            outputs_got, labels = client.predict_array("wide", inputs)
+            network = running.service.models.cache.get("wide").network
+    finally:
+        running.stop(0)
+    expected = network.predict(inputs)[..., 0]
+    np.testing.assert_allclose(outputs_got, expected, rtol=1e-12)
+    assert np.array_equal(labels, (outputs_got > 0.5).astype(float))
 
 
 @pytest.mark.parametrize("version", [-1, 2**32])
@@ -294,6 +331,35 @@ def test_deleted_models_are_not_served_from_the_cache(
     retrained = trained.train("gate", "and")
     assert retrained.model.version == 2
     assert trained.predict("gate", ROWS.tolist()).labels == [[0.0], [0.0], [0.0], [1.0]]
+
+
+def test_a_model_trained_on_inline_rows_is_loaded_with_one_copy_of_them(
+    client: Client, server: RunningServer
+) -> None:
+    """Its task and its recipe both hold the rows; serving reads only the task's. A cold load
+    read both from the store and kept both (a model trained on 6.6 MB of rows peaked at 94 MB
+    and held 60 MB in the cache; now 51 and 30). GetModel and ExportModel still answer the
+    whole recipe, from the store."""
+    rng = np.random.default_rng(8)
+    inputs, targets = rng.normal(size=(3000, 16)), rng.integers(0, 2, size=(3000, 4))
+    client.train("rows", data=(inputs, targets), hidden=[2], options=TrainOptions(epochs=1))
+    tracemalloc.start()
+    try:
+        one_copy = json.loads(json.dumps([inputs.tolist(), targets.tolist()]))
+        one_copy_bytes = tracemalloc.get_traced_memory()[0]
+        del one_copy
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        client.predict("rows", inputs[:1].tolist())  # the cold load
+        kept, peak = (traced - before for traced in tracemalloc.get_traced_memory())
+    finally:
+        tracemalloc.stop()
+    assert len(server.service.models.cache) == 1
+    assert kept < 1.5 * one_copy_bytes, (kept, one_copy_bytes)  # 2.3 times with both
+    assert peak < 2.6 * one_copy_bytes, (peak, one_copy_bytes)  # 3.6 times read twice
+    assert len(client.evaluate("rows").rows) == 3000  # the task's rows, from the cache
+    assert client.model("rows").recipe["task"]["params"]["inputs"] == inputs.tolist()
+    assert len(client.export_model("rows")["recipe"]["task"]["params"]["inputs"]) == 3000
 
 
 def test_a_new_version_is_served_as_the_latest(trained: Client) -> None:

@@ -24,31 +24,18 @@ from gatelearn.api.wire import field_tag, varint
 from gatelearn.v1 import gatelearn_pb2 as pb
 
 __all__ = [
-    "DEFAULT_CHUNK_ROWS",
     "DEFAULT_STREAMS",
     "ChunkFailure",
     "chunk_request",
     "chunk_request_bytes",
     "predict_chunks",
-    "rows_that_fit",
 ]
 
-# Measured on a 2-8-1 model, 10^6 rows, 2 busy cores (README, where it shows Client in Python):
-# one stream of 65536-row chunks beat two streams of 16384-row ones, in one process with the
-# server and against a process of its own; fewer messages cost less, and a second stream's
-# threads gained nothing once the server's forward pass ran in blocks on one thread. A chunk's
-# rows x the model's units must stay within the server's max_activations (at the default
-# limit, 488 units: Client.predict_array then sends smaller chunks) and max_predict_rows.
-DEFAULT_CHUNK_ROWS = 65536
 DEFAULT_STREAMS = 1  # streams at once: the server answers each on a thread of its own
 
 OpenStream = Callable[[Iterator[bytes]], Any]  # a PredictStream call taking encoded requests
 OnAnswer = Callable[[int, pb.PredictResponse], None]  # a chunk's first row and its answer
 _WHERE = re.compile(r"^requests\[(\d+)\]\.")
-# How the server refuses a chunk over max_activations (gatelearn.server.checks).
-_TOO_MANY_VALUES = re.compile(
-    r"x (\d+) units x population 1 = \d+ values per pass; at most (\d+) \(limit max_activations\)"
-)
 
 
 class ChunkFailure(Exception):
@@ -66,18 +53,6 @@ class ChunkFailure(Exception):
         details = (error.details() if isinstance(error, grpc.Call) else str(error)) or code.name
         renumbered = _WHERE.sub(lambda m: f"requests[{first_chunk + int(m[1])}].", details)
         return cls(code, renumbered)
-
-
-def rows_that_fit(error: Any) -> int | None:
-    """The rows a chunk may hold when `error` (a GateLearnError) refused one for the server's
-    max_activations: its limit over the model's units; None for any other error, or a model
-    that does not fit one row."""
-    code, details = getattr(error, "code", None), getattr(error, "details", "")
-    found = _TOO_MANY_VALUES.search(details) if code == grpc.StatusCode.INVALID_ARGUMENT else None
-    if found is None:
-        return None
-    units, limit = int(found[1]), int(found[2])
-    return limit // units or None
 
 
 def chunk_request(chunk: Any, dtype: str, model: str = "", version: int = 0) -> pb.PredictRequest:

@@ -24,15 +24,14 @@ from google.protobuf import json_format
 
 from gatelearn.api.constants import DEFAULT_ADDRESS
 from gatelearn.client._channel import SERVICE_NAME, channel_options, target, target_options
-from gatelearn.client._nesting import MAX_STRUCT_DEPTH, too_deep
-from gatelearn.client._packed import (
+from gatelearn.client._chunk_rows import (
     DEFAULT_CHUNK_ROWS,
-    DEFAULT_STREAMS,
-    ChunkFailure,
-    chunk_request,
-    predict_chunks,
+    MAX_REFITS,
+    chunk_rows_to_send,
     rows_that_fit,
 )
+from gatelearn.client._nesting import MAX_STRUCT_DEPTH, too_deep
+from gatelearn.client._packed import DEFAULT_STREAMS, ChunkFailure, chunk_request, predict_chunks
 from gatelearn.client._request_ids import new_request_id, request_id_problem
 from gatelearn.client.types import (
     Component,
@@ -249,6 +248,7 @@ class Client:
         self.address = address or os.environ.get(ADDRESS_ENV) or DEFAULT_ADDRESS
         self.timeout = timeout
         self.train_timeout = train_timeout
+        self.max_message_bytes = max_message_bytes
         token = token or os.environ.get(TOKEN_ENV)
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
         options = [
@@ -548,11 +548,13 @@ class Client:
         Rows travel packed (raw little-endian bytes); more than `chunk_rows` go in chunks over
         `streams` PredictStreams at once, each carrying a contiguous run of chunks, and come
         back in row order from the one model version the first stream resolved. Left out,
-        `chunk_rows` is DEFAULT_CHUNK_ROWS, or as many rows as the server's max_activations
-        allows when it refuses that many for this model (the call is then sent again once).
-        The first chunk that fails raises, named by its index in the whole call
-        (`requests[5].packed`), and nothing is returned. This is the fast path for large
-        batches; it needs NumPy, which the rest of the client does not.
+        `chunk_rows` is DEFAULT_CHUNK_ROWS, or fewer when a chunk's request would be over
+        `max_message_bytes`; and when the server, or this client's message limit, refuses a
+        chunk as too large by a limit whose figures the refusal names (max_predict_rows,
+        max_activations, max_message_bytes: a wide model's answer), the call goes again in
+        chunks that fit, up to MAX_REFITS times. The first chunk that fails raises, named by
+        its index in the whole call (`requests[5].packed`), and nothing is returned. This is
+        the fast path for large batches; it needs NumPy, which the rest of the client does not.
         """
         import numpy as np
 
@@ -568,15 +570,19 @@ class Client:
         # Built here so that a version protobuf cannot carry raises ValueError, as every other
         # method's request does, and not UNKNOWN from inside a stream's request iterator.
         pb.PredictRequest(model=name, version=version)
-        try:
-            return self._predict_chunks(
-                name, version, array, dtype, chunk_rows or DEFAULT_CHUNK_ROWS, streams
-            )
-        except GateLearnError as error:
-            fits = None if chunk_rows else rows_that_fit(error)
-            if fits is None or fits >= DEFAULT_CHUNK_ROWS:
-                raise
-        return self._predict_chunks(name, version, array, dtype, fits, streams)
+        rows = chunk_rows or chunk_rows_to_send(
+            array.shape[1] * array.itemsize, self.max_message_bytes
+        )
+        refits = 0
+        while True:
+            try:
+                return self._predict_chunks(name, version, array, dtype, rows, streams)
+            except GateLearnError as error:
+                refit = not chunk_rows and refits < MAX_REFITS
+                fits = rows_that_fit(error, min(rows, len(array))) if refit else None
+                if fits is None:
+                    raise
+                rows, refits = fits, refits + 1
 
     def _predict_chunks(
         self, name: str, version: int, array: Any, dtype: str, chunk_rows: int, streams: int

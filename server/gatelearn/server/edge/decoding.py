@@ -62,11 +62,11 @@ class _RateLimitedLog:
 
 
 def _decoder(
-    method: MethodDescriptor, rate_limited: _RateLimitedLog
+    method: MethodDescriptor, type_name: str, rate_limited: _RateLimitedLog
 ) -> Callable[[bytes, str], Any]:
-    """A function parsing one request message of `method`, or raising Aborted when it cannot."""
+    """A function parsing one request message of `method`, or raising Aborted naming its type
+    as `type_name` when it cannot."""
     message_class: type[Message] = GetMessageClass(method.input_type)
-    type_name = method.input_type.full_name
 
     def decode(data: bytes, field: str) -> Message:
         if (path := too_deep(data, method.input_type)) is not None:
@@ -103,22 +103,22 @@ def add_decoding_servicer(
     server: grpc.aio.Server,
     service: ServiceDescriptor,
     calls: Calls,
-    full_name: str | None = None,
+    served_as: ServiceDescriptor | None = None,
 ) -> None:
     """Serve every method of `service` from the like-named method of `servicer`, run as
-    `calls` says; under `full_name` instead of the service's own name when given (same
-    messages, new package)."""
-    name = full_name or service.full_name
+    `calls` says; as `served_as` instead when given, a copy of `service` under another
+    package (same methods and fields), whose names the route and the errors then give."""
+    served = served_as or service
     rate_limited = _RateLimitedLog()
     handlers = {}
-    for method in service.methods:
+    for method, named in zip(service.methods, served.methods, strict=True):
         make = _HANDLERS[(method.client_streaming, method.server_streaming)]
+        decode = _decoder(method, named.input_type.full_name, rate_limited)
         handlers[method.name] = make(
-            behaviour(
-                method, getattr(servicer, method.name), _decoder(method, rate_limited), calls
-            ),
+            behaviour(method, getattr(servicer, method.name), decode, calls),
             request_deserializer=None,
             response_serializer=_serializer(method),
         )
+    name = served.full_name
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(name, handlers),))
     server.add_registered_method_handlers(name, handlers)

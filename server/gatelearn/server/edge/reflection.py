@@ -1,14 +1,16 @@
 """Server reflection in both versions that tools ask for: grpc.reflection.v1 and v1alpha.
 
 grpcio-reflection serves only v1alpha. v1 is the same protocol under a new package name (same
-messages, same field numbers), so one servicer answers both. v1's file, v1alpha's renamed, goes
-into the default descriptor pool, so that reflection can describe v1 as well.
+messages, same field numbers), so one servicer answers both, speaking v1alpha's message classes.
+v1's file, v1alpha's renamed, goes into the default descriptor pool, so that reflection can
+describe v1 as well, and v1's errors name v1's message types.
 """
 
 from __future__ import annotations
 
 import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool
+from google.protobuf.descriptor import ServiceDescriptor
 from grpc_reflection.v1alpha import reflection, reflection_pb2
 
 from gatelearn.server.edge.behaviours import Calls
@@ -22,14 +24,19 @@ V1_SERVICE_NAME = f"{V1_PACKAGE}.ServerReflection"
 _V1ALPHA = reflection_pb2.DESCRIPTOR
 
 
-def _register_v1_file() -> None:
-    """Add v1's reflection.proto to the default pool, unless something already did."""
+def _v1_service() -> ServiceDescriptor:
+    """v1's ServerReflection, its reflection.proto added to the default pool unless something
+    already did."""
     pool = descriptor_pool.Default()
     try:
         pool.FindFileByName(V1_FILE)
-        return
     except KeyError:
-        pass
+        _add_v1_file(pool)
+    return pool.FindServiceByName(V1_SERVICE_NAME)
+
+
+def _add_v1_file(pool: descriptor_pool.DescriptorPool) -> None:
+    """Add v1's reflection.proto, v1alpha's renamed, to `pool`."""
     proto = descriptor_pb2.FileDescriptorProto()
     _V1ALPHA.CopyToProto(proto)
     proto.name, proto.package = V1_FILE, V1_PACKAGE
@@ -47,10 +54,10 @@ def _register_v1_file() -> None:
 def add_reflection(server: grpc.aio.Server, service_names: tuple[str, ...], calls: Calls) -> None:
     """Serve reflection, v1 and v1alpha, listing `service_names` and both reflection services
     (run as `calls` says)."""
-    _register_v1_file()
+    v1 = _v1_service()
     servicer = reflection.ReflectionServicer(
-        (*service_names, reflection.SERVICE_NAME, V1_SERVICE_NAME)
+        (*service_names, reflection.SERVICE_NAME, v1.full_name)
     )
     service = _V1ALPHA.services_by_name["ServerReflection"]
     add_decoding_servicer(servicer, server, service, calls)
-    add_decoding_servicer(servicer, server, service, calls, full_name=V1_SERVICE_NAME)
+    add_decoding_servicer(servicer, server, service, calls, served_as=v1)

@@ -64,9 +64,10 @@ def footprint(model: ServableModel) -> int:
 
 
 def _for_serving(record: ModelRecord) -> ModelRecord:
-    """The record without what serving never reads (its history, training request and the
-    state its training left off in)."""
-    record.meta = dataclasses.replace(record.meta, history=History())
+    """The record without what serving never reads: its history, its recipe (which repeats a
+    task's inline rows: kept, a model trained on 6.6 MB of them held 60 MB here, not 30), its
+    training request and the state its training left off in."""
+    record.meta = dataclasses.replace(record.meta, history=History(), recipe=None)
     record.request = None
     record.state = None
     return record
