@@ -3,6 +3,8 @@ limit on concurrent trainings."""
 
 from __future__ import annotations
 
+import gc
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -326,3 +328,22 @@ def test_a_wrong_request_on_a_full_store_is_refused_for_what_is_wrong(tmp_path: 
             expect_error(grpc.StatusCode.RESOURCE_EXHAUSTED, client.train, "more", "xor")
     finally:
         running.stop(0)
+
+
+def test_a_server_stopped_as_a_cancelled_training_winds_down_logs_no_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The call of a cancelled training ends once its thread has stopped the job; a server
+    stopped meanwhile ends that wait too, rather than leave it pending on a closed loop (whose
+    destruction asyncio and grpc log as errors)."""
+    running = start_server(tmp_path / "data")
+    with Client(f"127.0.0.1:{running.port}") as client:
+        events = client.train_events(
+            client.train_request("long", "xor", options=TrainOptions(**LONG_RUN))
+        )
+        next(events)
+        events.close()  # cancelled: the server's thread now stops the job
+        running.stop(0)
+    gc.collect()  # a task destroyed while pending is reported when it is collected
+    errors = [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR]
+    assert not errors

@@ -7,7 +7,9 @@ synchronous form by running the loop in this thread and handing it coroutines to
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -37,8 +39,22 @@ class LoopThread:
         return self.run(called())
 
     def close(self, timeout: float) -> None:
-        """Stop the loop and wait at most `timeout` seconds for its thread to end."""
+        """Cancel the tasks still running on the loop (a call's end waiting for its thread),
+        stop the loop, and wait at most `timeout` seconds in all for its thread to end."""
+        deadline = time.monotonic() + timeout
+        with contextlib.suppress(TimeoutError):  # a loop still busy is left to its thread
+            self.run(_cancel_tasks(timeout / 2), timeout)
         self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout)
+        self._thread.join(max(0.0, deadline - time.monotonic()))
         if not self._thread.is_alive():
             self.loop.close()
+
+
+async def _cancel_tasks(wait: float) -> None:
+    """Cancel every other task of the running loop and give them `wait` seconds to end: a task
+    left pending when the loop closes is destroyed mid-await, and its GeneratorExit logged."""
+    tasks = asyncio.all_tasks() - {asyncio.current_task()}
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks, timeout=wait)
