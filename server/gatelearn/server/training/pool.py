@@ -133,11 +133,17 @@ class Worker:
         crashed = "possibly out of memory" if -code == signal.SIGKILL else CRASHED
         return f"was killed by signal {name} ({crashed})"
 
-    def kill(self, wait: float = KILL_WAIT) -> None:
-        """SIGKILL the worker and reap it if it dies within `wait` seconds: a SCHED_IDLE worker
-        on a saturated machine may take seconds to be given the CPU it needs to die, and
-        nobody should wait for that (subprocess reaps it later; its pipes close as it dies)."""
+    def signal_kill(self) -> None:
+        """SIGKILL the worker, lifted out of SCHED_IDLE first: dying takes CPU too, which a
+        SCHED_IDLE process on a saturated machine may wait seconds for."""
+        self.hurry()
         self.process.kill()
+
+    def kill(self, wait: float = KILL_WAIT) -> None:
+        """SIGKILL the worker and reap it if it dies within `wait` seconds: where its policy
+        cannot be lifted it may take longer, and nobody should wait for that (subprocess reaps
+        it later; its pipes close as it dies)."""
+        self.signal_kill()
         try:
             self.process.wait(wait)
         except subprocess.TimeoutExpired:
@@ -209,7 +215,7 @@ class WorkerPool:
             workers = [*self._idle, *self._busy]
             self._idle.clear()
         for worker in workers:  # all signalled first, so that they die side by side
-            worker.process.kill()
+            worker.signal_kill()
         deadline = time.monotonic() + KILL_WAIT
         for worker in workers:
             worker.kill(max(0.0, deadline - time.monotonic()))
