@@ -3,6 +3,7 @@ epoch kept), and every answer about it fits in a message."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from gatelearn.client import Client, GateLearnError, TrainOptions
 from gatelearn.server.app import RunningServer
 from gatelearn.server.limits import Limits
 from gatelearn.server.stores import SQLiteStore
+from gatelearn.server.stores.meta import LAYOUT
 
 HISTORY_LIMIT = Limits().max_history_points
 
@@ -61,6 +63,24 @@ def test_a_row_nested_deeper_than_json_parses_is_data_loss(
         with pytest.raises(GateLearnError) as caught:
             read("deep")
         assert caught.value.code == grpc.StatusCode.DATA_LOSS, caught.value.details
+
+
+def test_a_model_stored_by_a_newer_gatelearn_asks_for_an_upgrade(
+    server: RunningServer, client: Client
+) -> None:
+    """A replica not yet upgraded, sharing the database with one that is, read a newer layout
+    as a damaged row (DATA_LOSS); it is a precondition this server does not meet."""
+    client.train("newer", "xor")
+    with sqlite3.connect(server.store.path) as db:
+        [meta] = db.execute("SELECT meta FROM models").fetchone()
+        newer = json.dumps({**json.loads(meta), "layout": LAYOUT + 1})
+        db.execute("UPDATE models SET meta = ?", (newer,))
+    for read in (client.model, client.export_model, lambda name: client.predict(name, [[0, 1]])):
+        with pytest.raises(GateLearnError) as caught:
+            read("newer")
+        assert caught.value.code == grpc.StatusCode.FAILED_PRECONDITION, caught.value.details
+        assert f"metadata layout {LAYOUT + 1}" in caught.value.details
+        assert "upgrade this server" in caught.value.details
 
 
 def test_a_store_from_before_the_summary_column_still_opens_and_lists(tmp_path: Path) -> None:

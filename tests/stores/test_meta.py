@@ -14,6 +14,7 @@ from gatelearn.server.stores.meta import (
     ComponentMeta,
     History,
     Metrics,
+    NewerLayoutError,
     SearchMeta,
     SearchRow,
     TaskMeta,
@@ -113,10 +114,16 @@ def test_a_layout_without_a_number_reads_with_the_training_defaults() -> None:
     assert (meta.population, meta.history.epochs, meta.metrics.solved_epoch) == (1, (), -1)
 
 
-@pytest.mark.parametrize("layout", [LAYOUT + 1, -1, "1"])
-def test_a_layout_this_gatelearn_does_not_know_is_refused_naming_it(layout: object) -> None:
+def test_a_newer_layout_is_refused_as_newer_naming_it() -> None:
+    data = {**record("m").meta.to_json(), "layout": LAYOUT + 1}
+    with pytest.raises(NewerLayoutError, match=rf"layout {LAYOUT + 1}; this gatelearn reads 0"):
+        ModelMeta.from_json(data)
+
+
+@pytest.mark.parametrize("layout", [-1, "1"])
+def test_a_layout_that_is_no_layout_number_is_refused_naming_it(layout: object) -> None:
     data = {**record("m").meta.to_json(), "layout": layout}
-    with pytest.raises(ValueError, match=rf"metadata layout {layout!r}; this gatelearn reads"):
+    with pytest.raises(ValueError, match=rf"metadata layout {layout!r} is not a layout number"):
         ModelMeta.from_json(data)
 
 

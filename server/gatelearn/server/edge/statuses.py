@@ -20,6 +20,7 @@ from gatelearn.server.stores.errors import (
     AliasNotFoundError,
     CorruptModelError,
     ModelNotFoundError,
+    NewerModelError,
     StoreBusyError,
     StoreConflictError,
     StoreFullError,
@@ -44,6 +45,8 @@ STATUSES: dict[type[Exception], grpc.StatusCode] = {
     UnknownComponentError: grpc.StatusCode.FAILED_PRECONDITION,
     # A delete of a version an alias names.
     AliasInUseError: grpc.StatusCode.FAILED_PRECONDITION,
+    # A version stored by a newer gatelearn sharing the database: this server needs upgrading.
+    NewerModelError: grpc.StatusCode.FAILED_PRECONDITION,
     errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
     StoreUnavailableError: grpc.StatusCode.UNAVAILABLE,
     # Every connection to the database is in use; nothing was done, so the client's automatic

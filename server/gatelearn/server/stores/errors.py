@@ -9,6 +9,7 @@ __all__ = [
     "AliasNotFoundError",
     "CorruptModelError",
     "ModelNotFoundError",
+    "NewerModelError",
     "RequestSavedError",
     "SchemaVersionError",
     "StoreBusyError",
@@ -67,6 +68,17 @@ class CorruptModelError(RuntimeError):
     def __init__(self, name: str, version: int, reason: object) -> None:
         super().__init__(
             f"model {reprlib.repr(name)} version {version} is damaged in the store: {reason}"
+        )
+
+
+class NewerModelError(RuntimeError):
+    """A stored version was written by a newer gatelearn than this server (a replica not yet
+    upgraded, sharing the database with one that is)."""
+
+    def __init__(self, name: str, version: int, reason: object) -> None:
+        super().__init__(
+            f"model {reprlib.repr(name)} version {version} was stored by a newer gatelearn "
+            f"({reason}): upgrade this server to read it"
         )
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, is_dataclass
 from typing import Any
 
 __all__ = [
+    "NewerLayoutError",
     "LAYOUT",
     "ComponentMeta",
     "History",
@@ -33,6 +34,10 @@ __all__ = [
 
 LAYOUT = 3  # the newest layout `to_json` writes; `from_json` reads it and every earlier one
 _UNFOLDED_LAYOUT = 2  # what `to_json` writes for metadata whose recipe has no task to fold
+
+
+class NewerLayoutError(ValueError):
+    """Metadata written by a newer gatelearn, in a layout this one cannot read."""
 
 
 @dataclass(frozen=True)
@@ -170,8 +175,10 @@ class ModelMeta:
         """Read metadata of any layout up to LAYOUT; KeyError, TypeError or ValueError when
         it is not model metadata."""
         layout = data.get("layout", 0)
-        if not isinstance(layout, int) or not 0 <= layout <= LAYOUT:
-            raise ValueError(f"metadata layout {layout!r}; this gatelearn reads 0 to {LAYOUT}")
+        if not isinstance(layout, int) or layout < 0:
+            raise ValueError(f"metadata layout {layout!r} is not a layout number")
+        if layout > LAYOUT:
+            raise NewerLayoutError(f"metadata layout {layout}; this gatelearn reads 0 to {LAYOUT}")
         sizes = tuple(int(units) for units in data["sizes"])
         if len(sizes) < 2:
             raise ValueError(f"layer sizes {list(sizes)}: a network has at least two layers")

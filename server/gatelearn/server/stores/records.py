@@ -22,8 +22,8 @@ from numpy.typing import NDArray
 
 from gatelearn.core import OptimizerState, RunState, ShuffleState
 from gatelearn.server.stores.arrays import decode_arrays, encode_arrays
-from gatelearn.server.stores.errors import CorruptModelError
-from gatelearn.server.stores.meta import Metrics, ModelMeta
+from gatelearn.server.stores.errors import CorruptModelError, NewerModelError
+from gatelearn.server.stores.meta import Metrics, ModelMeta, NewerLayoutError
 
 __all__ = [
     "ModelRecord",
@@ -193,6 +193,8 @@ def decode_record(
         meta = ModelMeta.from_json(json.loads(meta_text))
         weights, biases = unpack_arrays(blob, len(meta.sizes) - 1, meta.bias)
         state = unpack_state(blob)
+    except NewerLayoutError as error:
+        raise NewerModelError(name, version, error) from None
     except (
         ValueError,
         KeyError,
