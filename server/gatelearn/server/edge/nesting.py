@@ -1,10 +1,13 @@
-"""How deeply Struct values nest in a request, read from its wire bytes before it is parsed.
+"""How deeply Struct values nest in a request, and how many keys an object holds, read from its
+wire bytes before it is parsed.
 
 The protobuf parser refuses messages nested over 100 levels without saying where, and a
 Struct level costs three of them (Struct, map entry, Value): about 32 Struct levels fit. So
 requests are held to MAX_STRUCT_DEPTH, checked here first so the refusal can name the field.
-Only message fields whose type can hold a Struct are read; malformed bytes are left to the
-parser to report.
+The parser also takes time growing faster than the keys of one Struct (1.3 million took 15 s),
+so an object is held to MAX_STRUCT_KEYS, refused at the first key over. Only message fields
+whose type can hold a Struct are read, and of those only bodies long enough to break a limit,
+so the walk costs little per byte; malformed bytes are left to the parser to report.
 """
 
 from __future__ import annotations
@@ -13,16 +16,35 @@ import functools
 from collections import Counter
 from collections.abc import Iterator
 
+import numpy as np
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
-__all__ = ["MAX_STRUCT_DEPTH", "too_deep"]
+__all__ = ["MAX_STRUCT_DEPTH", "MAX_STRUCT_KEYS", "overgrown"]
 
 MAX_STRUCT_DEPTH = 20  # Struct and list levels, the outermost Struct counting as one
+MAX_STRUCT_KEYS = 256  # keys of one object (a component's params, or an object inside them)
 STRUCT, LIST_VALUE = "google.protobuf.Struct", "google.protobuf.ListValue"
 _NESTING = (STRUCT, LIST_VALUE)
 KEY_CHARS = 64  # of a parameter name echoed in a status message
 _LENGTH_DELIMITED = 2
 _SKIP = {0: 0, 1: 8, 5: 4}  # wire type -> bytes after the tag (0: a varint)
+# Each further level of nesting, and each key of an object, takes at least a field's tag and
+# length (two bytes): a shorter body can break neither limit.
+_LEVEL_BYTES = _KEY_BYTES = 2
+# A list value of numbers, one element: ListValue.values (field 1, 9 bytes) holding
+# Value.number_value (field 2, fixed64).
+_NUMBER_ELEMENT = np.frombuffer(bytes([0x0A, 0x09, 0x11]), np.uint8)
+_NUMBER_ELEMENT_BYTES = 11
+# Value.struct_value's and list_value's tags; written longer, a tag holds a byte >= 0x80.
+_NESTED_TAGS = np.frombuffer(bytes([0x2A, 0x32]), np.uint8)
+
+
+class Overgrown(Exception):
+    """A Struct value past a limit: `field` names it and `reason` says which limit."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field, self.reason = field, reason
 
 
 class _Malformed(Exception):
@@ -106,29 +128,62 @@ def _child_path(
     return f"{named}[{index}]" if field.is_repeated else named
 
 
-def _deepest(data: memoryview, descriptor: Descriptor, path: str, depth: int) -> str | None:
+def _harmless(body: memoryview, depth: int) -> bool:
+    """Whether the body of a field of a message at `depth` is too short to nest past
+    MAX_STRUCT_DEPTH (the field may be one level itself, its body holding the rest) or to
+    hold an object over MAX_STRUCT_KEYS."""
+    least = min(_LEVEL_BYTES * (MAX_STRUCT_DEPTH - depth), _KEY_BYTES * (MAX_STRUCT_KEYS + 1))
+    return len(body) < least
+
+
+def _flat(data: memoryview) -> bool:
+    """Whether a ListValue's bytes surely hold no Struct or list, checked in NumPy passes, so
+    long lists are passed over at once: numbers only, or no byte that could be (or lengthen)
+    the tag of a nested value."""
+    octets = np.frombuffer(data, np.uint8)
+    if len(octets) % _NUMBER_ELEMENT_BYTES == 0:
+        elements = octets.reshape(-1, _NUMBER_ELEMENT_BYTES)[:, : len(_NUMBER_ELEMENT)]
+        if (elements == _NUMBER_ELEMENT).all():
+            return True
+    return not (octets >= 0x80).any() and not np.isin(octets, _NESTED_TAGS).any()
+
+
+def _walk(data: memoryview, descriptor: Descriptor, path: str, depth: int) -> None:
     if descriptor.full_name in _NESTING:
         depth += 1
         if depth > MAX_STRUCT_DEPTH:
-            return path
+            raise Overgrown(
+                path,
+                f"Struct and list values nest at most {MAX_STRUCT_DEPTH} levels deep "
+                "(limit max_struct_depth)",
+            )
+        if descriptor.full_name == LIST_VALUE and _flat(data):
+            return
     seen: Counter[int] = Counter()
     for number, body in _fields(data):
         field = descriptor.fields_by_number.get(number)
         if field is None or field.message_type is None or not _can_nest(field.message_type):
             continue
-        child = _child_path(path, descriptor, field, seen[number], body, depth)
         seen[number] += 1
-        if found := _deepest(body, field.message_type, child, depth):
-            return found
-    return None
+        if descriptor.full_name == STRUCT and seen[number] > MAX_STRUCT_KEYS:
+            raise Overgrown(
+                path, f"an object holds at most {MAX_STRUCT_KEYS} keys (limit max_struct_keys)"
+            )
+        if not _harmless(body, depth):
+            child = _child_path(path, descriptor, field, seen[number] - 1, body, depth)
+            _walk(body, field.message_type, child, depth)
 
 
-def too_deep(data: bytes, descriptor: Descriptor) -> str | None:
-    """The field of a `descriptor` message in `data` whose Struct values nest deeper than
-    MAX_STRUCT_DEPTH, or None (also for bytes that are not well-formed)."""
+def overgrown(data: bytes, descriptor: Descriptor) -> Overgrown | None:
+    """What is wrong with the Struct values of a `descriptor` message in `data`: one nesting
+    deeper than MAX_STRUCT_DEPTH or an object over MAX_STRUCT_KEYS keys; None if neither (also
+    for bytes that are not well-formed)."""
     if not _can_nest(descriptor):
         return None
     try:
-        return _deepest(memoryview(data), descriptor, "", 0)
+        _walk(memoryview(data), descriptor, "", 0)
+    except Overgrown as found:
+        return found
     except _Malformed:
         return None
+    return None

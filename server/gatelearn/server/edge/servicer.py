@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from google.protobuf import timestamp_pb2
 
+from gatelearn.core import ParamError
 from gatelearn.plugins import KINDS, Registry
 from gatelearn.server.checks import (
     check_activations,
@@ -43,7 +44,7 @@ from gatelearn.server.models.answers import (
 from gatelearn.server.models.servable import ServableModel
 from gatelearn.server.models.service import Evaluation, ModelService
 from gatelearn.server.recipes.requests import check_request_id
-from gatelearn.server.recipes.values import params_dict
+from gatelearn.server.recipes.values import check_param_names, params_dict
 from gatelearn.server.stores.meta import Metrics
 from gatelearn.server.stores.records import ModelSummary
 from gatelearn.server.training.search import CandidateProgress
@@ -178,6 +179,10 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             if not request.task.name:
                 raise InvalidRequest("task.name", "required")
             preview = min(request.preview_rows or DEFAULT_PREVIEW_ROWS, MAX_PREVIEW_ROWS)
+            try:
+                check_param_names(request.task, "task", self.registry)
+            except ParamError as error:
+                raise InvalidRequest(f"task.params.{error.param}", error.message) from None
             described = self.models.describe_task(
                 request.task.name, params_dict(request.task.params), request.seed, preview
             )
