@@ -248,6 +248,7 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             f"{where}rows",
             self.limits.max_predict_rows,
             "max_predict_rows",
+            model.record.meta.dtype,
         )
         self._check_work(model, len(inputs), f"{where}rows")
         answer = rows_answer_bytes(len(inputs), model.record.meta.sizes[-1])
@@ -266,7 +267,12 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             raise InvalidRequest(f"{where}rows", "give rows or packed, not both")
         limit, limit_name = self.limits.max_predict_rows, "max_predict_rows"
         inputs, dtype = messages.packed_array(
-            request.packed, model.n_inputs, f"{where}packed", limit, limit_name
+            request.packed,
+            model.n_inputs,
+            f"{where}packed",
+            limit,
+            limit_name,
+            model.record.meta.dtype,
         )
         self._check_work(model, len(inputs), f"{where}packed")
         outputs_per_row, itemsize = model.record.meta.sizes[-1], np.dtype(dtype).itemsize
@@ -337,7 +343,12 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                 return _evaluated(model, self.models.evaluate_own_task(model))
             limit, limit_name = self.limits.max_predict_rows, "max_predict_rows"
             inputs = messages.rows_array(
-                request.table.inputs, model.n_inputs, "table.inputs", limit, limit_name
+                request.table.inputs,
+                model.n_inputs,
+                "table.inputs",
+                limit,
+                limit_name,
+                model.record.meta.dtype,
             )
             n_out = model.record.meta.sizes[-1]
             bits = messages.rows_array(
