@@ -4,8 +4,8 @@ An outside probe found refusals taking time in proportion to the request: 100,00
 activations took a second to be refused, a 16 MB task Struct twelve seconds (walking its wire
 bytes for nesting, parsing a map of a million keys, converting every value). Now counts and
 key names are checked before any entry is read, long flat lists are passed over in one NumPy
-pass, and an object over max_struct_keys is refused at the first key over. Each refusal still
-names the field and the limit.
+pass, and an object over max_struct_keys (or a list of components over max_listed_components)
+is refused at the first entry over. Each refusal still names the field and the limit.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 from google.protobuf import struct_pb2
 from google.protobuf.message import Message
 
-from gatelearn.server.edge.nesting import MAX_STRUCT_DEPTH, MAX_STRUCT_KEYS
+from gatelearn.server.edge.nesting import MAX_LISTED, MAX_STRUCT_DEPTH, MAX_STRUCT_KEYS
 from gatelearn.server.limits import Limits
 from gatelearn.v1 import gatelearn_pb2 as pb
 from gatelearn.v1 import gatelearn_pb2_grpc
@@ -160,9 +160,20 @@ def test_short_bodies_passed_over_hide_no_level(
 def test_more_activations_than_layers_are_refused_naming_the_limit(
     stub: gatelearn_pb2_grpc.GateLearnStub,
 ) -> None:
-    request = xor_train(activations=[pb.ComponentRef(name="tanh")] * 100_000)
+    """Counted before any is read or built (100,000 took a second to be refused)."""
+    request = xor_train(activations=[pb.ComponentRef(name="tanh")] * MAX_LISTED)
     details = refused(stub.Train, request, timeout=60)
     limit = Limits().max_layers
     assert details == (
-        f"activations: at most {limit} (limit max_layers: one per layer), got 100000"
+        f"activations: at most {limit} (limit max_layers: one per layer), got {MAX_LISTED}"
     )
+
+
+def test_a_16_mb_flood_of_activations_is_refused_at_once(
+    stub: gatelearn_pb2_grpc.GateLearnStub,
+) -> None:
+    """8 million empty activations (2 bytes each) were walked one by one for 9 s before the
+    count could refuse them; now the walk refuses them at the first entry over MAX_LISTED."""
+    request = xor_train(activations=[pb.ComponentRef()] * ((BIG - 4096) // 2))
+    details = quickly_refused(stub.Train, request, timeout=60)
+    assert details == f"activations: at most {MAX_LISTED} entries (limit max_listed_components)"

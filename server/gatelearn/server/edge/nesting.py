@@ -19,10 +19,14 @@ from collections.abc import Iterator
 import numpy as np
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
-__all__ = ["MAX_STRUCT_DEPTH", "MAX_STRUCT_KEYS", "overgrown"]
+__all__ = ["MAX_LISTED", "MAX_STRUCT_DEPTH", "MAX_STRUCT_KEYS", "overgrown"]
 
 MAX_STRUCT_DEPTH = 20  # Struct and list levels, the outermost Struct counting as one
 MAX_STRUCT_KEYS = 256  # keys of one object (a component's params, or an object inside them)
+# Entries of one repeated field of messages that can hold params (activations, layers): far
+# over what any request may list (max_layers, a Search's 16 activations), so that a flood of
+# them is refused at once rather than walked (8 million empty activations took 9 s).
+MAX_LISTED = 1024
 STRUCT, LIST_VALUE = "google.protobuf.Struct", "google.protobuf.ListValue"
 _NESTING = (STRUCT, LIST_VALUE)
 KEY_CHARS = 64  # of a parameter name echoed in a status message
@@ -83,6 +87,11 @@ def _fields(data: memoryview) -> Iterator[tuple[int, memoryview]]:
             raise _Malformed
 
 
+def _well_known(descriptor: Descriptor) -> bool:
+    """Whether a message type is protobuf's own (Struct, its map entry, Value, ListValue)."""
+    return descriptor.full_name.startswith("google.protobuf.")
+
+
 @functools.cache
 def _can_nest(descriptor: Descriptor) -> bool:
     """Whether a message of this type can hold a Struct at any depth."""
@@ -122,7 +131,7 @@ def _child_path(
     the key of the outermost Struct (optimizer.params.lr), as its parameter's name."""
     if descriptor.full_name == STRUCT and depth == 1:
         return f"{path}.{_key(body)}"
-    if descriptor.full_name.startswith("google.protobuf."):
+    if _well_known(descriptor):
         return path
     named = f"{path}.{field.name}" if path else field.name
     return f"{named}[{index}]" if field.is_repeated else named
@@ -169,6 +178,9 @@ def _walk(data: memoryview, descriptor: Descriptor, path: str, depth: int) -> No
             raise Overgrown(
                 path, f"an object holds at most {MAX_STRUCT_KEYS} keys (limit max_struct_keys)"
             )
+        if field.is_repeated and not _well_known(descriptor) and seen[number] > MAX_LISTED:
+            named = f"{path}.{field.name}" if path else field.name
+            raise Overgrown(named, f"at most {MAX_LISTED} entries (limit max_listed_components)")
         if not _harmless(body, depth):
             child = _child_path(path, descriptor, field, seen[number] - 1, body, depth)
             _walk(body, field.message_type, child, depth)
