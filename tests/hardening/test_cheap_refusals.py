@@ -28,7 +28,8 @@ from gatelearn.v1 import gatelearn_pb2_grpc
 # many keys; before: 5 s (numbers), 5 s (bools), 10 s and more (keys). The bound keeps 5x over.
 ANSWERED_WITHIN = 3.0
 BIG = 16 * 1024 * 1024  # the server's max_message_bytes
-NUMBER_BYTES, BOOL_BYTES = 11, 4  # one list element on the wire
+NUMBER_BYTES, BOOL_BYTES = 11, 4  # one list element on the wire (an empty list's: 4 too)
+EMPTY_LIST = struct_pb2.Value(list_value=struct_pb2.ListValue())
 
 
 @pytest.fixture
@@ -94,11 +95,16 @@ def test_a_16_mb_task_param_under_a_wrong_name_is_refused_at_once(
     assert details == "task.rows: unknown parameter (accepted: none)"
 
 
+@pytest.mark.parametrize(
+    ("element", "element_bytes"),
+    [(struct_pb2.Value(bool_value=True), BOOL_BYTES), (EMPTY_LIST, BOOL_BYTES)],
+    ids=["bools", "empty-lists"],
+)
 def test_describe_task_refuses_a_16_mb_param_under_a_wrong_name_at_once(
-    stub: gatelearn_pb2_grpc.GateLearnStub,
+    stub: gatelearn_pb2_grpc.GateLearnStub, element: struct_pb2.Value, element_bytes: int
 ) -> None:
     request = pb.DescribeTaskRequest(task=pb.ComponentRef(name="xor"))
-    with_list(request.task, "rows", struct_pb2.Value(bool_value=True), (BIG - 4096) // BOOL_BYTES)
+    with_list(request.task, "rows", element, (BIG - 4096) // element_bytes)
     details = quickly_refused(stub.DescribeTask, request, timeout=60)
     assert details == "task.params.rows: unknown parameter (accepted: none)"
 
@@ -129,12 +135,12 @@ def test_keys_are_counted_in_every_object_of_the_params(
 
 
 def test_a_long_flat_list_hides_no_deep_value(stub: gatelearn_pb2_grpc.GateLearnStub) -> None:
-    """Lists passed over at once are only those that cannot hold a nested value: a deep one
-    after 100,000 numbers or bools is still found."""
+    """Lists passed over at once are only those that cannot break a limit: a deep value after
+    100,000 numbers, bools or empty lists is still found."""
     deep: Any = 1.0
     for _ in range(MAX_STRUCT_DEPTH):
         deep = {"a": deep}
-    for flat in ([1.5] * 100_000, [True] * 100_000):
+    for flat in ([1.5] * 100_000, [True] * 100_000, [[]] * 100_000):
         request = pb.DescribeTaskRequest(task=pb.ComponentRef(name="region"))
         request.task.params.update({"planes": [*flat, deep]})
         details = refused(stub.DescribeTask, request, timeout=10)
