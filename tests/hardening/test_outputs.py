@@ -4,6 +4,9 @@ The model is an imported linear network with weights 1e150, finite on its own ta
 1e200 make its output infinite in float64; any ordinary row overflows float32. Every way of
 asking for outputs (Predict with rows or packed rows, PredictStream, Evaluate on a table) must
 answer INVALID_ARGUMENT naming the first such row, never OK with an infinity.
+
+Nor are inputs taken as infinities: a float32 model took 1e308 (finite in float64) as one and
+answered; it now refuses any input beyond float32's range the same ways, naming the row.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import pytest
 from conftest import start_server
 from google.protobuf.message import Message
 
+from gatelearn.plugins.recipe import FLOAT32_MAX
 from gatelearn.server import Limits
 from gatelearn.server.app import RunningServer
 from gatelearn.v1 import gatelearn_pb2 as pb
@@ -120,3 +124,82 @@ def test_evaluate_table_overflowing_is_refused_naming_the_row(
         lambda: stub.Evaluate(pb.EvaluateRequest(model="huge", table=table), timeout=10)
     )
     assert details.startswith("table.inputs[1]: output is not finite"), details
+
+
+# ---------------------------------------------------------------- inputs of a float32 model
+
+BEYOND = [[0.0, 1.0], [1.0, -1e308], [1e308, 0.0]]  # row 1 first: -1e308 overflows float32
+LIMIT_TEXT = f"-1e+308 is beyond float32's range (±{FLOAT32_MAX:.8g}), in which this model computes"
+
+
+@pytest.fixture(scope="module")
+def sums(stub: gatelearn_pb2_grpc.GateLearnStub) -> gatelearn_pb2_grpc.GateLearnStub:
+    """`stub`, its server also holding `small` in float32 and `wide` in float64, both output =
+    sigmoid(x0 + x1): finite even for infinite inputs, which it would answer as 0 or 1."""
+    for name, dtype in (("small", "float32"), ("wide", "float64")):
+        layer = pb.ExportedLayer(
+            weights=pb.Tensor(shape=[2, 1], values=[1.0, 1.0]),
+            activation=pb.ComponentRef(name="sigmoid"),
+        )
+        model = pb.ExportedModel(
+            layers=[layer], task=pb.ComponentRef(name="xor"), dtype=dtype, high=1.0
+        )
+        stub.ImportModel(pb.ImportModelRequest(name=name, model=model), timeout=10)
+    return stub
+
+
+def test_predict_rows_beyond_float32_are_refused_naming_the_first(
+    sums: gatelearn_pb2_grpc.GateLearnStub,
+) -> None:
+    request = pb.PredictRequest(model="small", rows=rows(BEYOND))
+    assert refusal(lambda: sums.Predict(request, timeout=10)) == f"rows[1]: {LIMIT_TEXT}"
+
+
+def test_packed_float64_rows_beyond_float32_are_refused_naming_the_first(
+    sums: gatelearn_pb2_grpc.GateLearnStub,
+) -> None:
+    request = pb.PredictRequest(model="small", packed=packed(BEYOND, "float64"))
+    details = refusal(lambda: sums.Predict(request, timeout=10))
+    assert details == f"packed.data: row 1: {LIMIT_TEXT}"
+
+
+def test_stream_rows_beyond_float32_are_refused_naming_the_message(
+    sums: gatelearn_pb2_grpc.GateLearnStub,
+) -> None:
+    messages = [
+        pb.PredictRequest(model="small", rows=rows(ORDINARY)),
+        pb.PredictRequest(packed=packed(BEYOND, "float64")),
+    ]
+    details = refusal(lambda: sums.PredictStream(iter(messages), timeout=10))
+    assert details == f"requests[1].packed.data: row 1: {LIMIT_TEXT}"
+
+
+def test_evaluate_table_beyond_float32_is_refused_naming_the_row(
+    sums: gatelearn_pb2_grpc.GateLearnStub,
+) -> None:
+    table = pb.TruthTable(inputs=rows(BEYOND), outputs=rows([[1.0], [1.0], [1.0]]))
+    request = pb.EvaluateRequest(model="small", table=table)
+    assert refusal(lambda: sums.Evaluate(request, timeout=10)) == f"table.inputs[1]: {LIMIT_TEXT}"
+
+
+def outputs(answer: pb.PredictResponse) -> list[float]:
+    """An answer's outputs, given as rows or packed."""
+    if answer.HasField("packed_outputs"):
+        dtype = {"float32": "<f4"}.get(answer.packed_outputs.dtype, "<f8")
+        return np.frombuffer(answer.packed_outputs.data, dtype).tolist()
+    return [value for row in answer.outputs for value in row.values]
+
+
+def test_float32_range_itself_and_float64_models_are_answered(
+    sums: gatelearn_pb2_grpc.GateLearnStub,
+) -> None:
+    edge, opposite = [[FLOAT32_MAX, -FLOAT32_MAX]], [[1e308, -1e308]]  # both sum to 0
+    for request in (
+        pb.PredictRequest(model="small", rows=rows(edge)),
+        pb.PredictRequest(model="small", packed=packed(edge, "float64")),
+        pb.PredictRequest(model="small", packed=packed(edge, "float32")),
+        pb.PredictRequest(model="wide", rows=rows(opposite)),
+        pb.PredictRequest(model="wide", packed=packed(opposite, "float64")),
+    ):
+        answered = outputs(sums.Predict(request, timeout=10))
+        assert answered == [0.5] * len(answered) and answered, request

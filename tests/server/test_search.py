@@ -20,6 +20,7 @@ from gatelearn.client import (
     TrainOptions,
 )
 from gatelearn.server.app import RunningServer
+from gatelearn.server.edge.nesting import MAX_LISTED
 from gatelearn.server.edge.searches import MAX_ACTIVATIONS
 from gatelearn.v1 import gatelearn_pb2 as pb
 from gatelearn.v1 import gatelearn_pb2_grpc
@@ -237,13 +238,19 @@ def test_a_search_listing_more_activations_than_it_checks_is_refused(
 ) -> None:
     # Each activation was checked with the whole base even where no candidate uses it: 10^6 of
     # them at max_depth 0 held a server thread for 76 s (and far longer with inline rows).
+    # A flood of them is now refused on the request's bytes, before they are parsed.
     request = shared_client.search_request("many", "xor", seeds=4)
     request.max_depth = 0
     request.activations.extend([pb.ComponentRef(name="relu")] * 100_000)
     details = expect_error(
         grpc.StatusCode.INVALID_ARGUMENT, lambda: list(shared_client.search_events(request))
     )
-    assert details == f"activations: at most {MAX_ACTIVATIONS}, got 100000"
+    assert details == f"activations: at most {MAX_LISTED} entries (limit max_listed_components)"
+    del request.activations[MAX_LISTED:]
+    details = expect_error(
+        grpc.StatusCode.INVALID_ARGUMENT, lambda: list(shared_client.search_events(request))
+    )
+    assert details == f"activations: at most {MAX_ACTIVATIONS}, got {MAX_LISTED}"
     del request.activations[MAX_ACTIVATIONS:]
     *_, result = shared_client.search_events(request)
     assert isinstance(result, SearchResult) and result.candidates == 1

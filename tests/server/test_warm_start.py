@@ -220,6 +220,65 @@ def test_imported_state_numbers_that_cannot_be_kept_or_restored_are_refused(
     assert store_snapshot(client) == before
 
 
+# The state each built-in rule keeps >= 0 (sums and means of squares, step sizes).
+NONNEGATIVE_SLOTS = {
+    "adam": "v",
+    "rmsprop": "mean_square",
+    "adagrad": "sum_square",
+    "rprop": "step_size",
+}
+
+
+def exported_state(client: Client, optimizer: str, slot: str) -> tuple[dict[str, Any], int]:
+    """An export of a short run of `optimizer`, and the index of its state `slot`."""
+    client.train("first", TASK, hidden=[5], optimizer=optimizer, seed=7, options=options(5, 0))
+    exported = client.export_model("first")
+    names = [given["name"] for given in exported["trainingState"]["slots"]]
+    return exported, names.index(slot)
+
+
+@pytest.mark.parametrize(("optimizer", "slot"), sorted(NONNEGATIVE_SLOTS.items()))
+def test_imported_state_holding_what_its_rule_never_does_is_refused(
+    client: Client, optimizer: str, slot: str
+) -> None:
+    """A negative second moment (or mean square, or step size) was imported, and the warm
+    start from it diverged at its first epoch."""
+    exported, index = exported_state(client, optimizer, slot)
+    exported["trainingState"]["slots"][index]["biases"][0]["values"][1] = -0.5
+    before = store_snapshot(client)
+    details = expect_error(grpc.StatusCode.INVALID_ARGUMENT, client.import_model, "bad", exported)
+    assert details == (
+        f"model.training_state.slots[{index}].biases[0].values: must be >= 0 "
+        f"({optimizer}'s {slot!r} never is negative), got -0.5"
+    )
+    assert store_snapshot(client) == before
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "slot"), [("adam", "m"), ("momentum", "velocity"), ("adam", "v")]
+)
+def test_imported_state_that_is_not_finite_is_refused(
+    client: Client, optimizer: str, slot: str
+) -> None:
+    exported, index = exported_state(client, optimizer, slot)
+    exported["trainingState"]["slots"][index]["weights"][0]["values"][0] = "Infinity"  # JSON's
+    before = store_snapshot(client)
+    details = expect_error(grpc.StatusCode.INVALID_ARGUMENT, client.import_model, "bad", exported)
+    assert details == (
+        f"model.training_state.slots[{index}].weights[0].values: "
+        "must be finite (no NaN or infinity)"
+    )
+    assert store_snapshot(client) == before
+
+
+def test_imported_state_at_zero_is_taken_and_warm_starts(client: Client) -> None:
+    exported, index = exported_state(client, "adam", "v")
+    exported["trainingState"]["slots"][index]["biases"][0]["values"][1] = 0.0
+    client.import_model("zero", exported)
+    more = client.train("more", start_from="zero", options=options(MORE, 0))
+    assert not more.fresh_optimizer_state and more.metrics.loss < 1
+
+
 def test_imported_state_at_the_step_limit_warm_starts(client: Client) -> None:
     train(client, "first", "adam", 5, 3)
     exported = client.export_model("first")

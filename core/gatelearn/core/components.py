@@ -111,6 +111,9 @@ class Optimizer(Component):
     # The state arrays `bind` keeps for each parameter array (Adam: "m", "v"); () for none.
     # None means undeclared: such an optimizer's runs cannot be continued by a warm start.
     state_names: ClassVar[tuple[str, ...] | None] = None
+    # Those of them that never hold a negative number (sums and means of squares, step sizes):
+    # a state to continue that holds one could not have come from this rule.
+    nonnegative_state: ClassVar[tuple[str, ...]] = ()
     resume: OptimizerState | None = None  # set before `bind` to continue a stored run
     state: OptimizerState | None = None  # this run's state, once `start_state` made it
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Param", "ParamError", "resolve"]
+__all__ = ["Param", "ParamError", "check_known", "resolve"]
 
 _SCALAR_TYPES: dict[str, type | tuple[type, ...]] = {
     "int": int,
@@ -88,13 +88,20 @@ class Param:
         return value
 
 
-def resolve(params: tuple[Param, ...], given: Mapping[str, Any]) -> dict[str, Any]:
-    """Return every declared parameter's value: the given one, checked, or its default."""
-    declared = {p.name: p for p in params}
-    unknown = sorted(set(given) - set(declared))
+def check_known(params: tuple[Param, ...], names: Iterable[str]) -> None:
+    """Refuse the first of `names` that no parameter declares; needs no value, so a caller can
+    refuse an unknown name before reading what it was given."""
+    declared = [p.name for p in params]
+    unknown = sorted(set(names) - set(declared))
     if unknown:
         allowed = ", ".join(declared) or "none"
         raise ParamError(unknown[0], f"unknown parameter (accepted: {allowed})")
+
+
+def resolve(params: tuple[Param, ...], given: Mapping[str, Any]) -> dict[str, Any]:
+    """Return every declared parameter's value: the given one, checked, or its default."""
+    check_known(params, given)
+    declared = {p.name: p for p in params}
     return {
         name: param.check(given[name]) if name in given else param.default
         for name, param in declared.items()

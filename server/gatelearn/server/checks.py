@@ -12,13 +12,16 @@ from numpy.typing import NDArray
 
 from gatelearn.core import Dataset
 from gatelearn.plugins import Registry, UnknownComponentError
+from gatelearn.plugins.recipe import FLOAT32_MAX
 from gatelearn.server.errors import InvalidRequest, NotFound
 from gatelearn.server.limits import Limits
 
 __all__ = [
+    "beyond_float32",
     "check_activations",
     "check_name",
     "check_task_size",
+    "first_beyond_float32",
     "first_nonfinite_row",
     "overflowed",
     "retry_of",
@@ -62,6 +65,21 @@ def first_nonfinite_row(array: NDArray[Any]) -> int | None:
     if finite.all():
         return None
     return int(np.flatnonzero(~finite.all(axis=1))[0])
+
+
+def first_beyond_float32(array: NDArray[np.float64]) -> tuple[int, float] | None:
+    """The first row of a 2-D array of finite numbers holding one that float32 cannot (beyond
+    ±FLOAT32_MAX), and that number; None when every one fits."""
+    beyond = np.abs(array) > FLOAT32_MAX
+    if not beyond.any():
+        return None
+    row = int(np.argmax(beyond.any(axis=1)))
+    return row, float(array[row][beyond[row]][0])
+
+
+def beyond_float32(value: float) -> str:
+    """Why a float32 model refuses an input `value`."""
+    return f"{value:g} is beyond float32's range (±{FLOAT32_MAX:.8g}), in which this model computes"
 
 
 def check_task_size(rows: int, sample: Dataset, limits: Limits, field: str = "task") -> None:

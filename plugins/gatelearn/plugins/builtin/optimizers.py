@@ -106,6 +106,7 @@ class Adam(Optimizer):
     # lr 0.05, not the usual 0.01: it is the default recipe's optimizer, and small gate
     # networks solve about four times sooner with it (tests/core/test_defaults.py).
     state_names = ("m", "v")
+    nonnegative_state = ("v",)
     params = (
         _lr(0.05),
         Param("beta1", "float", 0.9, "first-moment decay", minimum=0.0, maximum=0.9999),
@@ -163,6 +164,7 @@ class Rprop(Optimizer):
     description = "resilient backpropagation (iRprop-): per-weight step sizes, full batch"
     elementwise = True
     state_names = ("previous_gradient", "step_size")
+    nonnegative_state = ("step_size",)
     params = (
         Param("lr", "float", 0.05, "every weight's first step size", minimum=0.0, maximum=1e3),
         Param(
@@ -231,6 +233,7 @@ class RmsProp(Optimizer):
     description = "RMSProp: steps scaled by a running mean of squared gradients"
     elementwise = True
     state_names = ("mean_square",)
+    nonnegative_state = ("mean_square",)
     params = (
         _lr(0.01),
         Param(
@@ -267,6 +270,7 @@ class AdaGrad(Optimizer):
     description = "AdaGrad: steps scaled by accumulated squared gradients"
     elementwise = True
     state_names = ("sum_square",)
+    nonnegative_state = ("sum_square",)
     params = (_lr(0.1), _EPS)
     lr: float
     eps: float

@@ -4,9 +4,9 @@ grpcio answers INTERNAL and logs a traceback when a request deserializer raises.
 method of the service is registered with raw-bytes requests, built from the service descriptor,
 and each request is parsed before the servicer sees it: bytes that do not decode are answered
 INVALID_ARGUMENT naming the message type, with one rate-limited log line; Struct values nested
-too deeply for the parser are refused first, naming the field (see nesting.py). A servicer may
-answer with bytes it encoded itself, sent as they are. How each call then runs, on the event
-loop or in a pool thread, is behaviours.py's.
+too deeply for the parser, or objects with too many keys, are refused first, naming the field
+(see nesting.py). A servicer may answer with bytes it encoded itself, sent as they are. How
+each call then runs, on the event loop or in a pool thread, is behaviours.py's.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from google.protobuf.message import DecodeError, Message
 from google.protobuf.message_factory import GetMessageClass
 
 from gatelearn.server.edge.behaviours import Calls, behaviour
-from gatelearn.server.edge.nesting import MAX_STRUCT_DEPTH, too_deep
+from gatelearn.server.edge.nesting import overgrown
 from gatelearn.server.edge.sync_context import Aborted
 
 __all__ = ["add_decoding_servicer"]
@@ -69,13 +69,9 @@ def _decoder(
     message_class: type[Message] = GetMessageClass(method.input_type)
 
     def decode(data: bytes, field: str) -> Message:
-        if (path := too_deep(data, method.input_type)) is not None:
-            where = path if field == "request" else f"{field}.{path}"
-            raise Aborted(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"{where}: Struct and list values nest at most {MAX_STRUCT_DEPTH} "
-                f"levels deep (limit max_struct_depth)",
-            )
+        if (found := overgrown(data, method.input_type)) is not None:
+            where = found.field if field == "request" else f"{field}.{found.field}"
+            raise Aborted(grpc.StatusCode.INVALID_ARGUMENT, f"{where}: {found.reason}")
         try:
             return message_class.FromString(data)
         except DecodeError:

@@ -15,7 +15,8 @@ import numpy as np
 from google.protobuf import json_format, struct_pb2
 from numpy.typing import NDArray
 
-from gatelearn.server.checks import first_nonfinite_row
+from gatelearn.plugins.recipe import FLOAT32_MAX
+from gatelearn.server.checks import beyond_float32, first_beyond_float32, first_nonfinite_row
 from gatelearn.server.errors import InvalidRequest
 from gatelearn.v1 import gatelearn_pb2 as pb
 
@@ -41,9 +42,15 @@ def to_value(obj: Any) -> struct_pb2.Value:
 
 
 def rows_array(
-    rows: Sequence[pb.Row], width: int, field: str, max_rows: int, limit_name: str
+    rows: Sequence[pb.Row],
+    width: int,
+    field: str,
+    max_rows: int,
+    limit_name: str,
+    model_dtype: str = "float64",
 ) -> NDArray[np.float64]:
-    """Rows of `width` finite numbers as a (rows, width) array."""
+    """Rows of `width` finite numbers as a (rows, width) array; for a float32 model, numbers
+    float32 can hold (one beyond its range would be computed as infinity)."""
     if not rows:
         raise InvalidRequest(field, "at least one row is required")
     if len(rows) > max_rows:
@@ -64,6 +71,12 @@ def rows_array(
     if not all(map(math.isfinite, flat)):
         bad = first_nonfinite_row(array)
         raise InvalidRequest(f"{field}[{bad}]", "values must be finite (no NaN or infinity)")
+    if (
+        model_dtype == "float32"
+        and max(map(abs, flat)) > FLOAT32_MAX  # as above: NumPy's pass only names the row
+        and (beyond := first_beyond_float32(array)) is not None
+    ):
+        raise InvalidRequest(f"{field}[{beyond[0]}]", beyond_float32(beyond[1]))
     return array
 
 
@@ -71,9 +84,15 @@ _PACKED_DTYPES = {"": "<f8", "float64": "<f8", "float32": "<f4"}
 
 
 def packed_array(
-    packed: pb.PackedRows, width: int, field: str, max_rows: int, limit_name: str
+    packed: pb.PackedRows,
+    width: int,
+    field: str,
+    max_rows: int,
+    limit_name: str,
+    model_dtype: str = "float64",
 ) -> tuple[NDArray[np.float64], str]:
-    """Packed rows as a (rows, width) float64 array, and the dtype name to answer in."""
+    """Packed rows as a (rows, width) float64 array, and the dtype name to answer in; for a
+    float32 model, rows of float64 numbers must be ones float32 can hold."""
     if packed.dtype not in _PACKED_DTYPES:
         raise InvalidRequest(f"{field}.dtype", f"must be float64 or float32, got {packed.dtype!r}")
     dtype = np.dtype(_PACKED_DTYPES[packed.dtype])
@@ -103,6 +122,12 @@ def packed_array(
         raise InvalidRequest(
             f"{field}.data", f"row {bad}: values must be finite (no NaN or infinity)"
         )
+    if (
+        model_dtype == "float32"
+        and dtype.itemsize > 4  # float32 rows fit by construction
+        and (beyond := first_beyond_float32(array)) is not None
+    ):
+        raise InvalidRequest(f"{field}.data", f"row {beyond[0]}: {beyond_float32(beyond[1])}")
     return np.asarray(array, dtype=np.float64), packed.dtype or "float64"
 
 

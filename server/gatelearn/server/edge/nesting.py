@@ -1,28 +1,56 @@
-"""How deeply Struct values nest in a request, read from its wire bytes before it is parsed.
+"""How deeply Struct values nest in a request, and how many keys an object holds, read from its
+wire bytes before it is parsed.
 
 The protobuf parser refuses messages nested over 100 levels without saying where, and a
 Struct level costs three of them (Struct, map entry, Value): about 32 Struct levels fit. So
 requests are held to MAX_STRUCT_DEPTH, checked here first so the refusal can name the field.
-Only message fields whose type can hold a Struct are read; malformed bytes are left to the
-parser to report.
+The parser also takes time growing faster than the keys of one Struct (1.3 million took 15 s),
+so an object is held to MAX_STRUCT_KEYS, refused at the first key over. Only message fields
+whose type can hold a Struct are read, and of those only bodies long enough to break a limit;
+lists that surely break none (numbers only, say) are passed over by the C regex engine. The
+walk still costs a few microseconds per list element it reads (1.3 s for 16 MB of 4-number
+lists). Malformed bytes are left to the parser to report.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from collections import Counter
 from collections.abc import Iterator
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
-__all__ = ["MAX_STRUCT_DEPTH", "too_deep"]
+__all__ = ["MAX_LISTED", "MAX_STRUCT_DEPTH", "MAX_STRUCT_KEYS", "overgrown"]
 
 MAX_STRUCT_DEPTH = 20  # Struct and list levels, the outermost Struct counting as one
+MAX_STRUCT_KEYS = 256  # keys of one object (a component's params, or an object inside them)
+# Entries of one repeated field of messages that can hold params (activations, layers): far
+# over what any request may list (max_layers, a Search's 16 activations), so that a flood of
+# them is refused at once rather than walked (8 million empty activations took 9 s).
+MAX_LISTED = 1024
 STRUCT, LIST_VALUE = "google.protobuf.Struct", "google.protobuf.ListValue"
 _NESTING = (STRUCT, LIST_VALUE)
 KEY_CHARS = 64  # of a parameter name echoed in a status message
 _LENGTH_DELIMITED = 2
 _SKIP = {0: 0, 1: 8, 5: 4}  # wire type -> bytes after the tag (0: a varint)
+# Each further level of nesting, and each key of an object, takes at least a field's tag and
+# length (two bytes): a shorter body can break neither limit.
+_LEVEL_BYTES = _KEY_BYTES = 2
+# ListValue bytes that are numbers only: elements (field 1, 9 bytes) each holding
+# Value.number_value (field 2, fixed64).
+_NUMBERS = re.compile(rb"(?:\x0a\x09\x11.{8})*+", re.DOTALL)
+# Bytes holding no Value.struct_value or list_value tag (0x2a, 0x32; written longer, a tag
+# holds a byte >= 0x80).
+_NO_NESTED_TAG = re.compile(rb"[^\x2a\x32\x80-\xff]*+")
+
+
+class Overgrown(Exception):
+    """A Struct value past a limit: `field` names it and `reason` says which limit."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field, self.reason = field, reason
 
 
 class _Malformed(Exception):
@@ -59,6 +87,11 @@ def _fields(data: memoryview) -> Iterator[tuple[int, memoryview]]:
             position += _SKIP[wire]
         else:  # groups, invalid wire types
             raise _Malformed
+
+
+def _well_known(descriptor: Descriptor) -> bool:
+    """Whether a message type is protobuf's own (Struct, its map entry, Value, ListValue)."""
+    return descriptor.full_name.startswith("google.protobuf.")
 
 
 @functools.cache
@@ -100,35 +133,77 @@ def _child_path(
     the key of the outermost Struct (optimizer.params.lr), as its parameter's name."""
     if descriptor.full_name == STRUCT and depth == 1:
         return f"{path}.{_key(body)}"
-    if descriptor.full_name.startswith("google.protobuf."):
+    if _well_known(descriptor):
         return path
     named = f"{path}.{field.name}" if path else field.name
     return f"{named}[{index}]" if field.is_repeated else named
 
 
-def _deepest(data: memoryview, descriptor: Descriptor, path: str, depth: int) -> str | None:
+def _least(depth: int) -> int:
+    """The shortest body of a field of a message at `depth` that could nest past
+    MAX_STRUCT_DEPTH (the field may be one level itself, its body holding the rest) or hold an
+    object over MAX_STRUCT_KEYS."""
+    return min(_LEVEL_BYTES * (MAX_STRUCT_DEPTH - depth), _KEY_BYTES * (MAX_STRUCT_KEYS + 1))
+
+
+@functools.cache
+def _short_values(least: int) -> re.Pattern[bytes]:
+    """ListValue bytes that are elements (field 1) whose bodies are all shorter than `least`
+    (at most 127, a one-byte length): matched by the C regex engine, without backtracking."""
+    bodies = b"|".join(re.escape(bytes([length])) + b".{%d}" % length for length in range(least))
+    return re.compile(b"(?:\\x0a(?:" + bodies + b"))*+", re.DOTALL)
+
+
+def _flat(data: memoryview, depth: int) -> bool:
+    """Whether a ListValue's bytes at `depth` surely break no limit, checked by the C regex
+    engine so that long lists are passed over at once: numbers only; or no byte that could be
+    (or lengthen) the tag of a nested value; or elements all too short to break a limit (a
+    list of 4 million empty lists took 5 s to walk one by one)."""
+    if _NUMBERS.fullmatch(data) or _NO_NESTED_TAG.fullmatch(data):
+        return True
+    least = _least(depth)
+    return least > 0 and _short_values(least).fullmatch(data) is not None
+
+
+def _walk(data: memoryview, descriptor: Descriptor, path: str, depth: int) -> None:
     if descriptor.full_name in _NESTING:
         depth += 1
         if depth > MAX_STRUCT_DEPTH:
-            return path
+            raise Overgrown(
+                path,
+                f"Struct and list values nest at most {MAX_STRUCT_DEPTH} levels deep "
+                "(limit max_struct_depth)",
+            )
+        if descriptor.full_name == LIST_VALUE and _flat(data, depth):
+            return
     seen: Counter[int] = Counter()
     for number, body in _fields(data):
         field = descriptor.fields_by_number.get(number)
         if field is None or field.message_type is None or not _can_nest(field.message_type):
             continue
-        child = _child_path(path, descriptor, field, seen[number], body, depth)
         seen[number] += 1
-        if found := _deepest(body, field.message_type, child, depth):
-            return found
-    return None
+        if descriptor.full_name == STRUCT and seen[number] > MAX_STRUCT_KEYS:
+            raise Overgrown(
+                path, f"an object holds at most {MAX_STRUCT_KEYS} keys (limit max_struct_keys)"
+            )
+        if field.is_repeated and not _well_known(descriptor) and seen[number] > MAX_LISTED:
+            named = f"{path}.{field.name}" if path else field.name
+            raise Overgrown(named, f"at most {MAX_LISTED} entries (limit max_listed_components)")
+        if len(body) >= _least(depth):  # else too short to break a limit
+            child = _child_path(path, descriptor, field, seen[number] - 1, body, depth)
+            _walk(body, field.message_type, child, depth)
 
 
-def too_deep(data: bytes, descriptor: Descriptor) -> str | None:
-    """The field of a `descriptor` message in `data` whose Struct values nest deeper than
-    MAX_STRUCT_DEPTH, or None (also for bytes that are not well-formed)."""
+def overgrown(data: bytes, descriptor: Descriptor) -> Overgrown | None:
+    """What is wrong with the Struct values of a `descriptor` message in `data`: one nesting
+    deeper than MAX_STRUCT_DEPTH or an object over MAX_STRUCT_KEYS keys; None if neither (also
+    for bytes that are not well-formed)."""
     if not _can_nest(descriptor):
         return None
     try:
-        return _deepest(memoryview(data), descriptor, "", 0)
+        _walk(memoryview(data), descriptor, "", 0)
+    except Overgrown as found:
+        return found
     except _Malformed:
         return None
+    return None

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from google.protobuf import timestamp_pb2
 
+from gatelearn.core import ParamError
 from gatelearn.plugins import KINDS, Registry
 from gatelearn.server.checks import (
     check_activations,
@@ -43,7 +44,7 @@ from gatelearn.server.models.answers import (
 from gatelearn.server.models.servable import ServableModel
 from gatelearn.server.models.service import Evaluation, ModelService
 from gatelearn.server.recipes.requests import check_request_id
-from gatelearn.server.recipes.values import params_dict
+from gatelearn.server.recipes.values import check_param_names, params_dict
 from gatelearn.server.stores.meta import Metrics
 from gatelearn.server.stores.records import ModelSummary
 from gatelearn.server.training.search import CandidateProgress
@@ -178,6 +179,10 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             if not request.task.name:
                 raise InvalidRequest("task.name", "required")
             preview = min(request.preview_rows or DEFAULT_PREVIEW_ROWS, MAX_PREVIEW_ROWS)
+            try:
+                check_param_names(request.task, "task", self.registry)
+            except ParamError as error:
+                raise InvalidRequest(f"task.params.{error.param}", error.message) from None
             described = self.models.describe_task(
                 request.task.name, params_dict(request.task.params), request.seed, preview
             )
@@ -243,6 +248,7 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             f"{where}rows",
             self.limits.max_predict_rows,
             "max_predict_rows",
+            model.record.meta.dtype,
         )
         self._check_work(model, len(inputs), f"{where}rows")
         answer = rows_answer_bytes(len(inputs), model.record.meta.sizes[-1])
@@ -261,7 +267,12 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
             raise InvalidRequest(f"{where}rows", "give rows or packed, not both")
         limit, limit_name = self.limits.max_predict_rows, "max_predict_rows"
         inputs, dtype = messages.packed_array(
-            request.packed, model.n_inputs, f"{where}packed", limit, limit_name
+            request.packed,
+            model.n_inputs,
+            f"{where}packed",
+            limit,
+            limit_name,
+            model.record.meta.dtype,
         )
         self._check_work(model, len(inputs), f"{where}packed")
         outputs_per_row, itemsize = model.record.meta.sizes[-1], np.dtype(dtype).itemsize
@@ -332,7 +343,12 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
                 return _evaluated(model, self.models.evaluate_own_task(model))
             limit, limit_name = self.limits.max_predict_rows, "max_predict_rows"
             inputs = messages.rows_array(
-                request.table.inputs, model.n_inputs, "table.inputs", limit, limit_name
+                request.table.inputs,
+                model.n_inputs,
+                "table.inputs",
+                limit,
+                limit_name,
+                model.record.meta.dtype,
             )
             n_out = model.record.meta.sizes[-1]
             bits = messages.rows_array(

@@ -278,6 +278,16 @@ class ModelService:
                 f"{optimizer.name!r} keeps {list(built.state_names or ())}, "
                 f"got {sorted(state.optimizer.arrays)}",
             )
+        slots, layers = list(state.optimizer.arrays), len(record.weights)
+        for name in built.nonnegative_state:
+            for index, array in enumerate(state.optimizer.arrays[name]):
+                if (array < 0).any():  # finite already: the values were checked as tensors
+                    part = f"weights[{index}]" if index < layers else f"biases[{index - layers}]"
+                    raise InvalidRequest(
+                        f"{field}.slots[{slots.index(name)}].{part}.values",
+                        f"must be >= 0 ({optimizer.name}'s {name!r} never is negative), "
+                        f"got {array.min():g}",
+                    )
 
     def import_record(
         self, record: ModelRecord, export_bytes: int, request_id: str = ""

@@ -9,6 +9,7 @@ error (a full pool or store), so that what is wrong with a request comes first.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from gatelearn.core import ParamError, TrainConfig
@@ -26,7 +27,7 @@ from gatelearn.server.models.answers import (
     recipe_bytes,
 )
 from gatelearn.server.recipes.tasks import InlineRows, task_json
-from gatelearn.server.recipes.values import choice, params_dict, tensor_array
+from gatelearn.server.recipes.values import check_param_names, choice, params_dict, tensor_array
 from gatelearn.v1 import gatelearn_pb2 as pb
 
 __all__ = [
@@ -185,6 +186,37 @@ def recipe_from_request(request: pb.TrainRequest, limits: Limits) -> tuple[Recip
     return recipe, task
 
 
+def _check_activation_count(request: pb.TrainRequest, limits: Limits) -> None:
+    """Refuse more activations than layers can be, before any is read (100,000 took a second
+    to build and refuse)."""
+    if len(request.activations) > limits.max_layers:
+        raise InvalidRequest(
+            "activations",
+            f"at most {limits.max_layers} (limit max_layers: one per layer), "
+            f"got {len(request.activations)}",
+        )
+
+
+def _named_components(request: pb.TrainRequest) -> Iterator[tuple[str, str, pb.ComponentRef]]:
+    """(field, kind, reference) of each component a request names."""
+    if request.WhichOneof("source") == "task":
+        yield "task", "task", request.task
+    for kind in ("loss", "optimizer", "initializer"):
+        yield kind, kind, getattr(request, kind)
+    for index, ref in enumerate(request.activations):
+        yield f"activations[{index}]", "activation", ref
+
+
+def _check_param_names(request: pb.TrainRequest, registry: Registry) -> None:
+    """Refuse a parameter that a named component does not declare before any value is read."""
+    for field, kind, ref in _named_components(request):
+        try:
+            check_param_names(ref, kind, registry)
+        except ParamError as error:
+            named = _request_field(f"{field}.{error.param}", request)
+            raise ParamError(named, error.message) from None
+
+
 def _check_inline_size(source: InlineRows, field: str, limits: Limits) -> None:
     """Refuse rows sent inline that are over the task limits, before any list or array of
     them is built (their rows are checked one by one when the task is built)."""
@@ -234,6 +266,8 @@ def check_request(
     """Check a Train request completely and build its components and data; the task as the
     model will record it."""
     check_request_id(request.request_id)
+    _check_activation_count(request, limits)
+    _check_param_names(request, registry)
     recipe, task = recipe_from_request(request, limits)
     if not task.get("table"):
         task_exists(registry, recipe.task.name)

@@ -15,11 +15,13 @@ from google.protobuf import struct_pb2
 from google.protobuf.internal.containers import RepeatedCompositeFieldContainer
 from numpy.typing import NDArray
 
+from gatelearn.core import check_known
+from gatelearn.plugins import Registry, UnknownComponentError
 from gatelearn.plugins.recipe import FLOAT32_MAX, Choice
 from gatelearn.server.errors import InvalidRequest
 from gatelearn.v1 import gatelearn_pb2 as pb
 
-__all__ = ["add_rows", "choice", "params_dict", "tensor_array"]
+__all__ = ["add_rows", "check_param_names", "choice", "params_dict", "tensor_array"]
 
 
 def _plain(value: struct_pb2.Value) -> Any:
@@ -37,6 +39,19 @@ def params_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
     """A Struct as plain Python data. Unlike json_format it keeps NaN and infinity, so the
     parameter checks can refuse them by name."""
     return {key: _plain(value) for key, value in struct.fields.items()}
+
+
+def check_param_names(ref: pb.ComponentRef, kind: str, registry: Registry) -> None:
+    """Raise ParamError for a key of `ref.params` that the named component does not declare,
+    before any value is converted (a 16 MB value under a wrong name took a second to convert
+    only to be refused). A component not installed is left to be reported where it is built."""
+    if not ref.name or not ref.params.fields:
+        return
+    try:
+        declared = registry.entry(kind, ref.name).component.params
+    except UnknownComponentError:
+        return
+    check_known(declared, ref.params.fields.keys())
 
 
 def choice(ref: pb.ComponentRef, default: Choice) -> Choice:

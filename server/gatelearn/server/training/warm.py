@@ -64,9 +64,12 @@ def _refuse_other_network(request: pb.TrainRequest, parent: ModelRecord) -> None
             f"({list(meta.sizes[1:-1])}); a warm start keeps "
             f"the network",
         )
-    given = [(a.name, params_dict(a.params)) for a in request.activations]
     stored = [(a.name, a.params) for a in meta.activations]
-    if given and given != stored:
+    # Counted first: no more of them are read than the stored network has.
+    if request.activations and (
+        len(request.activations) != len(stored)
+        or [(a.name, params_dict(a.params)) for a in request.activations] != stored
+    ):
         raise InvalidRequest("activations", f"{why} ({', '.join(name for name, _ in stored)})")
     if request.HasField("bias") and request.bias != meta.bias:
         raise InvalidRequest("bias", f"{request.bias} {why} ({meta.bias})")
