@@ -3,8 +3,8 @@
 An outside probe found refusals taking time in proportion to the request: 100,000 Train
 activations took a second to be refused, a 16 MB task Struct twelve seconds (walking its wire
 bytes for nesting, parsing a map of a million keys, converting every value). Now counts and
-key names are checked before any entry is read, long flat lists are passed over in one NumPy
-pass, and an object over max_struct_keys (or a list of components over max_listed_components)
+key names are checked before any entry is read, long flat lists are passed over by the C regex
+engine, and an object over max_struct_keys (or a list of components over max_listed_components)
 is refused at the first entry over. Each refusal still names the field and the limit.
 """
 
@@ -37,6 +37,26 @@ def stub(address: str) -> Iterator[gatelearn_pb2_grpc.GateLearnStub]:
     options = [("grpc.max_send_message_length", 2 * BIG)]
     with grpc.insecure_channel(address, options=options) as channel:
         yield gatelearn_pb2_grpc.GateLearnStub(channel)
+
+
+RawMethod = Callable[..., Callable[..., Any]]
+
+
+@pytest.fixture
+def raw(address: str) -> Iterator[RawMethod]:
+    """The service's methods called with request bytes as they are, as no stub sends them."""
+    options = [("grpc.max_send_message_length", 2 * BIG)]
+    with grpc.insecure_channel(address, options=options) as channel:
+
+        def method(name: str, streaming: bool = False) -> Callable[..., Any]:
+            make = channel.unary_stream if streaming else channel.unary_unary
+            return make(
+                f"/gatelearn.v1.GateLearn/{name}",
+                request_serializer=None,
+                response_deserializer=None,
+            )
+
+        yield method
 
 
 def xor_train(**fields: Any) -> pb.TrainRequest:
@@ -182,4 +202,25 @@ def test_a_16_mb_flood_of_activations_is_refused_at_once(
     count could refuse them; now the walk refuses them at the first entry over MAX_LISTED."""
     request = xor_train(activations=[pb.ComponentRef()] * ((BIG - 4096) // 2))
     details = quickly_refused(stub.Train, request, timeout=60)
+    assert details == f"activations: at most {MAX_LISTED} entries (limit max_listed_components)"
+
+
+def test_a_field_sent_once_but_copied_millions_of_times_is_refused_at_once(
+    raw: RawMethod,
+) -> None:
+    """The parser merges the copies of a field sent more than once, and the walk read each
+    (4 million empty `task` copies: 4 s, then answered `task.name: required`)."""
+    copies = b"\x0a\x00" * ((BIG - 4096) // 2)  # DescribeTaskRequest.task (field 1), empty
+    details = quickly_refused(raw("DescribeTask"), copies, timeout=60)
+    assert details == (
+        f"task: at most {MAX_LISTED} copies of a field sent once (limit max_listed_components)"
+    )
+
+
+def test_a_group_hides_nothing_that_follows_it(raw: RawMethod) -> None:
+    """A group (wire types 3 and 4) is kept by the parser as an unknown field; the walk took
+    it for malformed bytes and stopped, so a flood of activations behind one got past."""
+    group = b"\xc3\x3e\x08\x01\xc4\x3e"  # field 999 as a group holding a varint
+    flood = xor_train(activations=[pb.ComponentRef()] * 2000).SerializeToString()
+    details = refused(raw("Train", streaming=True), group + flood, timeout=60)
     assert details == f"activations: at most {MAX_LISTED} entries (limit max_listed_components)"

@@ -1,12 +1,13 @@
-"""How deeply Struct values nest in a request, and how many keys an object holds, read from its
-wire bytes before it is parsed.
+"""How deeply Struct values nest in a request, how many keys an object holds and how many
+entries a field has, read from its wire bytes before it is parsed.
 
 The protobuf parser refuses messages nested over 100 levels without saying where, and a
 Struct level costs three of them (Struct, map entry, Value): about 32 Struct levels fit. So
 requests are held to MAX_STRUCT_DEPTH, checked here first so the refusal can name the field.
 The parser also takes time growing faster than the keys of one Struct (1.3 million took 15 s),
-so an object is held to MAX_STRUCT_KEYS, refused at the first key over. Only message fields
-whose type can hold a Struct are read, and of those only bodies long enough to break a limit;
+so an object is held to MAX_STRUCT_KEYS, refused at the first key over, and any other field
+(but a list's elements) to MAX_LISTED entries or copies. Only message fields whose type can
+hold a Struct are read, and of those only bodies long enough to break a limit;
 lists that surely break none (numbers only, say) are passed over by the C regex engine. The
 walk still costs a few microseconds per list element it reads (1.3 s for 16 MB of 4-number
 lists). Malformed bytes are left to the parser to report.
@@ -27,13 +28,16 @@ MAX_STRUCT_DEPTH = 20  # Struct and list levels, the outermost Struct counting a
 MAX_STRUCT_KEYS = 256  # keys of one object (a component's params, or an object inside them)
 # Entries of one repeated field of messages that can hold params (activations, layers): far
 # over what any request may list (max_layers, a Search's 16 activations), so that a flood of
-# them is refused at once rather than walked (8 million empty activations took 9 s).
+# them is refused at once rather than walked (8 million empty activations took 9 s). A field
+# sent once is held to as many copies, which the parser merges (4 million empty `task` copies
+# took 4 s to walk).
 MAX_LISTED = 1024
 STRUCT, LIST_VALUE = "google.protobuf.Struct", "google.protobuf.ListValue"
 _NESTING = (STRUCT, LIST_VALUE)
 KEY_CHARS = 64  # of a parameter name echoed in a status message
 _LENGTH_DELIMITED = 2
 _SKIP = {0: 0, 1: 8, 5: 4}  # wire type -> bytes after the tag (0: a varint)
+_GROUP_START, _GROUP_END = 3, 4  # wire types
 # Each further level of nesting, and each key of an object, takes at least a field's tag and
 # length (two bytes): a shorter body can break neither limit.
 _LEVEL_BYTES = _KEY_BYTES = 2
@@ -70,23 +74,33 @@ def _varint(data: memoryview, position: int) -> tuple[int, int]:
 
 
 def _fields(data: memoryview) -> Iterator[tuple[int, memoryview]]:
-    """(field number, body) of each length-delimited field in `data`."""
+    """(field number, body) of each length-delimited field in `data`, outside groups (which no
+    message of this API has: the parser keeps one as an unknown field, so the walk steps over
+    it to read what follows)."""
     position = 0
+    groups: list[int] = []  # the field numbers of the groups `position` is inside
     while position < len(data):
         tag, position = _varint(data, position)
-        wire = tag & 7
+        wire, number = tag & 7, tag >> 3
         if wire == _LENGTH_DELIMITED:
             length, position = _varint(data, position)
             if position + length > len(data):
                 raise _Malformed
-            yield tag >> 3, data[position : position + length]
+            if not groups:
+                yield number, data[position : position + length]
             position += length
         elif wire == 0:
             _, position = _varint(data, position)
         elif wire in _SKIP:
             position += _SKIP[wire]
-        else:  # groups, invalid wire types
+        elif wire == _GROUP_START:
+            groups.append(number)
+        elif wire == _GROUP_END and groups and groups.pop() == number:
+            pass
+        else:
             raise _Malformed
+    if groups:
+        raise _Malformed
 
 
 def _well_known(descriptor: Descriptor) -> bool:
@@ -186,9 +200,12 @@ def _walk(data: memoryview, descriptor: Descriptor, path: str, depth: int) -> No
             raise Overgrown(
                 path, f"an object holds at most {MAX_STRUCT_KEYS} keys (limit max_struct_keys)"
             )
-        if field.is_repeated and not _well_known(descriptor) and seen[number] > MAX_LISTED:
+        # A list's elements are its length; any other field, even one not repeated (which
+        # the parser merges, each copy walked here), is held to MAX_LISTED.
+        if descriptor.full_name != LIST_VALUE and seen[number] > MAX_LISTED:
             named = f"{path}.{field.name}" if path else field.name
-            raise Overgrown(named, f"at most {MAX_LISTED} entries (limit max_listed_components)")
+            what = "entries" if field.is_repeated else "copies of a field sent once"
+            raise Overgrown(named, f"at most {MAX_LISTED} {what} (limit max_listed_components)")
         if len(body) >= _least(depth):  # else too short to break a limit
             child = _child_path(path, descriptor, field, seen[number] - 1, body, depth)
             _walk(body, field.message_type, child, depth)
@@ -196,8 +213,8 @@ def _walk(data: memoryview, descriptor: Descriptor, path: str, depth: int) -> No
 
 def overgrown(data: bytes, descriptor: Descriptor) -> Overgrown | None:
     """What is wrong with the Struct values of a `descriptor` message in `data`: one nesting
-    deeper than MAX_STRUCT_DEPTH or an object over MAX_STRUCT_KEYS keys; None if neither (also
-    for bytes that are not well-formed)."""
+    deeper than MAX_STRUCT_DEPTH, an object over MAX_STRUCT_KEYS keys, or a field over MAX_LISTED
+    entries; None if none is (also for bytes that are not well-formed)."""
     if not _can_nest(descriptor):
         return None
     try:
