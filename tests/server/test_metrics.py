@@ -3,6 +3,7 @@ from a real server, and the stderr of `gatelearn serve --log-format json`."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -11,6 +12,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -255,7 +257,7 @@ def _closed_by_the_server(connection: socket.socket) -> bool:
 
 
 def test_idle_connections_to_the_endpoint_hold_few_threads_and_are_dropped(
-    observed: RunningServer,
+    observed: RunningServer, capfd: pytest.CaptureFixture[str]
 ) -> None:
     assert observed.metrics is not None
     idle = [
@@ -282,6 +284,20 @@ def test_idle_connections_to_the_endpoint_hold_few_threads_and_are_dropped(
     finally:
         for connection in idle:
             connection.close()
+    assert capfd.readouterr().err == ""  # a dropped connection is not the server's to report
+
+
+def test_a_connection_sending_slowly_is_dropped_all_the_same(observed: RunningServer) -> None:
+    """The time limit is the connection's, not each read's: a byte sent every 0.2 s held a
+    connection (and its thread) for as long as the bytes came."""
+    assert observed.metrics is not None
+    with socket.create_connection(("127.0.0.1", observed.metrics.port)) as dripping:
+        started = time.monotonic()
+        while not _closed_by_the_server(dripping):
+            assert time.monotonic() - started < SCRAPE_TIMEOUT + 10, "still open"
+            with contextlib.suppress(OSError):  # the server may close it between two checks
+                dripping.send(b"G")
+            time.sleep(0.2)
 
 
 @pytest.mark.parametrize("address", ["127.0.0.1:http", "70000", "127.0.0.1:"])
