@@ -43,8 +43,12 @@ _MESSAGE_TOO_LARGE = re.compile(r"Received message larger than max \((\d+) vs\. 
 
 def chunk_rows_to_send(row_bytes: int, max_message_bytes: int) -> int:
     """DEFAULT_CHUNK_ROWS, or fewer when that many rows of `row_bytes` bytes each would make a
-    request over `max_message_bytes` (the client's own limit; by default the server's)."""
-    fit = (max_message_bytes - _HEAD_ROOM) // max(row_bytes, 1)
+    request over `max_message_bytes` (the client's own limit; by default the server's; -1, as
+    gRPC has it, for none). A limit under twice _HEAD_ROOM keeps half of it for the rows."""
+    if max_message_bytes < 0:
+        return DEFAULT_CHUNK_ROWS
+    head_room = min(_HEAD_ROOM, max_message_bytes // 2)
+    fit = (max_message_bytes - head_room) // max(row_bytes, 1)
     return max(1, min(DEFAULT_CHUNK_ROWS, fit))
 
 

@@ -89,8 +89,9 @@ class Param:
 
 
 def check_known(params: tuple[Param, ...], names: Iterable[str]) -> None:
-    """Refuse the first of `names` that no parameter declares; needs no value, so a caller can
-    refuse an unknown name before reading what it was given."""
+    """Refuse the first in sorted order of `names` that no parameter declares (the same one
+    whatever order they came in); needs no value, so a caller can refuse an unknown name before
+    reading what it was given."""
     declared = [p.name for p in params]
     unknown = sorted(set(names) - set(declared))
     if unknown:

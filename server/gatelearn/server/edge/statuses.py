@@ -27,6 +27,7 @@ from gatelearn.server.stores.errors import (
     StoreTimeoutError,
     StoreUnavailableError,
 )
+from gatelearn.server.stores.meta import NewerLayoutError
 
 __all__ = ["MAX_DETAILS", "STATUSES", "statuses"]
 
@@ -47,6 +48,8 @@ STATUSES: dict[type[Exception], grpc.StatusCode] = {
     AliasInUseError: grpc.StatusCode.FAILED_PRECONDITION,
     # A version stored by a newer gatelearn sharing the database: this server needs upgrading.
     NewerModelError: grpc.StatusCode.FAILED_PRECONDITION,
+    # The same met elsewhere (a worker's record read while the install was being upgraded).
+    NewerLayoutError: grpc.StatusCode.FAILED_PRECONDITION,
     errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
     StoreUnavailableError: grpc.StatusCode.UNAVAILABLE,
     # Every connection to the database is in use; nothing was done, so the client's automatic

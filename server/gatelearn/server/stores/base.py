@@ -80,7 +80,8 @@ class Store(Protocol):
 
     def load(self, name: str, version: int = 0) -> ModelRecord:
         """A stored version (the latest when `version` is 0); ModelNotFoundError if none,
-        CorruptModelError if it cannot be read back."""
+        CorruptModelError if it cannot be read back, NewerModelError if a newer gatelearn
+        wrote it."""
 
     def latest_version(self, name: str) -> int:
         """The newest stored version of `name`; ModelNotFoundError if it has none."""

@@ -135,7 +135,10 @@ class Worker:
 
     def signal_kill(self) -> None:
         """SIGKILL the worker, lifted out of SCHED_IDLE first: dying takes CPU too, which a
-        SCHED_IDLE process on a saturated machine may wait seconds for."""
+        SCHED_IDLE process on a saturated machine may wait seconds for. A worker already
+        reaped is left alone: its pid may be another process's by now."""
+        if self.process.returncode is not None:
+            return
         self.hurry()
         self.process.kill()
 
