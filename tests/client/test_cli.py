@@ -247,6 +247,31 @@ def test_predict_rows_from_stdin_and_csv(gatelearn: Run, xor_model: str, tmp_pat
     assert same.stdout == from_file.stdout
 
 
+def test_a_first_row_behind_a_byte_order_mark_is_kept(
+    gatelearn: Run, xor_model: str, tmp_path: Path
+) -> None:
+    # Excel's "CSV UTF-8" starts with one; read as part of the first value, it made that row
+    # a header: --data trained on 3 of these 4 rows and predict refused '\ufeff0'
+    (tmp_path / "xor.csv").write_bytes("\ufeff0,0,0\n0,1,1\n1,0,1\n1,1,0\n".encode())
+    gatelearn("train", "--data", str(tmp_path / "xor.csv"), "--name", "bom", "--quiet")
+    assert len(json.loads(gatelearn("export", "bom").stdout)["data"]["inputs"]) == 4
+
+    (tmp_path / "rows.csv").write_bytes("\ufeff0,1\n1,1\n".encode())
+    predicted_rows = gatelearn("predict", xor_model, "--csv", str(tmp_path / "rows.csv"))
+    assert labels(predicted_rows.stdout) == [1, 0]
+
+
+def test_a_binary_input_file_is_an_error_naming_it(gatelearn: Run, tmp_path: Path) -> None:
+    binary = tmp_path / "rows.csv"
+    binary.write_bytes(bytes(range(128, 256)) * 8)
+    for command in (["predict", "m", "--csv"], ["train", "--name", "m", "--data"]):
+        result = gatelearn("--json", *command, str(binary), ok=False)
+        assert result.returncode == 1, result.stderr
+        error = json.loads(result.stderr)["error"]
+        assert error["code"] is None
+        assert error["message"].startswith(f"{binary}: not UTF-8 text"), error
+
+
 def test_eval_on_own_task_and_on_csv(gatelearn: Run, xor_model: str) -> None:
     report = gatelearn("eval", xor_model).stdout
     assert "4/4 rows right" in report

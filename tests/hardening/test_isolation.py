@@ -38,6 +38,8 @@ from gatelearn.v1 import gatelearn_pb2_grpc
 
 PLUGIN_DIR = Path(__file__).resolve().parent / "plugins_bad"
 PLUGIN = "bad_plugins"
+# What the `trip_*` activations raise (one each; see bad_plugins.ODD_EXCEPTIONS)
+ODD_EXCEPTIONS = ("KeyboardInterrupt", "SystemExit", "MemoryError", "RecursionError")
 SLOTS = 2
 LONG = TrainOptions(epochs=10**6, stop_when_solved=False, progress_interval_ms=50)
 XOR_ROWS = [[0, 0], [0, 1], [1, 0], [1, 1]]
@@ -379,3 +381,63 @@ def test_hanging_activation_hits_the_deadline_and_its_worker_is_replaced(
     assert outcome.metrics.solved
     assert pids(running.pool)[0] == {replacement}
     assert_still_serving(client, health, "after-hang")
+
+
+# ---------------------------------------------------------------- (c) any exception, anywhere
+def tripwire(raised: str) -> str:
+    return f"trip_{raised.lower()}"
+
+
+@pytest.mark.parametrize("raised", ODD_EXCEPTIONS)
+def test_any_exception_from_a_component_fails_only_its_training_naming_the_plugin(
+    running: RunningServer,
+    client: Client,
+    health: health_pb2_grpc.HealthStub,
+    raised: str,
+) -> None:
+    """KeyboardInterrupt and SystemExit used to end the worker: the training failed naming
+    a signal or an exit code, never the plugin, and its worker was replaced."""
+    workers = settled(running.pool)
+    activation = tripwire(raised)
+    assert_training_fails(
+        client,
+        f"odd-{activation}",
+        (f"plugin {PLUGIN!r}", f"activation {activation!r}", raised, "nothing was saved"),
+        activations=[activation, "sigmoid"],
+    )
+    assert settled(running.pool) == workers  # reported, not crashed: no worker replaced
+    assert_still_serving(client, health, f"after-{activation}")
+
+
+@pytest.mark.parametrize("raised", ODD_EXCEPTIONS)
+def test_any_exception_from_a_component_in_the_server_is_answered_naming_the_plugin(
+    client: Client,
+    stub: gatelearn_pb2_grpc.GateLearnStub,
+    health: health_pb2_grpc.HealthStub,
+    bad_plugins: ModuleType,
+    raised: str,
+) -> None:
+    """A Predict runs the model's components in the server. What they raised was answered
+    UNKNOWN, or (KeyboardInterrupt, SystemExit) stopped the event loop: no call was answered
+    again while the process lived on."""
+    activation = tripwire(raised)
+    name = f"stored-{activation}"
+    layers = [
+        {
+            "weights": {"shape": [2, 2], "values": [1, 0, 0, 1]},
+            "activation": {"name": activation},
+        },
+        {"weights": {"shape": [2, 1], "values": [1, -1]}, "activation": {"name": "sigmoid"}},
+    ]
+    client.import_model(name, {"layers": layers, "task": {"name": "xor"}, "low": 0, "high": 1})
+    tripping = pb.PredictRequest(model=name, rows=[pb.Row(values=[2 * bad_plugins.TRIP, 0])])
+    with pytest.raises(grpc.RpcError) as unary:
+        stub.Predict(tripping, timeout=10)
+    with pytest.raises(grpc.RpcError) as streamed:
+        list(stub.PredictStream(iter([tripping]), timeout=10))
+    for refused in (unary.value, streamed.value):
+        assert refused.code() == grpc.StatusCode.FAILED_PRECONDITION, refused.details()
+        for part in (f"plugin {PLUGIN!r}", f"activation {activation!r}", raised):
+            assert part in refused.details(), refused.details()
+    assert client.predict(name, [[0, 1]]).labels == [[0.0]]  # below the trip: answered
+    assert_still_serving(client, health, f"after-stored-{activation}")

@@ -4,6 +4,9 @@ declarations of every built-in component, parameter checking, and the built-in t
 from __future__ import annotations
 
 import importlib
+import json
+import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -573,3 +576,31 @@ def test_a_task_counts_and_previews_its_rows_as_its_dataset_has_them(
         np.testing.assert_array_equal(preview.inputs, data.inputs[:rows])
         np.testing.assert_array_equal(preview.targets, data.targets[:rows])
         assert (preview.low, preview.high) == (data.low, data.high)
+
+
+@pytest.mark.parametrize(
+    ("body", "raised"),
+    [("undefined_name + 1", "NameError"), ("import sys\nsys.exit(3)", "SystemExit")],
+    ids=["NameError", "SystemExit"],
+)
+def test_an_installed_plugin_failing_to_import_stops_start_up_naming_it(
+    tmp_path: Path, body: str, raised: str
+) -> None:
+    """Installed as pip would (a dist-info with the entry point), seen by `gatelearn serve`
+    alone through PYTHONPATH. It printed the plugin's traceback, --json or not, or (SystemExit)
+    exited silently with the plugin's code."""
+    (tmp_path / "broken_plugin.py").write_text(body + "\n")
+    info = tmp_path / "broken_plugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-plugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[gatelearn]\nbroken = broken_plugin\n")
+    environment = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    environment.pop(LOAD_ENV, None)
+    environment.pop(BLOCK_ENV, None)
+    serve = [sys.executable, "-m", "gatelearn.client.cli", "serve", "--json"]
+    serve += ["--address", "127.0.0.1:0", "--data-dir", str(tmp_path / "data")]
+    done = subprocess.run(serve, capture_output=True, text=True, env=environment, timeout=60)
+    assert done.returncode == 1, done.stderr
+    message = json.loads(done.stderr)["error"]["message"]
+    for part in ("plugin 'broken'", "broken-plugin 1.0", raised, f"{BLOCK_ENV}=broken"):
+        assert part in message, message

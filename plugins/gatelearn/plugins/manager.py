@@ -8,6 +8,7 @@ that declare the `gatelearn` entry point, then extra modules named by the caller
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import os
 from collections.abc import Iterable
 
@@ -45,6 +46,24 @@ def _names(value: str | None) -> list[str]:
     return [name.strip() for name in (value or "").split(",") if name.strip()]
 
 
+def _import_entry_points(pm: pluggy.PluginManager) -> None:
+    """Import every installed plugin that is not blocked, so that one failing to import stops
+    start-up naming it (pluggy's loader lets the plugin's own error through, naming nothing);
+    ImportError saying which plugin, from which package, and how to block it."""
+    for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if pm.is_blocked(entry.name):
+            continue
+        try:
+            entry.load()
+        except (Exception, SystemExit) as error:  # sys.exit() in a plugin must not end us
+            package = f"{entry.dist.name} {entry.dist.version}" if entry.dist else "a package"
+            raise ImportError(
+                f"plugin {entry.name!r} ({entry.value}, installed by {package}) cannot be "
+                f"imported: {type(error).__name__}: {error}; uninstall it, or set "
+                f"{BLOCK_ENV}={entry.name} to start without it"
+            ) from error
+
+
 def create_manager(
     extra_modules: Iterable[str] = (),
     *,
@@ -64,6 +83,7 @@ def create_manager(
         if not pm.is_blocked(module_name):
             pm.register(importlib.import_module(module_name), name=module_name)
     if entry_points:
+        _import_entry_points(pm)
         pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
     for module_name in [*extra_modules, *_names(os.environ.get(LOAD_ENV))]:
         if not pm.is_blocked(module_name) and pm.get_plugin(module_name) is None:

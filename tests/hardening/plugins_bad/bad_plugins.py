@@ -3,7 +3,11 @@
 - `boom` raises RuntimeError from its forward pass;
 - `nan_out` writes NaN for every output, so the loss becomes NaN;
 - `hang` never returns from its forward pass (a sleep loop), so only a kill stops it;
-- the initializer `boom_init` raises RuntimeError when asked to draw weights.
+- the initializer `boom_init` raises RuntimeError when asked to draw weights;
+- `trip_keyboardinterrupt`, `trip_systemexit`, `trip_memoryerror` and `trip_recursionerror`
+  are tanh until a pre-activation's size passes TRIP (a Predict can make them raise in the
+  server; importing a model of small weights scores it safely), and raise that exception from
+  every derivative (a training's backward pass, in a worker).
 
 Each is harmless to register and to list; only training with one misbehaves. The directory
 holding this module is put on sys.path (for the server) and on PYTHONPATH (for the training
@@ -58,9 +62,38 @@ class Hang(Activation):
         out.fill(1.0)
 
 
+TRIP = 1e6
+ODD_EXCEPTIONS: tuple[type[BaseException], ...] = (
+    KeyboardInterrupt,
+    SystemExit,
+    MemoryError,
+    RecursionError,
+)
+
+
+class Tripwire(Activation):
+    """tanh, raising `raised` for a pre-activation past TRIP and from every derivative."""
+
+    raised: type[BaseException] = BaseException
+
+    def forward(self, z: Array, out: Array) -> None:
+        if np.abs(z).max() > TRIP:
+            raise self.raised(f"{self.name} tripped on purpose")
+        np.tanh(z, out=out)
+
+    def derivative(self, z: Array, a: Array, out: Array) -> None:
+        raise self.raised(f"{self.name} derivative raised on purpose")
+
+
+def _tripwire(raised: type[BaseException]) -> type[Activation]:
+    name = f"trip_{raised.__name__.lower()}"
+    description = f"raises {raised.__name__} past TRIP and in training (test fixture)"
+    return type(name, (Tripwire,), {"name": name, "description": description, "raised": raised})
+
+
 @hookimpl
 def gatelearn_activations() -> list[type[Activation]]:
-    return [Boom, NanOut, Hang]
+    return [Boom, NanOut, Hang, *map(_tripwire, ODD_EXCEPTIONS)]
 
 
 class BoomInit(Initializer):

@@ -166,18 +166,32 @@ def row(text: str) -> list[float]:
     return values
 
 
+# A byte order mark some editors (Excel's "CSV UTF-8") put first: not part of the first value.
+BOM = "\ufeff"
+
+
 @contextmanager
 def open_input(path: str) -> Iterator[IO[str]]:
-    """The file at `path`, or stdin for `-`."""
+    """The file at `path` (UTF-8, with or without a byte order mark), or stdin for `-`."""
     if path == "-":
         yield sys.stdin
     else:
-        with open(path, encoding="utf-8") as stream:
+        with open(path, encoding="utf-8-sig") as stream:
             yield stream
 
 
 def _source_name(path: str) -> str:
     return "<stdin>" if path == "-" else path
+
+
+def _text_lines(stream: IO[str], name: str) -> Iterator[str]:
+    """The lines of `stream`; InputError for bytes that are not UTF-8 text (a binary file)."""
+    try:
+        yield from stream
+    except UnicodeDecodeError as error:
+        raise InputError(
+            f"{name}: not UTF-8 text ({error.reason}); expected rows of numbers"
+        ) from None
 
 
 def read_rows(path: str, header: bool = False) -> Rows:
@@ -189,8 +203,9 @@ def read_rows(path: str, header: bool = False) -> Rows:
     if path == "-" and sys.stdin.isatty():
         print("reading rows from stdin, one per line; end with Ctrl-D", file=sys.stderr)
     with open_input(path) as stream:
-        for number, line in enumerate(stream, 1):
-            text = line.split("#", 1)[0].strip()
+        for number, line in enumerate(_text_lines(stream, name), 1):
+            text = line.removeprefix(BOM) if number == 1 else line
+            text = text.split("#", 1)[0].strip()
             if not text:
                 continue
             try:

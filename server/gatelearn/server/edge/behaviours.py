@@ -18,8 +18,10 @@ from typing import Any, NoReturn
 import grpc
 from google.protobuf.descriptor import MethodDescriptor
 
+from gatelearn.plugins import Registry
 from gatelearn.server.edge.bridges import in_thread, thread_answers, thread_requests
 from gatelearn.server.edge.open_streams import OpenStreams
+from gatelearn.server.edge.plugin_faults import plugin_faults, plugin_faults_of
 from gatelearn.server.edge.sync_context import Aborted, SyncContext
 from gatelearn.server.priority import LARGE_REQUEST_BYTES, REALTIME_CALLS, as_bulk
 
@@ -34,13 +36,17 @@ async def _refuse(aborted: Aborted, context: grpc.aio.ServicerContext[Any, Any])
 
 class Calls:
     """How one server runs its calls: the pool for synchronous work, the open-streams bound,
-    and whether quick calls are answered on the event loop itself (False when they may wait on
-    a remote store: they then run in a pool thread, in real time)."""
+    whether quick calls are answered on the event loop itself (False when they may wait on
+    a remote store: they then run in a pool thread, in real time), and the registry whose
+    plugins a failing component is blamed on."""
 
-    def __init__(self, pool: Executor, open_streams: OpenStreams, quick_on_loop: bool) -> None:
+    def __init__(
+        self, pool: Executor, open_streams: OpenStreams, quick_on_loop: bool, registry: Registry
+    ) -> None:
         self.pool = pool
         self.open_streams = open_streams
         self.quick_on_loop = quick_on_loop
+        self.registry = registry
 
 
 def behaviour(
@@ -72,7 +78,8 @@ def _unary(
         call_context = SyncContext()
 
         def call() -> Any:
-            return implementation(decode(data, "request"), call_context)
+            with plugin_faults(calls.registry):
+                return implementation(decode(data, "request"), call_context)
 
         try:
             if quick and len(data) <= LARGE_REQUEST_BYTES:
@@ -111,7 +118,12 @@ def _stream(
             return decode(given, "request")
 
         def answered() -> Iterator[Any]:
-            return as_bulk(lambda: implementation(requested(), call_context), True)
+            return as_bulk(
+                lambda: plugin_faults_of(
+                    lambda: implementation(requested(), call_context), calls.registry
+                ),
+                True,
+            )
 
         try:
             with held:

@@ -16,8 +16,9 @@ import time
 import traceback
 from collections.abc import Callable
 
-from gatelearn.core import Component, ParamError, Progress, StopReason, train
+from gatelearn.core import ParamError, Progress, StopReason, train
 from gatelearn.plugins import Registry
+from gatelearn.server.culprits import culprit
 from gatelearn.server.errors import (
     Cancelled,
     DomainError,
@@ -58,19 +59,12 @@ def _failed(error: DomainError) -> tuple[Kind, bytes]:
     return Kind.FAILED, json.dumps(to_json(error)).encode()
 
 
-def _culprit(error: BaseException, registry: Registry) -> str:
-    """Name the component (and its plugin) whose code raised `error`, if one did."""
+def _failure(error: BaseException, registry: Registry) -> str:
+    """What raised `error` (a component's plugin, else the line), and what it raised."""
     frames = traceback.extract_tb(error.__traceback__)
-    tb = error.__traceback__
-    culprit = ""
-    while tb is not None:
-        owner = tb.tb_frame.f_locals.get("self")
-        if isinstance(owner, Component):
-            for entry in registry.entries():
-                if entry.component is type(owner):
-                    culprit = f"plugin {entry.plugin!r} ({entry.kind} {entry.name!r})"
-        tb = tb.tb_next
-    where = culprit or (f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "training")
+    where = culprit(error, registry) or (
+        f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "training"
+    )
     return f"{where} raised {type(error).__name__}: {error}"
 
 
@@ -121,9 +115,11 @@ def run_job(
         )
     except ParamError as error:  # rows the task built that this run cannot hold
         return _failed(InvalidRequest(error.param, error.message))
-    except Exception as error:
+    # BaseException too: a plugin raising KeyboardInterrupt or SystemExit (the worker ignores
+    # SIGINT, so no key press raises them here) must fail its training, not end the worker.
+    except BaseException as error:
         return _failed(
-            FailedPrecondition(f"training failed: {_culprit(error, registry)}; nothing was saved")
+            FailedPrecondition(f"training failed: {_failure(error, registry)}; nothing was saved")
         )
     if result.stop_reason == StopReason.CANCELLED:
         return _failed(Cancelled("training cancelled; nothing was saved"))

@@ -1,0 +1,23 @@
+"""Which plugin's code raised an error, so the status a user sees names the plugin to blame."""
+
+from __future__ import annotations
+
+from gatelearn.core import Component
+from gatelearn.plugins import Registry
+
+__all__ = ["culprit"]
+
+
+def culprit(error: BaseException, registry: Registry) -> str | None:
+    """`plugin 'P' (KIND 'NAME')` for the innermost component whose method `error` passed
+    through, or None when no component's code is in its traceback."""
+    found = None
+    tb = error.__traceback__
+    while tb is not None:
+        owner = tb.tb_frame.f_locals.get("self")
+        if isinstance(owner, Component):
+            for entry in registry.entries():
+                if entry.component is type(owner):
+                    found = f"plugin {entry.plugin!r} ({entry.kind} {entry.name!r})"
+        tb = tb.tb_next
+    return found
