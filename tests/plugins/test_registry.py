@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from gatelearn.api.constants import COMPONENT_KINDS
-from gatelearn.core import Component, Dataset, Gate, Loss, Param, ParamError, Task
+from gatelearn.core import Component, Dataset, Gate, Loss, Optimizer, Param, ParamError, Task
 from gatelearn.plugins import (
     BLOCK_ENV,
     DEFAULT_PLUGINS,
@@ -158,6 +158,30 @@ class _Undescribed(_Nameless):
     description = "two\nlines"
 
 
+class _Misdeclared(Optimizer):
+    """An optimizer whose never-negative state is not one of the states it keeps: importing
+    state for it raised KeyError, answered UNKNOWN."""
+
+    name = "misdeclared"
+    description = "an optimizer with a typo in nonnegative_state"
+    state_names = ("v",)
+    nonnegative_state = ("vv",)
+
+    def bind(self, params: Any, grads: Any) -> Any:
+        return lambda: None
+
+
+class _ReturnsOptimizer:
+    """A plugin object whose optimizer hook returns `value`."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    @hookimpl
+    def gatelearn_optimizers(self) -> list[Any]:
+        return [self.value]
+
+
 @pytest.mark.parametrize(
     ("plugin", "message"),
     [
@@ -165,8 +189,12 @@ class _Undescribed(_Nameless):
         (_ReturnsRaw(_Nameless), "must return a list"),
         (_Returns(_Nameless), "_Nameless without a `name`"),
         (_Returns(_Undescribed), "_Undescribed without a one-line `description`"),
+        (
+            _ReturnsOptimizer(_Misdeclared),
+            r"_Misdeclared whose `nonnegative_state` names \['vv'\], not in its `state_names`",
+        ),
     ],
-    ids=["none", "bare-class", "nameless", "two-line-description"],
+    ids=["none", "bare-class", "nameless", "two-line-description", "nonnegative-undeclared"],
 )
 def test_malformed_registration_is_a_type_error_naming_the_plugin(
     plugin: Any, message: str

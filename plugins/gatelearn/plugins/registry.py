@@ -159,3 +159,9 @@ def _check_component(component: object, base: type[Component], where: str) -> No
         raise TypeError(f"{where} returned {component.__name__} without a `name`")
     if not isinstance(description, str) or not description or "\n" in description:
         raise TypeError(f"{where} returned {component.__name__} without a one-line `description`")
+    declared = getattr(component, "state_names", None) or ()
+    if undeclared := sorted(set(getattr(component, "nonnegative_state", ())) - set(declared)):
+        raise TypeError(
+            f"{where} returned {component.__name__} whose `nonnegative_state` names "
+            f"{undeclared}, not in its `state_names` {list(declared)}"
+        )
