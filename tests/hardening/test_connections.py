@@ -26,6 +26,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gatelearn.client import Client, TrainOptions
 from gatelearn.server import Limits
+from gatelearn.server.edge.nesting import MAX_LISTED
 from gatelearn.v1 import gatelearn_pb2 as pb
 from gatelearn.v1 import gatelearn_pb2_grpc
 
@@ -155,6 +156,17 @@ def test_running_trainings_must_leave_threads_for_calls(tmp_path: Path) -> None:
     ):
         start_server(tmp_path / "data", limits=Limits(max_concurrent_trainings=16))
     start_server(tmp_path / "ok", limits=Limits(max_concurrent_trainings=15)).stop(0)
+
+
+def test_more_layers_than_a_request_may_list_activations_for_is_refused_at_start_up(
+    tmp_path: Path,
+) -> None:
+    """A request lists an activation per layer, and more than max_listed_components are
+    refused on its bytes: a max_layers over it would refuse valid requests naming a limit that
+    cannot be set."""
+    with pytest.raises(ValueError, match=rf"max_layers \({MAX_LISTED + 1}\) must be at most"):
+        start_server(tmp_path / "data", limits=Limits(max_layers=MAX_LISTED + 1))
+    start_server(tmp_path / "ok", limits=Limits(max_layers=MAX_LISTED)).stop(0)
 
 
 def test_health_watches_opening_and_closing_while_statuses_change_never_stall_the_server(

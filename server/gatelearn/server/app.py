@@ -32,6 +32,7 @@ from gatelearn.server.edge.behaviours import Calls
 from gatelearn.server.edge.decoding import add_decoding_servicer
 from gatelearn.server.edge.health import HealthService
 from gatelearn.server.edge.loop import LoopThread
+from gatelearn.server.edge.nesting import MAX_LISTED
 from gatelearn.server.edge.open_streams import OpenStreams
 from gatelearn.server.edge.reflection import add_reflection
 from gatelearn.server.edge.servicer import GateLearnService
@@ -201,6 +202,11 @@ def create_server(config: ServerConfig) -> RunningServer:
                 f"{name} ({held}) must be below the server's threads ({config.workers}): "
                 f"{holders} would leave none to answer calls"
             )
+    if config.limits.max_layers > MAX_LISTED:  # a request lists an activation per layer
+        raise ValueError(
+            f"max_layers ({config.limits.max_layers}) must be at most {MAX_LISTED} "
+            f"(max_listed_components, fixed): more activations are refused on the request's bytes"
+        )
     if (config.tls_cert is None) != (config.tls_key is None):
         raise ValueError("--tls-cert and --tls-key go together")
     if config.tls_client_ca is not None and config.tls_cert is None:
