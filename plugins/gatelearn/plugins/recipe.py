@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from gatelearn.core import (
     DEFAULT_EPOCHS,
@@ -37,21 +38,22 @@ from gatelearn.core import (
 from gatelearn.plugins.registry import Registry, UnknownComponentError
 
 __all__ = [
+    "Checked",
+    "Choice",
     "DTYPES",
     "EPOCHS_RULE",
     "INITIALIZER_RULE",
     "OPTIMIZER_RULE",
-    "WIDTH_RULE",
-    "Checked",
-    "Choice",
     "Prepared",
     "Recipe",
+    "WIDTH_RULE",
     "check",
     "default_epochs",
     "default_hidden",
     "default_initializer",
     "default_optimizer",
     "default_width",
+    "first_beyond_float32",
     "prepare",
 ]
 
@@ -282,17 +284,25 @@ class Checked:
         return Prepared(recipe, network, data, self.loss, self.optimizer)
 
 
+def first_beyond_float32(array: NDArray[np.floating[Any]]) -> tuple[int, float] | None:
+    """The first row of a 2-D array of finite numbers holding one that float32 cannot (beyond
+    ±FLOAT32_MAX), and that number; None when every one fits."""
+    beyond = np.abs(array) > FLOAT32_MAX
+    if not beyond.any():
+        return None
+    row = int(np.argmax(beyond.any(axis=1)))
+    return row, float(array[row][beyond[row]][0])
+
+
 def _check_float32_range(data: Dataset) -> None:
     """Refuse rows a float32 run would hold as infinities: its training could only diverge."""
     for part in ("inputs", "targets"):
-        values = getattr(data, part)
-        beyond = np.abs(values) > FLOAT32_MAX
-        if beyond.any():
-            row = int(np.argmax(beyond.any(axis=1)))
+        if (beyond := first_beyond_float32(getattr(data, part))) is not None:
+            row, value = beyond
             raise ParamError(
                 f"task.{part}",
-                f"row {row}: {values[row][beyond[row]][0]:g} is beyond float32's range "
-                f"(±{FLOAT32_MAX:.8g}); train in float64, or scale the data",
+                f"row {row}: {value:g} is beyond float32's range (±{FLOAT32_MAX:.8g}); "
+                "train in float64, or scale the data",
             )
 
 

@@ -21,7 +21,6 @@ __all__ = [
     "check_activations",
     "check_name",
     "check_task_size",
-    "first_beyond_float32",
     "first_nonfinite_row",
     "overflowed",
     "retry_of",
@@ -65,16 +64,6 @@ def first_nonfinite_row(array: NDArray[Any]) -> int | None:
     if finite.all():
         return None
     return int(np.flatnonzero(~finite.all(axis=1))[0])
-
-
-def first_beyond_float32(array: NDArray[np.float64]) -> tuple[int, float] | None:
-    """The first row of a 2-D array of finite numbers holding one that float32 cannot (beyond
-    ±FLOAT32_MAX), and that number; None when every one fits."""
-    beyond = np.abs(array) > FLOAT32_MAX
-    if not beyond.any():
-        return None
-    row = int(np.argmax(beyond.any(axis=1)))
-    return row, float(array[row][beyond[row]][0])
 
 
 def beyond_float32(value: float) -> str:

@@ -15,8 +15,8 @@ import numpy as np
 from google.protobuf import json_format, struct_pb2
 from numpy.typing import NDArray
 
-from gatelearn.plugins.recipe import FLOAT32_MAX
-from gatelearn.server.checks import beyond_float32, first_beyond_float32, first_nonfinite_row
+from gatelearn.plugins.recipe import FLOAT32_MAX, first_beyond_float32
+from gatelearn.server.checks import beyond_float32, first_nonfinite_row
 from gatelearn.server.errors import InvalidRequest
 from gatelearn.v1 import gatelearn_pb2 as pb
 
