@@ -121,10 +121,12 @@ def cmd_train(args: argparse.Namespace, ctx: Context) -> int:
             )
         except GateLearnError as error:
             if error.code == grpc.StatusCode.DEADLINE_EXCEEDED:
+                # The deadline is the client's: it may pass while the server saves the model.
                 raise GateLearnError(
                     error.code,
-                    f"{error.details}; the training ran out of "
-                    "time (--timeout) and nothing was saved",
+                    f"{error.details}; the training ran out of time (--timeout): nothing was "
+                    f"saved, unless the time ran out during the save itself (`{PROG} models "
+                    f"{args.name}` shows)",
                 ) from None
             raise
         except KeyboardInterrupt:
