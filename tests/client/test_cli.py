@@ -26,6 +26,7 @@ from conftest import linear_model
 
 from gatelearn.client import Client, GateLearnError
 from gatelearn.client.cli import main
+from gatelearn.client.cli.predict import CSV_BLOCK_ROWS
 from gatelearn.server import ServerConfig, create_server
 from gatelearn.server.app import RunningServer
 
@@ -592,6 +593,33 @@ def test_token_and_tls(
 
 
 # ---------------------------------------------------------------- long-running commands
+
+
+def test_predict_csv_answers_a_block_of_rows_while_more_are_to_come(
+    address: str, xor_model: str
+) -> None:
+    """Rows are read, answered and printed a block at a time: the whole input used to be read
+    first (a 2-million-row file held 1.3 GB), so rows piped in without end got no answer."""
+    predicting = subprocess.Popen(
+        [*CLI, "--address", address, "predict", xor_model, "--csv", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=clean_env(),
+    )
+    try:
+        assert predicting.stdin is not None and predicting.stdout is not None
+        predicting.stdin.write("0,1\n" * CSV_BLOCK_ROWS)
+        predicting.stdin.flush()
+        answered = lines_of(predicting.stdout)
+        assert labels(answered.get(timeout=60)) == [1]  # while the input is still open
+        predicting.stdin.write("1,1\n")
+        predicting.stdin.close()
+        assert predicting.wait(timeout=60) == 0
+    finally:
+        predicting.kill()
+    rest = [answered.get(timeout=10) for _ in range(CSV_BLOCK_ROWS)]
+    assert labels("".join(rest)) == [1] * (CSV_BLOCK_ROWS - 1) + [0]
 
 
 def test_ctrl_c_cancels_training(gatelearn: Run, address: str) -> None:

@@ -29,6 +29,7 @@ __all__ = [
     "read_rows",
     "read_table",
     "row",
+    "row_blocks",
 ]
 
 Rows = list[list[float]]
@@ -194,12 +195,12 @@ def _text_lines(stream: IO[str], name: str) -> Iterator[str]:
         ) from None
 
 
-def read_rows(path: str, header: bool = False) -> Rows:
-    """Rows of numbers, one a line, comma-separated. Blank lines and `#` comments are skipped;
-    with `header`, a first line that is not numbers (column names) is skipped too."""
+def iter_rows(path: str, header: bool = False) -> Iterator[list[float]]:
+    """Rows of numbers, one a line, comma-separated, read as they come. Blank lines and `#`
+    comments are skipped; with `header`, a first line that is not numbers (column names) is
+    skipped too. InputError names the line of a bad row, or says there was none."""
     name = _source_name(path)
-    rows: Rows = []
-    first = True
+    first, any_row = True, False
     if path == "-" and sys.stdin.isatty():
         print("reading rows from stdin, one per line; end with Ctrl-D", file=sys.stderr)
     with open_input(path) as stream:
@@ -209,14 +210,33 @@ def read_rows(path: str, header: bool = False) -> Rows:
             if not text:
                 continue
             try:
-                rows.append(_numbers(text))
+                row = _numbers(text)
             except ValueError as error:
                 if not (header and first):
                     raise InputError(f"{name}:{number}: {error}") from None
+            else:
+                any_row = True
+                yield row
             first = False
-    if not rows:
+    if not any_row:
         raise InputError(f"{name}: no rows")
-    return rows
+
+
+def read_rows(path: str, header: bool = False) -> Rows:
+    """Every row of `iter_rows`, read at once."""
+    return list(iter_rows(path, header))
+
+
+def row_blocks(path: str, size: int) -> Iterator[Rows]:
+    """The rows of `iter_rows(path)` in lists of at most `size`, each as soon as it is full."""
+    block: Rows = []
+    for row in iter_rows(path):
+        block.append(row)
+        if len(block) == size:
+            yield block
+            block = []
+    if block:
+        yield block
 
 
 def read_table(path: str, outputs: int, header: bool = False) -> tuple[Rows, Rows]:

@@ -13,40 +13,72 @@ from gatelearn.client.cli._context import EXIT_OK, AddCommand, Context, UsageErr
 __all__ = ["add_eval", "add_predict", "cmd_eval", "cmd_predict"]
 
 
+# Rows of a --csv file read, sent and printed at a time: the file's size does not matter (a
+# 2-million-row file held 1.3 GB when read whole), and answers start before it is all read.
+CSV_BLOCK_ROWS = 65536
+
+
 def cmd_predict(args: argparse.Namespace, ctx: Context) -> int:
     name, version = args.model
     if args.rows and args.csv:
         raise UsageError("give rows as arguments or with --csv, not both")
-    if args.rows:
-        rows = args.rows
-        with ctx.client() as client:
-            prediction = client.predict(name, rows, version=version)
-        result, outputs, labels = asdict(prediction), prediction.outputs, prediction.labels
-    else:  # a file of any size: packed rows, streamed in chunks (needs NumPy)
-        rows = read.read_rows(args.csv or "-")
-        with ctx.client() as client:
+    if not args.rows:
+        return _predict_csv(args.csv or "-", name, version, ctx)
+    with ctx.client() as client:
+        prediction = client.predict(name, args.rows, version=version)
+    lines, _ = _lines(args.rows, prediction.outputs, prediction.labels, 0)
+    ctx.emit({**asdict(prediction), "inputs": args.rows}, lines)
+    return EXIT_OK
+
+
+def _predict_csv(path: str, name: str, version: int, ctx: Context) -> int:
+    """Answer a file's rows a block at a time, packed (needs NumPy); printed as each block is
+    answered, or gathered into one JSON document with --json."""
+    rows: list[list[float]] = []
+    outputs: list[list[float]] = []
+    labels: list[list[float]] = []
+    width, columns = 0, 0
+    with ctx.client() as client:
+        for block in read.row_blocks(path, CSV_BLOCK_ROWS):
+            columns = columns or len(block[0])
             packed_outputs, packed_labels = client.predict_array(
-                name, _matrix(rows), version=version
+                name, _matrix(block, columns), version=version
             )
-        outputs, labels = packed_outputs.tolist(), packed_labels.tolist()
-        result = {"model": {"name": name, "version": version}, "outputs": outputs, "labels": labels}
+            if ctx.json:
+                rows += block
+                outputs += packed_outputs.tolist()
+                labels += packed_labels.tolist()
+                continue
+            lines, width = _lines(block, packed_outputs.tolist(), packed_labels.tolist(), width)
+            print("\n".join(lines), flush=True)
+    if ctx.json:
+        model = {"name": name, "version": version}
+        ctx.emit({"model": model, "outputs": outputs, "labels": labels, "inputs": rows}, [])
+    return EXIT_OK
+
+
+def _lines(
+    rows: list[list[float]], outputs: list[list[float]], labels: list[list[float]], width: int
+) -> tuple[list[str], int]:
+    """`inputs  ->  outputs  (labels)` for each row, inputs padded to at least `width`; and
+    the width they took (the next block's least)."""
     inputs = [show.numbers(r) for r in rows]
-    width = max(len(i) for i in inputs)
+    width = max(width, *(len(i) for i in inputs))
     lines = [
         f"{i.ljust(width)}  ->  {show.numbers(out, '.4f')}  ({show.numbers(label)})"
         for i, out, label in zip(inputs, outputs, labels, strict=True)
     ]
-    ctx.emit({**result, "inputs": rows}, lines)
-    return EXIT_OK
+    return lines, width
 
 
-def _matrix(rows: list[list[float]]) -> Any:
-    """The rows of a file as one float64 array; they must all be as long as the first."""
+def _matrix(rows: list[list[float]], columns: int) -> Any:
+    """Rows of a file as one float64 array; they must all hold `columns` values, as the first
+    row of the file does."""
     import numpy as np  # only here: the rest of the command line runs without NumPy
 
-    if (widths := {len(r) for r in rows}) != {len(rows[0])}:
+    if (widths := {len(r) for r in rows}) != {columns}:
         raise read.InputError(
-            f"rows of different lengths ({', '.join(map(str, sorted(widths)))} values)"
+            f"rows of different lengths ({', '.join(map(str, sorted(widths | {columns})))} values)"
         )
     return np.array(rows, dtype=np.float64)
 
@@ -105,8 +137,8 @@ def add_predict(add: AddCommand) -> None:
     predict.add_argument(
         "--csv",
         metavar="FILE",
-        help="read rows from a CSV file (- = stdin), of any size: they travel packed, "
-        "streamed in chunks",
+        help="read rows from a CSV file (- = stdin), of any size: read, answered and printed "
+        "a block at a time (with --json, gathered first), packed",
     )
 
 
