@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import tracemalloc
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -181,6 +182,33 @@ def test_the_default_chunks_shrink_to_fit_a_refusal_that_names_the_size(
     expected = network.predict(inputs)[..., 0]
     np.testing.assert_allclose(outputs_got, expected, rtol=1e-12)
     assert np.array_equal(labels, (outputs_got > 0.5).astype(float))
+
+
+def test_chunks_that_fitted_a_model_are_where_the_next_call_starts(tmp_path: Path) -> None:
+    """Each call on a wide model paid one refused attempt before its chunks fitted; the client
+    now keeps what fitted, so only the first call is refused (counted by the server)."""
+    running = start_server(
+        tmp_path / "data", limits=Limits(max_message_bytes=1 << 20), metrics_address="127.0.0.1:0"
+    )
+    inputs = np.random.default_rng(7).uniform(-2, 2, size=(5000, 2))
+    try:
+        with Client(f"127.0.0.1:{running.port}") as client:
+            client.import_model("wide", wide_output_model(64))
+            first, _ = client.predict_array("wide", inputs)
+            again, _ = client.predict_array("wide", inputs)
+        assert running.metrics is not None
+        url = f"http://127.0.0.1:{running.metrics.port}/metrics"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            text = response.read().decode()
+    finally:
+        running.stop(0)
+    np.testing.assert_array_equal(first, again)
+    refused = [
+        line
+        for line in text.splitlines()
+        if line.startswith("gatelearn_rpc_total{") and 'code="INVALID_ARGUMENT"' in line
+    ]
+    assert len(refused) == 1 and refused[0].endswith(" 1.0"), refused
 
 
 @pytest.mark.parametrize("version", [-1, 2**32])

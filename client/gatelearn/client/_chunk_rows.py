@@ -12,13 +12,16 @@ from typing import Any
 
 import grpc
 
-__all__ = ["DEFAULT_CHUNK_ROWS", "MAX_REFITS", "chunk_rows_to_send", "rows_that_fit"]
+__all__ = ["DEFAULT_CHUNK_ROWS", "FITTED_KEPT", "MAX_REFITS", "chunk_rows_to_send", "rows_that_fit"]
 
 # Measured on a 2-8-1 model, 10^6 rows, 2 busy cores (README, where it shows Client in Python):
 # one stream of 65536-row chunks beat two streams of 16384-row ones, in one process with the
 # server and against a process of its own; fewer messages cost less, and a second stream's
 # threads gained nothing once the server's forward pass ran in blocks on one thread.
 DEFAULT_CHUNK_ROWS = 65536
+
+# Models whose fitted chunk rows a Client keeps, so a later call is not refused first again.
+FITTED_KEPT = 256
 
 # Refits after refusals, one for each limit a chunk can meet (max_predict_rows, max_activations,
 # the answer's and the request's message size): each refit only ever shrinks the chunks.

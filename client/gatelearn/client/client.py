@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -26,6 +27,7 @@ from gatelearn.api.constants import DEFAULT_ADDRESS
 from gatelearn.client._channel import SERVICE_NAME, channel_options, target, target_options
 from gatelearn.client._chunk_rows import (
     DEFAULT_CHUNK_ROWS,
+    FITTED_KEPT,
     MAX_REFITS,
     chunk_rows_to_send,
     rows_that_fit,
@@ -249,6 +251,10 @@ class Client:
         self.timeout = timeout
         self.train_timeout = train_timeout
         self.max_message_bytes = max_message_bytes
+        # predict_array's chunk rows that fitted after a refusal, by (model, row bytes): a later
+        # call starts from them rather than be refused once more (at most FITTED_KEPT kept).
+        self._fitted_rows: dict[tuple[str, int], int] = {}
+        self._fitted_lock = threading.Lock()
         token = token or os.environ.get(TOKEN_ENV)
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
         options = [
@@ -552,7 +558,8 @@ class Client:
         `max_message_bytes`; and when the server, or this client's message limit, refuses a
         chunk as too large by a limit whose figures the refusal names (max_predict_rows,
         max_activations, max_message_bytes: a wide model's answer), the call goes again in
-        chunks that fit, up to MAX_REFITS times. The first chunk that fails raises, named by
+        chunks that fit, up to MAX_REFITS times, and the next call for that model starts from
+        them. The first chunk that fails raises, named by
         its index in the whole call (`requests[5].packed`), and nothing is returned. This is
         the fast path for large batches; it needs NumPy, which the rest of the client does not.
         """
@@ -570,19 +577,33 @@ class Client:
         # Built here so that a version protobuf cannot carry raises ValueError, as every other
         # method's request does, and not UNKNOWN from inside a stream's request iterator.
         pb.PredictRequest(model=name, version=version)
-        rows = chunk_rows or chunk_rows_to_send(
-            array.shape[1] * array.itemsize, self.max_message_bytes
+        fitted = (name, array.shape[1] * array.itemsize)
+        rows = (
+            chunk_rows
+            or self._fitted_rows.get(fitted)
+            or chunk_rows_to_send(fitted[1], self.max_message_bytes)
         )
         refits = 0
         while True:
             try:
-                return self._predict_chunks(name, version, array, dtype, rows, streams)
+                answers = self._predict_chunks(name, version, array, dtype, rows, streams)
             except GateLearnError as error:
                 refit = not chunk_rows and refits < MAX_REFITS
                 fits = rows_that_fit(error, min(rows, len(array))) if refit else None
                 if fits is None:
                     raise
                 rows, refits = fits, refits + 1
+                continue
+            if refits:
+                self._remember_fit(fitted, rows)
+            return answers
+
+    def _remember_fit(self, key: tuple[str, int], rows: int) -> None:
+        """Keep the chunk rows that fitted for `key`, forgetting the oldest past FITTED_KEPT."""
+        with self._fitted_lock:
+            if key not in self._fitted_rows and len(self._fitted_rows) >= FITTED_KEPT:
+                del self._fitted_rows[next(iter(self._fitted_rows))]
+            self._fitted_rows[key] = rows
 
     def _predict_chunks(
         self, name: str, version: int, array: Any, dtype: str, chunk_rows: int, streams: int
