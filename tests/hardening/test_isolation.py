@@ -32,6 +32,7 @@ from gatelearn.client import Client, GateLearnError, TrainOptions
 from gatelearn.plugins import BLOCK_ENV, LOAD_ENV
 from gatelearn.server import Limits
 from gatelearn.server.app import SERVICE_NAME, RunningServer
+from gatelearn.server.edge.sync_context import MAX_DETAILS
 from gatelearn.server.training.pool import WorkerPool
 from gatelearn.v1 import gatelearn_pb2 as pb
 from gatelearn.v1 import gatelearn_pb2_grpc
@@ -421,6 +422,41 @@ def test_any_exception_from_a_component_in_the_server_is_answered_naming_the_plu
     UNKNOWN, or (KeyboardInterrupt, SystemExit) stopped the event loop: no call was answered
     again while the process lived on."""
     activation = tripwire(raised)
+    for refused in tripped_predicts(client, stub, bad_plugins, activation):
+        assert refused.code() == grpc.StatusCode.FAILED_PRECONDITION, refused.details()
+        for part in (f"plugin {PLUGIN!r}", f"activation {activation!r}", raised):
+            assert part in refused.details(), refused.details()
+    assert client.predict(f"stored-{activation}", [[0, 1]]).labels == [[0.0]]  # under the trip
+    assert_still_serving(client, health, f"after-stored-{activation}")
+
+
+def test_a_component_raising_where_it_cannot_be_named_or_at_length_still_gets_a_status(
+    client: Client,
+    stub: gatelearn_pb2_grpc.GateLearnStub,
+    health: health_pb2_grpc.HealthStub,
+    bad_plugins: ModuleType,
+) -> None:
+    """A staticmethod's SystemExit (no `self` to name its component by) passed through and
+    stopped the event loop; a 20,000-character message reached the client as
+    RESOURCE_EXHAUSTED (over its metadata limit). Both are FAILED_PRECONDITION now."""
+    for refused in tripped_predicts(client, stub, bad_plugins, "trip_static"):
+        assert refused.code() == grpc.StatusCode.FAILED_PRECONDITION, refused.details()
+        assert "raised SystemExit: trip_static tripped on purpose" in refused.details()
+    for refused in tripped_predicts(client, stub, bad_plugins, "trip_long"):
+        assert refused.code() == grpc.StatusCode.FAILED_PRECONDITION, refused.details()
+        assert f"plugin {PLUGIN!r} (activation 'trip_long') raised ValueError" in refused.details()
+        assert len(refused.details()) <= MAX_DETAILS
+    assert_still_serving(client, health, "after-static-and-long")
+
+
+def tripped_predicts(
+    client: Client,
+    stub: gatelearn_pb2_grpc.GateLearnStub,
+    bad_plugins: ModuleType,
+    activation: str,
+) -> list[grpc.RpcError]:
+    """The errors of a Predict and a PredictStream of a row past TRIP, to a model stored as
+    `stored-ACTIVATION` whose hidden layer is `activation`."""
     name = f"stored-{activation}"
     layers = [
         {
@@ -435,9 +471,4 @@ def test_any_exception_from_a_component_in_the_server_is_answered_naming_the_plu
         stub.Predict(tripping, timeout=10)
     with pytest.raises(grpc.RpcError) as streamed:
         list(stub.PredictStream(iter([tripping]), timeout=10))
-    for refused in (unary.value, streamed.value):
-        assert refused.code() == grpc.StatusCode.FAILED_PRECONDITION, refused.details()
-        for part in (f"plugin {PLUGIN!r}", f"activation {activation!r}", raised):
-            assert part in refused.details(), refused.details()
-    assert client.predict(name, [[0, 1]]).labels == [[0.0]]  # below the trip: answered
-    assert_still_serving(client, health, f"after-stored-{activation}")
+    return [unary.value, streamed.value]

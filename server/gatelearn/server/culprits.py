@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import traceback
+
 from gatelearn.core import Component
 from gatelearn.plugins import Registry
 
-__all__ = ["culprit"]
+__all__ = ["culprit", "failure"]
 
 
 def culprit(error: BaseException, registry: Registry) -> str | None:
@@ -21,3 +23,13 @@ def culprit(error: BaseException, registry: Registry) -> str | None:
                     found = f"plugin {entry.plugin!r} ({entry.kind} {entry.name!r})"
         tb = tb.tb_next
     return found
+
+
+def failure(error: BaseException, registry: Registry, where: str) -> str:
+    """What raised `error` (a component's plugin, else the line it was raised at, else
+    `where`), and what it raised."""
+    frames = traceback.extract_tb(error.__traceback__)
+    raiser = culprit(error, registry) or (
+        f"{frames[-1].filename}:{frames[-1].lineno}" if frames else where
+    )
+    return f"{raiser} raised {type(error).__name__}: {error}"

@@ -91,9 +91,38 @@ def _tripwire(raised: type[BaseException]) -> type[Activation]:
     return type(name, (Tripwire,), {"name": name, "description": description, "raised": raised})
 
 
+class StaticTrip(Activation):
+    """tanh whose forward is a staticmethod raising SystemExit past TRIP: no `self` in its
+    frame tells which component it is."""
+
+    name = "trip_static"
+    description = "a staticmethod forward raising SystemExit past TRIP (test fixture)"
+
+    @staticmethod
+    def forward(z: Array, out: Array) -> None:  # type: ignore[override]
+        if np.abs(z).max() > TRIP:
+            raise SystemExit("trip_static tripped on purpose")
+        np.tanh(z, out=out)
+
+    def derivative(self, z: Array, a: Array, out: Array) -> None:
+        np.subtract(1.0, a * a, out=out)
+
+
+class LongTrip(Tripwire):
+    """Raises ValueError with a 20,000-character message past TRIP."""
+
+    name = "trip_long"
+    description = "raises ValueError with a 20,000-character message past TRIP (test fixture)"
+
+    def forward(self, z: Array, out: Array) -> None:
+        if np.abs(z).max() > TRIP:
+            raise ValueError("x" * 20_000)
+        np.tanh(z, out=out)
+
+
 @hookimpl
 def gatelearn_activations() -> list[type[Activation]]:
-    return [Boom, NanOut, Hang, *map(_tripwire, ODD_EXCEPTIONS)]
+    return [Boom, NanOut, Hang, StaticTrip, LongTrip, *map(_tripwire, ODD_EXCEPTIONS)]
 
 
 class BoomInit(Initializer):

@@ -16,7 +16,7 @@ from typing import TypeVar
 import grpc
 
 from gatelearn.plugins import Registry
-from gatelearn.server.culprits import culprit
+from gatelearn.server.culprits import culprit, failure
 from gatelearn.server.edge.sync_context import Aborted
 
 __all__ = ["plugin_faults", "plugin_faults_of"]
@@ -26,7 +26,8 @@ T = TypeVar("T")
 
 class plugin_faults:  # lower case: it reads as a function, `with plugin_faults(registry):`
     """Raise Aborted (FAILED_PRECONDITION, naming the plugin) for an error a component's code
-    raised; let every other error through as it is."""
+    raised, and for anything raised that is not an Exception; let the server's own errors
+    through as they are."""
 
     def __init__(self, registry: Registry) -> None:
         self._registry = registry
@@ -40,13 +41,15 @@ class plugin_faults:  # lower case: it reads as a function, `with plugin_faults(
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        if error is None or isinstance(error, Aborted):
+        if error is None or isinstance(error, Aborted | GeneratorExit):  # a stream closed
             return
-        if (blamed := culprit(error, self._registry)) is not None:
-            raise Aborted(
-                grpc.StatusCode.FAILED_PRECONDITION,
-                f"{blamed} raised {type(error).__name__}: {error}",
-            ) from None
+        if isinstance(error, Exception) and culprit(error, self._registry) is None:
+            return  # the server's own error: the status table answers it
+        # A component's error, or anything not an Exception (SystemExit, KeyboardInterrupt:
+        # raised on the event loop, it would stop it) whoever raised it.
+        raise Aborted(
+            grpc.StatusCode.FAILED_PRECONDITION, failure(error, self._registry, "the call")
+        ) from None
 
 
 def plugin_faults_of(answers: Callable[[], Iterator[T]], registry: Registry) -> Iterator[T]:

@@ -14,7 +14,7 @@ import grpc
 from gatelearn.core import ParamError
 from gatelearn.plugins import UnknownComponentError
 from gatelearn.server import errors
-from gatelearn.server.edge.sync_context import SyncContext
+from gatelearn.server.edge.sync_context import SyncContext, cut_details
 from gatelearn.server.stores.errors import (
     AliasInUseError,
     AliasNotFoundError,
@@ -29,9 +29,7 @@ from gatelearn.server.stores.errors import (
 )
 from gatelearn.server.stores.meta import NewerLayoutError
 
-__all__ = ["MAX_DETAILS", "STATUSES", "statuses"]
-
-MAX_DETAILS = 1024  # characters of a status message
+__all__ = ["STATUSES", "statuses"]
 
 STATUSES: dict[type[Exception], grpc.StatusCode] = {
     errors.InvalidRequest: grpc.StatusCode.INVALID_ARGUMENT,
@@ -98,8 +96,5 @@ class statuses:  # lower case: it reads as a function, `with statuses(context):`
 
 
 def _abort(context: SyncContext, code: grpc.StatusCode, message: str) -> None:
-    """End the call with `code`; a message that echoes long client input is cut short, as
-    status details travel in metadata whose size clients limit."""
-    if len(message) > MAX_DETAILS:
-        message = message[: MAX_DETAILS - 1] + "…"
-    context.abort(code, message)
+    """End the call with `code`; a message that echoes long client input is cut short."""
+    context.abort(code, cut_details(message))

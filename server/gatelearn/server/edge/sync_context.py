@@ -14,13 +14,24 @@ from typing import NoReturn
 
 import grpc
 
-__all__ = ["Aborted", "SyncContext"]
+__all__ = ["MAX_DETAILS", "Aborted", "SyncContext", "cut_details"]
+
+
+MAX_DETAILS = 1024  # characters of a status message
+
+
+def cut_details(message: str) -> str:
+    """`message` cut to MAX_DETAILS characters: status details travel in metadata, whose size
+    clients limit (a 20,000-character one reached the client as RESOURCE_EXHAUSTED)."""
+    return message if len(message) <= MAX_DETAILS else message[: MAX_DETAILS - 1] + "…"
 
 
 class Aborted(Exception):
-    """The call is to end with `code` and `details`; the loop side answers it so."""
+    """The call is to end with `code` and `details` (cut to MAX_DETAILS); the loop side
+    answers it so."""
 
     def __init__(self, code: grpc.StatusCode, details: str) -> None:
+        details = cut_details(details)
         super().__init__(code, details)
         self.code = code
         self.details = details

@@ -13,12 +13,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-import traceback
 from collections.abc import Callable
 
 from gatelearn.core import ParamError, Progress, StopReason, train
 from gatelearn.plugins import Registry
-from gatelearn.server.culprits import culprit
+from gatelearn.server.culprits import failure
 from gatelearn.server.errors import (
     Cancelled,
     DomainError,
@@ -57,15 +56,6 @@ def progress_message(progress: Progress, population: int) -> pb.TrainProgress:
 
 def _failed(error: DomainError) -> tuple[Kind, bytes]:
     return Kind.FAILED, json.dumps(to_json(error)).encode()
-
-
-def _failure(error: BaseException, registry: Registry) -> str:
-    """What raised `error` (a component's plugin, else the line), and what it raised."""
-    frames = traceback.extract_tb(error.__traceback__)
-    where = culprit(error, registry) or (
-        f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "training"
-    )
-    return f"{where} raised {type(error).__name__}: {error}"
 
 
 def run_job(
@@ -119,7 +109,9 @@ def run_job(
     # SIGINT, so no key press raises them here) must fail its training, not end the worker.
     except BaseException as error:
         return _failed(
-            FailedPrecondition(f"training failed: {_failure(error, registry)}; nothing was saved")
+            FailedPrecondition(
+                f"training failed: {failure(error, registry, 'training')}; nothing was saved"
+            )
         )
     if result.stop_reason == StopReason.CANCELLED:
         return _failed(Cancelled("training cancelled; nothing was saved"))
