@@ -19,7 +19,12 @@ import pytest
 from google.protobuf import struct_pb2
 from google.protobuf.message import Message
 
-from gatelearn.server.edge.nesting import MAX_LISTED, MAX_STRUCT_DEPTH, MAX_STRUCT_KEYS
+from gatelearn.server.edge.nesting import (
+    MAX_FIELDS,
+    MAX_LISTED,
+    MAX_STRUCT_DEPTH,
+    MAX_STRUCT_KEYS,
+)
 from gatelearn.server.limits import Limits
 from gatelearn.v1 import gatelearn_pb2 as pb
 from gatelearn.v1 import gatelearn_pb2_grpc
@@ -212,15 +217,46 @@ def test_a_field_sent_once_but_copied_millions_of_times_is_refused_at_once(
     (4 million empty `task` copies: 4 s, then answered `task.name: required`)."""
     copies = b"\x0a\x00" * ((BIG - 4096) // 2)  # DescribeTaskRequest.task (field 1), empty
     details = quickly_refused(raw("DescribeTask"), copies, timeout=60)
-    assert details == (
-        f"task: at most {MAX_LISTED} copies of a field sent once (limit max_listed_components)"
+    assert details == "task: a field sent once appears again (its copies would be merged)"
+
+
+def test_copies_of_an_object_cannot_merge_their_keys_past_the_limit(raw: RawMethod) -> None:
+    """1000 copies of a params object of 256 keys each were let through (up to 1024 copies
+    of a field sent once passed) and parsed as one object of 256,000 keys."""
+    params = struct_pb2.Struct()
+    params.update({f"k{index}": 1 for index in range(MAX_STRUCT_KEYS)})
+    one_copy = pb.ComponentRef(name="xor", params=params).SerializeToString()
+    task = b"\x0a" + _varint(len(one_copy)) + one_copy  # DescribeTaskRequest.task
+    details = refused(raw("DescribeTask"), task * 2, timeout=60)
+    assert details == "task: a field sent once appears again (its copies would be merged)"
+
+
+def test_a_flood_of_fields_the_walk_would_step_over_is_refused_at_once(raw: RawMethod) -> None:
+    """8 million empty unknown fields took 4 s to step over, and the request was then parsed
+    and answered."""
+    unknown = b"\x7a\x00" * ((BIG - 4096) // 2)  # field 15, empty: no such field
+    request = pb.DescribeTaskRequest(task=pb.ComponentRef(name="xor")).SerializeToString()
+    details = quickly_refused(raw("DescribeTask"), request + unknown, timeout=60)
+    assert (
+        details
+        == f"request: a message holds at most {MAX_FIELDS} fields (limit max_message_fields)"
     )
+
+
+def _varint(value: int) -> bytes:
+    """`value` as a protobuf varint."""
+    out = bytearray()
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
 
 
 def test_a_group_hides_nothing_that_follows_it(raw: RawMethod) -> None:
     """A group (wire types 3 and 4) is kept by the parser as an unknown field; the walk took
     it for malformed bytes and stopped, so a flood of activations behind one got past."""
-    group = b"\xc3\x3e\x08\x01\xc4\x3e"  # field 999 as a group holding a varint
+    group = b"\xc3\x3e\x08\x01\xc4\x3e"  # field 1000 as a group holding a varint
     flood = xor_train(activations=[pb.ComponentRef()] * 2000).SerializeToString()
     details = refused(raw("Train", streaming=True), group + flood, timeout=60)
     assert details == f"activations: at most {MAX_LISTED} entries (limit max_listed_components)"

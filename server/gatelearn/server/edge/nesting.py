@@ -5,9 +5,10 @@ The protobuf parser refuses messages nested over 100 levels without saying where
 Struct level costs three of them (Struct, map entry, Value): about 32 Struct levels fit. So
 requests are held to MAX_STRUCT_DEPTH, checked here first so the refusal can name the field.
 The parser also takes time growing faster than the keys of one Struct (1.3 million took 15 s),
-so an object is held to MAX_STRUCT_KEYS, refused at the first key over, and any other field
-(but a list's elements) to MAX_LISTED entries or copies. Only message fields whose type can
-hold a Struct are read, and of those only bodies long enough to break a limit;
+so an object is held to MAX_STRUCT_KEYS, refused at the first key over, a repeated field (but
+a list's elements) to MAX_LISTED entries, a field sent once to one copy, and a message to
+MAX_FIELDS fields of any kind. Only message fields whose type can hold a Struct are read, and of
+those only bodies long enough to break a limit;
 lists that surely break none (numbers only, say) are passed over by the C regex engine. The
 walk still costs a few microseconds per list element it reads (1.3 s for 16 MB of 4-number
 lists). Malformed bytes are left to the parser to report.
@@ -22,16 +23,17 @@ from collections.abc import Iterator
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
-__all__ = ["MAX_LISTED", "MAX_STRUCT_DEPTH", "MAX_STRUCT_KEYS", "overgrown"]
+__all__ = ["MAX_FIELDS", "MAX_LISTED", "MAX_STRUCT_DEPTH", "MAX_STRUCT_KEYS", "overgrown"]
 
 MAX_STRUCT_DEPTH = 20  # Struct and list levels, the outermost Struct counting as one
 MAX_STRUCT_KEYS = 256  # keys of one object (a component's params, or an object inside them)
 # Entries of one repeated field of messages that can hold params (activations, layers): far
 # over what any request may list (max_layers, a Search's 16 activations), so that a flood of
-# them is refused at once rather than walked (8 million empty activations took 9 s). A field
-# sent once is held to as many copies, which the parser merges (4 million empty `task` copies
-# took 4 s to walk).
+# them is refused at once rather than walked (8 million empty activations took 9 s).
 MAX_LISTED = 1024
+# Fields of one message, known or not, scalar or not (a list's elements excepted, which are
+# its length): the walk steps through each in Python (8 million empty unknown fields took 4 s).
+MAX_FIELDS = 4 * MAX_LISTED
 STRUCT, LIST_VALUE = "google.protobuf.Struct", "google.protobuf.ListValue"
 _NESTING = (STRUCT, LIST_VALUE)
 KEY_CHARS = 64  # of a parameter name echoed in a status message
@@ -73,13 +75,20 @@ def _varint(data: memoryview, position: int) -> tuple[int, int]:
             return value, position
 
 
-def _fields(data: memoryview) -> Iterator[tuple[int, memoryview]]:
+class _TooManyFields(Exception):
+    """A message holds more fields than the walk reads."""
+
+
+def _fields(data: memoryview, most: int | None = None) -> Iterator[tuple[int, memoryview]]:
     """(field number, body) of each length-delimited field in `data`, outside groups (which no
     message of this API has: the parser keeps one as an unknown field, so the walk steps over
-    it to read what follows)."""
-    position = 0
+    it to read what follows); _TooManyFields past `most` fields of any kind."""
+    position = count = 0
     groups: list[int] = []  # the field numbers of the groups `position` is inside
     while position < len(data):
+        count += 1
+        if most is not None and count > most:
+            raise _TooManyFields
         tag, position = _varint(data, position)
         wire, number = tag & 7, tag >> 3
         if wire == _LENGTH_DELIMITED:
@@ -190,31 +199,48 @@ def _walk(data: memoryview, descriptor: Descriptor, path: str, depth: int) -> No
             )
         if descriptor.full_name == LIST_VALUE and _flat(data, depth):
             return
+    listed = descriptor.full_name == LIST_VALUE  # its elements are its length
     seen: Counter[int] = Counter()
-    for number, body in _fields(data):
-        field = descriptor.fields_by_number.get(number)
-        if field is None or field.message_type is None or not _can_nest(field.message_type):
-            continue
-        seen[number] += 1
-        if descriptor.full_name == STRUCT and seen[number] > MAX_STRUCT_KEYS:
-            raise Overgrown(
-                path, f"an object holds at most {MAX_STRUCT_KEYS} keys (limit max_struct_keys)"
-            )
-        # A list's elements are its length; any other field, even one not repeated (which
-        # the parser merges, each copy walked here), is held to MAX_LISTED.
-        if descriptor.full_name != LIST_VALUE and seen[number] > MAX_LISTED:
-            named = f"{path}.{field.name}" if path else field.name
-            what = "entries" if field.is_repeated else "copies of a field sent once"
-            raise Overgrown(named, f"at most {MAX_LISTED} {what} (limit max_listed_components)")
-        if len(body) >= _least(depth):  # else too short to break a limit
-            child = _child_path(path, descriptor, field, seen[number] - 1, body, depth)
-            _walk(body, field.message_type, child, depth)
+    try:
+        for number, body in _fields(data, None if listed else MAX_FIELDS):
+            field = descriptor.fields_by_number.get(number)
+            if field is None or field.message_type is None or not _can_nest(field.message_type):
+                continue
+            seen[number] += 1
+            _count(descriptor, field, seen[number], path)
+            if len(body) >= _least(depth):  # else too short to break a limit
+                child = _child_path(path, descriptor, field, seen[number] - 1, body, depth)
+                _walk(body, field.message_type, child, depth)
+    except _TooManyFields:
+        raise Overgrown(
+            path or "request",
+            f"a message holds at most {MAX_FIELDS} fields (limit max_message_fields)",
+        ) from None
+
+
+def _count(descriptor: Descriptor, field: FieldDescriptor, seen: int, path: str) -> None:
+    """Refuse the `seen`th entry of `field` in a message at `path` when it is one too many: an
+    object's keys past MAX_STRUCT_KEYS, a repeated field's entries past MAX_LISTED (a list's
+    elements excepted), and a second copy of a field sent once, which the parser would merge
+    into the first (copies of an object merged their keys past every limit)."""
+    if descriptor.full_name == LIST_VALUE:
+        return
+    if descriptor.full_name == STRUCT and seen > MAX_STRUCT_KEYS:
+        raise Overgrown(
+            path, f"an object holds at most {MAX_STRUCT_KEYS} keys (limit max_struct_keys)"
+        )
+    named = f"{path}.{field.name}" if path else field.name
+    if field.is_repeated and seen > MAX_LISTED:
+        raise Overgrown(named, f"at most {MAX_LISTED} entries (limit max_listed_components)")
+    if not field.is_repeated and seen > 1:
+        raise Overgrown(named, "a field sent once appears again (its copies would be merged)")
 
 
 def overgrown(data: bytes, descriptor: Descriptor) -> Overgrown | None:
     """What is wrong with the Struct values of a `descriptor` message in `data`: one nesting
-    deeper than MAX_STRUCT_DEPTH, an object over MAX_STRUCT_KEYS keys, or a field over MAX_LISTED
-    entries; None if none is (also for bytes that are not well-formed)."""
+    deeper than MAX_STRUCT_DEPTH, an object over MAX_STRUCT_KEYS keys, a field over MAX_LISTED
+    entries or sent twice, or a message over MAX_FIELDS fields; None if none is (also for bytes
+    that are not well-formed)."""
     if not _can_nest(descriptor):
         return None
     try:
