@@ -622,6 +622,46 @@ def test_predict_csv_answers_a_block_of_rows_while_more_are_to_come(
     assert labels("".join(rest)) == [1] * (CSV_BLOCK_ROWS - 1) + [0]
 
 
+def test_predict_csv_answers_every_block_with_one_version_and_names_a_bad_row_in_the_input(
+    gatelearn: Run, address: str, xor_model: str, tmp_path: Path
+) -> None:
+    """Each block was its own call, so a version saved while rows were still coming answered
+    the rest; and a bad row in a later block was named by its row within that block."""
+    with Client(address) as client:
+        flipped = client.export_model(xor_model)
+        client.import_model("pinned", flipped)
+        for part in ("weights", "bias"):  # the output layer negated: every label flipped
+            values = flipped["layers"][-1][part]["values"]
+            flipped["layers"][-1][part]["values"] = [-v for v in values]
+        predicting = subprocess.Popen(
+            [*CLI, "--address", address, "predict", "pinned", "--csv", "-"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=clean_env(),
+        )
+        try:
+            assert predicting.stdin is not None and predicting.stdout is not None
+            predicting.stdin.write("0,1\n" * CSV_BLOCK_ROWS)
+            predicting.stdin.flush()
+            answered = lines_of(predicting.stdout)
+            assert labels(answered.get(timeout=60)) == [1]  # the first block is answered
+            client.import_model("pinned", flipped)  # a new latest version, labels flipped
+            predicting.stdin.write("0,1\n")
+            predicting.stdin.close()
+            assert predicting.wait(timeout=60) == 0
+        finally:
+            predicting.kill()
+        assert client.predict("pinned", [[0, 1]]).labels == [[0.0]]  # the new version's
+    rest = [answered.get(timeout=10) for _ in range(CSV_BLOCK_ROWS)]
+    assert labels(rest[-1]) == [1]  # the version the input began with
+
+    rows = tmp_path / "rows.csv"
+    rows.write_text("0,1\n" * (CSV_BLOCK_ROWS + 5) + "nan,1\n")
+    bad = gatelearn("predict", xor_model, "--csv", str(rows), ok=False)
+    assert f"rows[{CSV_BLOCK_ROWS}:{CSV_BLOCK_ROWS + 6}] of the input: " in bad.stderr
+
+
 def test_ctrl_c_cancels_training(gatelearn: Run, address: str) -> None:
     training = subprocess.Popen(
         [

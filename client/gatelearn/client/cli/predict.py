@@ -9,6 +9,8 @@ from typing import Any
 from gatelearn.client.cli import _input as read
 from gatelearn.client.cli import _output as show
 from gatelearn.client.cli._context import EXIT_OK, AddCommand, Context, UsageError
+from gatelearn.client.client import GateLearnError
+from gatelearn.client.types import ModelRef
 
 __all__ = ["add_eval", "add_predict", "cmd_eval", "cmd_predict"]
 
@@ -32,18 +34,27 @@ def cmd_predict(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _predict_csv(path: str, name: str, version: int, ctx: Context) -> int:
-    """Answer a file's rows a block at a time, packed (needs NumPy); printed as each block is
-    answered, or gathered into one JSON document with --json."""
+    """Answer a file's rows a block at a time, packed (needs NumPy), every block by the version
+    the first row resolved to; printed as each block is answered, or gathered into one JSON
+    document with --json. A block refused is named by its rows in the whole input."""
     rows: list[list[float]] = []
     outputs: list[list[float]] = []
     labels: list[list[float]] = []
-    width, columns = 0, 0
+    width, columns, start = 0, 0, 0
+    model: ModelRef | None = None
     with ctx.client() as client:
         for block in read.row_blocks(path, CSV_BLOCK_ROWS):
-            columns = columns or len(block[0])
-            packed_outputs, packed_labels = client.predict_array(
-                name, _matrix(block, columns), version=version
-            )
+            if model is None:  # one version answers the whole input, as one call would
+                model = client.predict(name, block[:1], version=version).model
+                columns = len(block[0])
+            try:
+                packed_outputs, packed_labels = client.predict_array(
+                    model.name, _matrix(block, columns), version=model.version
+                )
+            except GateLearnError as error:
+                where = f"rows[{start}:{start + len(block)}] of the input: " if start else ""
+                raise GateLearnError(error.code, where + error.details) from None
+            start += len(block)
             if ctx.json:
                 rows += block
                 outputs += packed_outputs.tolist()
@@ -51,9 +62,9 @@ def _predict_csv(path: str, name: str, version: int, ctx: Context) -> int:
                 continue
             lines, width = _lines(block, packed_outputs.tolist(), packed_labels.tolist(), width)
             print("\n".join(lines), flush=True)
-    if ctx.json:
-        model = {"name": name, "version": version}
-        ctx.emit({"model": model, "outputs": outputs, "labels": labels, "inputs": rows}, [])
+    if ctx.json and model is not None:
+        result = {"model": asdict(model), "outputs": outputs, "labels": labels, "inputs": rows}
+        ctx.emit(result, [])
     return EXIT_OK
 
 
