@@ -171,6 +171,13 @@ class _Misdeclared(Optimizer):
         return lambda: None
 
 
+class _UntupledState(_Misdeclared):
+    """`nonnegative_state` as None: set() of it raised a TypeError naming no plugin."""
+
+    name = "untupled"
+    nonnegative_state = None  # type: ignore[assignment]
+
+
 class _ReturnsOptimizer:
     """A plugin object whose optimizer hook returns `value`."""
 
@@ -193,8 +200,19 @@ class _ReturnsOptimizer:
             _ReturnsOptimizer(_Misdeclared),
             r"_Misdeclared whose `nonnegative_state` names \['vv'\], not in its `state_names`",
         ),
+        (
+            _ReturnsOptimizer(_UntupledState),
+            "_UntupledState whose `state_names` or `nonnegative_state` is not a tuple of names",
+        ),
     ],
-    ids=["none", "bare-class", "nameless", "two-line-description", "nonnegative-undeclared"],
+    ids=[
+        "none",
+        "bare-class",
+        "nameless",
+        "two-line-description",
+        "nonnegative-undeclared",
+        "nonnegative-not-a-tuple",
+    ],
 )
 def test_malformed_registration_is_a_type_error_naming_the_plugin(
     plugin: Any, message: str
@@ -606,11 +624,14 @@ def test_a_task_counts_and_previews_its_rows_as_its_dataset_has_them(
         assert (preview.low, preview.high) == (data.low, data.high)
 
 
-@pytest.mark.parametrize(
-    ("body", "raised"),
-    [("undefined_name + 1", "NameError"), ("import sys\nsys.exit(3)", "SystemExit")],
-    ids=["NameError", "SystemExit"],
-)
+# A plugin's module source failing on import, and what the refusal names.
+BROKEN_BODIES = [
+    pytest.param("undefined_name + 1", "NameError", id="NameError"),
+    pytest.param("import sys\nsys.exit(3)", "SystemExit", id="SystemExit"),
+]
+
+
+@pytest.mark.parametrize(("body", "raised"), BROKEN_BODIES)
 def test_an_installed_plugin_failing_to_import_stops_start_up_naming_it(
     tmp_path: Path, body: str, raised: str
 ) -> None:
@@ -631,4 +652,22 @@ def test_an_installed_plugin_failing_to_import_stops_start_up_naming_it(
     assert done.returncode == 1, done.stderr
     message = json.loads(done.stderr)["error"]["message"]
     for part in ("plugin 'broken'", "broken-plugin 1.0", raised, f"{BLOCK_ENV}=broken"):
+        assert part in message, message
+
+
+@pytest.mark.parametrize(("body", "raised"), BROKEN_BODIES)
+def test_a_plugin_module_failing_to_import_stops_start_up_naming_it(
+    tmp_path: Path, body: str, raised: str
+) -> None:
+    """A `--plugin` module raising on import (not ImportError) printed its traceback."""
+    (tmp_path / "broken_module.py").write_text(body + "\n")
+    environment = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    environment.pop(LOAD_ENV, None)
+    serve = [sys.executable, "-m", "gatelearn.client.cli", "serve", "--json"]
+    serve += ["--plugin", "broken_module"]
+    serve += ["--address", "127.0.0.1:0", "--data-dir", str(tmp_path / "data")]
+    done = subprocess.run(serve, capture_output=True, text=True, env=environment, timeout=60)
+    assert done.returncode == 1, done.stderr
+    message = json.loads(done.stderr)["error"]["message"]
+    for part in ("plugin module 'broken_module'", raised):
         assert part in message, message

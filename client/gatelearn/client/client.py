@@ -251,9 +251,10 @@ class Client:
         self.timeout = timeout
         self.train_timeout = train_timeout
         self.max_message_bytes = max_message_bytes
-        # predict_array's chunk rows that fitted after a refusal, by (model, row bytes): a later
-        # call starts from them rather than be refused once more (at most FITTED_KEPT kept).
-        self._fitted_rows: dict[tuple[str, int], int] = {}
+        # predict_array's chunk rows that fitted after a refusal, by (model, version, row
+        # bytes): a later call starts from them rather than be refused once more (at most
+        # FITTED_KEPT kept).
+        self._fitted_rows: dict[tuple[str, int, int], int] = {}
         self._fitted_lock = threading.Lock()
         token = token or os.environ.get(TOKEN_ENV)
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
@@ -577,11 +578,12 @@ class Client:
         # Built here so that a version protobuf cannot carry raises ValueError, as every other
         # method's request does, and not UNKNOWN from inside a stream's request iterator.
         pb.PredictRequest(model=name, version=version)
-        fitted = (name, array.shape[1] * array.itemsize)
+        row_bytes = array.shape[1] * array.itemsize
+        fitted = (name, version, row_bytes)
         rows = (
             chunk_rows
             or self._fitted_rows.get(fitted)
-            or chunk_rows_to_send(fitted[1], self.max_message_bytes)
+            or chunk_rows_to_send(row_bytes, self.max_message_bytes)
         )
         refits = 0
         while True:
@@ -598,7 +600,7 @@ class Client:
                 self._remember_fit(fitted, rows)
             return answers
 
-    def _remember_fit(self, key: tuple[str, int], rows: int) -> None:
+    def _remember_fit(self, key: tuple[str, int, int], rows: int) -> None:
         """Keep the chunk rows that fitted for `key`, forgetting the oldest past FITTED_KEPT."""
         with self._fitted_lock:
             if key not in self._fitted_rows and len(self._fitted_rows) >= FITTED_KEPT:

@@ -89,10 +89,10 @@ def create_manager(
         if not pm.is_blocked(module_name) and pm.get_plugin(module_name) is None:
             try:
                 module = importlib.import_module(module_name)
-            except ImportError as error:
+            except (Exception, SystemExit) as error:  # as for installed plugins, above
                 raise ImportError(
                     f"plugin module {module_name!r} (from --plugin or "
-                    f"{LOAD_ENV}) cannot be imported: {error}"
+                    f"{LOAD_ENV}) cannot be imported: {type(error).__name__}: {error}"
                 ) from error
             pm.register(module, name=module_name)
     pm.check_pending()

@@ -160,7 +160,13 @@ def _check_component(component: object, base: type[Component], where: str) -> No
     if not isinstance(description, str) or not description or "\n" in description:
         raise TypeError(f"{where} returned {component.__name__} without a one-line `description`")
     declared = getattr(component, "state_names", None) or ()
-    if undeclared := sorted(set(getattr(component, "nonnegative_state", ())) - set(declared)):
+    nonnegative = getattr(component, "nonnegative_state", ())
+    if not all(isinstance(names, tuple) for names in (declared, nonnegative)):
+        raise TypeError(
+            f"{where} returned {component.__name__} whose `state_names` or `nonnegative_state` "
+            f"is not a tuple of names"
+        )
+    if undeclared := sorted(set(nonnegative) - set(declared)):
         raise TypeError(
             f"{where} returned {component.__name__} whose `nonnegative_state` names "
             f"{undeclared}, not in its `state_names` {list(declared)}"

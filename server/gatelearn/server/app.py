@@ -202,7 +202,7 @@ def create_server(config: ServerConfig) -> RunningServer:
                 f"{name} ({held}) must be below the server's threads ({config.workers}): "
                 f"{holders} would leave none to answer calls"
             )
-    if config.limits.max_layers > MAX_LISTED:  # a request lists an activation per layer
+    if config.limits.max_layers > MAX_LISTED:  # an import lists every layer, up to max_layers
         raise ValueError(
             f"max_layers ({config.limits.max_layers}) must be at most {MAX_LISTED} "
             f"(max_listed_components, fixed): more activations are refused on the request's bytes"

@@ -56,9 +56,13 @@ class _ScrapeServer(ThreadingMixIn, WSGIServer):
             self._slots.release()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        """Log at DEBUG only: a peer that timed out or went away is the scraper's to report,
-        and a traceback on stderr for each would let any client flood the server's log."""
-        log.debug("metrics connection from %s ended: %s", client_address, sys.exc_info()[1])
+        """A peer that timed out or went away is logged at DEBUG only (a traceback on stderr
+        for each let any client flood the server's log); any other error as a warning."""
+        error = sys.exc_info()[1]
+        if isinstance(error, OSError):  # timeouts, resets, broken pipes
+            log.debug("metrics connection from %s ended: %s", client_address, error)
+        else:
+            log.warning("metrics scrape from %s failed", client_address, exc_info=True)
 
 
 class _Deadline(socket.SocketIO):
