@@ -595,13 +595,11 @@ def test_token_and_tls(
 # ---------------------------------------------------------------- long-running commands
 
 
-def test_predict_csv_answers_a_block_of_rows_while_more_are_to_come(
-    address: str, xor_model: str
-) -> None:
-    """Rows are read, answered and printed a block at a time: the whole input used to be read
-    first (a 2-million-row file held 1.3 GB), so rows piped in without end got no answer."""
+def predicting_a_block(address: str, model: str) -> tuple[subprocess.Popen[str], queue.Queue[str]]:
+    """`gatelearn predict MODEL --csv -` sent a block of `0,1` rows, its input left open, once
+    the block's first answer (label 1) is out; and the queue of its output lines."""
     predicting = subprocess.Popen(
-        [*CLI, "--address", address, "predict", xor_model, "--csv", "-"],
+        [*CLI, "--address", address, "predict", model, "--csv", "-"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -612,7 +610,21 @@ def test_predict_csv_answers_a_block_of_rows_while_more_are_to_come(
         predicting.stdin.write("0,1\n" * CSV_BLOCK_ROWS)
         predicting.stdin.flush()
         answered = lines_of(predicting.stdout)
-        assert labels(answered.get(timeout=60)) == [1]  # while the input is still open
+        assert labels(answered.get(timeout=60)) == [1]
+    except BaseException:
+        predicting.kill()
+        raise
+    return predicting, answered
+
+
+def test_predict_csv_answers_a_block_of_rows_while_more_are_to_come(
+    address: str, xor_model: str
+) -> None:
+    """Rows are read, answered and printed a block at a time: the whole input used to be read
+    first (a 2-million-row file held 1.3 GB), so rows piped in without end got no answer."""
+    predicting, answered = predicting_a_block(address, xor_model)  # input still open
+    try:
+        assert predicting.stdin is not None
         predicting.stdin.write("1,1\n")
         predicting.stdin.close()
         assert predicting.wait(timeout=60) == 0
@@ -633,19 +645,9 @@ def test_predict_csv_answers_every_block_with_one_version_and_names_a_bad_row_in
         for part in ("weights", "bias"):  # the output layer negated: every label flipped
             values = flipped["layers"][-1][part]["values"]
             flipped["layers"][-1][part]["values"] = [-v for v in values]
-        predicting = subprocess.Popen(
-            [*CLI, "--address", address, "predict", "pinned", "--csv", "-"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            env=clean_env(),
-        )
+        predicting, answered = predicting_a_block(address, "pinned")
         try:
-            assert predicting.stdin is not None and predicting.stdout is not None
-            predicting.stdin.write("0,1\n" * CSV_BLOCK_ROWS)
-            predicting.stdin.flush()
-            answered = lines_of(predicting.stdout)
-            assert labels(answered.get(timeout=60)) == [1]  # the first block is answered
+            assert predicting.stdin is not None
             client.import_model("pinned", flipped)  # a new latest version, labels flipped
             predicting.stdin.write("0,1\n")
             predicting.stdin.close()
