@@ -88,6 +88,16 @@ class Loss(Component):
 
     label_range: ClassVar[tuple[float, float] | None] = None
 
+    def labels_refused(self, low: float, high: float) -> str | None:
+        """Why this loss cannot train on labels `low`/`high` ("NAME needs labels within
+        0/1"), or None when `label_range` admits them."""
+        if self.label_range is None:
+            return None
+        least, most = self.label_range
+        if least <= low < high <= most:
+            return None
+        return f"{self.name} needs labels within {least:g}/{most:g}"
+
     @abstractmethod
     def value(self, pred: Array, target: Array) -> Array:
         """Return the loss of each member, shape (P,)."""

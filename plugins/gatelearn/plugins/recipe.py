@@ -338,15 +338,11 @@ def check(recipe: Recipe, registry: Registry) -> Checked:
         config=replace(recipe.config, epochs=epochs),
     )
     loss = _build(registry, "loss", recipe.loss, "loss")
-    if loss.label_range is not None:
-        low, high = loss.label_range
-        if not low <= sample.low < sample.high <= high:
-            raise ParamError(
-                "loss",
-                f"{recipe.loss.name} needs labels within {low:g}/{high:g}; "
-                f"this task's are {sample.low:g}/{sample.high:g} (use mse or "
-                f"sse_half)",
-            )
+    if refused := loss.labels_refused(sample.low, sample.high):
+        raise ParamError(
+            "loss",
+            f"{refused}; this task's are {sample.low:g}/{sample.high:g} (use mse or sse_half)",
+        )
     optimizer = _build(registry, "optimizer", recipe.optimizer, "optimizer")
     initializer = _build(registry, "initializer", recipe.initializer, "initializer")
     choices = recipe.layer_activations()

@@ -249,15 +249,10 @@ class ModelService:
         except ParamError as error:
             raise InvalidRequest(f"model.loss.params.{error.param}", error.message) from None
         meta = record.meta
-        if loss.label_range is not None:
-            low, high = loss.label_range
-            if not low <= meta.low < meta.high <= high:
-                raise InvalidRequest(
-                    "model.loss",
-                    f"{named.name} needs labels within "
-                    f"{low:g}/{high:g}; this model's are "
-                    f"{meta.low:g}/{meta.high:g}",
-                )
+        if refused := loss.labels_refused(meta.low, meta.high):
+            raise InvalidRequest(
+                "model.loss", f"{refused}; this model's are {meta.low:g}/{meta.high:g}"
+            )
         return loss
 
     def _check_optimizer_state(self, record: ModelRecord) -> None:
