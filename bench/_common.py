@@ -37,6 +37,7 @@ CHECK_TOLERANCE = 1e-9
 ONE_NET_BAR = (1.5, 2.0)
 POPULATION_BAR = (50.0, 100.0)
 NO_RECORDS = 10**12  # record_every: history only at the first and last epoch
+DISABLE = "NPY_DISABLE_CPU_FEATURES"  # e.g. "X86_V4 AVX512_ICL": AVX2 code on an AVX-512 CPU
 
 
 # ------------------------------------------------------------------ article 000's loop, inline
@@ -292,10 +293,27 @@ def machine_info() -> list[str]:
     return [
         f"platform : {platform.platform()} ({platform.machine()})",
         f"cpu      : {cpu} ({usable} usable of {os.cpu_count()} logical CPUs)",
+        f"simd     : {simd_level()}",
         f"python   : {platform.python_implementation()} {platform.python_version()}",
         f"numpy    : {np.__version__} (BLAS: {blas})",
         f"load     : {load} (1/5/15-min load average at start; other work adds noise)",
     ]
+
+
+def simd_level() -> str:
+    """The SIMD code NumPy dispatches to here (its figures differ between AVX2 and AVX-512
+    machines), and any the CPU has that NPY_DISABLE_CPU_FEATURES turned off."""
+    try:
+        from numpy._core import _multiarray_umath as umath  # no public API names these
+    except ImportError:
+        return "unknown"
+    features: dict[str, bool] = umath.__cpu_features__
+    used = [target for target in umath.__cpu_dispatch__ if features.get(target)]
+    text = "NumPy uses " + " ".join([*umath.__cpu_baseline__, *used])
+    text += "; AVX-512 " + ("in use" if "X86_V4" in used else "not used")
+    if features.get("AVX512F") and "X86_V4" not in used:
+        text += f" (the CPU has it; NPY_DISABLE_CPU_FEATURES={os.environ.get(DISABLE, '')!r})"
+    return text
 
 
 def rate(value: float, unit: str = "/s") -> str:
