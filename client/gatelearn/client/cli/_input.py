@@ -99,7 +99,7 @@ def add_dtype_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup
         "--dtype",
         choices=("float64", "float32"),
         help="the element type to compute in (float32: about twice as fast on a large "
-        "population, on CPUs without AVX-512)",
+        "population, more on CPUs without AVX-512)",
     )
 
 
