@@ -14,6 +14,7 @@ Not a package: the scripts import it as `_common` (their own folder is first on 
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import statistics
@@ -298,6 +299,36 @@ def machine_info() -> list[str]:
         f"numpy    : {np.__version__} (BLAS: {blas})",
         f"load     : {load} (1/5/15-min load average at start; other work adds noise)",
     ]
+
+
+def add_without_avx512(parser: argparse.ArgumentParser) -> None:
+    """The scripts' `--without-avx512` flag (see `rerun_without_avx512`)."""
+    parser.add_argument(
+        "--without-avx512",
+        action="store_true",
+        help="run NumPy's AVX2 code even on a CPU with AVX-512 (as an AVX2 machine would), in "
+        "this process and every server and worker it starts",
+    )
+
+
+def rerun_without_avx512(asked: bool) -> None:
+    """When `asked` and NumPy here runs AVX-512 code, run this script again (same arguments,
+    minus the flag) with every AVX-512 target NumPy dispatches to turned off through
+    NPY_DISABLE_CPU_FEATURES, which NumPy reads only when it is first imported."""
+    if not asked:
+        return
+    from numpy._core import _multiarray_umath as umath  # no public API names the targets
+
+    features: dict[str, bool] = umath.__cpu_features__
+    targets = [
+        target
+        for target in umath.__cpu_dispatch__
+        if (target == "X86_V4" or target.startswith("AVX512")) and features.get(target)
+    ]
+    if not targets:
+        return  # no AVX-512 code to turn off (or already off)
+    argv = [arg for arg in sys.argv if arg != "--without-avx512"]
+    os.execve(sys.executable, [sys.executable, *argv], {**os.environ, DISABLE: " ".join(targets)})
 
 
 def simd_level() -> str:

@@ -38,12 +38,14 @@ from _common import (
     POPULATION,
     POPULATION_BAR,
     Core,
+    add_without_avx512,
     article_side,
     check_equal,
     compare,
     core_side,
     machine_info,
     rate,
+    rerun_without_avx512,
     spread,
     table,
     verdict,
@@ -55,7 +57,9 @@ def main() -> int:
     parser.add_argument(
         "--quick", action="store_true", help="short runs and 3 rounds: a smoke run of a few seconds"
     )
+    add_without_avx512(parser)
     args = parser.parse_args()
+    rerun_without_avx512(args.without_avx512)
     seconds, rounds = (0.08, 3) if args.quick else (0.7, 5)
 
     print("gatelearn core benchmark" + (" (--quick)" if args.quick else ""))

@@ -25,10 +25,12 @@ import numpy as np
 from _common import (
     ARTICLE_NET,
     DEFAULT_XOR,
+    add_without_avx512,
     compare,
     machine_info,
     rate,
     recipe_side,
+    rerun_without_avx512,
     solved_epochs,
     table,
     verdict,
@@ -94,7 +96,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="short runs, 200 seeds a gate")
     parser.add_argument("--seeds", type=int, help="seeds a gate (default 1000; 200 with --quick)")
+    add_without_avx512(parser)
     args = parser.parse_args()
+    rerun_without_avx512(args.without_avx512)
     seconds, rounds = (0.08, 3) if args.quick else (0.7, 5)
     seeds = args.seeds or (200 if args.quick else 1000)
 

@@ -88,6 +88,7 @@ from _common import (
     POPULATION_BAR,
     Core,
     Side,
+    add_without_avx512,
     article_side,
     check_equal,
     compare,
@@ -95,6 +96,7 @@ from _common import (
     machine_info,
     rate,
     recipe_side,
+    rerun_without_avx512,
     spread,
     table,
     verdict,
@@ -1395,7 +1397,9 @@ def main() -> int:
         metavar="TEXT",
         help="measure only the figures whose title holds TEXT (case-insensitive)",
     )
+    add_without_avx512(parser)
     args = parser.parse_args()
+    rerun_without_avx512(args.without_avx512)
     mode = QUICK if args.quick else FULL
     began = time.perf_counter()
 
