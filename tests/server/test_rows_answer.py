@@ -89,3 +89,54 @@ def test_a_stream_of_rows_is_answered_as_unary_calls_are(
         stub = gatelearn_pb2_grpc.GateLearnStub(channel)
         streamed = list(stub.PredictStream(iter([request, pb.PredictRequest(rows=request.rows)])))
         assert streamed == [stub.Predict(request)] * 2
+
+
+def _expected_packed(
+    server: RunningServer, name: str, rows: np.ndarray, dtype: str, bits: bool
+) -> pb.PredictResponse:
+    """A packed answer as messages, from the model's Network.predict run here."""
+    model = server.service.models.cache.get(name)
+    outputs = np.asarray(model.network.predict(rows)[..., 0], dtype=np.float64)
+    above = outputs > model.threshold
+    answer = pb.PredictResponse(
+        model=pb.ModelRef(name=name, version=model.record.version), threshold=model.threshold
+    )
+    answer.packed_outputs.CopyFrom(
+        pb.PackedRows(data=outputs.astype(dtype).tobytes(), shape=outputs.shape, dtype=dtype)
+    )
+    if bits:
+        answer.label_bits.CopyFrom(
+            pb.LabelBits(
+                bits=np.packbits(above).tobytes(),
+                shape=above.shape,
+                low=model.low,
+                high=model.high,
+            )
+        )
+    else:
+        labels = np.where(above, model.high, model.low).astype(dtype)
+        answer.packed_labels.CopyFrom(
+            pb.PackedRows(data=labels.tobytes(), shape=labels.shape, dtype=dtype)
+        )
+    return answer
+
+
+@pytest.mark.parametrize("bits", [True, False], ids=["label bits", "packed labels"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_packed_rows_are_answered_what_the_models_forward_pass_gives_bit_for_bit(
+    client: Client, server: RunningServer, address: str, dtype: str, bits: bool
+) -> None:
+    """Packed answers are written as bytes too (edge/encoded.py): the same response a message
+    holding the forward pass's outputs is, for outputs over a byte long and 17 outputs a row."""
+    widths = _train_models(client)
+    rng = np.random.default_rng(3)
+    with grpc.insecure_channel(address) as channel:
+        stub = gatelearn_pb2_grpc.GateLearnStub(channel)
+        for name, width in widths.items():
+            for count in (1, 300):
+                rows = rng.uniform(-3, 3, size=(count, width)).astype(dtype)
+                packed = pb.PackedRows(data=rows.tobytes(), shape=rows.shape, dtype=dtype)
+                request = pb.PredictRequest(model=name, packed=packed, label_bits=bits)
+                answer = stub.Predict(request)
+                expected = _expected_packed(server, name, rows.astype(np.float64), dtype, bits)
+                assert answer == expected, (name, count)

@@ -23,8 +23,7 @@ from gatelearn.v1 import gatelearn_pb2 as pb
 __all__ = [
     "component_ref",
     "in_packed_dtype",
-    "label_bits_into",
-    "pack_into",
+    "label_bits",
     "packed_array",
     "recipe_json",
     "recipe_message",
@@ -138,21 +137,10 @@ def in_packed_dtype(array: NDArray[Any], dtype: str) -> NDArray[Any]:
         return np.ascontiguousarray(array, dtype=_PACKED_DTYPES[dtype])
 
 
-def pack_into(packed: pb.PackedRows, array: NDArray[Any], dtype: str) -> None:
-    """Fill `packed` (a response's field, so that its bytes are not copied once more by
-    CopyFrom) with a 2-D array as little-endian rows of `dtype`."""
-    packed.data = in_packed_dtype(array, dtype).tobytes()
-    packed.shape[:] = array.shape
-    packed.dtype = dtype
-
-
-def label_bits_into(bits: pb.LabelBits, above: NDArray[np.bool_], low: float, high: float) -> None:
-    """Fill `bits` with labels as one bit per output: set where the output is `above` the
-    threshold (labelled `high`), clear where it is labelled `low`."""
-    bits.bits = np.packbits(above).tobytes()
-    bits.shape[:] = above.shape
-    bits.low = low
-    bits.high = high
+def label_bits(above: NDArray[np.bool_], low: float, high: float) -> pb.LabelBits:
+    """Labels as one bit per output: set where the output is `above` the threshold (labelled
+    `high`), clear where it is labelled `low`."""
+    return pb.LabelBits(bits=np.packbits(above).tobytes(), shape=above.shape, low=low, high=high)
 
 
 def rows(array: NDArray[Any]) -> list[pb.Row]:

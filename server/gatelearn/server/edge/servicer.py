@@ -25,7 +25,7 @@ from gatelearn.server.checks import (
 )
 from gatelearn.server.edge import messages
 from gatelearn.server.edge.ahead import ahead
-from gatelearn.server.edge.encoded import rows_answer
+from gatelearn.server.edge.encoded import packed_answer, rows_answer
 from gatelearn.server.edge.explanations import explanation
 from gatelearn.server.edge.exports import exported, record_from_export
 from gatelearn.server.edge.messages import rows
@@ -260,9 +260,9 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
 
     def _predict_packed(
         self, model: ServableModel, request: pb.PredictRequest, where: str
-    ) -> pb.PredictResponse:
+    ) -> bytes:
         """`_predict` of packed rows: outputs packed in the request's dtype, labels as bits
-        or packed."""
+        or packed (encoded.py)."""
         if request.rows:
             raise InvalidRequest(f"{where}rows", "give rows or packed, not both")
         limit, limit_name = self.limits.max_predict_rows, "max_predict_rows"
@@ -282,17 +282,12 @@ class GateLearnService(gatelearn_pb2_grpc.GateLearnServicer):
         answered = messages.in_packed_dtype(outputs, dtype)
         if (bad := first_nonfinite_row(answered)) is not None:
             raise overflowed(f"{where}packed.data: row {bad}", dtype)
-        record = model.record
-        response = pb.PredictResponse(
-            model=pb.ModelRef(name=record.name, version=record.version), threshold=model.threshold
-        )
-        messages.pack_into(response.packed_outputs, answered, dtype)
         above = model.above(outputs)  # of the float64 outputs, as unpacked labels are
         if request.label_bits:
-            messages.label_bits_into(response.label_bits, above, model.low, model.high)
-        else:
-            messages.pack_into(response.packed_labels, model.labels(above), dtype)
-        return response
+            bits = messages.label_bits(above, model.low, model.high)
+            return packed_answer(model, answered, dtype, None, bits)
+        labels = messages.in_packed_dtype(model.labels(above), dtype)
+        return packed_answer(model, answered, dtype, labels, None)
 
     def _check_work(self, model: ServableModel, rows: int, field: str) -> None:
         """Refuse rows that would keep a request thread computing past max_activations values
