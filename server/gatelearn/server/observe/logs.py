@@ -12,18 +12,19 @@ import logging
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
-__all__ = ["JsonFormatter", "configure_logging", "demote_client_gone", "request_id"]
+__all__ = ["JsonFormatter", "configure_logging", "demote_peer_caused", "request_id"]
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 MAX_REQUEST_ID = 128  # characters of a client's request id that reach a log line
 
 request_id: ContextVar[str] = ContextVar("gatelearn_request_id", default="")
 
-# gRPC's asyncio server logs this as an error, with a traceback, when it could not send an
-# answer because the client cancelled the call or went away while the answer waited for it to
-# read: gRPC sees that the client closed only after the failed send. Any client can cause it.
+# Lines gRPC logs as errors, with a traceback, for what a client did, so that any client can
+# write them at will: an answer that could not be sent because the client cancelled the call or
+# went away while the answer waited for it to read (gRPC sees that the client closed only after
+# the failed send), and metadata whose value is not UTF-8 (the line quotes the whole value).
 _GRPC_LOGGER = "grpc._cython.cygrpc"
-_CLIENT_GONE = "ExecuteBatchError raised in core by servicer method"
+_PEER_CAUSED = ("ExecuteBatchError raised in core by servicer method", "Invalid encoding on ")
 
 
 class JsonFormatter(logging.Formatter):
@@ -55,20 +56,20 @@ def configure_logging(level: str, log_format: str) -> None:
     logging.basicConfig(level=level, handlers=[handler])
 
 
-class _ClientGone(logging.Filter):
-    """gRPC's error for an answer its client left before reading, as a DEBUG line without a
-    traceback: the call itself is logged (and counted) as CANCELLED."""
+class _PeerCaused(logging.Filter):
+    """gRPC's errors that a client caused, as DEBUG lines without a traceback: the call itself
+    is logged (and counted) with its status."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not record.getMessage().startswith(_CLIENT_GONE):
+        if not record.getMessage().startswith(_PEER_CAUSED):
             return True
         record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
         record.exc_info, record.exc_text = None, None
         return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
 
 
-def demote_client_gone() -> None:
-    """Log gRPC's error for an answer that its client left unread at DEBUG (once per process)."""
+def demote_peer_caused() -> None:
+    """Log gRPC's errors that a client caused at DEBUG (the filter is added once a process)."""
     grpc_log = logging.getLogger(_GRPC_LOGGER)
-    if not any(isinstance(each, _ClientGone) for each in grpc_log.filters):
-        grpc_log.addFilter(_ClientGone())
+    if not any(isinstance(each, _PeerCaused) for each in grpc_log.filters):
+        grpc_log.addFilter(_PeerCaused())
