@@ -50,6 +50,19 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(mounted)], check=True)
 
 
+@contextlib.contextmanager
+def read_only(directory: Path) -> Iterator[None]:
+    """`directory` mounted read-only over itself (a bind mount), as a read-only disk is."""
+    done = subprocess.run(["mount", "--bind", str(directory), str(directory)], capture_output=True)
+    if done.returncode:
+        pytest.skip(f"cannot bind-mount here (needs root): {done.stderr.decode().strip()}")
+    try:
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(directory)], check=True)
+        yield
+    finally:
+        subprocess.run(["umount", str(directory)], check=True)
+
+
 def square_model(units: int) -> dict[str, object]:
     """An importable 2-layer model whose second layer holds units x units weights."""
     return {
@@ -141,4 +154,15 @@ def test_a_damaged_database_file_stops_start_up_in_one_line_naming_it(tmp_path: 
         f"gatelearn: error: cannot start the server: the model store {database} is damaged "
         "(database disk image is malformed): stop the server and restore the file from a "
         "backup\n"
+    )
+
+
+def test_a_read_only_data_directory_stops_start_up_naming_the_file(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    with serving(data_dir) as client:
+        client.train("m", "xor", epochs=5)
+    with read_only(data_dir), pytest.raises(OSError) as refused:
+        start_server(data_dir)
+    assert str(refused.value) == (
+        f"[Errno 30] cannot make {data_dir / 'models.sqlite3'} private: Read-only file system"
     )
