@@ -16,6 +16,7 @@ import os
 import secrets
 import socket
 import sqlite3
+import struct
 import subprocess
 import sys
 import time
@@ -385,6 +386,68 @@ def test_two_authorization_entries_are_refused(
         assert failure.value.code() == grpc.StatusCode.UNAUTHENTICATED
     with Client(address(token_server), token=TOKEN) as client:
         assert "twice" not in [m.name for m in client.models()]
+
+
+def _hpack_literal(name: bytes, value: bytes) -> bytes:
+    """One header as HPACK's literal without indexing, new name, no Huffman coding (RFC 7541
+    6.2.2); both at most 126 bytes, so each length is one byte."""
+    assert len(name) < 127 and len(value) < 127
+    return bytes([0, len(name)]) + name + bytes([len(value)]) + value
+
+
+def _frame(kind: int, flags: int, stream: int, payload: bytes) -> bytes:
+    """One HTTP/2 frame (RFC 9113 4.1)."""
+    return (
+        struct.pack(">I", len(payload))[1:]
+        + bytes([kind, flags])
+        + struct.pack(">I", stream)
+        + payload
+    )
+
+
+def ended_raw_call(port: int, authorization: bytes) -> bool:
+    """Send a ListModels call over a plain HTTP/2 connection with these `authorization` bytes
+    (gRPC's own clients send only ASCII there); whether the server ended it with trailers."""
+    headers = b"".join(
+        _hpack_literal(name, value)
+        for name, value in (
+            (b":method", b"POST"),
+            (b":scheme", b"http"),
+            (b":path", b"/gatelearn.v1.GateLearn/ListModels"),
+            (b":authority", b"localhost"),
+            (b"content-type", b"application/grpc"),
+            (b"te", b"trailers"),
+            (b"authorization", authorization),
+        )
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(
+            b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+            + _frame(4, 0, 0, b"")  # SETTINGS, all defaults
+            + _frame(1, 4, 1, headers)  # HEADERS, END_HEADERS
+            + _frame(0, 1, 1, b"\0\0\0\0\0")  # DATA, END_STREAM: an empty request
+        )
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+            while len(received) >= 9 and len(received) >= 9 + int.from_bytes(received[:3]):
+                size, kind, flags = int.from_bytes(received[:3]), received[3], received[4]
+                if int.from_bytes(received[5:9]) == 1 and kind == 1 and flags & 1:
+                    return True  # trailers: HEADERS ending stream 1
+                received = received[9 + size :]
+    return False
+
+
+def test_authorization_bytes_that_are_not_utf8_are_refused_and_log_no_error(
+    token_server: RunningServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """gRPC logs a metadata value that is not UTF-8 as an error with a traceback quoting the
+    value, twice a call; any client can send one, so the server logs it at DEBUG."""
+    for value in (b"Bearer \xff\xfe", "Bearer tökén".encode("latin-1"), b"\xc3(" * 40):
+        assert ended_raw_call(token_server.port, value), value
+    errors = [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR]
+    assert not errors
+    assert list_models_with(token_server, f"Bearer {TOKEN}") == grpc.StatusCode.OK
 
 
 def test_right_token_works(token_server: RunningServer) -> None:

@@ -674,6 +674,20 @@ def test_export_of_population_member_keeps_the_row_seed(client: Client) -> None:
     assert int(exported.get("seed", 0)) == seed
 
 
+def test_an_import_of_a_population_member_keeps_its_member_seed(client: Client) -> None:
+    outcome = client.train("pop", "xor", seed=3, population=8, epochs=300)
+    assert outcome.member != 0  # else the member's seed is the row seed and nothing is shown
+    member_seed = client.model("pop").member_seed
+    assert member_seed == 3 + outcome.member
+    exported = client.export_model("pop")
+    assert (int(exported["seed"]), int(exported["memberSeed"])) == (3, member_seed)
+    client.import_model("pop-copy", exported)
+    assert client.model("pop-copy").member_seed == member_seed
+    del exported["memberSeed"]  # as exports made before the field: the row seed stands in
+    client.import_model("pop-old", exported)
+    assert client.model("pop-old").member_seed == 3
+
+
 def test_evaluate_refuses_a_task_whose_plugin_changed_shape(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

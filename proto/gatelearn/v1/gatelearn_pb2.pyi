@@ -475,7 +475,7 @@ class ExportModelRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
 
 class ExportedModel(_message.Message):
-    __slots__ = ("format_version", "name", "version", "layers", "task", "table", "data", "low", "high", "dtype", "seed", "loss", "recipe", "history", "training_state")
+    __slots__ = ("format_version", "name", "version", "layers", "task", "table", "data", "low", "high", "dtype", "seed", "loss", "recipe", "history", "training_state", "member_seed")
     FORMAT_VERSION_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -491,6 +491,7 @@ class ExportedModel(_message.Message):
     RECIPE_FIELD_NUMBER: _ClassVar[int]
     HISTORY_FIELD_NUMBER: _ClassVar[int]
     TRAINING_STATE_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_SEED_FIELD_NUMBER: _ClassVar[int]
     format_version: int
     name: str
     version: int
@@ -506,7 +507,8 @@ class ExportedModel(_message.Message):
     recipe: Recipe
     history: History
     training_state: TrainingState
-    def __init__(self, format_version: _Optional[int] = ..., name: _Optional[str] = ..., version: _Optional[int] = ..., layers: _Optional[_Iterable[_Union[ExportedLayer, _Mapping]]] = ..., task: _Optional[_Union[ComponentRef, _Mapping]] = ..., table: _Optional[_Union[TruthTable, _Mapping]] = ..., data: _Optional[_Union[DataRows, _Mapping]] = ..., low: _Optional[float] = ..., high: _Optional[float] = ..., dtype: _Optional[str] = ..., seed: _Optional[int] = ..., loss: _Optional[_Union[ComponentRef, _Mapping]] = ..., recipe: _Optional[_Union[Recipe, _Mapping]] = ..., history: _Optional[_Union[History, _Mapping]] = ..., training_state: _Optional[_Union[TrainingState, _Mapping]] = ...) -> None: ...
+    member_seed: int
+    def __init__(self, format_version: _Optional[int] = ..., name: _Optional[str] = ..., version: _Optional[int] = ..., layers: _Optional[_Iterable[_Union[ExportedLayer, _Mapping]]] = ..., task: _Optional[_Union[ComponentRef, _Mapping]] = ..., table: _Optional[_Union[TruthTable, _Mapping]] = ..., data: _Optional[_Union[DataRows, _Mapping]] = ..., low: _Optional[float] = ..., high: _Optional[float] = ..., dtype: _Optional[str] = ..., seed: _Optional[int] = ..., loss: _Optional[_Union[ComponentRef, _Mapping]] = ..., recipe: _Optional[_Union[Recipe, _Mapping]] = ..., history: _Optional[_Union[History, _Mapping]] = ..., training_state: _Optional[_Union[TrainingState, _Mapping]] = ..., member_seed: _Optional[int] = ...) -> None: ...
 
 class ExportedLayer(_message.Message):
     __slots__ = ("weights", "bias", "activation")

@@ -42,6 +42,7 @@ from gatelearn.server.models.service import ModelService
 from gatelearn.server.observe.calls import RpcObserver
 from gatelearn.server.observe.endpoint import MetricsEndpoint, start_endpoint
 from gatelearn.server.observe.instrumented import ObservedPool, ObservedStore
+from gatelearn.server.observe.logs import demote_peer_caused
 from gatelearn.server.observe.metrics import ServerMetrics, parse_metrics_address
 from gatelearn.server.paths import default_data_dir
 from gatelearn.server.ports import check_free
@@ -226,6 +227,7 @@ def create_server(config: ServerConfig) -> RunningServer:
             config.metrics_address,
         )
     registry = build_registry(create_manager(config.plugins))
+    demote_peer_caused()  # what a client did is no server error
     loop = LoopThread()
     health_servicer = HealthService(loop.loop)
     # The server as a whole ("") is NOT_SERVING while its store is away, for load balancers;

@@ -67,5 +67,7 @@ def make_private_file(path: Path, create: bool) -> None:
         return
     try:
         os.fchmod(descriptor, PRIVATE_FILE)
+    except OSError as error:  # a read-only file system, say; fchmod's error names no file
+        raise OSError(error.errno, f"cannot make {path} private: {error.strerror}") from None
     finally:
         os.close(descriptor)

@@ -101,7 +101,7 @@ def record_from_export(model: pb.ExportedModel, name: str, limits: Limits) -> Mo
         low=float(low),
         high=float(high),
         task=TaskMeta(**task, seed=model.seed),
-        member_seed=model.seed,
+        member_seed=model.member_seed if model.HasField("member_seed") else model.seed,
         history=_history(model.history, limits) if model.HasField("history") else History(),
         recipe=recipe_json(model.recipe, "model.recipe") if model.HasField("recipe") else None,
         loss=(
@@ -152,6 +152,7 @@ def exported(record: ModelRecord, max_bytes: int) -> pb.ExportedModel:
         high=meta.high,
         dtype=meta.dtype,
         seed=meta.task.seed if meta.task else 0,
+        member_seed=meta.member_seed,
     )
     for index, weights in enumerate(record.weights):
         layer = exported.layers.add()

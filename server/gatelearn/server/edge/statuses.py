@@ -6,7 +6,6 @@ runs each call inside `statuses(context)`, so no other module needs to know a st
 
 from __future__ import annotations
 
-import sqlite3
 from types import TracebackType
 
 import grpc
@@ -23,7 +22,10 @@ from gatelearn.server.stores.errors import (
     NewerModelError,
     StoreBusyError,
     StoreConflictError,
+    StoreDamagedError,
+    StoreDiskFullError,
     StoreFullError,
+    StoreMovedError,
     StoreTimeoutError,
     StoreUnavailableError,
 )
@@ -39,6 +41,8 @@ STATUSES: dict[type[Exception], grpc.StatusCode] = {
     AliasNotFoundError: grpc.StatusCode.NOT_FOUND,
     errors.AtCapacity: grpc.StatusCode.RESOURCE_EXHAUSTED,
     StoreFullError: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    # The disk under the store is full: the write was rolled back, and works once there is room.
+    StoreDiskFullError: grpc.StatusCode.RESOURCE_EXHAUSTED,
     errors.FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
     # A stored model needs a plugin that is no longer installed.
     UnknownComponentError: grpc.StatusCode.FAILED_PRECONDITION,
@@ -48,6 +52,8 @@ STATUSES: dict[type[Exception], grpc.StatusCode] = {
     NewerModelError: grpc.StatusCode.FAILED_PRECONDITION,
     # The same met elsewhere (a worker's record read while the install was being upgraded).
     NewerLayoutError: grpc.StatusCode.FAILED_PRECONDITION,
+    # The database file was deleted or replaced under a running server: it must be restarted.
+    StoreMovedError: grpc.StatusCode.FAILED_PRECONDITION,
     errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
     StoreUnavailableError: grpc.StatusCode.UNAVAILABLE,
     # Every connection to the database is in use; nothing was done, so the client's automatic
@@ -55,15 +61,13 @@ STATUSES: dict[type[Exception], grpc.StatusCode] = {
     StoreBusyError: grpc.StatusCode.UNAVAILABLE,
     # A write rolled back for a deadlock or serialization failure each time it was tried.
     StoreConflictError: grpc.StatusCode.ABORTED,
-    # SQLite's own: "database is locked" past the busy timeout (several servers on one data
-    # directory), a failing disk. The same call may work later.
-    sqlite3.OperationalError: grpc.StatusCode.UNAVAILABLE,
     errors.Cancelled: grpc.StatusCode.CANCELLED,
     errors.DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
     # The database's statement_timeout or lock_timeout cancelled a statement.
     StoreTimeoutError: grpc.StatusCode.DEADLINE_EXCEEDED,
     errors.DataLoss: grpc.StatusCode.DATA_LOSS,
     CorruptModelError: grpc.StatusCode.DATA_LOSS,
+    StoreDamagedError: grpc.StatusCode.DATA_LOSS,
 }
 
 

@@ -12,12 +12,19 @@ import logging
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
-__all__ = ["JsonFormatter", "configure_logging", "request_id"]
+__all__ = ["JsonFormatter", "configure_logging", "demote_peer_caused", "request_id"]
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 MAX_REQUEST_ID = 128  # characters of a client's request id that reach a log line
 
 request_id: ContextVar[str] = ContextVar("gatelearn_request_id", default="")
+
+# Lines gRPC logs as errors, with a traceback, for what a client did, so that any client can
+# write them at will: an answer that could not be sent because the client cancelled the call or
+# went away while the answer waited for it to read (gRPC sees that the client closed only after
+# the failed send), and metadata whose value is not UTF-8 (the line quotes the whole value).
+_GRPC_LOGGER = "grpc._cython.cygrpc"
+_PEER_CAUSED = ("ExecuteBatchError raised in core by servicer method", "Invalid encoding on ")
 
 
 class JsonFormatter(logging.Formatter):
@@ -47,3 +54,22 @@ def configure_logging(level: str, log_format: str) -> None:
         JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
     )
     logging.basicConfig(level=level, handlers=[handler])
+
+
+class _PeerCaused(logging.Filter):
+    """gRPC's errors that a client caused, as DEBUG lines without a traceback: the call itself
+    is logged (and counted) with its status."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.getMessage().startswith(_PEER_CAUSED):
+            return True
+        record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
+        record.exc_info, record.exc_text = None, None
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+def demote_peer_caused() -> None:
+    """Log gRPC's errors that a client caused at DEBUG (the filter is added once a process)."""
+    grpc_log = logging.getLogger(_GRPC_LOGGER)
+    if not any(isinstance(each, _PeerCaused) for each in grpc_log.filters):
+        grpc_log.addFilter(_PeerCaused())

@@ -14,7 +14,10 @@ __all__ = [
     "SchemaVersionError",
     "StoreBusyError",
     "StoreConflictError",
+    "StoreDamagedError",
+    "StoreDiskFullError",
     "StoreFullError",
+    "StoreMovedError",
     "StoreTimeoutError",
     "StoreTransientError",
     "StoreUnavailableError",
@@ -125,3 +128,18 @@ class StoreTimeoutError(StoreTransientError):
 class StoreConflictError(StoreTransientError):
     """A write kept meeting concurrent writes (deadlock or serialization failure) and was
     rolled back each time, up to the store's bounded number of attempts."""
+
+
+class StoreDiskFullError(RuntimeError):
+    """The disk holding the store has no room for a write; it was rolled back whole, and the
+    same write works once there is room again."""
+
+
+class StoreDamagedError(RuntimeError):
+    """The store's database file itself cannot be read as a database (bytes changed or cut
+    short behind its back): only restoring it mends that."""
+
+
+class StoreMovedError(RuntimeError):
+    """The store's database file was removed or replaced while the server had it open: a write
+    would go to a file no later server opens, so none is made until the server is restarted."""

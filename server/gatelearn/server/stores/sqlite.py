@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import functools
+import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from gatelearn.server.paths import make_private_dir, make_private_file
 from gatelearn.server.stores.base import REQUEST_RETENTION, Store
@@ -27,6 +29,7 @@ from gatelearn.server.stores.errors import (
     ModelNotFoundError,
     RequestSavedError,
     StoreFullError,
+    StoreMovedError,
 )
 from gatelearn.server.stores.meta import ModelMeta
 from gatelearn.server.stores.records import (
@@ -37,9 +40,13 @@ from gatelearn.server.stores.records import (
     summary_text,
     with_aliases,
 )
+from gatelearn.server.stores.sqlite_errors import store_error
 from gatelearn.server.stores.wal_index import WalIndexHeader
 
 __all__ = ["SQLiteStore"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 _GENERATION = "SELECT COALESCE(MAX(generation), 0) FROM changes"
 _SAVED_FOR = "SELECT name, version FROM requests WHERE request_id = ? AND created_at >= ?"
@@ -144,6 +151,31 @@ def _add_summaries(db: sqlite3.Connection) -> None:
                 )
 
 
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    """Which file `path` names now (device and inode), None when there is none."""
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return found.st_dev, found.st_ino
+
+
+def _answered_as_store_errors(
+    method: Callable[Concatenate[SQLiteStore, P], R],
+) -> Callable[Concatenate[SQLiteStore, P], R]:
+    """`method` raising SQLite's errors as the store's own (sqlite_errors), which name the file
+    and what to do: a full disk, a damaged file and a locked one call for different answers."""
+
+    @functools.wraps(method)
+    def answered(store: SQLiteStore, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(store, *args, **kwargs)
+        except sqlite3.Error as error:
+            raise store_error(error, store.path) from error
+
+    return answered
+
+
 class SQLiteStore(Store):
     """Stored models by name and version. Safe to share between threads."""
 
@@ -158,6 +190,10 @@ class SQLiteStore(Store):
         make_private_file(self.path, create=True)
         for suffix in self.COMPANIONS:
             make_private_file(Path(f"{self.path}{suffix}"), create=False)
+        self._open()
+
+    @_answered_as_store_errors
+    def _open(self) -> None:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(
             self.path, check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT
@@ -180,6 +216,22 @@ class SQLiteStore(Store):
         self._watch.execute(_GENERATION).fetchone()
         self._wal_index = WalIndexHeader(self.path)
         self._read_at: tuple[bytes, int] | None = None  # (header before the last read, its answer)
+        self._identity = _file_identity(self.path)
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, once the database file is still the one opened: SQLite
+        writes on through its open file after the file is deleted (its directory removed) or
+        replaced, and a later server would never see what was acknowledged."""
+        with self._lock:
+            if _file_identity(self.path) != self._identity:
+                raise StoreMovedError(
+                    f"the model store {self.path} was removed or replaced while this server "
+                    f"had it open; nothing was changed: restart the server to use the file "
+                    f"there now"
+                )
+            with _transaction(self._db) as db:
+                yield db
 
     def close(self) -> None:
         with self._lock, self._watch_lock:
@@ -190,6 +242,7 @@ class SQLiteStore(Store):
     def ping(self) -> None:
         """An open file always answers; the health monitor calls this like any store's."""
 
+    @_answered_as_store_errors
     def generation(self) -> int:
         """The change log's newest generation (0 before any write): the last answer while the
         wal-index header is as it was before that read began, else read now."""
@@ -201,6 +254,7 @@ class SQLiteStore(Store):
             self._read_at = None if header is None else (header, generation)
             return generation
 
+    @_answered_as_store_errors
     def changes_since(self, generation: int) -> Changes:
         """The newest generation and the names changed after `generation` (see `changes`)."""
         with self._watch_lock:
@@ -215,6 +269,7 @@ class SQLiteStore(Store):
             finally:
                 self._watch.execute("COMMIT")
 
+    @_answered_as_store_errors
     def saved_for(self, request_id: str) -> tuple[str, int] | None:
         """The (name, version) a save with `request_id` stored, if it is kept and exists."""
         with self._lock:
@@ -222,6 +277,7 @@ class SQLiteStore(Store):
             found = row.fetchone()
         return None if found is None else (found[0], int(found[1]))
 
+    @_answered_as_store_errors
     def save_packed(
         self,
         name: str,
@@ -246,7 +302,7 @@ class SQLiteStore(Store):
         summary = summary_text(meta)
         now = time.time()
         created_at = now if created_at is None else created_at
-        with self._lock, _transaction(self._db) as db:
+        with self._writing() as db:
             db.execute("DELETE FROM requests WHERE created_at < ?", (now - REQUEST_RETENTION,))
             if request_id and (saved := db.execute(_SAVED_FOR, (request_id, 0)).fetchone()):
                 raise RequestSavedError(request_id, saved[0], int(saved[1]))
@@ -275,6 +331,7 @@ class SQLiteStore(Store):
                 )
         return int(version)
 
+    @_answered_as_store_errors
     def load(self, name: str, version: int = 0) -> ModelRecord:
         """Return a stored version (the latest when `version` is 0)."""
         query = (
@@ -292,6 +349,7 @@ class SQLiteStore(Store):
             raise ModelNotFoundError(name, version)
         return decode_record(*row)
 
+    @_answered_as_store_errors
     def latest_version(self, name: str) -> int:
         """The newest stored version of `name`; ModelNotFoundError if it has none."""
         with self._lock:
@@ -302,6 +360,7 @@ class SQLiteStore(Store):
             raise ModelNotFoundError(name)
         return int(row[0])
 
+    @_answered_as_store_errors
     def list(self, name: str = "") -> builtins.list[ModelSummary]:
         """Every version of `name`, or the latest version of every name; their summaries, read
         from a column of their own (nothing else is read)."""
@@ -322,16 +381,18 @@ class SQLiteStore(Store):
             ).fetchall()
         return with_aliases([ModelSummary.from_row(*row) for row in rows], aliases)
 
+    @_answered_as_store_errors
     def count(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM models").fetchone()[0])
 
+    @_answered_as_store_errors
     def delete(self, name: str, version: int = 0) -> builtins.list[int]:
         """Delete one version, or every version when `version` is 0; return what was deleted."""
         condition, args = (
             ("name = ? AND version = ?", (name, version)) if version else ("name = ?", (name,))
         )
-        with self._lock, _transaction(self._db) as db:
+        with self._writing() as db:
             deleted = [
                 row[0]
                 for row in db.execute(
@@ -347,11 +408,12 @@ class SQLiteStore(Store):
             raise ModelNotFoundError(name, version)
         return deleted
 
+    @_answered_as_store_errors
     def set_alias(
         self, name: str, alias: str, version: int, *, max_aliases: int | None = None
     ) -> int:
         """Point `alias` of `name` at `version`; the version it named before (0: it is new)."""
-        with self._lock, _transaction(self._db) as db:
+        with self._writing() as db:
             if (
                 db.execute(
                     "SELECT 1 FROM models WHERE name = ? AND version = ?", (name, version)
@@ -376,9 +438,10 @@ class SQLiteStore(Store):
                 )
         return 0 if row is None else int(row[0])
 
+    @_answered_as_store_errors
     def delete_alias(self, name: str, alias: str) -> int:
         """Remove an alias; the version it named."""
-        with self._lock, _transaction(self._db) as db:
+        with self._writing() as db:
             rows = db.execute(
                 "DELETE FROM aliases WHERE name = ? AND alias = ? RETURNING version", (name, alias)
             ).fetchall()
@@ -386,6 +449,7 @@ class SQLiteStore(Store):
             raise AliasNotFoundError(name, alias)
         return int(rows[0][0])
 
+    @_answered_as_store_errors
     def aliases(self, name: str) -> dict[str, int]:
         """Every alias of `name` and the version it names."""
         with self._lock:
