@@ -1458,8 +1458,10 @@ def main() -> int:
                         )
                     )
                     bench.notes.append(f"{figure}: " + traceback.format_exc().strip())
+                # The row as it is measured too, so that a run cut short keeps what it had.
                 print(
-                    f"[bench] {time.perf_counter() - began:4.0f} s  measured: {figure}",
+                    f"[bench] {time.perf_counter() - began:4.0f} s  measured: "
+                    + " | ".join(rows[-1].cells()),
                     file=sys.stderr,
                     flush=True,
                 )
