@@ -56,6 +56,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import faulthandler
 import functools
 import math
 import os
@@ -1385,6 +1386,7 @@ FIGURES: list[tuple[str, str, bool, Callable[[Bench, str], Row]]] = [
 
 
 def main() -> int:
+    faulthandler.enable()  # a crash in gRPC's C core then leaves every thread's stack
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--quick",
