@@ -70,10 +70,15 @@ def _accepts(address: str) -> bool:
 
 @contextmanager
 def nginx_in_front(
-    prefix: Path, replicas: Sequence[str], body_timeout: str = BODY_TIMEOUT
+    prefix: Path,
+    replicas: Sequence[str],
+    body_timeout: str = BODY_TIMEOUT,
+    calls_per_connection: int | None = None,
 ) -> Iterator[Nginx]:
-    """deploy/nginx.conf with its front on a free port, its upstream on `replicas`, and its
-    client_body_timeout `body_timeout` (nginx's notation, e.g. "1s")."""
+    """deploy/nginx.conf with its front on a free port, its upstream on `replicas`, its
+    client_body_timeout `body_timeout` (nginx's notation, e.g. "1s"), and, if given, a client
+    connection closed after `calls_per_connection` calls (nginx's keepalive_requests, 1000 by
+    default)."""
     binary = nginx_binary()
     assert len(replicas) == len(REPLICAS), "deploy/nginx.conf has two replicas"
     front = f"127.0.0.1:{free_port()}"
@@ -82,6 +87,12 @@ def nginx_in_front(
     config = config.replace(
         f"client_body_timeout {BODY_TIMEOUT};", f"client_body_timeout {body_timeout};"
     )
+    if calls_per_connection is not None:
+        config = config.replace(
+            f"client_body_timeout {body_timeout};",
+            f"client_body_timeout {body_timeout};\n        "
+            f"keepalive_requests {calls_per_connection};",
+        )
     for deployed, replica in zip(REPLICAS, replicas, strict=True):
         config = config.replace(deployed, replica)
     (prefix / "logs").mkdir(parents=True)

@@ -1,10 +1,11 @@
 """More client connections, and more open request streams, than the server has threads: other
 calls are still answered.
 
-Each Client process keeps a health Watch stream open on its connection (client-side health
-checking). Served as a blocking generator, each Watch held one of the server's threads for the
-connection's life, and with more connected processes than threads calls waited for a thread
-until their deadline. Clients in one process share a connection, so this takes processes.
+A client balancing by health (a load balancer, another gRPC client with client-side health
+checking) keeps a health Watch stream open on its connection. Served as a blocking generator,
+each Watch held one of the server's threads for the connection's life, and with more connected
+processes than threads calls waited for a thread until their deadline. Clients in one process
+share a connection, so this takes processes.
 A PredictStream holds a thread for as long as its client keeps it open: idle streams beyond
 max_open_streams are refused, so they cannot take every thread either.
 """
@@ -35,15 +36,18 @@ STRESS_SECONDS = 4.0
 OWN_CONNECTION = [("grpc.use_local_subchannel_pool", 1)]
 PROCESSES = 5  # client processes connected at once, each with its own connection
 
-# Predicts once, says so, waits for the word, predicts again on the same connection.
+# Opens a health Watch and reads its first answer, predicts once on the same connection, says
+# so, waits for the word, predicts again.
 CLIENT = """
 import sys
-from gatelearn.client import Client, TrainOptions
+import grpc
+from gatelearn.client import Client
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from gatelearn.server import Limits
-from gatelearn.v1 import gatelearn_pb2 as pb
-from gatelearn.v1 import gatelearn_pb2_grpc
+channel = grpc.insecure_channel(sys.argv[1])
+request = health_pb2.HealthCheckRequest(service="gatelearn.v1.GateLearn")
+watch = health_pb2_grpc.HealthStub(channel).Watch(request)
+next(watch)
 client = Client(sys.argv[1], timeout=5)
 print(client.predict("m", [[0, 1], [1, 1]]).labels, flush=True)
 sys.stdin.readline()

@@ -5,6 +5,8 @@ a request that stops arriving is ended, freeing the replica's thread."""
 from __future__ import annotations
 
 import queue
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -134,3 +136,48 @@ def _answered(stub: gatelearn_pb2_grpc.GateLearnStub, request: pb.PredictRequest
             raise
         return False
     return True
+
+
+# Eight threads, each its own Client, calling Predict through the address for SECONDS.
+HAMMER = """
+import sys, threading, time
+from gatelearn.client import Client
+address, seconds = sys.argv[1], float(sys.argv[2])
+end, counts = time.monotonic() + seconds, [0] * 8
+def work(index):
+    with Client(address, timeout=10) as client:
+        while time.monotonic() < end:
+            client.predict("m", [[0, 1]])
+            counts[index] += 1
+threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(sum(counts))
+"""
+HAMMER_SECONDS = 20.0
+
+
+def test_clients_survive_nginx_closing_their_connections_under_load(
+    tmp_path: Path, replicas: list[RunningServer]
+) -> None:
+    """nginx closes a client connection after keepalive_requests calls (1000 by default; 10
+    here, to come sooner). With client-side health checking, grpcio 1.85 then crashed the
+    client process with a segmentation fault, 2-6 s into each of three runs of this test; the
+    process must instead go on answering every call."""
+    with Client(f"127.0.0.1:{replicas[0].port}") as client:
+        client.train("m", "xor", options=TrainOptions(epochs=300))
+    addresses = [f"127.0.0.1:{server.port}" for server in replicas]
+    with nginx_in_front(tmp_path / "nginx", addresses, calls_per_connection=10) as running:
+        done = subprocess.run(
+            [sys.executable, "-c", HAMMER, running.address, str(HAMMER_SECONDS)],
+            capture_output=True,
+            text=True,
+            timeout=HAMMER_SECONDS + 60,
+        )
+        calls = len(running.upstreams())
+    assert done.returncode == 0, (
+        f"the client process ended {done.returncode}: {done.stderr[-2000:]}"
+    )
+    assert int(done.stdout) >= 1000 and calls >= int(done.stdout)  # so nginx closed many

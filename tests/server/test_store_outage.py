@@ -52,7 +52,7 @@ def test_health_calls_and_cached_predicts_follow_the_database_down_and_back(
     address = f"127.0.0.1:{outage_server.port}"
     serving = (health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.SERVING)
     # The server as a whole is NOT_SERVING (load balancers route elsewhere); GateLearn stays
-    # SERVING, so a client balancing by it (as the bundled one does) still reaches the cache.
+    # SERVING, so a client balancing by it still reaches the cache.
     not_serving = (
         health_pb2.HealthCheckResponse.NOT_SERVING,
         health_pb2.HealthCheckResponse.SERVING,
