@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+from numpy._core import _multiarray_umath as _umath  # no public API names the SIMD targets
 
 from gatelearn.core import Dataset, Network, TrainConfig, initialize, train
 from gatelearn.plugins import load_registry
@@ -311,38 +312,38 @@ def add_without_avx512(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def avx512_in_use() -> list[str]:
+    """NumPy's AVX-512 dispatch targets running here: none on an AVX2 CPU, or once
+    NPY_DISABLE_CPU_FEATURES turned them off."""
+    features: dict[str, bool] = _umath.__cpu_features__
+    return [
+        target
+        for target in _umath.__cpu_dispatch__
+        if (target == "X86_V4" or target.startswith("AVX512")) and features.get(target)
+    ]
+
+
 def rerun_without_avx512(asked: bool) -> None:
     """When `asked` and NumPy here runs AVX-512 code, run this script again (same arguments,
     minus the flag) with every AVX-512 target NumPy dispatches to turned off through
     NPY_DISABLE_CPU_FEATURES, which NumPy reads only when it is first imported."""
-    if not asked:
-        return
-    from numpy._core import _multiarray_umath as umath  # no public API names the targets
-
-    features: dict[str, bool] = umath.__cpu_features__
-    targets = [
-        target
-        for target in umath.__cpu_dispatch__
-        if (target == "X86_V4" or target.startswith("AVX512")) and features.get(target)
-    ]
+    targets = avx512_in_use() if asked else []
     if not targets:
-        return  # no AVX-512 code to turn off (or already off)
+        return  # not asked, or no AVX-512 code to turn off (or already off)
     argv = [arg for arg in sys.argv if arg != "--without-avx512"]
     os.execve(sys.executable, [sys.executable, *argv], {**os.environ, DISABLE: " ".join(targets)})
 
 
 def simd_level() -> str:
     """The SIMD code NumPy dispatches to here (its figures differ between AVX2 and AVX-512
-    machines), and any the CPU has that NPY_DISABLE_CPU_FEATURES turned off."""
-    try:
-        from numpy._core import _multiarray_umath as umath  # no public API names these
-    except ImportError:
-        return "unknown"
-    features: dict[str, bool] = umath.__cpu_features__
-    used = [target for target in umath.__cpu_dispatch__ if features.get(target)]
-    text = "NumPy uses " + " ".join([*umath.__cpu_baseline__, *used])
-    text += "; AVX-512 " + ("in use" if "X86_V4" in used else "not used")
-    if features.get("AVX512F") and "X86_V4" not in used:
+    machines), and any AVX-512 the CPU has that NPY_DISABLE_CPU_FEATURES turned off."""
+    features: dict[str, bool] = _umath.__cpu_features__
+    used = [target for target in _umath.__cpu_dispatch__ if features.get(target)]
+    text = "NumPy uses " + " ".join([*_umath.__cpu_baseline__, *used])
+    if avx512_in_use():
+        return text + "; AVX-512 in use"
+    text += "; AVX-512 not used"
+    if features.get("AVX512F"):
         text += f" (the CPU has it; NPY_DISABLE_CPU_FEATURES={os.environ.get(DISABLE, '')!r})"
     return text
 
