@@ -46,6 +46,7 @@ from hypothesis import strategies as st
 
 from gatelearn.plugins import KINDS, load_registry
 from gatelearn.server import Limits
+from gatelearn.server.edge.nesting import overgrown
 from gatelearn.v1 import gatelearn_pb2 as pb
 from gatelearn.v1 import gatelearn_pb2_grpc
 
@@ -1451,10 +1452,15 @@ breakers = st.one_of(
 
 
 def undecodable(rpc: str) -> st.SearchStrategy[bytes]:
-    """Bytes that do not decode as the request message of `rpc`."""
-    return st.one_of(
-        _raw_messages(rpc), st.tuples(_raw_messages(rpc), breakers).map(b"".join)
-    ).filter(lambda data: _decode(rpc, data) is None)
+    """Bytes that do not decode as the request message of `rpc`, and whose readable part
+    breaks none of the limits read before parsing (those are refused naming the limit: see
+    test_a_limit_read_before_the_corruption_is_named)."""
+    message = SERVICE.methods_by_name[rpc].input_type
+    return (
+        st.one_of(_raw_messages(rpc), st.tuples(_raw_messages(rpc), breakers).map(b"".join))
+        .filter(lambda data: _decode(rpc, data) is None)
+        .filter(lambda data: overgrown(data, message) is None)
+    )
 
 
 def check_undecodable(fuzz: Fuzz, test: str, rpc: str, payload: Any, field: str) -> None:
@@ -1486,6 +1492,19 @@ def test_fuzz_undecodable_bytes(fuzz: Fuzz) -> None:
     """Byte strings that do not decode get INVALID_ARGUMENT on every method, never INTERNAL."""
     _undecodable_bytes(fuzz)
     _finish(fuzz, "test_fuzz_undecodable_bytes", UNDECODABLE_EXAMPLES)
+
+
+def test_a_limit_read_before_the_corruption_is_named(fuzz: Fuzz) -> None:
+    """Bytes that send a field twice and then break off: the second copy is read before the
+    parser meets the break, so that limit is what the answer names (found by the fuzzing)."""
+    task = pb.ComponentRef(name="xor").SerializeToString()
+    sent_twice = b"\x12" + bytes([len(task)]) + task
+    payload = pb.TrainRequest(model_name="fz-twice").SerializeToString() + sent_twice * 2
+    code, _ = fuzz.call("limit-first", "Train", None, raw=payload + b"\x12\x7f")
+    assert (code, fuzz.last_details) == (
+        "INVALID_ARGUMENT",
+        "task: a field sent once appears again (its copies would be merged)",
+    )
 
 
 @pytest.mark.parametrize("rpc", RPC_NAMES)
