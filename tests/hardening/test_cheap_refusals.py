@@ -10,7 +10,6 @@ is refused at the first entry over. Each refusal still names the field and the l
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -18,6 +17,7 @@ import grpc
 import pytest
 from google.protobuf import struct_pb2
 from google.protobuf.message import Message
+from proc_support import cpu_seconds_here
 
 from gatelearn.server.edge.nesting import (
     MAX_FIELDS,
@@ -29,9 +29,11 @@ from gatelearn.server.limits import Limits
 from gatelearn.v1 import gatelearn_pb2 as pb
 from gatelearn.v1 import gatelearn_pb2_grpc
 
-# Measured here (2 shared cores) after the fix: 0.25-0.6 s for these refusals, 0.04 s for the
-# many keys; before: 5 s (numbers), 5 s (bools), 10 s and more (keys). The bound keeps 5x over.
-ANSWERED_WITHIN = 3.0
+# CPU time, not wall time: a Train request is checked by its training worker, which runs under
+# SCHED_IDLE and so waits as long as other work keeps every core busy. Measured on 2 cores
+# after the fix: 0.25-0.6 s of wall time for these refusals, 0.04 s for the many keys; before:
+# 5 s (numbers), 5 s (bools), 10 s and more (keys), most of it CPU.
+REFUSED_WITHIN_CPU = 2.5  # 0.07-1.0 s here now (the 16 MB Train refusals 0.5-1.0 s)
 BIG = 16 * 1024 * 1024  # the server's max_message_bytes
 NUMBER_BYTES, BOOL_BYTES = 11, 4  # one list element on the wire (an empty list's: 4 too)
 EMPTY_LIST = struct_pb2.Value(list_value=struct_pb2.ListValue())
@@ -85,12 +87,12 @@ def refused(call: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
 
 
 def quickly_refused(call: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
-    """The details of the INVALID_ARGUMENT refusal of `call(*args, **kwargs)`, which must come
-    within ANSWERED_WITHIN seconds."""
-    started = time.monotonic()
+    """The details of the INVALID_ARGUMENT refusal of `call(*args, **kwargs)`, which must cost
+    the client, the server and its workers together at most REFUSED_WITHIN_CPU seconds of CPU."""
+    started = cpu_seconds_here()
     details = refused(call, *args, **kwargs)
-    seconds = time.monotonic() - started
-    assert seconds < ANSWERED_WITHIN, f"refused after {seconds:.2f} s: {details}"
+    seconds = cpu_seconds_here() - started
+    assert seconds < REFUSED_WITHIN_CPU, f"refused after {seconds:.2f} s of CPU: {details}"
     return details
 
 

@@ -27,6 +27,7 @@ import grpc
 import pytest
 from conftest import poll, start_server
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from proc_support import cpu_seconds
 
 from gatelearn.client import Client, GateLearnError, TrainOptions
 from gatelearn.plugins import BLOCK_ENV, LOAD_ENV
@@ -69,12 +70,6 @@ def settled(pool: WorkerPool) -> set[int]:
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
-def process_cpu_seconds(pid: int) -> float:
-    """utime + stime of a process, from /proc (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Background:
@@ -195,12 +190,12 @@ def test_predict_keeps_answering_while_both_slots_train(
             run.wait_running()
         _, workers = pids(running.pool)
         assert len(workers) == SLOTS
-        cpu_before = {pid: process_cpu_seconds(pid) for pid in workers}
+        cpu_before = {pid: cpu_seconds(pid) for pid in workers}
         epochs_before = [run.last_epoch() for run in runs]
         started = time.monotonic()
         busy = timed_predicts(client, PREDICTS)
         wall = time.monotonic() - started
-        cpu = {pid: process_cpu_seconds(pid) - cpu_before[pid] for pid in workers}
+        cpu = {pid: cpu_seconds(pid) - cpu_before[pid] for pid in workers}
         for run in runs:  # an event reported after the last Predict answered
             run.wait_running(since=time.monotonic(), timeout=5)
         epochs_after = [run.last_epoch() for run in runs]

@@ -30,6 +30,7 @@ import numpy as np
 import pytest
 from conftest import poll, start_server
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from proc_support import cpu_seconds
 
 from gatelearn.client import Client, GateLearnError, Progress, TrainOptions, TrainOutcome
 from gatelearn.server.app import MAX_GRACE, SHUTDOWN_BACKSTOP, STOP_WAIT
@@ -523,12 +524,6 @@ def long_predict(stub: gatelearn_pb2_grpc.GateLearnStub) -> pb.PredictRequest:
     return pb.PredictRequest(
         model="wide", packed=pb.PackedRows(data=rows.tobytes(), shape=[100_000, 16])
     )
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system time the process has used."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def test_sigterm_while_a_call_still_computes_ends_within_the_bound(tmp_path: Path) -> None:
