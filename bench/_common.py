@@ -268,16 +268,30 @@ def solved_epochs(task: str, dtype: str, seeds: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ reporting
-def machine_info() -> list[str]:
-    cpu = "unknown"
+def cpu_name() -> str:
+    """The CPU's model name with its vendor, family and model numbers, which tell machine kinds
+    apart where a VM's model name does not ("Intel(R) Xeon(R) Processor")."""
+    fields: dict[str, str] = {}
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
             for line in f:
-                if line.lower().startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
+                if not line.strip():  # the first processor's block is enough
                     break
+                key, _, value = line.partition(":")
+                fields[key.strip().lower()] = value.strip()
     except OSError:
-        cpu = platform.processor() or "unknown"
+        return platform.processor() or "unknown"
+    numbers = " ".join(
+        f"{label}{fields[key]}"
+        for key, label in (("vendor_id", ""), ("cpu family", "family "), ("model", "model "))
+        if key in fields
+    )
+    name = fields.get("model name", "unknown")
+    return f"{name} [{numbers}]" if numbers else name
+
+
+def machine_info() -> list[str]:
+    cpu = cpu_name()
     try:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:
