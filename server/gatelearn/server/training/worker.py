@@ -81,6 +81,17 @@ def _exit_when_server_gone(stream: BinaryIO) -> None:
     os._exit(0)
 
 
+def _frames_out() -> BinaryIO:
+    """The pipe to the server, on a descriptor of its own, with descriptor 1 (and sys.stdout)
+    turned to stderr: whatever a plugin writes to stdout, a print at import, a C library or a
+    child process writing to descriptor 1, must not reach the pipe and corrupt the frames."""
+    sys.stdout.flush()
+    frames_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")  # not inherited by children
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    sys.stdout = sys.stderr
+    return frames_out
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--limits", default="{}", help="the server's Limits as JSON")
@@ -93,10 +104,8 @@ def main(argv: list[str] | None = None) -> None:
     # when a training stops (after its grace period).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     limits = Limits(**json.loads(args.limits))
+    frames_out = _frames_out()
     registry = build_registry(create_manager(args.plugin))
-
-    frames_out = sys.stdout.buffer
-    sys.stdout = sys.stderr  # a stray print from a plugin must not corrupt the frames
 
     def send(kind: Kind, body: bytes) -> None:
         try:

@@ -1,0 +1,67 @@
+"""A plugin that breaks the host's assumptions (tests/plugins/unruly_plugin.py): it writes to
+stdout, raises what cannot be printed, or fails while a request is checked. Each failure is
+FAILED_PRECONDITION naming the plugin and the component, and the training worker goes on
+serving the next training (one slot, so the next training runs on the same worker)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import start_server
+
+from gatelearn.client import Client
+from gatelearn.server import Limits
+from gatelearn.server.app import RunningServer
+
+PLUGIN = "unruly_plugin"
+HERE = Path(__file__).parent
+XOR_ROWS = [[0, 0], [0, 1], [1, 0], [1, 1]]
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """A server with the fixture plugin, in its training workers too (through PYTHONPATH), and
+    one training slot, so that every training runs on the same worker unless it was replaced."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(
+            "PYTHONPATH", os.pathsep.join(filter(None, (str(HERE), os.environ.get("PYTHONPATH"))))
+        )
+        patch.syspath_prepend(str(HERE))
+        running = start_server(
+            tmp_path_factory.mktemp("data"),
+            plugins=(PLUGIN,),
+            limits=Limits(max_concurrent_trainings=1),
+        )
+        try:
+            yield running
+        finally:
+            running.stop(0)
+
+
+@pytest.fixture(scope="module")
+def client(running: RunningServer) -> Iterator[Client]:
+    with Client(f"127.0.0.1:{running.port}") as connected:
+        yield connected
+
+
+def trains_on_the_same_worker(client: Client, running: RunningServer, name: str) -> None:
+    """An ordinary training after the fault saves a solved model, on a worker not replaced."""
+    restarts = running.pool.restarts
+    assert client.train(name, "xor").metrics.solved
+    assert running.pool.restarts == restarts
+
+
+def test_writing_to_stdout_does_not_corrupt_the_frames(
+    client: Client, running: RunningServer
+) -> None:
+    # The import-time print and the forward pass's bytes on descriptor 1 both reach the
+    # worker's stdout; before, they were read as frames (UNKNOWN: JSONDecodeError), and the
+    # worker's later frames were read out of step.
+    restarts = running.pool.restarts
+    outcome = client.train("writer", "xor", activations=["fd_writer", "sigmoid"])
+    assert outcome.metrics.solved
+    assert running.pool.restarts == restarts
+    trains_on_the_same_worker(client, running, "after-writer")

@@ -1,0 +1,72 @@
+"""Test fixture plugin: components that break the host's assumptions rather than the maths.
+
+- importing the module prints a line to stdout (flushed), as a chatty plugin does;
+- `fd_writer` is tanh, but its forward pass writes bytes straight to file descriptor 1, as a C
+  library or a child process sharing the descriptor would;
+- `unreadable` raises an exception whose `__str__` itself raises;
+- the gate `broken_gate` raises from `evaluate`, which runs when a request is checked.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from gatelearn.core import Activation, Gate
+from gatelearn.core.components import Array
+from gatelearn.plugins import hookimpl
+
+print("unruly plugin loaded", flush=True)
+
+STDOUT_BYTES = b"\x00\x00\x00\x04\x05junk written to fd 1 by a plugin\n"
+GATE_MESSAGE = "broken_gate cannot evaluate on purpose"
+
+
+class FdWriter(Activation):
+    name = "fd_writer"
+    description = "tanh that writes bytes to file descriptor 1 (test fixture)"
+
+    def forward(self, z: Array, out: Array) -> None:
+        os.write(1, STDOUT_BYTES)
+        np.tanh(z, out=out)
+
+    def derivative(self, z: Array, a: Array, out: Array) -> None:
+        np.subtract(1.0, np.square(a), out=out)
+
+
+class UnprintableError(Exception):
+    """An exception that cannot say what it is."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("this exception's message cannot be read")
+
+
+class Unreadable(Activation):
+    name = "unreadable"
+    description = "raises an exception whose message raises (test fixture)"
+
+    def forward(self, z: Array, out: Array) -> None:
+        raise UnprintableError()
+
+    def derivative(self, z: Array, a: Array, out: Array) -> None:
+        out.fill(1.0)
+
+
+class BrokenGate(Gate):
+    name = "broken_gate"
+    description = "a 2-input gate whose evaluate raises (test fixture)"
+    arity = 2
+
+    def evaluate(self, bits: np.ndarray) -> np.ndarray:
+        raise ValueError(GATE_MESSAGE)
+
+
+@hookimpl
+def gatelearn_activations() -> list[type[Activation]]:
+    return [FdWriter, Unreadable]
+
+
+@hookimpl
+def gatelearn_tasks() -> list[type[Gate]]:
+    return [BrokenGate]
