@@ -9,10 +9,11 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import grpc
 import pytest
-from conftest import start_server
+from conftest import linear_model, start_server
 
-from gatelearn.client import Client
+from gatelearn.client import Client, GateLearnError
 from gatelearn.server import Limits
 from gatelearn.server.app import RunningServer
 
@@ -47,6 +48,14 @@ def client(running: RunningServer) -> Iterator[Client]:
         yield connected
 
 
+def refusal(call: object, *args: object, **kwargs: object) -> str:
+    """The details of the FAILED_PRECONDITION that `call(*args, **kwargs)` ends with."""
+    with pytest.raises(GateLearnError) as raised:
+        call(*args, **kwargs)  # type: ignore[operator]
+    assert raised.value.code == grpc.StatusCode.FAILED_PRECONDITION, raised.value
+    return raised.value.details
+
+
 def trains_on_the_same_worker(client: Client, running: RunningServer, name: str) -> None:
     """An ordinary training after the fault saves a solved model, on a worker not replaced."""
     restarts = running.pool.restarts
@@ -65,3 +74,17 @@ def test_writing_to_stdout_does_not_corrupt_the_frames(
     assert outcome.metrics.solved
     assert running.pool.restarts == restarts
     trains_on_the_same_worker(client, running, "after-writer")
+
+
+def test_an_exception_whose_message_raises_is_named(client: Client, running: RunningServer) -> None:
+    # Before, the worker died (exit code 1, no plugin named), and in the server the call
+    # ended UNKNOWN.
+    restarts = running.pool.restarts
+    details = refusal(client.train, "unreadable", "xor", activations=["unreadable", "sigmoid"])
+    assert "plugin 'unruly_plugin' (activation 'unreadable') raised UnprintableError" in details
+    assert running.pool.restarts == restarts
+    model = linear_model(0.5)
+    model["layers"][0]["activation"] = {"name": "unreadable"}  # type: ignore[index]
+    details = refusal(client.import_model, "unreadable", model)
+    assert "plugin 'unruly_plugin' (activation 'unreadable') raised UnprintableError" in details
+    trains_on_the_same_worker(client, running, "after-unreadable")

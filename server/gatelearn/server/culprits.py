@@ -32,4 +32,13 @@ def failure(error: BaseException, registry: Registry, where: str) -> str:
     raiser = culprit(error, registry) or (
         f"{frames[-1].filename}:{frames[-1].lineno}" if frames else where
     )
-    return f"{raiser} raised {type(error).__name__}: {error}"
+    return f"{raiser} raised {type(error).__name__}: {_message(error)}"
+
+
+def _message(error: BaseException) -> str:
+    """`str(error)`, or a note that it could not be read: a plugin's exception may raise from
+    its own `__str__`, and that must not end the call (UNKNOWN) or the worker."""
+    try:
+        return str(error)
+    except BaseException as unreadable:  # whatever it raises, as for the error itself
+        return f"(its message could not be read: {type(unreadable).__name__})"
