@@ -88,3 +88,16 @@ def test_an_exception_whose_message_raises_is_named(client: Client, running: Run
     details = refusal(client.import_model, "unreadable", model)
     assert "plugin 'unruly_plugin' (activation 'unreadable') raised UnprintableError" in details
     trains_on_the_same_worker(client, running, "after-unreadable")
+
+
+def test_a_task_failing_while_the_request_is_checked_is_named(
+    client: Client, running: RunningServer
+) -> None:
+    # Before, the worker died (exit code 1) and the status named no plugin.
+    restarts = running.pool.restarts
+    details = refusal(client.train, "broken", "broken_gate")
+    assert "plugin 'unruly_plugin' (task 'broken_gate') raised ValueError" in details
+    assert "broken_gate cannot evaluate on purpose" in details
+    assert running.pool.restarts == restarts
+    assert client.models("broken") == []
+    trains_on_the_same_worker(client, running, "after-broken")

@@ -58,6 +58,15 @@ def _failed(error: DomainError) -> tuple[Kind, bytes]:
     return Kind.FAILED, json.dumps(to_json(error)).encode()
 
 
+def _plugin_failed(error: BaseException, registry: Registry) -> tuple[Kind, bytes]:
+    """The FAILED frame for what a component raised, naming its plugin (`culprits.failure`)."""
+    return _failed(
+        FailedPrecondition(
+            f"training failed: {failure(error, registry, 'training')}; nothing was saved"
+        )
+    )
+
+
 def run_job(
     payload: bytes,
     registry: Registry,
@@ -75,6 +84,9 @@ def run_job(
         return _failed(error)
     except ParamError as error:
         return _failed(InvalidRequest(error.param, error.message))
+    # A task's plugin code runs here too (its rows are built to be checked).
+    except BaseException as error:
+        return _plugin_failed(error, registry)
     recipe = checked.recipe
     interval = recipe.config.progress_interval
     next_send = time.monotonic() + interval
@@ -108,11 +120,7 @@ def run_job(
     # BaseException too: a plugin raising KeyboardInterrupt or SystemExit (the worker ignores
     # SIGINT, so no key press raises them here) must fail its training, not end the worker.
     except BaseException as error:
-        return _failed(
-            FailedPrecondition(
-                f"training failed: {failure(error, registry, 'training')}; nothing was saved"
-            )
-        )
+        return _plugin_failed(error, registry)
     if result.stop_reason == StopReason.CANCELLED:
         return _failed(Cancelled("training cancelled; nothing was saved"))
     if result.stop_reason == StopReason.DIVERGED:
