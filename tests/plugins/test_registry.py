@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import start_server
 
 from gatelearn.api.constants import COMPONENT_KINDS
 from gatelearn.core import Component, Dataset, Gate, Loss, Optimizer, Param, ParamError, Task
@@ -30,9 +31,15 @@ from gatelearn.plugins import (
     hookimpl,
 )
 from gatelearn.plugins.builtin.activations import Sigmoid
+from gatelearn.plugins.builtin.losses import MeanSquaredError
 
 HERE = Path(__file__).resolve().parent
-FIXTURE_PLUGINS = ("buffer_gate_plugin", "dup_sigmoid_plugin", "wrong_kind_plugin")
+FIXTURE_PLUGINS = (
+    "bad_params_plugin",
+    "buffer_gate_plugin",
+    "dup_sigmoid_plugin",
+    "wrong_kind_plugin",
+)
 ACTIVATIONS = "gatelearn.plugins.builtin.activations"
 GATES = "gatelearn.plugins.builtin.gates"
 RNG = np.random.default_rng(0)
@@ -235,6 +242,60 @@ def test_hook_returning_a_loss_instance_is_a_type_error(registry: Registry) -> N
             build_registry(pm)
     finally:
         pm.unregister(plugin)
+
+
+def _loss_declaring(*params: Any) -> type[Loss]:
+    """A built-in loss whose subclass declares `params`."""
+    return type("Declared", (MeanSquaredError,), {"name": "declared", "params": params})
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ([{"name": "k"}], "`params` is not a tuple of Param"),
+        ((Param("", "float", 1.0, "x"),), "parameter name '' is empty"),
+        ((Param("k", "float", 1.0, "x"), Param("k", "int", 2, "y")), "'k' is .* declared twice"),
+        ((Param("k", "complex", 1, "x"),), "'k' has type 'complex' \\(known: int, float"),
+        ((Param("k", "float", "abc", "x"),), "'k' has a default .*expected float"),
+        ((Param("k", "float", 5.0, "x", maximum=1.0),), "'k' has a default .*must be <= 1.0"),
+        ((Param("k", "float", float("nan"), "x"),), "'k' has a default .*must be finite"),
+        ((Param("k", "str", "z", "x", choices=("a",)),), "'k' has a default .*must be one of a"),
+        ((Param("k", "data", object(), "x"),), "'k' has a default .*not JSON serializable"),
+        ((Param("k", "data", [float("inf")], "x"),), "'k' has a default .*not JSON compliant"),
+    ],
+    ids=[
+        "not-params",
+        "empty-name",
+        "twice",
+        "unknown-type",
+        "default-type",
+        "default-range",
+        "default-nan",
+        "default-choice",
+        "default-object",
+        "default-inf-data",
+    ],
+)
+def test_a_bad_params_declaration_is_a_type_error_naming_the_plugin(
+    params: tuple[Any, ...], message: str
+) -> None:
+    # Before, each registered: requests naming the parameter failed later (KeyError, a dead
+    # worker), and an unlistable default made ListPlugins end UNKNOWN for every caller.
+    pm = create_manager(entry_points=False)
+    plugin = _Returns(_loss_declaring(*params))
+    pm.register(plugin, name="declarer")
+    try:
+        with pytest.raises(TypeError, match=f"plugin 'declarer'.*Declared whose .*{message}"):
+            build_registry(pm)
+    finally:
+        pm.unregister(plugin)
+
+
+def test_a_server_refuses_to_start_with_an_unlistable_default(
+    fixture_plugins: None, tmp_path: Path
+) -> None:
+    with pytest.raises(TypeError, match="plugin 'bad_params_plugin'.*parameter 'shape'"):
+        start_server(tmp_path / "data", plugins=("bad_params_plugin",))
 
 
 def test_wrong_kind_from_a_module_plugin_names_the_module(fixture_plugins: None) -> None:

@@ -14,7 +14,15 @@ from typing import Any
 
 import pluggy
 
-from gatelearn.core import Activation, Component, Initializer, Loss, Optimizer, Task
+from gatelearn.core import (
+    Activation,
+    Component,
+    Initializer,
+    Loss,
+    Optimizer,
+    Task,
+    declaration_error,
+)
 from gatelearn.plugins.manager import DEFAULT_PLUGINS
 
 __all__ = [
@@ -159,6 +167,8 @@ def _check_component(component: object, base: type[Component], where: str) -> No
         raise TypeError(f"{where} returned {component.__name__} without a `name`")
     if not isinstance(description, str) or not description or "\n" in description:
         raise TypeError(f"{where} returned {component.__name__} without a one-line `description`")
+    if wrong := declaration_error(component.params):
+        raise TypeError(f"{where} returned {component.__name__} whose {wrong}")
     declared = getattr(component, "state_names", None) or ()
     nonnegative = getattr(component, "nonnegative_state", ())
     if not all(isinstance(names, tuple) for names in (declared, nonnegative)):
