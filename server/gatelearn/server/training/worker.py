@@ -14,12 +14,14 @@ import select
 import signal
 import sys
 import threading
+import traceback
 from typing import BinaryIO
 
-from gatelearn.plugins import build_registry, create_manager
+from gatelearn.plugins import Registry, build_registry, create_manager
+from gatelearn.server.errors import FailedPrecondition
 from gatelearn.server.limits import Limits
 from gatelearn.server.training.frames import Kind, read_frame, write_frame
-from gatelearn.server.training.jobs import run_job
+from gatelearn.server.training.jobs import failed_frame, run_job
 from gatelearn.v1 import gatelearn_pb2 as pb
 
 WORKER_NICENESS = 10  # added to the worker's niceness where SCHED_IDLE is not to be had
@@ -92,6 +94,19 @@ def _frames_out() -> BinaryIO:
     return frames_out
 
 
+def _unloadable(error: Exception) -> tuple[Kind, bytes]:
+    """The FAILED frame for every job of a worker that could not load the server's plugins (a
+    module the server imported through its own sys.path, say): it names the plugin, where a
+    worker dying at start-up told each Train only its exit code, and was replaced each time."""
+    return failed_frame(
+        FailedPrecondition(
+            f"the training worker cannot load the plugins: {error}; a worker is a process of "
+            f"its own, which must be able to import every plugin the server loads (PYTHONPATH, "
+            f"installed packages); nothing was saved"
+        )
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--limits", default="{}", help="the server's Limits as JSON")
@@ -105,7 +120,11 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     limits = Limits(**json.loads(args.limits))
     frames_out = _frames_out()
-    registry = build_registry(create_manager(args.plugin))
+    try:
+        registry: Registry | None = build_registry(create_manager(args.plugin))
+    except Exception as error:  # answered to every job below, not a worker dying per Train
+        traceback.print_exc()
+        registry, unloadable = None, _unloadable(error)
 
     def send(kind: Kind, body: bytes) -> None:
         try:
@@ -122,6 +141,9 @@ def main(argv: list[str] | None = None) -> None:
         while True:
             payload = commands.next_job()
             idle_policy()  # the server lifts it to stop a job quickly (Worker.hurry)
+            if registry is None:
+                send(*unloadable)
+                continue
             send(*run_job(payload, registry, limits, commands.cancelled, send_progress))
 
 
