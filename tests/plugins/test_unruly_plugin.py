@@ -101,3 +101,11 @@ def test_a_task_failing_while_the_request_is_checked_is_named(
     assert running.pool.restarts == restarts
     assert client.models("broken") == []
     trains_on_the_same_worker(client, running, "after-broken")
+
+
+def test_a_step_closure_raising_is_named(client: Client, running: RunningServer) -> None:
+    # The step has no `self`: before, the status named only its file and line.
+    details = refusal(client.train, "stepper", "xor", optimizer="failing_step")
+    assert "plugin 'unruly_plugin' (optimizer 'failing_step') raised ValueError" in details
+    assert "failing_step cannot step on purpose" in details
+    trains_on_the_same_worker(client, running, "after-stepper")

@@ -4,23 +4,28 @@
 - `fd_writer` is tanh, but its forward pass writes bytes straight to file descriptor 1, as a C
   library or a child process sharing the descriptor would;
 - `unreadable` raises an exception whose `__str__` itself raises;
-- the gate `broken_gate` raises from `evaluate`, which runs when a request is checked.
+- the gate `broken_gate` raises from `evaluate`, which runs when a request is checked;
+- the optimizer `failing_step` binds, but the step it returns (a closure, with no `self`)
+  raises.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 import numpy as np
 
-from gatelearn.core import Activation, Gate
+from gatelearn.core import Activation, Gate, Optimizer, Step
 from gatelearn.core.components import Array
 from gatelearn.plugins import hookimpl
+from gatelearn.plugins.builtin.optimizers import GradientDescent
 
 print("unruly plugin loaded", flush=True)
 
 STDOUT_BYTES = b"\x00\x00\x00\x04\x05junk written to fd 1 by a plugin\n"
 GATE_MESSAGE = "broken_gate cannot evaluate on purpose"
+STEP_MESSAGE = "failing_step cannot step on purpose"
 
 
 class FdWriter(Activation):
@@ -62,6 +67,19 @@ class BrokenGate(Gate):
         raise ValueError(GATE_MESSAGE)
 
 
+class FailingStep(GradientDescent):
+    name = "failing_step"
+    description = "gradient descent whose step raises (test fixture)"
+
+    def bind(self, params: Sequence[Array], grads: Sequence[Array]) -> Step:
+        self.start_state(params)
+
+        def step() -> None:
+            raise ValueError(STEP_MESSAGE)
+
+        return step
+
+
 @hookimpl
 def gatelearn_activations() -> list[type[Activation]]:
     return [FdWriter, Unreadable]
@@ -70,3 +88,8 @@ def gatelearn_activations() -> list[type[Activation]]:
 @hookimpl
 def gatelearn_tasks() -> list[type[Gate]]:
     return [BrokenGate]
+
+
+@hookimpl
+def gatelearn_optimizers() -> list[type[Optimizer]]:
+    return [FailingStep]
