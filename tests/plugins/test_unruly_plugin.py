@@ -109,3 +109,12 @@ def test_a_step_closure_raising_is_named(client: Client, running: RunningServer)
     assert "plugin 'unruly_plugin' (optimizer 'failing_step') raised ValueError" in details
     assert "failing_step cannot step on purpose" in details
     trains_on_the_same_worker(client, running, "after-stepper")
+
+
+def test_a_loss_value_of_the_wrong_shape_is_named(client: Client, running: RunningServer) -> None:
+    # Before, NumPy's error in the trainer was reported by the trainer's file and line
+    # ('The truth value of an array with more than one element is ambiguous').
+    details = refusal(client.train, "misshapen", "xor", loss="misshapen")
+    assert "plugin 'unruly_plugin' (loss 'misshapen') raised ValueError" in details
+    assert "shape (3, 7)" in details and "expected shape (1,)" in details
+    trains_on_the_same_worker(client, running, "after-misshapen")

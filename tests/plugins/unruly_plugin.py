@@ -5,6 +5,7 @@
   library or a child process sharing the descriptor would;
 - `unreadable` raises an exception whose `__str__` itself raises;
 - the gate `broken_gate` raises from `evaluate`, which runs when a request is checked;
+- the loss `misshapen` returns a (3, 7) array of values, not one per member;
 - the optimizer `failing_step` binds, but the step it returns (a closure, with no `self`)
   raises.
 """
@@ -16,9 +17,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from gatelearn.core import Activation, Gate, Optimizer, Step
+from gatelearn.core import Activation, Gate, Loss, Optimizer, Step
 from gatelearn.core.components import Array
 from gatelearn.plugins import hookimpl
+from gatelearn.plugins.builtin.losses import MeanSquaredError
 from gatelearn.plugins.builtin.optimizers import GradientDescent
 
 print("unruly plugin loaded", flush=True)
@@ -67,6 +69,14 @@ class BrokenGate(Gate):
         raise ValueError(GATE_MESSAGE)
 
 
+class Misshapen(MeanSquaredError):
+    name = "misshapen"
+    description = "mse whose value has the wrong shape (test fixture)"
+
+    def value(self, pred: Array, target: Array) -> Array:
+        return np.zeros((3, 7))
+
+
 class FailingStep(GradientDescent):
     name = "failing_step"
     description = "gradient descent whose step raises (test fixture)"
@@ -93,3 +103,8 @@ def gatelearn_tasks() -> list[type[Gate]]:
 @hookimpl
 def gatelearn_optimizers() -> list[type[Optimizer]]:
     return [FailingStep]
+
+
+@hookimpl
+def gatelearn_losses() -> list[type[Loss]]:
+    return [Misshapen]

@@ -102,6 +102,18 @@ class Loss(Component):
     def value(self, pred: Array, target: Array) -> Array:
         """Return the loss of each member, shape (P,)."""
 
+    def checked_value(self, pred: Array, target: Array) -> Array:
+        """`value`, refused (ValueError, raised here so that the error names this loss's
+        plugin) unless it is one real number per member: the trainer compares and stores it."""
+        members = pred.shape[-1]
+        value = np.asarray(self.value(pred, target))
+        if value.shape != (members,) or value.dtype.kind not in "fiu":
+            raise ValueError(
+                f"value returned an array of shape {value.shape} and dtype {value.dtype}, "
+                f"expected shape ({members},): one real number per population member"
+            )
+        return value
+
     @abstractmethod
     def gradient(self, pred: Array, target: Array, out: Array) -> None:
         """Write dL/dpred into `out` (same shape as `pred`)."""

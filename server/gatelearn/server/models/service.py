@@ -321,7 +321,7 @@ class ModelService:
         measured = score(model, inputs, targets)
         metrics = measured.metrics()
         if (loss := self._own_loss(record)) is not None:
-            value = loss.value(measured.outputs[..., None], targets[..., None])
+            value = loss.checked_value(measured.outputs[..., None], targets[..., None])
             metrics = dataclasses.replace(metrics, loss=float(value[0]))
         if not all(
             np.isfinite(v)
