@@ -118,3 +118,14 @@ def test_a_loss_value_of_the_wrong_shape_is_named(client: Client, running: Runni
     assert "plugin 'unruly_plugin' (loss 'misshapen') raised ValueError" in details
     assert "shape (3, 7)" in details and "expected shape (1,)" in details
     trains_on_the_same_worker(client, running, "after-misshapen")
+
+
+def test_a_task_answering_an_undeclared_label_is_named(
+    client: Client, running: RunningServer
+) -> None:
+    # Before, it trained and saved a model whose bce loss was negative (-17.7 after 50 epochs).
+    details = refusal(client.train, "three", "three_gate", epochs=50)
+    assert "plugin 'unruly_plugin' (task 'three_gate') raised ValueError" in details
+    assert "a target other than its labels 0/1 (row 1: 3)" in details
+    assert client.models("three") == []
+    trains_on_the_same_worker(client, running, "after-three")

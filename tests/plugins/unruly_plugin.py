@@ -5,6 +5,7 @@
   library or a child process sharing the descriptor would;
 - `unreadable` raises an exception whose `__str__` itself raises;
 - the gate `broken_gate` raises from `evaluate`, which runs when a request is checked;
+- the gate `three_gate` is XOR with 3 for 1, a label its dataset does not declare;
 - the loss `misshapen` returns a (3, 7) array of values, not one per member;
 - the optimizer `failing_step` binds, but the step it returns (a closure, with no `self`)
   raises.
@@ -69,6 +70,15 @@ class BrokenGate(Gate):
         raise ValueError(GATE_MESSAGE)
 
 
+class ThreeGate(Gate):
+    name = "three_gate"
+    description = "XOR answering 3 for true (test fixture)"
+    arity = 2
+
+    def evaluate(self, bits: np.ndarray) -> np.ndarray:
+        return (bits[:, 0] ^ bits[:, 1]) * 3
+
+
 class Misshapen(MeanSquaredError):
     name = "misshapen"
     description = "mse whose value has the wrong shape (test fixture)"
@@ -97,7 +107,7 @@ def gatelearn_activations() -> list[type[Activation]]:
 
 @hookimpl
 def gatelearn_tasks() -> list[type[Gate]]:
-    return [BrokenGate]
+    return [BrokenGate, ThreeGate]
 
 
 @hookimpl
