@@ -291,6 +291,30 @@ def test_a_bad_params_declaration_is_a_type_error_naming_the_plugin(
         pm.unregister(plugin)
 
 
+@pytest.mark.parametrize("name", ["two\nlines", "co:lon", "two words", "red\x1b[31m", "tab\t"])
+def test_a_name_the_command_line_cannot_write_is_a_type_error(name: str) -> None:
+    # Before, each registered: a newline or an escape sequence broke `serve`'s and
+    # `gatelearn plugins`' lines, and `--loss co:lon` was read as loss 'co', parameter 'lon'.
+    pm = create_manager(entry_points=False)
+    plugin = _Returns(type("Odd", (MeanSquaredError,), {"name": name}))
+    pm.register(plugin, name="namer")
+    try:
+        with pytest.raises(TypeError, match="plugin 'namer'.*Odd named .*: a name must be"):
+            build_registry(pm)
+    finally:
+        pm.unregister(plugin)
+
+
+def test_a_unicode_name_registers() -> None:
+    pm = create_manager(entry_points=False)
+    plugin = _Returns(type("Greek", (MeanSquaredError,), {"name": "σ-loss"}))
+    pm.register(plugin, name="greek")
+    try:
+        assert build_registry(pm).entry("loss", "σ-loss").plugin == "greek"
+    finally:
+        pm.unregister(plugin)
+
+
 def test_a_server_refuses_to_start_with_an_unlistable_default(
     fixture_plugins: None, tmp_path: Path
 ) -> None:

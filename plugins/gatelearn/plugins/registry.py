@@ -165,6 +165,12 @@ def _check_component(component: object, base: type[Component], where: str) -> No
     description = getattr(component, "description", None)
     if not isinstance(name, str) or not name:
         raise TypeError(f"{where} returned {component.__name__} without a `name`")
+    if not name.isprintable() or any(char.isspace() or char == ":" for char in name):
+        # Names are printed one to a line and written `NAME:key=value` on the command line.
+        raise TypeError(
+            f"{where} returned {component.__name__} named {name!r}: a name must be printable, "
+            f"without spaces or ':'"
+        )
     if not isinstance(description, str) or not description or "\n" in description:
         raise TypeError(f"{where} returned {component.__name__} without a one-line `description`")
     if wrong := declaration_error(component.params):
