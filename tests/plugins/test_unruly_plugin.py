@@ -6,11 +6,13 @@ serving the next training (one slot, so the next training runs on the same worke
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
 import pytest
+import unruly_plugin
 from conftest import linear_model, start_server
 
 from gatelearn.client import Client, GateLearnError
@@ -129,3 +131,24 @@ def test_a_task_answering_an_undeclared_label_is_named(
     assert "a target other than its labels 0/1 (row 1: 3)" in details
     assert client.models("three") == []
     trains_on_the_same_worker(client, running, "after-three")
+
+
+def test_a_predict_stuck_in_a_plugin_holds_up_no_other_call(
+    client: Client, running: RunningServer
+) -> None:
+    # Before, Predict ran on the event loop (SQLite store): while the plugin waited, every
+    # other call waited too, and a listing with a deadline ended DEADLINE_EXCEEDED.
+    model = linear_model(0.5)
+    model["layers"][0]["activation"] = {"name": "held"}  # type: ignore[index]
+    client.import_model("held", model)
+    unruly_plugin.ARMED.set()
+    stuck = threading.Thread(target=client.predict, args=("held", XOR_ROWS))
+    try:
+        stuck.start()
+        assert unruly_plugin.ENTERED.wait(10)
+        with Client(f"127.0.0.1:{running.port}", timeout=5, retries=0) as other:
+            assert [m.name for m in other.models("held")] == ["held"]
+    finally:
+        unruly_plugin.ARMED.clear()
+        unruly_plugin.RELEASE.set()
+        stuck.join(10)

@@ -4,6 +4,8 @@
 - `fd_writer` is tanh, but its forward pass writes bytes straight to file descriptor 1, as a C
   library or a child process sharing the descriptor would;
 - `unreadable` raises an exception whose `__str__` itself raises;
+- `held` is tanh, but once `ARMED` is set its forward pass waits for `RELEASE` (after setting
+  `ENTERED`), as a plugin stuck on a lock or a network call would;
 - the gate `broken_gate` raises from `evaluate`, which runs when a request is checked;
 - the gate `three_gate` is XOR with 3 for 1, a label its dataset does not declare;
 - the loss `misshapen` returns a (3, 7) array of values, not one per member;
@@ -14,6 +16,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 
 import numpy as np
@@ -29,6 +32,7 @@ print("unruly plugin loaded", flush=True)
 STDOUT_BYTES = b"\x00\x00\x00\x04\x05junk written to fd 1 by a plugin\n"
 GATE_MESSAGE = "broken_gate cannot evaluate on purpose"
 STEP_MESSAGE = "failing_step cannot step on purpose"
+ARMED, ENTERED, RELEASE = threading.Event(), threading.Event(), threading.Event()
 
 
 class FdWriter(Activation):
@@ -37,6 +41,20 @@ class FdWriter(Activation):
 
     def forward(self, z: Array, out: Array) -> None:
         os.write(1, STDOUT_BYTES)
+        np.tanh(z, out=out)
+
+    def derivative(self, z: Array, a: Array, out: Array) -> None:
+        np.subtract(1.0, np.square(a), out=out)
+
+
+class Held(Activation):
+    name = "held"
+    description = "tanh that, once armed, waits to be released (test fixture)"
+
+    def forward(self, z: Array, out: Array) -> None:
+        if ARMED.is_set():
+            ENTERED.set()
+            RELEASE.wait(60)
         np.tanh(z, out=out)
 
     def derivative(self, z: Array, a: Array, out: Array) -> None:
@@ -102,7 +120,7 @@ class FailingStep(GradientDescent):
 
 @hookimpl
 def gatelearn_activations() -> list[type[Activation]]:
-    return [FdWriter, Unreadable]
+    return [FdWriter, Held, Unreadable]
 
 
 @hookimpl
