@@ -9,10 +9,12 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pluggy
 import pytest
 from conftest import start_server
 
@@ -244,6 +246,17 @@ def test_hook_returning_a_loss_instance_is_a_type_error(registry: Registry) -> N
         pm.unregister(plugin)
 
 
+@contextmanager
+def _registered(plugin: object, name: str) -> Iterator[pluggy.PluginManager]:
+    """A plugin manager of the built-ins and `plugin`, registered as `name` while in use."""
+    pm = create_manager(entry_points=False)
+    pm.register(plugin, name=name)
+    try:
+        yield pm
+    finally:
+        pm.unregister(plugin)
+
+
 def _loss_declaring(*params: Any) -> type[Loss]:
     """A built-in loss whose subclass declares `params`."""
     return type("Declared", (MeanSquaredError,), {"name": "declared", "params": params})
@@ -262,6 +275,7 @@ def _loss_declaring(*params: Any) -> type[Loss]:
         ((Param("k", "str", "z", "x", choices=("a",)),), "'k' has a default .*must be one of a"),
         ((Param("k", "data", object(), "x"),), "'k' has a default .*not JSON serializable"),
         ((Param("k", "data", [float("inf")], "x"),), "'k' has a default .*not JSON compliant"),
+        ((Param("k", "int", 1, "x" * 1001),), "'k' has no description of <= 1000 characters"),
     ],
     ids=[
         "not-params",
@@ -274,6 +288,7 @@ def _loss_declaring(*params: Any) -> type[Loss]:
         "default-choice",
         "default-object",
         "default-inf-data",
+        "long-description",
     ],
 )
 def test_a_bad_params_declaration_is_a_type_error_naming_the_plugin(
@@ -281,38 +296,59 @@ def test_a_bad_params_declaration_is_a_type_error_naming_the_plugin(
 ) -> None:
     # Before, each registered: requests naming the parameter failed later (KeyError, a dead
     # worker), and an unlistable default made ListPlugins end UNKNOWN for every caller.
-    pm = create_manager(entry_points=False)
-    plugin = _Returns(_loss_declaring(*params))
-    pm.register(plugin, name="declarer")
-    try:
-        with pytest.raises(TypeError, match=f"plugin 'declarer'.*Declared whose .*{message}"):
-            build_registry(pm)
-    finally:
-        pm.unregister(plugin)
+    with (
+        _registered(_Returns(_loss_declaring(*params)), "declarer") as pm,
+        pytest.raises(TypeError, match=f"plugin 'declarer'.*Declared whose .*{message}"),
+    ):
+        build_registry(pm)
 
 
 @pytest.mark.parametrize("name", ["two\nlines", "co:lon", "two words", "red\x1b[31m", "tab\t"])
 def test_a_name_the_command_line_cannot_write_is_a_type_error(name: str) -> None:
     # Before, each registered: a newline or an escape sequence broke `serve`'s and
     # `gatelearn plugins`' lines, and `--loss co:lon` was read as loss 'co', parameter 'lon'.
-    pm = create_manager(entry_points=False)
-    plugin = _Returns(type("Odd", (MeanSquaredError,), {"name": name}))
-    pm.register(plugin, name="namer")
-    try:
-        with pytest.raises(TypeError, match="plugin 'namer'.*Odd named .*: a name must be"):
-            build_registry(pm)
-    finally:
-        pm.unregister(plugin)
+    with (
+        _registered(_Returns(type("Odd", (MeanSquaredError,), {"name": name})), "namer") as pm,
+        pytest.raises(TypeError, match="plugin 'namer'.*Odd named .*: a name must be"),
+    ):
+        build_registry(pm)
 
 
 def test_a_unicode_name_registers() -> None:
-    pm = create_manager(entry_points=False)
-    plugin = _Returns(type("Greek", (MeanSquaredError,), {"name": "σ-loss"}))
-    pm.register(plugin, name="greek")
-    try:
+    greek = type("Greek", (MeanSquaredError,), {"name": "σ-loss"})
+    with _registered(_Returns(greek), "greek") as pm:
         assert build_registry(pm).entry("loss", "σ-loss").plugin == "greek"
-    finally:
-        pm.unregister(plugin)
+
+
+def test_a_description_too_long_to_list_is_a_type_error() -> None:
+    # Before, it registered, and ListPlugins ended RESOURCE_EXHAUSTED (20 MB over the 16 MB
+    # message limit) for every caller.
+    wordy = type("Wordy", (MeanSquaredError,), {"name": "wordy", "description": "w" * 1001})
+    with (
+        _registered(_Returns(wordy), "wordy") as pm,
+        pytest.raises(TypeError, match="plugin 'wordy'.*`description` is over 1000 characters"),
+    ):
+        build_registry(pm)
+
+
+class _RaisingHook:
+    """A plugin whose loss hook raises."""
+
+    @hookimpl
+    def gatelearn_losses(self) -> list[Any]:
+        raise LookupError("no losses today")
+
+
+def test_a_hook_raising_stops_start_up_naming_the_plugin() -> None:
+    # Before, start-up stopped with the hook's words alone ('no losses today').
+    with (
+        _registered(_RaisingHook(), "moody") as pm,
+        pytest.raises(
+            RuntimeError,
+            match="plugin 'moody': gatelearn_losses raised LookupError: no losses today",
+        ),
+    ):
+        build_registry(pm)
 
 
 def test_a_server_refuses_to_start_with_an_unlistable_default(

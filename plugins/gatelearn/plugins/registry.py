@@ -23,6 +23,7 @@ from gatelearn.core import (
     Task,
     declaration_error,
 )
+from gatelearn.core.params import MAX_DESCRIPTION
 from gatelearn.plugins.manager import DEFAULT_PLUGINS
 
 __all__ = [
@@ -137,7 +138,13 @@ def build_registry(pm: pluggy.PluginManager) -> Registry:
     entries = []
     for kind, (hook_name, base) in KINDS.items():
         for impl in getattr(pm.hook, hook_name).get_hookimpls():
-            returned = impl.function()
+            try:
+                returned = impl.function()
+            except Exception as error:  # stop start-up naming the plugin, not only its words
+                raise RuntimeError(
+                    f"plugin {impl.plugin_name!r}: {hook_name} raised "
+                    f"{type(error).__name__}: {error}"
+                ) from error
             if not isinstance(returned, list | tuple):
                 raise TypeError(
                     f"plugin {impl.plugin_name!r}: {hook_name} must return a list "
@@ -173,6 +180,11 @@ def _check_component(component: object, base: type[Component], where: str) -> No
         )
     if not isinstance(description, str) or not description or "\n" in description:
         raise TypeError(f"{where} returned {component.__name__} without a one-line `description`")
+    if len(description) > MAX_DESCRIPTION:  # ListPlugins answers every one in one message
+        raise TypeError(
+            f"{where} returned {component.__name__} whose `description` is over "
+            f"{MAX_DESCRIPTION} characters ({len(description)})"
+        )
     if wrong := declaration_error(component.params):
         raise TypeError(f"{where} returned {component.__name__} whose {wrong}")
     declared = getattr(component, "state_names", None) or ()
