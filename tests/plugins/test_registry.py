@@ -792,3 +792,24 @@ def test_a_plugin_module_failing_to_import_stops_start_up_naming_it(
     message = json.loads(done.stderr)["error"]["message"]
     for part in ("plugin module 'broken_module'", raised):
         assert part in message, message
+
+
+def test_an_installed_plugin_also_named_by_module_loads_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An installed package (a dist-info on sys.path declaring the entry point) whose module is
+    # also given to --plugin: before, start-up stopped with pluggy's 'Plugin already
+    # registered under a different name' and a dump of every plugin module.
+    (tmp_path / "twice_plugin.py").write_text(
+        (HERE / "buffer_gate_plugin.py").read_text(), encoding="utf-8"
+    )
+    info = tmp_path / "twice_plugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: twice-plugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[gatelearn]\ntwice = twice_plugin\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        registry = build_registry(create_manager(("twice_plugin",)))
+    finally:
+        sys.modules.pop("twice_plugin", None)
+    assert registry.entry("task", "buffer").plugin == "twice"
