@@ -9,11 +9,14 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pluggy
 import pytest
+from conftest import start_server
 
 from gatelearn.api.constants import COMPONENT_KINDS
 from gatelearn.core import Component, Dataset, Gate, Loss, Optimizer, Param, ParamError, Task
@@ -30,9 +33,15 @@ from gatelearn.plugins import (
     hookimpl,
 )
 from gatelearn.plugins.builtin.activations import Sigmoid
+from gatelearn.plugins.builtin.losses import MeanSquaredError
 
 HERE = Path(__file__).resolve().parent
-FIXTURE_PLUGINS = ("buffer_gate_plugin", "dup_sigmoid_plugin", "wrong_kind_plugin")
+FIXTURE_PLUGINS = (
+    "bad_params_plugin",
+    "buffer_gate_plugin",
+    "dup_sigmoid_plugin",
+    "wrong_kind_plugin",
+)
 ACTIVATIONS = "gatelearn.plugins.builtin.activations"
 GATES = "gatelearn.plugins.builtin.gates"
 RNG = np.random.default_rng(0)
@@ -235,6 +244,118 @@ def test_hook_returning_a_loss_instance_is_a_type_error(registry: Registry) -> N
             build_registry(pm)
     finally:
         pm.unregister(plugin)
+
+
+@contextmanager
+def _registered(plugin: object, name: str) -> Iterator[pluggy.PluginManager]:
+    """A plugin manager of the built-ins and `plugin`, registered as `name` while in use."""
+    pm = create_manager(entry_points=False)
+    pm.register(plugin, name=name)
+    try:
+        yield pm
+    finally:
+        pm.unregister(plugin)
+
+
+def _loss_declaring(*params: Any) -> type[Loss]:
+    """A built-in loss whose subclass declares `params`."""
+    return type("Declared", (MeanSquaredError,), {"name": "declared", "params": params})
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ([{"name": "k"}], "`params` is not a tuple of Param"),
+        ((Param("", "float", 1.0, "x"),), "parameter name '' is empty"),
+        ((Param("k", "float", 1.0, "x"), Param("k", "int", 2, "y")), "'k' is .* declared twice"),
+        ((Param("k", "complex", 1, "x"),), "'k' has type 'complex' \\(known: int, float"),
+        ((Param("k", "float", "abc", "x"),), "'k' has a default .*expected float"),
+        ((Param("k", "float", 5.0, "x", maximum=1.0),), "'k' has a default .*must be <= 1.0"),
+        ((Param("k", "float", float("nan"), "x"),), "'k' has a default .*must be finite"),
+        ((Param("k", "str", "z", "x", choices=("a",)),), "'k' has a default .*must be one of a"),
+        ((Param("k", "data", object(), "x"),), "'k' has a default .*not JSON serializable"),
+        ((Param("k", "data", [float("inf")], "x"),), "'k' has a default .*not JSON compliant"),
+        ((Param("k", "int", 1, "x" * 1001),), "'k' has no description of <= 1000 characters"),
+    ],
+    ids=[
+        "not-params",
+        "empty-name",
+        "twice",
+        "unknown-type",
+        "default-type",
+        "default-range",
+        "default-nan",
+        "default-choice",
+        "default-object",
+        "default-inf-data",
+        "long-description",
+    ],
+)
+def test_a_bad_params_declaration_is_a_type_error_naming_the_plugin(
+    params: tuple[Any, ...], message: str
+) -> None:
+    # Before, each registered: requests naming the parameter failed later (KeyError, a dead
+    # worker), and an unlistable default made ListPlugins end UNKNOWN for every caller.
+    with (
+        _registered(_Returns(_loss_declaring(*params)), "declarer") as pm,
+        pytest.raises(TypeError, match=f"plugin 'declarer'.*Declared whose .*{message}"),
+    ):
+        build_registry(pm)
+
+
+@pytest.mark.parametrize("name", ["two\nlines", "co:lon", "two words", "red\x1b[31m", "tab\t"])
+def test_a_name_the_command_line_cannot_write_is_a_type_error(name: str) -> None:
+    # Before, each registered: a newline or an escape sequence broke `serve`'s and
+    # `gatelearn plugins`' lines, and `--loss co:lon` was read as loss 'co', parameter 'lon'.
+    with (
+        _registered(_Returns(type("Odd", (MeanSquaredError,), {"name": name})), "namer") as pm,
+        pytest.raises(TypeError, match="plugin 'namer'.*Odd named .*: a name must be"),
+    ):
+        build_registry(pm)
+
+
+def test_a_unicode_name_registers() -> None:
+    greek = type("Greek", (MeanSquaredError,), {"name": "σ-loss"})
+    with _registered(_Returns(greek), "greek") as pm:
+        assert build_registry(pm).entry("loss", "σ-loss").plugin == "greek"
+
+
+def test_a_description_too_long_to_list_is_a_type_error() -> None:
+    # Before, it registered, and ListPlugins ended RESOURCE_EXHAUSTED (20 MB over the 16 MB
+    # message limit) for every caller.
+    wordy = type("Wordy", (MeanSquaredError,), {"name": "wordy", "description": "w" * 1001})
+    with (
+        _registered(_Returns(wordy), "wordy") as pm,
+        pytest.raises(TypeError, match="plugin 'wordy'.*`description` is over 1000 characters"),
+    ):
+        build_registry(pm)
+
+
+class _RaisingHook:
+    """A plugin whose loss hook raises."""
+
+    @hookimpl
+    def gatelearn_losses(self) -> list[Any]:
+        raise LookupError("no losses today")
+
+
+def test_a_hook_raising_stops_start_up_naming_the_plugin() -> None:
+    # Before, start-up stopped with the hook's words alone ('no losses today').
+    with (
+        _registered(_RaisingHook(), "moody") as pm,
+        pytest.raises(
+            RuntimeError,
+            match="plugin 'moody': gatelearn_losses raised LookupError: no losses today",
+        ),
+    ):
+        build_registry(pm)
+
+
+def test_a_server_refuses_to_start_with_an_unlistable_default(
+    fixture_plugins: None, tmp_path: Path
+) -> None:
+    with pytest.raises(TypeError, match="plugin 'bad_params_plugin'.*parameter 'shape'"):
+        start_server(tmp_path / "data", plugins=("bad_params_plugin",))
 
 
 def test_wrong_kind_from_a_module_plugin_names_the_module(fixture_plugins: None) -> None:
@@ -671,3 +792,24 @@ def test_a_plugin_module_failing_to_import_stops_start_up_naming_it(
     message = json.loads(done.stderr)["error"]["message"]
     for part in ("plugin module 'broken_module'", raised):
         assert part in message, message
+
+
+def test_an_installed_plugin_also_named_by_module_loads_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An installed package (a dist-info on sys.path declaring the entry point) whose module is
+    # also given to --plugin: before, start-up stopped with pluggy's 'Plugin already
+    # registered under a different name' and a dump of every plugin module.
+    (tmp_path / "twice_plugin.py").write_text(
+        (HERE / "buffer_gate_plugin.py").read_text(), encoding="utf-8"
+    )
+    info = tmp_path / "twice_plugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: twice-plugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[gatelearn]\ntwice = twice_plugin\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        registry = build_registry(create_manager(("twice_plugin",)))
+    finally:
+        sys.modules.pop("twice_plugin", None)
+    assert registry.entry("task", "buffer").plugin == "twice"

@@ -17,7 +17,7 @@ from gatelearn.core.components import (
 )
 from gatelearn.core.forward import ForwardPass
 from gatelearn.core.network import Layer, Network, initialize
-from gatelearn.core.params import Param, ParamError, check_known, resolve
+from gatelearn.core.params import Param, ParamError, check_known, declaration_error, resolve
 from gatelearn.core.state import OptimizerState, RunState, ShuffleState
 from gatelearn.core.training import (
     AUTO_RECORDS,
@@ -59,6 +59,7 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "check_known",
+    "declaration_error",
     "initialize",
     "resolve",
     "split_validation",

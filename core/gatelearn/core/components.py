@@ -102,6 +102,18 @@ class Loss(Component):
     def value(self, pred: Array, target: Array) -> Array:
         """Return the loss of each member, shape (P,)."""
 
+    def checked_value(self, pred: Array, target: Array) -> Array:
+        """`value`, refused (ValueError, raised here so that the error names this loss's
+        plugin) unless it is one real number per member: the trainer compares and stores it."""
+        members = pred.shape[-1]
+        value = np.asarray(self.value(pred, target))
+        if value.shape != (members,) or value.dtype.kind not in "fiu":
+            raise ValueError(
+                f"value returned an array of shape {value.shape} and dtype {value.dtype}, "
+                f"expected shape ({members},): one real number per population member"
+            )
+        return value
+
     @abstractmethod
     def gradient(self, pred: Array, target: Array, out: Array) -> None:
         """Write dL/dpred into `out` (same shape as `pred`)."""
@@ -218,6 +230,28 @@ class Task(Component):
     @abstractmethod
     def dataset(self, rng: np.random.Generator) -> Dataset:
         """Return the task's rows; sampled tasks draw from `rng`, tables ignore it."""
+
+    def checked_dataset(self, rng: np.random.Generator) -> Dataset:
+        """`dataset`, refused (ValueError, raised here so that the error names this task's
+        plugin) unless its rows are finite numbers, as many targets as inputs, each target
+        one of its two labels: a loss's label check and the accuracy rely on that."""
+        data = self.dataset(rng)
+        inputs, targets = np.asarray(data.inputs), np.asarray(data.targets)
+        if inputs.ndim != 2 or targets.ndim != 2 or len(inputs) != len(targets):
+            raise ValueError(
+                f"dataset returned inputs of shape {inputs.shape} and targets of shape "
+                f"{targets.shape}, expected (rows, inputs) and (rows, outputs)"
+            )
+        for part, values in (("inputs", inputs), ("targets", targets)):
+            if values.dtype.kind not in "fiub" or not np.isfinite(values).all():
+                raise ValueError(f"dataset returned {part} that are not all finite numbers")
+        if (off := ~np.isin(targets, (data.low, data.high))).any():
+            row, column = np.argwhere(off)[0]
+            raise ValueError(
+                f"dataset returned a target other than its labels {data.low:g}/{data.high:g} "
+                f"(row {row}: {targets[row, column]:g})"
+            )
+        return data
 
     def row_count(self) -> int:
         """How many rows `dataset` returns, worked out from the parameters alone."""

@@ -13,7 +13,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Param", "ParamError", "check_known", "resolve"]
+__all__ = ["MAX_DESCRIPTION", "Param", "ParamError", "check_known", "declaration_error", "resolve"]
+
+MAX_DESCRIPTION = 1000  # characters of a component's or parameter's description (ListPlugins)
 
 _SCALAR_TYPES: dict[str, type | tuple[type, ...]] = {
     "int": int,
@@ -107,3 +109,30 @@ def resolve(params: tuple[Param, ...], given: Mapping[str, Any]) -> dict[str, An
         name: param.check(given[name]) if name in given else param.default
         for name, param in declared.items()
     }
+
+
+def declaration_error(params: object) -> str | None:
+    """What is wrong with a component's `params` declaration, or None: it must be Param records
+    of distinct, non-empty names, descriptions of at most MAX_DESCRIPTION characters and known
+    types, each default passing its own rule (a "data" default: JSON without NaN), since
+    requests are checked and ListPlugins lists them."""
+    if not isinstance(params, tuple | list) or not all(isinstance(p, Param) for p in params):
+        return "`params` is not a tuple of Param"
+    seen: set[str] = set()
+    for param in params:
+        if not isinstance(param.name, str) or not param.name or param.name in seen:
+            return f"parameter name {param.name!r} is empty, not a string or declared twice"
+        seen.add(param.name)
+        if not isinstance(param.description, str) or len(param.description) > MAX_DESCRIPTION:
+            return f"parameter {param.name!r} has no description of <= {MAX_DESCRIPTION} characters"
+        known = (*_SCALAR_TYPES, "data")
+        if param.type not in known:  # a tuple: an unhashable type is refused, not raised
+            return f"parameter {param.name!r} has type {param.type!r} (known: {', '.join(known)})"
+        try:
+            if param.type == "data":
+                json.dumps(param.default, allow_nan=False)
+            else:
+                param.check(param.default)
+        except (ParamError, TypeError, ValueError) as error:
+            return f"parameter {param.name!r} has a default its declaration refuses: {error}"
+    return None

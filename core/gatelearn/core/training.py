@@ -228,7 +228,7 @@ class _HeldOut:
     def loss_now(self) -> Array:
         """Each member's loss on the held-out rows, running the forward pass first."""
         self.forward.run()
-        return self.loss.value(self.forward.output, self.targets)
+        return self.loss.checked_value(self.forward.output, self.targets)
 
     def measure(self) -> tuple[Array, NDArray[np.float64]]:
         """Each member's loss and accuracy on the held-out rows."""
@@ -543,7 +543,7 @@ class _Trainer:
                 if not _any(unsolved):
                     reason = StopReason.SOLVED
             if need_loss:
-                loss = self.loss.value(full.output, full.targets)
+                loss = self.loss.checked_value(full.output, full.targets)
                 if config.loss_target is not None and (loss <= config.loss_target).all():
                     reason = reason or StopReason.LOSS_TARGET
                 if config.patience:
@@ -556,7 +556,7 @@ class _Trainer:
             if epoch >= config.epoch_limit:
                 reason = reason or StopReason.EPOCHS
             if epoch % history.interval == 0 or reason is not None:
-                loss = self.loss.value(full.output, full.targets)
+                loss = self.loss.checked_value(full.output, full.targets)
                 if not _any(np.isfinite(loss)):
                     reason = StopReason.DIVERGED
                 history.record(epoch, loss, reason is not None, config.stop_when_solved)
@@ -564,7 +564,7 @@ class _Trainer:
                 progress = Progress(
                     epoch,
                     config.epoch_limit,
-                    self.loss.value(full.output, full.targets),
+                    self.loss.checked_value(full.output, full.targets),
                     self.accuracy(),
                     int((solved_epoch >= 0).sum()),
                     *self.held_out(),
@@ -592,9 +592,9 @@ class _Trainer:
 
         if self.thaw():
             run_calls(full.forward)
-            history.replace_last(epoch, self.loss.value(full.output, full.targets))
+            history.replace_last(epoch, self.loss.checked_value(full.output, full.targets))
         if history.last_epoch != epoch:
-            history.record(epoch, self.loss.value(full.output, full.targets), True)
+            history.record(epoch, self.loss.checked_value(full.output, full.targets), True)
         self.check_solved()
         held_loss, held_accuracy = self.held_out()
         recorded = History(*history.arrays())

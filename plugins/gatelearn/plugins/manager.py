@@ -94,6 +94,7 @@ def create_manager(
                     f"plugin module {module_name!r} (from --plugin or "
                     f"{LOAD_ENV}) cannot be imported: {type(error).__name__}: {error}"
                 ) from error
-            pm.register(module, name=module_name)
+            if not pm.is_registered(module):  # an installed plugin is loaded already
+                pm.register(module, name=module_name)
     pm.check_pending()
     return pm

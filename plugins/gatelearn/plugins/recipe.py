@@ -269,7 +269,7 @@ class Checked:
     def prepared(self) -> Prepared:
         """Build the task's rows and draw the initial weights of every population member."""
         recipe = self.recipe
-        data = self.task.dataset(np.random.default_rng(recipe.seed))
+        data = self.task.checked_dataset(np.random.default_rng(recipe.seed))
         if recipe.dtype == "float32":
             _check_float32_range(data)
         network = initialize(

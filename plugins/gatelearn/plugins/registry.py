@@ -14,7 +14,16 @@ from typing import Any
 
 import pluggy
 
-from gatelearn.core import Activation, Component, Initializer, Loss, Optimizer, Task
+from gatelearn.core import (
+    Activation,
+    Component,
+    Initializer,
+    Loss,
+    Optimizer,
+    Task,
+    declaration_error,
+)
+from gatelearn.core.params import MAX_DESCRIPTION
 from gatelearn.plugins.manager import DEFAULT_PLUGINS
 
 __all__ = [
@@ -129,7 +138,13 @@ def build_registry(pm: pluggy.PluginManager) -> Registry:
     entries = []
     for kind, (hook_name, base) in KINDS.items():
         for impl in getattr(pm.hook, hook_name).get_hookimpls():
-            returned = impl.function()
+            try:
+                returned = impl.function()
+            except Exception as error:  # stop start-up naming the plugin, not only its words
+                raise RuntimeError(
+                    f"plugin {impl.plugin_name!r}: {hook_name} raised "
+                    f"{type(error).__name__}: {error}"
+                ) from error
             if not isinstance(returned, list | tuple):
                 raise TypeError(
                     f"plugin {impl.plugin_name!r}: {hook_name} must return a list "
@@ -157,8 +172,21 @@ def _check_component(component: object, base: type[Component], where: str) -> No
     description = getattr(component, "description", None)
     if not isinstance(name, str) or not name:
         raise TypeError(f"{where} returned {component.__name__} without a `name`")
+    if not name.isprintable() or any(char.isspace() or char == ":" for char in name):
+        # Names are printed one to a line and written `NAME:key=value` on the command line.
+        raise TypeError(
+            f"{where} returned {component.__name__} named {name!r}: a name must be printable, "
+            f"without spaces or ':'"
+        )
     if not isinstance(description, str) or not description or "\n" in description:
         raise TypeError(f"{where} returned {component.__name__} without a one-line `description`")
+    if len(description) > MAX_DESCRIPTION:  # ListPlugins answers every one in one message
+        raise TypeError(
+            f"{where} returned {component.__name__} whose `description` is over "
+            f"{MAX_DESCRIPTION} characters ({len(description)})"
+        )
+    if wrong := declaration_error(component.params):
+        raise TypeError(f"{where} returned {component.__name__} whose {wrong}")
     declared = getattr(component, "state_names", None) or ()
     nonnegative = getattr(component, "nonnegative_state", ())
     if not all(isinstance(names, tuple) for names in (declared, nonnegative)):

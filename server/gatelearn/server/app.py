@@ -259,7 +259,12 @@ def create_server(config: ServerConfig) -> RunningServer:
     # Made on the loop's thread: grpc.aio binds a server to the loop it is made on.
     server = loop.call(lambda: grpc.aio.server(options=options, interceptors=interceptors))
     open_streams = OpenStreams(limits.max_open_streams)  # the other threads answer calls
-    calls = Calls(threads, open_streams, quick_on_loop=not store.remote, registry=registry)
+    # Quick calls stay off the loop where a read may wait on the network (a remote store) or a
+    # plugin's code may run (Predict): a plugin sleeping there stopped every call meanwhile.
+    builtins_only = all(entry.plugin in DEFAULT_PLUGINS for entry in registry.entries())
+    calls = Calls(
+        threads, open_streams, quick_on_loop=builtins_only and not store.remote, registry=registry
+    )
     add_decoding_servicer(service, server, SERVICE, calls)  # undecodable: INVALID_ARGUMENT
     health_service = health_pb2.DESCRIPTOR.services_by_name["Health"]
     add_decoding_servicer(health_servicer, server, health_service, calls)

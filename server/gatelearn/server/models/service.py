@@ -111,7 +111,7 @@ class ModelService:
         if task is None:
             raise FailedPrecondition(f"model {record.name!r} records no task; send a table")
         built, _, _ = self._sized_task(task.name, task.params, "model.task", task.seed, 1)
-        data = built.dataset(np.random.default_rng(task.seed))
+        data = built.checked_dataset(np.random.default_rng(task.seed))
         return data.inputs, data.targets
 
     # ------------------------------------------------------------ references
@@ -321,7 +321,7 @@ class ModelService:
         measured = score(model, inputs, targets)
         metrics = measured.metrics()
         if (loss := self._own_loss(record)) is not None:
-            value = loss.value(measured.outputs[..., None], targets[..., None])
+            value = loss.checked_value(measured.outputs[..., None], targets[..., None])
             metrics = dataclasses.replace(metrics, loss=float(value[0]))
         if not all(
             np.isfinite(v)

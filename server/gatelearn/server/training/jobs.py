@@ -33,7 +33,7 @@ from gatelearn.server.training.frames import Kind, pack_record, unpack_job
 from gatelearn.server.training.warm import start_network
 from gatelearn.v1 import gatelearn_pb2 as pb
 
-__all__ = ["CANCEL_POLL", "progress_message", "run_job"]
+__all__ = ["CANCEL_POLL", "failed_frame", "progress_message", "run_job"]
 
 CANCEL_POLL = 0.05  # seconds: how often a running training looks for a cancel
 
@@ -54,8 +54,18 @@ def progress_message(progress: Progress, population: int) -> pb.TrainProgress:
     return message
 
 
-def _failed(error: DomainError) -> tuple[Kind, bytes]:
+def failed_frame(error: DomainError) -> tuple[Kind, bytes]:
+    """The FAILED frame that ends a job with `error`."""
     return Kind.FAILED, json.dumps(to_json(error)).encode()
+
+
+def _plugin_failed(error: BaseException, registry: Registry) -> tuple[Kind, bytes]:
+    """The FAILED frame for what a component raised, naming its plugin (`culprits.failure`)."""
+    return failed_frame(
+        FailedPrecondition(
+            f"training failed: {failure(error, registry, 'training')}; nothing was saved"
+        )
+    )
 
 
 def run_job(
@@ -72,9 +82,12 @@ def run_job(
     try:
         checked, task = check_request(request, registry, limits)
     except DomainError as error:
-        return _failed(error)
+        return failed_frame(error)
     except ParamError as error:
-        return _failed(InvalidRequest(error.param, error.message))
+        return failed_frame(InvalidRequest(error.param, error.message))
+    # A task's plugin code runs here too (its rows are built to be checked).
+    except BaseException as error:
+        return _plugin_failed(error, registry)
     recipe = checked.recipe
     interval = recipe.config.progress_interval
     next_send = time.monotonic() + interval
@@ -104,17 +117,13 @@ def run_job(
             start,
         )
     except ParamError as error:  # rows the task built that this run cannot hold
-        return _failed(InvalidRequest(error.param, error.message))
+        return failed_frame(InvalidRequest(error.param, error.message))
     # BaseException too: a plugin raising KeyboardInterrupt or SystemExit (the worker ignores
     # SIGINT, so no key press raises them here) must fail its training, not end the worker.
     except BaseException as error:
-        return _failed(
-            FailedPrecondition(
-                f"training failed: {failure(error, registry, 'training')}; nothing was saved"
-            )
-        )
+        return _plugin_failed(error, registry)
     if result.stop_reason == StopReason.CANCELLED:
-        return _failed(Cancelled("training cancelled; nothing was saved"))
+        return failed_frame(Cancelled("training cancelled; nothing was saved"))
     if result.stop_reason == StopReason.DIVERGED:
         parts = [
             ("loss", recipe.loss.name),
@@ -134,7 +143,7 @@ def run_job(
         else:
             what = f"training diverged at epoch {result.epochs}: the loss became NaN or infinite"
             hint = "try a smaller learning rate"
-        return _failed(
+        return failed_frame(
             FailedPrecondition(f"{what}; components: {components}; nothing was saved ({hint})")
         )
     record = record_from_training(

@@ -14,12 +14,14 @@ import select
 import signal
 import sys
 import threading
+import traceback
 from typing import BinaryIO
 
-from gatelearn.plugins import build_registry, create_manager
+from gatelearn.plugins import Registry, build_registry, create_manager
+from gatelearn.server.errors import FailedPrecondition
 from gatelearn.server.limits import Limits
 from gatelearn.server.training.frames import Kind, read_frame, write_frame
-from gatelearn.server.training.jobs import run_job
+from gatelearn.server.training.jobs import failed_frame, run_job
 from gatelearn.v1 import gatelearn_pb2 as pb
 
 WORKER_NICENESS = 10  # added to the worker's niceness where SCHED_IDLE is not to be had
@@ -81,6 +83,30 @@ def _exit_when_server_gone(stream: BinaryIO) -> None:
     os._exit(0)
 
 
+def _frames_out() -> BinaryIO:
+    """The pipe to the server, on a descriptor of its own, with descriptor 1 (and sys.stdout)
+    turned to stderr: whatever a plugin writes to stdout, a print at import, a C library or a
+    child process writing to descriptor 1, must not reach the pipe and corrupt the frames."""
+    sys.stdout.flush()
+    frames_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")  # not inherited by children
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    sys.stdout = sys.stderr
+    return frames_out
+
+
+def _unloadable(error: Exception) -> tuple[Kind, bytes]:
+    """The FAILED frame for every job of a worker that could not load the server's plugins (a
+    module the server imported through its own sys.path, say): it names the plugin, where a
+    worker dying at start-up told each Train only its exit code, and was replaced each time."""
+    return failed_frame(
+        FailedPrecondition(
+            f"the training worker cannot load the plugins: {error}; a worker is a process of "
+            f"its own, which must be able to import every plugin the server loads (PYTHONPATH, "
+            f"installed packages); nothing was saved"
+        )
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--limits", default="{}", help="the server's Limits as JSON")
@@ -93,10 +119,12 @@ def main(argv: list[str] | None = None) -> None:
     # when a training stops (after its grace period).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     limits = Limits(**json.loads(args.limits))
-    registry = build_registry(create_manager(args.plugin))
-
-    frames_out = sys.stdout.buffer
-    sys.stdout = sys.stderr  # a stray print from a plugin must not corrupt the frames
+    frames_out = _frames_out()
+    try:
+        registry: Registry | None = build_registry(create_manager(args.plugin))
+    except Exception as error:  # answered to every job below, not a worker dying per Train
+        traceback.print_exc()
+        registry, unloadable = None, _unloadable(error)
 
     def send(kind: Kind, body: bytes) -> None:
         try:
@@ -113,6 +141,9 @@ def main(argv: list[str] | None = None) -> None:
         while True:
             payload = commands.next_job()
             idle_policy()  # the server lifts it to stop a job quickly (Worker.hurry)
+            if registry is None:
+                send(*unloadable)
+                continue
             send(*run_job(payload, registry, limits, commands.cancelled, send_progress))
 
 
