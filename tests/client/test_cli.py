@@ -458,6 +458,7 @@ def test_usage_error_in_a_subprocess(gatelearn: Run) -> None:
         ["train", "xor", "--name", "x", "--outputs", "2"],  # --outputs without --table
         ["train", "xor", "--name", "x", "--hidden", "8,0"],
         ["train", "xor", "--name", "x", "-p", "n"],  # not key=value
+        ["train", "--from", "m", "--name", "x", "-p", "n=3"],  # -p without its TASK
         ["train", "xor", "--name", "x", "--dtype", "float16"],
         ["predict", "m", "0,1", "--csv", "-"],  # rows twice
         ["frobnicate"],

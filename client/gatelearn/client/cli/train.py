@@ -57,6 +57,8 @@ def _train_source(args: argparse.Namespace) -> tuple[ComponentSpec | None, dict[
         if args.outputs is not None:
             raise UsageError("--outputs only applies with --table or --data")
         if args.task is None and args.start_from:
+            if args.param:  # they would be dropped: the stored version's task is sent as it is
+                raise UsageError("-p/--param with --from needs the TASK they belong to")
             return None, {}  # the stored version's task
         if args.task is None:
             raise UsageError("give a TASK (see 'gatelearn tasks'), --table FILE or --data FILE")
