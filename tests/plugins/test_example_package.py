@@ -1,8 +1,10 @@
 """The example third-party plugin, installed for real and discovered through its entry point.
 
-The package in examples/gatelearn-example is pip-installed into this interpreter's environment
-for the module and uninstalled afterwards. Every check runs gatelearn in a fresh interpreter, so
-the entry-point scan sees the installed distribution and the plugin environment variables are
+The package in examples/gatelearn-example is pip-installed into a directory of its own
+(`pip install --target`) that is put on PYTHONPATH for this module's checks, never into the
+environment the other tests share: with the tests in two processes, a server started by the
+other one would have loaded it. Every check runs gatelearn in a fresh interpreter, so the
+entry-point scan sees the installed distribution and the plugin environment variables are
 exactly the ones a test sets.
 """
 
@@ -39,33 +41,33 @@ def _pip(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _installed() -> bool:
-    try:
-        metadata.distribution(DIST)
-    except metadata.PackageNotFoundError:
-        return False
-    return True
-
-
 @pytest.fixture(scope="module")
 def example_version(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Install the example package (from a copy, so no build files land in the source tree);
-    give the version its pyproject declares; uninstall it again unless it was there before."""
+    """Install the example package (from a copy, so no build files land in the source tree)
+    into a directory of its own, on PYTHONPATH while the module runs; give the version its
+    pyproject declares."""
     if importlib.util.find_spec("setuptools") is None:
         pytest.fail("installing the example plugin needs setuptools; add it to the test extra")
     source = tmp_path_factory.mktemp("example") / EXAMPLE.name
     shutil.copytree(
         EXAMPLE, source, ignore=shutil.ignore_patterns("build", "dist", "*.egg-info", "__pycache__")
     )
-    was_installed = _installed()
-    done = _pip("install", "--quiet", "--no-deps", "--no-build-isolation", str(source))
+    site = tmp_path_factory.mktemp("site")
+    done = _pip(
+        "install",
+        "--quiet",
+        "--no-deps",
+        "--no-build-isolation",
+        "--target",
+        str(site),
+        str(source),
+    )
     if done.returncode != 0:
         pytest.fail(f"pip install {EXAMPLE} failed:\n{done.stdout}\n{done.stderr}")
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        path = os.environ.get("PYTHONPATH")
+        patch.setenv("PYTHONPATH", os.pathsep.join([str(site), *([path] if path else [])]))
         yield tomllib.loads((EXAMPLE / "pyproject.toml").read_text())["project"]["version"]
-    finally:
-        if not was_installed:
-            _pip("uninstall", "--yes", "--quiet", DIST)
 
 
 def _python(code: str, tmp_path: Path, **env: str) -> Any:
