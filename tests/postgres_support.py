@@ -178,17 +178,22 @@ def with_setting(url: str, setting: str) -> str:
     return f"{url}&options=-c%20{setting.replace('=', '%3D')}"
 
 
-def waiting_on_locks(url: str) -> int:
-    """How many sessions of the database wait for a lock another holds."""
+def sessions(url: str, condition: str) -> int:
+    """How many other sessions of the database meet `condition` (SQL on pg_stat_activity)."""
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as connection:
         row = connection.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND wait_event_type = 'Lock'"
+            f"AND pid <> pg_backend_pid() AND {condition}"
         ).fetchone()
     assert row is not None
     return int(row[0])
+
+
+def waiting_on_locks(url: str) -> int:
+    """How many sessions of the database wait for a lock another holds."""
+    return sessions(url, "wait_event_type = 'Lock'")
 
 
 @contextlib.contextmanager

@@ -13,11 +13,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import grpc
-import psycopg
 import pytest
 from conftest import poll, start_server
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from postgres_support import PostgresCluster
+from postgres_support import PostgresCluster, sessions
 
 from gatelearn.client import Client, GateLearnError, TrainOptions
 from gatelearn.server.app import RunningServer
@@ -42,17 +41,6 @@ def two_servers(tmp_path: Path, database: str) -> Iterator[list[RunningServer]]:
         server.stop(0)
 
 
-def sessions(url: str) -> int:
-    """How many client sessions the database has, this one aside."""
-    with psycopg.connect(url, autocommit=True) as connection:
-        row = connection.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
-        ).fetchone()
-    assert row is not None
-    return int(row[0])
-
-
 def health(server: RunningServer) -> int:
     """The server's overall health status (service "")."""
     with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
@@ -73,7 +61,7 @@ def test_health_follows_a_paused_database_out_and_back(
             calls = [callers.submit(client.models) for client in (first, second) * 8]
             for call in calls:
                 call.result()
-            return sessions(database) >= 2 * POOL_SIZE
+            return sessions(database, "backend_type = 'client backend'") >= 2 * POOL_SIZE
 
         poll(fill_the_pools, 30.0, "both servers to open every pooled connection")
         with own_postgres_cluster.paused():
