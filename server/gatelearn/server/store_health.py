@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable
 
 from grpc_health.v1 import health, health_pb2
@@ -24,6 +25,7 @@ __all__ = ["PING_DEADLINE", "PING_INTERVAL", "StoreHealth"]
 
 PING_INTERVAL = 1.0  # seconds between pings of the store
 PING_DEADLINE = 2.0  # seconds a ping may take before the store counts as unreachable
+STOP_CHECK = 0.1  # seconds between looks at `stop` while a ping is awaited
 
 log = logging.getLogger("gatelearn.server")
 
@@ -64,7 +66,9 @@ class StoreHealth:
             self._wake.clear()
             if self._stopping.is_set():
                 return
-            error = pinger.ping()
+            error = pinger.ping(self._stopping)
+            if self._stopping.is_set():
+                return
             if (error is None) != reachable:
                 reachable = error is None
                 self._announce(reachable, error)
@@ -94,15 +98,20 @@ class _Pinger:
         self._done.set()
         self._error: StoreTransientError | None = None
 
-    def ping(self) -> StoreTransientError | None:
-        """None when the store answered in time, else why not."""
+    def ping(self, stopping: threading.Event) -> StoreTransientError | None:
+        """None when the store answered in time, else why not; returns early once `stopping`
+        is set, so a stuck ping does not hold up the server's shutdown."""
         if self._done.is_set():
             self._done.clear()
             threading.Thread(target=self._run, name="gatelearn-store-ping", daemon=True).start()
-        if not self._done.wait(PING_DEADLINE):
-            return StoreUnavailableError(
-                f"the model store did not answer a ping within {PING_DEADLINE:g} s"
-            )
+        deadline = time.monotonic() + PING_DEADLINE
+        while not self._done.wait(STOP_CHECK):
+            if stopping.is_set():
+                return None
+            if time.monotonic() >= deadline:
+                return StoreUnavailableError(
+                    f"the model store did not answer a ping within {PING_DEADLINE:g} s"
+                )
         return self._error
 
     def _run(self) -> None:
