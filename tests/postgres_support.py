@@ -87,22 +87,6 @@ class PostgresCluster:
                 if error.returncode >= 0 or attempt == START_TRIES:  # an exit, not a signal
                     raise
 
-    @contextlib.contextmanager
-    def paused(self) -> Iterator[None]:
-        """Every process of the server stopped (SIGSTOP) until the block ends, then continued:
-        its connections stay open but nothing answers, as behind a network dropping packets."""
-        postmaster = self._server.get_pid()
-        processes = [postmaster, *_children(postmaster)]
-        for pid in processes:
-            with contextlib.suppress(ProcessLookupError):  # a backend that ended as we looked
-                os.kill(pid, signal.SIGSTOP)
-        try:
-            yield
-        finally:
-            for pid in processes:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGCONT)
-
     def stop(self) -> None:
         """Stop the server at once (its data is thrown away, so no shutdown checkpoint is
         worth waiting for) and delete its directory."""
@@ -110,18 +94,6 @@ class PostgresCluster:
             os.kill(self._server.get_pid(), signal.SIGQUIT)  # PostgreSQL's "immediate shutdown"
         self._server.cleanup()  # waits for the server to be gone, then deletes its data
         shutil.rmtree(self._directory, ignore_errors=True)
-
-
-def _children(pid: int) -> list[int]:
-    """The processes whose parent is `pid` (PostgreSQL's backends and workers), from /proc."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError):  # a process that ended as we looked
-            # The command name (in parentheses) may hold spaces: the fields after it are fixed.
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[1]) == pid:
-                found.append(int(stat.parent.name))
-    return found
 
 
 def start_cluster() -> PostgresCluster:
@@ -178,22 +150,17 @@ def with_setting(url: str, setting: str) -> str:
     return f"{url}&options=-c%20{setting.replace('=', '%3D')}"
 
 
-def sessions(url: str, condition: str) -> int:
-    """How many other sessions of the database meet `condition` (SQL on pg_stat_activity)."""
+def waiting_on_locks(url: str) -> int:
+    """How many sessions of the database wait for a lock another holds."""
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as connection:
         row = connection.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            f"AND pid <> pg_backend_pid() AND {condition}"
+            "AND wait_event_type = 'Lock'"
         ).fetchone()
     assert row is not None
     return int(row[0])
-
-
-def waiting_on_locks(url: str) -> int:
-    """How many sessions of the database wait for a lock another holds."""
-    return sessions(url, "wait_event_type = 'Lock'")
 
 
 @contextlib.contextmanager

@@ -32,7 +32,6 @@ from __future__ import annotations
 import builtins
 import contextlib
 import random
-import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -45,6 +44,7 @@ from gatelearn.server.stores.errors import (
     ModelNotFoundError,
     RequestSavedError,
     SchemaVersionError,
+    StoreBusyError,
     StoreConflictError,
     StoreFullError,
     StoreUnavailableError,
@@ -148,7 +148,7 @@ _MIGRATIONS: tuple[tuple[_Step, ...], ...] = (
 SCHEMA_VERSION = len(_MIGRATIONS)
 POOL_SIZE = 4  # connections a store (one server) opens at most
 CHECKOUT_TIMEOUT = 5.0  # seconds a call waits for a pooled connection before UNAVAILABLE
-PING_CONNECT_TIMEOUT = 2  # seconds `ping` waits to connect (libpq's least connect_timeout)
+PING_TIMEOUT = 2.0  # the same for `ping`: the health monitor should hear of an outage soon
 # While the database is known unreachable a call waits only this long, so callers hear
 # UNAVAILABLE at once rather than after the full checkout timeout.
 OUTAGE_CHECKOUT_TIMEOUT = 0.5
@@ -261,7 +261,6 @@ class PostgresStore(Store):
     threads, and between processes and machines using the same database."""
 
     remote = True
-    _ping_connection: psycopg.Connection[Any] | None  # `ping`'s own, opened when first needed
 
     def __init__(
         self,
@@ -275,9 +274,6 @@ class PostgresStore(Store):
         `on_unavailable` is called whenever a call finds the database unreachable."""
         psycopg, pool_class = _driver()
         self._url = redacted(url)
-        self._conninfo = url
-        self._ping_lock = threading.Lock()
-        self._ping_connection = None
         self._on_unavailable = on_unavailable
         self._reachable = True
         # One connection first: a refused port, a wrong password or a missing database is said
@@ -313,8 +309,6 @@ class PostgresStore(Store):
 
     def close(self) -> None:
         self._pool.close()
-        if self._ping_connection is not None:  # not under the lock: a ping may be stuck
-            self._ping_connection.close()
 
     @contextlib.contextmanager
     def _connection(self, timeout: float = CHECKOUT_TIMEOUT) -> Iterator[psycopg.Connection[Any]]:
@@ -383,25 +377,10 @@ class PostgresStore(Store):
             ) from error.__cause__
 
     def ping(self) -> None:
-        """Return when the database answers `SELECT 1`; StoreUnavailableError if it cannot be
-        reached. It asks on a connection of its own, outside the pool: calls holding every
-        pooled connection, or stuck in them while the database does not answer, neither delay
-        the ping nor pass for an answer."""
-        driver, _ = _driver()
-        with self._ping_lock:
-            try:
-                if self._ping_connection is None or self._ping_connection.closed:
-                    self._ping_connection = driver.connect(
-                        self._conninfo, autocommit=True, connect_timeout=PING_CONNECT_TIMEOUT
-                    )
-                self._ping_connection.execute("SELECT 1")
-            except (driver.OperationalError, driver.InterfaceError) as error:
-                if self._ping_connection is not None:
-                    self._ping_connection.close()
-                failure = store_error(error, f"PostgreSQL at {self._url}")
-                if isinstance(failure, StoreUnavailableError):
-                    self._reachable = False
-                raise failure from error
+        """Return when the database answers `SELECT 1`, or when every pooled connection is in
+        use (calls are being answered); StoreUnavailableError if it cannot be reached."""
+        with contextlib.suppress(StoreBusyError), self._connection(PING_TIMEOUT) as connection:
+            connection.execute("SELECT 1")
 
     def saved_for(self, request_id: str) -> tuple[str, int] | None:
         """The (name, version) a save with `request_id` stored, if it is kept and exists."""
